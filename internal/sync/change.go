@@ -1,0 +1,150 @@
+package sync
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"strings"
+	"time"
+)
+
+// Side names one of the two systems.
+type Side string
+
+// The two sides.
+const (
+	SideAccessplanit Side = "accessplanit"
+	SideMailchimp    Side = "mailchimp"
+)
+
+// Flow is the direction one change travels.
+type Flow string
+
+// The two flows.
+const (
+	FlowToMailchimp    Flow = "accessplanit_to_mailchimp"
+	FlowToAccessplanit Flow = "mailchimp_to_accessplanit"
+)
+
+// FlowFrom returns the flow a change from side s takes.
+func FlowFrom(s Side) Flow {
+	if s == SideMailchimp {
+		return FlowToAccessplanit
+	}
+	return FlowToMailchimp
+}
+
+// Event is what happened on the source side.
+type Event string
+
+// Events. accessplanit sends created, updated and deleted; Mailchimp sends
+// the other six.
+const (
+	EventCreated     Event = "created"
+	EventUpdated     Event = "updated"
+	EventDeleted     Event = "deleted"
+	EventSubscribe   Event = "subscribe"
+	EventProfile     Event = "profile"
+	EventUnsubscribe Event = "unsubscribe"
+	EventUpEmail     Event = "upemail"
+	EventCleaned     Event = "cleaned"
+	EventCampaign    Event = "campaign"
+)
+
+// Origin says why an execution ran.
+type Origin string
+
+// Origins.
+const (
+	OriginWebhook  Origin = "webhook"
+	OriginRetry    Origin = "retry"
+	OriginReplay   Origin = "replay"
+	OriginBackfill Origin = "backfill"
+)
+
+// User is an accessplanit User as the domain sees it: every property as
+// text (custom fields "CF_<Name>" included), plus the facts the engine reads.
+type User struct {
+	ID          string            `json:"id"`
+	Fields      map[string]string `json:"fields"`
+	UpdatedAt   time.Time         `json:"updated_at,omitzero"`
+	UpdatedByID string            `json:"updated_by_id,omitempty"`
+}
+
+// Email returns the User's email address, lower-cased.
+func (u User) Email() string { return strings.ToLower(strings.TrimSpace(u.Fields[FieldEmail])) }
+
+// Member is a Mailchimp audience member.
+type Member struct {
+	ID          string `json:"id,omitempty"` // the subscriber hash
+	Email       string `json:"email"`
+	Status      string `json:"status,omitempty"`
+	MergeFields Values `json:"merge_fields,omitempty"`
+}
+
+// Change is one change notified by a webhook: the message on the queue.
+type Change struct {
+	// ID identifies the delivery; it is the queue's deduplication id, so a
+	// delivery sent twice is applied once.
+	ID         string    `json:"id"`
+	InstanceID string    `json:"instance_id"`
+	Source     Side      `json:"source"`
+	Event      Event     `json:"event"`
+	ReceivedAt time.Time `json:"received_at"`
+	// OccurredAt is when the source says the change happened (Mailchimp's
+	// fired_at, accessplanit's DateUpdated), when known.
+	OccurredAt time.Time `json:"occurred_at,omitzero"`
+
+	Email  string `json:"email,omitempty"`   // lower-cased
+	UserID string `json:"user_id,omitempty"` // accessplanit User ID
+	// User is set when the delivery carried the whole User (with DateUpdated),
+	// so the engine need not read it back from accessplanit.
+	User *User `json:"user,omitempty"`
+
+	// Mailchimp deliveries.
+	Merges   Values `json:"merges,omitempty"`
+	OldEmail string `json:"old_email,omitempty"`
+	NewEmail string `json:"new_email,omitempty"`
+	Action   string `json:"action,omitempty"` // unsubscribe: unsub | delete
+	Reason   string `json:"reason,omitempty"`
+
+	// Origin and OriginalExecutionID are set for replays and backfills.
+	Origin              Origin `json:"origin,omitempty"`
+	OriginalExecutionID string `json:"original_execution_id,omitempty"`
+}
+
+// GroupID orders changes per contact: the queue applies changes with one
+// group id in order and different groups in parallel.
+func (c Change) GroupID() string {
+	key := c.Email
+	if c.Event == EventUpEmail && c.OldEmail != "" {
+		key = c.OldEmail
+	}
+	if key == "" && c.User != nil {
+		key = c.User.Email()
+	}
+	if key == "" {
+		key = "user:" + c.UserID
+	}
+	return hashID(c.InstanceID + "|" + strings.ToLower(key))
+}
+
+// DedupID is the queue's deduplication id: at most 128 characters.
+func (c Change) DedupID() string { return hashID(c.InstanceID + "|" + c.ID) }
+
+func hashID(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
+}
+
+// ContactEmail is the best email known for the change's contact.
+func (c Change) ContactEmail() string {
+	switch {
+	case c.Event == EventUpEmail && c.NewEmail != "":
+		return c.NewEmail
+	case c.Email != "":
+		return c.Email
+	case c.User != nil:
+		return c.User.Email()
+	}
+	return ""
+}

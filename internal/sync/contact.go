@@ -1,0 +1,34 @@
+package sync
+
+import "time"
+
+// Contact is what the service remembers about one contact of an instance:
+// the link between the accessplanit User and the Mailchimp member, and per
+// side the values last synced (for diffs and loop suppression).
+type Contact struct {
+	InstanceID string `json:"instance_id"`
+	Email      string `json:"email"` // lower-cased: Mailchimp's identity
+	UserID     string `json:"user_id,omitempty"`
+
+	Mailchimp    SideState `json:"mailchimp"`
+	Accessplanit SideState `json:"accessplanit"`
+
+	// Version guards against lost updates: a save succeeds only if the stored
+	// version is still the one read (0 for a new contact).
+	Version   int64     `json:"version"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// SideState is what the service knows of a contact on one side.
+type SideState struct {
+	// Values are the mapped values (by merge tag) the side holds as far as the
+	// service knows: written by the service, or seen in a change from it.
+	Values Values `json:"values,omitempty"`
+	// Fingerprint and WrittenAt describe the service's last write to the side;
+	// a change from the side carrying this fingerprint is the write's echo.
+	Fingerprint string    `json:"fingerprint,omitempty"`
+	WrittenAt   time.Time `json:"written_at,omitzero"`
+	// SourceTime is when the newest change applied from this side happened;
+	// an older change is stale.
+	SourceTime time.Time `json:"source_time,omitzero"`
+}

@@ -1,0 +1,138 @@
+package sync
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Direction says which way an instance syncs.
+type Direction string
+
+// The directions an instance can be set to.
+const (
+	DirectionToMailchimp    Direction = "accessplanit_to_mailchimp"
+	DirectionToAccessplanit Direction = "mailchimp_to_accessplanit"
+	DirectionBoth           Direction = "both"
+)
+
+// Allows reports whether the direction lets changes flow along f.
+func (d Direction) Allows(f Flow) bool {
+	return d == DirectionBoth || string(d) == string(f)
+}
+
+// State is whether an instance applies changes.
+type State string
+
+// Instance states.
+const (
+	StateEnabled State = "enabled"
+	StatePaused  State = "paused"
+)
+
+// Instance pairs one accessplanit platform with one Mailchimp audience.
+type Instance struct {
+	ID            string    `json:"id"`
+	Name          string    `json:"name"`
+	State         State     `json:"state"`
+	ConfigVersion int       `json:"config_version"`
+	Direction     Direction `json:"direction"`
+
+	// Mailchimp side.
+	MailchimpListID string `json:"mailchimp_list_id"`
+	// MailchimpBaseURL overrides the data centre URL derived from the API key
+	// (used for simulators); empty means https://{dc}.api.mailchimp.com/3.0.
+	MailchimpBaseURL string `json:"mailchimp_base_url,omitempty"`
+	// StatusIfNew is the subscription status given to contacts created in
+	// Mailchimp: "subscribed", "pending", "unsubscribed" or "transactional".
+	StatusIfNew string `json:"status_if_new"`
+
+	// accessplanit side.
+	AccessplanitBaseURL string `json:"accessplanit_base_url"`
+	// DefaultCompanyID is the Account (Company) users created from Mailchimp join.
+	DefaultCompanyID string `json:"default_company_id,omitempty"`
+	// AccessplanitUserID is the user that owns the accessplanit API key; the
+	// platform records our writes against it (UpdatedByID), an echo signal.
+	AccessplanitUserID string `json:"accessplanit_user_id,omitempty"`
+
+	Mappings []FieldMapping `json:"mappings"`
+
+	// DiscardWhilePaused drops changes that arrive while paused instead of holding them.
+	DiscardWhilePaused bool `json:"discard_while_paused,omitempty"`
+	// RetentionDays is how long executions are kept (default 30).
+	RetentionDays int `json:"retention_days,omitempty"`
+
+	// Secrets are only filled in by reads meant for syncing, never for display.
+	Secrets Secrets `json:"-"`
+}
+
+// Secrets are an instance's credentials. They are sealed at rest and must
+// never reach a log, an execution or an API response.
+type Secrets struct {
+	MailchimpAPIKey        string
+	AccessplanitAPIKey     string
+	AccessplanitToken      string // path token of the accessplanit webhook URL
+	MailchimpToken         string // path token of the Mailchimp webhook URL
+	MailchimpSigningSecret string // optional: verifies X-Mailchimp-Signature
+}
+
+// Values lists the secret values that are set, for redaction.
+func (s Secrets) Values() []string {
+	var out []string
+	for _, v := range []string{s.MailchimpAPIKey, s.AccessplanitAPIKey, s.AccessplanitToken, s.MailchimpToken, s.MailchimpSigningSecret} {
+		if v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// DefaultRetentionDays is used when an instance sets none.
+const DefaultRetentionDays = 30
+
+// Retention returns the instance's execution retention in days.
+func (in Instance) Retention() int {
+	if in.RetentionDays > 0 {
+		return in.RetentionDays
+	}
+	return DefaultRetentionDays
+}
+
+// Validate checks an instance's settings and mappings. It is called before
+// an instance is saved, so a bad configuration never reaches the engine.
+func (in Instance) Validate() error {
+	var problems []string
+	if strings.TrimSpace(in.ID) == "" {
+		problems = append(problems, "id is required")
+	}
+	switch in.Direction {
+	case DirectionToMailchimp, DirectionToAccessplanit, DirectionBoth:
+	default:
+		problems = append(problems, fmt.Sprintf("direction %q must be one of %s, %s, %s", in.Direction, DirectionToMailchimp, DirectionToAccessplanit, DirectionBoth))
+	}
+	switch in.State {
+	case StateEnabled, StatePaused:
+	default:
+		problems = append(problems, fmt.Sprintf("state %q must be %s or %s", in.State, StateEnabled, StatePaused))
+	}
+	switch in.StatusIfNew {
+	case "subscribed", "pending", "unsubscribed", "transactional":
+	default:
+		problems = append(problems, fmt.Sprintf("status_if_new %q must be subscribed, pending, unsubscribed or transactional", in.StatusIfNew))
+	}
+	if in.MailchimpListID == "" {
+		problems = append(problems, "mailchimp_list_id is required")
+	}
+	if in.AccessplanitBaseURL == "" {
+		problems = append(problems, "accessplanit_base_url is required")
+	}
+	if in.Direction != DirectionToMailchimp && in.DefaultCompanyID == "" {
+		problems = append(problems, "default_company_id is required when contacts flow to accessplanit")
+	}
+	if err := ValidateMappings(in.Mappings, in.Direction); err != nil {
+		problems = append(problems, err.Error())
+	}
+	if len(problems) > 0 {
+		return Invalidf("invalid instance: %s", strings.Join(problems, "; "))
+	}
+	return nil
+}

@@ -1,0 +1,58 @@
+package sync
+
+import "context"
+
+// Instances reads instances for syncing, secrets opened.
+type Instances interface {
+	// Instance returns the instance; an unknown id wraps ErrNotFound.
+	Instance(ctx context.Context, id string) (Instance, error)
+}
+
+// Contacts keeps contact sync state.
+type Contacts interface {
+	// Contact returns the state for an email; none wraps ErrNotFound.
+	Contact(ctx context.Context, instanceID, email string) (Contact, error)
+	// ContactByUserID returns the state linked to an accessplanit User; none
+	// wraps ErrNotFound.
+	ContactByUserID(ctx context.Context, instanceID, userID string) (Contact, error)
+	// SaveContact writes c if the stored version is still c.Version (0: none
+	// stored), storing c.Version+1; otherwise it returns an error wrapping
+	// ErrConflict.
+	SaveContact(ctx context.Context, c Contact) error
+	// DeleteContact removes the state for an email (after an email change).
+	DeleteContact(ctx context.Context, instanceID, email string) error
+}
+
+// Executions records executions.
+type Executions interface {
+	SaveExecution(ctx context.Context, e Execution) error
+}
+
+// Mailchimp is what the engine needs of one Mailchimp account.
+type Mailchimp interface {
+	// UpsertMember creates or updates the member with m.Email. A new member
+	// gets statusIfNew; an existing member's status is never changed.
+	UpsertMember(ctx context.Context, listID string, m Member, statusIfNew string) (Member, error)
+	// Member returns the member with that email; none wraps ErrNotFound.
+	Member(ctx context.Context, listID, email string) (Member, error)
+	// ChangeEmail moves the member at oldEmail to newEmail.
+	ChangeEmail(ctx context.Context, listID, oldEmail, newEmail string) (Member, error)
+}
+
+// Accessplanit is what the engine needs of one accessplanit platform.
+type Accessplanit interface {
+	// User returns the User; none wraps ErrNotFound.
+	User(ctx context.Context, id string) (User, error)
+	// UsersByEmail returns the Users with that email, newest change first.
+	UsersByEmail(ctx context.Context, email string) ([]User, error)
+	// CreateUser creates a User and returns it.
+	CreateUser(ctx context.Context, fields map[string]string) (User, error)
+	// UpdateUser sets the given properties of a User.
+	UpdateUser(ctx context.Context, id string, fields map[string]string) error
+}
+
+// Connector builds the API clients for an instance's credentials.
+type Connector interface {
+	Mailchimp(in Instance) (Mailchimp, error)
+	Accessplanit(in Instance) (Accessplanit, error)
+}
