@@ -1,0 +1,155 @@
+package mailchimp
+
+import (
+	"context"
+	"crypto/md5"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/apmc-sync/apmc/internal/sync"
+)
+
+// SubscriberHash is Mailchimp's id of a member in an audience: the lower-case
+// hex MD5 of the lower-cased email address.
+func SubscriberHash(email string) string {
+	sum := md5.Sum([]byte(strings.ToLower(strings.TrimSpace(email))))
+	return hex.EncodeToString(sum[:])
+}
+
+// memberJSON is the part of Mailchimp's member resource the client reads.
+type memberJSON struct {
+	ID           string                     `json:"id"`
+	EmailAddress string                     `json:"email_address"`
+	Status       string                     `json:"status"`
+	MergeFields  map[string]json.RawMessage `json:"merge_fields"`
+}
+
+// toMember converts an answer to the domain's member. Merge values become
+// text (numbers as written, an address object joined like a webhook's);
+// empty values are left out, as the mapping leaves them out; EMAIL is added
+// from email_address, lower-cased, so the values compare with mapped ones.
+func (m memberJSON) toMember() sync.Member {
+	out := sync.Member{ID: m.ID, Email: strings.ToLower(m.EmailAddress), Status: m.Status, MergeFields: sync.Values{}}
+	if out.ID == "" && out.Email != "" {
+		out.ID = SubscriberHash(out.Email)
+	}
+	for tag, raw := range m.MergeFields {
+		if v := mergeText(raw); v != "" {
+			out.MergeFields[tag] = v
+		}
+	}
+	if out.Email != "" {
+		out.MergeFields[sync.TagEmail] = out.Email
+	}
+	return out
+}
+
+// mergeText renders one merge value as text.
+func mergeText(raw json.RawMessage) string {
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return s
+	}
+	var n json.Number
+	if json.Unmarshal(raw, &n) == nil {
+		return n.String()
+	}
+	var obj map[string]any
+	if json.Unmarshal(raw, &obj) == nil {
+		parts := map[string]string{}
+		for k, v := range obj {
+			switch x := v.(type) {
+			case string:
+				parts[k] = x
+			case float64:
+				parts[k] = fmt.Sprint(x)
+			}
+		}
+		return joinAddress(parts)
+	}
+	var b bool
+	if json.Unmarshal(raw, &b) == nil {
+		return fmt.Sprint(b)
+	}
+	return ""
+}
+
+// Member returns the audience member with that email; none wraps
+// sync.ErrNotFound.
+func (c *Client) Member(ctx context.Context, listID, email string) (sync.Member, error) {
+	hash := SubscriberHash(email)
+	var m memberJSON
+	if err := c.do(ctx, http.MethodGet, memberPath(listID, hash), nil, nil, &m); err != nil {
+		return sync.Member{}, fmt.Errorf("get member %s: %w", hash, err)
+	}
+	return m.toMember(), nil
+}
+
+// upsertBody is the PUT body. It never carries status: an existing member's
+// status is never changed, and sending status with status_if_new also makes
+// the body match both branches of the published schema's oneOf.
+type upsertBody struct {
+	EmailAddress string            `json:"email_address"`
+	StatusIfNew  string            `json:"status_if_new"`
+	MergeFields  map[string]string `json:"merge_fields,omitempty"`
+}
+
+// UpsertMember creates or updates the member with m.Email (or, when empty,
+// m.MergeFields["EMAIL"]). A new member gets statusIfNew; an existing
+// member's status is left alone. EMAIL is not sent as a merge field: the
+// address is the member's identity.
+func (c *Client) UpsertMember(ctx context.Context, listID string, m sync.Member, statusIfNew string) (sync.Member, error) {
+	email := strings.ToLower(strings.TrimSpace(m.Email))
+	if email == "" {
+		email = strings.ToLower(strings.TrimSpace(m.MergeFields[sync.TagEmail]))
+	}
+	if email == "" {
+		return sync.Member{}, sync.Invalidf("upsert member: no email address")
+	}
+	switch statusIfNew {
+	case "subscribed", "unsubscribed", "cleaned", "pending", "transactional":
+	default:
+		return sync.Member{}, sync.Invalidf("upsert member: status for new members %q is not one of subscribed, unsubscribed, cleaned, pending, transactional", statusIfNew)
+	}
+	hash := SubscriberHash(email)
+	body := upsertBody{EmailAddress: email, StatusIfNew: statusIfNew}
+	for tag, v := range m.MergeFields {
+		if tag == sync.TagEmail {
+			continue
+		}
+		if body.MergeFields == nil {
+			body.MergeFields = map[string]string{}
+		}
+		body.MergeFields[tag] = v
+	}
+	var out memberJSON
+	if err := c.do(ctx, http.MethodPut, memberPath(listID, hash), nil, body, &out); err != nil {
+		return sync.Member{}, fmt.Errorf("upsert member %s: %w", hash, err)
+	}
+	return out.toMember(), nil
+}
+
+// ChangeEmail moves the member at oldEmail to newEmail (a PATCH of the
+// member at the old address's hash).
+func (c *Client) ChangeEmail(ctx context.Context, listID, oldEmail, newEmail string) (sync.Member, error) {
+	newEmail = strings.ToLower(strings.TrimSpace(newEmail))
+	if newEmail == "" {
+		return sync.Member{}, sync.Invalidf("change member email: new address is empty")
+	}
+	hash := SubscriberHash(oldEmail)
+	body := struct {
+		EmailAddress string `json:"email_address"`
+	}{newEmail}
+	var out memberJSON
+	if err := c.do(ctx, http.MethodPatch, memberPath(listID, hash), nil, body, &out); err != nil {
+		return sync.Member{}, fmt.Errorf("change email of member %s: %w", hash, err)
+	}
+	return out.toMember(), nil
+}
+
+func memberPath(listID, hash string) string {
+	return "/lists/" + pathSegment(listID) + "/members/" + hash
+}
