@@ -45,6 +45,9 @@ type Execution struct {
 	Steps         []Step    `json:"steps"`
 	Logs          []LogLine `json:"logs"`
 	ExpiresAt     time.Time `json:"expires_at"`
+	// Held is the change itself, kept while the instance is paused so it can
+	// be applied on resume.
+	Held *Change `json:"held,omitempty"`
 }
 
 // Step is one stage of an execution with its (redacted) output.

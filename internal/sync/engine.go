@@ -1,0 +1,166 @@
+package sync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// DefaultMaxAttempts is how many times the queue delivers a change before it
+// moves to the dead-letter queue (the queue's maxReceiveCount).
+const DefaultMaxAttempts = 5
+
+// Engine decides and applies one change, and records the execution.
+type Engine struct {
+	Instances  Instances
+	Contacts   Contacts
+	Executions Executions
+	Connector  Connector
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// MaxAttempts is the queue's maxReceiveCount; 0 means DefaultMaxAttempts.
+	MaxAttempts int
+}
+
+// Delivery is one delivery of a change by the queue.
+type Delivery struct {
+	Change  Change
+	Attempt int // 1 for the first delivery
+}
+
+// outcome is how the engine ended a change: a status, and the reason
+// when the status alone does not tell the whole story.
+type outcome struct {
+	status  Status
+	changed bool
+	reason  string
+}
+
+// Apply applies one delivery and records its execution. It returns an error
+// only when the delivery should be tried again (a transient failure, or the
+// execution could not be recorded); everything else, failures included, is
+// settled by the execution it returns.
+func (e *Engine) Apply(ctx context.Context, d Delivery) (Execution, error) {
+	now := e.now()
+	c := d.Change
+	if d.Attempt < 1 {
+		d.Attempt = 1
+	}
+	exec := Execution{
+		InstanceID: c.InstanceID,
+		ChangeID:   c.ID,
+		Flow:       FlowFrom(c.Source),
+		Event:      c.Event,
+		Origin:     OriginWebhook,
+		Attempt:    d.Attempt,
+		Contact:    c.ContactEmail(),
+		StartedAt:  now.UTC(),
+		Steps:      []Step{},
+		Logs:       []LogLine{},
+	}
+	if c.Origin != "" {
+		exec.Origin = c.Origin
+	}
+	first := FirstExecutionID(c)
+	if d.Attempt == 1 {
+		exec.ID = first
+		exec.OriginalID = c.OriginalExecutionID
+	} else {
+		exec.ID = NewExecutionID(now)
+		exec.Origin = OriginRetry
+		exec.OriginalID = first
+	}
+	rec := &recorder{exec: &exec, now: e.now}
+	rec.logf("info", "%s %s received from %s (attempt %d)", c.Source, c.Event, c.Source, d.Attempt)
+
+	retention := DefaultRetentionDays
+	res, err := e.apply(ctx, rec, c, &retention)
+	exec.FinishedAt = e.now().UTC()
+	exec.ExpiresAt = exec.StartedAt.Add(time.Duration(retention) * 24 * time.Hour)
+
+	var retry error
+	switch {
+	case err == nil:
+		exec.Status, exec.Changed, exec.Reason = res.status, res.changed, res.reason
+		if res.reason != "" {
+			rec.logf("info", "%s: %s", res.status, res.reason)
+		}
+	case IsPermanent(err):
+		exec.Status = StatusFailed
+		exec.Changed = res.changed
+		exec.Error = rec.redact(err.Error())
+		rec.logf("error", "failed permanently, not retried: %s", exec.Error)
+	default:
+		exec.Status = StatusFailed
+		exec.Changed = res.changed
+		exec.Error = rec.redact(err.Error())
+		exec.Retryable = d.Attempt < e.maxAttempts()
+		if exec.Retryable {
+			rec.logf("warn", "transient failure, will retry (attempt %d of %d): %s", d.Attempt, e.maxAttempts(), exec.Error)
+		} else {
+			rec.logf("error", "transient failure on the last attempt (%d of %d); the change moves to the dead-letter queue: %s", d.Attempt, e.maxAttempts(), exec.Error)
+		}
+		retry = fmt.Errorf("apply change %s: %w", c.ID, err)
+	}
+	if serr := e.Executions.SaveExecution(ctx, exec); serr != nil {
+		return exec, fmt.Errorf("record execution %s: %w", exec.ID, serr)
+	}
+	return exec, retry
+}
+
+func (e *Engine) now() time.Time {
+	if e.Now != nil {
+		return e.Now()
+	}
+	return time.Now()
+}
+
+func (e *Engine) maxAttempts() int {
+	if e.MaxAttempts > 0 {
+		return e.MaxAttempts
+	}
+	return DefaultMaxAttempts
+}
+
+// apply runs the steps for one change.
+func (e *Engine) apply(ctx context.Context, rec *recorder, c Change, retention *int) (outcome, error) {
+	var in Instance
+	err := rec.step("load_instance", func(out map[string]any) error {
+		var err error
+		in, err = e.Instances.Instance(ctx, c.InstanceID)
+		if errors.Is(err, ErrNotFound) {
+			return Permanentf("instance %s does not exist", c.InstanceID)
+		}
+		if err != nil {
+			return fmt.Errorf("load instance %s: %w", c.InstanceID, err)
+		}
+		out["config_version"] = in.ConfigVersion
+		out["state"] = string(in.State)
+		out["direction"] = string(in.Direction)
+		return nil
+	})
+	if err != nil {
+		return outcome{}, err
+	}
+	rec.secrets = in.Secrets.Values()
+	rec.exec.ConfigVersion = in.ConfigVersion
+	*retention = in.Retention()
+
+	flow := FlowFrom(c.Source)
+	if !in.Direction.Allows(flow) {
+		return outcome{status: StatusSkipped, reason: fmt.Sprintf("the instance syncs %s only; changes from %s are ignored", in.Direction, c.Source)}, nil
+	}
+	if in.State == StatePaused && c.Origin != OriginReplay {
+		if in.DiscardWhilePaused {
+			return outcome{status: StatusSkipped, reason: "the instance is paused and set to discard changes while paused"}, nil
+		}
+		held := c
+		rec.exec.Held = &held
+		return outcome{status: StatusHeld, reason: "the instance is paused; the change is held and applied on resume"}, nil
+	}
+	if flow == FlowToMailchimp {
+		return e.toMailchimp(ctx, rec, in, c)
+	}
+	return e.toAccessplanit(ctx, rec, in, c)
+}

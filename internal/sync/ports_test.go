@@ -1,0 +1,223 @@
+package sync
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"sort"
+	"strconv"
+	gosync "sync"
+	"time"
+)
+
+// The engine's unit tests use these in-memory implementations of the domain
+// ports. The real adapters are tested against real servers in their own
+// packages and end to end in internal/local.
+
+type memInstances map[string]Instance
+
+func (m memInstances) Instance(_ context.Context, id string) (Instance, error) {
+	in, ok := m[id]
+	if !ok {
+		return Instance{}, fmt.Errorf("instance %s: %w", id, ErrNotFound)
+	}
+	return in, nil
+}
+
+type memContacts struct {
+	mu gosync.Mutex
+	m  map[string]Contact
+}
+
+
+
+func newMemContacts() *memContacts { return &memContacts{m: map[string]Contact{}} }
+
+func (s *memContacts) Contact(_ context.Context, instanceID, email string) (Contact, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.m[instanceID+"|"+email]
+	if !ok {
+		return Contact{}, ErrNotFound
+	}
+	return c, nil
+}
+
+func (s *memContacts) ContactByUserID(_ context.Context, instanceID, userID string) (Contact, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, c := range s.m {
+		if c.InstanceID == instanceID && c.UserID == userID {
+			return c, nil
+		}
+	}
+	return Contact{}, ErrNotFound
+}
+
+func (s *memContacts) SaveContact(_ context.Context, c Contact) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := c.InstanceID + "|" + c.Email
+	if cur, ok := s.m[k]; ok && cur.Version != c.Version || !ok && c.Version != 0 {
+		return ErrConflict
+	}
+	c.Version++
+	s.m[k] = c
+	return nil
+}
+
+func (s *memContacts) DeleteContact(_ context.Context, instanceID, email string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.m, instanceID+"|"+email)
+	return nil
+}
+
+type memExecutions struct {
+	mu   gosync.Mutex
+	list []Execution
+}
+
+func (s *memExecutions) SaveExecution(_ context.Context, e Execution) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.list = append(s.list, e)
+	return nil
+}
+
+// apiError is an API error as the clients return them.
+type apiError struct {
+	status int
+}
+
+func (e *apiError) Error() string   { return "api status " + strconv.Itoa(e.status) }
+func (e *apiError) Permanent() bool { return e.status >= 400 && e.status < 429 }
+
+// memMailchimp records calls; fail makes the next calls fail.
+type memMailchimp struct {
+	members map[string]Member
+	writes  int
+	reads   int
+	fail    []error
+}
+
+func (m *memMailchimp) next() error {
+	if len(m.fail) == 0 {
+		return nil
+	}
+	err := m.fail[0]
+	m.fail = m.fail[1:]
+	return err
+}
+
+func (m *memMailchimp) UpsertMember(_ context.Context, _ string, mem Member, statusIfNew string) (Member, error) {
+	m.writes++
+	if err := m.next(); err != nil {
+		return Member{}, err
+	}
+	cur, ok := m.members[mem.Email]
+	if !ok {
+		cur = Member{Email: mem.Email, Status: statusIfNew, MergeFields: Values{}}
+	}
+	maps.Copy(cur.MergeFields, mem.MergeFields)
+	m.members[mem.Email] = cur
+	return cur, nil
+}
+
+func (m *memMailchimp) Member(_ context.Context, _ string, email string) (Member, error) {
+	m.reads++
+	if mem, ok := m.members[email]; ok {
+		return mem, nil
+	}
+	return Member{}, ErrNotFound
+}
+
+func (m *memMailchimp) ChangeEmail(_ context.Context, _ string, oldEmail, newEmail string) (Member, error) {
+	m.writes++
+	mem, ok := m.members[oldEmail]
+	if !ok {
+		return Member{}, ErrNotFound
+	}
+	delete(m.members, oldEmail)
+	mem.Email = newEmail
+	m.members[newEmail] = mem
+	return mem, nil
+}
+
+type memAccessplanit struct {
+	users  map[string]User
+	reads  int
+	writes int
+	nextID int
+	fail   []error
+}
+
+func (a *memAccessplanit) next() error {
+	if len(a.fail) == 0 {
+		return nil
+	}
+	err := a.fail[0]
+	a.fail = a.fail[1:]
+	return err
+}
+
+func (a *memAccessplanit) User(_ context.Context, id string) (User, error) {
+	a.reads++
+	if err := a.next(); err != nil {
+		return User{}, err
+	}
+	u, ok := a.users[id]
+	if !ok {
+		return User{}, ErrNotFound
+	}
+	u.Fields = maps.Clone(u.Fields)
+	return u, nil
+}
+
+func (a *memAccessplanit) UsersByEmail(_ context.Context, email string) ([]User, error) {
+	a.reads++
+	var out []User
+	for _, u := range a.users {
+		if u.Email() == email {
+			out = append(out, u)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].UpdatedAt.After(out[j].UpdatedAt) })
+	return out, nil
+}
+
+func (a *memAccessplanit) CreateUser(_ context.Context, fields map[string]string) (User, error) {
+	a.writes++
+	if err := a.next(); err != nil {
+		return User{}, err
+	}
+	a.nextID++
+	id := strconv.Itoa(1000 + a.nextID)
+	u := User{ID: id, Fields: maps.Clone(fields), UpdatedAt: time.Now(), UpdatedByID: "api-owner"}
+	u.Fields["ID"] = id
+	a.users[id] = u
+	return u, nil
+}
+
+func (a *memAccessplanit) UpdateUser(_ context.Context, id string, fields map[string]string) error {
+	a.writes++
+	if err := a.next(); err != nil {
+		return err
+	}
+	u, ok := a.users[id]
+	if !ok {
+		return ErrNotFound
+	}
+	maps.Copy(u.Fields, fields)
+	u.UpdatedByID = "api-owner"
+	a.users[id] = u
+	return nil
+}
+
+type memConnector struct {
+	mc *memMailchimp
+	ap *memAccessplanit
+}
+
+func (c memConnector) Mailchimp(Instance) (Mailchimp, error)       { return c.mc, nil }
+func (c memConnector) Accessplanit(Instance) (Accessplanit, error) { return c.ap, nil }
