@@ -1,0 +1,10 @@
+// Package accessplanit talks to one accessplanit platform: a client for its
+// API v2 (Users, Companies, custom field metadata) and a parser for the
+// webhooks the platform sends when a User changes.
+//
+// accessplanit documents only part of its API publicly. Every guess this
+// package makes about it is marked in the code with a comment starting
+// "ASSUMPTION:", so that when the real behaviour is learnt there is one
+// place to change. The rest of the service sees only the domain types of
+// package sync.
+package accessplanit
