@@ -1,0 +1,12 @@
+// Package accessplanit is a simulator of an accessplanit platform's API v2,
+// faithful to what is known of it (see the project's accessplanit contract):
+// bearer API keys, the User, Company and CustomFieldMetadata modules with
+// OData-style queries, the platform's validation, its lenient JSON, audit
+// stamps, two-step deletes and webhooks sent on every change of a User.
+//
+// It serves local runs, tests and benchmarks. Beside the emulated API it
+// has a small JSON control API under /_sandbox/ (acting as an admin in the
+// platform's UI, injecting faults, setting latency, reading statistics),
+// and the same controls as Go methods. It depends on no other package of
+// the project, so it cannot share the client's assumptions by accident.
+package accessplanit

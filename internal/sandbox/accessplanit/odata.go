@@ -1,0 +1,275 @@
+package accessplanit
+
+import (
+	"cmp"
+	"fmt"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// listQuery is a parsed set of OData query options.
+type listQuery struct {
+	filter  []condition
+	top     int // -1: no limit
+	skip    int
+	selects []string
+	orderBy string
+	desc    bool
+}
+
+// condition is one "Field eq literal" term.
+type condition struct {
+	field string
+	value string
+	null  bool
+}
+
+// parseListQuery reads $filter, $top, $skip, $select and $orderby. fields
+// resolves a property name (ignoring case) to its canonical spelling.
+func parseListQuery(q url.Values, fields func(string) (string, bool)) (listQuery, error) {
+	lq := listQuery{top: -1}
+	for key := range q {
+		switch strings.ToLower(key) {
+		case "$filter", "$top", "$skip", "$select", "$orderby", "$count", "$format":
+		default:
+			if strings.HasPrefix(key, "$") {
+				return lq, fmt.Errorf("The query parameter '%s' is not supported.", key)
+			}
+		}
+	}
+	var err error
+	if f := q.Get("$filter"); f != "" {
+		if lq.filter, err = parseFilter(f, fields); err != nil {
+			return lq, err
+		}
+	}
+	if s := q.Get("$top"); s != "" {
+		if lq.top, err = strconv.Atoi(s); err != nil || lq.top < 0 {
+			return lq, fmt.Errorf("Invalid value '%s' for $top query option.", s)
+		}
+	}
+	if s := q.Get("$skip"); s != "" {
+		if lq.skip, err = strconv.Atoi(s); err != nil || lq.skip < 0 {
+			return lq, fmt.Errorf("Invalid value '%s' for $skip query option.", s)
+		}
+	}
+	if s := q.Get("$select"); s != "" {
+		for _, part := range strings.Split(s, ",") {
+			name, ok := fields(strings.TrimSpace(part))
+			if !ok {
+				return lq, fmt.Errorf("Could not find a property named '%s' to $select.", strings.TrimSpace(part))
+			}
+			lq.selects = append(lq.selects, name)
+		}
+	}
+	if s := strings.TrimSpace(q.Get("$orderby")); s != "" {
+		parts := strings.Fields(s)
+		if len(parts) > 2 || strings.Contains(s, ",") {
+			return lq, fmt.Errorf("$orderby '%s' is not supported: order by one property, asc or desc.", s)
+		}
+		name, ok := fields(parts[0])
+		if !ok {
+			return lq, fmt.Errorf("Could not find a property named '%s' to $orderby.", parts[0])
+		}
+		lq.orderBy = name
+		if len(parts) == 2 {
+			switch strings.ToLower(parts[1]) {
+			case "asc":
+			case "desc":
+				lq.desc = true
+			default:
+				return lq, fmt.Errorf("$orderby direction '%s' must be asc or desc.", parts[1])
+			}
+		}
+	}
+	return lq, nil
+}
+
+// parseFilter reads "Field eq 'text'" or "Field eq 123" (also true, false
+// and null) terms joined with "and". Anything else is refused.
+func parseFilter(f string, fields func(string) (string, bool)) ([]condition, error) {
+	toks, err := tokenize(f)
+	if err != nil {
+		return nil, err
+	}
+	var out []condition
+	for i := 0; ; {
+		if i+3 > len(toks) {
+			return nil, fmt.Errorf("$filter '%s' is not supported: use Field eq 'value' terms joined with and.", f)
+		}
+		field, op, lit := toks[i], toks[i+1], toks[i+2]
+		if field.quoted || !isIdent(field.text) || op.quoted || !strings.EqualFold(op.text, "eq") {
+			return nil, fmt.Errorf("$filter '%s' is not supported: use Field eq 'value' terms joined with and.", f)
+		}
+		name, ok := fields(field.text)
+		if !ok {
+			return nil, fmt.Errorf("Could not find a property named '%s' on type 'User'.", field.text)
+		}
+		c := condition{field: name, value: lit.text}
+		if !lit.quoted {
+			switch {
+			case strings.EqualFold(lit.text, "null"):
+				c.null = true
+			case strings.EqualFold(lit.text, "true"), strings.EqualFold(lit.text, "false"):
+				c.value = strings.ToLower(lit.text)
+			default:
+				if _, err := strconv.ParseFloat(lit.text, 64); err != nil {
+					return nil, fmt.Errorf("$filter '%s': '%s' is not a literal.", f, lit.text)
+				}
+			}
+		}
+		out = append(out, c)
+		i += 3
+		if i == len(toks) {
+			return out, nil
+		}
+		if toks[i].quoted || !strings.EqualFold(toks[i].text, "and") {
+			return nil, fmt.Errorf("$filter '%s' is not supported: only and joins terms.", f)
+		}
+		i++
+	}
+}
+
+type token struct {
+	text   string
+	quoted bool
+}
+
+func tokenize(s string) ([]token, error) {
+	var toks []token
+	for i := 0; i < len(s); {
+		switch c := s[i]; {
+		case c == ' ' || c == '\t':
+			i++
+		case c == '\'':
+			var b strings.Builder
+			i++
+			closed := false
+			for i < len(s) {
+				if s[i] == '\'' {
+					if i+1 < len(s) && s[i+1] == '\'' {
+						b.WriteByte('\'')
+						i += 2
+						continue
+					}
+					i++
+					closed = true
+					break
+				}
+				b.WriteByte(s[i])
+				i++
+			}
+			if !closed {
+				return nil, fmt.Errorf("$filter '%s': unterminated string literal.", s)
+			}
+			toks = append(toks, token{text: b.String(), quoted: true})
+		case c == '(' || c == ')' || c == ',':
+			return nil, fmt.Errorf("$filter '%s' is not supported: functions and parentheses are not.", s)
+		default:
+			j := i
+			for j < len(s) && s[j] != ' ' && s[j] != '\t' && s[j] != '\'' && s[j] != '(' && s[j] != ')' && s[j] != ',' {
+				j++
+			}
+			toks = append(toks, token{text: s[i:j]})
+			i = j
+		}
+	}
+	return toks, nil
+}
+
+func isIdent(s string) bool {
+	for i, r := range s {
+		if !(r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || i > 0 && r >= '0' && r <= '9') {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// matches reports whether an item (as answered) meets every condition.
+//
+// ASSUMPTION: text compares without regard to case, as the platform's SQL
+// Server collation (case-insensitive by default) would; numbers compare by
+// their text, quoted or not.
+func (lq listQuery) matches(item map[string]any) bool {
+	for _, c := range lq.filter {
+		v := item[c.field]
+		if c.null {
+			if v != nil {
+				return false
+			}
+			continue
+		}
+		if v == nil || !strings.EqualFold(valueText(v), c.value) {
+			return false
+		}
+	}
+	return true
+}
+
+// apply filters, orders, pages and projects items.
+func (lq listQuery) apply(items []map[string]any) []map[string]any {
+	out := slices.DeleteFunc(items, func(m map[string]any) bool { return !lq.matches(m) })
+	if lq.orderBy != "" {
+		slices.SortStableFunc(out, func(a, b map[string]any) int {
+			r := compareValues(a[lq.orderBy], b[lq.orderBy])
+			if lq.desc {
+				return -r
+			}
+			return r
+		})
+	}
+	if lq.skip >= len(out) {
+		out = nil
+	} else {
+		out = out[lq.skip:]
+	}
+	if lq.top >= 0 && lq.top < len(out) {
+		out = out[:lq.top]
+	}
+	if len(lq.selects) > 0 {
+		for i, m := range out {
+			p := make(map[string]any, len(lq.selects))
+			for _, f := range lq.selects {
+				p[f] = m[f]
+			}
+			out[i] = p
+		}
+	}
+	if out == nil {
+		out = []map[string]any{}
+	}
+	return out
+}
+
+func valueText(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case int:
+		return strconv.Itoa(x)
+	case bool:
+		return strconv.FormatBool(x)
+	}
+	return fmt.Sprint(v)
+}
+
+// compareValues orders nulls first, numbers by value, text without case.
+func compareValues(a, b any) int {
+	switch {
+	case a == nil && b == nil:
+		return 0
+	case a == nil:
+		return -1
+	case b == nil:
+		return 1
+	}
+	ai, aok := a.(int)
+	bi, bok := b.(int)
+	if aok && bok {
+		return cmp.Compare(ai, bi)
+	}
+	return cmp.Compare(strings.ToLower(valueText(a)), strings.ToLower(valueText(b)))
+}
