@@ -1,0 +1,214 @@
+package mailchimp
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"time"
+)
+
+// controlRoutes serves the simulator's own JSON API under /_sandbox/. It is
+// not part of Mailchimp and needs no API key: it is for the local stack and
+// demos, on a loopback address.
+func (s *Server) controlRoutes() *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /_sandbox/stats", func(w http.ResponseWriter, _ *http.Request) {
+		controlJSON(w, http.StatusOK, s.Stats())
+	})
+	mux.HandleFunc("POST /_sandbox/stats/reset", func(w http.ResponseWriter, _ *http.Request) {
+		s.ResetStats()
+		w.WriteHeader(http.StatusNoContent)
+	})
+	mux.HandleFunc("PUT /_sandbox/latency", s.controlLatency)
+	mux.HandleFunc("POST /_sandbox/faults", s.controlFaults)
+	mux.HandleFunc("DELETE /_sandbox/faults", func(w http.ResponseWriter, _ *http.Request) {
+		s.ClearFaults()
+		w.WriteHeader(http.StatusNoContent)
+	})
+	mux.HandleFunc("POST /_sandbox/accounts", s.controlAccount)
+	mux.HandleFunc("POST /_sandbox/lists", s.controlList)
+	mux.HandleFunc("GET /_sandbox/lists/{list_id}/members", s.controlMembers)
+	mux.HandleFunc("POST /_sandbox/lists/{list_id}/subscribe", s.controlSubscribe)
+	mux.HandleFunc("POST /_sandbox/lists/{list_id}/members/{email}/{action}", s.controlMemberAction)
+	return mux
+}
+
+// controlJSON answers with v as JSON.
+func controlJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// controlError answers err as {"error": "..."}: 404 for a missing audience
+// or member, 400 otherwise.
+func controlError(w http.ResponseWriter, err error) {
+	status := http.StatusBadRequest
+	if errors.Is(err, ErrNotFound) {
+		status = http.StatusNotFound
+	}
+	controlJSON(w, status, map[string]string{"error": err.Error()})
+}
+
+// decodeControl reads a JSON body; an empty body leaves v as it is.
+func decodeControl(r *http.Request, v any) error {
+	err := json.NewDecoder(http.MaxBytesReader(nil, r.Body, 1<<20)).Decode(v)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return errors.New("body is not valid JSON")
+	}
+	return nil
+}
+
+func (s *Server) controlLatency(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Latency string `json:"latency"` // a Go duration, e.g. "250ms"
+	}
+	if err := decodeControl(r, &in); err != nil {
+		controlError(w, err)
+		return
+	}
+	d, err := time.ParseDuration(in.Latency)
+	if err != nil || d < 0 {
+		controlError(w, errors.New("latency must be a non-negative duration such as 250ms"))
+		return
+	}
+	s.SetLatency(d)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) controlFaults(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		FaultRule
+		Hang string `json:"hang"` // a Go duration, e.g. "30s"
+	}
+	if err := decodeControl(r, &in); err != nil {
+		controlError(w, err)
+		return
+	}
+	rule := in.FaultRule
+	if in.Hang != "" {
+		d, err := time.ParseDuration(in.Hang)
+		if err != nil {
+			controlError(w, errors.New("hang must be a duration such as 30s"))
+			return
+		}
+		rule.Hang = d
+	}
+	switch rule.Kind {
+	case FaultStatus, FaultHTML502, FaultHang, FaultDrop:
+	default:
+		controlError(w, errors.New("kind must be status, html_502, hang or drop"))
+		return
+	}
+	s.InjectFaults(rule)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) controlAccount(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		APIKey string `json:"api_key"`
+	}
+	if err := decodeControl(r, &in); err != nil || in.APIKey == "" {
+		controlError(w, errors.New("api_key is required"))
+		return
+	}
+	s.AddAccount(in.APIKey)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) controlList(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		APIKey      string       `json:"api_key"`
+		Name        string       `json:"name"`
+		MergeFields []MergeField `json:"merge_fields"`
+	}
+	if err := decodeControl(r, &in); err != nil || in.APIKey == "" || in.Name == "" {
+		controlError(w, errors.New("api_key and name are required"))
+		return
+	}
+	id := s.AddList(in.APIKey, in.Name, in.MergeFields...)
+	controlJSON(w, http.StatusCreated, map[string]string{"id": id})
+}
+
+func (s *Server) controlMembers(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	l, ok := s.lists[r.PathValue("list_id")]
+	views := []map[string]any{}
+	if ok {
+		for _, m := range l.members {
+			views = append(views, l.memberView(m))
+		}
+	}
+	s.mu.Unlock()
+	if !ok {
+		controlError(w, ErrNotFound)
+		return
+	}
+	controlJSON(w, http.StatusOK, map[string]any{"members": views})
+}
+
+func (s *Server) controlSubscribe(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Email  string         `json:"email"`
+		Merges map[string]any `json:"merges"`
+	}
+	if err := decodeControl(r, &in); err != nil {
+		controlError(w, err)
+		return
+	}
+	if err := s.SubscribeAsUser(r.PathValue("list_id"), in.Email, in.Merges); err != nil {
+		controlError(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// controlMemberAction acts on one member as a person in Mailchimp would:
+// edit, unsubscribe, change-email, clean, compliance or forget.
+func (s *Server) controlMemberAction(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Merges   map[string]any `json:"merges"`
+		Source   string         `json:"source"`
+		Action   string         `json:"action"`
+		NewEmail string         `json:"new_email"`
+		Reason   string         `json:"reason"`
+		On       *bool          `json:"on"`
+	}
+	if err := decodeControl(r, &in); err != nil {
+		controlError(w, err)
+		return
+	}
+	listID, email := r.PathValue("list_id"), r.PathValue("email")
+	var err error
+	switch r.PathValue("action") {
+	case "edit":
+		if in.Source == "" {
+			in.Source = "user"
+		}
+		err = s.EditMember(listID, email, in.Merges, in.Source)
+	case "unsubscribe":
+		if in.Action == "" {
+			in.Action = "unsub"
+		}
+		err = s.Unsubscribe(listID, email, in.Action)
+	case "change-email":
+		err = s.ChangeEmailAsUser(listID, email, in.NewEmail)
+	case "clean":
+		if in.Reason == "" {
+			in.Reason = "hard"
+		}
+		err = s.Clean(listID, email, in.Reason)
+	case "compliance":
+		err = s.SetComplianceState(listID, email, in.On == nil || *in.On)
+	case "forget":
+		err = s.Forget(listID, email)
+	default:
+		err = errors.New("action must be edit, unsubscribe, change-email, clean, compliance or forget")
+	}
+	if err != nil {
+		controlError(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
