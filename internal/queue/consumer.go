@@ -1,0 +1,158 @@
+package queue
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"math"
+	"strconv"
+	gosync "sync"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/apmc-sync/apmc/internal/sync"
+)
+
+// Applier applies one delivery; sync.Engine is one.
+type Applier interface {
+	Apply(ctx context.Context, d sync.Delivery) (sync.Execution, error)
+}
+
+// VisibilityChanger is the part of the SQS client used to delay retries.
+type VisibilityChanger interface {
+	ChangeMessageVisibility(ctx context.Context, in *sqs.ChangeMessageVisibilityInput, opts ...func(*sqs.Options)) (*sqs.ChangeMessageVisibilityOutput, error)
+}
+
+// Consumer applies a batch of SQS records and reports the ones to retry.
+type Consumer struct {
+	Engine Applier
+	// Visibility, when set, delays each retry: the n-th failed receive hides
+	// the message for RetryBase·2^(n-1), at most 12 hours.
+	Visibility VisibilityChanger
+	QueueURL   string
+	RetryBase  time.Duration
+	// Parallel is how many message groups are applied at once (default 10).
+	Parallel int
+	Logger   *slog.Logger
+}
+
+// Handle applies the records of one batch. Records of one message group are
+// applied in order; once one fails, the later ones of its group are not
+// applied and are reported as failures too, so order is kept. Different groups
+// are applied in parallel.
+func (c *Consumer) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+	var order []string
+	groups := map[string][]events.SQSMessage{}
+	for _, r := range ev.Records {
+		g := groupOf(r)
+		if _, ok := groups[g]; !ok {
+			order = append(order, g)
+		}
+		groups[g] = append(groups[g], r)
+	}
+	parallel := c.Parallel
+	if parallel <= 0 {
+		parallel = 10
+	}
+	var (
+		mu       gosync.Mutex
+		failures []events.SQSBatchItemFailure
+		wg       gosync.WaitGroup
+		slots    = make(chan struct{}, parallel)
+	)
+	for _, g := range order {
+		wg.Add(1)
+		slots <- struct{}{}
+		go func(records []events.SQSMessage) {
+			defer wg.Done()
+			defer func() { <-slots }()
+			failed := false
+			for _, r := range records {
+				if !failed && c.handle(ctx, r) {
+					continue
+				}
+				failed = true
+				mu.Lock()
+				failures = append(failures, events.SQSBatchItemFailure{ItemIdentifier: r.MessageId})
+				mu.Unlock()
+			}
+		}(groups[g])
+	}
+	wg.Wait()
+	return events.SQSEventResponse{BatchItemFailures: failures}, nil
+}
+
+// groupOf returns a record's message group: SQS names it among the record's
+// attributes; where a queue does not, the change itself says it.
+func groupOf(r events.SQSMessage) string {
+	if g := r.Attributes["MessageGroupId"]; g != "" {
+		return g
+	}
+	var c sync.Change
+	if json.Unmarshal([]byte(r.Body), &c) == nil {
+		return c.GroupID()
+	}
+	return ""
+}
+
+// handle applies one record; false means it must be delivered again.
+func (c *Consumer) handle(ctx context.Context, r events.SQSMessage) bool {
+	log := c.logger().With("message_id", r.MessageId)
+	var change sync.Change
+	if err := json.Unmarshal([]byte(r.Body), &change); err != nil || change.InstanceID == "" || change.ID == "" {
+		// Nothing can ever apply this message; retrying only delays the DLQ.
+		// It is reported as a failure so it lands in the DLQ for inspection.
+		log.Error("message is not a change; leaving it for the dead-letter queue", "error", fmt.Sprint(err))
+		c.delay(ctx, r, 0)
+		return false
+	}
+	attempt, _ := strconv.Atoi(r.Attributes["ApproximateReceiveCount"])
+	if attempt < 1 {
+		attempt = 1
+	}
+	exec, err := c.Engine.Apply(ctx, sync.Delivery{Change: change, Attempt: attempt})
+	log = log.With("instance_id", change.InstanceID, "execution_id", exec.ID, "flow", string(exec.Flow), "attempt", attempt, "status", string(exec.Status))
+	if err != nil {
+		log.Warn("change will be retried", "error", exec.Error)
+		c.delay(ctx, r, c.backoff(attempt))
+		return false
+	}
+	if exec.Status == sync.StatusFailed {
+		log.Error("change failed permanently", "error", exec.Error)
+	} else {
+		log.Info("change applied", "changed", exec.Changed)
+	}
+	return true
+}
+
+// backoff is how long the n-th failed receive hides a message.
+func (c *Consumer) backoff(attempt int) time.Duration {
+	d := time.Duration(float64(c.RetryBase) * math.Pow(2, float64(min(attempt, 20)-1)))
+	return min(d, 12*time.Hour)
+}
+
+// delay hides a failed message for d before its next receive.
+func (c *Consumer) delay(ctx context.Context, r events.SQSMessage, d time.Duration) {
+	if c.Visibility == nil || c.RetryBase <= 0 || r.ReceiptHandle == "" {
+		return
+	}
+	_, err := c.Visibility.ChangeMessageVisibility(ctx, &sqs.ChangeMessageVisibilityInput{
+		QueueUrl:          aws.String(c.QueueURL),
+		ReceiptHandle:     aws.String(r.ReceiptHandle),
+		VisibilityTimeout: int32(d / time.Second),
+	})
+	if err != nil {
+		c.logger().Warn("could not delay the retry; the queue's visibility timeout applies", "message_id", r.MessageId, "error", err.Error())
+	}
+}
+
+func (c *Consumer) logger() *slog.Logger {
+	if c.Logger != nil {
+		return c.Logger
+	}
+	return slog.New(slog.DiscardHandler)
+}

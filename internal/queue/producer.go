@@ -1,0 +1,57 @@
+package queue
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/apmc-sync/apmc/internal/sync"
+)
+
+// MaxMessageBytes is SQS's limit for one message.
+const MaxMessageBytes = 256 * 1024
+
+// Sender is the part of the SQS client the producer uses.
+type Sender interface {
+	SendMessage(ctx context.Context, in *sqs.SendMessageInput, opts ...func(*sqs.Options)) (*sqs.SendMessageOutput, error)
+}
+
+// Producer puts changes on the FIFO queue.
+type Producer struct {
+	client   Sender
+	queueURL string
+}
+
+// NewProducer returns a producer for the queue at queueURL.
+func NewProducer(client Sender, queueURL string) *Producer {
+	return &Producer{client: client, queueURL: queueURL}
+}
+
+// Enqueue puts the change on the queue. It returns only once SQS accepted it.
+func (p *Producer) Enqueue(ctx context.Context, c sync.Change) error {
+	body, err := json.Marshal(c)
+	if err != nil {
+		return fmt.Errorf("encode change %s: %w", c.ID, err)
+	}
+	if len(body) > MaxMessageBytes {
+		return sync.Invalidf("change %s is %d bytes, over the queue's %d byte limit", c.ID, len(body), MaxMessageBytes)
+	}
+	_, err = p.client.SendMessage(ctx, &sqs.SendMessageInput{
+		QueueUrl:               aws.String(p.queueURL),
+		MessageBody:            aws.String(string(body)),
+		MessageGroupId:         aws.String(c.GroupID()),
+		MessageDeduplicationId: aws.String(c.DedupID()),
+	}, func(o *sqs.Options) {
+		// A FIFO queue answers a duplicate (same deduplication id, possibly a
+		// different body: a webhook sent twice is received at two times) with
+		// the first message's checksum, which would fail the check.
+		o.DisableMessageChecksumValidation = true
+	})
+	if err != nil {
+		return fmt.Errorf("send change %s to the queue: %w", c.ID, err)
+	}
+	return nil
+}

@@ -1,0 +1,156 @@
+package queue_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	gosync "sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/sivchari/kumo"
+
+	"github.com/apmc-sync/apmc/internal/awsconfig"
+	"github.com/apmc-sync/apmc/internal/queue"
+	"github.com/apmc-sync/apmc/internal/sync"
+)
+
+func newSQS(t *testing.T) *sqs.Client {
+	t.Helper()
+	srv := kumo.NewServer()
+	t.Cleanup(srv.Close)
+	return sqs.NewFromConfig(awsconfig.Local(), func(o *sqs.Options) { o.BaseEndpoint = aws.String(srv.URL) })
+}
+
+// recordingApplier applies deliveries by recording them; fail decides which fail.
+type recordingApplier struct {
+	mu      gosync.Mutex
+	applied []sync.Delivery
+	fail    func(d sync.Delivery) bool
+}
+
+func (a *recordingApplier) Apply(_ context.Context, d sync.Delivery) (sync.Execution, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.applied = append(a.applied, d)
+	if a.fail != nil && a.fail(d) {
+		return sync.Execution{Status: sync.StatusFailed, Error: "boom"}, errors.New("transient")
+	}
+	return sync.Execution{Status: sync.StatusSucceeded}, nil
+}
+
+func (a *recordingApplier) ids() []string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var out []string
+	for _, d := range a.applied {
+		out = append(out, fmt.Sprintf("%s@%d", d.Change.ID, d.Attempt))
+	}
+	return out
+}
+
+func change(id, email string) sync.Change {
+	return sync.Change{ID: id, InstanceID: "i1", Source: sync.SideAccessplanit, Event: sync.EventUpdated, Email: email, ReceivedAt: time.Now()}
+}
+
+func setup(t *testing.T, applier *recordingApplier) (*sqs.Client, queue.Queues, *queue.Producer, *queue.Poller) {
+	t.Helper()
+	client := newSQS(t)
+	ctx := context.Background()
+	// kumo keeps its state per process, so each test gets its own queues.
+	qs, err := queue.Create(ctx, client, strings.ReplaceAll(t.Name(), "/", "-"), 30, 5)
+	if err != nil {
+		t.Fatalf("Create() error = %v", err)
+	}
+	consumer := &queue.Consumer{Engine: applier, Visibility: client, QueueURL: qs.ChangesURL}
+	poller := &queue.Poller{Client: client, QueueURL: qs.ChangesURL, Handler: consumer.Handle, Workers: 1, Wait: time.Second}
+	return client, qs, queue.NewProducer(client, qs.ChangesURL), poller
+}
+
+func drain(t *testing.T, p *queue.Poller, rounds int) {
+	t.Helper()
+	for range rounds {
+		if err := p.Once(context.Background()); err != nil {
+			t.Fatalf("Once() error = %v", err)
+		}
+	}
+}
+
+func TestOrderAndDeduplication(t *testing.T) {
+	applier := &recordingApplier{}
+	_, _, producer, poller := setup(t, applier)
+	ctx := context.Background()
+	for _, c := range []sync.Change{change("a1", "a@example.com"), change("b1", "b@example.com"), change("a2", "a@example.com"), change("a1", "a@example.com"), change("a3", "a@example.com")} {
+		if err := producer.Enqueue(ctx, c); err != nil {
+			t.Fatalf("Enqueue(%s) error = %v", c.ID, err)
+		}
+	}
+	drain(t, poller, 3)
+	got := applier.ids()
+	var a []string
+	for _, id := range got {
+		if id[0] == 'a' {
+			a = append(a, id)
+		}
+	}
+	if want := []string{"a1@1", "a2@1", "a3@1"}; !slices.Equal(a, want) {
+		t.Errorf("applied for a@ = %v, want %v (in order, duplicate dropped)", a, want)
+	}
+	if !slices.Contains(got, "b1@1") || len(got) != 4 {
+		t.Errorf("applied = %v, want b1 too and 4 in all", got)
+	}
+}
+
+func TestFailureStopsItsGroupOnly(t *testing.T) {
+	applier := &recordingApplier{fail: func(d sync.Delivery) bool { return d.Change.ID == "a1" && d.Attempt == 1 }}
+	_, _, producer, poller := setup(t, applier)
+	poller.Handler = (&queue.Consumer{Engine: applier}).Handle // no visibility change: redelivery after the queue timeout
+	ctx := context.Background()
+	for _, c := range []sync.Change{change("a1", "a@example.com"), change("a2", "a@example.com"), change("b1", "b@example.com")} {
+		if err := producer.Enqueue(ctx, c); err != nil {
+			t.Fatalf("Enqueue() error = %v", err)
+		}
+	}
+	drain(t, poller, 2)
+	if got := applier.ids(); slices.Contains(got, "a2@1") || !slices.Contains(got, "b1@1") {
+		t.Errorf("after a1 failed, applied = %v; want a2 held back and b1 applied", got)
+	}
+}
+
+func TestRedriveToDeadLetterAfterFiveAttempts(t *testing.T) {
+	applier := &recordingApplier{fail: func(sync.Delivery) bool { return true }}
+	client, qs, producer, poller := setup(t, applier)
+	ctx := context.Background()
+	// Retries become visible again at once, so five receives happen quickly.
+	poller.Handler = (&queue.Consumer{Engine: applier, Visibility: client, QueueURL: qs.ChangesURL, RetryBase: time.Nanosecond}).Handle
+	if err := producer.Enqueue(ctx, change("x1", "x@example.com")); err != nil {
+		t.Fatalf("Enqueue() error = %v", err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		drain(t, poller, 1)
+		if n, _ := queue.Depth(ctx, client, qs.DeadLetterURL); n == 1 {
+			break
+		}
+	}
+	if n, err := queue.Depth(ctx, client, qs.DeadLetterURL); err != nil || n != 1 {
+		t.Fatalf("dead-letter depth = %d (%v), want 1", n, err)
+	}
+	if got, want := applier.ids(), []string{"x1@1", "x1@2", "x1@3", "x1@4", "x1@5"}; !slices.Equal(got, want) {
+		t.Errorf("attempts = %v, want %v", got, want)
+	}
+}
+
+func TestEnqueueRefusesOversizedChange(t *testing.T) {
+	_, _, producer, _ := setup(t, &recordingApplier{})
+	c := change("big", "big@example.com")
+	c.Merges = sync.Values{"NOTES": string(make([]byte, queue.MaxMessageBytes))}
+	err := producer.Enqueue(context.Background(), c)
+	if err == nil || !sync.IsInvalid(err) {
+		t.Errorf("Enqueue(oversized) error = %v, want an invalid-input error", err)
+	}
+}

@@ -1,0 +1,69 @@
+package queue
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+)
+
+// Queues names the changes queue and its dead-letter queue.
+type Queues struct {
+	ChangesURL, ChangesARN       string
+	DeadLetterURL, DeadLetterARN string
+}
+
+// Create makes the FIFO changes queue "<name>.fifo" and its FIFO dead-letter
+// queue "<name>-dlq.fifo" with the same settings as the SAM template (redrive
+// after maxReceiveCount receives). It is for the local stack and tests; in AWS
+// the template creates them. Existing queues are reused.
+func Create(ctx context.Context, client *sqs.Client, name string, visibilitySeconds, maxReceiveCount int) (Queues, error) {
+	var q Queues
+	var err error
+	q.DeadLetterURL, q.DeadLetterARN, err = createFIFO(ctx, client, name+"-dlq.fifo", map[string]string{
+		"MessageRetentionPeriod": "1209600",
+	})
+	if err != nil {
+		return Queues{}, err
+	}
+	redrive, _ := json.Marshal(map[string]string{"deadLetterTargetArn": q.DeadLetterARN, "maxReceiveCount": strconv.Itoa(maxReceiveCount)})
+	q.ChangesURL, q.ChangesARN, err = createFIFO(ctx, client, name+".fifo", map[string]string{
+		"VisibilityTimeout": strconv.Itoa(visibilitySeconds),
+		"RedrivePolicy":     string(redrive),
+	})
+	return q, err
+}
+
+func createFIFO(ctx context.Context, client *sqs.Client, name string, attrs map[string]string) (url, arn string, err error) {
+	attrs["FifoQueue"] = "true"
+	attrs["ContentBasedDeduplication"] = "false"
+	out, err := client.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(name), Attributes: attrs})
+	if err != nil {
+		return "", "", fmt.Errorf("create queue %s: %w", name, err)
+	}
+	got, err := client.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{
+		QueueUrl:       out.QueueUrl,
+		AttributeNames: []types.QueueAttributeName{types.QueueAttributeNameQueueArn},
+	})
+	if err != nil {
+		return "", "", fmt.Errorf("read queue %s: %w", name, err)
+	}
+	return aws.ToString(out.QueueUrl), got.Attributes[string(types.QueueAttributeNameQueueArn)], nil
+}
+
+// Depth returns the approximate number of visible messages in a queue.
+func Depth(ctx context.Context, client *sqs.Client, url string) (int, error) {
+	got, err := client.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{
+		QueueUrl:       aws.String(url),
+		AttributeNames: []types.QueueAttributeName{types.QueueAttributeNameApproximateNumberOfMessages},
+	})
+	if err != nil {
+		return 0, fmt.Errorf("read queue depth: %w", err)
+	}
+	n, _ := strconv.Atoi(got.Attributes[string(types.QueueAttributeNameApproximateNumberOfMessages)])
+	return n, nil
+}

@@ -1,0 +1,57 @@
+package sync
+
+import (
+	"context"
+	gosync "sync"
+	"time"
+)
+
+// CachedInstances keeps instances read from Next for TTL, so a warm function
+// reads (and opens the secrets of) an instance at most once per TTL.
+type CachedInstances struct {
+	Next Instances
+	TTL  time.Duration
+	Now  func() time.Time
+
+	mu      gosync.Mutex
+	entries map[string]cachedInstance
+}
+
+type cachedInstance struct {
+	in      Instance
+	err     error
+	expires time.Time
+}
+
+// Instance returns the cached instance or reads it. Not-found answers are
+// cached too; other errors are not.
+func (c *CachedInstances) Instance(ctx context.Context, id string) (Instance, error) {
+	now := time.Now
+	if c.Now != nil {
+		now = c.Now
+	}
+	c.mu.Lock()
+	e, ok := c.entries[id]
+	c.mu.Unlock()
+	if ok && now().Before(e.expires) {
+		return e.in, e.err
+	}
+	in, err := c.Next.Instance(ctx, id)
+	if err != nil && !isNotFound(err) {
+		return Instance{}, err
+	}
+	c.mu.Lock()
+	if c.entries == nil {
+		c.entries = map[string]cachedInstance{}
+	}
+	c.entries[id] = cachedInstance{in: in, err: err, expires: now().Add(c.TTL)}
+	c.mu.Unlock()
+	return in, err
+}
+
+// Forget drops an instance from the cache (after the local stack changed it).
+func (c *CachedInstances) Forget(id string) {
+	c.mu.Lock()
+	delete(c.entries, id)
+	c.mu.Unlock()
+}
