@@ -1,0 +1,183 @@
+package dynamo
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/apmc-sync/apmc/internal/sync"
+)
+
+// ContactStore keeps contact sync state, one item per instance and email.
+type ContactStore struct {
+	client *dynamodb.Client
+	table  string
+	now    func() time.Time
+}
+
+var _ sync.Contacts = (*ContactStore)(nil)
+
+// NewContactStore returns a store over the contacts table.
+func NewContactStore(client *dynamodb.Client, table string) *ContactStore {
+	return &ContactStore{client: client, table: table, now: time.Now}
+}
+
+// contactItem is a contact as stored. user_key is set only when the
+// accessplanit User is known, so the by_user index holds linked contacts only.
+type contactItem struct {
+	InstanceID   string         `json:"instance_id"`
+	Email        string         `json:"email"`
+	UserID       string         `json:"user_id,omitempty"`
+	UserKey      string         `json:"user_key,omitempty"`
+	Mailchimp    sync.SideState `json:"mailchimp"`
+	Accessplanit sync.SideState `json:"accessplanit"`
+	Version      int64          `json:"version"`
+	UpdatedAt    time.Time      `json:"updated_at"`
+	ExpiresAt    int64          `json:"expires_at,omitempty"`
+}
+
+func (it contactItem) contact() sync.Contact {
+	return sync.Contact{
+		InstanceID: it.InstanceID, Email: it.Email, UserID: it.UserID,
+		Mailchimp: it.Mailchimp, Accessplanit: it.Accessplanit,
+		Version: it.Version, UpdatedAt: it.UpdatedAt,
+	}
+}
+
+func contactKey(instanceID, email string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{
+		AttrInstanceID: &types.AttributeValueMemberS{Value: instanceID},
+		AttrEmail:      &types.AttributeValueMemberS{Value: normalEmail(email)},
+	}
+}
+
+func normalEmail(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
+
+// Contact returns the state for an email; none wraps sync.ErrNotFound.
+func (s *ContactStore) Contact(ctx context.Context, instanceID, email string) (sync.Contact, error) {
+	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      aws.String(s.table),
+		Key:            contactKey(instanceID, email),
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return sync.Contact{}, fmt.Errorf("get contact %s of instance %s: %w", email, instanceID, err)
+	}
+	if len(out.Item) == 0 || expired(out.Item, s.now()) {
+		return sync.Contact{}, fmt.Errorf("contact %s of instance %s: %w", email, instanceID, sync.ErrNotFound)
+	}
+	var it contactItem
+	if err := unmarshalItem(out.Item, &it); err != nil {
+		return sync.Contact{}, fmt.Errorf("get contact %s of instance %s: decode item: %w", email, instanceID, err)
+	}
+	return it.contact(), nil
+}
+
+// ContactByUserID returns the state linked to an accessplanit User; none
+// wraps sync.ErrNotFound. Should the index briefly hold two links (an email
+// change in flight), the most recently updated wins.
+func (s *ContactStore) ContactByUserID(ctx context.Context, instanceID, userID string) (sync.Contact, error) {
+	if userID == "" {
+		return sync.Contact{}, fmt.Errorf("contact of user \"\" in instance %s: %w", instanceID, sync.ErrNotFound)
+	}
+	now := s.now()
+	keyCond := expression.Key(AttrUserKey).Equal(expression.Value(compositeKey(instanceID, userID)))
+	expr, err := expression.NewBuilder().WithKeyCondition(keyCond).WithFilter(notExpired(now)).Build()
+	if err != nil {
+		return sync.Contact{}, fmt.Errorf("contact of user %s: build query: %w", userID, err)
+	}
+	in := &dynamodb.QueryInput{
+		TableName:                 aws.String(s.table),
+		IndexName:                 aws.String(IndexByUser),
+		KeyConditionExpression:    expr.KeyCondition(),
+		FilterExpression:          expr.Filter(),
+		ExpressionAttributeNames:  expr.Names(),
+		ExpressionAttributeValues: expr.Values(),
+	}
+	var best *contactItem
+	p := dynamodb.NewQueryPaginator(s.client, in)
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return sync.Contact{}, fmt.Errorf("contact of user %s in instance %s: %w", userID, instanceID, err)
+		}
+		for _, raw := range page.Items {
+			var it contactItem
+			if err := unmarshalItem(raw, &it); err != nil {
+				return sync.Contact{}, fmt.Errorf("contact of user %s: decode item: %w", userID, err)
+			}
+			if best == nil || it.UpdatedAt.After(best.UpdatedAt) {
+				best = &it
+			}
+		}
+	}
+	if best == nil {
+		return sync.Contact{}, fmt.Errorf("contact of user %s in instance %s: %w", userID, instanceID, sync.ErrNotFound)
+	}
+	return best.contact(), nil
+}
+
+// SaveContact writes c if the stored version is still c.Version (0: none
+// stored), storing c.Version+1; otherwise it returns an error wrapping
+// sync.ErrConflict.
+func (s *ContactStore) SaveContact(ctx context.Context, c sync.Contact) error {
+	email := normalEmail(c.Email)
+	if c.InstanceID == "" || email == "" {
+		return sync.Invalidf("save contact: instance id and email are required")
+	}
+	it := contactItem{
+		InstanceID: c.InstanceID, Email: email, UserID: c.UserID,
+		Mailchimp: c.Mailchimp, Accessplanit: c.Accessplanit,
+		Version: c.Version + 1, UpdatedAt: c.UpdatedAt,
+	}
+	if it.UpdatedAt.IsZero() {
+		it.UpdatedAt = s.now().UTC()
+	}
+	if c.UserID != "" {
+		it.UserKey = compositeKey(c.InstanceID, c.UserID)
+	}
+	item, err := marshalItem(it)
+	if err != nil {
+		return fmt.Errorf("save contact %s: encode item: %w", email, err)
+	}
+	cond := absent(s.now())
+	if c.Version != 0 {
+		cond = expression.Name("version").Equal(expression.Value(c.Version))
+	}
+	expr, err := expression.NewBuilder().WithCondition(cond).Build()
+	if err != nil {
+		return fmt.Errorf("save contact %s: build condition: %w", email, err)
+	}
+	_, err = s.client.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:                 aws.String(s.table),
+		Item:                      item,
+		ConditionExpression:       expr.Condition(),
+		ExpressionAttributeNames:  expr.Names(),
+		ExpressionAttributeValues: expr.Values(),
+	})
+	switch {
+	case conditionFailed(err):
+		return fmt.Errorf("save contact %s of instance %s: version %d is no longer stored: %w", email, c.InstanceID, c.Version, sync.ErrConflict)
+	case err != nil:
+		return fmt.Errorf("save contact %s of instance %s: %w", email, c.InstanceID, err)
+	}
+	return nil
+}
+
+// DeleteContact removes the state for an email; deleting none is not an error.
+func (s *ContactStore) DeleteContact(ctx context.Context, instanceID, email string) error {
+	_, err := s.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+		TableName: aws.String(s.table),
+		Key:       contactKey(instanceID, email),
+	})
+	if err != nil {
+		return fmt.Errorf("delete contact %s of instance %s: %w", email, instanceID, err)
+	}
+	return nil
+}

@@ -1,0 +1,132 @@
+package dynamo
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/apmc-sync/apmc/internal/sync"
+)
+
+// ExecutionStore keeps the execution history of every instance.
+type ExecutionStore struct {
+	client *dynamodb.Client
+	table  string
+	now    func() time.Time
+}
+
+var _ sync.Executions = (*ExecutionStore)(nil)
+
+// NewExecutionStore returns a store over the executions table.
+func NewExecutionStore(client *dynamodb.Client, table string) *ExecutionStore {
+	return &ExecutionStore{client: client, table: table, now: time.Now}
+}
+
+// executionItem is an execution as stored, with the partition keys of the
+// three indexes. contact_key is left out when the contact is unknown, so
+// such executions stay out of the by_contact index.
+type executionItem struct {
+	InstanceID    string         `json:"instance_id"`
+	ExecutionID   string         `json:"execution_id"`
+	ChangeID      string         `json:"change_id"`
+	Flow          sync.Flow      `json:"flow"`
+	Event         sync.Event     `json:"event"`
+	Origin        sync.Origin    `json:"origin"`
+	Attempt       int            `json:"attempt"`
+	OriginalID    string         `json:"original_id,omitempty"`
+	Status        sync.Status    `json:"status"`
+	Changed       bool           `json:"changed"`
+	Contact       string         `json:"contact,omitempty"`
+	Reason        string         `json:"reason,omitempty"`
+	Error         string         `json:"error,omitempty"`
+	Retryable     bool           `json:"retryable,omitempty"`
+	ConfigVersion int            `json:"config_version"`
+	StartedAt     time.Time      `json:"started_at"`
+	FinishedAt    time.Time      `json:"finished_at"`
+	Steps         []sync.Step    `json:"steps"`
+	Logs          []sync.LogLine `json:"logs"`
+	ExpiresAt     int64          `json:"expires_at,omitempty"`
+	ContactKey    string         `json:"contact_key,omitempty"`
+	StatusKey     string         `json:"status_key"`
+	FlowKey       string         `json:"flow_key"`
+}
+
+func toExecutionItem(e sync.Execution) executionItem {
+	it := executionItem{
+		InstanceID: e.InstanceID, ExecutionID: e.ID, ChangeID: e.ChangeID, Flow: e.Flow, Event: e.Event,
+		Origin: e.Origin, Attempt: e.Attempt, OriginalID: e.OriginalID, Status: e.Status, Changed: e.Changed,
+		Contact: e.Contact, Reason: e.Reason, Error: e.Error, Retryable: e.Retryable,
+		ConfigVersion: e.ConfigVersion, StartedAt: e.StartedAt, FinishedAt: e.FinishedAt,
+		Steps: e.Steps, Logs: e.Logs, ExpiresAt: expiresAt(e.ExpiresAt),
+		StatusKey: compositeKey(e.InstanceID, string(e.Status)),
+		FlowKey:   compositeKey(e.InstanceID, string(e.Flow)),
+	}
+	if c := strings.ToLower(strings.TrimSpace(e.Contact)); c != "" {
+		it.ContactKey = compositeKey(e.InstanceID, c)
+	}
+	return it
+}
+
+func (it executionItem) execution() sync.Execution {
+	e := sync.Execution{
+		ID: it.ExecutionID, InstanceID: it.InstanceID, ChangeID: it.ChangeID, Flow: it.Flow, Event: it.Event,
+		Origin: it.Origin, Attempt: it.Attempt, OriginalID: it.OriginalID, Status: it.Status, Changed: it.Changed,
+		Contact: it.Contact, Reason: it.Reason, Error: it.Error, Retryable: it.Retryable,
+		ConfigVersion: it.ConfigVersion, StartedAt: it.StartedAt, FinishedAt: it.FinishedAt,
+		Steps: it.Steps, Logs: it.Logs,
+	}
+	if it.ExpiresAt > 0 {
+		e.ExpiresAt = time.Unix(it.ExpiresAt, 0).UTC()
+	}
+	return e
+}
+
+// SaveExecution stores e, replacing a previous save of the same execution.
+// A record too large for one DynamoDB item is trimmed (step outputs first,
+// then logs) and says so in a warning log line.
+func (s *ExecutionStore) SaveExecution(ctx context.Context, e sync.Execution) error {
+	if e.InstanceID == "" || e.ID == "" {
+		return sync.Invalidf("save execution: instance id and execution id are required")
+	}
+	item, err := fitExecution(e)
+	if err != nil {
+		return fmt.Errorf("save execution %s of instance %s: %w", e.ID, e.InstanceID, err)
+	}
+	_, err = s.client.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: item})
+	if err != nil {
+		return fmt.Errorf("save execution %s of instance %s: %w", e.ID, e.InstanceID, err)
+	}
+	return nil
+}
+
+// Execution returns one execution; unknown or expired wraps sync.ErrNotFound.
+func (s *ExecutionStore) Execution(ctx context.Context, instanceID, id string) (sync.Execution, error) {
+	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: aws.String(s.table),
+		Key: map[string]types.AttributeValue{
+			AttrInstanceID:  &types.AttributeValueMemberS{Value: instanceID},
+			AttrExecutionID: &types.AttributeValueMemberS{Value: id},
+		},
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return sync.Execution{}, fmt.Errorf("get execution %s of instance %s: %w", id, instanceID, err)
+	}
+	if len(out.Item) == 0 || expired(out.Item, s.now()) {
+		return sync.Execution{}, fmt.Errorf("execution %s of instance %s: %w", id, instanceID, sync.ErrNotFound)
+	}
+	return decodeExecution(out.Item)
+}
+
+func decodeExecution(raw map[string]types.AttributeValue) (sync.Execution, error) {
+	var it executionItem
+	if err := unmarshalItem(raw, &it); err != nil {
+		return sync.Execution{}, fmt.Errorf("decode execution item: %w", err)
+	}
+	return it.execution(), nil
+}

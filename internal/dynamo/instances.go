@@ -1,0 +1,299 @@
+package dynamo
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/apmc-sync/apmc/internal/sync"
+)
+
+// Sealer encrypts and decrypts an instance's secrets, binding them to the
+// instance. *secrets.KMS implements it.
+type Sealer interface {
+	Seal(ctx context.Context, instanceID string, plaintext []byte) ([]byte, error)
+	Open(ctx context.Context, instanceID string, sealed []byte) ([]byte, error)
+}
+
+// InstanceStore keeps instances. Their secrets are sealed together as one
+// blob, so a write costs one Encrypt and a read for syncing one Decrypt;
+// reads for display never call KMS at all.
+type InstanceStore struct {
+	client *dynamodb.Client
+	table  string
+	sealer Sealer
+	now    func() time.Time
+}
+
+var _ sync.Instances = (*InstanceStore)(nil)
+
+// NewInstanceStore returns a store over the instances table.
+func NewInstanceStore(client *dynamodb.Client, table string, sealer Sealer) *InstanceStore {
+	return &InstanceStore{client: client, table: table, sealer: sealer, now: time.Now}
+}
+
+// instanceItem is an instance as stored: its configuration and the sealed
+// secrets, never a secret in clear.
+type instanceItem struct {
+	InstanceID          string              `json:"instance_id"`
+	Name                string              `json:"name"`
+	State               sync.State          `json:"state"`
+	ConfigVersion       int                 `json:"config_version"`
+	Direction           sync.Direction      `json:"direction"`
+	MailchimpListID     string              `json:"mailchimp_list_id"`
+	MailchimpBaseURL    string              `json:"mailchimp_base_url,omitempty"`
+	StatusIfNew         string              `json:"status_if_new"`
+	AccessplanitBaseURL string              `json:"accessplanit_base_url"`
+	DefaultCompanyID    string              `json:"default_company_id,omitempty"`
+	AccessplanitUserID  string              `json:"accessplanit_user_id,omitempty"`
+	Mappings            []sync.FieldMapping `json:"mappings"`
+	DiscardWhilePaused  bool                `json:"discard_while_paused,omitempty"`
+	RetentionDays       int                 `json:"retention_days,omitempty"`
+	SealedSecrets       []byte              `json:"sealed_secrets,omitempty"`
+	UpdatedAt           time.Time           `json:"updated_at"`
+	ExpiresAt           int64               `json:"expires_at,omitempty"`
+}
+
+// sealedSecrets is the clear-text form of the sealed blob.
+type sealedSecrets struct {
+	MailchimpAPIKey        string `json:"mailchimp_api_key,omitempty"`
+	AccessplanitAPIKey     string `json:"accessplanit_api_key,omitempty"`
+	AccessplanitToken      string `json:"accessplanit_token,omitempty"`
+	MailchimpToken         string `json:"mailchimp_token,omitempty"`
+	MailchimpSigningSecret string `json:"mailchimp_signing_secret,omitempty"`
+}
+
+func toInstanceItem(in sync.Instance) instanceItem {
+	return instanceItem{
+		InstanceID: in.ID, Name: in.Name, State: in.State, ConfigVersion: in.ConfigVersion, Direction: in.Direction,
+		MailchimpListID: in.MailchimpListID, MailchimpBaseURL: in.MailchimpBaseURL, StatusIfNew: in.StatusIfNew,
+		AccessplanitBaseURL: in.AccessplanitBaseURL, DefaultCompanyID: in.DefaultCompanyID,
+		AccessplanitUserID: in.AccessplanitUserID, Mappings: in.Mappings,
+		DiscardWhilePaused: in.DiscardWhilePaused, RetentionDays: in.RetentionDays,
+	}
+}
+
+func (it instanceItem) instance() sync.Instance {
+	return sync.Instance{
+		ID: it.InstanceID, Name: it.Name, State: it.State, ConfigVersion: it.ConfigVersion, Direction: it.Direction,
+		MailchimpListID: it.MailchimpListID, MailchimpBaseURL: it.MailchimpBaseURL, StatusIfNew: it.StatusIfNew,
+		AccessplanitBaseURL: it.AccessplanitBaseURL, DefaultCompanyID: it.DefaultCompanyID,
+		AccessplanitUserID: it.AccessplanitUserID, Mappings: it.Mappings,
+		DiscardWhilePaused: it.DiscardWhilePaused, RetentionDays: it.RetentionDays,
+	}
+}
+
+// Instance returns the instance with its secrets opened, for syncing.
+func (s *InstanceStore) Instance(ctx context.Context, id string) (sync.Instance, error) {
+	it, err := s.get(ctx, id)
+	if err != nil {
+		return sync.Instance{}, err
+	}
+	in := it.instance()
+	if len(it.SealedSecrets) > 0 {
+		sec, err := s.open(ctx, id, it.SealedSecrets)
+		if err != nil {
+			return sync.Instance{}, err
+		}
+		in.Secrets = sec
+	}
+	return in, nil
+}
+
+// Display returns the instance without its secrets; it never calls KMS.
+func (s *InstanceStore) Display(ctx context.Context, id string) (sync.Instance, error) {
+	it, err := s.get(ctx, id)
+	if err != nil {
+		return sync.Instance{}, err
+	}
+	return it.instance(), nil
+}
+
+// List returns every instance, ordered by id, without secrets.
+func (s *InstanceStore) List(ctx context.Context) ([]sync.Instance, error) {
+	now := s.now()
+	var out []sync.Instance
+	p := dynamodb.NewScanPaginator(s.client, &dynamodb.ScanInput{TableName: aws.String(s.table), ConsistentRead: aws.Bool(true)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("list instances: %w", err)
+		}
+		for _, raw := range page.Items {
+			if expired(raw, now) {
+				continue
+			}
+			var it instanceItem
+			if err := unmarshalItem(raw, &it); err != nil {
+				return nil, fmt.Errorf("list instances: decode item: %w", err)
+			}
+			out = append(out, it.instance())
+		}
+	}
+	slices.SortFunc(out, func(a, b sync.Instance) int { return strings.Compare(a.ID, b.ID) })
+	return out, nil
+}
+
+// Create stores a new instance at config version 1. An instance with the
+// same id already stored is an error wrapping sync.ErrConflict.
+func (s *InstanceStore) Create(ctx context.Context, in sync.Instance) error {
+	if err := in.Validate(); err != nil {
+		return fmt.Errorf("create instance: %w", err)
+	}
+	it := toInstanceItem(in)
+	it.ConfigVersion = 1
+	sealed, err := s.seal(ctx, in.ID, in.Secrets)
+	if err != nil {
+		return err
+	}
+	it.SealedSecrets = sealed
+	if err := s.put(ctx, it, absent(s.now())); err != nil {
+		if errors.Is(err, sync.ErrConflict) {
+			return fmt.Errorf("create instance %s: an instance with this id already exists: %w", in.ID, sync.ErrConflict)
+		}
+		return fmt.Errorf("create instance %s: %w", in.ID, err)
+	}
+	return nil
+}
+
+// Update replaces an instance's configuration if the stored config version
+// is still in.ConfigVersion, storing the next version; otherwise it returns
+// an error wrapping sync.ErrConflict. Zero Secrets keep the stored ones, so
+// an instance read with Display can be edited and saved back.
+func (s *InstanceStore) Update(ctx context.Context, in sync.Instance) error {
+	if err := in.Validate(); err != nil {
+		return fmt.Errorf("update instance: %w", err)
+	}
+	stored, err := s.get(ctx, in.ID)
+	if err != nil {
+		return fmt.Errorf("update instance: %w", err)
+	}
+	if stored.ConfigVersion != in.ConfigVersion {
+		return fmt.Errorf("update instance %s: config version %d was read, %d is stored: %w", in.ID, in.ConfigVersion, stored.ConfigVersion, sync.ErrConflict)
+	}
+	it := toInstanceItem(in)
+	it.ConfigVersion = in.ConfigVersion + 1
+	it.SealedSecrets = stored.SealedSecrets
+	it.ExpiresAt = stored.ExpiresAt
+	if in.Secrets != (sync.Secrets{}) {
+		if it.SealedSecrets, err = s.seal(ctx, in.ID, in.Secrets); err != nil {
+			return err
+		}
+	}
+	if err := s.put(ctx, it, versionIs(in.ConfigVersion)); err != nil {
+		return fmt.Errorf("update instance %s: %w", in.ID, err)
+	}
+	return nil
+}
+
+// SetState pauses or resumes an instance, storing the next config version,
+// and returns it without secrets.
+func (s *InstanceStore) SetState(ctx context.Context, id string, st sync.State) (sync.Instance, error) {
+	if st != sync.StateEnabled && st != sync.StatePaused {
+		return sync.Instance{}, sync.Invalidf("set state of instance %s: state %q must be %s or %s", id, st, sync.StateEnabled, sync.StatePaused)
+	}
+	// A state change is idempotent, so a lost race is simply tried again.
+	var err error
+	for range 3 {
+		var it instanceItem
+		if it, err = s.get(ctx, id); err != nil {
+			return sync.Instance{}, fmt.Errorf("set state: %w", err)
+		}
+		read := it.ConfigVersion
+		it.State = st
+		it.ConfigVersion = read + 1
+		if err = s.put(ctx, it, versionIs(read)); err == nil {
+			return it.instance(), nil
+		}
+		if !errors.Is(err, sync.ErrConflict) {
+			break
+		}
+	}
+	return sync.Instance{}, fmt.Errorf("set state of instance %s: %w", id, err)
+}
+
+func versionIs(v int) expression.ConditionBuilder {
+	return expression.Name("config_version").Equal(expression.Value(v))
+}
+
+// get reads the stored item; unknown or expired wraps sync.ErrNotFound.
+func (s *InstanceStore) get(ctx context.Context, id string) (instanceItem, error) {
+	if id == "" {
+		return instanceItem{}, fmt.Errorf("get instance: empty id: %w", sync.ErrNotFound)
+	}
+	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      aws.String(s.table),
+		Key:            map[string]types.AttributeValue{AttrInstanceID: &types.AttributeValueMemberS{Value: id}},
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return instanceItem{}, fmt.Errorf("get instance %s: %w", id, err)
+	}
+	if len(out.Item) == 0 || expired(out.Item, s.now()) {
+		return instanceItem{}, fmt.Errorf("instance %s: %w", id, sync.ErrNotFound)
+	}
+	var it instanceItem
+	if err := unmarshalItem(out.Item, &it); err != nil {
+		return instanceItem{}, fmt.Errorf("get instance %s: decode item: %w", id, err)
+	}
+	return it, nil
+}
+
+// put writes the item under cond; a failed condition wraps sync.ErrConflict.
+func (s *InstanceStore) put(ctx context.Context, it instanceItem, cond expression.ConditionBuilder) error {
+	it.UpdatedAt = s.now().UTC()
+	item, err := marshalItem(it)
+	if err != nil {
+		return fmt.Errorf("encode item: %w", err)
+	}
+	expr, err := expression.NewBuilder().WithCondition(cond).Build()
+	if err != nil {
+		return fmt.Errorf("build condition: %w", err)
+	}
+	_, err = s.client.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:                 aws.String(s.table),
+		Item:                      item,
+		ConditionExpression:       expr.Condition(),
+		ExpressionAttributeNames:  expr.Names(),
+		ExpressionAttributeValues: expr.Values(),
+	})
+	if conditionFailed(err) {
+		return fmt.Errorf("config version %d was changed by someone else: %w", it.ConfigVersion-1, sync.ErrConflict)
+	}
+	return err
+}
+
+// seal encrypts all secrets as one blob with one KMS call.
+func (s *InstanceStore) seal(ctx context.Context, id string, sec sync.Secrets) ([]byte, error) {
+	plain, err := json.Marshal(sealedSecrets(sec))
+	if err != nil {
+		return nil, fmt.Errorf("seal secrets of instance %s: %w", id, err)
+	}
+	sealed, err := s.sealer.Seal(ctx, id, plain)
+	if err != nil {
+		return nil, fmt.Errorf("seal secrets of instance %s: %w", id, err)
+	}
+	return sealed, nil
+}
+
+func (s *InstanceStore) open(ctx context.Context, id string, sealed []byte) (sync.Secrets, error) {
+	plain, err := s.sealer.Open(ctx, id, sealed)
+	if err != nil {
+		return sync.Secrets{}, fmt.Errorf("open secrets of instance %s: %w", id, err)
+	}
+	var sec sealedSecrets
+	if err := json.Unmarshal(plain, &sec); err != nil {
+		// The JSON error could quote the plaintext; keep it out.
+		return sync.Secrets{}, fmt.Errorf("open secrets of instance %s: sealed blob is not valid", id)
+	}
+	return sync.Secrets(sec), nil
+}

@@ -1,0 +1,205 @@
+package dynamo
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/oklog/ulid/v2"
+
+	"github.com/apmc-sync/apmc/internal/sync"
+)
+
+// maxQueryRequests bounds the DynamoDB requests one page may cost when
+// filters discard most items; the page then ends early with a cursor.
+const maxQueryRequests = 20
+
+// executionPlan says where a query is served from.
+type executionPlan struct {
+	index  string // "" for the table
+	pkName string
+	pkVal  string
+}
+
+// planExecutions picks the narrowest key for q: contact, then status, then
+// flow, else the whole instance. The remaining criteria become filters.
+func planExecutions(instanceID string, q sync.ExecutionQuery) (executionPlan, []expression.ConditionBuilder) {
+	var p executionPlan
+	var filters []expression.ConditionBuilder
+	status := func() {
+		if q.Status != "" {
+			filters = append(filters, expression.Name("status").Equal(expression.Value(string(q.Status))))
+		}
+	}
+	flow := func() {
+		if q.Flow != "" {
+			filters = append(filters, expression.Name("flow").Equal(expression.Value(string(q.Flow))))
+		}
+	}
+	switch {
+	case q.Contact != "":
+		p = executionPlan{IndexByContact, AttrContactKey, compositeKey(instanceID, strings.ToLower(strings.TrimSpace(q.Contact)))}
+		status()
+		flow()
+	case q.Status != "":
+		p = executionPlan{IndexByStatus, AttrStatusKey, compositeKey(instanceID, string(q.Status))}
+		flow()
+	case q.Flow != "":
+		p = executionPlan{IndexByFlow, AttrFlowKey, compositeKey(instanceID, string(q.Flow))}
+	default:
+		p = executionPlan{"", AttrInstanceID, instanceID}
+	}
+	if q.OriginalOnly {
+		filters = append(filters, expression.Name("origin").In(
+			expression.Value(string(sync.OriginWebhook)), expression.Value(string(sync.OriginBackfill))))
+	}
+	if q.ChangedOnly {
+		filters = append(filters, expression.Name("changed").Equal(expression.Value(true)))
+	}
+	return p, filters
+}
+
+// startKey is the ExclusiveStartKey resuming after executionID.
+func (p executionPlan) startKey(instanceID, executionID string) map[string]types.AttributeValue {
+	k := map[string]types.AttributeValue{
+		AttrInstanceID:  &types.AttributeValueMemberS{Value: instanceID},
+		AttrExecutionID: &types.AttributeValueMemberS{Value: executionID},
+	}
+	if p.index != "" {
+		k[p.pkName] = &types.AttributeValueMemberS{Value: p.pkVal}
+	}
+	return k
+}
+
+// idRange turns [from, to) into inclusive execution id bounds ("" for
+// unbounded); ok is false when the range is empty.
+func idRange(from, to time.Time) (lo, hi string, ok bool) {
+	var loMS, hiMS uint64 = 0, ulid.MaxTime()
+	if !from.IsZero() {
+		loMS = clampMS(from.UnixMilli())
+		lo = idAt(loMS, 0x00)
+	}
+	if !to.IsZero() {
+		ms := to.UnixMilli()
+		if to.Sub(time.UnixMilli(ms)) > 0 {
+			ms++ // a sub-millisecond bound still admits its millisecond
+		}
+		if ms <= 0 {
+			return "", "", false
+		}
+		hiMS = clampMS(ms - 1)
+		hi = idAt(hiMS, 0xFF)
+	}
+	return lo, hi, loMS <= hiMS
+}
+
+func clampMS(ms int64) uint64 {
+	switch {
+	case ms < 0:
+		return 0
+	case uint64(ms) > ulid.MaxTime():
+		return ulid.MaxTime()
+	}
+	return uint64(ms)
+}
+
+// idAt is the smallest (fill 0x00) or largest (fill 0xFF) ULID of a millisecond.
+func idAt(ms uint64, fill byte) string {
+	var id ulid.ULID
+	_ = id.SetTime(ms) // ms is clamped to the valid range
+	for i := 6; i < len(id); i++ {
+		id[i] = fill
+	}
+	return id.String()
+}
+
+// Executions returns a page of an instance's executions matching q, newest
+// first, and the cursor of the next page ("" when there is none). A page
+// holds q.PageSize() executions whenever that many more match.
+func (s *ExecutionStore) Executions(ctx context.Context, instanceID string, q sync.ExecutionQuery) ([]sync.Execution, string, error) {
+	if instanceID == "" {
+		return nil, "", sync.Invalidf("list executions: instance id is required")
+	}
+	after, err := decodeCursor(q.Cursor, instanceID)
+	if err != nil {
+		return nil, "", fmt.Errorf("list executions of instance %s: %w", instanceID, err)
+	}
+	lo, hi, ok := idRange(q.From, q.To)
+	if !ok {
+		return nil, "", nil
+	}
+	plan, filters := planExecutions(instanceID, q)
+
+	keyCond := expression.Key(plan.pkName).Equal(expression.Value(plan.pkVal))
+	id := expression.Key(AttrExecutionID)
+	switch {
+	case lo != "" && hi != "":
+		keyCond = keyCond.And(id.Between(expression.Value(lo), expression.Value(hi)))
+	case lo != "":
+		keyCond = keyCond.And(id.GreaterThanEqual(expression.Value(lo)))
+	case hi != "":
+		keyCond = keyCond.And(id.LessThanEqual(expression.Value(hi)))
+	}
+	filter := notExpired(s.now())
+	if len(filters) > 0 {
+		filter = expression.And(filter, filters[0], filters[1:]...)
+	}
+	expr, err := expression.NewBuilder().WithKeyCondition(keyCond).WithFilter(filter).Build()
+	if err != nil {
+		return nil, "", fmt.Errorf("list executions of instance %s: build query: %w", instanceID, err)
+	}
+
+	size := q.PageSize()
+	in := &dynamodb.QueryInput{
+		TableName:                 aws.String(s.table),
+		KeyConditionExpression:    expr.KeyCondition(),
+		FilterExpression:          expr.Filter(),
+		ExpressionAttributeNames:  expr.Names(),
+		ExpressionAttributeValues: expr.Values(),
+		ScanIndexForward:          aws.Bool(false),
+		Limit:                     aws.Int32(int32(size)),
+	}
+	if plan.index != "" {
+		in.IndexName = aws.String(plan.index)
+	}
+	if after != "" {
+		in.ExclusiveStartKey = plan.startKey(instanceID, after)
+	}
+
+	var page []sync.Execution
+	for range maxQueryRequests {
+		out, err := s.client.Query(ctx, in)
+		if err != nil {
+			return nil, "", fmt.Errorf("list executions of instance %s: %w", instanceID, err)
+		}
+		for i, raw := range out.Items {
+			e, err := decodeExecution(raw)
+			if err != nil {
+				return nil, "", fmt.Errorf("list executions of instance %s: %w", instanceID, err)
+			}
+			page = append(page, e)
+			if len(page) == size {
+				if i == len(out.Items)-1 && len(out.LastEvaluatedKey) == 0 {
+					return page, "", nil
+				}
+				return page, encodeCursor(instanceID, e.ID), nil
+			}
+		}
+		if len(out.LastEvaluatedKey) == 0 {
+			return page, "", nil
+		}
+		in.ExclusiveStartKey = out.LastEvaluatedKey
+	}
+	// Filters discarded most of what was read: end the page early, resuming
+	// where the reading stopped.
+	last, ok := in.ExclusiveStartKey[AttrExecutionID].(*types.AttributeValueMemberS)
+	if !ok {
+		return nil, "", fmt.Errorf("list executions of instance %s: last evaluated key has no %s", instanceID, AttrExecutionID)
+	}
+	return page, encodeCursor(instanceID, last.Value), nil
+}

@@ -1,0 +1,46 @@
+package dynamo
+
+// Attribute names used as keys, index keys or TTL by the three tables. The
+// deployment template must declare exactly these.
+const (
+	// AttrInstanceID is the partition key of every table.
+	AttrInstanceID = "instance_id"
+	// AttrExecutionID is the executions table's sort key: a ULID, so newer
+	// executions sort after older ones.
+	AttrExecutionID = "execution_id"
+	// AttrEmail is the contacts table's sort key: the lower-cased email.
+	AttrEmail = "email"
+	// AttrExpiresAt is the TTL attribute of every table, in epoch seconds.
+	AttrExpiresAt = "expires_at"
+
+	// AttrContactKey is instance_id + "#" + lower-cased contact email.
+	AttrContactKey = "contact_key"
+	// AttrStatusKey is instance_id + "#" + execution status.
+	AttrStatusKey = "status_key"
+	// AttrFlowKey is instance_id + "#" + flow.
+	AttrFlowKey = "flow_key"
+	// AttrUserKey is instance_id + "#" + accessplanit User ID.
+	AttrUserKey = "user_key"
+)
+
+// Global secondary index names (all project every attribute).
+const (
+	// IndexByContact serves one contact's execution timeline.
+	IndexByContact = "by_contact"
+	// IndexByStatus serves executions with one status.
+	IndexByStatus = "by_status"
+	// IndexByFlow serves executions of one flow.
+	IndexByFlow = "by_flow"
+	// IndexByUser finds a contact by its accessplanit User ID.
+	IndexByUser = "by_user"
+)
+
+// Tables names the three tables.
+type Tables struct {
+	Instances  string
+	Executions string
+	Contacts   string
+}
+
+// compositeKey joins an instance id with a value for an index partition key.
+func compositeKey(instanceID, value string) string { return instanceID + "#" + value }
