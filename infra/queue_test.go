@@ -1,0 +1,101 @@
+package infra
+
+import (
+	"testing"
+
+	"github.com/awslabs/goformation/v7/cloudformation"
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestQueues(t *testing.T) {
+	s := mustLoadStack(t)
+	changes, err := s.typed.GetSQSQueueWithName("ChangesQueue")
+	if err != nil {
+		t.Fatalf("ChangesQueue: %v", err)
+	}
+	dlq, err := s.typed.GetSQSQueueWithName("ChangesDeadLetterQueue")
+	if err != nil {
+		t.Fatalf("ChangesDeadLetterQueue: %v", err)
+	}
+	tests := []struct {
+		name string
+		got  any
+		want any
+	}{
+		{"ChangesQueue.FifoQueue", changes.FifoQueue, cloudformation.Bool(true)},
+		// Ingest sets a deduplication id per delivery.
+		{"ChangesQueue.ContentBasedDeduplication", changes.ContentBasedDeduplication, cloudformation.Bool(false)},
+		{"ChangesQueue.DeduplicationScope", changes.DeduplicationScope, cloudformation.String("messageGroup")},
+		{"ChangesQueue.FifoThroughputLimit", changes.FifoThroughputLimit, cloudformation.String("perMessageGroupId")},
+		{"ChangesQueue.SqsManagedSseEnabled", changes.SqsManagedSseEnabled, cloudformation.Bool(true)},
+		{"ChangesQueue.MessageRetentionPeriod", changes.MessageRetentionPeriod, cloudformation.Int(4 * 24 * 3600)},
+		{"ChangesQueue.RedrivePolicy", changes.RedrivePolicy, map[string]any{
+			"deadLetterTargetArn": cloudformation.GetAtt("ChangesDeadLetterQueue", "Arn"),
+			"maxReceiveCount":     float64(5),
+		}},
+		{"ChangesDeadLetterQueue.FifoQueue", dlq.FifoQueue, cloudformation.Bool(true)},
+		{"ChangesDeadLetterQueue.SqsManagedSseEnabled", dlq.SqsManagedSseEnabled, cloudformation.Bool(true)},
+		{"ChangesDeadLetterQueue.MessageRetentionPeriod", dlq.MessageRetentionPeriod, cloudformation.Int(14 * 24 * 3600)},
+		{"ChangesDeadLetterQueue.RedrivePolicy", dlq.RedrivePolicy, nil},
+	}
+	for _, tt := range tests {
+		if diff := cmp.Diff(tt.want, tt.got); diff != "" {
+			t.Errorf("%s mismatch (-want +got):\n%s", tt.name, diff)
+		}
+	}
+}
+
+// TestQueueVisibilityCoversSyncTimeout holds the queue's fixed visibility
+// timeout to Lambda's advice for SQS sources: at least six times the
+// function's timeout. CloudFormation cannot multiply a parameter, so the
+// parameter's MaxValue is what makes the fixed value safe.
+func TestQueueVisibilityCoversSyncTimeout(t *testing.T) {
+	s := mustLoadStack(t)
+	p, ok := s.typed.Parameters["SyncTimeoutSeconds"]
+	if !ok || p.MaxValue == nil {
+		t.Fatalf("parameter SyncTimeoutSeconds has no MaxValue; the queue's visibility timeout cannot be checked against it")
+	}
+	q, err := s.typed.GetSQSQueueWithName("ChangesQueue")
+	if err != nil {
+		t.Fatalf("ChangesQueue: %v", err)
+	}
+	if q.VisibilityTimeout == nil {
+		t.Fatalf("ChangesQueue.VisibilityTimeout unset, want at least %v", 6**p.MaxValue)
+	}
+	if got, want := float64(*q.VisibilityTimeout), 6**p.MaxValue; got < want {
+		t.Errorf("ChangesQueue.VisibilityTimeout = %v, want at least %v (6 x SyncTimeoutSeconds.MaxValue)", got, want)
+	}
+	if got := render(s.functionProperty("SyncFunction", "Timeout")); got != "!Ref SyncTimeoutSeconds" {
+		t.Errorf("SyncFunction Timeout = %s, want !Ref SyncTimeoutSeconds (the bound above relies on it)", got)
+	}
+}
+
+func TestSyncEventSource(t *testing.T) {
+	s := mustLoadStack(t)
+	events, _ := s.functionProperty("SyncFunction", "Events").(map[string]any)
+	var sqs []any
+	for _, e := range events {
+		if render(node(e, "Type")) == "SQS" {
+			sqs = append(sqs, node(e, "Properties"))
+		}
+	}
+	if len(sqs) != 1 {
+		t.Fatalf("SyncFunction has %d SQS events, want 1", len(sqs))
+	}
+	want := "{BatchSize: 10, FunctionResponseTypes: [ReportBatchItemFailures], Queue: !GetAtt ChangesQueue.Arn, " +
+		"ScalingConfig: {MaximumConcurrency: !Ref SyncMaximumConcurrency}}"
+	if got := render(sqs[0]); got != want {
+		t.Errorf("SyncFunction SQS event = %s, want %s", got, want)
+	}
+	for _, id := range functionIDs {
+		if id == "SyncFunction" {
+			continue
+		}
+		events, _ := s.functionProperty(id, "Events").(map[string]any)
+		for name, e := range events {
+			if render(node(e, "Type")) == "SQS" {
+				t.Errorf("%s event %s consumes SQS, want only SyncFunction to", id, name)
+			}
+		}
+	}
+}
