@@ -21,8 +21,8 @@ import (
 // countingSealer counts the KMS calls made through it, or refuses them all
 // when fail is set, to prove which reads never touch KMS.
 type countingSealer struct {
-	next        Sealer
-	fail        bool
+	next         Sealer
+	fail         bool
 	seals, opens atomic.Int64
 }
 
@@ -65,7 +65,7 @@ func testInstance(id string) sync.Instance {
 		ID: id, Name: "Acme training", State: sync.StateEnabled, Direction: sync.DirectionBoth,
 		MailchimpListID: "list1", StatusIfNew: "subscribed",
 		AccessplanitBaseURL: "https://acme.accessplanit.com/accessplan", DefaultCompanyID: "42",
-		Mappings: append(sync.DefaultMappings(), sync.FieldMapping{MergeTag: "PHONE", Field: "Telephone", Type: sync.TypePhone}),
+		Mappings:      append(sync.DefaultMappings(), sync.FieldMapping{MergeTag: "PHONE", Field: "Telephone", Type: sync.TypePhone}),
 		RetentionDays: 14, Secrets: testSecrets,
 	}
 }
