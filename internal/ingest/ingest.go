@@ -1,0 +1,138 @@
+package ingest
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/apmc-sync/apmc/internal/sync"
+)
+
+// DefaultMaxBody is the largest delivery accepted: well under the queue's
+// 256 KB message limit once wrapped as a change.
+const DefaultMaxBody = 128 * 1024
+
+// Enqueuer puts a change on the queue; it returns once the queue accepted it.
+type Enqueuer interface {
+	Enqueue(ctx context.Context, c sync.Change) error
+}
+
+// Deps are what the endpoints need.
+type Deps struct {
+	Instances sync.Instances
+	Queue     Enqueuer
+	Logger    *slog.Logger
+	Now       func() time.Time
+	MaxBody   int64
+}
+
+func (d Deps) now() time.Time {
+	if d.Now != nil {
+		return d.Now()
+	}
+	return time.Now()
+}
+
+func (d Deps) maxBody() int64 {
+	if d.MaxBody > 0 {
+		return d.MaxBody
+	}
+	return DefaultMaxBody
+}
+
+func (d Deps) logger() *slog.Logger {
+	if d.Logger != nil {
+		return d.Logger
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// Errors the endpoints answer with; writeError maps them to HTTP statuses.
+var (
+	errNoSuchWebhook = errors.New("no such webhook")
+	errUnauthorized  = errors.New("the delivery's signature is missing or invalid")
+	errTooLarge      = errors.New("the body is larger than the endpoint accepts")
+	errMediaType     = errors.New("unsupported content type")
+	errMalformed     = errors.New("malformed delivery")
+)
+
+// authenticate returns the instance whose path token matches. An unknown
+// instance and a wrong token give the same error after the same work, so
+// nobody can tell which instances exist.
+func authenticate(ctx context.Context, instances sync.Instances, id, token string, expected func(sync.Secrets) string) (sync.Instance, error) {
+	in, err := instances.Instance(ctx, id)
+	want := ""
+	switch {
+	case err == nil:
+		want = expected(in.Secrets)
+	case !errors.Is(err, sync.ErrNotFound):
+		return sync.Instance{}, fmt.Errorf("load instance: %w", err)
+	}
+	// Compare digests so the time taken says nothing about the token's length.
+	got, exp := sha256.Sum256([]byte(token)), sha256.Sum256([]byte(want))
+	if subtle.ConstantTimeCompare(got[:], exp[:]) != 1 || want == "" || err != nil {
+		return sync.Instance{}, errNoSuchWebhook
+	}
+	return in, nil
+}
+
+// readBody reads the body, refusing one over the limit before reading it all.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	if r.ContentLength > limit {
+		return nil, fmt.Errorf("%w: %d bytes, at most %d", errTooLarge, r.ContentLength, limit)
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return nil, fmt.Errorf("%w: at most %d bytes", errTooLarge, limit)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: reading the body failed: %v", errMalformed, err)
+	}
+	return body, nil
+}
+
+// response is the JSON body of every answer.
+type response struct {
+	Status   string `json:"status,omitempty"`
+	ChangeID string `json:"change_id,omitempty"`
+	Error    string `json:"error,omitempty"`
+}
+
+func writeJSON(w http.ResponseWriter, status int, v response) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// writeError maps an error to its HTTP answer: the one place that does.
+func writeError(w http.ResponseWriter, log *slog.Logger, err error) {
+	status := http.StatusServiceUnavailable
+	msg := "the change could not be queued; try again"
+	switch {
+	case errors.Is(err, errNoSuchWebhook):
+		status, msg = http.StatusNotFound, errNoSuchWebhook.Error()
+	case errors.Is(err, errUnauthorized):
+		status, msg = http.StatusUnauthorized, err.Error()
+	case errors.Is(err, errTooLarge):
+		status, msg = http.StatusRequestEntityTooLarge, err.Error()
+	case errors.Is(err, errMediaType):
+		status, msg = http.StatusUnsupportedMediaType, err.Error()
+	case errors.Is(err, errMalformed), sync.IsInvalid(err), sync.IsPermanent(err):
+		status, msg = http.StatusBadRequest, err.Error()
+	}
+	if status >= 500 {
+		log.Error("webhook not accepted", "status", status, "error", err.Error())
+	} else {
+		log.Warn("webhook refused", "status", status, "error", msg)
+	}
+	writeJSON(w, status, response{Error: msg})
+}

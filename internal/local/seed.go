@@ -1,0 +1,103 @@
+package local
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/apmc-sync/apmc/internal/mailchimp"
+	sbap "github.com/apmc-sync/apmc/internal/sandbox/accessplanit"
+	sbmc "github.com/apmc-sync/apmc/internal/sandbox/mailchimp"
+	"github.com/apmc-sync/apmc/internal/sync"
+)
+
+// seed starts the simulators that are needed and creates the demo instance
+// (direction both, the mandatory mappings plus PHONE), registers its
+// Mailchimp webhook and points the accessplanit simulator's webhook at it.
+func (s *Stack) seed(ctx context.Context, cfg Config, base string, info *Info) error {
+	in := sync.Instance{
+		ID: DemoInstanceID, Name: "Demo", State: sync.StateEnabled, Direction: sync.DirectionBoth, StatusIfNew: "subscribed",
+		Mappings: append(sync.DefaultMappings(), sync.FieldMapping{MergeTag: "PHONE", Field: "Phone", Type: sync.TypePhone}),
+		Secrets:  sync.Secrets{AccessplanitToken: randomHex(20), MailchimpToken: randomHex(20)},
+	}
+
+	if cfg.MailchimpAPIKey != "" {
+		in.Secrets.MailchimpAPIKey, in.MailchimpListID = cfg.MailchimpAPIKey, cfg.MailchimpListID
+	} else {
+		s.Mailchimp = sbmc.New(sbmc.Options{Logger: cfg.Logger})
+		s.closers = append(s.closers, s.Mailchimp.Close)
+		url, err := s.listen(cfg.MailchimpSandboxAddr, s.Mailchimp)
+		if err != nil {
+			return err
+		}
+		in.Secrets.MailchimpAPIKey = randomHex(16) + "-us21"
+		s.Mailchimp.AddAccount(in.Secrets.MailchimpAPIKey)
+		in.MailchimpListID = s.Mailchimp.AddList(in.Secrets.MailchimpAPIKey, "Demo audience",
+			sbmc.MergeField{Tag: "BIRTHDAY", Name: "Birthday", Type: "birthday"},
+			sbmc.MergeField{Tag: "COMPANY", Name: "Company", Type: "text"})
+		in.MailchimpBaseURL = url + "/3.0"
+		info.Sandbox.Mailchimp = MailchimpSandbox{BaseURL: in.MailchimpBaseURL, ControlURL: url + "/_sandbox/", APIKey: in.Secrets.MailchimpAPIKey, ListID: in.MailchimpListID}
+	}
+
+	if cfg.AccessplanitBaseURL != "" {
+		in.AccessplanitBaseURL, in.Secrets.AccessplanitAPIKey, in.DefaultCompanyID = cfg.AccessplanitBaseURL, cfg.AccessplanitAPIKey, cfg.AccessplanitCompanyID
+	} else {
+		s.Accessplanit = sbap.New(sbap.Options{})
+		s.closers = append(s.closers, s.Accessplanit.Close)
+		url, err := s.listen(cfg.AccessplanitSandboxAddr, s.Accessplanit)
+		if err != nil {
+			return err
+		}
+		in.Secrets.AccessplanitAPIKey = randomHex(20)
+		in.AccessplanitUserID = "9000"
+		s.Accessplanit.AddAPIKey(in.Secrets.AccessplanitAPIKey, in.AccessplanitUserID)
+		in.DefaultCompanyID = s.Accessplanit.AddCompany("Demo Training Ltd")
+		in.AccessplanitBaseURL = url + s.Accessplanit.Prefix()
+		info.Sandbox.Accessplanit = AccessplanitSandbox{BaseURL: in.AccessplanitBaseURL, ControlURL: url + "/_sandbox/", APIKey: in.Secrets.AccessplanitAPIKey, DefaultCompanyID: in.DefaultCompanyID}
+	}
+
+	if existing, err := s.Instances.Instance(ctx, in.ID); err == nil {
+		// A persistent AWS endpoint already holds the demo instance: keep it.
+		in = existing
+	} else if !errors.Is(err, sync.ErrNotFound) {
+		return fmt.Errorf("read the demo instance: %w", err)
+	} else if err := s.Instances.Create(ctx, in); err != nil {
+		return fmt.Errorf("create the demo instance: %w", err)
+	}
+	info.Webhooks = Webhooks{
+		Accessplanit: fmt.Sprintf("%s/webhooks/accessplanit/%s/%s", base, in.ID, in.Secrets.AccessplanitToken),
+		Mailchimp:    fmt.Sprintf("%s/webhooks/mailchimp/%s/%s", base, in.ID, in.Secrets.MailchimpToken),
+	}
+	if s.Accessplanit != nil {
+		s.Accessplanit.AddWebhook(info.Webhooks.Accessplanit)
+	}
+	if s.Mailchimp == nil || in.Secrets.MailchimpSigningSecret != "" {
+		info.Sandbox.Mailchimp.SigningSecret = in.Secrets.MailchimpSigningSecret
+		return nil
+	}
+	// Register the Mailchimp webhook as an operator would: the simulator
+	// checks the URL with a GET first, and answers with the signing secret.
+	mc, err := mailchimp.New(in.Secrets.MailchimpAPIKey, mailchimp.WithBaseURL(in.MailchimpBaseURL))
+	if err != nil {
+		return fmt.Errorf("Mailchimp client: %w", err)
+	}
+	hook, err := mc.CreateWebhook(ctx, in.MailchimpListID, mailchimp.Webhook{
+		URL:     info.Webhooks.Mailchimp,
+		Events:  mailchimp.WebhookEvents{Subscribe: true, Unsubscribe: true, Profile: true, Cleaned: true, UpEmail: true, Campaign: true},
+		Sources: mailchimp.WebhookSources{User: true, Admin: true, API: true},
+	})
+	if err != nil {
+		return fmt.Errorf("register the Mailchimp webhook: %w", err)
+	}
+	stored, err := s.Instances.Instance(ctx, in.ID)
+	if err != nil {
+		return fmt.Errorf("read the demo instance: %w", err)
+	}
+	stored.Secrets.MailchimpSigningSecret = hook.SigningSecret
+	if err := s.Instances.Update(ctx, stored); err != nil {
+		return fmt.Errorf("store the webhook signing secret: %w", err)
+	}
+	s.Cache.Forget(in.ID)
+	info.Sandbox.Mailchimp.SigningSecret = hook.SigningSecret
+	return nil
+}

@@ -1,0 +1,188 @@
+package local
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	gosync "sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/sivchari/kumo"
+
+	"github.com/apmc-sync/apmc/internal/api"
+	"github.com/apmc-sync/apmc/internal/awsconfig"
+	"github.com/apmc-sync/apmc/internal/connector"
+	"github.com/apmc-sync/apmc/internal/dynamo"
+	"github.com/apmc-sync/apmc/internal/ingest"
+	"github.com/apmc-sync/apmc/internal/queue"
+	sbap "github.com/apmc-sync/apmc/internal/sandbox/accessplanit"
+	sbmc "github.com/apmc-sync/apmc/internal/sandbox/mailchimp"
+	"github.com/apmc-sync/apmc/internal/secrets"
+	"github.com/apmc-sync/apmc/internal/sync"
+)
+
+// DemoInstanceID is the id of the instance the stack seeds.
+const DemoInstanceID = "demo"
+
+// Stack is a running local system.
+type Stack struct {
+	Info Info
+
+	// The simulators; nil where a real system is configured.
+	Mailchimp    *sbmc.Server
+	Accessplanit *sbap.Server
+
+	Instances  *dynamo.InstanceStore
+	Executions *dynamo.ExecutionStore
+	Contacts   *dynamo.ContactStore
+	SQS        *sqs.Client
+	Queues     queue.Queues
+	// Cache is the instance cache the functions share; Forget after changing
+	// an instance to see the change at once.
+	Cache *sync.CachedInstances
+
+	cancel  context.CancelFunc
+	wg      gosync.WaitGroup
+	servers []*http.Server
+	kumo    *kumo.Server
+	closers []func()
+}
+
+// Start starts the stack and seeds the demo instance. Close stops it.
+func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
+	cfg.defaults()
+	s := &Stack{}
+	defer func() {
+		if err != nil {
+			s.Close()
+		}
+	}()
+
+	endpoint := cfg.AWSEndpoint
+	if endpoint == "" {
+		s.kumo = kumo.NewServer()
+		endpoint = s.kumo.URL
+	}
+	awsCfg := awsconfig.Local()
+	ddb := dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(endpoint) })
+	s.SQS = sqs.NewFromConfig(awsCfg, func(o *sqs.Options) { o.BaseEndpoint = aws.String(endpoint) })
+	kmsClient := kms.NewFromConfig(awsCfg, func(o *kms.Options) { o.BaseEndpoint = aws.String(endpoint) })
+
+	tables := dynamo.Tables{Instances: cfg.Prefix + "-instances", Executions: cfg.Prefix + "-executions", Contacts: cfg.Prefix + "-contacts"}
+	if err := dynamo.CreateTables(ctx, ddb, tables); err != nil {
+		return nil, fmt.Errorf("create tables: %w", err)
+	}
+	s.Queues, err = queue.Create(ctx, s.SQS, cfg.Prefix+"-changes", int(cfg.VisibilityTimeout/time.Second), sync.DefaultMaxAttempts)
+	if err != nil {
+		return nil, fmt.Errorf("create queues: %w", err)
+	}
+	key, err := kmsClient.CreateKey(ctx, &kms.CreateKeyInput{Description: aws.String("apmc local secrets")})
+	if err != nil {
+		return nil, fmt.Errorf("create KMS key: %w", err)
+	}
+	keyID := aws.ToString(key.KeyMetadata.KeyId)
+
+	s.Instances = dynamo.NewInstanceStore(ddb, tables.Instances, secrets.NewKMS(kmsClient, keyID))
+	s.Executions = dynamo.NewExecutionStore(ddb, tables.Executions)
+	s.Contacts = dynamo.NewContactStore(ddb, tables.Contacts)
+	s.Cache = &sync.CachedInstances{Next: s.Instances, TTL: cfg.InstanceCacheTTL}
+
+	// The stack's own endpoints.
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	base := cfg.PublicURL
+	if base == "" {
+		base = "http://" + ln.Addr().String()
+	}
+	base = strings.TrimRight(base, "/")
+	if cfg.APIToken == "" {
+		cfg.APIToken = randomHex(24)
+	}
+	producer := queue.NewProducer(s.SQS, s.Queues.ChangesURL)
+	deps := ingest.Deps{Instances: s.Cache, Queue: producer, Logger: cfg.Logger}
+	mux := http.NewServeMux()
+	mux.Handle("/webhooks/accessplanit/", ingest.NewAccessplanit(deps))
+	mux.Handle("/webhooks/mailchimp/", ingest.NewMailchimp(deps))
+	mux.Handle("/api/", api.New(api.Config{Instances: s.Instances, Executions: s.Executions, TokenHash: api.HashToken(cfg.APIToken), Logger: cfg.Logger}))
+	s.serve(ln, mux)
+
+	info := Info{APIURL: base + "/api/", InstanceID: DemoInstanceID, APIToken: cfg.APIToken}
+	info.AWS = AWS{Endpoint: endpoint, Region: awsCfg.Region, InstancesTable: tables.Instances, ExecutionsTable: tables.Executions,
+		ContactsTable: tables.Contacts, QueueURL: s.Queues.ChangesURL, DeadLetterURL: s.Queues.DeadLetterURL, KMSKeyID: keyID}
+
+	// The sync consumer, fed as Lambda's event source mapping would.
+	engine := &sync.Engine{Instances: s.Cache, Contacts: s.Contacts, Executions: s.Executions, Connector: &connector.Connector{Timeout: 15 * time.Second}}
+	consumer := &queue.Consumer{Engine: engine, Visibility: s.SQS, QueueURL: s.Queues.ChangesURL, RetryBase: cfg.RetryBase, Logger: cfg.Logger}
+	poller := &queue.Poller{Client: s.SQS, QueueURL: s.Queues.ChangesURL, QueueARN: s.Queues.ChangesARN, Handler: consumer.Handle, Workers: cfg.Workers, Logger: cfg.Logger}
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	s.cancel = cancel
+	s.wg.Go(func() { poller.Run(runCtx) })
+
+	if err := s.seed(ctx, cfg, base, &info); err != nil {
+		return nil, err
+	}
+	s.Info = info
+	if cfg.StateFile != "" {
+		if err := info.write(cfg.StateFile); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// serve runs an HTTP server on ln until Close.
+func (s *Stack) serve(ln net.Listener, h http.Handler) {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	s.servers = append(s.servers, srv)
+	s.wg.Go(func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			_ = err // the stack is closing or the listener failed; Close reports nothing more
+		}
+	})
+}
+
+// listen starts h on addr and returns its base URL.
+func (s *Stack) listen(addr string, h http.Handler) (string, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return "", fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	s.serve(ln, h)
+	return "http://" + ln.Addr().String(), nil
+}
+
+// Close stops everything the stack started.
+func (s *Stack) Close() {
+	if s.cancel != nil {
+		s.cancel()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for _, srv := range s.servers {
+		_ = srv.Shutdown(ctx)
+	}
+	for _, c := range s.closers {
+		c()
+	}
+	s.wg.Wait()
+	if s.kumo != nil {
+		s.kumo.Close()
+	}
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
