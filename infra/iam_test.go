@@ -1,0 +1,245 @@
+package infra
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// Least privilege, as far as the template decides it.
+//
+// Besides the inline statements checked here, the SAM transform attaches AWS
+// managed policies to the roles it generates: AWSLambdaBasicExecutionRole to
+// every function (CloudWatch Logs) and, because of its SQS event,
+// AWSLambdaSQSQueueExecutionRole to the sync function. Those are SAM's, not
+// this template's, and are not visible here.
+
+// grants returns a function's inline permissions as "action on resource"
+// lines, sorted, failing the test on any statement that is not a plain
+// Allow of listed actions on this stack's own resources.
+func (s *stack) grants(t *testing.T, id string) []string {
+	t.Helper()
+	policies, ok := s.functionProperty(id, "Policies").([]any)
+	if !ok {
+		t.Errorf("%s Policies = %s, want a list of inline policy documents", id, render(s.functionProperty(id, "Policies")))
+		return nil
+	}
+	var lines []string
+	for i, p := range policies {
+		statements, ok := node(p, "Statement").([]any)
+		if !ok {
+			// Policy templates and managed policy names grant more than
+			// they show; only explicit statements are allowed.
+			t.Errorf("%s Policies[%d] = %s, want an inline document with a Statement list", id, i, render(p))
+			continue
+		}
+		for j, st := range statements {
+			where := fmt.Sprintf("%s Policies[%d].Statement[%d]", id, i, j)
+			if effect := render(node(st, "Effect")); effect != "Allow" {
+				t.Errorf("%s Effect = %s, want Allow", where, effect)
+			}
+			m, _ := st.(map[string]any)
+			for _, k := range []string{"NotAction", "NotResource", "Principal", "NotPrincipal"} {
+				if _, ok := m[k]; ok {
+					t.Errorf("%s has %s, want only Action and Resource", where, k)
+				}
+			}
+			for _, action := range list(node(st, "Action")) {
+				for _, r := range list(node(st, "Resource")) {
+					resource, err := s.ownResource(r)
+					if err != nil {
+						t.Errorf("%s: %v", where, err)
+						continue
+					}
+					lines = append(lines, render(action)+" on "+resource)
+				}
+			}
+		}
+	}
+	sort.Strings(lines)
+	return lines
+}
+
+// list returns v as a list: a single value becomes a list of one.
+func list(v any) []any {
+	if l, ok := v.([]any); ok {
+		return l
+	}
+	if v == nil {
+		return nil
+	}
+	return []any{v}
+}
+
+// ownResource names the stack resource a policy Resource points at: the
+// ARN of a resource of this template (!GetAtt X.Arn), or its indexes
+// (!Sub "${X.Arn}/index/*"). Anything else — "*", a literal ARN, another
+// stack's resource — is an error.
+func (s *stack) ownResource(r any) (string, error) {
+	switch v := render(r); {
+	case strings.HasPrefix(v, "!GetAtt ") && strings.HasSuffix(v, ".Arn"):
+		id := strings.TrimSuffix(strings.TrimPrefix(v, "!GetAtt "), ".Arn")
+		if s.resourceType(id) == "" {
+			return "", fmt.Errorf("resource %s is not in this template", v)
+		}
+		return id, nil
+	case strings.HasPrefix(v, "!Sub ${") && strings.HasSuffix(v, ".Arn}/index/*"):
+		id := strings.TrimSuffix(strings.TrimPrefix(v, "!Sub ${"), ".Arn}/index/*")
+		if s.resourceType(id) != "AWS::DynamoDB::Table" {
+			return "", fmt.Errorf("resource %s is not the indexes of a table in this template", v)
+		}
+		return id + "/index/*", nil
+	default:
+		return "", fmt.Errorf("resource %s is not one of this stack's own resources", v)
+	}
+}
+
+func TestFunctionPermissions(t *testing.T) {
+	s := mustLoadStack(t)
+	tests := []struct {
+		id   string
+		want []string
+	}{
+		{"IngestAccessplanitFunction", []string{
+			"dynamodb:GetItem on InstancesTable",
+			"kms:Decrypt on SecretsKey",
+			"sqs:SendMessage on ChangesQueue",
+		}},
+		{"IngestMailchimpFunction", []string{
+			"dynamodb:GetItem on InstancesTable",
+			"kms:Decrypt on SecretsKey",
+			"sqs:SendMessage on ChangesQueue",
+		}},
+		{"SyncFunction", []string{
+			"dynamodb:DeleteItem on ContactsTable",
+			"dynamodb:GetItem on ContactsTable",
+			"dynamodb:GetItem on InstancesTable",
+			"dynamodb:PutItem on ContactsTable",
+			"dynamodb:PutItem on ExecutionsTable",
+			"dynamodb:Query on ContactsTable",
+			"dynamodb:Query on ContactsTable/index/*",
+			"dynamodb:UpdateItem on ContactsTable",
+			"kms:Decrypt on SecretsKey",
+			// The SQS event source mapping polls with the function's role.
+			"sqs:ChangeMessageVisibility on ChangesQueue",
+			"sqs:DeleteMessage on ChangesQueue",
+			"sqs:GetQueueAttributes on ChangesQueue",
+			"sqs:ReceiveMessage on ChangesQueue",
+		}},
+		{"ExecutionsFunction", []string{
+			"dynamodb:GetItem on ContactsTable",
+			"dynamodb:GetItem on ExecutionsTable",
+			"dynamodb:GetItem on InstancesTable",
+			"dynamodb:Query on ContactsTable",
+			"dynamodb:Query on ContactsTable/index/*",
+			"dynamodb:Query on ExecutionsTable",
+			"dynamodb:Query on ExecutionsTable/index/*",
+			"dynamodb:Query on InstancesTable",
+			"dynamodb:Scan on InstancesTable",
+			"dynamodb:UpdateItem on InstancesTable",
+			// Dead-letter depth, listing and redrive.
+			"sqs:DeleteMessage on ChangesDeadLetterQueue",
+			"sqs:GetQueueAttributes on ChangesDeadLetterQueue",
+			"sqs:ReceiveMessage on ChangesDeadLetterQueue",
+			"sqs:SendMessage on ChangesDeadLetterQueue",
+			// Replay.
+			"sqs:SendMessage on ChangesQueue",
+		}},
+	}
+	for _, tt := range tests {
+		if diff := cmp.Diff(tt.want, s.grants(t, tt.id)); diff != "" {
+			t.Errorf("%s permissions mismatch (-want +got):\n%s", tt.id, diff)
+		}
+	}
+	if got := node(s.raw, "Globals", "Function", "Policies"); got != nil {
+		t.Errorf("Globals.Function.Policies = %s, want none (permissions are per function)", render(got))
+	}
+}
+
+// wildcardExceptions are the policy documents allowed a "*" in Action or
+// Resource, each with the reason AWS requires it.
+var wildcardExceptions = map[string]string{
+	// A key policy's Resource is always "*" (it means "this key"), and the
+	// default statement granting the account kms:* is what keeps a key
+	// manageable; who may use the key is then decided by IAM policies, which
+	// the functions' roles scope to this key and to kms:Decrypt.
+	"Resources/SecretsKey/Properties/KeyPolicy": "KMS key policy",
+}
+
+func TestNoWildcardPermissions(t *testing.T) {
+	s := mustLoadStack(t)
+	seen := map[string]bool{}
+	walkPolicies(node(s.raw, "Resources"), "Resources", func(path string, statement any) {
+		if _, ok := wildcardExceptions[path]; ok {
+			seen[path] = true
+			return
+		}
+		for _, a := range list(node(statement, "Action")) {
+			if strings.Contains(render(a), "*") {
+				t.Errorf("%s: Action %s contains *, want explicit actions", path, render(a))
+			}
+		}
+		for _, r := range list(node(statement, "Resource")) {
+			if render(r) == "*" {
+				t.Errorf("%s: Resource *, want this stack's resources", path)
+			}
+		}
+	})
+	for path := range wildcardExceptions {
+		if !seen[path] {
+			t.Errorf("documented exception %s has no policy; remove it from wildcardExceptions", path)
+		}
+	}
+}
+
+// walkPolicies calls fn for every statement of every policy document (a map
+// with a Statement list) under v, with the document's path.
+func walkPolicies(v any, path string, fn func(path string, statement any)) {
+	switch x := v.(type) {
+	case map[string]any:
+		if statements, ok := x["Statement"].([]any); ok {
+			for _, st := range statements {
+				fn(path, st)
+			}
+		}
+		for k, e := range x {
+			walkPolicies(e, path+"/"+k, fn)
+		}
+	case []any:
+		for i, e := range x {
+			walkPolicies(e, fmt.Sprintf("%s/%d", path, i), fn)
+		}
+	}
+}
+
+func TestSecretsKey(t *testing.T) {
+	s := mustLoadStack(t)
+	key, err := s.typed.GetKMSKeyWithName("SecretsKey")
+	if err != nil {
+		t.Fatalf("SecretsKey: %v", err)
+	}
+	if key.EnableKeyRotation == nil || !*key.EnableKeyRotation {
+		t.Errorf("SecretsKey.EnableKeyRotation = %v, want true", key.EnableKeyRotation)
+	}
+	if key.BypassPolicyLockoutSafetyCheck != nil && *key.BypassPolicyLockoutSafetyCheck {
+		t.Errorf("SecretsKey.BypassPolicyLockoutSafetyCheck = true, want unset")
+	}
+	want := "[{Action: kms:*, Effect: Allow, Principal: {AWS: !Sub arn:${AWS::Partition}:iam::${AWS::AccountId}:root}, " +
+		"Resource: *, Sid: AccountAdministersKeyIAMGrantsUse}]"
+	if got := render(node(s.properties("SecretsKey"), "KeyPolicy", "Statement")); got != want {
+		t.Errorf("SecretsKey key policy statements = %s, want %s (only the account; IAM grants use)", got, want)
+	}
+	alias, err := s.typed.GetKMSAliasWithName("SecretsKeyAlias")
+	if err != nil {
+		t.Fatalf("SecretsKeyAlias: %v", err)
+	}
+	if got := render(node(s.properties("SecretsKeyAlias"), "TargetKeyId")); got != "!Ref SecretsKey" {
+		t.Errorf("SecretsKeyAlias.TargetKeyId = %s, want !Ref SecretsKey", got)
+	}
+	if !strings.HasPrefix(render(node(s.properties("SecretsKeyAlias"), "AliasName")), "!Sub alias/") || alias.AliasName == "" {
+		t.Errorf("SecretsKeyAlias.AliasName = %s, want a stack-specific alias/...", render(node(s.properties("SecretsKeyAlias"), "AliasName")))
+	}
+}

@@ -1,0 +1,155 @@
+package infra
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/awslabs/goformation/v7/cloudformation"
+)
+
+func TestParameters(t *testing.T) {
+	s := mustLoadStack(t)
+	pf := func(v *float64) string {
+		if v == nil {
+			return "<nil>"
+		}
+		return fmt.Sprint(*v)
+	}
+	tests := []struct {
+		name, typ, def, min, max string
+		noEcho                   bool
+	}{
+		{"LogLevel", "String", "INFO", "<nil>", "<nil>", false},
+		{"SyncTimeoutSeconds", "Number", "30", "5", "30", false},
+		// Lambda's smallest ScalingConfig.MaximumConcurrency is 2.
+		{"SyncMaximumConcurrency", "Number", "5", "2", "1000", false},
+		{"RetentionDays", "Number", "30", "<nil>", "<nil>", false},
+		// No default: the operator must choose a token at deploy time.
+		{"OperatorTokenHash", "String", "<nil>", "<nil>", "<nil>", true},
+		{"AlarmEmail", "String", "", "<nil>", "<nil>", false},
+	}
+	for _, tt := range tests {
+		p, ok := s.typed.Parameters[tt.name]
+		if !ok {
+			t.Errorf("parameter %s missing", tt.name)
+			continue
+		}
+		def := "<nil>"
+		if p.Default != nil {
+			def = fmt.Sprint(p.Default)
+		}
+		got := fmt.Sprintf("%s default=%s min=%s max=%s noEcho=%t", p.Type, def, pf(p.MinValue), pf(p.MaxValue), p.NoEcho != nil && *p.NoEcho)
+		want := fmt.Sprintf("%s default=%s min=%s max=%s noEcho=%t", tt.typ, tt.def, tt.min, tt.max, tt.noEcho)
+		if got != want {
+			t.Errorf("parameter %s = %s, want %s", tt.name, got, want)
+		}
+	}
+}
+
+func TestLogGroups(t *testing.T) {
+	s := mustLoadStack(t)
+	tests := []struct {
+		id       string
+		function string
+	}{
+		{"IngestAccessplanitLogGroup", "IngestAccessplanitFunction"},
+		{"IngestMailchimpLogGroup", "IngestMailchimpFunction"},
+		{"SyncLogGroup", "SyncFunction"},
+		{"ExecutionsLogGroup", "ExecutionsFunction"},
+	}
+	for _, tt := range tests {
+		lg, err := s.typed.GetLogsLogGroupWithName(tt.id)
+		if err != nil {
+			t.Errorf("%s: %v", tt.id, err)
+			continue
+		}
+		// Lambda writes to /aws/lambda/<function name>; naming the group so
+		// makes this group (with its retention) the one that is used.
+		if want := cloudformation.Sub("/aws/lambda/${" + tt.function + "}"); lg.LogGroupName == nil || *lg.LogGroupName != want {
+			t.Errorf("%s LogGroupName = %s, want !Sub /aws/lambda/${%s}", tt.id, render(node(s.properties(tt.id), "LogGroupName")), tt.function)
+		}
+		if got := render(node(s.properties(tt.id), "RetentionInDays")); got != "!Ref RetentionDays" {
+			t.Errorf("%s RetentionInDays = %s, want !Ref RetentionDays", tt.id, got)
+		}
+	}
+}
+
+func TestAlarms(t *testing.T) {
+	s := mustLoadStack(t)
+	if got := render(node(s.raw, "Conditions", "HasAlarmEmail")); got != "{Fn::Not: [{Fn::Equals: [!Ref AlarmEmail, ]}]}" {
+		t.Errorf("condition HasAlarmEmail = %s, want AlarmEmail not empty", got)
+	}
+	for _, id := range []string{"AlarmTopic", "AlarmSubscription"} {
+		if got := render(node(s.raw, "Resources", id, "Condition")); got != "HasAlarmEmail" {
+			t.Errorf("%s Condition = %s, want HasAlarmEmail", id, got)
+		}
+	}
+	sub, err := s.typed.GetSNSSubscriptionWithName("AlarmSubscription")
+	if err != nil {
+		t.Fatalf("AlarmSubscription: %v", err)
+	}
+	if got := fmt.Sprintf("%s %s %s", sub.Protocol, render(node(s.properties("AlarmSubscription"), "Endpoint")), render(node(s.properties("AlarmSubscription"), "TopicArn"))); got != "email !Ref AlarmEmail !Ref AlarmTopic" {
+		t.Errorf("AlarmSubscription = %s, want email !Ref AlarmEmail !Ref AlarmTopic", got)
+	}
+
+	tests := []struct {
+		id        string
+		namespace string
+		metric    string
+		dimension string
+		statistic string
+		period    int
+	}{
+		{"DeadLetterAlarm", "AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName=!GetAtt ChangesDeadLetterQueue.QueueName", "Maximum", 60},
+		{"SyncErrorsAlarm", "AWS/Lambda", "Errors", "FunctionName=!Ref SyncFunction", "Sum", 300},
+	}
+	const actions = "[!If [HasAlarmEmail, !Ref AlarmTopic, !Ref AWS::NoValue]]"
+	for _, tt := range tests {
+		a, err := s.typed.GetCloudWatchAlarmWithName(tt.id)
+		if err != nil {
+			t.Errorf("%s: %v", tt.id, err)
+			continue
+		}
+		p := s.properties(tt.id)
+		var dims []string
+		for _, d := range list(node(p, "Dimensions")) {
+			dims = append(dims, render(node(d, "Name"))+"="+render(node(d, "Value")))
+		}
+		got := fmt.Sprintf("%s %s %v %s period=%s evaluations=%d %s %s missing=%s",
+			render(node(p, "Namespace")), render(node(p, "MetricName")), dims, render(node(p, "Statistic")),
+			render(node(p, "Period")), a.EvaluationPeriods, a.ComparisonOperator, render(node(p, "Threshold")), render(node(p, "TreatMissingData")))
+		want := fmt.Sprintf("%s %s [%s] %s period=%d evaluations=1 GreaterThanThreshold 0 missing=notBreaching",
+			tt.namespace, tt.metric, tt.dimension, tt.statistic, tt.period)
+		if got != want {
+			t.Errorf("%s = %s, want %s", tt.id, got, want)
+		}
+		if got := render(node(p, "AlarmActions")); got != actions {
+			t.Errorf("%s AlarmActions = %s, want %s", tt.id, got, actions)
+		}
+	}
+}
+
+func TestOutputs(t *testing.T) {
+	s := mustLoadStack(t)
+	const api = "https://${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}"
+	tests := []struct {
+		name string
+		want string
+	}{
+		{"ApiUrl", "!Sub " + api},
+		{"AccessplanitWebhookBaseUrl", "!Sub " + api + "/webhooks/accessplanit/"},
+		{"MailchimpWebhookBaseUrl", "!Sub " + api + "/webhooks/mailchimp/"},
+		{"ConsoleUrl", "!Sub " + api + "/console"},
+		{"ChangesQueueUrl", "!Ref ChangesQueue"},
+		{"DeadLetterQueueUrl", "!Ref ChangesDeadLetterQueue"},
+		{"InstancesTableName", "!Ref InstancesTable"},
+		{"ExecutionsTableName", "!Ref ExecutionsTable"},
+		{"ContactsTableName", "!Ref ContactsTable"},
+		{"SecretsKeyId", "!Ref SecretsKey"},
+	}
+	for _, tt := range tests {
+		if got := render(node(s.raw, "Outputs", tt.name, "Value")); got != tt.want {
+			t.Errorf("output %s = %s, want %s", tt.name, got, tt.want)
+		}
+	}
+}
