@@ -226,6 +226,16 @@ func TestInstanceStoreUpdateAndSetState(t *testing.T) {
 			t.Errorf("Instance after secret change = key %q version %d, %v; want mc-key-new-us6 3", again.Secrets.MailchimpAPIKey, again.ConfigVersion, err)
 		}
 
+		// A writer that read an older version loses at DynamoDB's condition
+		// check, even when its own read said otherwise.
+		raced, err := store.get(ctx, in.ID)
+		if err != nil {
+			t.Fatalf("get error: %v", err)
+		}
+		if err := store.put(ctx, raced, versionIs(raced.ConfigVersion-1)); !isConflict(err) {
+			t.Errorf("put(condition on version %d, stored %d) error = %v, want ErrConflict", raced.ConfigVersion-1, raced.ConfigVersion, err)
+		}
+
 		tests := []struct {
 			state       sync.State
 			wantVersion int

@@ -46,7 +46,9 @@ func fitExecution(e sync.Execution) (map[string]types.AttributeValue, error) {
 				e.Steps[i].Output = map[string]any{"trimmed": fmt.Sprintf("output of about %d bytes removed", itemSize(out))}
 				n++
 			}
-			notes = append(notes, fmt.Sprintf("%d step outputs over %d bytes removed", n, maxStepOutputBytes))
+			if n > 0 {
+				notes = append(notes, fmt.Sprintf("%d step outputs over %d bytes removed", n, maxStepOutputBytes))
+			}
 		case 1:
 			for i := range e.Logs {
 				e.Logs[i].Message = truncate(e.Logs[i].Message, maxTextBytes)
