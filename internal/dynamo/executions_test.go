@@ -292,3 +292,40 @@ func ids(es []sync.Execution) []string {
 	}
 	return out
 }
+
+func TestExecutionStoreSparseMatchesEndPageEarly(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		ctx := context.Background()
+		tables := newTables(t, b.client)
+		store := NewExecutionStore(b.client, tables.Executions)
+		oldest := sampleExecution("inst-1", t0)
+		if err := store.SaveExecution(ctx, oldest); err != nil {
+			t.Fatal(err)
+		}
+		for i := 1; i <= maxQueryRequests+5; i++ {
+			e := sampleExecution("inst-1", t0.Add(time.Duration(i)*time.Second))
+			e.Changed = false
+			if err := store.SaveExecution(ctx, e); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// Each request reads one item, so the first page gives up before
+		// reaching the match and hands back a cursor instead.
+		q := sync.ExecutionQuery{ChangedOnly: true, Limit: 1}
+		var walked []string
+		for pages := 0; pages < 5; pages++ {
+			page, next, err := store.Executions(ctx, "inst-1", q)
+			if err != nil {
+				t.Fatalf("Executions(%+v) error: %v", q, err)
+			}
+			walked = append(walked, ids(page)...)
+			if next == "" {
+				break
+			}
+			q.Cursor = next
+		}
+		if diff := cmp.Diff([]string{oldest.ID}, walked); diff != "" {
+			t.Errorf("Executions(changed only, limit 1) paged ids mismatch (-want +got):\n%s", diff)
+		}
+	})
+}
