@@ -37,9 +37,9 @@ const (
 
 // Tables names the three tables.
 type Tables struct {
-	Instances  string
-	Executions string
-	Contacts   string
+	Instances  string // instance configuration and sealed secrets
+	Executions string // execution history
+	Contacts   string // contact sync state
 }
 
 // compositeKey joins an instance id with a value for an index partition key.
