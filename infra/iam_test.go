@@ -222,7 +222,7 @@ func TestSecretsKey(t *testing.T) {
 		t.Fatalf("SecretsKey: %v", err)
 	}
 	if key.EnableKeyRotation == nil || !*key.EnableKeyRotation {
-		t.Errorf("SecretsKey.EnableKeyRotation = %v, want true", key.EnableKeyRotation)
+		t.Errorf("SecretsKey.EnableKeyRotation = %s, want true", render(node(s.properties("SecretsKey"), "EnableKeyRotation")))
 	}
 	if key.BypassPolicyLockoutSafetyCheck != nil && *key.BypassPolicyLockoutSafetyCheck {
 		t.Errorf("SecretsKey.BypassPolicyLockoutSafetyCheck = true, want unset")
