@@ -60,4 +60,3 @@ func envOr(name, def string) string {
 	}
 	return def
 }
-

@@ -112,8 +112,12 @@ func TestApplyToMailchimp(t *testing.T) {
 			wantStatus: StatusFailed, wantError: "LNAME",
 		},
 		{
-			name:       "deletes never cascade",
-			change:     func() Change { c := apChange("c1", apUser("1", "Ada", "L", "ada@example.com", t0)); c.Event = EventDeleted; return c }(),
+			name: "deletes never cascade",
+			change: func() Change {
+				c := apChange("c1", apUser("1", "Ada", "L", "ada@example.com", t0))
+				c.Event = EventDeleted
+				return c
+			}(),
 			wantStatus: StatusSkipped, wantReason: "deletes never cascade",
 		},
 		{
@@ -160,8 +164,12 @@ func TestApplyToMailchimp(t *testing.T) {
 			wantStatus: StatusSkipped, wantReason: "no longer exists",
 		},
 		{
-			name:       "unknown instance fails permanently",
-			change:     func() Change { c := apChange("c1", apUser("1", "Ada", "L", "ada@example.com", t0)); c.InstanceID = "nope"; return c }(),
+			name: "unknown instance fails permanently",
+			change: func() Change {
+				c := apChange("c1", apUser("1", "Ada", "L", "ada@example.com", t0))
+				c.InstanceID = "nope"
+				return c
+			}(),
 			wantStatus: StatusFailed, wantError: "does not exist",
 		},
 	}

@@ -29,8 +29,6 @@ type memContacts struct {
 	m  map[string]Contact
 }
 
-
-
 func newMemContacts() *memContacts { return &memContacts{m: map[string]Contact{}} }
 
 func (s *memContacts) Contact(_ context.Context, instanceID, email string) (Contact, error) {

@@ -1,0 +1,62 @@
+# apmc — accessplanit ⇄ Mailchimp sync.
+#   make run     the whole system locally (simulated Mailchimp and accessplanit)
+#   make test    every test, with the servers they need started and stopped
+SHELL := /bin/bash
+GO ?= go
+TOOLS := $(CURDIR)/.tools/bin
+RIE_VERSION := v0.0.0-20261030222936-bef5c4ba774d
+LAMBDA_BUILD := CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -tags lambda.norpc -trimpath -ldflags='-s -w'
+FUZZTIME ?= 30s
+
+.PHONY: run test test-unit bench fuzz lint build deploy tools clean
+
+run:
+	$(GO) run ./cmd/apmc local
+
+# test starts DynamoDB Local (for the conformance tests) and makes the Lambda
+# runtime interface emulator available, runs every test, and stops what it started.
+test: tools
+	@bash infra/test.sh
+
+# test-unit runs what needs no server but kumo (in-process).
+test-unit:
+	$(GO) test ./...
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+fuzz:
+	@for target in $$($(GO) test -list '^Fuzz' ./... | awk '/^Fuzz/ {print $$1}' | sort -u); do \
+		pkg=$$($(GO) test -list "^$$target$$" ./... | awk '/^ok/ {print $$2}' | head -1); \
+		echo "fuzz $$target in $$pkg for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) "$$pkg" || exit 1; \
+	done
+
+lint:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
+	$(GO) vet ./...
+
+tools: $(TOOLS)/aws-lambda-rie
+
+$(TOOLS)/aws-lambda-rie:
+	GOBIN=$(TOOLS) $(GO) install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@$(RIE_VERSION)
+
+# SAM runs build-<LogicalId> for functions with BuildMethod: makefile.
+ARTIFACTS_DIR ?= $(CURDIR)/bin/$*
+build: build-IngestAccessplanitFunction build-IngestMailchimpFunction build-SyncFunction build-ExecutionsFunction
+
+build-IngestAccessplanitFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/ingest-accessplanit
+build-IngestMailchimpFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/ingest-mailchimp
+build-SyncFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/sync
+build-ExecutionsFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/executions
+
+deploy:
+	sam build
+	sam deploy --guided --config-file infra/samconfig.toml
+
+clean:
+	rm -rf bin .aws-sam

@@ -1,0 +1,51 @@
+// Command sync is the Lambda function fed by the changes queue: it applies
+// each change to the other system and records the execution.
+package main
+
+import (
+	"context"
+	"os"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/apmc-sync/apmc/internal/awsconfig"
+	"github.com/apmc-sync/apmc/internal/connector"
+	"github.com/apmc-sync/apmc/internal/dynamo"
+	"github.com/apmc-sync/apmc/internal/edge"
+	"github.com/apmc-sync/apmc/internal/queue"
+	"github.com/apmc-sync/apmc/internal/secrets"
+	"github.com/apmc-sync/apmc/internal/sync"
+)
+
+func main() {
+	log := edge.Logger("sync")
+	var env edge.Env
+	instancesTable, executionsTable, contactsTable := env.Required("INSTANCES_TABLE"), env.Required("EXECUTIONS_TABLE"), env.Required("CONTACTS_TABLE")
+	queueURL, keyID := env.Required("QUEUE_URL"), env.Required("KMS_KEY_ID")
+	cacheTTL := env.Seconds("INSTANCE_CACHE_SECONDS", 30*time.Second)
+	retryBase := env.Seconds("RETRY_BASE_SECONDS", 15*time.Second)
+	apiTimeout := env.Seconds("API_TIMEOUT_SECONDS", 20*time.Second)
+	if err := env.Err(); err != nil {
+		log.Error("cannot start", "error", err.Error())
+		os.Exit(1)
+	}
+	cfg, err := awsconfig.Load(context.Background())
+	if err != nil {
+		log.Error("cannot start", "error", err.Error())
+		os.Exit(1)
+	}
+	ddb, sqsClient := dynamodb.NewFromConfig(cfg), sqs.NewFromConfig(cfg)
+	instances := dynamo.NewInstanceStore(ddb, instancesTable, secrets.NewKMS(kms.NewFromConfig(cfg), keyID))
+	engine := &sync.Engine{
+		Instances:  &sync.CachedInstances{Next: instances, TTL: cacheTTL},
+		Contacts:   dynamo.NewContactStore(ddb, contactsTable),
+		Executions: dynamo.NewExecutionStore(ddb, executionsTable),
+		Connector:  &connector.Connector{Timeout: apiTimeout},
+	}
+	consumer := &queue.Consumer{Engine: engine, Visibility: sqsClient, QueueURL: queueURL, RetryBase: retryBase, Logger: log}
+	lambda.Start(consumer.Handle)
+}
