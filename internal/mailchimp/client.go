@@ -52,10 +52,12 @@ func WithBaseURL(u string) Option {
 		u = strings.TrimRight(u, "/")
 		p, err := url.Parse(u)
 		switch {
-		case err != nil || p.Host == "" || (p.Scheme != "http" && p.Scheme != "https"):
-			c.optErr = fmt.Errorf("base URL %q is not an absolute http(s) URL", u)
+		case err != nil:
+			c.optErr = errors.New("base URL does not parse as a URL")
+		case p.Host == "" || (p.Scheme != "http" && p.Scheme != "https"):
+			c.optErr = fmt.Errorf("base URL %q is not an absolute http(s) URL", p.Redacted())
 		case !strings.HasSuffix(p.Path, "/3.0"):
-			c.optErr = fmt.Errorf("base URL %q must end in /3.0", u)
+			c.optErr = fmt.Errorf("base URL %q must end in /3.0", p.Redacted())
 		default:
 			c.baseURL = u
 		}

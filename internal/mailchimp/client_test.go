@@ -262,3 +262,18 @@ func TestSubscriberHash(t *testing.T) {
 		}
 	}
 }
+
+func TestResponseSizeLimit(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"health_status":"`+strings.Repeat("x", maxBodyBytes)+`"}`)
+	}))
+	defer srv.Close()
+	c, err := New(testKey, WithBaseURL(srv.URL+"/3.0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Ping(context.Background()); err == nil || !strings.Contains(err.Error(), "larger than") {
+		t.Errorf("Ping() with an oversized answer = %v, want a size error", err)
+	}
+}
