@@ -50,6 +50,7 @@ type executionItem struct {
 	FinishedAt    time.Time      `json:"finished_at"`
 	Steps         []sync.Step    `json:"steps"`
 	Logs          []sync.LogLine `json:"logs"`
+	Change        *sync.Change   `json:"change,omitempty"`
 	ExpiresAt     int64          `json:"expires_at,omitempty"`
 	ContactKey    string         `json:"contact_key,omitempty"`
 	StatusKey     string         `json:"status_key"`
@@ -62,7 +63,7 @@ func toExecutionItem(e sync.Execution) executionItem {
 		Origin: e.Origin, Attempt: e.Attempt, OriginalID: e.OriginalID, Status: e.Status, Changed: e.Changed,
 		Contact: e.Contact, Reason: e.Reason, Error: e.Error, Retryable: e.Retryable,
 		ConfigVersion: e.ConfigVersion, StartedAt: e.StartedAt, FinishedAt: e.FinishedAt,
-		Steps: e.Steps, Logs: e.Logs, ExpiresAt: expiresAt(e.ExpiresAt),
+		Steps: e.Steps, Logs: e.Logs, Change: e.Change, ExpiresAt: expiresAt(e.ExpiresAt),
 		StatusKey: compositeKey(e.InstanceID, string(e.Status)),
 		FlowKey:   compositeKey(e.InstanceID, string(e.Flow)),
 	}
@@ -78,7 +79,7 @@ func (it executionItem) execution() sync.Execution {
 		Origin: it.Origin, Attempt: it.Attempt, OriginalID: it.OriginalID, Status: it.Status, Changed: it.Changed,
 		Contact: it.Contact, Reason: it.Reason, Error: it.Error, Retryable: it.Retryable,
 		ConfigVersion: it.ConfigVersion, StartedAt: it.StartedAt, FinishedAt: it.FinishedAt,
-		Steps: it.Steps, Logs: it.Logs,
+		Steps: it.Steps, Logs: it.Logs, Change: it.Change,
 	}
 	if it.ExpiresAt > 0 {
 		e.ExpiresAt = time.Unix(it.ExpiresAt, 0).UTC()

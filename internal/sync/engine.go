@@ -56,6 +56,7 @@ func (e *Engine) Apply(ctx context.Context, d Delivery) (Execution, error) {
 		Attempt:    d.Attempt,
 		Contact:    c.ContactEmail(),
 		StartedAt:  now.UTC(),
+		Change:     &c,
 		Steps:      []Step{},
 		Logs:       []LogLine{},
 	}
@@ -155,8 +156,6 @@ func (e *Engine) apply(ctx context.Context, rec *recorder, c Change, retention *
 		if in.DiscardWhilePaused {
 			return outcome{status: StatusSkipped, reason: "the instance is paused and set to discard changes while paused"}, nil
 		}
-		held := c
-		rec.exec.Held = &held
 		return outcome{status: StatusHeld, reason: "the instance is paused; the change is held and applied on resume"}, nil
 	}
 	if flow == FlowToMailchimp {

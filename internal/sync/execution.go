@@ -45,9 +45,9 @@ type Execution struct {
 	Steps         []Step    `json:"steps"`
 	Logs          []LogLine `json:"logs"`
 	ExpiresAt     time.Time `json:"expires_at"`
-	// Held is the change itself, kept while the instance is paused so it can
-	// be applied on resume.
-	Held *Change `json:"held,omitempty"`
+	// Change is the change the execution applied, kept so it can be replayed
+	// (and, while the instance is paused, applied on resume).
+	Change *Change `json:"change,omitempty"`
 }
 
 // Step is one stage of an execution with its (redacted) output.
