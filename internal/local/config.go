@@ -46,6 +46,9 @@ type Config struct {
 	VisibilityTimeout time.Duration
 	// InstanceCacheTTL is how long functions keep an instance (default 2 s).
 	InstanceCacheTTL time.Duration
+	// APITimeout bounds each call to the Mailchimp and accessplanit APIs
+	// (default 15 s); tests shorten it to provoke timeouts.
+	APITimeout time.Duration
 
 	Logger *slog.Logger
 }
@@ -74,6 +77,9 @@ func (c *Config) defaults() {
 	}
 	if c.InstanceCacheTTL <= 0 {
 		c.InstanceCacheTTL = 2 * time.Second
+	}
+	if c.APITimeout <= 0 {
+		c.APITimeout = 15 * time.Second
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)

@@ -122,7 +122,7 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 		ContactsTable: tables.Contacts, QueueURL: s.Queues.ChangesURL, DeadLetterURL: s.Queues.DeadLetterURL, KMSKeyID: keyID}
 
 	// The sync consumer, fed as Lambda's event source mapping would.
-	engine := &sync.Engine{Instances: s.Cache, Contacts: s.Contacts, Executions: s.Executions, Connector: &connector.Connector{Timeout: 15 * time.Second}}
+	engine := &sync.Engine{Instances: s.Cache, Contacts: s.Contacts, Executions: s.Executions, Connector: &connector.Connector{Timeout: cfg.APITimeout}}
 	consumer := &queue.Consumer{Engine: engine, Visibility: s.SQS, QueueURL: s.Queues.ChangesURL, RetryBase: cfg.RetryBase, Logger: cfg.Logger}
 	poller := &queue.Poller{Client: s.SQS, QueueURL: s.Queues.ChangesURL, QueueARN: s.Queues.ChangesARN, Handler: consumer.Handle, Workers: cfg.Workers, Logger: cfg.Logger}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
