@@ -20,6 +20,7 @@ func NewAccessplanit(d Deps) http.Handler {
 	for _, m := range []string{http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
 		mux.Handle(m+" "+AccessplanitPath, h)
 	}
+	withFallbacks(mux, AccessplanitPath, d.logger, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete)
 	return mux
 }
 

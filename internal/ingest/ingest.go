@@ -61,6 +61,7 @@ var (
 	errTooLarge      = errors.New("the body is larger than the endpoint accepts")
 	errMediaType     = errors.New("unsupported content type")
 	errMalformed     = errors.New("malformed delivery")
+	errMethod        = errors.New("method not allowed")
 )
 
 // authenticate returns the instance whose path token matches. An unknown
@@ -124,6 +125,8 @@ func writeError(w http.ResponseWriter, log *slog.Logger, err error) {
 		status, msg = http.StatusUnauthorized, err.Error()
 	case errors.Is(err, errTooLarge):
 		status, msg = http.StatusRequestEntityTooLarge, err.Error()
+	case errors.Is(err, errMethod):
+		status, msg = http.StatusMethodNotAllowed, err.Error()
 	case errors.Is(err, errMediaType):
 		status, msg = http.StatusUnsupportedMediaType, err.Error()
 	case errors.Is(err, errMalformed), sync.IsInvalid(err), sync.IsPermanent(err):

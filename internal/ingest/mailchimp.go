@@ -21,6 +21,7 @@ func NewMailchimp(d Deps) http.Handler {
 	h := &mailchimpHandler{d}
 	mux.HandleFunc("GET "+MailchimpPath, h.check)
 	mux.HandleFunc("POST "+MailchimpPath, h.deliver)
+	withFallbacks(mux, MailchimpPath, d.logger, http.MethodGet, http.MethodHead, http.MethodPost)
 	return mux
 }
 
