@@ -124,7 +124,9 @@ func TestAccessplanitEndpoint(t *testing.T) {
 		},
 		{
 			name: "unknown instance", method: http.MethodPost, contentType: "application/json", body: `{"ID":1}`,
-			path:       func(ep *endpoint) string { return "/webhooks/accessplanit/nobody/" + e.byID[plainID].Secrets.AccessplanitToken },
+			path: func(ep *endpoint) string {
+				return "/webhooks/accessplanit/nobody/" + e.byID[plainID].Secrets.AccessplanitToken
+			},
 			wantStatus: http.StatusNotFound, wantError: "no such webhook",
 		},
 		{
@@ -134,12 +136,16 @@ func TestAccessplanitEndpoint(t *testing.T) {
 		},
 		{
 			name: "another instance's token", method: http.MethodPost, contentType: "application/json", body: `{"ID":1}`,
-			path:       func(ep *endpoint) string { return "/webhooks/accessplanit/" + plainID + "/" + e.byID[signedID].Secrets.AccessplanitToken },
+			path: func(ep *endpoint) string {
+				return "/webhooks/accessplanit/" + plainID + "/" + e.byID[signedID].Secrets.AccessplanitToken
+			},
 			wantStatus: http.StatusNotFound, wantError: "no such webhook",
 		},
 		{
 			name: "the Mailchimp token", method: http.MethodPost, contentType: "application/json", body: `{"ID":1}`,
-			path:       func(ep *endpoint) string { return "/webhooks/accessplanit/" + plainID + "/" + e.byID[plainID].Secrets.MailchimpToken },
+			path: func(ep *endpoint) string {
+				return "/webhooks/accessplanit/" + plainID + "/" + e.byID[plainID].Secrets.MailchimpToken
+			},
 			wantStatus: http.StatusNotFound, wantError: "no such webhook",
 		},
 		{
