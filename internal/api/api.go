@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/apmc-sync/apmc/internal/ops"
 	"github.com/apmc-sync/apmc/internal/sync"
 )
 
@@ -38,7 +39,9 @@ type Config struct {
 	// TrustRequest, when set, accepts requests the platform has already
 	// authenticated (in AWS: the HTTP API's IAM authorization).
 	TrustRequest func(r *http.Request) bool
-	Logger       *slog.Logger
+	// Ops, when set, adds summaries, timelines, pause/resume and replays.
+	Ops    *ops.Service
+	Logger *slog.Logger
 }
 
 // New returns the API handler, serving under /api/.
@@ -49,6 +52,9 @@ func New(cfg Config) http.Handler {
 	mux.HandleFunc("GET /api/instances/{id}", a.getInstance)
 	mux.HandleFunc("GET /api/instances/{id}/executions", a.listExecutions)
 	mux.HandleFunc("GET /api/instances/{id}/executions/{eid}", a.getExecution)
+	if cfg.Ops != nil {
+		a.opsRoutes(mux)
+	}
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, a.log(), errRoute)
 	})
@@ -103,6 +109,10 @@ func HashToken(token string) string {
 }
 
 func (a *server) listInstances(w http.ResponseWriter, r *http.Request) {
+	if a.cfg.Ops != nil {
+		a.summaries(w, r)
+		return
+	}
 	list, err := a.cfg.Instances.List(r.Context())
 	if err != nil {
 		writeError(w, a.log(), err)
@@ -112,6 +122,10 @@ func (a *server) listInstances(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *server) getInstance(w http.ResponseWriter, r *http.Request) {
+	if a.cfg.Ops != nil {
+		a.summary(w, r)
+		return
+	}
 	in, err := a.cfg.Instances.Display(r.Context(), r.PathValue("id"))
 	if err != nil {
 		writeError(w, a.log(), err)

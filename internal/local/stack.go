@@ -23,6 +23,7 @@ import (
 	"github.com/apmc-sync/apmc/internal/connector"
 	"github.com/apmc-sync/apmc/internal/dynamo"
 	"github.com/apmc-sync/apmc/internal/ingest"
+	"github.com/apmc-sync/apmc/internal/ops"
 	"github.com/apmc-sync/apmc/internal/queue"
 	sbap "github.com/apmc-sync/apmc/internal/sandbox/accessplanit"
 	sbmc "github.com/apmc-sync/apmc/internal/sandbox/mailchimp"
@@ -49,6 +50,8 @@ type Stack struct {
 	// Cache is the instance cache the functions share; Forget after changing
 	// an instance to see the change at once.
 	Cache *sync.CachedInstances
+	// Ops are the operators' operations (pause, resume, replay, …).
+	Ops *ops.Service
 
 	cancel  context.CancelFunc
 	wg      gosync.WaitGroup
@@ -114,7 +117,8 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	mux := http.NewServeMux()
 	mux.Handle("/webhooks/accessplanit/", ingest.NewAccessplanit(deps))
 	mux.Handle("/webhooks/mailchimp/", ingest.NewMailchimp(deps))
-	mux.Handle("/api/", api.New(api.Config{Instances: s.Instances, Executions: s.Executions, TokenHash: api.HashToken(cfg.APIToken), Logger: cfg.Logger}))
+	s.Ops = &ops.Service{Instances: s.Instances, Executions: s.Executions, Queue: producer, DeadLetters: &queue.DeadLetters{Client: s.SQS, URL: s.Queues.DeadLetterURL}}
+	mux.Handle("/api/", api.New(api.Config{Instances: s.Instances, Executions: s.Executions, Ops: s.Ops, TokenHash: api.HashToken(cfg.APIToken), Logger: cfg.Logger}))
 	s.serve(ln, mux)
 
 	info := Info{APIURL: base + "/api/", InstanceID: DemoInstanceID, APIToken: cfg.APIToken}

@@ -55,3 +55,10 @@ func (c *CachedInstances) Forget(id string) {
 	delete(c.entries, id)
 	c.mu.Unlock()
 }
+
+// Fresh reads the instance from Next, bypassing and refreshing the cache. The
+// engine uses it before holding a change, so a resume is seen at once.
+func (c *CachedInstances) Fresh(ctx context.Context, id string) (Instance, error) {
+	c.Forget(id)
+	return c.Instance(ctx, id)
+}

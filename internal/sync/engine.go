@@ -153,6 +153,16 @@ func (e *Engine) apply(ctx context.Context, rec *recorder, c Change, retention *
 		return outcome{status: StatusSkipped, reason: fmt.Sprintf("the instance syncs %s only; changes from %s are ignored", in.Direction, c.Source)}, nil
 	}
 	if in.State == StatePaused && c.Origin != OriginReplay {
+		// A cached instance may predate a resume: look again before holding.
+		if f, ok := e.Instances.(interface {
+			Fresh(ctx context.Context, id string) (Instance, error)
+		}); ok {
+			if fresh, err := f.Fresh(ctx, in.ID); err == nil {
+				in = fresh
+			}
+		}
+	}
+	if in.State == StatePaused && c.Origin != OriginReplay {
 		if in.DiscardWhilePaused {
 			return outcome{status: StatusSkipped, reason: "the instance is paused and set to discard changes while paused"}, nil
 		}

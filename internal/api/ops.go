@@ -1,0 +1,195 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+
+	"github.com/apmc-sync/apmc/internal/ops"
+	"github.com/apmc-sync/apmc/internal/sync"
+)
+
+// opsRoutes registers the operations; they take precedence over the plain
+// instance routes registered before (more specific patterns win).
+func (a *server) opsRoutes(mux *http.ServeMux) {
+	mux.HandleFunc("GET /api/instances/{id}/summary", a.summary)
+	mux.HandleFunc("GET /api/summaries", a.summaries)
+	mux.HandleFunc("GET /api/instances/{id}/contacts/{email}/timeline", a.timeline)
+	mux.HandleFunc("GET /api/instances/{id}/executions/{eid}/detail", a.executionDetail)
+	mux.HandleFunc("POST /api/instances/{id}/pause", a.pause)
+	mux.HandleFunc("POST /api/instances/{id}/resume", a.resume)
+	mux.HandleFunc("POST /api/instances/{id}/executions/{eid}/replay", a.replay)
+	mux.HandleFunc("POST /api/instances/{id}/executions/replay", a.replayMatching)
+	mux.HandleFunc("GET /api/dead-letters", a.deadLetters)
+	mux.HandleFunc("POST /api/dead-letters/redrive", a.redrive)
+}
+
+func (a *server) summary(w http.ResponseWriter, r *http.Request) {
+	sum, err := a.cfg.Ops.Summary(r.Context(), r.PathValue("id"))
+	if err != nil {
+		writeError(w, a.log(), err)
+		return
+	}
+	writeJSON(w, http.StatusOK, sum)
+}
+
+func (a *server) summaries(w http.ResponseWriter, r *http.Request) {
+	list, err := a.cfg.Ops.Summaries(r.Context())
+	if err != nil {
+		writeError(w, a.log(), err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"instances": list})
+}
+
+func (a *server) timeline(w http.ResponseWriter, r *http.Request) {
+	list, err := a.cfg.Ops.Timeline(r.Context(), r.PathValue("id"), r.PathValue("email"))
+	if err != nil {
+		writeError(w, a.log(), err)
+		return
+	}
+	if list == nil {
+		list = []sync.Execution{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"contact": r.PathValue("email"), "executions": list})
+}
+
+// Detail is one execution with its links: the original it retried or
+// replayed, and the retries and replays of it.
+type Detail struct {
+	sync.Execution
+	Related []Link `json:"related"`
+}
+
+// Link points at another execution.
+type Link struct {
+	ID     string      `json:"id"`
+	Origin sync.Origin `json:"origin"`
+	Status sync.Status `json:"status"`
+}
+
+func (a *server) executionDetail(w http.ResponseWriter, r *http.Request) {
+	errorsOnly := false
+	if s := r.URL.Query().Get("errors_only"); s != "" {
+		b, err := strconv.ParseBool(s)
+		if err != nil {
+			writeError(w, a.log(), sync.Invalidf("errors_only must be true or false"))
+			return
+		}
+		errorsOnly = b
+	}
+	e, err := a.cfg.Executions.Execution(r.Context(), r.PathValue("id"), r.PathValue("eid"))
+	if err != nil {
+		writeError(w, a.log(), err)
+		return
+	}
+	related, err := a.cfg.Ops.Related(r.Context(), e)
+	if err != nil {
+		writeError(w, a.log(), err)
+		return
+	}
+	d := Detail{Execution: FilterLogs(e, errorsOnly), Related: []Link{}}
+	for _, x := range related {
+		d.Related = append(d.Related, Link{ID: x.ID, Origin: x.Origin, Status: x.Status})
+	}
+	writeJSON(w, http.StatusOK, d)
+}
+
+// FilterLogs keeps only error lines when errorsOnly is set.
+func FilterLogs(e sync.Execution, errorsOnly bool) sync.Execution {
+	if !errorsOnly {
+		return e
+	}
+	var logs []sync.LogLine
+	for _, l := range e.Logs {
+		if l.Level == "error" {
+			logs = append(logs, l)
+		}
+	}
+	e.Logs = logs
+	if e.Logs == nil {
+		e.Logs = []sync.LogLine{}
+	}
+	return e
+}
+
+func (a *server) pause(w http.ResponseWriter, r *http.Request) {
+	in, err := a.cfg.Ops.Pause(r.Context(), r.PathValue("id"))
+	if err != nil {
+		writeError(w, a.log(), err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"instance": in})
+}
+
+func (a *server) resume(w http.ResponseWriter, r *http.Request) {
+	res, err := a.cfg.Ops.Resume(r.Context(), r.PathValue("id"))
+	if err != nil {
+		writeError(w, a.log(), err)
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
+}
+
+func (a *server) replay(w http.ResponseWriter, r *http.Request) {
+	res, err := a.cfg.Ops.Replay(r.Context(), r.PathValue("id"), r.PathValue("eid"))
+	if errors.Is(err, ops.ErrNotReplayable) {
+		err = sync.Invalidf("%v", err)
+	}
+	if err != nil {
+		writeError(w, a.log(), err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, res)
+}
+
+// replayMatching replays the executions matching the query's filters; with
+// no status filter it replays failed ones.
+func (a *server) replayMatching(w http.ResponseWriter, r *http.Request) {
+	q, err := ParseQuery(r.URL.Query())
+	if err != nil {
+		writeError(w, a.log(), err)
+		return
+	}
+	if q.Status == "" {
+		q.Status = sync.StatusFailed
+	}
+	q.Cursor = ""
+	list, err := a.cfg.Ops.ReplayMatching(r.Context(), r.PathValue("id"), q)
+	if err != nil {
+		writeError(w, a.log(), err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, map[string]any{"replayed": list})
+}
+
+func (a *server) deadLetters(w http.ResponseWriter, r *http.Request) {
+	list, err := a.cfg.Ops.DeadLetterList(r.Context(), 100)
+	if err != nil {
+		writeError(w, a.log(), err)
+		return
+	}
+	if list == nil {
+		list = []sync.Change{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"changes": list})
+}
+
+func (a *server) redrive(w http.ResponseWriter, r *http.Request) {
+	max := 100
+	if s := r.URL.Query().Get("max"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > 1000 {
+			writeError(w, a.log(), sync.Invalidf("max must be a number from 1 to 1000"))
+			return
+		}
+		max = n
+	}
+	n, err := a.cfg.Ops.DeadLetterRedrive(r.Context(), max)
+	if err != nil {
+		writeError(w, a.log(), err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"redriven": n})
+}
+

@@ -1,0 +1,5 @@
+package ops
+
+import "strings"
+
+func normalEmail(s string) string { return strings.ToLower(strings.TrimSpace(s)) }

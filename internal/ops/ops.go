@@ -1,0 +1,336 @@
+package ops
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/apmc-sync/apmc/internal/sync"
+)
+
+// Instances is what ops needs of the instance store.
+type Instances interface {
+	List(ctx context.Context) ([]sync.Instance, error)
+	Display(ctx context.Context, id string) (sync.Instance, error)
+	SetState(ctx context.Context, id string, s sync.State) (sync.Instance, error)
+}
+
+// Executions is what ops needs of the execution store.
+type Executions interface {
+	Executions(ctx context.Context, instanceID string, q sync.ExecutionQuery) ([]sync.Execution, string, error)
+	Execution(ctx context.Context, instanceID, id string) (sync.Execution, error)
+	SaveExecution(ctx context.Context, e sync.Execution) error
+}
+
+// Queue puts changes on the changes queue.
+type Queue interface {
+	Enqueue(ctx context.Context, c sync.Change) error
+}
+
+// DeadLetters is the dead-letter queue.
+type DeadLetters interface {
+	// Depth is the number of changes waiting in it.
+	Depth(ctx context.Context) (int, error)
+	// List returns up to max changes in it, without removing them.
+	List(ctx context.Context, max int) ([]sync.Change, error)
+	// Take removes up to max changes, handing each to fn first; a change fn
+	// fails for stays in the queue.
+	Take(ctx context.Context, max int, fn func(sync.Change) error) (int, error)
+}
+
+// Service implements the operations.
+type Service struct {
+	Instances   Instances
+	Executions  Executions
+	Queue       Queue
+	DeadLetters DeadLetters // nil: no dead-letter queue operations
+	Now         func() time.Time
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+// Summary is an instance at a glance. It never holds a secret.
+type Summary struct {
+	Instance        sync.Instance `json:"instance"`
+	LastExecutionAt *time.Time    `json:"last_execution_at,omitempty"`
+	LastStatus      sync.Status   `json:"last_status,omitempty"`
+	// Last24h counts executions of the last 24 hours by status.
+	Last24h map[sync.Status]int `json:"last_24h"`
+	// DeadLetters is the dead-letter queue's depth (-1 when unknown).
+	DeadLetters int `json:"dead_letters"`
+}
+
+// maxCountPages bounds the pages read to count a day's executions.
+const maxCountPages = 50
+
+// Summary returns the instance's summary.
+func (s *Service) Summary(ctx context.Context, id string) (Summary, error) {
+	in, err := s.Instances.Display(ctx, id)
+	if err != nil {
+		return Summary{}, fmt.Errorf("read instance %s: %w", id, err)
+	}
+	sum := Summary{Instance: in, Last24h: map[sync.Status]int{}, DeadLetters: -1}
+	latest, _, err := s.Executions.Executions(ctx, id, sync.ExecutionQuery{Limit: 1})
+	if err != nil {
+		return Summary{}, fmt.Errorf("read the latest execution: %w", err)
+	}
+	if len(latest) > 0 {
+		t := latest[0].StartedAt
+		sum.LastExecutionAt, sum.LastStatus = &t, latest[0].Status
+	}
+	for _, st := range []sync.Status{sync.StatusSucceeded, sync.StatusFailed, sync.StatusSuppressed, sync.StatusSkipped, sync.StatusHeld} {
+		n, err := s.count(ctx, id, sync.ExecutionQuery{Status: st, From: s.now().Add(-24 * time.Hour)})
+		if err != nil {
+			return Summary{}, err
+		}
+		sum.Last24h[st] = n
+	}
+	if s.DeadLetters != nil {
+		if n, err := s.DeadLetters.Depth(ctx); err == nil {
+			sum.DeadLetters = n
+		}
+	}
+	return sum, nil
+}
+
+func (s *Service) count(ctx context.Context, id string, q sync.ExecutionQuery) (int, error) {
+	q.Limit = 200
+	n := 0
+	for range maxCountPages {
+		page, next, err := s.Executions.Executions(ctx, id, q)
+		if err != nil {
+			return 0, fmt.Errorf("count %s executions: %w", q.Status, err)
+		}
+		n += len(page)
+		if next == "" {
+			break
+		}
+		q.Cursor = next
+	}
+	return n, nil
+}
+
+// Summaries returns every instance's summary.
+func (s *Service) Summaries(ctx context.Context) ([]Summary, error) {
+	list, err := s.Instances.List(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list instances: %w", err)
+	}
+	out := make([]Summary, 0, len(list))
+	for _, in := range list {
+		sum, err := s.Summary(ctx, in.ID)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, sum)
+	}
+	return out, nil
+}
+
+// Pause stops applying the instance's changes: they are held (or discarded,
+// if the instance is set so) until Resume.
+func (s *Service) Pause(ctx context.Context, id string) (sync.Instance, error) {
+	in, err := s.Instances.SetState(ctx, id, sync.StatePaused)
+	if err != nil {
+		return sync.Instance{}, fmt.Errorf("pause instance %s: %w", id, err)
+	}
+	return in, nil
+}
+
+// ResumeResult says what Resume did.
+type ResumeResult struct {
+	Instance sync.Instance `json:"instance"`
+	Released int           `json:"released"`
+}
+
+// Resume enables the instance and releases its held changes, oldest first,
+// so they are applied in the order they arrived.
+func (s *Service) Resume(ctx context.Context, id string) (ResumeResult, error) {
+	in, err := s.Instances.SetState(ctx, id, sync.StateEnabled)
+	if err != nil {
+		return ResumeResult{}, fmt.Errorf("resume instance %s: %w", id, err)
+	}
+	held, err := s.all(ctx, id, sync.ExecutionQuery{Status: sync.StatusHeld})
+	if err != nil {
+		return ResumeResult{Instance: in}, err
+	}
+	slices.Reverse(held) // newest first → oldest first
+	res := ResumeResult{Instance: in}
+	for _, e := range held {
+		if e.Change == nil {
+			continue
+		}
+		c := s.again(*e.Change, "resume")
+		c.Origin = e.Change.Origin
+		c.OriginalExecutionID = e.ID
+		if err := s.Queue.Enqueue(ctx, c); err != nil {
+			return res, fmt.Errorf("release held change %s: %w", e.ChangeID, err)
+		}
+		e.Status = sync.StatusSkipped
+		e.Reason = fmt.Sprintf("held while the instance was paused; released on resume as execution %s", sync.FirstExecutionID(c))
+		if err := s.Executions.SaveExecution(ctx, e); err != nil {
+			return res, fmt.Errorf("mark held execution %s released: %w", e.ID, err)
+		}
+		res.Released++
+	}
+	return res, nil
+}
+
+// all returns every execution matching q, newest first.
+func (s *Service) all(ctx context.Context, id string, q sync.ExecutionQuery) ([]sync.Execution, error) {
+	q.Limit = 200
+	var out []sync.Execution
+	for {
+		page, next, err := s.Executions.Executions(ctx, id, q)
+		if err != nil {
+			return nil, fmt.Errorf("read executions: %w", err)
+		}
+		out = append(out, page...)
+		if next == "" {
+			return out, nil
+		}
+		q.Cursor = next
+	}
+}
+
+// again returns a copy of c to be queued anew: a fresh delivery id (so the
+// queue does not take it for a duplicate) received now.
+func (s *Service) again(c sync.Change, why string) sync.Change {
+	now := s.now().UTC()
+	c.ID = fmt.Sprintf("%s#%s-%s", c.ID, why, sync.NewExecutionID(now))
+	c.ReceivedAt = now
+	return c
+}
+
+// Replayed says which execution a replay will record.
+type Replayed struct {
+	OriginalID  string `json:"original_id"`
+	ChangeID    string `json:"change_id"`
+	ExecutionID string `json:"execution_id"`
+}
+
+// ErrNotReplayable is returned for executions that kept no change.
+var ErrNotReplayable = errors.New("the execution kept no change to replay")
+
+// Replay queues the change of an execution again. It is applied with the
+// instance's current configuration and recorded as a new execution linked
+// to the original.
+func (s *Service) Replay(ctx context.Context, instanceID, executionID string) (Replayed, error) {
+	e, err := s.Executions.Execution(ctx, instanceID, executionID)
+	if err != nil {
+		return Replayed{}, fmt.Errorf("read execution %s: %w", executionID, err)
+	}
+	return s.replay(ctx, e)
+}
+
+func (s *Service) replay(ctx context.Context, e sync.Execution) (Replayed, error) {
+	if e.Change == nil {
+		return Replayed{}, sync.Invalidf("execution %s: %v", e.ID, ErrNotReplayable)
+	}
+	c := s.again(*e.Change, "replay")
+	c.Origin = sync.OriginReplay
+	c.OriginalExecutionID = e.ID
+	if err := s.Queue.Enqueue(ctx, c); err != nil {
+		return Replayed{}, fmt.Errorf("queue replay of %s: %w", e.ID, err)
+	}
+	return Replayed{OriginalID: e.ID, ChangeID: c.ID, ExecutionID: sync.FirstExecutionID(c)}, nil
+}
+
+// MaxBulkReplay bounds one bulk replay.
+const MaxBulkReplay = 1000
+
+// ReplayMatching replays every execution matching q (typically status
+// failed), oldest first, at most MaxBulkReplay.
+func (s *Service) ReplayMatching(ctx context.Context, instanceID string, q sync.ExecutionQuery) ([]Replayed, error) {
+	if _, err := s.Instances.Display(ctx, instanceID); err != nil {
+		return nil, fmt.Errorf("read instance %s: %w", instanceID, err)
+	}
+	list, err := s.all(ctx, instanceID, q)
+	if err != nil {
+		return nil, err
+	}
+	if len(list) > MaxBulkReplay {
+		return nil, sync.Invalidf("%d executions match; narrow the filter to at most %d", len(list), MaxBulkReplay)
+	}
+	slices.Reverse(list)
+	out := []Replayed{}
+	for _, e := range list {
+		if e.Change == nil {
+			continue
+		}
+		r, err := s.replay(ctx, e)
+		if err != nil {
+			return out, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// Timeline returns everything that happened to one contact, oldest first,
+// across both flows.
+func (s *Service) Timeline(ctx context.Context, instanceID, email string) ([]sync.Execution, error) {
+	if !sync.LooksLikeEmail(email) {
+		return nil, sync.Invalidf("%q is not an email address", email)
+	}
+	if _, err := s.Instances.Display(ctx, instanceID); err != nil {
+		return nil, fmt.Errorf("read instance %s: %w", instanceID, err)
+	}
+	list, err := s.all(ctx, instanceID, sync.ExecutionQuery{Contact: normalEmail(email)})
+	if err != nil {
+		return nil, err
+	}
+	slices.Reverse(list)
+	return list, nil
+}
+
+// Related returns the executions linked to e: retries of it and replays of it.
+func (s *Service) Related(ctx context.Context, e sync.Execution) ([]sync.Execution, error) {
+	q := sync.ExecutionQuery{From: e.StartedAt.Add(-time.Second)}
+	if e.Contact != "" {
+		q.Contact = e.Contact
+	}
+	list, err := s.all(ctx, e.InstanceID, q)
+	if err != nil {
+		return nil, err
+	}
+	var out []sync.Execution
+	for _, x := range list {
+		if x.OriginalID == e.ID && x.ID != e.ID {
+			out = append(out, x)
+		}
+	}
+	slices.Reverse(out)
+	return out, nil
+}
+
+// DeadLetterList returns up to max changes in the dead-letter queue.
+func (s *Service) DeadLetterList(ctx context.Context, max int) ([]sync.Change, error) {
+	if s.DeadLetters == nil {
+		return nil, errors.New("no dead-letter queue configured")
+	}
+	return s.DeadLetters.List(ctx, max)
+}
+
+// DeadLetterRedrive moves up to max changes from the dead-letter queue back
+// to the changes queue, as replays: each gets a fresh delivery id and is
+// recorded as a new execution.
+func (s *Service) DeadLetterRedrive(ctx context.Context, max int) (int, error) {
+	if s.DeadLetters == nil {
+		return 0, errors.New("no dead-letter queue configured")
+	}
+	return s.DeadLetters.Take(ctx, max, func(c sync.Change) error {
+		original := sync.FirstExecutionID(c)
+		c = s.again(c, "redrive")
+		c.Origin = sync.OriginReplay
+		c.OriginalExecutionID = original
+		return s.Queue.Enqueue(ctx, c)
+	})
+}
