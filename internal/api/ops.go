@@ -192,4 +192,3 @@ func (a *server) redrive(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"redriven": n})
 }
-
