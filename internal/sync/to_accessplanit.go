@@ -52,6 +52,17 @@ func (e *Engine) toAccessplanit(ctx context.Context, rec *recorder, in Instance,
 	if err != nil {
 		return outcome{}, err
 	}
+	if i := contact.Mailchimp.echoOf(seenValues.Fingerprint(), e.now()); i >= 0 {
+		// Checked before staleness: an echo of an earlier write is older
+		// than the writes made since, yet it must still be used up.
+		echo := contact
+		echo.Mailchimp.consumeEcho(i)
+		if c.OccurredAt.After(echo.Mailchimp.SourceTime) {
+			echo.Mailchimp.SourceTime = c.OccurredAt
+		}
+		err := e.saveIfNew(ctx, rec, contact, echo)
+		return outcome{status: StatusSuppressed, reason: "echo of the service's own write to Mailchimp"}, err
+	}
 	if !c.OccurredAt.IsZero() && contact.Mailchimp.SourceTime.After(c.OccurredAt) {
 		return outcome{status: StatusSkipped, reason: fmt.Sprintf("stale change: fired at %s, a change from %s was already applied", c.OccurredAt.UTC().Format("2006-01-02T15:04:05Z"), contact.Mailchimp.SourceTime.UTC().Format("2006-01-02T15:04:05Z"))}, nil
 	}
@@ -59,10 +70,6 @@ func (e *Engine) toAccessplanit(ctx context.Context, rec *recorder, in Instance,
 	seen.Mailchimp.Values = seenValues
 	if !c.OccurredAt.IsZero() {
 		seen.Mailchimp.SourceTime = c.OccurredAt
-	}
-	if contact.Mailchimp.Fingerprint != "" && contact.Mailchimp.Fingerprint == seenValues.Fingerprint() {
-		err := e.saveIfNew(ctx, rec, contact, seen)
-		return outcome{status: StatusSuppressed, reason: "echo of the service's own write to Mailchimp"}, err
 	}
 
 	var fields map[string]string
@@ -145,8 +152,7 @@ func (e *Engine) toAccessplanit(ctx context.Context, rec *recorder, in Instance,
 	written, _, _ := MapToMailchimp(in.Mappings, after)
 	seen.UserID = after.ID
 	seen.Accessplanit.Values = written
-	seen.Accessplanit.Fingerprint = written.Fingerprint()
-	seen.Accessplanit.WrittenAt = e.now().UTC()
+	seen.Accessplanit.recordWrite(written.Fingerprint(), e.now())
 	err = rec.step("save_contact_state", func(map[string]any) error {
 		if err := e.Contacts.SaveContact(ctx, seen); err != nil {
 			return fmt.Errorf("save contact state: %w", err)
@@ -252,8 +258,7 @@ func (e *Engine) emailChanged(ctx context.Context, rec *recorder, in Instance, c
 	moved.Version = 0
 	moved.UserID = user.ID
 	moved.Accessplanit.Values = written
-	moved.Accessplanit.Fingerprint = written.Fingerprint()
-	moved.Accessplanit.WrittenAt = e.now().UTC()
+	moved.Accessplanit.recordWrite(written.Fingerprint(), e.now())
 	mv := maps.Clone(contact.Mailchimp.Values)
 	if mv == nil {
 		mv = Values{}

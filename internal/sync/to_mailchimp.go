@@ -71,13 +71,24 @@ func (e *Engine) toMailchimp(ctx context.Context, rec *recorder, in Instance, c 
 		return outcome{}, err
 	}
 
+	fingerprint := values.Fingerprint()
+	if i := contact.Accessplanit.echoOf(fingerprint, e.now()); i >= 0 && !moved {
+		// Checked before staleness: an echo of an earlier write is older
+		// than the writes made since, yet it must still be used up.
+		echo := contact
+		echo.Accessplanit.consumeEcho(i)
+		if user.UpdatedAt.After(echo.Accessplanit.SourceTime) {
+			echo.Accessplanit.SourceTime = user.UpdatedAt
+		}
+		err := e.saveIfNew(ctx, rec, contact, echo)
+		return outcome{status: StatusSuppressed, reason: "echo of the service's own write to accessplanit"}, err
+	}
 	if !user.UpdatedAt.IsZero() && contact.Accessplanit.SourceTime.After(user.UpdatedAt) {
 		return outcome{status: StatusSkipped, reason: fmt.Sprintf("stale change: the user changed at %s, a change from %s was already applied", user.UpdatedAt.UTC().Format("2006-01-02T15:04:05Z"), contact.Accessplanit.SourceTime.UTC().Format("2006-01-02T15:04:05Z"))}, nil
 	}
 	if contact.UserID != "" && contact.UserID != user.ID {
 		rec.logf("warn", "accessplanit users %s and %s share the email %s; the most recent change (user %s) wins in Mailchimp", contact.UserID, user.ID, email, user.ID)
 	}
-	fingerprint := values.Fingerprint()
 	seen := contact
 	seen.UserID = user.ID
 	seen.Accessplanit.Values = values
@@ -85,10 +96,6 @@ func (e *Engine) toMailchimp(ctx context.Context, rec *recorder, in Instance, c 
 		seen.Accessplanit.SourceTime = user.UpdatedAt
 	}
 
-	if !moved && contact.Accessplanit.Fingerprint == fingerprint {
-		err := e.saveIfNew(ctx, rec, contact, seen)
-		return outcome{status: StatusSuppressed, reason: "echo of the service's own write to accessplanit"}, err
-	}
 	if !moved && contact.Mailchimp.Values.Equal(values) {
 		err := e.saveIfNew(ctx, rec, contact, seen)
 		return outcome{status: StatusSucceeded, reason: "no mapped field changed; nothing written to Mailchimp"}, err
@@ -119,8 +126,7 @@ func (e *Engine) toMailchimp(ctx context.Context, rec *recorder, in Instance, c 
 	rec.logf("info", "Mailchimp contact %s written", email)
 
 	seen.Mailchimp.Values = values
-	seen.Mailchimp.Fingerprint = fingerprint
-	seen.Mailchimp.WrittenAt = e.now().UTC()
+	seen.Mailchimp.recordWrite(fingerprint, e.now())
 	err = rec.step("save_contact_state", func(map[string]any) error {
 		if err := e.Contacts.SaveContact(ctx, seen); err != nil {
 			return fmt.Errorf("save contact state: %w", err)
@@ -230,6 +236,7 @@ func (e *Engine) moveMember(ctx context.Context, rec *recorder, mc Mailchimp, in
 // either side, when it differs from what is stored.
 func (e *Engine) saveIfNew(ctx context.Context, rec *recorder, stored, seen Contact) error {
 	if stored.Version > 0 && stored.UserID == seen.UserID && stored.Accessplanit.Values.Equal(seen.Accessplanit.Values) &&
+		stored.Accessplanit.Fingerprint == seen.Accessplanit.Fingerprint && stored.Mailchimp.Fingerprint == seen.Mailchimp.Fingerprint &&
 		stored.Accessplanit.SourceTime.Equal(seen.Accessplanit.SourceTime) && stored.Mailchimp.Values.Equal(seen.Mailchimp.Values) &&
 		stored.Mailchimp.SourceTime.Equal(seen.Mailchimp.SourceTime) {
 		return nil
