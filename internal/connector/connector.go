@@ -1,6 +1,3 @@
-// Package connector builds the Mailchimp and accessplanit API clients for an
-// instance's credentials, once per instance configuration, so a warm function
-// reuses connections.
 package connector
 
 import (
@@ -21,10 +18,19 @@ type Connector struct {
 	HTTPClient *http.Client
 	// Timeout bounds each API call; 0 means 30 s.
 	Timeout time.Duration
+	// MaxMailchimpConnections is how many Mailchimp requests one API key may
+	// have in flight at once from this process; 0 means
+	// DefaultMaxMailchimpConnections. Mailchimp counts connections per user
+	// and answers 429 beyond 10, so processes sharing a key should split
+	// the 10 between them. Further requests wait for a free connection.
+	MaxMailchimpConnections int
 
 	mu           gosync.Mutex
 	mailchimps   map[string]*mailchimp.Client
 	accessplanit map[string]*accessplanit.Client
+	// mailchimpSlots holds one semaphore per Mailchimp API key, shared by
+	// every instance (and configuration version) using that key.
+	mailchimpSlots map[string]chan struct{}
 }
 
 var _ sync.Connector = (*Connector)(nil)
@@ -44,6 +50,30 @@ func (c *Connector) httpClient() *http.Client {
 	return c.HTTPClient
 }
 
+// limitedClient returns an HTTP client that keeps at most
+// MaxMailchimpConnections requests with apiKey in flight. c.mu is held.
+func (c *Connector) limitedClient(apiKey string) *http.Client {
+	slots, ok := c.mailchimpSlots[apiKey]
+	if !ok {
+		n := c.MaxMailchimpConnections
+		if n <= 0 {
+			n = DefaultMaxMailchimpConnections
+		}
+		slots = make(chan struct{}, n)
+		if c.mailchimpSlots == nil {
+			c.mailchimpSlots = map[string]chan struct{}{}
+		}
+		c.mailchimpSlots[apiKey] = slots
+	}
+	hc := *c.httpClient()
+	base := hc.Transport
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	hc.Transport = &limitedTransport{base: base, slots: slots}
+	return &hc
+}
+
 func (c *Connector) timeout() time.Duration {
 	if c.Timeout > 0 {
 		return c.Timeout
@@ -59,7 +89,7 @@ func (c *Connector) Mailchimp(in sync.Instance) (sync.Mailchimp, error) {
 	if cl, ok := c.mailchimps[k]; ok {
 		return cl, nil
 	}
-	opts := []mailchimp.Option{mailchimp.WithHTTPClient(c.httpClient()), mailchimp.WithTimeout(c.timeout())}
+	opts := []mailchimp.Option{mailchimp.WithHTTPClient(c.limitedClient(in.Secrets.MailchimpAPIKey)), mailchimp.WithTimeout(c.timeout())}
 	if in.MailchimpBaseURL != "" {
 		opts = append(opts, mailchimp.WithBaseURL(in.MailchimpBaseURL))
 	}

@@ -1,0 +1,160 @@
+package connector_test
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	gosync "sync"
+	"testing"
+	"time"
+
+	"github.com/apmc-sync/apmc/internal/connector"
+	sbmc "github.com/apmc-sync/apmc/internal/sandbox/mailchimp"
+	"github.com/apmc-sync/apmc/internal/sync"
+)
+
+// simulator starts the Mailchimp simulator on 127.0.0.1 with one account
+// and one audience, every request taking latency.
+func simulator(t *testing.T, latency time.Duration) (srv *sbmc.Server, baseURL, apiKey, listID string) {
+	t.Helper()
+	srv = sbmc.New(sbmc.Options{})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("listen: %v", err)
+	}
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = hs.Serve(ln) }()
+	t.Cleanup(func() {
+		_ = hs.Close()
+		srv.Close()
+	})
+	apiKey = "0123456789abcdef0123456789abcdef-us21"
+	srv.AddAccount(apiKey)
+	listID = srv.AddList(apiKey, "Limit test")
+	srv.SetLatency(latency)
+	return srv, "http://" + ln.Addr().String() + "/3.0", apiKey, listID
+}
+
+func instance(id, baseURL, apiKey, listID string) sync.Instance {
+	return sync.Instance{ID: id, ConfigVersion: 1, MailchimpBaseURL: baseURL, MailchimpListID: listID,
+		Secrets: sync.Secrets{MailchimpAPIKey: apiKey}}
+}
+
+// upsertAll writes n members at once through the connector, spread over the
+// instances, and returns the calls' errors.
+func upsertAll(t *testing.T, c *connector.Connector, ins []sync.Instance, n int) []error {
+	t.Helper()
+	var (
+		wg   gosync.WaitGroup
+		mu   gosync.Mutex
+		errs []error
+	)
+	for i := range n {
+		in := ins[i%len(ins)]
+		mc, err := c.Mailchimp(in)
+		if err != nil {
+			t.Fatalf("Mailchimp(%s) error = %v", in.ID, err)
+		}
+		wg.Go(func() {
+			m := sync.Member{Email: fmt.Sprintf("user%d@example.com", i), MergeFields: sync.Values{"FNAME": "Load", "LNAME": fmt.Sprint(i)}}
+			if _, err := mc.UpsertMember(context.Background(), in.MailchimpListID, m, "subscribed"); err != nil {
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	return errs
+}
+
+func TestMailchimpConnectionCap(t *testing.T) {
+	tests := []struct {
+		name      string
+		max       int // MaxMailchimpConnections
+		instances int // instances sharing the API key
+		calls     int
+		wantPeak  int // the most requests in flight at the simulator
+		want429   bool
+	}{
+		{name: "default cap is Mailchimp's 10", max: 0, instances: 1, calls: 60, wantPeak: 10},
+		{name: "lower cap", max: 3, instances: 1, calls: 24, wantPeak: 3},
+		{name: "one cap per API key across instances", max: 0, instances: 3, calls: 60, wantPeak: 10},
+		{name: "cap above Mailchimp's limit meets 429s", max: 30, instances: 1, calls: 60, want429: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv, baseURL, key, list := simulator(t, 50*time.Millisecond)
+			c := &connector.Connector{MaxMailchimpConnections: tt.max, Timeout: 10 * time.Second}
+			var ins []sync.Instance
+			for i := range tt.instances {
+				ins = append(ins, instance(fmt.Sprintf("inst%d", i), baseURL, key, list))
+			}
+			errs := upsertAll(t, c, ins, tt.calls)
+			st := srv.Stats()
+			if tt.want429 {
+				if st.TooManyRequests == 0 {
+					t.Errorf("TooManyRequests = 0 with a cap of %d, want some (the simulator allows 10)", tt.max)
+				}
+				return
+			}
+			if len(errs) > 0 {
+				t.Errorf("UpsertMember errors = %d (first: %v), want none", len(errs), errs[0])
+			}
+			if st.TooManyRequests != 0 {
+				t.Errorf("TooManyRequests = %d, want 0", st.TooManyRequests)
+			}
+			if st.PeakInFlight != tt.wantPeak {
+				t.Errorf("PeakInFlight = %d, want %d", st.PeakInFlight, tt.wantPeak)
+			}
+			if st.MemberWrites != tt.calls {
+				t.Errorf("MemberWrites = %d, want %d", st.MemberWrites, tt.calls)
+			}
+		})
+	}
+}
+
+func TestMailchimpConnectionCapKeysAreIndependent(t *testing.T) {
+	srv, baseURL, key, list := simulator(t, 50*time.Millisecond)
+	other := "fedcba9876543210fedcba9876543210-us21"
+	srv.AddAccount(other)
+	otherList := srv.AddList(other, "Other")
+	c := &connector.Connector{MaxMailchimpConnections: 2, Timeout: 10 * time.Second}
+	ins := []sync.Instance{instance("a", baseURL, key, list), instance("b", baseURL, other, otherList)}
+
+	start := time.Now()
+	if errs := upsertAll(t, c, ins, 8); len(errs) > 0 {
+		t.Fatalf("UpsertMember errors = %v, want none", errs)
+	}
+	// 4 calls per key, 2 at a time, 50 ms each: two rounds, not four.
+	if took := time.Since(start); took > 175*time.Millisecond {
+		t.Errorf("8 calls over two keys with 2 connections each took %v, want about 100 ms (keys must not share a cap)", took)
+	}
+	if st := srv.Stats(); st.PeakInFlight != 2 {
+		t.Errorf("PeakInFlight = %d, want 2 (per account)", st.PeakInFlight)
+	}
+}
+
+func TestMailchimpConnectionWaitEndsWithContext(t *testing.T) {
+	_, baseURL, key, list := simulator(t, 300*time.Millisecond)
+	c := &connector.Connector{MaxMailchimpConnections: 1, Timeout: 10 * time.Second}
+	mc, err := c.Mailchimp(instance("a", baseURL, key, list))
+	if err != nil {
+		t.Fatalf("Mailchimp() error = %v", err)
+	}
+	go func() {
+		_, _ = mc.UpsertMember(context.Background(), list, sync.Member{Email: "first@example.com", MergeFields: sync.Values{"FNAME": "A", "LNAME": "B"}}, "subscribed")
+	}()
+	time.Sleep(50 * time.Millisecond) // the first call holds the only connection
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err = mc.UpsertMember(ctx, list, sync.Member{Email: "second@example.com", MergeFields: sync.Values{"FNAME": "A", "LNAME": "B"}}, "subscribed")
+	if err == nil {
+		t.Fatalf("UpsertMember() while the only connection is busy and ctx ends = nil error, want a context error")
+	}
+	if took := time.Since(start); took > 200*time.Millisecond {
+		t.Errorf("UpsertMember() waited %v for a connection after its context ended, want about 50 ms", took)
+	}
+}
