@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	"os"
+	"strconv"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -29,6 +30,11 @@ func main() {
 	cacheTTL := env.Seconds("INSTANCE_CACHE_SECONDS", 30*time.Second)
 	retryBase := env.Seconds("RETRY_BASE_SECONDS", 15*time.Second)
 	apiTimeout := env.Seconds("API_TIMEOUT_SECONDS", 20*time.Second)
+	maxConns, err := strconv.Atoi(env.Optional("MAILCHIMP_MAX_CONNECTIONS", strconv.Itoa(connector.DefaultMaxMailchimpConnections)))
+	if err != nil || maxConns < 1 {
+		log.Error("cannot start", "error", "MAILCHIMP_MAX_CONNECTIONS must be a whole number of at least 1")
+		os.Exit(1)
+	}
 	if err := env.Err(); err != nil {
 		log.Error("cannot start", "error", err.Error())
 		os.Exit(1)
@@ -44,7 +50,7 @@ func main() {
 		Instances:  &sync.CachedInstances{Next: instances, TTL: cacheTTL},
 		Contacts:   dynamo.NewContactStore(ddb, contactsTable),
 		Executions: dynamo.NewExecutionStore(ddb, executionsTable),
-		Connector:  &connector.Connector{Timeout: apiTimeout},
+		Connector:  &connector.Connector{Timeout: apiTimeout, MaxMailchimpConnections: maxConns},
 	}
 	consumer := &queue.Consumer{Engine: engine, Visibility: sqsClient, QueueURL: queueURL, RetryBase: retryBase, Logger: log}
 	lambda.Start(consumer.Handle)
