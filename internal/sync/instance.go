@@ -1,7 +1,10 @@
 package sync
 
 import (
+	"errors"
 	"fmt"
+	"net"
+	"net/url"
 	"strings"
 )
 
@@ -122,8 +125,13 @@ func (in Instance) Validate() error {
 	if in.MailchimpListID == "" {
 		problems = append(problems, "mailchimp_list_id is required")
 	}
-	if in.AccessplanitBaseURL == "" {
-		problems = append(problems, "accessplanit_base_url is required")
+	if err := checkBaseURL(in.AccessplanitBaseURL); err != nil {
+		problems = append(problems, "accessplanit_base_url "+err.Error())
+	}
+	if in.MailchimpBaseURL != "" {
+		if err := checkBaseURL(in.MailchimpBaseURL); err != nil {
+			problems = append(problems, "mailchimp_base_url "+err.Error())
+		}
 	}
 	if in.Direction != DirectionToMailchimp && in.DefaultCompanyID == "" {
 		problems = append(problems, "default_company_id is required when contacts flow to accessplanit")
@@ -135,4 +143,30 @@ func (in Instance) Validate() error {
 		return Invalidf("invalid instance: %s", strings.Join(problems, "; "))
 	}
 	return nil
+}
+
+// checkBaseURL accepts https URLs, and plain http only to a loopback address
+// (simulators on this machine), so API keys never travel in clear.
+func checkBaseURL(raw string) error {
+	if raw == "" {
+		return errors.New("is required")
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return fmt.Errorf("%q is not an absolute URL", raw)
+	}
+	if u.User != nil {
+		return errors.New("must not hold credentials")
+	}
+	switch u.Scheme {
+	case "https":
+		return nil
+	case "http":
+		host := u.Hostname()
+		if ip := net.ParseIP(host); host == "localhost" || (ip != nil && ip.IsLoopback()) {
+			return nil
+		}
+		return errors.New("must use https (plain http only to a loopback address)")
+	}
+	return fmt.Errorf("scheme %q is not https", u.Scheme)
 }
