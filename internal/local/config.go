@@ -2,6 +2,7 @@ package local
 
 import (
 	"log/slog"
+	"net/http"
 	"time"
 )
 
@@ -40,6 +41,15 @@ type Config struct {
 	APIToken string
 	// Workers is how many batches are applied at once (default 4).
 	Workers int
+	// Parallel is how many message groups of one batch are applied at once
+	// (default: the consumer's, 10).
+	Parallel int
+	// MailchimpMaxConnections caps the Mailchimp requests in flight per API
+	// key (default connector.DefaultMaxMailchimpConnections, 10).
+	MailchimpMaxConnections int
+	// AWSHTTPClient, when set, carries every DynamoDB, SQS and KMS request
+	// (benchmarks count requests with it).
+	AWSHTTPClient *http.Client
 	// RetryBase is the first retry delay (default 1 s); later ones double.
 	RetryBase time.Duration
 	// VisibilityTimeout of the changes queue (default 30 s).

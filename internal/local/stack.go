@@ -76,6 +76,9 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 		endpoint = s.kumo.URL
 	}
 	awsCfg := awsconfig.Local()
+	if cfg.AWSHTTPClient != nil {
+		awsCfg.HTTPClient = cfg.AWSHTTPClient
+	}
 	ddb := dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(endpoint) })
 	s.SQS = sqs.NewFromConfig(awsCfg, func(o *sqs.Options) { o.BaseEndpoint = aws.String(endpoint) })
 	kmsClient := kms.NewFromConfig(awsCfg, func(o *kms.Options) { o.BaseEndpoint = aws.String(endpoint) })
@@ -126,8 +129,8 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 		ContactsTable: tables.Contacts, QueueURL: s.Queues.ChangesURL, DeadLetterURL: s.Queues.DeadLetterURL, KMSKeyID: keyID}
 
 	// The sync consumer, fed as Lambda's event source mapping would.
-	engine := &sync.Engine{Instances: s.Cache, Contacts: s.Contacts, Executions: s.Executions, Connector: &connector.Connector{Timeout: cfg.APITimeout}}
-	consumer := &queue.Consumer{Engine: engine, Visibility: s.SQS, QueueURL: s.Queues.ChangesURL, RetryBase: cfg.RetryBase, Logger: cfg.Logger}
+	engine := &sync.Engine{Instances: s.Cache, Contacts: s.Contacts, Executions: s.Executions, Connector: &connector.Connector{Timeout: cfg.APITimeout, MaxMailchimpConnections: cfg.MailchimpMaxConnections}}
+	consumer := &queue.Consumer{Engine: engine, Visibility: s.SQS, QueueURL: s.Queues.ChangesURL, RetryBase: cfg.RetryBase, Parallel: cfg.Parallel, Logger: cfg.Logger}
 	poller := &queue.Poller{Client: s.SQS, QueueURL: s.Queues.ChangesURL, QueueARN: s.Queues.ChangesARN, Handler: consumer.Handle, Workers: cfg.Workers, Logger: cfg.Logger}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s.cancel = cancel
