@@ -21,6 +21,7 @@ import (
 	"github.com/apmc-sync/apmc/internal/api"
 	"github.com/apmc-sync/apmc/internal/awsconfig"
 	"github.com/apmc-sync/apmc/internal/connector"
+	"github.com/apmc-sync/apmc/internal/console"
 	"github.com/apmc-sync/apmc/internal/dynamo"
 	"github.com/apmc-sync/apmc/internal/ingest"
 	"github.com/apmc-sync/apmc/internal/ops"
@@ -122,9 +123,13 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	mux.Handle("/webhooks/mailchimp/", ingest.NewMailchimp(deps))
 	s.Ops = &ops.Service{Instances: s.Instances, Executions: s.Executions, Queue: producer, DeadLetters: &queue.DeadLetters{Client: s.SQS, URL: s.Queues.DeadLetterURL}}
 	mux.Handle("/api/", api.New(api.Config{Instances: s.Instances, Executions: s.Executions, Ops: s.Ops, TokenHash: api.HashToken(cfg.APIToken), Logger: cfg.Logger}))
+	consoleHandler := console.New(console.Config{Ops: s.Ops, Executions: s.Executions, TokenHash: api.HashToken(cfg.APIToken), Logger: cfg.Logger})
+	mux.Handle("/console", consoleHandler)
+	mux.Handle("/console/", consoleHandler)
 	s.serve(ln, mux)
 
 	info := Info{APIURL: base + "/api/", InstanceID: DemoInstanceID, APIToken: cfg.APIToken}
+	info.ConsoleURL = base + "/console/"
 	info.AWS = AWS{Endpoint: endpoint, Region: awsCfg.Region, InstancesTable: tables.Instances, ExecutionsTable: tables.Executions,
 		ContactsTable: tables.Contacts, QueueURL: s.Queues.ChangesURL, DeadLetterURL: s.Queues.DeadLetterURL, KMSKeyID: keyID}
 

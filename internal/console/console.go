@@ -1,0 +1,81 @@
+package console
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/apmc-sync/apmc/internal/ops"
+	"github.com/apmc-sync/apmc/internal/sync"
+)
+
+// Executions reads executions.
+type Executions interface {
+	Executions(ctx context.Context, instanceID string, q sync.ExecutionQuery) ([]sync.Execution, string, error)
+	Execution(ctx context.Context, instanceID, id string) (sync.Execution, error)
+}
+
+// Config wires the console.
+type Config struct {
+	// Ops performs the operations and reads the instance summaries.
+	Ops *ops.Service
+	// Executions reads executions for the lists and detail pages.
+	Executions Executions
+	// TokenHash is the hex SHA-256 of the operator token (as api.HashToken
+	// returns it); empty or malformed, nobody can sign in.
+	TokenHash string
+	// Secure marks the session cookie Secure: set it wherever the console is
+	// served over HTTPS (in AWS).
+	Secure bool
+	// Logger receives internal errors; nil discards them.
+	Logger *slog.Logger
+	// Now returns the current time; nil means time.Now. Tests set it.
+	Now func() time.Time
+}
+
+// New returns the console handler, serving under /console.
+func New(cfg Config) http.Handler {
+	c := &console{cfg: cfg, sessions: newSessions(cfg.TokenHash, cfg.Now)}
+	if c.cfg.Logger == nil {
+		c.cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /console/static/", staticHandler())
+	mux.HandleFunc("GET /console", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/console/", http.StatusSeeOther)
+	})
+	mux.HandleFunc("GET /console/login", c.loginForm)
+	mux.HandleFunc("POST /console/login", c.login)
+	mux.HandleFunc("POST /console/logout", c.signedIn(c.logout))
+	mux.HandleFunc("GET /console/{$}", c.signedIn(c.instances))
+	mux.HandleFunc("GET /console/instances/{id}", c.signedIn(c.instance))
+	mux.HandleFunc("GET /console/instances/{id}/executions/{eid}", c.signedIn(c.execution))
+	mux.HandleFunc("GET /console/instances/{id}/timeline", c.signedIn(c.timeline))
+	mux.HandleFunc("POST /console/instances/{id}/pause", c.signedIn(c.pause))
+	mux.HandleFunc("POST /console/instances/{id}/resume", c.signedIn(c.resume))
+	mux.HandleFunc("POST /console/instances/{id}/replay-failed", c.signedIn(c.replayFailed))
+	mux.HandleFunc("POST /console/instances/{id}/executions/{eid}/replay", c.signedIn(c.replay))
+	mux.HandleFunc("/console/", c.signedIn(func(w http.ResponseWriter, r *http.Request, _ session) {
+		c.fail(w, r, session{}, errNoPage)
+	}))
+	return securityHeaders(mux)
+}
+
+// console serves the pages.
+type console struct {
+	cfg      Config
+	sessions *sessions
+}
+
+// securityHeaders sets the headers every console response carries.
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("X-Frame-Options", "DENY")
+		next.ServeHTTP(w, r)
+	})
+}
