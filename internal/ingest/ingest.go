@@ -64,11 +64,20 @@ var (
 	errMethod        = errors.New("method not allowed")
 )
 
+// maxInstanceIDBytes is DynamoDB's limit for a partition key: no stored
+// instance has a longer id, and asking for one is an error there, which
+// must not become a 503 that makes the sender retry.
+const maxInstanceIDBytes = 2048
+
 // authenticate returns the instance whose path token matches. An unknown
 // instance and a wrong token give the same error after the same work, so
 // nobody can tell which instances exist.
 func authenticate(ctx context.Context, instances sync.Instances, id, token string, expected func(sync.Secrets) string) (sync.Instance, error) {
-	in, err := instances.Instance(ctx, id)
+	var in sync.Instance
+	err := fmt.Errorf("instance id of %d bytes: %w", len(id), sync.ErrNotFound)
+	if len(id) <= maxInstanceIDBytes {
+		in, err = instances.Instance(ctx, id)
+	}
 	want := ""
 	switch {
 	case err == nil:
@@ -87,7 +96,7 @@ func authenticate(ctx context.Context, instances sync.Instances, id, token strin
 // readBody reads the body, refusing one over the limit before reading it all.
 func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
 	if r.ContentLength > limit {
-		return nil, fmt.Errorf("%w: %d bytes, at most %d", errTooLarge, r.ContentLength, limit)
+		return nil, fmt.Errorf("%w: %d bytes, at most %d bytes", errTooLarge, r.ContentLength, limit)
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	var tooLarge *http.MaxBytesError
