@@ -1,5 +1,8 @@
-// Command apmc is the operator's tool. `apmc local` runs the whole system on
-// this machine (see internal/local).
+// Command apmc is the operator's tool: it creates and configures instances,
+// registers and checks their webhooks, pauses and resumes them, browses and
+// replays executions, and drains the dead-letter queue, on the local stack
+// or a stack deployed on AWS. `apmc local` runs the whole system on this
+// machine (see internal/local). Secrets are never printed.
 package main
 
 import (
@@ -13,6 +16,7 @@ import (
 )
 
 func main() {
+	wizard = terminalWizard()
 	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "apmc:", err)
 		os.Exit(1)
@@ -29,6 +33,22 @@ func run(args []string, stdout, stderr io.Writer) error {
 	switch args[0] {
 	case "local":
 		return runLocal(ctx, args[1:], stdout, stderr)
+	case "instance":
+		return runInstance(ctx, args[1:], stdout, stderr)
+	case "webhooks":
+		return runWebhooks(ctx, args[1:], stdout, stderr)
+	case "pause":
+		return runPause(ctx, args[1:], stdout, stderr)
+	case "resume":
+		return runResume(ctx, args[1:], stdout, stderr)
+	case "executions":
+		return runExecutions(ctx, args[1:], stdout, stderr)
+	case "replay":
+		return runReplay(ctx, args[1:], stdout, stderr)
+	case "timeline":
+		return runTimeline(ctx, args[1:], stdout, stderr)
+	case "dlq":
+		return runDLQ(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		usage(stdout)
 		return nil
@@ -41,7 +61,24 @@ func usage(w io.Writer) {
 	fmt.Fprint(w, `usage: apmc <command> [flags]
 
 commands:
-  local    run the whole system on this machine (make run)
+  local                                run the whole system on this machine (make run)
+  instance create --name N [flags]     connect an accessplanit platform to a Mailchimp audience
+  instance configure ID [flags]        change an instance's settings or mappings
+  instance show ID | instance list     an instance at a glance; every instance
+  webhooks register ID                 register the Mailchimp webhook; print the accessplanit URL
+  webhooks check ID                    verify both webhooks reach the instance
+  pause ID | resume ID                 hold changes; apply the held ones in order
+  executions list ID [filters]         the instance's executions, newest first
+  executions show ID EXECUTION_ID      one execution: steps, logs, related executions
+  replay ID EXECUTION_ID               apply an execution's change again
+  replay ID --failed [filters]         replay every failed execution matching the filters
+  timeline ID EMAIL                    everything that happened to one contact
+  dlq list | dlq redrive [--max N]     the dead-letter queue
+
+Every command but local works on the local stack (.apmc/local.json, or
+--local-file) or, with --stack NAME, on AWS (--instances-table,
+--executions-table, --queue-url, --dlq-url, --kms-key-id, --webhook-base-url
+or APMC_* variables). Add --json for JSON; "apmc <command> -h" lists flags.
 `)
 }
 

@@ -1,0 +1,300 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"strings"
+
+	"github.com/apmc-sync/apmc/internal/sync"
+)
+
+// runInstance dispatches `apmc instance …`.
+func runInstance(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return errors.New("instance: want create, configure, show or list")
+	}
+	switch args[0] {
+	case "create":
+		return instanceCreate(ctx, args[1:], stdout, stderr)
+	case "configure":
+		return instanceConfigure(ctx, args[1:], stdout, stderr)
+	case "show":
+		return instanceShow(ctx, args[1:], stdout, stderr)
+	case "list":
+		return instanceList(ctx, args[1:], stdout, stderr)
+	}
+	return fmt.Errorf("instance: unknown command %q; want create, configure, show or list", args[0])
+}
+
+var instanceIDPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
+
+// idFromName derives an instance id from its name: "Acme Training" → "acme-training".
+func idFromName(name string) string {
+	var b strings.Builder
+	dash := false
+	for _, r := range strings.ToLower(name) {
+		if (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9') {
+			b.WriteRune(r)
+			dash = false
+		} else if !dash && b.Len() > 0 {
+			b.WriteByte('-')
+			dash = true
+		}
+	}
+	id := strings.TrimRight(b.String(), "-")
+	if len(id) > 63 {
+		id = strings.TrimRight(id[:63], "-")
+	}
+	return id
+}
+
+// newToken returns a webhook path token: 160 random bits, hex.
+func newToken() (string, error) {
+	b := make([]byte, 20)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("generate a webhook token: %w", err)
+	}
+	return hex.EncodeToString(b), nil
+}
+
+func instanceCreate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("instance create", stderr)
+	tf := addTargetFlags(fs)
+	s := addSettingsFlags(fs)
+	fs.StringVar(&s.id, "id", "", "the instance's id (default: derived from -name)")
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	if err := wantArgs(pos); err != nil {
+		return err
+	}
+	s.record(fs)
+	if s.mailchimpAPIKey == "" {
+		s.mailchimpAPIKey = os.Getenv("APMC_MAILCHIMP_API_KEY")
+	}
+	if s.accessplanitAPIKey == "" {
+		s.accessplanitAPIKey = os.Getenv("APMC_ACCESSPLANIT_API_KEY")
+	}
+	if wizard != nil {
+		if err := wizard.fillCreate(s); err != nil {
+			return err
+		}
+	}
+	if strings.TrimSpace(s.name) == "" {
+		return errors.New("instance create: -name is required")
+	}
+	if s.id == "" {
+		s.id = idFromName(s.name)
+	}
+	if !instanceIDPattern.MatchString(s.id) {
+		return fmt.Errorf("instance id %q must be 1-63 lower-case letters, digits or -, starting with a letter or digit", s.id)
+	}
+	in := sync.Instance{
+		ID: s.id, State: sync.StateEnabled, Direction: sync.DirectionBoth, StatusIfNew: "subscribed",
+		MailchimpBaseURL: s.mailchimpBaseURL, AccessplanitBaseURL: s.accessplanitURL,
+		Mappings: sync.DefaultMappings(),
+		Secrets:  sync.Secrets{MailchimpAPIKey: s.mailchimpAPIKey, AccessplanitAPIKey: s.accessplanitAPIKey},
+	}
+	if err := s.apply(&in); err != nil {
+		return err
+	}
+	t, err := tf.open(ctx)
+	if err != nil {
+		return err
+	}
+	if err := connectAndCheck(ctx, t, &in, s.list, s.defaultCompany, stderr); err != nil {
+		return err
+	}
+	if in.Secrets.AccessplanitToken, err = newToken(); err != nil {
+		return err
+	}
+	if in.Secrets.MailchimpToken, err = newToken(); err != nil {
+		return err
+	}
+	if err := t.Instances.Create(ctx, in); err != nil {
+		return err
+	}
+	shown, err := t.Instances.Display(ctx, in.ID)
+	if err != nil {
+		return fmt.Errorf("read the new instance back: %w", err)
+	}
+	if s.jsonOut {
+		return printJSON(stdout, shown)
+	}
+	fmt.Fprintf(stdout, "instance %s created (config version %d)\n", shown.ID, shown.ConfigVersion)
+	fmt.Fprintf(stdout, "next: apmc webhooks register %s --show-webhook-urls\n", shown.ID)
+	return nil
+}
+
+func instanceConfigure(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("instance configure", stderr)
+	tf := addTargetFlags(fs)
+	s := addSettingsFlags(fs)
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	if err := wantArgs(pos, "ID"); err != nil {
+		return err
+	}
+	s.record(fs)
+	t, err := tf.open(ctx)
+	if err != nil {
+		return err
+	}
+	in, err := t.Instances.Instance(ctx, pos[0])
+	if err != nil {
+		return fmt.Errorf("read instance %s: %w", pos[0], err)
+	}
+	read := in.ConfigVersion
+	secretsChanged := false
+	if s.given["mailchimp-api-key"] {
+		in.Secrets.MailchimpAPIKey, secretsChanged = s.mailchimpAPIKey, true
+	}
+	if s.given["accessplanit-api-key"] {
+		in.Secrets.AccessplanitAPIKey, secretsChanged = s.accessplanitAPIKey, true
+	}
+	if s.given["mailchimp-base-url"] {
+		in.MailchimpBaseURL = s.mailchimpBaseURL
+	}
+	if s.given["accessplanit-url"] {
+		in.AccessplanitBaseURL = s.accessplanitURL
+	}
+	if err := s.apply(&in); err != nil {
+		return err
+	}
+	wantList, wantCompany := in.MailchimpListID, in.DefaultCompanyID
+	if s.given["list"] {
+		wantList = s.list
+	}
+	if s.given["default-company"] {
+		wantCompany = s.defaultCompany
+	}
+	if err := connectAndCheck(ctx, t, &in, wantList, wantCompany, stderr); err != nil {
+		return err
+	}
+	if !secretsChanged {
+		in.Secrets = sync.Secrets{} // keep the stored ones, sealed as they are
+	}
+	if err := t.Instances.Update(ctx, in); err != nil {
+		return err
+	}
+	shown, err := t.Instances.Display(ctx, in.ID)
+	if err != nil {
+		return fmt.Errorf("read the instance back: %w", err)
+	}
+	if s.jsonOut {
+		return printJSON(stdout, shown)
+	}
+	fmt.Fprintf(stdout, "instance %s configured: config version %d → %d\n", shown.ID, read, shown.ConfigVersion)
+	return nil
+}
+
+func instanceShow(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("instance show", stderr)
+	tf := addTargetFlags(fs)
+	jsonOut := fs.Bool("json", false, "print JSON")
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	if err := wantArgs(pos, "ID"); err != nil {
+		return err
+	}
+	t, err := tf.open(ctx)
+	if err != nil {
+		return err
+	}
+	sum, err := t.Ops.Summary(ctx, pos[0])
+	if err != nil {
+		return err
+	}
+	if *jsonOut {
+		return printJSON(stdout, sum)
+	}
+	in := sum.Instance
+	tb := newTable(stdout)
+	tb.row("id", in.ID)
+	tb.row("name", in.Name)
+	tb.row("state", string(in.State))
+	tb.row("config version", fmt.Sprint(in.ConfigVersion))
+	tb.row("direction", string(in.Direction))
+	tb.row("Mailchimp audience", in.MailchimpListID)
+	if in.MailchimpBaseURL != "" {
+		tb.row("Mailchimp base URL", in.MailchimpBaseURL)
+	}
+	tb.row("status if new", in.StatusIfNew)
+	tb.row("accessplanit URL", in.AccessplanitBaseURL)
+	tb.row("default Account", in.DefaultCompanyID)
+	if in.AccessplanitUserID != "" {
+		tb.row("accessplanit API user", in.AccessplanitUserID)
+	}
+	tb.row("while paused", map[bool]string{true: "discard changes", false: "hold changes"}[in.DiscardWhilePaused])
+	tb.row("retention", fmt.Sprintf("%d days", in.Retention()))
+	if sum.LastExecutionAt != nil {
+		tb.row("last execution", when(*sum.LastExecutionAt)+" "+string(sum.LastStatus))
+	}
+	var counts []string
+	for _, st := range []sync.Status{sync.StatusSucceeded, sync.StatusFailed, sync.StatusSuppressed, sync.StatusSkipped, sync.StatusHeld} {
+		counts = append(counts, fmt.Sprintf("%s %d", st, sum.Last24h[st]))
+	}
+	tb.row("last 24 hours", strings.Join(counts, ", "))
+	if sum.DeadLetters >= 0 {
+		tb.row("dead letters (all instances)", fmt.Sprint(sum.DeadLetters))
+	}
+	if err := tb.flush(); err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout)
+	mt := newTable(stdout, "MERGE TAG", "FIELD", "TYPE", "DIRECTION")
+	for _, m := range in.Mappings {
+		typ, dir := string(m.Type), string(m.Direction)
+		if typ == "" {
+			typ = string(sync.TypeText)
+		}
+		if dir == "" {
+			dir = "as the instance"
+		}
+		mt.row(m.MergeTag, m.Field, typ, dir)
+	}
+	return mt.flush()
+}
+
+func instanceList(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("instance list", stderr)
+	tf := addTargetFlags(fs)
+	jsonOut := fs.Bool("json", false, "print JSON")
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	if err := wantArgs(pos); err != nil {
+		return err
+	}
+	t, err := tf.open(ctx)
+	if err != nil {
+		return err
+	}
+	list, err := t.Instances.List(ctx)
+	if err != nil {
+		return err
+	}
+	if *jsonOut {
+		if list == nil {
+			list = []sync.Instance{}
+		}
+		return printJSON(stdout, list)
+	}
+	tb := newTable(stdout, "ID", "NAME", "STATE", "DIRECTION", "AUDIENCE", "VERSION")
+	for _, in := range list {
+		tb.row(in.ID, in.Name, string(in.State), string(in.Direction), in.MailchimpListID, fmt.Sprint(in.ConfigVersion))
+	}
+	return tb.flush()
+}

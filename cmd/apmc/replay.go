@@ -1,0 +1,102 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/apmc-sync/apmc/internal/ops"
+	"github.com/apmc-sync/apmc/internal/sync"
+)
+
+// runReplay queues one execution's change again, or (with --failed) every
+// failed execution matching the filters.
+func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("replay", stderr)
+	tf := addTargetFlags(fs)
+	ff := addFilterFlags(fs)
+	failed := fs.Bool("failed", false, "replay every failed execution matching the filters, oldest first")
+	jsonOut := fs.Bool("json", false, "print JSON")
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	var replayed []ops.Replayed
+	if *failed {
+		if err := wantArgs(pos, "ID"); err != nil {
+			return fmt.Errorf("replay --failed: %w", err)
+		}
+		if ff.status != "" && ff.status != string(sync.StatusFailed) {
+			return fmt.Errorf("replay --failed replays failed executions; drop -status %s", ff.status)
+		}
+		ff.status = string(sync.StatusFailed)
+		q, err := ff.query()
+		if err != nil {
+			return err
+		}
+		t, err := tf.open(ctx)
+		if err != nil {
+			return err
+		}
+		if replayed, err = t.Ops.ReplayMatching(ctx, pos[0], q); err != nil {
+			if len(replayed) > 0 {
+				fmt.Fprintf(stderr, "queued %d replay(s) before the failure\n", len(replayed))
+			}
+			return err
+		}
+	} else {
+		if err := wantArgs(pos, "ID", "EXECUTION_ID"); err != nil {
+			return fmt.Errorf("replay: %w (or ID --failed)", err)
+		}
+		t, err := tf.open(ctx)
+		if err != nil {
+			return err
+		}
+		r, err := t.Ops.Replay(ctx, pos[0], pos[1])
+		if err != nil {
+			return err
+		}
+		replayed = []ops.Replayed{r}
+	}
+	if *jsonOut {
+		return printJSON(stdout, replayed)
+	}
+	tb := newTable(stdout, "ORIGINAL", "REPLAY EXECUTION")
+	for _, r := range replayed {
+		tb.row(r.OriginalID, r.ExecutionID)
+	}
+	if err := tb.flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%d replay(s) queued; each is applied with the current configuration and recorded as a new execution\n", len(replayed))
+	return nil
+}
+
+// runTimeline prints everything that happened to one contact, oldest first.
+func runTimeline(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("timeline", stderr)
+	tf := addTargetFlags(fs)
+	jsonOut := fs.Bool("json", false, "print JSON")
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	if err := wantArgs(pos, "ID", "EMAIL"); err != nil {
+		return err
+	}
+	t, err := tf.open(ctx)
+	if err != nil {
+		return err
+	}
+	list, err := t.Ops.Timeline(ctx, pos[0], pos[1])
+	if err != nil {
+		return err
+	}
+	if list == nil {
+		list = []sync.Execution{}
+	}
+	if *jsonOut {
+		return printJSON(stdout, list)
+	}
+	return executionTable(stdout, list)
+}

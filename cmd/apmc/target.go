@@ -1,0 +1,181 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/apmc-sync/apmc/internal/awsconfig"
+	"github.com/apmc-sync/apmc/internal/dynamo"
+	"github.com/apmc-sync/apmc/internal/local"
+	"github.com/apmc-sync/apmc/internal/ops"
+	"github.com/apmc-sync/apmc/internal/queue"
+	"github.com/apmc-sync/apmc/internal/secrets"
+)
+
+// defaultLocalFile is where `apmc local` writes the local stack's facts.
+const defaultLocalFile = ".apmc/local.json"
+
+// targetFlags select the deployment a command works on: the local stack
+// (its state file) or a stack deployed on AWS (named resources).
+type targetFlags struct {
+	local           bool
+	localFile       string
+	stack           string
+	awsEndpoint     string
+	instancesTable  string
+	executionsTable string
+	queueURL        string
+	dlqURL          string
+	kmsKeyID        string
+	webhookBaseURL  string
+}
+
+// addTargetFlags registers the target selection flags on fs.
+func addTargetFlags(fs *flag.FlagSet) *targetFlags {
+	f := &targetFlags{}
+	fs.BoolVar(&f.local, "local", false, "work on the local stack (the default when its state file exists and no -stack is given)")
+	fs.StringVar(&f.localFile, "local-file", envOr("APMC_LOCAL_FILE", defaultLocalFile), "the local stack's state file")
+	fs.StringVar(&f.stack, "stack", envOr("APMC_STACK", ""), "work on the stack deployed on AWS under this name")
+	fs.StringVar(&f.awsEndpoint, "aws-endpoint", envOr("APMC_AWS_ENDPOINT", ""), "DynamoDB/SQS/KMS endpoint override (AWS mode)")
+	fs.StringVar(&f.instancesTable, "instances-table", envOr("APMC_INSTANCES_TABLE", ""), "instances table (stack output InstancesTableName)")
+	fs.StringVar(&f.executionsTable, "executions-table", envOr("APMC_EXECUTIONS_TABLE", ""), "executions table (stack output ExecutionsTableName)")
+	fs.StringVar(&f.queueURL, "queue-url", envOr("APMC_QUEUE_URL", ""), "changes queue URL (stack output ChangesQueueUrl)")
+	fs.StringVar(&f.dlqURL, "dlq-url", envOr("APMC_DLQ_URL", ""), "dead-letter queue URL (stack output DeadLetterQueueUrl)")
+	fs.StringVar(&f.kmsKeyID, "kms-key-id", envOr("APMC_KMS_KEY_ID", ""), "KMS key sealing secrets (default alias/<stack>-secrets)")
+	fs.StringVar(&f.webhookBaseURL, "webhook-base-url", envOr("APMC_WEBHOOK_BASE_URL", ""), "base URL the webhooks are served under (stack output ApiUrl)")
+	return f
+}
+
+// target is an opened deployment: its stores, queues and operations.
+type target struct {
+	// Name says which deployment it is, for messages.
+	Name       string
+	Instances  *dynamo.InstanceStore
+	Executions *dynamo.ExecutionStore
+	Ops        *ops.Service
+	// WebhookBaseURL is where /webhooks/… is served; empty when unknown.
+	WebhookBaseURL string
+	// HTTP calls Mailchimp, accessplanit and the webhook endpoints.
+	HTTP *http.Client
+}
+
+// useLocal reports whether the flags select the local stack.
+func (f *targetFlags) useLocal() bool {
+	if f.local {
+		return true
+	}
+	if f.stack != "" {
+		return false
+	}
+	_, err := os.Stat(f.localFile)
+	return err == nil
+}
+
+// open builds the clients for the selected deployment.
+func (f *targetFlags) open(ctx context.Context) (*target, error) {
+	if f.local && f.stack != "" {
+		return nil, errors.New("give either -local or -stack, not both")
+	}
+	if f.useLocal() {
+		return f.openLocal()
+	}
+	if f.stack == "" {
+		return nil, fmt.Errorf("no target: start the local stack (make run) so %s exists, or pass -stack NAME with the stack's resource flags", f.localFile)
+	}
+	return f.openAWS(ctx)
+}
+
+func (f *targetFlags) openLocal() (*target, error) {
+	info, err := local.ReadInfo(f.localFile)
+	if err != nil {
+		return nil, err
+	}
+	a := info.AWS
+	if a.Endpoint == "" || a.InstancesTable == "" {
+		return nil, fmt.Errorf("%s names no AWS endpoint or instances table", f.localFile)
+	}
+	cfg := awsconfig.Local()
+	if a.Region != "" {
+		cfg.Region = a.Region
+	}
+	base := strings.TrimSuffix(strings.TrimRight(info.APIURL, "/"), "/api")
+	return build(cfg, a.Endpoint, resources{
+		name: "local stack (" + f.localFile + ")", instancesTable: a.InstancesTable, executionsTable: a.ExecutionsTable,
+		queueURL: a.QueueURL, dlqURL: a.DeadLetterURL, kmsKeyID: a.KMSKeyID, webhookBaseURL: base,
+	})
+}
+
+func (f *targetFlags) openAWS(ctx context.Context) (*target, error) {
+	var missing []string
+	for _, r := range []struct{ v, flag, env string }{
+		{f.instancesTable, "-instances-table", "APMC_INSTANCES_TABLE"},
+		{f.executionsTable, "-executions-table", "APMC_EXECUTIONS_TABLE"},
+		{f.queueURL, "-queue-url", "APMC_QUEUE_URL"},
+	} {
+		if r.v == "" {
+			missing = append(missing, r.flag+" (or "+r.env+")")
+		}
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("stack %s: missing %s; take them from the stack's outputs", f.stack, strings.Join(missing, ", "))
+	}
+	cfg, err := awsconfig.Load(ctx)
+	if err != nil {
+		return nil, err
+	}
+	key := f.kmsKeyID
+	if key == "" {
+		key = "alias/" + f.stack + "-secrets"
+	}
+	return build(cfg, f.awsEndpoint, resources{
+		name: "stack " + f.stack, instancesTable: f.instancesTable, executionsTable: f.executionsTable,
+		queueURL: f.queueURL, dlqURL: f.dlqURL, kmsKeyID: key, webhookBaseURL: strings.TrimRight(f.webhookBaseURL, "/"),
+	})
+}
+
+// resources name a deployment's tables, queues and key.
+type resources struct {
+	name, instancesTable, executionsTable, queueURL, dlqURL, kmsKeyID, webhookBaseURL string
+}
+
+// build creates the clients; endpoint, when set, replaces AWS's.
+func build(cfg aws.Config, endpoint string, r resources) (*target, error) {
+	ddb := dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
+		if endpoint != "" {
+			o.BaseEndpoint = aws.String(endpoint)
+		}
+	})
+	sq := sqs.NewFromConfig(cfg, func(o *sqs.Options) {
+		if endpoint != "" {
+			o.BaseEndpoint = aws.String(endpoint)
+		}
+	})
+	km := kms.NewFromConfig(cfg, func(o *kms.Options) {
+		if endpoint != "" {
+			o.BaseEndpoint = aws.String(endpoint)
+		}
+	})
+	t := &target{
+		Name:           r.name,
+		Instances:      dynamo.NewInstanceStore(ddb, r.instancesTable, secrets.NewKMS(km, r.kmsKeyID)),
+		Executions:     dynamo.NewExecutionStore(ddb, r.executionsTable),
+		WebhookBaseURL: r.webhookBaseURL,
+		HTTP:           &http.Client{Timeout: 30 * time.Second},
+	}
+	t.Ops = &ops.Service{Instances: t.Instances, Executions: t.Executions, Queue: queue.NewProducer(sq, r.queueURL)}
+	if r.dlqURL != "" {
+		t.Ops.DeadLetters = &queue.DeadLetters{Client: sq, URL: r.dlqURL}
+	}
+	return t, nil
+}

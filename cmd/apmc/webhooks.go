@@ -1,0 +1,251 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/apmc-sync/apmc/internal/mailchimp"
+	"github.com/apmc-sync/apmc/internal/sync"
+)
+
+// runWebhooks dispatches `apmc webhooks …`.
+func runWebhooks(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return errors.New("webhooks: want register or check")
+	}
+	switch args[0] {
+	case "register":
+		return webhooksRegister(ctx, args[1:], stdout, stderr)
+	case "check":
+		return webhooksCheck(ctx, args[1:], stdout, stderr)
+	}
+	return fmt.Errorf("webhooks: unknown command %q; want register or check", args[0])
+}
+
+// allEvents and allSources are what the Mailchimp webhook is registered
+// for: every event, and every source, the API's included, so changes other
+// apps make still sync (the service's own are recognised as echoes).
+var (
+	allEvents  = mailchimp.WebhookEvents{Subscribe: true, Unsubscribe: true, Profile: true, Cleaned: true, UpEmail: true, Campaign: true}
+	allSources = mailchimp.WebhookSources{User: true, Admin: true, API: true}
+)
+
+// webhookURLs are an instance's two endpoints; they hold its path tokens.
+type webhookURLs struct{ mailchimp, accessplanit string }
+
+func urlsOf(t *target, in sync.Instance) (webhookURLs, error) {
+	if t.WebhookBaseURL == "" {
+		return webhookURLs{}, errors.New("the webhook base URL is unknown: pass -webhook-base-url (stack output ApiUrl) or set APMC_WEBHOOK_BASE_URL")
+	}
+	if in.Secrets.MailchimpToken == "" || in.Secrets.AccessplanitToken == "" {
+		return webhookURLs{}, fmt.Errorf("instance %s has no webhook tokens", in.ID)
+	}
+	return webhookURLs{
+		mailchimp:    fmt.Sprintf("%s/webhooks/mailchimp/%s/%s", t.WebhookBaseURL, in.ID, in.Secrets.MailchimpToken),
+		accessplanit: fmt.Sprintf("%s/webhooks/accessplanit/%s/%s", t.WebhookBaseURL, in.ID, in.Secrets.AccessplanitToken),
+	}, nil
+}
+
+func webhooksRegister(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("webhooks register", stderr)
+	tf := addTargetFlags(fs)
+	show := fs.Bool("show-webhook-urls", false, "print the webhook URLs in full, path tokens included, to paste into accessplanit")
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	if err := wantArgs(pos, "ID"); err != nil {
+		return err
+	}
+	t, err := tf.open(ctx)
+	if err != nil {
+		return err
+	}
+	in, err := t.Instances.Instance(ctx, pos[0])
+	if err != nil {
+		return fmt.Errorf("read instance %s: %w", pos[0], err)
+	}
+	urls, err := urlsOf(t, in)
+	if err != nil {
+		return err
+	}
+	mc, err := connectMailchimp(ctx, t.HTTP, in.Secrets.MailchimpAPIKey, in.MailchimpBaseURL)
+	if err != nil {
+		return err
+	}
+	hooks, err := mc.Webhooks(ctx, in.MailchimpListID)
+	if err != nil {
+		return scrubbed(err, in)
+	}
+	existing := ""
+	for _, h := range hooks {
+		if h.URL == urls.mailchimp {
+			existing = h.ID
+		}
+	}
+	if existing != "" {
+		fmt.Fprintf(stdout, "Mailchimp webhook already registered on audience %s (webhook %s)\n", in.MailchimpListID, existing)
+	} else {
+		hook, err := mc.CreateWebhook(ctx, in.MailchimpListID, mailchimp.Webhook{URL: urls.mailchimp, Events: allEvents, Sources: allSources})
+		if err != nil {
+			return scrubbed(fmt.Errorf("register the Mailchimp webhook (Mailchimp first checks that the URL answers a GET): %w", err), in)
+		}
+		fmt.Fprintf(stdout, "Mailchimp webhook registered on audience %s (webhook %s), all events and sources (api included)\n", in.MailchimpListID, hook.ID)
+		if hook.SigningSecret != "" {
+			in.Secrets.MailchimpSigningSecret = hook.SigningSecret
+			if err := t.Instances.Update(ctx, in); err != nil {
+				return fmt.Errorf("store the webhook's signing secret: %w", err)
+			}
+			fmt.Fprintf(stdout, "signing secret stored sealed (config version %d)\n", in.ConfigVersion+1)
+		}
+	}
+	shown := func(u string) string {
+		if *show {
+			return u
+		}
+		return redactPath(u)
+	}
+	fmt.Fprintf(stdout, "Mailchimp webhook URL:    %s\n", shown(urls.mailchimp))
+	fmt.Fprintf(stdout, "accessplanit webhook URL: %s\n", shown(urls.accessplanit))
+	if *show {
+		fmt.Fprintln(stdout, "In accessplanit, add a webhook on the User module (create, update and delete) sending to the accessplanit URL above. Keep it secret: its last part is the instance's token.")
+	} else {
+		fmt.Fprintln(stdout, "To see the accessplanit URL to paste into the platform, run again with --show-webhook-urls (it prints a secret token).")
+	}
+	return nil
+}
+
+// check is one verification and its outcome.
+type check struct {
+	Name   string `json:"name"`
+	OK     bool   `json:"ok"`
+	Detail string `json:"detail"`
+}
+
+func webhooksCheck(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("webhooks check", stderr)
+	tf := addTargetFlags(fs)
+	jsonOut := fs.Bool("json", false, "print JSON")
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	if err := wantArgs(pos, "ID"); err != nil {
+		return err
+	}
+	t, err := tf.open(ctx)
+	if err != nil {
+		return err
+	}
+	in, err := t.Instances.Instance(ctx, pos[0])
+	if err != nil {
+		return fmt.Errorf("read instance %s: %w", pos[0], err)
+	}
+	urls, err := urlsOf(t, in)
+	if err != nil {
+		return err
+	}
+	checks := []check{
+		registeredCheck(ctx, t, in, urls),
+		endpointCheck(ctx, t, in, "Mailchimp endpoint answers", http.MethodGet, urls.mailchimp, http.StatusOK, ""),
+		endpointCheck(ctx, t, in, "accessplanit endpoint answers", http.MethodPost, urls.accessplanit, http.StatusBadRequest, "malformed"),
+	}
+	failed := 0
+	for _, c := range checks {
+		if !c.OK {
+			failed++
+		}
+	}
+	if *jsonOut {
+		if err := printJSON(stdout, checks); err != nil {
+			return err
+		}
+	} else {
+		tb := newTable(stdout, "CHECK", "RESULT", "DETAIL")
+		for _, c := range checks {
+			tb.row(c.Name, map[bool]string{true: "ok", false: "FAILED"}[c.OK], c.Detail)
+		}
+		if err := tb.flush(); err != nil {
+			return err
+		}
+	}
+	if failed > 0 {
+		return fmt.Errorf("%d of %d webhook checks failed for instance %s", failed, len(checks), in.ID)
+	}
+	return nil
+}
+
+// registeredCheck verifies Mailchimp has the webhook at the instance's URL,
+// for every event and source.
+func registeredCheck(ctx context.Context, t *target, in sync.Instance, urls webhookURLs) check {
+	c := check{Name: "Mailchimp webhook registered"}
+	mc, err := connectMailchimp(ctx, t.HTTP, in.Secrets.MailchimpAPIKey, in.MailchimpBaseURL)
+	if err != nil {
+		c.Detail = err.Error()
+		return c
+	}
+	hooks, err := mc.Webhooks(ctx, in.MailchimpListID)
+	if err != nil {
+		c.Detail = scrubbed(err, in).Error()
+		return c
+	}
+	for _, h := range hooks {
+		if h.URL != urls.mailchimp {
+			continue
+		}
+		if h.Events != allEvents || h.Sources != allSources {
+			c.Detail = fmt.Sprintf("webhook %s misses events or sources: events %+v, sources %+v; register it again with all on", h.ID, h.Events, h.Sources)
+			return c
+		}
+		c.OK, c.Detail = true, fmt.Sprintf("webhook %s on audience %s, all events and sources", h.ID, in.MailchimpListID)
+		return c
+	}
+	c.Detail = fmt.Sprintf("audience %s has %d webhook(s), none at the instance's URL; run apmc webhooks register %s", in.MailchimpListID, len(hooks), in.ID)
+	return c
+}
+
+// endpointCheck calls one of the instance's endpoints. The accessplanit one
+// is sent an empty JSON object: a 400 "malformed" answer proves instance
+// and token are right without queuing anything, where a wrong one is a 404.
+func endpointCheck(ctx context.Context, t *target, in sync.Instance, name, method, url string, want int, wantBody string) check {
+	c := check{Name: name}
+	var body io.Reader
+	if method == http.MethodPost {
+		body = bytes.NewReader([]byte("{}"))
+	}
+	req, err := http.NewRequestWithContext(ctx, method, url, body)
+	if err != nil {
+		c.Detail = scrubbed(err, in).Error()
+		return c
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := t.HTTP.Do(req)
+	if err != nil {
+		c.Detail = scrubbed(err, in).Error()
+		return c
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	text := sync.Redact(strings.TrimSpace(string(b)), in.Secrets.Values())
+	switch {
+	case resp.StatusCode == want && strings.Contains(text, wantBody):
+		c.OK, c.Detail = true, fmt.Sprintf("%s %s → %d", method, redactPath(url), resp.StatusCode)
+	case resp.StatusCode == http.StatusNotFound:
+		c.Detail = fmt.Sprintf("%s %s → 404: the endpoint does not know this instance and token", method, redactPath(url))
+	default:
+		c.Detail = fmt.Sprintf("%s %s → %d %s, want %d", method, redactPath(url), resp.StatusCode, shorten(text, 200), want)
+	}
+	return c
+}
+
+// scrubbed removes the instance's secrets from an error's text.
+func scrubbed(err error, in sync.Instance) error {
+	return errors.New(sync.Redact(err.Error(), in.Secrets.Values()))
+}
