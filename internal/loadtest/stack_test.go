@@ -1,0 +1,123 @@
+package loadtest_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	gosync "sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/apmc-sync/apmc/internal/loadtest"
+	"github.com/apmc-sync/apmc/internal/local"
+)
+
+// stackSeq keeps the names of kumo's process-wide tables and queues apart.
+var stackSeq atomic.Int64
+
+// env is a running local stack and the counter of its AWS requests.
+type env struct {
+	stack *local.Stack
+	aws   *loadtest.CountingTransport
+}
+
+// startStack runs the local stack on loopback with its AWS requests counted.
+func startStack(tb testing.TB, cfg local.Config) *env {
+	tb.Helper()
+	tb.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	counter := &loadtest.CountingTransport{}
+	cfg.AWSHTTPClient = counter.Client()
+	name := strings.ToLower(strings.NewReplacer("/", "-", "_", "-", " ", "-").Replace(tb.Name()))
+	cfg.Prefix = fmt.Sprintf("lt%d-%.40s", stackSeq.Add(1), name)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s, err := local.Start(ctx, cfg)
+	if err != nil {
+		tb.Fatalf("local.Start() error = %v", err)
+	}
+	tb.Cleanup(s.Close)
+	return &env{stack: s, aws: counter}
+}
+
+// deliveryRequest builds the POST of UserDelivery(i) to the stack's
+// accessplanit webhook.
+func (e *env) deliveryRequest(i int) (*http.Request, error) {
+	req, err := http.NewRequest(http.MethodPost, e.stack.Info.Webhooks.Accessplanit, bytes.NewReader(loadtest.UserDelivery(i, time.Now())))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	return req, nil
+}
+
+// mailchimpRequests is the total of the Mailchimp simulator's API requests.
+func (e *env) mailchimpRequests() int {
+	n := 0
+	for _, c := range e.stack.Mailchimp.Stats().Requests {
+		n += c
+	}
+	return n
+}
+
+// accessplanitRequests is the total of the accessplanit simulator's API
+// requests.
+func (e *env) accessplanitRequests() int {
+	n := 0
+	for _, c := range e.stack.Accessplanit.Stats().Requests {
+		n += c
+	}
+	return n
+}
+
+// settle waits until the Mailchimp simulator's webhooks are delivered and
+// the stack has made no DynamoDB request for quiet, so that the echoes of
+// the writes have been applied too.
+func (e *env) settle(tb testing.TB, quiet, limit time.Duration) {
+	tb.Helper()
+	deadline := time.Now().Add(limit)
+	if !e.stack.Mailchimp.WaitWebhooks(limit) {
+		tb.Fatalf("Mailchimp webhooks still queued after %v", limit)
+	}
+	last, since := e.aws.Count(loadtest.ServiceDynamoDB), time.Now()
+	for time.Since(since) < quiet {
+		if time.Now().After(deadline) {
+			tb.Fatalf("the stack was still busy after %v", limit)
+		}
+		time.Sleep(50 * time.Millisecond)
+		if n := e.aws.Count(loadtest.ServiceDynamoDB); n != last {
+			last, since = n, time.Now()
+		}
+	}
+}
+
+// sampler records a counter over time.
+type sampler struct {
+	mu      gosync.Mutex
+	samples []sample
+}
+
+type sample struct {
+	at time.Time
+	n  int
+}
+
+func (s *sampler) add(at time.Time, n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.samples = append(s.samples, sample{at, n})
+}
+
+// crossing returns the first sample at or above n.
+func (s *sampler) crossing(n int) (sample, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, x := range s.samples {
+		if x.n >= n {
+			return x, true
+		}
+	}
+	return sample{}, false
+}
