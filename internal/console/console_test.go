@@ -273,8 +273,8 @@ func TestPagesEscapeData(t *testing.T) {
 		ID: sync.NewExecutionID(now), InstanceID: "demo", ChangeID: "c1", Flow: sync.FlowToMailchimp, Event: sync.EventUpdated,
 		Origin: sync.OriginWebhook, Attempt: 1, Status: sync.StatusFailed, Contact: contact, Error: "rejected " + hostile,
 		StartedAt: now, FinishedAt: now.Add(time.Second), ExpiresAt: now.Add(24 * time.Hour),
-		Steps: []sync.Step{{Name: "map", Status: "ok", Output: map[string]any{"FNAME": hostile}}, {Name: "write", Status: "failed", Error: hostile}},
-		Logs:  []sync.LogLine{{Time: now, Level: "info", Message: "user " + hostile}, {Time: now, Level: "error", Message: "failed " + hostile}},
+		Steps:  []sync.Step{{Name: "map", Status: "ok", Output: map[string]any{"FNAME": hostile}}, {Name: "write", Status: "failed", Error: hostile}},
+		Logs:   []sync.LogLine{{Time: now, Level: "info", Message: "user " + hostile}, {Time: now, Level: "error", Message: "failed " + hostile}},
 		Change: &sync.Change{ID: "c1", InstanceID: "demo", Email: contact},
 	}
 	if err := c.stack.Executions.SaveExecution(context.Background(), e); err != nil {

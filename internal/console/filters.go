@@ -2,8 +2,8 @@ package console
 
 import (
 	"maps"
-	"slices"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"

@@ -93,9 +93,9 @@ func (c *console) render(w http.ResponseWriter, status int, name string, p page)
 }
 
 var (
-	errNoPage = errors.New("no such page")
+	errNoPage    = errors.New("no such page")
 	errNoSession = errors.New("cannot start a session")
-	errCSRF   = errors.New("the form was not sent by this console or has expired: reload the page and try again")
+	errCSRF      = errors.New("the form was not sent by this console or has expired: reload the page and try again")
 )
 
 // fail renders err as an error page: the one place that maps errors to
