@@ -1,0 +1,186 @@
+package api_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/sivchari/kumo"
+
+	"github.com/apmc-sync/apmc/internal/api"
+	"github.com/apmc-sync/apmc/internal/awsconfig"
+	"github.com/apmc-sync/apmc/internal/dynamo"
+	"github.com/apmc-sync/apmc/internal/secrets"
+	"github.com/apmc-sync/apmc/internal/sync"
+)
+
+// operatorToken is the token the test API accepts.
+const operatorToken = "operator-token-9f2c41"
+
+// env is an API server over kumo-backed stores holding two instances and
+// the executions of the first.
+type env struct {
+	srv        *httptest.Server
+	executions []sync.Execution // of instance "alpha", newest first
+	secrets    []string
+}
+
+var names atomic.Int64
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	srv := kumo.NewServer()
+	t.Cleanup(srv.Close)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cfg := awsconfig.Local()
+	ddb := dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(srv.URL) })
+	kmsClient := kms.NewFromConfig(cfg, func(o *kms.Options) { o.BaseEndpoint = aws.String(srv.URL) })
+	// kumo keeps its state per process: every environment has its own tables.
+	prefix := fmt.Sprintf("api-%d-%d", time.Now().UnixNano()%1e9, names.Add(1))
+	tables := dynamo.Tables{Instances: prefix + "-instances", Executions: prefix + "-executions", Contacts: prefix + "-contacts"}
+	if err := dynamo.CreateTables(ctx, ddb, tables); err != nil {
+		t.Fatalf("CreateTables() error = %v", err)
+	}
+	key, err := kmsClient.CreateKey(ctx, &kms.CreateKeyInput{Description: aws.String("api tests")})
+	if err != nil {
+		t.Fatalf("CreateKey() error = %v", err)
+	}
+	instances := dynamo.NewInstanceStore(ddb, tables.Instances, secrets.NewKMS(kmsClient, aws.ToString(key.KeyMetadata.KeyId)))
+	executions := dynamo.NewExecutionStore(ddb, tables.Executions)
+	e := &env{secrets: []string{operatorToken}}
+	for _, id := range []string{"alpha", "beta"} {
+		in := sync.Instance{
+			ID: id, Name: "Instance " + id, State: sync.StateEnabled, Direction: sync.DirectionBoth, StatusIfNew: "subscribed",
+			MailchimpListID: "list-" + id, AccessplanitBaseURL: "http://127.0.0.1:9/api/v2", DefaultCompanyID: "3",
+			Mappings: sync.DefaultMappings(),
+			Secrets: sync.Secrets{
+				MailchimpAPIKey: "mc-key-" + id + "-71ad-us21", AccessplanitAPIKey: "ap-key-" + id + "-e03b",
+				AccessplanitToken: "ap-token-" + id + "-5c9a", MailchimpToken: "mc-token-" + id + "-2f4d",
+				MailchimpSigningSecret: "mc-signing-" + id + "-b7e1",
+			},
+		}
+		if err := instances.Create(ctx, in); err != nil {
+			t.Fatalf("Create(%s) error = %v", id, err)
+		}
+		e.secrets = append(e.secrets, in.Secrets.Values()...)
+	}
+	// Seven executions a minute apart, oldest first, then listed newest first.
+	base := time.Now().UTC().Add(-time.Hour).Truncate(time.Minute)
+	kinds := []struct {
+		status  sync.Status
+		flow    sync.Flow
+		origin  sync.Origin
+		changed bool
+		contact string
+	}{
+		{sync.StatusSucceeded, sync.FlowToMailchimp, sync.OriginWebhook, true, "ada@example.com"},
+		{sync.StatusFailed, sync.FlowToMailchimp, sync.OriginWebhook, true, "ada@example.com"},
+		{sync.StatusSucceeded, sync.FlowToMailchimp, sync.OriginRetry, true, "ada@example.com"},
+		{sync.StatusSuppressed, sync.FlowToAccessplanit, sync.OriginWebhook, false, "ada@example.com"},
+		{sync.StatusSkipped, sync.FlowToAccessplanit, sync.OriginWebhook, false, "grace@example.com"},
+		{sync.StatusSucceeded, sync.FlowToAccessplanit, sync.OriginReplay, true, "grace@example.com"},
+		{sync.StatusHeld, sync.FlowToMailchimp, sync.OriginBackfill, true, "grace@example.com"},
+	}
+	for i, k := range kinds {
+		at := base.Add(time.Duration(i) * time.Minute)
+		x := sync.Execution{
+			ID: sync.NewExecutionID(at), InstanceID: "alpha", ChangeID: fmt.Sprintf("change-%d", i),
+			Flow: k.flow, Event: sync.EventUpdated, Origin: k.origin, Attempt: 1, Status: k.status, Changed: k.changed,
+			Contact: k.contact, ConfigVersion: 1, StartedAt: at, FinishedAt: at.Add(time.Second),
+			Steps:     []sync.Step{{Name: "write", Status: "ok", Output: map[string]any{"note": "done"}}},
+			Logs:      []sync.LogLine{{Time: at, Level: "info", Message: "applied"}},
+			ExpiresAt: at.Add(30 * 24 * time.Hour),
+		}
+		if err := executions.SaveExecution(ctx, x); err != nil {
+			t.Fatalf("SaveExecution(%d) error = %v", i, err)
+		}
+		e.executions = append([]sync.Execution{x}, e.executions...)
+	}
+	e.srv = httptest.NewServer(api.New(api.Config{Instances: instances, Executions: executions, TokenHash: api.HashToken(operatorToken)}))
+	t.Cleanup(e.srv.Close)
+	return e
+}
+
+// answer is a response as read by a test.
+type answer struct {
+	status int
+	header http.Header
+	raw    string
+	body   map[string]json.RawMessage
+}
+
+func (a answer) errorMessage() string {
+	var s string
+	_ = json.Unmarshal(a.body["error"], &s)
+	return s
+}
+
+// get sends a GET with the given Authorization header ("" for none),
+// checks the answer is JSON that holds no secret, and returns it.
+func (e *env) get(t *testing.T, method, path, auth string) answer {
+	t.Helper()
+	req, err := http.NewRequest(method, e.srv.URL+path, nil)
+	if err != nil {
+		t.Fatalf("NewRequest(%s) error = %v", path, err)
+	}
+	if auth != "" {
+		req.Header.Set("Authorization", auth)
+	}
+	res, err := e.srv.Client().Do(req)
+	if err != nil {
+		t.Fatalf("%s %s error = %v", method, path, err)
+	}
+	defer res.Body.Close()
+	raw, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatalf("%s %s: read body: %v", method, path, err)
+	}
+	a := answer{status: res.StatusCode, header: res.Header, raw: string(raw)}
+	if ct := res.Header.Get("Content-Type"); ct != "application/json" {
+		t.Errorf("%s %s: Content-Type = %q, want application/json", method, path, ct)
+	}
+	if cc := res.Header.Get("Cache-Control"); cc != "no-store" {
+		t.Errorf("%s %s: Cache-Control = %q, want no-store", method, path, cc)
+	}
+	if err := json.Unmarshal(raw, &a.body); err != nil {
+		t.Errorf("%s %s: body %q is not a JSON object: %v", method, path, raw, err)
+	}
+	for _, s := range e.secrets {
+		if strings.Contains(a.raw, s) {
+			t.Errorf("%s %s: the answer holds the secret %q", method, path, s)
+		}
+	}
+	return a
+}
+
+// ids returns the ids of a list of executions.
+func ids(list []sync.Execution) []string {
+	out := []string{}
+	for _, x := range list {
+		out = append(out, x.ID)
+	}
+	return out
+}
+
+// pick returns the ids of e's executions (newest first) that keep says to.
+func (e *env) pick(keep func(x sync.Execution) bool) []string {
+	out := []string{}
+	for _, x := range e.executions {
+		if keep(x) {
+			out = append(out, x.ID)
+		}
+	}
+	return out
+}
