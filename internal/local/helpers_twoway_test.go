@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -19,13 +21,21 @@ import (
 	"github.com/apmc-sync/apmc/internal/sync"
 )
 
+var stackSeq atomic.Int64
+
 // startStackWith starts a stack for the test with its own tables and
 // queues, after edit has adjusted the configuration.
 func startStackWith(t *testing.T, edit func(*local.Config)) *local.Stack {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	prefix := strings.ToLower(strings.NewReplacer("/", "-", "_", "-").Replace(t.Name()))
+	// kumo keeps state per process: every stack gets its own tables and
+	// queues, also when a test runs more than once (-count).
+	name := strings.ToLower(strings.NewReplacer("/", "-", "_", "-").Replace(t.Name()))
+	if len(name) > 40 {
+		name = name[:40]
+	}
+	prefix := fmt.Sprintf("%s-%d", name, stackSeq.Add(1))
 	cfg := local.Config{Prefix: prefix, RetryBase: 100 * time.Millisecond}
 	if edit != nil {
 		edit(&cfg)

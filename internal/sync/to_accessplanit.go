@@ -238,17 +238,6 @@ func (e *Engine) emailChanged(ctx context.Context, rec *recorder, in Instance, c
 	if user.Email() == newEmail {
 		return outcome{status: StatusSucceeded, reason: "the accessplanit user already has the new email"}, nil
 	}
-	err = rec.step("update_user", func(out map[string]any) error {
-		out["user_id"] = user.ID
-		out["changed_fields"] = map[string]string{FieldEmail: newEmail}
-		if err := ap.UpdateUser(ctx, user.ID, map[string]string{FieldEmail: newEmail}); err != nil {
-			return fmt.Errorf("update accessplanit user %s: %w", user.ID, err)
-		}
-		return nil
-	})
-	if err != nil {
-		return outcome{changed: true}, err
-	}
 	after := user
 	after.Fields = maps.Clone(user.Fields)
 	after.Fields[FieldEmail] = newEmail
@@ -268,17 +257,38 @@ func (e *Engine) emailChanged(ctx context.Context, rec *recorder, in Instance, c
 	if existing, err := e.Contacts.Contact(ctx, in.ID, newEmail); err == nil {
 		moved.Version = existing.Version
 	}
+	// The state under the new address is saved before the User is written:
+	// the platform's webhook for the write names the new address, so it is
+	// queued in another message group than this change and may be applied
+	// at once; it must find the link and the expected echo already there.
 	err = rec.step("save_contact_state", func(map[string]any) error {
 		if err := e.Contacts.SaveContact(ctx, moved); err != nil {
 			return fmt.Errorf("save contact state: %w", err)
 		}
-		if contact.Version > 0 {
-			if err := e.Contacts.DeleteContact(ctx, in.ID, oldEmail); err != nil {
-				return fmt.Errorf("remove contact state of %s: %w", oldEmail, err)
-			}
+		return nil
+	})
+	if err != nil {
+		return outcome{}, err
+	}
+	err = rec.step("update_user", func(out map[string]any) error {
+		out["user_id"] = user.ID
+		out["changed_fields"] = map[string]string{FieldEmail: newEmail}
+		if err := ap.UpdateUser(ctx, user.ID, map[string]string{FieldEmail: newEmail}); err != nil {
+			return fmt.Errorf("update accessplanit user %s: %w", user.ID, err)
 		}
 		return nil
 	})
+	if err != nil {
+		return outcome{changed: true}, err
+	}
+	if contact.Version > 0 {
+		err = rec.step("remove_old_contact_state", func(map[string]any) error {
+			if err := e.Contacts.DeleteContact(ctx, in.ID, oldEmail); err != nil {
+				return fmt.Errorf("remove contact state of %s: %w", oldEmail, err)
+			}
+			return nil
+		})
+	}
 	rec.logf("info", "accessplanit user %s email changed from %s to %s", user.ID, oldEmail, newEmail)
 	return outcome{status: StatusSucceeded, changed: true}, err
 }
