@@ -130,7 +130,13 @@ func DataCentre(apiKey string) (string, error) {
 func (c *Client) BaseURL() string { return c.baseURL }
 
 // String describes the client without its key.
-func (c *Client) String() string { return "mailchimp.Client(" + c.baseURL + ")" }
+func (c *Client) String() string {
+	shown := c.baseURL
+	if u, err := url.Parse(c.baseURL); err == nil {
+		shown = u.Redacted()
+	}
+	return "mailchimp.Client(" + shown + ")"
+}
 
 // GoString describes the client without its key, also for %#v.
 func (c *Client) GoString() string { return c.String() }

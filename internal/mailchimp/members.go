@@ -99,7 +99,7 @@ type upsertBody struct {
 
 // UpsertMember creates or updates the member with m.Email (or, when empty,
 // m.MergeFields["EMAIL"]). A new member gets statusIfNew; an existing
-// member's status is left alone. EMAIL is not sent as a merge field: the
+// member's status is left alone (m.Status is never sent). EMAIL is not sent as a merge field: the
 // address is the member's identity.
 func (c *Client) UpsertMember(ctx context.Context, listID string, m sync.Member, statusIfNew string) (sync.Member, error) {
 	email := strings.ToLower(strings.TrimSpace(m.Email))
