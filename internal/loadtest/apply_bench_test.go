@@ -1,0 +1,71 @@
+package loadtest_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/apmc-sync/apmc/internal/sync"
+)
+
+// BenchmarkApplyToMailchimp measures the engine applying one accessplanit
+// change carrying the whole User, with the contact state and executions on
+// kumo (DynamoDB) and the Mailchimp simulator at zero latency. "changed"
+// alternates a mapped field, so every change is one Mailchimp write;
+// "unchanged" alters an unmapped field, so nothing is written to Mailchimp.
+func BenchmarkApplyToMailchimp(b *testing.B) {
+	for _, tt := range []struct {
+		name   string
+		change func(i int) map[string]string
+		writes bool
+	}{
+		{name: "changed", writes: true, change: func(i int) map[string]string {
+			return map[string]string{"Forenames": fmt.Sprintf("Ada %d", i%2)}
+		}},
+		{name: "unchanged", change: func(i int) map[string]string {
+			return map[string]string{"JobTitle": fmt.Sprintf("Analyst %d", i)}
+		}},
+	} {
+		b.Run(tt.name, func(b *testing.B) {
+			p := newParts(b)
+			e := p.engine()
+			ctx := context.Background()
+			at := time.Now().Add(-time.Hour)
+			user := func(i int) *sync.User {
+				u := &sync.User{ID: "4242", UpdatedAt: at.Add(time.Duration(i) * time.Millisecond), Fields: map[string]string{
+					"ID": "4242", "Forenames": "Ada", "Surname": "Lovelace", "Email": "ada@example.com", "Phone": "+44 20 7946 0000",
+				}}
+				for k, v := range tt.change(i) {
+					u.Fields[k] = v
+				}
+				return u
+			}
+			apply := func(i int) sync.Execution {
+				u := user(i)
+				exec, err := e.Apply(ctx, sync.Delivery{Attempt: 1, Change: sync.Change{
+					ID: fmt.Sprintf("bench-%d", i), InstanceID: p.instance.ID, Source: sync.SideAccessplanit, Event: sync.EventUpdated,
+					ReceivedAt: time.Now(), OccurredAt: u.UpdatedAt, Email: u.Email(), UserID: u.ID, User: u,
+				}})
+				if err != nil || exec.Status != sync.StatusSucceeded {
+					b.Fatalf("Apply(%d) = %s %q, %v; want succeeded", i, exec.Status, exec.Error, err)
+				}
+				return exec
+			}
+			apply(0) // the contact exists before the measurement
+			writes := p.mailchimp.Stats().MemberWrites
+			b.ReportAllocs()
+			i := 1
+			for b.Loop() {
+				if exec := apply(i); exec.Changed != tt.writes {
+					b.Fatalf("Apply(%d) changed = %v, want %v", i, exec.Changed, tt.writes)
+				}
+				i++
+			}
+			got, n := p.mailchimp.Stats().MemberWrites-writes, i-1
+			if want := map[bool]int{true: n, false: 0}[tt.writes]; got != want {
+				b.Fatalf("Mailchimp member writes = %d for %d changes, want %d", got, n, want)
+			}
+		})
+	}
+}

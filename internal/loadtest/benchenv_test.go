@@ -1,0 +1,120 @@
+package loadtest_test
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/sivchari/kumo"
+
+	"github.com/apmc-sync/apmc/internal/awsconfig"
+	"github.com/apmc-sync/apmc/internal/connector"
+	"github.com/apmc-sync/apmc/internal/dynamo"
+	"github.com/apmc-sync/apmc/internal/queue"
+	sbmc "github.com/apmc-sync/apmc/internal/sandbox/mailchimp"
+	"github.com/apmc-sync/apmc/internal/secrets"
+	"github.com/apmc-sync/apmc/internal/sync"
+)
+
+// parts are the pieces a function is built from, on an in-process kumo and
+// the Mailchimp simulator, without the rest of the local stack (whose
+// consumer would compete for the CPU).
+type parts struct {
+	instances *sync.CachedInstances
+	contacts  *dynamo.ContactStore
+	execs     *dynamo.ExecutionStore
+	producer  *queue.Producer
+	sqs       *sqs.Client
+	queueURL  string
+	instance  sync.Instance
+	mailchimp *sbmc.Server
+}
+
+// newParts starts kumo and the Mailchimp simulator (zero latency) and
+// creates the tables, the queue, a KMS key and one instance.
+func newParts(b *testing.B) *parts {
+	b.Helper()
+	b.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	srv := kumo.NewServer()
+	b.Cleanup(srv.Close)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cfg := awsconfig.Local()
+	ddb := dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(srv.URL) })
+	kmsClient := kms.NewFromConfig(cfg, func(o *kms.Options) { o.BaseEndpoint = aws.String(srv.URL) })
+	p := &parts{sqs: sqs.NewFromConfig(cfg, func(o *sqs.Options) { o.BaseEndpoint = aws.String(srv.URL) })}
+	prefix := fmt.Sprintf("bench%d", stackSeq.Add(1))
+	tables := dynamo.Tables{Instances: prefix + "-instances", Executions: prefix + "-executions", Contacts: prefix + "-contacts"}
+	if err := dynamo.CreateTables(ctx, ddb, tables); err != nil {
+		b.Fatalf("CreateTables() error = %v", err)
+	}
+	qs, err := queue.Create(ctx, p.sqs, prefix+"-changes", 30, sync.DefaultMaxAttempts)
+	if err != nil {
+		b.Fatalf("queue.Create() error = %v", err)
+	}
+	p.queueURL = qs.ChangesURL
+	p.producer = queue.NewProducer(p.sqs, qs.ChangesURL)
+	key, err := kmsClient.CreateKey(ctx, &kms.CreateKeyInput{Description: aws.String("benchmarks")})
+	if err != nil {
+		b.Fatalf("CreateKey() error = %v", err)
+	}
+
+	p.mailchimp = sbmc.New(sbmc.Options{})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatalf("listen: %v", err)
+	}
+	hs := &http.Server{Handler: p.mailchimp, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = hs.Serve(ln) }()
+	b.Cleanup(func() {
+		_ = hs.Close()
+		p.mailchimp.Close()
+	})
+	apiKey := "0123456789abcdef0123456789abcdef-us21"
+	p.mailchimp.AddAccount(apiKey)
+
+	p.instance = sync.Instance{
+		ID: "bench", Name: "Benchmark", State: sync.StateEnabled, Direction: sync.DirectionBoth, StatusIfNew: "subscribed",
+		MailchimpListID: p.mailchimp.AddList(apiKey, "Benchmark"), MailchimpBaseURL: "http://" + ln.Addr().String() + "/3.0",
+		AccessplanitBaseURL: "http://127.0.0.1:9/api/v2/", DefaultCompanyID: "1",
+		Mappings: append(sync.DefaultMappings(), sync.FieldMapping{MergeTag: "PHONE", Field: "Phone", Type: sync.TypePhone}),
+		Secrets: sync.Secrets{MailchimpAPIKey: apiKey, AccessplanitAPIKey: "ap-key-bench", AccessplanitToken: "ap-token-bench",
+			MailchimpToken: "mc-token-bench", MailchimpSigningSecret: "signing-secret-bench"},
+	}
+	store := dynamo.NewInstanceStore(ddb, tables.Instances, secrets.NewKMS(kmsClient, aws.ToString(key.KeyMetadata.KeyId)))
+	if err := store.Create(ctx, p.instance); err != nil {
+		b.Fatalf("create instance: %v", err)
+	}
+	// A warm function keeps the instance; the benchmarks measure that case.
+	p.instances = &sync.CachedInstances{Next: store, TTL: time.Hour}
+	p.contacts = dynamo.NewContactStore(ddb, tables.Contacts)
+	p.execs = dynamo.NewExecutionStore(ddb, tables.Executions)
+	return p
+}
+
+// engine is the sync engine as the sync function builds it.
+func (p *parts) engine() *sync.Engine {
+	return &sync.Engine{Instances: p.instances, Contacts: p.contacts, Executions: p.execs,
+		Connector: &connector.Connector{Timeout: 10 * time.Second}}
+}
+
+// drain empties the queue now and then, so a long benchmark does not keep
+// every message in kumo's memory.
+func (p *parts) drain(ctx context.Context) {
+	for {
+		out, err := p.sqs.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(p.queueURL), MaxNumberOfMessages: 10})
+		if err != nil || len(out.Messages) == 0 {
+			return
+		}
+		for _, m := range out.Messages {
+			_, _ = p.sqs.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(p.queueURL), ReceiptHandle: m.ReceiptHandle})
+		}
+	}
+}
