@@ -217,9 +217,9 @@ func TestWebhookDeliveries(t *testing.T) {
 
 func TestWebhookRetries(t *testing.T) {
 	tests := []struct {
-		name                       string
-		failPosts                  int
-		wantDelivered, wantFailed  int
+		name                      string
+		failPosts                 int
+		wantDelivered, wantFailed int
 		wantRetries, wantReceived int
 	}{
 		{"recovers", 2, 1, 0, 2, 1},
