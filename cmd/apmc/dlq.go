@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 
@@ -11,34 +10,22 @@ import (
 
 // runDLQ dispatches `apmc dlq …`.
 func runDLQ(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		return errors.New("dlq: want list or redrive")
-	}
-	switch args[0] {
-	case "list":
-		return dlqList(ctx, args[1:], stdout, stderr)
-	case "redrive":
-		return dlqRedrive(ctx, args[1:], stdout, stderr)
-	}
-	return fmt.Errorf("dlq: unknown command %q; want list or redrive", args[0])
+	return dispatch(ctx, "dlq", map[string]subcommand{
+		"list":    dlqList,
+		"redrive": dlqRedrive,
+	}, args, stdout, stderr)
 }
 
 func dlqList(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("dlq list", stderr)
-	tf := addTargetFlags(fs)
-	max := fs.Int("max", 100, "list at most this many changes")
-	jsonOut := fs.Bool("json", false, "print JSON")
-	pos, err := parseArgs(fs, args)
-	if err != nil {
-		return err
-	}
-	if err := wantArgs(pos); err != nil {
+	c := newCommand("dlq list", stderr)
+	max := c.fs.Int("max", 100, "list at most this many changes")
+	if _, err := c.parse(args); err != nil {
 		return err
 	}
 	if *max < 1 {
 		return fmt.Errorf("-max must be at least 1, not %d", *max)
 	}
-	t, err := tf.open(ctx)
+	t, err := c.target.open(ctx)
 	if err != nil {
 		return err
 	}
@@ -49,7 +36,7 @@ func dlqList(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if list == nil {
 		list = []sync.Change{}
 	}
-	if *jsonOut {
+	if *c.jsonOut {
 		return printJSON(stdout, list)
 	}
 	tb := newTable(stdout, "CHANGE", "INSTANCE", "SOURCE", "EVENT", "RECEIVED", "CONTACT", "FIRST EXECUTION")
@@ -64,21 +51,15 @@ func dlqList(ctx context.Context, args []string, stdout, stderr io.Writer) error
 }
 
 func dlqRedrive(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("dlq redrive", stderr)
-	tf := addTargetFlags(fs)
-	max := fs.Int("max", 10, "move at most this many changes")
-	jsonOut := fs.Bool("json", false, "print JSON")
-	pos, err := parseArgs(fs, args)
-	if err != nil {
-		return err
-	}
-	if err := wantArgs(pos); err != nil {
+	c := newCommand("dlq redrive", stderr)
+	max := c.fs.Int("max", 10, "move at most this many changes")
+	if _, err := c.parse(args); err != nil {
 		return err
 	}
 	if *max < 1 {
 		return fmt.Errorf("-max must be at least 1, not %d", *max)
 	}
-	t, err := tf.open(ctx)
+	t, err := c.target.open(ctx)
 	if err != nil {
 		return err
 	}
@@ -89,7 +70,7 @@ func dlqRedrive(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		}
 		return fmt.Errorf("redrive the dead-letter queue: %w", err)
 	}
-	if *jsonOut {
+	if *c.jsonOut {
 		return printJSON(stdout, map[string]int{"redriven": n})
 	}
 	fmt.Fprintf(stdout, "%d change(s) moved back to the changes queue, as replays\n", n)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -15,16 +14,10 @@ import (
 
 // runExecutions dispatches `apmc executions …`.
 func runExecutions(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		return errors.New("executions: want list or show")
-	}
-	switch args[0] {
-	case "list":
-		return executionsList(ctx, args[1:], stdout, stderr)
-	case "show":
-		return executionsShow(ctx, args[1:], stdout, stderr)
-	}
-	return fmt.Errorf("executions: unknown command %q; want list or show", args[0])
+	return dispatch(ctx, "executions", map[string]subcommand{
+		"list": executionsList,
+		"show": executionsShow,
+	}, args, stdout, stderr)
 }
 
 // filterFlags are the execution filters, read by the API's own parser so
@@ -79,22 +72,17 @@ type page struct {
 }
 
 func executionsList(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("executions list", stderr)
-	tf := addTargetFlags(fs)
-	ff := addFilterFlags(fs)
-	jsonOut := fs.Bool("json", false, "print JSON")
-	pos, err := parseArgs(fs, args)
+	c := newCommand("executions list", stderr)
+	ff := addFilterFlags(c.fs)
+	pos, err := c.parse(args, "ID")
 	if err != nil {
-		return err
-	}
-	if err := wantArgs(pos, "ID"); err != nil {
 		return err
 	}
 	q, err := ff.query()
 	if err != nil {
 		return err
 	}
-	t, err := tf.open(ctx)
+	t, err := c.target.open(ctx)
 	if err != nil {
 		return err
 	}
@@ -108,7 +96,7 @@ func executionsList(ctx context.Context, args []string, stdout, stderr io.Writer
 	if list == nil {
 		list = []sync.Execution{}
 	}
-	if *jsonOut {
+	if *c.jsonOut {
 		return printJSON(stdout, page{Executions: list, NextCursor: next})
 	}
 	if err := executionTable(stdout, list); err != nil {
@@ -134,18 +122,9 @@ func executionTable(w io.Writer, list []sync.Execution) error {
 }
 
 func executionsShow(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("executions show", stderr)
-	tf := addTargetFlags(fs)
-	errorsOnly := fs.Bool("errors-only", false, "show only error log lines")
-	jsonOut := fs.Bool("json", false, "print JSON")
-	pos, err := parseArgs(fs, args)
-	if err != nil {
-		return err
-	}
-	if err := wantArgs(pos, "ID", "EXECUTION_ID"); err != nil {
-		return err
-	}
-	t, err := tf.open(ctx)
+	c := newCommand("executions show", stderr)
+	errorsOnly := c.fs.Bool("errors-only", false, "show only error log lines")
+	t, pos, err := c.open(ctx, args, "ID", "EXECUTION_ID")
 	if err != nil {
 		return err
 	}
@@ -161,7 +140,7 @@ func executionsShow(ctx context.Context, args []string, stdout, stderr io.Writer
 	for _, x := range related {
 		d.Related = append(d.Related, api.Link{ID: x.ID, Origin: x.Origin, Status: x.Status})
 	}
-	if *jsonOut {
+	if *c.jsonOut {
 		return printJSON(stdout, d)
 	}
 	return printExecution(stdout, d)

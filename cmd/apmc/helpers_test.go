@@ -31,7 +31,9 @@ func startStack(t *testing.T) *cliStack {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	state := filepath.Join(t.TempDir(), "local.json")
-	prefix := "cli-" + strings.ToLower(strings.NewReplacer("/", "-", "_", "-").Replace(t.Name()))
+	// kumo keeps state per process: every stack gets its own tables and
+	// queues, also when a test runs again (-count).
+	prefix := "cli-" + randomHex(t, 6)
 	s, err := local.Start(ctx, local.Config{Prefix: prefix, StateFile: state, RetryBase: 100 * time.Millisecond})
 	if err != nil {
 		t.Fatalf("local.Start() error = %v", err)

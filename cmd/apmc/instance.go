@@ -16,20 +16,12 @@ import (
 
 // runInstance dispatches `apmc instance …`.
 func runInstance(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		return errors.New("instance: want create, configure, show or list")
-	}
-	switch args[0] {
-	case "create":
-		return instanceCreate(ctx, args[1:], stdout, stderr)
-	case "configure":
-		return instanceConfigure(ctx, args[1:], stdout, stderr)
-	case "show":
-		return instanceShow(ctx, args[1:], stdout, stderr)
-	case "list":
-		return instanceList(ctx, args[1:], stdout, stderr)
-	}
-	return fmt.Errorf("instance: unknown command %q; want create, configure, show or list", args[0])
+	return dispatch(ctx, "instance", map[string]subcommand{
+		"create":    instanceCreate,
+		"configure": instanceConfigure,
+		"show":      instanceShow,
+		"list":      instanceList,
+	}, args, stdout, stderr)
 }
 
 var instanceIDPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
@@ -64,18 +56,13 @@ func newToken() (string, error) {
 }
 
 func instanceCreate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("instance create", stderr)
-	tf := addTargetFlags(fs)
-	s := addSettingsFlags(fs)
-	fs.StringVar(&s.id, "id", "", "the instance's id (default: derived from -name)")
-	pos, err := parseArgs(fs, args)
-	if err != nil {
+	c := newCommand("instance create", stderr)
+	s := addSettingsFlags(c.fs)
+	c.fs.StringVar(&s.id, "id", "", "the instance's id (default: derived from -name)")
+	if _, err := c.parse(args); err != nil {
 		return err
 	}
-	if err := wantArgs(pos); err != nil {
-		return err
-	}
-	s.record(fs)
+	s.record(c.fs)
 	if s.mailchimpAPIKey == "" {
 		s.mailchimpAPIKey = os.Getenv("APMC_MAILCHIMP_API_KEY")
 	}
@@ -105,7 +92,7 @@ func instanceCreate(ctx context.Context, args []string, stdout, stderr io.Writer
 	if err := s.apply(&in); err != nil {
 		return err
 	}
-	t, err := tf.open(ctx)
+	t, err := c.target.open(ctx)
 	if err != nil {
 		return err
 	}
@@ -125,7 +112,7 @@ func instanceCreate(ctx context.Context, args []string, stdout, stderr io.Writer
 	if err != nil {
 		return fmt.Errorf("read the new instance back: %w", err)
 	}
-	if s.jsonOut {
+	if *c.jsonOut {
 		return printJSON(stdout, shown)
 	}
 	fmt.Fprintf(stdout, "instance %s created (config version %d)\n", shown.ID, shown.ConfigVersion)
@@ -134,21 +121,13 @@ func instanceCreate(ctx context.Context, args []string, stdout, stderr io.Writer
 }
 
 func instanceConfigure(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("instance configure", stderr)
-	tf := addTargetFlags(fs)
-	s := addSettingsFlags(fs)
-	pos, err := parseArgs(fs, args)
+	c := newCommand("instance configure", stderr)
+	s := addSettingsFlags(c.fs)
+	t, pos, err := c.open(ctx, args, "ID")
 	if err != nil {
 		return err
 	}
-	if err := wantArgs(pos, "ID"); err != nil {
-		return err
-	}
-	s.record(fs)
-	t, err := tf.open(ctx)
-	if err != nil {
-		return err
-	}
+	s.record(c.fs)
 	in, err := t.Instances.Instance(ctx, pos[0])
 	if err != nil {
 		return fmt.Errorf("read instance %s: %w", pos[0], err)
@@ -190,7 +169,7 @@ func instanceConfigure(ctx context.Context, args []string, stdout, stderr io.Wri
 	if err != nil {
 		return fmt.Errorf("read the instance back: %w", err)
 	}
-	if s.jsonOut {
+	if *c.jsonOut {
 		return printJSON(stdout, shown)
 	}
 	fmt.Fprintf(stdout, "instance %s configured: config version %d → %d\n", shown.ID, read, shown.ConfigVersion)
@@ -198,17 +177,8 @@ func instanceConfigure(ctx context.Context, args []string, stdout, stderr io.Wri
 }
 
 func instanceShow(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("instance show", stderr)
-	tf := addTargetFlags(fs)
-	jsonOut := fs.Bool("json", false, "print JSON")
-	pos, err := parseArgs(fs, args)
-	if err != nil {
-		return err
-	}
-	if err := wantArgs(pos, "ID"); err != nil {
-		return err
-	}
-	t, err := tf.open(ctx)
+	c := newCommand("instance show", stderr)
+	t, pos, err := c.open(ctx, args, "ID")
 	if err != nil {
 		return err
 	}
@@ -216,7 +186,7 @@ func instanceShow(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err != nil {
 		return err
 	}
-	if *jsonOut {
+	if *c.jsonOut {
 		return printJSON(stdout, sum)
 	}
 	in := sum.Instance
@@ -268,17 +238,8 @@ func instanceShow(ctx context.Context, args []string, stdout, stderr io.Writer) 
 }
 
 func instanceList(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("instance list", stderr)
-	tf := addTargetFlags(fs)
-	jsonOut := fs.Bool("json", false, "print JSON")
-	pos, err := parseArgs(fs, args)
-	if err != nil {
-		return err
-	}
-	if err := wantArgs(pos); err != nil {
-		return err
-	}
-	t, err := tf.open(ctx)
+	c := newCommand("instance list", stderr)
+	t, _, err := c.open(ctx, args)
 	if err != nil {
 		return err
 	}
@@ -286,7 +247,7 @@ func instanceList(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err != nil {
 		return err
 	}
-	if *jsonOut {
+	if *c.jsonOut {
 		if list == nil {
 			list = []sync.Instance{}
 		}

@@ -120,6 +120,7 @@ func TestErrorsAreOneLine(t *testing.T) {
 		{"replay", s.Info.InstanceID},
 		{"frobnicate"},
 		{"instance", "create"},
+		{"instance", "list", "--stack", "prod"},
 	} {
 		_, _, err := s.apmc(t, args...)
 		if err == nil || strings.Contains(err.Error(), "\n") {

@@ -12,12 +12,10 @@ import (
 // runReplay queues one execution's change again, or (with --failed) every
 // failed execution matching the filters.
 func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("replay", stderr)
-	tf := addTargetFlags(fs)
-	ff := addFilterFlags(fs)
-	failed := fs.Bool("failed", false, "replay every failed execution matching the filters, oldest first")
-	jsonOut := fs.Bool("json", false, "print JSON")
-	pos, err := parseArgs(fs, args)
+	c := newCommand("replay", stderr)
+	ff := addFilterFlags(c.fs)
+	failed := c.fs.Bool("failed", false, "replay every failed execution matching the filters, oldest first")
+	pos, err := parseArgs(c.fs, args)
 	if err != nil {
 		return err
 	}
@@ -34,7 +32,7 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		if err != nil {
 			return err
 		}
-		t, err := tf.open(ctx)
+		t, err := c.target.open(ctx)
 		if err != nil {
 			return err
 		}
@@ -48,7 +46,7 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		if err := wantArgs(pos, "ID", "EXECUTION_ID"); err != nil {
 			return fmt.Errorf("replay: %w (or ID --failed)", err)
 		}
-		t, err := tf.open(ctx)
+		t, err := c.target.open(ctx)
 		if err != nil {
 			return err
 		}
@@ -58,7 +56,7 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 		replayed = []ops.Replayed{r}
 	}
-	if *jsonOut {
+	if *c.jsonOut {
 		return printJSON(stdout, replayed)
 	}
 	tb := newTable(stdout, "ORIGINAL", "REPLAY EXECUTION")
@@ -74,17 +72,8 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 
 // runTimeline prints everything that happened to one contact, oldest first.
 func runTimeline(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("timeline", stderr)
-	tf := addTargetFlags(fs)
-	jsonOut := fs.Bool("json", false, "print JSON")
-	pos, err := parseArgs(fs, args)
-	if err != nil {
-		return err
-	}
-	if err := wantArgs(pos, "ID", "EMAIL"); err != nil {
-		return err
-	}
-	t, err := tf.open(ctx)
+	c := newCommand("timeline", stderr)
+	t, pos, err := c.open(ctx, args, "ID", "EMAIL")
 	if err != nil {
 		return err
 	}
@@ -95,7 +84,7 @@ func runTimeline(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if list == nil {
 		list = []sync.Execution{}
 	}
-	if *jsonOut {
+	if *c.jsonOut {
 		return printJSON(stdout, list)
 	}
 	return executionTable(stdout, list)

@@ -46,7 +46,6 @@ func addSettingsFlags(fs *flag.FlagSet) *settingsFlags {
 	fs.IntVar(&s.retentionDays, "retention-days", 0, "days executions are kept (default 30)")
 	fs.Var(&s.maps, "map", "field mapping TAG=Field[:type][:direction] (repeatable), e.g. BIRTHDAY=DOB:birthday:accessplanit_to_mailchimp")
 	fs.Var(&s.unmaps, "unmap", "merge tag whose mapping is removed (repeatable; configure)")
-	fs.BoolVar(&s.jsonOut, "json", false, "print JSON")
 	return s
 }
 

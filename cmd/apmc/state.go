@@ -8,17 +8,8 @@ import (
 
 // runPause pauses an instance: its changes are held until resume.
 func runPause(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("pause", stderr)
-	tf := addTargetFlags(fs)
-	jsonOut := fs.Bool("json", false, "print JSON")
-	pos, err := parseArgs(fs, args)
-	if err != nil {
-		return err
-	}
-	if err := wantArgs(pos, "ID"); err != nil {
-		return err
-	}
-	t, err := tf.open(ctx)
+	c := newCommand("pause", stderr)
+	t, pos, err := c.open(ctx, args, "ID")
 	if err != nil {
 		return err
 	}
@@ -26,7 +17,7 @@ func runPause(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	if *jsonOut {
+	if *c.jsonOut {
 		return printJSON(stdout, in)
 	}
 	what := "held, and applied in order on resume"
@@ -39,17 +30,8 @@ func runPause(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 // runResume enables an instance and releases its held changes.
 func runResume(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("resume", stderr)
-	tf := addTargetFlags(fs)
-	jsonOut := fs.Bool("json", false, "print JSON")
-	pos, err := parseArgs(fs, args)
-	if err != nil {
-		return err
-	}
-	if err := wantArgs(pos, "ID"); err != nil {
-		return err
-	}
-	t, err := tf.open(ctx)
+	c := newCommand("resume", stderr)
+	t, pos, err := c.open(ctx, args, "ID")
 	if err != nil {
 		return err
 	}
@@ -60,7 +42,7 @@ func runResume(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 		return err
 	}
-	if *jsonOut {
+	if *c.jsonOut {
 		return printJSON(stdout, res)
 	}
 	fmt.Fprintf(stdout, "instance %s resumed (config version %d); %d held change(s) released, oldest first\n", res.Instance.ID, res.Instance.ConfigVersion, res.Released)

@@ -15,16 +15,10 @@ import (
 
 // runWebhooks dispatches `apmc webhooks …`.
 func runWebhooks(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		return errors.New("webhooks: want register or check")
-	}
-	switch args[0] {
-	case "register":
-		return webhooksRegister(ctx, args[1:], stdout, stderr)
-	case "check":
-		return webhooksCheck(ctx, args[1:], stdout, stderr)
-	}
-	return fmt.Errorf("webhooks: unknown command %q; want register or check", args[0])
+	return dispatch(ctx, "webhooks", map[string]subcommand{
+		"register": webhooksRegister,
+		"check":    webhooksCheck,
+	}, args, stdout, stderr)
 }
 
 // allEvents and allSources are what the Mailchimp webhook is registered
@@ -38,39 +32,32 @@ var (
 // webhookURLs are an instance's two endpoints; they hold its path tokens.
 type webhookURLs struct{ mailchimp, accessplanit string }
 
-func urlsOf(t *target, in sync.Instance) (webhookURLs, error) {
+// withURLs reads the instance, secrets opened, and its webhook URLs.
+func withURLs(ctx context.Context, t *target, id string) (sync.Instance, webhookURLs, error) {
 	if t.WebhookBaseURL == "" {
-		return webhookURLs{}, errors.New("the webhook base URL is unknown: pass -webhook-base-url (stack output ApiUrl) or set APMC_WEBHOOK_BASE_URL")
+		return sync.Instance{}, webhookURLs{}, errors.New("the webhook base URL is unknown: pass -webhook-base-url (stack output ApiUrl) or set APMC_WEBHOOK_BASE_URL")
+	}
+	in, err := t.Instances.Instance(ctx, id)
+	if err != nil {
+		return sync.Instance{}, webhookURLs{}, fmt.Errorf("read instance %s: %w", id, err)
 	}
 	if in.Secrets.MailchimpToken == "" || in.Secrets.AccessplanitToken == "" {
-		return webhookURLs{}, fmt.Errorf("instance %s has no webhook tokens", in.ID)
+		return sync.Instance{}, webhookURLs{}, fmt.Errorf("instance %s has no webhook tokens", in.ID)
 	}
-	return webhookURLs{
+	return in, webhookURLs{
 		mailchimp:    fmt.Sprintf("%s/webhooks/mailchimp/%s/%s", t.WebhookBaseURL, in.ID, in.Secrets.MailchimpToken),
 		accessplanit: fmt.Sprintf("%s/webhooks/accessplanit/%s/%s", t.WebhookBaseURL, in.ID, in.Secrets.AccessplanitToken),
 	}, nil
 }
 
 func webhooksRegister(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("webhooks register", stderr)
-	tf := addTargetFlags(fs)
-	show := fs.Bool("show-webhook-urls", false, "print the webhook URLs in full, path tokens included, to paste into accessplanit")
-	pos, err := parseArgs(fs, args)
+	c := newCommand("webhooks register", stderr)
+	show := c.fs.Bool("show-webhook-urls", false, "print the webhook URLs in full, path tokens included, to paste into accessplanit")
+	t, pos, err := c.open(ctx, args, "ID")
 	if err != nil {
 		return err
 	}
-	if err := wantArgs(pos, "ID"); err != nil {
-		return err
-	}
-	t, err := tf.open(ctx)
-	if err != nil {
-		return err
-	}
-	in, err := t.Instances.Instance(ctx, pos[0])
-	if err != nil {
-		return fmt.Errorf("read instance %s: %w", pos[0], err)
-	}
-	urls, err := urlsOf(t, in)
+	in, urls, err := withURLs(ctx, t, pos[0])
 	if err != nil {
 		return err
 	}
@@ -128,25 +115,12 @@ type check struct {
 }
 
 func webhooksCheck(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("webhooks check", stderr)
-	tf := addTargetFlags(fs)
-	jsonOut := fs.Bool("json", false, "print JSON")
-	pos, err := parseArgs(fs, args)
+	c := newCommand("webhooks check", stderr)
+	t, pos, err := c.open(ctx, args, "ID")
 	if err != nil {
 		return err
 	}
-	if err := wantArgs(pos, "ID"); err != nil {
-		return err
-	}
-	t, err := tf.open(ctx)
-	if err != nil {
-		return err
-	}
-	in, err := t.Instances.Instance(ctx, pos[0])
-	if err != nil {
-		return fmt.Errorf("read instance %s: %w", pos[0], err)
-	}
-	urls, err := urlsOf(t, in)
+	in, urls, err := withURLs(ctx, t, pos[0])
 	if err != nil {
 		return err
 	}
@@ -161,7 +135,7 @@ func webhooksCheck(ctx context.Context, args []string, stdout, stderr io.Writer)
 			failed++
 		}
 	}
-	if *jsonOut {
+	if *c.jsonOut {
 		if err := printJSON(stdout, checks); err != nil {
 			return err
 		}
