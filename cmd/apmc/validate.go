@@ -10,16 +10,6 @@ import (
 	"github.com/apmc-sync/apmc/internal/sync"
 )
 
-// userFields are the standard accessplanit User properties (see the
-// accessplanit contract); custom fields ("CF_…") are listed by the platform.
-var userFields = []string{
-	"ID", "Title", "Forenames", "MiddleNames", "Surname", "Email", "Phone", "Mobile",
-	"JobTitle", "DOB", "MainCompanyID", "MainCompanyName", "UserCompaniesIDs", "Status",
-	"MarketingOptIn", "ExternalID", "UniqueID", "DateCreated", "DateUpdated",
-	"CreatedByID", "UpdatedByID", "UpdatedByName", "Address", "Town", "County",
-	"Postcode", "Country",
-}
-
 // dateFields hold a date-time, never an MM/DD text.
 var dateFields = []string{"DOB", "DateCreated", "DateUpdated"}
 
@@ -124,7 +114,7 @@ func checkMappings(ms []sync.FieldMapping, d sync.Direction, mergeFields []mailc
 		toAP := (m.Direction == "" || m.Direction.Allows(sync.FlowToAccessplanit)) && d.Allows(sync.FlowToAccessplanit)
 		customType := ""
 		switch {
-		case slices.Contains(userFields, m.Field):
+		case slices.Contains(accessplanit.UserFields, m.Field):
 		case strings.HasPrefix(strings.ToUpper(m.Field), "CF_"):
 			if custom == nil {
 				list, err := customFields()
