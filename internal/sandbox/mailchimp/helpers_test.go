@@ -35,7 +35,7 @@ func newEnv(t *testing.T, extra ...MergeField) *env {
 	})
 	srv.AddAccount(testKey)
 	e := &env{t: t, srv: srv, http: ts, listID: srv.AddList(testKey, "Sandbox audience", extra...)}
-	e.validate = contractResponseValidator(t)
+	e.validate = contractResponseValidator()
 	return e
 }
 
