@@ -54,11 +54,17 @@ type Stack struct {
 	// Ops are the operators' operations (pause, resume, replay, …).
 	Ops *ops.Service
 
-	cancel  context.CancelFunc
-	wg      gosync.WaitGroup
-	servers []*http.Server
-	kumo    *kumo.Server
-	closers []func()
+	cancel context.CancelFunc
+	wg     gosync.WaitGroup
+	// The sync consumer, stoppable on its own to act out a crashed function.
+	runCtx       context.Context
+	newPoller    func() *queue.Poller
+	consumerMu   gosync.Mutex
+	stopConsumer context.CancelFunc
+	consumerDone chan struct{}
+	servers      []*http.Server
+	kumo         *kumo.Server
+	closers      []func()
 }
 
 // Start starts the stack and seeds the demo instance. Close stops it.
@@ -135,11 +141,12 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 
 	// The sync consumer, fed as Lambda's event source mapping would.
 	engine := &sync.Engine{Instances: s.Cache, Contacts: s.Contacts, Executions: s.Executions, Connector: &connector.Connector{Timeout: cfg.APITimeout, MaxMailchimpConnections: cfg.MailchimpMaxConnections}}
-	consumer := &queue.Consumer{Engine: engine, Visibility: s.SQS, QueueURL: s.Queues.ChangesURL, RetryBase: cfg.RetryBase, Parallel: cfg.Parallel, Logger: cfg.Logger}
-	poller := &queue.Poller{Client: s.SQS, QueueURL: s.Queues.ChangesURL, QueueARN: s.Queues.ChangesARN, Handler: consumer.Handle, Workers: cfg.Workers, Logger: cfg.Logger}
-	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	s.cancel = cancel
-	s.wg.Go(func() { poller.Run(runCtx) })
+	s.newPoller = func() *queue.Poller {
+		consumer := &queue.Consumer{Engine: engine, Visibility: s.SQS, QueueURL: s.Queues.ChangesURL, RetryBase: cfg.RetryBase, Parallel: cfg.Parallel, Logger: cfg.Logger}
+		return &queue.Poller{Client: s.SQS, QueueURL: s.Queues.ChangesURL, QueueARN: s.Queues.ChangesARN, Handler: consumer.Handle, Workers: cfg.Workers, Logger: cfg.Logger}
+	}
+	s.runCtx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	s.StartConsumer()
 
 	if err := s.seed(ctx, cfg, base, &info); err != nil {
 		return nil, err
@@ -151,6 +158,38 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 		}
 	}
 	return s, nil
+}
+
+// StartConsumer starts a fresh sync consumer on the changes queue, as a new
+// Lambda instance would; it does nothing while one runs.
+func (s *Stack) StartConsumer() {
+	s.consumerMu.Lock()
+	defer s.consumerMu.Unlock()
+	if s.consumerDone != nil || s.newPoller == nil {
+		return
+	}
+	ctx, stop := context.WithCancel(s.runCtx)
+	done := make(chan struct{})
+	s.stopConsumer, s.consumerDone = stop, done
+	poller := s.newPoller()
+	s.wg.Go(func() {
+		defer close(done)
+		poller.Run(ctx)
+	})
+}
+
+// StopConsumer stops the sync consumer at once, as a crashed function: the
+// batches it is applying are cut short, and what it did not finish stays on
+// the queue for the next consumer. It returns once the consumer has ended.
+func (s *Stack) StopConsumer() {
+	s.consumerMu.Lock()
+	defer s.consumerMu.Unlock()
+	if s.consumerDone == nil {
+		return
+	}
+	s.stopConsumer()
+	<-s.consumerDone
+	s.stopConsumer, s.consumerDone = nil, nil
 }
 
 // serve runs an HTTP server on ln until Close.
