@@ -13,6 +13,9 @@ eval "$(infra/dynamodb-local.sh start)"
 export APMC_REQUIRE_SERVERS=1
 export APMC_RIE="$root/.tools/bin/aws-lambda-rie"
 export AWS_EC2_METADATA_DISABLED=true
+# The console's browser test drives Debian's chromium (installed here in CI, as root).
+command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+export APMC_CHROMIUM=$(command -v chromium)
 go vet ./...
 go test -count=1 -timeout 20m ./...
 echo "make test: $(( $(date +%s) - start )) s"

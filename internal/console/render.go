@@ -163,11 +163,16 @@ func pretty(v any) string {
 	if v == nil {
 		return ""
 	}
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
+	// html/template escapes the result; JSON's own HTML escaping would
+	// only show operators \u003c where the data holds "<".
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
 		return fmt.Sprint(v)
 	}
-	return string(b)
+	return strings.TrimSuffix(buf.String(), "\n")
 }
 
 // depth shows the dead-letter queue's depth; -1 means unknown.
