@@ -35,8 +35,8 @@ const mergesPrefix = "data[merges]["
 // values and are skipped; INTERESTS stays the string it is.
 //
 // Change.ID is the delivery's dedup key: type, data[id] (or the email),
-// fired_at, and for upemail the new email, since Mailchimp sends no
-// delivery id. Errors wrap ErrMalformed.
+// fired_at, a digest of the merge values, and for upemail the new email,
+// since Mailchimp sends no delivery id. Errors wrap ErrMalformed.
 func ParseWebhook(form url.Values, instanceID string, receivedAt time.Time) (sync.Change, error) {
 	for k, vs := range form {
 		if !utf8.ValidString(k) {
@@ -109,6 +109,11 @@ func ParseWebhook(form url.Values, instanceID string, receivedAt time.Time) (syn
 	}
 	ch.Event = sync.Event(typ)
 	ch.ID = "mailchimp|" + typ + "|" + key + "|" + fired.Format(firedAtLayout)
+	if len(ch.Merges) > 0 {
+		// fired_at has whole seconds: two edits of one contact within a second
+		// differ only in their values, and must not be taken for duplicates.
+		ch.ID += "|" + ch.Merges.Fingerprint()[:12]
+	}
 	return ch, nil
 }
 

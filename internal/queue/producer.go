@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -32,7 +33,7 @@ func NewProducer(client Sender, queueURL string) *Producer {
 
 // Enqueue puts the change on the queue. It returns only once SQS accepted it.
 func (p *Producer) Enqueue(ctx context.Context, c sync.Change) error {
-	body, err := json.Marshal(c)
+	body, err := encode(c)
 	if err != nil {
 		return fmt.Errorf("encode change %s: %w", c.ID, err)
 	}
@@ -41,7 +42,7 @@ func (p *Producer) Enqueue(ctx context.Context, c sync.Change) error {
 	}
 	_, err = p.client.SendMessage(ctx, &sqs.SendMessageInput{
 		QueueUrl:               aws.String(p.queueURL),
-		MessageBody:            aws.String(string(body)),
+		MessageBody:            aws.String(body),
 		MessageGroupId:         aws.String(c.GroupID()),
 		MessageDeduplicationId: aws.String(c.DedupID()),
 	}, func(o *sqs.Options) {
@@ -54,4 +55,20 @@ func (p *Producer) Enqueue(ctx context.Context, c sync.Change) error {
 		return fmt.Errorf("send change %s to the queue: %w", c.ID, err)
 	}
 	return nil
+}
+
+// sqsUnsafe are characters JSON leaves as they are but SQS refuses in a
+// message body; they are written as JSON escapes instead.
+var sqsUnsafe = strings.NewReplacer("\ufffe", `\ufffe`, "\uffff", `\uffff`)
+
+// encode writes the change as JSON without HTML escaping (which would
+// triple the size of every <, > and &), in characters SQS accepts.
+func encode(c sync.Change) (string, error) {
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(c); err != nil {
+		return "", err
+	}
+	return sqsUnsafe.Replace(strings.TrimSuffix(b.String(), "\n")), nil
 }

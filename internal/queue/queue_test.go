@@ -154,3 +154,19 @@ func TestEnqueueRefusesOversizedChange(t *testing.T) {
 		t.Errorf("Enqueue(oversized) error = %v, want an invalid-input error", err)
 	}
 }
+
+func TestEnqueueKeepsCharactersSQSRefusesEscaped(t *testing.T) {
+	applier := &recordingApplier{}
+	_, _, producer, poller := setup(t, applier)
+	c := change("odd", "odd@example.com")
+	c.Merges = sync.Values{"FNAME": "a\ufffeb\uffff<&>"}
+	if err := producer.Enqueue(context.Background(), c); err != nil {
+		t.Fatalf("Enqueue() error = %v", err)
+	}
+	drain(t, poller, 1)
+	applier.mu.Lock()
+	defer applier.mu.Unlock()
+	if len(applier.applied) != 1 || applier.applied[0].Change.Merges["FNAME"] != "a\ufffeb\uffff<&>" {
+		t.Errorf("applied = %+v, want the value back unchanged", applier.applied)
+	}
+}
