@@ -305,6 +305,10 @@ func TestPagesEscapeData(t *testing.T) {
 			t.Errorf("execution page lacks %q", want)
 		}
 	}
+	_, body = c.do(t, http.MethodGet, "/console/instances/demo/timeline?contact="+url.QueryEscape(contact), nil, ck)
+	if !strings.Contains(body, `id="timeline"`) || !strings.Contains(body, e.ID) {
+		t.Errorf("timeline of %s does not list execution %s", contact, e.ID)
+	}
 	_, body = c.do(t, http.MethodGet, "/console/instances/demo/executions/"+e.ID+"?errors_only=1", nil, ck)
 	if strings.Contains(body, "level-info") || !strings.Contains(body, "level-error") {
 		t.Errorf("errors-only log still shows info lines or lost the error line")

@@ -58,7 +58,7 @@ var pageNames = []string{"login", "error", "instances", "instance", "execution",
 func parseTemplates() (map[string]*template.Template, error) {
 	out := map[string]*template.Template{}
 	for _, name := range pageNames {
-		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFiles, "templates/layout.html", "templates/"+name+".html")
+		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFiles, "templates/layout.html", "templates/rows.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("parse template %s: %w", name, err)
 		}
@@ -133,6 +133,16 @@ var funcs = template.FuncMap{
 	"execURL":     execURL,
 	"timelineURL": timelineURL,
 	"count":       func(m map[sync.Status]int, s string) int { return m[sync.Status(s)] },
+	"rows": func(instanceID, tableID string, list []sync.Execution) executionRows {
+		return executionRows{instanceID, tableID, list}
+	},
+}
+
+// executionRows is what the shared executions table shows.
+type executionRows struct {
+	InstanceID string
+	TableID    string
+	Executions []sync.Execution
 }
 
 // when formats a time for people, in UTC.
