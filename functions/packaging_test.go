@@ -666,38 +666,66 @@ func TestFunctionsUnderEmulator(t *testing.T) {
 		fn := startEmulator(t, rie, "executions", bootstraps["executions"], w.env)
 		defer fn.stop(t)
 
-		raw := event(t, "executions", "list-executions.json", map[string]string{"{{instance_id}}": id})
-		status, body := fn.invokeHTTP(t, ctx, raw)
-		if status != http.StatusOK {
-			t.Fatalf("GET executions with IAM: status = %d (%s), want 200", status, body)
-		}
-		var list struct {
-			Executions []sync.Execution `json:"executions"`
-		}
-		if err := json.Unmarshal([]byte(body), &list); err != nil {
-			t.Fatalf("GET executions answered %s: %v", body, err)
-		}
-		if len(list.Executions) != 1 || list.Executions[0].Contact != "ada.lovelace@example.com" {
-			t.Errorf("GET executions = %s, want the one execution for ada.lovelace@example.com", body)
-		}
-
-		// The same request without the authorizer block: API Gateway did
-		// not authenticate it, and its SigV4 header is no operator token.
-		var anonymous map[string]any
-		if err := json.Unmarshal(raw, &anonymous); err != nil {
-			t.Fatalf("list-executions.json: %v", err)
-		}
-		rc, ok := anonymous["requestContext"].(map[string]any)
-		if !ok || rc["authorizer"] == nil {
-			t.Fatal("list-executions.json has no requestContext.authorizer")
-		}
-		delete(rc, "authorizer")
-		raw, err := json.Marshal(anonymous)
-		if err != nil {
-			t.Fatalf("encode the event: %v", err)
-		}
-		if status, body := fn.invokeHTTP(t, ctx, raw); status != http.StatusUnauthorized {
-			t.Errorf("GET executions without IAM: status = %d (%s), want 401", status, body)
+		iam := event(t, "executions", "list-executions.json", map[string]string{"{{instance_id}}": id})
+		// The same request as API Gateway hands it over on a route without
+		// IAM authorization: no authorizer block, and the SigV4 header is no
+		// operator token.
+		anonymous := withoutAuthorizer(t, iam, "")
+		bearer := withoutAuthorizer(t, iam, "Bearer "+w.operator)
+		for _, tc := range []struct {
+			name string
+			ev   []byte
+			want int
+		}{
+			{"IAM-authenticated", iam, http.StatusOK},
+			{"without the authorizer", anonymous, http.StatusUnauthorized},
+			{"with the operator token", bearer, http.StatusOK},
+		} {
+			status, body := fn.invokeHTTP(t, ctx, tc.ev)
+			if status != tc.want {
+				t.Errorf("GET executions %s: status = %d (%s), want %d", tc.name, status, body, tc.want)
+				continue
+			}
+			if status != http.StatusOK {
+				continue
+			}
+			var list struct {
+				Executions []sync.Execution `json:"executions"`
+			}
+			if err := json.Unmarshal([]byte(body), &list); err != nil {
+				t.Fatalf("GET executions %s answered %s: %v", tc.name, body, err)
+			}
+			if len(list.Executions) != 1 || list.Executions[0].Contact != "ada.lovelace@example.com" {
+				t.Errorf("GET executions %s = %s, want the one execution for ada.lovelace@example.com", tc.name, body)
+			}
 		}
 	})
+}
+
+// withoutAuthorizer returns the API Gateway event ev without its
+// requestContext.authorizer block and, when authorization is set, with that
+// Authorization header.
+func withoutAuthorizer(t *testing.T, ev []byte, authorization string) []byte {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(ev, &m); err != nil {
+		t.Fatalf("decode the event: %v", err)
+	}
+	rc, ok := m["requestContext"].(map[string]any)
+	if !ok || rc["authorizer"] == nil {
+		t.Fatal("the event has no requestContext.authorizer")
+	}
+	delete(rc, "authorizer")
+	if authorization != "" {
+		headers, ok := m["headers"].(map[string]any)
+		if !ok {
+			t.Fatal("the event has no headers")
+		}
+		headers["authorization"] = authorization
+	}
+	out, err := json.Marshal(m)
+	if err != nil {
+		t.Fatalf("encode the event: %v", err)
+	}
+	return out
 }
