@@ -534,6 +534,9 @@ type queuedChange struct {
 	WholeUser                                bool
 }
 
+// TestFunctionsUnderEmulator runs each function under the runtime interface
+// emulator, one invocation at a time. The sub-tests run in order and share
+// one world: executions lists the execution that sync recorded.
 func TestFunctionsUnderEmulator(t *testing.T) {
 	rie := os.Getenv("APMC_RIE")
 	if rie == "" {
