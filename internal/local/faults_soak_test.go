@@ -1,0 +1,251 @@
+package local_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	gosync "sync"
+	"testing"
+	"time"
+
+	"github.com/apmc-sync/apmc/internal/local"
+	"github.com/apmc-sync/apmc/internal/sync"
+)
+
+const (
+	soakContacts = 200
+	// soakLimit is the time the whole soak must fit in (on 2 cores).
+	soakLimit = 120 * time.Second
+	// soakPace spaces the changes, as people making them would.
+	soakPace = 5 * time.Millisecond
+)
+
+// TestSoakUnderFaults runs 1,000 changes across 200 contacts, from both
+// sides, while both simulators fail transiently (429, 500, HTML 502, hangs
+// past the client timeout, dropped connections, slow windows), and checks
+// that both sides end with the last value written to every field, nobody is
+// duplicated or missing, every fault shows as a failed execution that was
+// retried, and the dead-letter queue is empty.
+//
+// Each phase edits a contact from one side only and the stack settles
+// between phases, so the final state is known. Two edits of one contact in
+// Mailchimp are a second apart: Mailchimp's fired_at has whole seconds.
+func TestSoakUnderFaults(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the soak takes about a minute; skipped with -short")
+	}
+	t.Parallel()
+	began := time.Now()
+	s := startStackWith(t, func(c *local.Config) {
+		c.APITimeout = 300 * time.Millisecond
+		c.RetryBase = 100 * time.Millisecond
+		c.VisibilityTimeout = 2 * time.Second
+		// Headroom under Mailchimp's 10 connections for the requests a
+		// hang leaves running after the client gave up on them.
+		c.MailchimpMaxConnections = 8
+	})
+	list := s.Info.Sandbox.Mailchimp.ListID
+	faults := newSoakFaults(s)
+	contacts := make([]*soakContact, soakContacts)
+	changes := 0
+
+	// runPhase runs edit with accessplanit faults injected meanwhile, then
+	// lets hung requests finish and the stack settle.
+	runPhase := func(name string, edit func()) {
+		t.Helper()
+		ctx, stop := context.WithCancel(context.Background())
+		var wg gosync.WaitGroup
+		wg.Go(func() { faults.accessplanit(ctx, 16) })
+		phaseStart := time.Now()
+		edit()
+		stop()
+		wg.Wait()
+		time.Sleep(1200 * time.Millisecond) // a hang outlasts its client by up to 1 s
+		soakSettle(t, s, 60*time.Second)
+		t.Logf("phase %s: %v (%d changes so far)", name, time.Since(phaseStart).Round(time.Millisecond), changes)
+	}
+
+	// Phase 0: half the contacts are created in accessplanit, half sign up
+	// in Mailchimp.
+	runPhase("create", func() {
+		for i := range contacts {
+			c := &soakContact{email: fmt.Sprintf("soak%03d@example.com", i), want: map[string]string{}}
+			contacts[i] = c
+			for _, f := range soakFields {
+				c.want[f.tag] = soakValue(f.tag, i, 0)
+			}
+			changes++
+			time.Sleep(soakPace)
+			if i%2 == 1 {
+				if err := s.Mailchimp.SubscribeAsUser(list, c.email, map[string]any{"FNAME": c.want["FNAME"], "LNAME": c.want["LNAME"], "PHONE": c.want["PHONE"]}); err != nil {
+					t.Fatalf("SubscribeAsUser(%s) error = %v", c.email, err)
+				}
+				continue
+			}
+			if i%8 == 0 {
+				faults.aim(c.email, faults.nextMailchimp(i%16 == 0))
+			}
+			id, err := s.Accessplanit.CreateUserInUI(map[string]any{"Forenames": c.want["FNAME"], "Surname": c.want["LNAME"], "Phone": c.want["PHONE"],
+				"Email": c.email, "MainCompanyID": s.Info.Sandbox.Accessplanit.DefaultCompanyID})
+			if err != nil {
+				t.Fatalf("CreateUserInUI(%s) error = %v", c.email, err)
+			}
+			c.userID = id
+		}
+	})
+	for _, c := range contacts {
+		if c.userID == "" {
+			users := usersWithEmail(s, c.email)
+			if len(users) != 1 {
+				t.Fatalf("after the creates, accessplanit users with %s = %d, want 1", c.email, len(users))
+			}
+			c.userID = toString(users[0]["ID"])
+		}
+	}
+
+	// Phases 1 and 2: every contact is edited twice, from one side; the
+	// sides swap between phases.
+	for phase := 1; phase <= 2; phase++ {
+		runPhase(fmt.Sprintf("edit %d", phase), func() {
+			for round := range 2 {
+				if round == 1 {
+					time.Sleep(1100 * time.Millisecond)
+				}
+				n := phase*2 + round - 1
+				for i, c := range contacts {
+					f := soakFields[(i+n)%len(soakFields)]
+					v := soakValue(f.tag, i, n)
+					changes++
+					time.Sleep(soakPace)
+					if (i+phase)%2 == 0 {
+						if err := s.Mailchimp.EditMember(list, c.email, map[string]any{f.tag: v}, "user"); err != nil {
+							t.Fatalf("EditMember(%s) error = %v", c.email, err)
+						}
+						c.want[f.tag] = v
+						continue
+					}
+					switch {
+					case round == 0 && i%8 < 2:
+						faults.aim(c.email, faults.nextMailchimp(false))
+					case round == 1 && i%10 == 5:
+						// A hang's write lands after the client gave up: aim
+						// it at the contact's last write of the phase.
+						prev := soakFields[(i+n-1)%len(soakFields)]
+						waitMember(t, s, c.email, prev.tag, c.want[prev.tag])
+						faults.aim(c.email, faults.nextMailchimp(true))
+					}
+					if err := s.Accessplanit.EditUser(c.userID, map[string]any{f.field: v}); err != nil {
+						t.Fatalf("EditUser(%s) error = %v", c.userID, err)
+					}
+					c.want[f.tag] = v
+				}
+			}
+		})
+	}
+	elapsed := time.Since(began)
+	t.Logf("soak: %d changes across %d contacts in %v", changes, len(contacts), elapsed.Round(time.Millisecond))
+	if changes != 1000 {
+		t.Errorf("changes made = %d, want 1000", changes)
+	}
+
+	checkSoakState(t, s, contacts)
+	checkSoakExecutions(t, s, faults)
+	if !queueEmpty(t, s, s.Queues.DeadLetterURL) {
+		t.Errorf("dead-letter queue is not empty, want every transient fault retried to success")
+	}
+	if elapsed > soakLimit {
+		t.Errorf("soak took %v, want under %v", elapsed, soakLimit)
+	}
+}
+
+// checkSoakState compares both sides with the expected final state.
+func checkSoakState(t *testing.T, s *local.Stack, contacts []*soakContact) {
+	t.Helper()
+	list := s.Info.Sandbox.Mailchimp.ListID
+	if n := len(s.Mailchimp.Members(list)); n != len(contacts) {
+		t.Errorf("Mailchimp members = %d, want %d", n, len(contacts))
+	}
+	if n := len(s.Accessplanit.Users()); n != len(contacts) {
+		t.Errorf("accessplanit users = %d, want %d", n, len(contacts))
+	}
+	wrong := 0
+	for _, c := range contacts {
+		m, ok := s.Mailchimp.Member(list, c.email)
+		if !ok {
+			t.Errorf("Mailchimp member %s is missing", c.email)
+			continue
+		}
+		users := usersWithEmail(s, c.email)
+		if len(users) != 1 {
+			t.Errorf("accessplanit users with %s = %d, want 1", c.email, len(users))
+			continue
+		}
+		for _, f := range soakFields {
+			want := c.want[f.tag]
+			if got := toString(m.MergeFields[f.tag]); got != want {
+				wrong++
+				t.Errorf("Mailchimp %s %s = %q, want %q", c.email, f.tag, got, want)
+			}
+			if got := toString(users[0][f.field]); got != want {
+				wrong++
+				t.Errorf("accessplanit %s %s = %q, want %q", c.email, f.field, got, want)
+			}
+		}
+		if wrong > 20 {
+			t.Fatalf("more than 20 wrong values; stopping")
+		}
+	}
+}
+
+// checkSoakExecutions checks that every fault shows as a failed, retryable
+// execution, that every failed change succeeded on a later attempt, and
+// that nothing failed permanently.
+func checkSoakExecutions(t *testing.T, s *local.Stack, faults *soakFaults) {
+	t.Helper()
+	all := allExecutions(t, s, sync.ExecutionQuery{})
+	last := map[string]sync.Execution{}
+	failed := map[sync.Flow]int{}
+	failedFor := map[string]bool{}
+	for _, e := range all {
+		if prev, ok := last[e.ChangeID]; !ok || e.Attempt > prev.Attempt {
+			last[e.ChangeID] = e
+		}
+		if e.Status != sync.StatusFailed {
+			continue
+		}
+		if !e.Retryable {
+			t.Errorf("execution %s (%s, attempt %d) failed for good: %q, want only transient failures", e.ID, e.Contact, e.Attempt, e.Error)
+		}
+		failed[e.Flow]++
+		if e.Flow == sync.FlowToMailchimp {
+			failedFor[e.Contact] = true
+		}
+	}
+	for id, e := range last {
+		if e.Status == sync.StatusFailed {
+			t.Errorf("change %s for %s ended failed after %d attempts: %q", id, e.Contact, e.Attempt, e.Error)
+		}
+	}
+	mc, ap := s.Mailchimp.Stats(), s.Accessplanit.Stats()
+	t.Logf("executions %d; failed to Mailchimp %d (faults met %d, connection-limit refusals %d); failed to accessplanit %d (faults met %d, slow windows %d)",
+		len(all), failed[sync.FlowToMailchimp], mc.Faults, mc.TooManyRequests, failed[sync.FlowToAccessplanit], ap.Faults, faults.slow)
+	if failed[sync.FlowToMailchimp] < mc.Faults {
+		t.Errorf("failed executions to Mailchimp = %d, want at least the %d faults Mailchimp answered", failed[sync.FlowToMailchimp], mc.Faults)
+	}
+	if failed[sync.FlowToAccessplanit] < ap.Faults {
+		t.Errorf("failed executions to accessplanit = %d, want at least the %d faults accessplanit answered", failed[sync.FlowToAccessplanit], ap.Faults)
+	}
+	if mc.Faults == 0 || ap.Faults == 0 {
+		t.Errorf("faults met: Mailchimp %d, accessplanit %d; want both above zero (the soak must exercise failures)", mc.Faults, ap.Faults)
+	}
+	faults.mu.Lock()
+	defer faults.mu.Unlock()
+	for email, kind := range faults.aimed {
+		if !failedFor[email] {
+			t.Errorf("Mailchimp %s fault aimed at %s shows in no failed execution", kind, email)
+		}
+	}
+	if n := len(faults.aimed); n == 0 || !strings.Contains(fmt.Sprint(faults.aimed), "hang") {
+		t.Errorf("aimed Mailchimp faults = %v, want some, hangs among them", faults.aimed)
+	}
+}
