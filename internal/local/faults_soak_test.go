@@ -1,8 +1,11 @@
 package local_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"net/http"
 	"strings"
 	gosync "sync"
 	"testing"
@@ -247,5 +250,179 @@ func checkSoakExecutions(t *testing.T, s *local.Stack, faults *soakFaults) {
 	}
 	if n := len(faults.aimed); n == 0 || !strings.Contains(fmt.Sprint(faults.aimed), "hang") {
 		t.Errorf("aimed Mailchimp faults = %v, want some, hangs among them", faults.aimed)
+	}
+}
+
+// startStackWithOutage starts a stack whose AWS requests pass through an
+// outage the test switches on and off.
+func startStackWithOutage(t *testing.T, edit func(*local.Config)) (*local.Stack, *awsOutage) {
+	t.Helper()
+	outage := newAWSOutage()
+	s := startStackWith(t, func(c *local.Config) {
+		c.AWSHTTPClient = outage.client()
+		if edit != nil {
+			edit(c)
+		}
+	})
+	return s, outage
+}
+
+// webhookStatus posts an accessplanit delivery of the User with id and
+// returns the answer's status.
+func webhookStatus(t *testing.T, s *local.Stack, id string) int {
+	t.Helper()
+	body, err := json.Marshal(apUser(t, s, id))
+	if err != nil {
+		t.Fatalf("encode delivery: %v", err)
+	}
+	resp, err := http.Post(s.Info.Webhooks.Accessplanit, "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatalf("POST webhook error = %v", err)
+	}
+	defer resp.Body.Close()
+	return resp.StatusCode
+}
+
+// TestStoresUnreachableAtIngest checks that a delivery is refused with a 5xx
+// while the queue or the instances table cannot be reached, so the sender
+// retries, and that the retry once they are back is applied. (The ingest
+// handlers' own tests cover an unreachable queue per endpoint:
+// internal/ingest/accessplanit_test.go and mailchimp_test.go.)
+func TestStoresUnreachableAtIngest(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		down func(s *local.Stack) func(target, table string) bool
+	}{
+		{name: "queue", down: func(*local.Stack) func(string, string) bool { return sqsSends }},
+		{name: "instances table", down: func(s *local.Stack) func(string, string) bool { return dynamoTables(s.Info.AWS.InstancesTable) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s, outage := startStackWithOutage(t, func(c *local.Config) { c.InstanceCacheTTL = time.Millisecond })
+			email := strings.ReplaceAll(tt.name, " ", ".") + "@example.com"
+			id, err := s.Accessplanit.AddUser(map[string]any{"Forenames": "Ingest", "Surname": "Outage", "Email": email, "MainCompanyID": s.Info.Sandbox.Accessplanit.DefaultCompanyID})
+			if err != nil {
+				t.Fatalf("AddUser() error = %v", err)
+			}
+			time.Sleep(5 * time.Millisecond) // past the instance cache
+			outage.set(tt.down(s))
+			if got := webhookStatus(t, s, id); got < 500 {
+				t.Errorf("delivery while the %s is unreachable = %d, want a 5xx so the sender retries", tt.name, got)
+			}
+			outage.set(nil)
+			if got := webhookStatus(t, s, id); got != http.StatusAccepted {
+				t.Fatalf("delivery once the %s is back = %d, want %d", tt.name, got, http.StatusAccepted)
+			}
+			waitExecution(t, s, "the change to succeed", sync.ExecutionQuery{Flow: sync.FlowToMailchimp, Contact: email}, func(e sync.Execution) bool { return e.Status == sync.StatusSucceeded })
+			if _, ok := s.Mailchimp.Member(s.Info.Sandbox.Mailchimp.ListID, email); !ok {
+				t.Errorf("member %s not written after the retried delivery", email)
+			}
+		})
+	}
+}
+
+// TestQueueUnreachableSenderRetries lets Mailchimp's own delivery meet an
+// unreachable queue: the stack answers 5xx, the simulator retries, and the
+// change is applied once the queue is back.
+func TestQueueUnreachableSenderRetries(t *testing.T) {
+	t.Parallel()
+	s, outage := startStackWithOutage(t, nil)
+	const email = "sender.retries@example.com"
+	outage.set(sqsSends)
+	if err := s.Mailchimp.SubscribeAsUser(s.Info.Sandbox.Mailchimp.ListID, email, map[string]any{"FNAME": "Sender", "LNAME": "Retries"}); err != nil {
+		t.Fatalf("SubscribeAsUser() error = %v", err)
+	}
+	waitFor(t, "Mailchimp to retry a refused delivery", func() bool { return s.Mailchimp.Stats().WebhookRetries > 0 })
+	outage.set(nil)
+	settle(t, s)
+	if st := s.Mailchimp.Stats(); st.WebhooksFailed != 0 {
+		t.Errorf("deliveries given up = %d, want 0 (a retry reached the stack)", st.WebhooksFailed)
+	}
+	if n := outage.refusedCount("AmazonSQS.SendMessage"); n == 0 {
+		t.Errorf("refused SQS sends = 0, want the outage to have refused some")
+	}
+	if n := len(usersWithEmail(s, email)); n != 1 {
+		t.Errorf("accessplanit users with %s = %d, want 1", email, n)
+	}
+}
+
+// TestTablesUnreachableDuringSync makes the contacts and executions tables
+// unreachable while a change is applied: the change is delivered again and
+// applied once they are back, and the executions say so.
+func TestTablesUnreachableDuringSync(t *testing.T) {
+	t.Parallel()
+	s, outage := startStackWithOutage(t, func(c *local.Config) { c.RetryBase = time.Second })
+	const email = "tables.down@example.com"
+	outage.set(dynamoTables(s.Info.AWS.ContactsTable, s.Info.AWS.ExecutionsTable))
+	if _, err := s.Accessplanit.CreateUserInUI(map[string]any{"Forenames": "Tables", "Surname": "Down", "Email": email, "MainCompanyID": s.Info.Sandbox.Accessplanit.DefaultCompanyID}); err != nil {
+		t.Fatalf("CreateUserInUI() error = %v", err)
+	}
+	// The engine reads the contact state first and records the execution
+	// last: a refused PutItem means one attempt has run its course.
+	waitFor(t, "an attempt to fail on the tables", func() bool { return outage.refusedCount("DynamoDB_20120810.PutItem") > 0 })
+	outage.set(nil)
+	e := waitExecution(t, s, "the change to succeed", sync.ExecutionQuery{Flow: sync.FlowToMailchimp, Contact: email}, func(e sync.Execution) bool { return e.Status == sync.StatusSucceeded })
+	if e.Attempt < 2 || e.Origin != sync.OriginRetry {
+		t.Errorf("succeeded execution attempt %d origin %s, want a redelivery (attempt 2 or later, origin retry)", e.Attempt, e.Origin)
+	}
+	settle(t, s)
+	if _, ok := s.Mailchimp.Member(s.Info.Sandbox.Mailchimp.ListID, email); !ok {
+		t.Errorf("member %s not written", email)
+	}
+	for _, x := range executions(t, s, sync.ExecutionQuery{Flow: sync.FlowToMailchimp, Contact: email}) {
+		if x.Status == sync.StatusFailed && (!x.Retryable || !strings.Contains(x.Error, "contact state")) {
+			t.Errorf("failed execution attempt %d retryable=%v %q, want a retryable failure reading the contact state", x.Attempt, x.Retryable, x.Error)
+		}
+	}
+	if !queueEmpty(t, s, s.Queues.DeadLetterURL) {
+		t.Errorf("dead-letter queue is not empty, want the change applied")
+	}
+}
+
+// TestConsumerKilledMidRun stops the sync consumer while it applies batches
+// and starts a fresh one on the same queue: every change still reaches
+// Mailchimp, once per contact, with the right values.
+func TestConsumerKilledMidRun(t *testing.T) {
+	t.Parallel()
+	s := startStackWith(t, func(c *local.Config) { c.VisibilityTimeout = 2 * time.Second })
+	const n = 60
+	list := s.Info.Sandbox.Mailchimp.ListID
+	// Slow Mailchimp down so the consumer is busy when it is stopped.
+	s.Mailchimp.SetLatency(100 * time.Millisecond)
+	for i := range n {
+		if _, err := s.Accessplanit.CreateUserInUI(map[string]any{"Forenames": fmt.Sprintf("Killed%02d", i), "Surname": "Consumer",
+			"Email": fmt.Sprintf("killed%02d@example.com", i), "MainCompanyID": s.Info.Sandbox.Accessplanit.DefaultCompanyID}); err != nil {
+			t.Fatalf("CreateUserInUI() error = %v", err)
+		}
+	}
+	waitFor(t, "the consumer to be part way", func() bool { return len(s.Mailchimp.Members(list)) >= 5 })
+	s.StopConsumer()
+	if got := len(s.Mailchimp.Members(list)); got >= n {
+		t.Fatalf("members when the consumer was stopped = %d, want fewer than %d (stopped mid-run)", got, n)
+	}
+	s.Mailchimp.SetLatency(0)
+	s.StartConsumer()
+	settle(t, s)
+	for i := range n {
+		email := fmt.Sprintf("killed%02d@example.com", i)
+		m, ok := s.Mailchimp.Member(list, email)
+		if !ok {
+			t.Errorf("member %s is missing after the restart", email)
+			continue
+		}
+		if got, want := toString(m.MergeFields["FNAME"]), fmt.Sprintf("Killed%02d", i); got != want {
+			t.Errorf("member %s FNAME = %q, want %q", email, got, want)
+		}
+		if len(usersWithEmail(s, email)) != 1 {
+			t.Errorf("accessplanit users with %s = %d, want 1", email, len(usersWithEmail(s, email)))
+		}
+	}
+	if got := len(s.Mailchimp.Members(list)); got != n {
+		t.Errorf("members = %d, want %d", got, n)
+	}
+	if !queueEmpty(t, s, s.Queues.DeadLetterURL) {
+		t.Errorf("dead-letter queue is not empty, want every change applied")
 	}
 }
