@@ -130,21 +130,20 @@ func TestFunctionPermissions(t *testing.T) {
 			"sqs:ReceiveMessage on ChangesQueue",
 		}},
 		{"ExecutionsFunction", []string{
-			"dynamodb:GetItem on ContactsTable",
 			"dynamodb:GetItem on ExecutionsTable",
 			"dynamodb:GetItem on InstancesTable",
-			"dynamodb:Query on ContactsTable",
-			"dynamodb:Query on ContactsTable/index/*",
+			// Resume marks the held executions it released.
+			"dynamodb:PutItem on ExecutionsTable",
+			// Pause and resume write the instance's state.
+			"dynamodb:PutItem on InstancesTable",
 			"dynamodb:Query on ExecutionsTable",
 			"dynamodb:Query on ExecutionsTable/index/*",
-			"dynamodb:Query on InstancesTable",
 			"dynamodb:Scan on InstancesTable",
-			"dynamodb:UpdateItem on InstancesTable",
 			// Dead-letter depth, listing and redrive.
+			"sqs:ChangeMessageVisibility on ChangesDeadLetterQueue",
 			"sqs:DeleteMessage on ChangesDeadLetterQueue",
 			"sqs:GetQueueAttributes on ChangesDeadLetterQueue",
 			"sqs:ReceiveMessage on ChangesDeadLetterQueue",
-			"sqs:SendMessage on ChangesDeadLetterQueue",
 			// Replay.
 			"sqs:SendMessage on ChangesQueue",
 		}},
