@@ -36,19 +36,7 @@ func (e *Engine) toAccessplanit(ctx context.Context, rec *recorder, in Instance,
 	merges[TagEmail] = email
 	seenValues := restrict(merges, in.Mappings, FlowToMailchimp)
 
-	var contact Contact
-	err = rec.step("load_contact", func(out map[string]any) error {
-		var err error
-		contact, err = e.Contacts.Contact(ctx, in.ID, email)
-		if errors.Is(err, ErrNotFound) {
-			contact, err = Contact{InstanceID: in.ID, Email: email}, nil
-		}
-		out["known"] = contact.Version > 0
-		if err != nil {
-			return fmt.Errorf("load contact state: %w", err)
-		}
-		return nil
-	})
+	contact, err := e.loadContact(ctx, rec, in.ID, email)
 	if err != nil {
 		return outcome{}, err
 	}
@@ -205,19 +193,7 @@ func (e *Engine) emailChanged(ctx context.Context, rec *recorder, in Instance, c
 	if err != nil {
 		return outcome{}, fmt.Errorf("connect to accessplanit: %w", err)
 	}
-	var contact Contact
-	err = rec.step("load_contact", func(out map[string]any) error {
-		var err error
-		contact, err = e.Contacts.Contact(ctx, in.ID, oldEmail)
-		if errors.Is(err, ErrNotFound) {
-			contact, err = Contact{InstanceID: in.ID, Email: oldEmail}, nil
-		}
-		out["known"] = contact.Version > 0
-		if err != nil {
-			return fmt.Errorf("load contact state: %w", err)
-		}
-		return nil
-	})
+	contact, err := e.loadContact(ctx, rec, in.ID, oldEmail)
 	if err != nil {
 		return outcome{}, err
 	}
@@ -326,4 +302,23 @@ func restrict(v Values, ms []FieldMapping, f Flow) Values {
 		}
 	}
 	return out
+}
+
+// loadContact loads the contact state for email as a step; an unknown
+// contact is a new, empty state.
+func (e *Engine) loadContact(ctx context.Context, rec *recorder, instanceID, email string) (Contact, error) {
+	var contact Contact
+	err := rec.step("load_contact", func(out map[string]any) error {
+		var err error
+		contact, err = e.Contacts.Contact(ctx, instanceID, email)
+		if errors.Is(err, ErrNotFound) {
+			contact, err = Contact{InstanceID: instanceID, Email: email}, nil
+		}
+		out["known"] = contact.Version > 0
+		if err != nil {
+			return fmt.Errorf("load contact state: %w", err)
+		}
+		return nil
+	})
+	return contact, err
 }
