@@ -21,6 +21,12 @@ const (
 	soakLimit = 120 * time.Second
 	// soakPace spaces the changes, as people making them would.
 	soakPace = 5 * time.Millisecond
+	// soakRetryBase is the first retry delay. The consumer hides a failed
+	// message for int(delay/1s) seconds, so any base under a second makes
+	// the first retries immediate, and a sub-second burst of 429s (a
+	// connection limit filled by requests the client abandoned) can use up
+	// all five receives. At 1 s the delays are 1, 2, 4 and 8 s.
+	soakRetryBase = time.Second
 )
 
 // TestSoakUnderFaults runs 1,000 changes across 200 contacts, from both
@@ -41,7 +47,9 @@ func TestSoakUnderFaults(t *testing.T) {
 	began := time.Now()
 	s := startStackWith(t, func(c *local.Config) {
 		c.APITimeout = 300 * time.Millisecond
-		c.RetryBase = 100 * time.Millisecond
+		// SQS hides a message for whole seconds: a smaller base would make
+		// the first retries immediate (see soakRetryBase).
+		c.RetryBase = soakRetryBase
 		c.VisibilityTimeout = 2 * time.Second
 		// Headroom under Mailchimp's 10 connections for the requests a
 		// hang leaves running after the client gave up on them.
@@ -386,7 +394,12 @@ func TestTablesUnreachableDuringSync(t *testing.T) {
 // Mailchimp, once per contact, with the right values.
 func TestConsumerKilledMidRun(t *testing.T) {
 	t.Parallel()
-	s := startStackWith(t, func(c *local.Config) { c.VisibilityTimeout = 2 * time.Second })
+	s := startStackWith(t, func(c *local.Config) {
+		c.VisibilityTimeout = 2 * time.Second
+		// Requests cut short by the stop may still hold Mailchimp
+		// connections for a moment: retries must not all come at once.
+		c.RetryBase = soakRetryBase
+	})
 	const n = 60
 	list := s.Info.Sandbox.Mailchimp.ListID
 	// Slow Mailchimp down so the consumer is busy when it is stopped.
@@ -410,6 +423,9 @@ func TestConsumerKilledMidRun(t *testing.T) {
 		m, ok := s.Mailchimp.Member(list, email)
 		if !ok {
 			t.Errorf("member %s is missing after the restart", email)
+			for _, e := range attempts(t, s, sync.FlowToMailchimp, email) {
+				t.Logf("  attempt %d: %s %q", e.Attempt, e.Status, e.Error)
+			}
 			continue
 		}
 		if got, want := toString(m.MergeFields["FNAME"]), fmt.Sprintf("Killed%02d", i); got != want {
