@@ -143,7 +143,7 @@ func (c *Consumer) delay(ctx context.Context, r events.SQSMessage, d time.Durati
 	_, err := c.Visibility.ChangeMessageVisibility(ctx, &sqs.ChangeMessageVisibilityInput{
 		QueueUrl:          aws.String(c.QueueURL),
 		ReceiptHandle:     aws.String(r.ReceiptHandle),
-		VisibilityTimeout: int32(d / time.Second),
+		VisibilityTimeout: visibilitySeconds(d),
 	})
 	if err != nil {
 		c.logger().Warn("could not delay the retry; the queue's visibility timeout applies", "message_id", r.MessageId, "error", err.Error())
@@ -155,4 +155,13 @@ func (c *Consumer) logger() *slog.Logger {
 		return c.Logger
 	}
 	return slog.New(slog.DiscardHandler)
+}
+
+// visibilitySeconds converts a delay to SQS's whole seconds, rounding up so a
+// short delay still delays.
+func visibilitySeconds(d time.Duration) int32 {
+	if d <= 0 {
+		return 0
+	}
+	return int32((d + time.Second - 1) / time.Second)
 }
