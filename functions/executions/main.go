@@ -5,7 +5,6 @@
 package main
 
 import (
-	"context"
 	"net/http"
 	"os"
 
@@ -32,7 +31,7 @@ func main() {
 		log.Error("cannot start", "error", err.Error())
 		os.Exit(1)
 	}
-	cfg, err := awsconfig.Load(context.Background())
+	cfg, err := awsconfig.Lambda()
 	if err != nil {
 		log.Error("cannot start", "error", err.Error())
 		os.Exit(1)

@@ -3,7 +3,6 @@
 package main
 
 import (
-	"context"
 	"os"
 	"strconv"
 	"time"
@@ -39,7 +38,7 @@ func main() {
 		log.Error("cannot start", "error", err.Error())
 		os.Exit(1)
 	}
-	cfg, err := awsconfig.Load(context.Background())
+	cfg, err := awsconfig.Lambda()
 	if err != nil {
 		log.Error("cannot start", "error", err.Error())
 		os.Exit(1)
