@@ -75,6 +75,13 @@ func (c *Consumer) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEv
 				if !failed && c.handle(ctx, r) {
 					continue
 				}
+				if failed {
+					// Held back behind a failed change of its contact: visible
+					// again at once, it waits in its group until the failed
+					// one is retried, instead of blocking the group for the
+					// queue's whole visibility timeout.
+					c.setVisibility(ctx, r, 0)
+				}
 				failed = true
 				mu.Lock()
 				failures = append(failures, events.SQSBatchItemFailure{ItemIdentifier: r.MessageId})
@@ -137,7 +144,15 @@ func (c *Consumer) backoff(attempt int) time.Duration {
 
 // delay hides a failed message for d before its next receive.
 func (c *Consumer) delay(ctx context.Context, r events.SQSMessage, d time.Duration) {
-	if c.Visibility == nil || c.RetryBase <= 0 || r.ReceiptHandle == "" {
+	if c.RetryBase <= 0 {
+		return
+	}
+	c.setVisibility(ctx, r, d)
+}
+
+// setVisibility sets when a message is received again.
+func (c *Consumer) setVisibility(ctx context.Context, r events.SQSMessage, d time.Duration) {
+	if c.Visibility == nil || r.ReceiptHandle == "" {
 		return
 	}
 	_, err := c.Visibility.ChangeMessageVisibility(ctx, &sqs.ChangeMessageVisibilityInput{
