@@ -24,11 +24,20 @@ type SideState struct {
 	// Values are the mapped values (by merge tag) the side holds as far as the
 	// service knows: written by the service, or seen in a change from it.
 	Values Values `json:"values,omitempty"`
-	// Fingerprint and WrittenAt describe the service's last write to the side;
-	// a change from the side carrying this fingerprint is the write's echo.
+	// Fingerprint and WrittenAt describe the service's last write to the side.
 	Fingerprint string    `json:"fingerprint,omitempty"`
 	WrittenAt   time.Time `json:"written_at,omitzero"`
+	// Pending are the service's recent writes to the side whose webhooks
+	// (echoes) are still expected, oldest first: a change from the side
+	// carrying one of their fingerprints is an echo, not a change.
+	Pending []PendingWrite `json:"pending,omitempty"`
 	// SourceTime is when the newest change applied from this side happened;
 	// an older change is stale.
 	SourceTime time.Time `json:"source_time,omitzero"`
+}
+
+// PendingWrite is one write whose echo is still expected.
+type PendingWrite struct {
+	Fingerprint string    `json:"fingerprint"`
+	At          time.Time `json:"at"`
 }

@@ -39,18 +39,12 @@ func TestSideStateEchoes(t *testing.T) {
 		t.Errorf("after b's echo: echoOf(c) = %d, want 0", got)
 	}
 
-	// A fingerprint stored as a single value (before the list) still counts.
-	old := SideState{Fingerprint: "z", WrittenAt: at}
-	if got := old.echoOf("z", at.Add(time.Minute)); got != 0 {
-		t.Errorf("plain fingerprint: echoOf(z) = %d, want 0", got)
-	}
-
 	// The list is bounded.
 	var many SideState
 	for i := range 2 * maxPendingWrites {
 		many.recordWrite(string(rune('a'+i)), at)
 	}
-	if n := len(many.pendingWrites()); n != maxPendingWrites {
+	if n := len(many.Pending); n != maxPendingWrites {
 		t.Errorf("pending writes after %d writes = %d, want %d", 2*maxPendingWrites, n, maxPendingWrites)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 )
 
 // toMailchimp applies an accessplanit change to Mailchimp.
@@ -236,7 +237,7 @@ func (e *Engine) moveMember(ctx context.Context, rec *recorder, mc Mailchimp, in
 // either side, when it differs from what is stored.
 func (e *Engine) saveIfNew(ctx context.Context, rec *recorder, stored, seen Contact) error {
 	if stored.Version > 0 && stored.UserID == seen.UserID && stored.Accessplanit.Values.Equal(seen.Accessplanit.Values) &&
-		stored.Accessplanit.Fingerprint == seen.Accessplanit.Fingerprint && stored.Mailchimp.Fingerprint == seen.Mailchimp.Fingerprint &&
+		slices.Equal(stored.Accessplanit.Pending, seen.Accessplanit.Pending) && slices.Equal(stored.Mailchimp.Pending, seen.Mailchimp.Pending) &&
 		stored.Accessplanit.SourceTime.Equal(seen.Accessplanit.SourceTime) && stored.Mailchimp.Values.Equal(seen.Mailchimp.Values) &&
 		stored.Mailchimp.SourceTime.Equal(seen.Mailchimp.SourceTime) {
 		return nil
