@@ -28,16 +28,13 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/google/go-cmp/cmp"
-	"github.com/sivchari/kumo"
 
 	"github.com/apmc-sync/apmc/internal/api"
-	"github.com/apmc-sync/apmc/internal/awsconfig"
+	"github.com/apmc-sync/apmc/internal/awstest"
 	"github.com/apmc-sync/apmc/internal/dynamo"
-	"github.com/apmc-sync/apmc/internal/queue"
 	sbap "github.com/apmc-sync/apmc/internal/sandbox/accessplanit"
 	sbmc "github.com/apmc-sync/apmc/internal/sandbox/mailchimp"
 	"github.com/apmc-sync/apmc/internal/secrets"
@@ -206,31 +203,12 @@ type world struct {
 
 func newWorld(t *testing.T, ctx context.Context) *world {
 	t.Helper()
-	srv := kumo.NewServer()
-	t.Cleanup(srv.Close)
-	cfg := awsconfig.Local()
-	w := &world{
-		ddb: dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(srv.URL) }),
-		sqs: sqs.NewFromConfig(cfg, func(o *sqs.Options) { o.BaseEndpoint = aws.String(srv.URL) }),
-	}
-	kmsClient := kms.NewFromConfig(cfg, func(o *kms.Options) { o.BaseEndpoint = aws.String(srv.URL) })
-
-	// kumo keeps state per process: every run gets its own names.
-	prefix := "pkg-" + randomHex(t, 4)
-	w.tables = dynamo.Tables{Instances: prefix + "-instances", Executions: prefix + "-executions", Contacts: prefix + "-contacts"}
-	if err := dynamo.CreateTables(ctx, w.ddb, w.tables); err != nil {
-		t.Fatalf("CreateTables() error = %v", err)
-	}
-	queues, err := queue.Create(ctx, w.sqs, prefix+"-changes", 180, sync.DefaultMaxAttempts)
-	if err != nil {
-		t.Fatalf("queue.Create() error = %v", err)
-	}
+	svc := awstest.Kumo(t)
+	w := &world{ddb: svc.DynamoDB, sqs: svc.SQS}
+	w.tables = svc.Tables(t, "pkg")
+	queues := svc.Queues(t, "pkg-changes", 180)
 	w.queueURL, w.dlqURL = queues.ChangesURL, queues.DeadLetterURL
-	key, err := kmsClient.CreateKey(ctx, &kms.CreateKeyInput{Description: aws.String("apmc packaging test")})
-	if err != nil {
-		t.Fatalf("CreateKey() error = %v", err)
-	}
-	keyID := aws.ToString(key.KeyMetadata.KeyId)
+	keyID := svc.Key(t)
 
 	w.mailchimp = sbmc.New(sbmc.Options{})
 	t.Cleanup(w.mailchimp.Close)
@@ -255,7 +233,7 @@ func newWorld(t *testing.T, ctx context.Context) *world {
 			sync.FieldMapping{MergeTag: "COMPANY", Field: "MainCompanyName", Direction: sync.DirectionToMailchimp}),
 		Secrets: sync.Secrets{MailchimpAPIKey: mcKey, AccessplanitAPIKey: apKey, AccessplanitToken: randomHex(t, 20), MailchimpToken: randomHex(t, 20)},
 	}
-	if err := dynamo.NewInstanceStore(w.ddb, w.tables.Instances, secrets.NewKMS(kmsClient, keyID)).Create(ctx, w.instance); err != nil {
+	if err := dynamo.NewInstanceStore(w.ddb, w.tables.Instances, secrets.NewKMS(svc.KMS, keyID)).Create(ctx, w.instance); err != nil {
 		t.Fatalf("create the instance: %v", err)
 	}
 	w.operator = randomHex(t, 24)
@@ -266,7 +244,7 @@ func newWorld(t *testing.T, ctx context.Context) *world {
 		"AWS_ACCESS_KEY_ID=local",
 		"AWS_SECRET_ACCESS_KEY=local",
 		"AWS_EC2_METADATA_DISABLED=true",
-		"AWS_ENDPOINT_URL=" + srv.URL,
+		"AWS_ENDPOINT_URL=" + svc.URL,
 		"INSTANCES_TABLE=" + w.tables.Instances,
 		"EXECUTIONS_TABLE=" + w.tables.Executions,
 		"CONTACTS_TABLE=" + w.tables.Contacts,

@@ -8,19 +8,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/kms"
-	"github.com/sivchari/kumo"
-
 	"github.com/apmc-sync/apmc/internal/api"
-	"github.com/apmc-sync/apmc/internal/awsconfig"
+	"github.com/apmc-sync/apmc/internal/awstest"
 	"github.com/apmc-sync/apmc/internal/dynamo"
-	"github.com/apmc-sync/apmc/internal/secrets"
 	"github.com/apmc-sync/apmc/internal/sync"
 )
 
@@ -35,29 +28,14 @@ type env struct {
 	secrets    []string
 }
 
-var names atomic.Int64
-
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
-	srv := kumo.NewServer()
-	t.Cleanup(srv.Close)
+	svc := awstest.Kumo(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	cfg := awsconfig.Local()
-	ddb := dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(srv.URL) })
-	kmsClient := kms.NewFromConfig(cfg, func(o *kms.Options) { o.BaseEndpoint = aws.String(srv.URL) })
-	// kumo keeps its state per process: every environment has its own tables.
-	prefix := fmt.Sprintf("api-%d-%d", time.Now().UnixNano()%1e9, names.Add(1))
-	tables := dynamo.Tables{Instances: prefix + "-instances", Executions: prefix + "-executions", Contacts: prefix + "-contacts"}
-	if err := dynamo.CreateTables(ctx, ddb, tables); err != nil {
-		t.Fatalf("CreateTables() error = %v", err)
-	}
-	key, err := kmsClient.CreateKey(ctx, &kms.CreateKeyInput{Description: aws.String("api tests")})
-	if err != nil {
-		t.Fatalf("CreateKey() error = %v", err)
-	}
-	instances := dynamo.NewInstanceStore(ddb, tables.Instances, secrets.NewKMS(kmsClient, aws.ToString(key.KeyMetadata.KeyId)))
+	tables := svc.Tables(t, "api")
+	instances := svc.Instances(t, tables)
+	ddb := svc.DynamoDB
 	executions := dynamo.NewExecutionStore(ddb, tables.Executions)
 	e := &env{secrets: []string{operatorToken}}
 	for _, id := range []string{"alpha", "beta"} {

@@ -4,28 +4,22 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	gosync "sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	"github.com/sivchari/kumo"
 
-	"github.com/apmc-sync/apmc/internal/awsconfig"
+	"github.com/apmc-sync/apmc/internal/awstest"
 	"github.com/apmc-sync/apmc/internal/dynamo"
 	"github.com/apmc-sync/apmc/internal/ingest"
 	"github.com/apmc-sync/apmc/internal/queue"
-	"github.com/apmc-sync/apmc/internal/secrets"
 	"github.com/apmc-sync/apmc/internal/sync"
 )
 
@@ -38,44 +32,21 @@ const (
 
 // env is one kumo server with tables, a KMS key and three instances.
 type env struct {
+	aws       *awstest.Env
 	sqs       *sqs.Client
 	instances *dynamo.InstanceStore
 	// byID holds each instance as created, secrets included.
 	byID map[string]sync.Instance
 }
 
-// names keeps kumo's process-wide queues and tables apart.
-var names atomic.Int64
-
-func uniqueName(prefix string) string {
-	return fmt.Sprintf("%s-%d-%d", prefix, time.Now().UnixNano()%1e9, names.Add(1))
-}
-
 // newEnv starts kumo and creates the tables, a key and the instances.
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
-	srv := kumo.NewServer()
-	t.Cleanup(srv.Close)
+	svc := awstest.Kumo(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	cfg := awsconfig.Local()
-	ddb := dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(srv.URL) })
-	kmsClient := kms.NewFromConfig(cfg, func(o *kms.Options) { o.BaseEndpoint = aws.String(srv.URL) })
-	e := &env{
-		sqs:  sqs.NewFromConfig(cfg, func(o *sqs.Options) { o.BaseEndpoint = aws.String(srv.URL) }),
-		byID: map[string]sync.Instance{},
-	}
-	prefix := uniqueName("ingest")
-	tables := dynamo.Tables{Instances: prefix + "-instances", Executions: prefix + "-executions", Contacts: prefix + "-contacts"}
-	if err := dynamo.CreateTables(ctx, ddb, tables); err != nil {
-		t.Fatalf("CreateTables() error = %v", err)
-	}
-	key, err := kmsClient.CreateKey(ctx, &kms.CreateKeyInput{Description: aws.String("ingest tests")})
-	if err != nil {
-		t.Fatalf("CreateKey() error = %v", err)
-	}
-	e.instances = dynamo.NewInstanceStore(ddb, tables.Instances, secrets.NewKMS(kmsClient, aws.ToString(key.KeyMetadata.KeyId)))
+	e := &env{aws: svc, sqs: svc.SQS, byID: map[string]sync.Instance{}}
+	e.instances = svc.Instances(t, svc.Tables(t, "ingest"))
 	for _, id := range []string{plainID, signedID, pausedID} {
 		in := validInstance(id)
 		if id == signedID {
@@ -186,10 +157,7 @@ func withNow(now time.Time) endpointOption {
 // them, over a fresh FIFO queue.
 func (e *env) start(t *testing.T, opts ...endpointOption) *endpoint {
 	t.Helper()
-	qs, err := queue.Create(context.Background(), e.sqs, uniqueName("changes"), 30, 5)
-	if err != nil {
-		t.Fatalf("queue.Create() error = %v", err)
-	}
+	qs := e.aws.Queues(t, "changes", 30)
 	ep := &endpoint{env: e, queueURL: qs.ChangesURL, logs: &lockedBuffer{}}
 	deps := ingest.Deps{Instances: e.instances, Logger: slog.New(slog.NewJSONHandler(ep.logs, nil))}
 	sendTo := qs.ChangesURL

@@ -2,24 +2,19 @@ package loadtest_test
 
 import (
 	"context"
-	"fmt"
 	"net"
 	"net/http"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	"github.com/sivchari/kumo"
 
-	"github.com/apmc-sync/apmc/internal/awsconfig"
+	"github.com/apmc-sync/apmc/internal/awstest"
 	"github.com/apmc-sync/apmc/internal/connector"
 	"github.com/apmc-sync/apmc/internal/dynamo"
 	"github.com/apmc-sync/apmc/internal/queue"
 	sbmc "github.com/apmc-sync/apmc/internal/sandbox/mailchimp"
-	"github.com/apmc-sync/apmc/internal/secrets"
 	"github.com/apmc-sync/apmc/internal/sync"
 )
 
@@ -41,30 +36,15 @@ type parts struct {
 // creates the tables, the queue, a KMS key and one instance.
 func newParts(b *testing.B) *parts {
 	b.Helper()
-	b.Setenv("AWS_EC2_METADATA_DISABLED", "true")
-	srv := kumo.NewServer()
-	b.Cleanup(srv.Close)
+	svc := awstest.Kumo(b)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	cfg := awsconfig.Local()
-	ddb := dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(srv.URL) })
-	kmsClient := kms.NewFromConfig(cfg, func(o *kms.Options) { o.BaseEndpoint = aws.String(srv.URL) })
-	p := &parts{sqs: sqs.NewFromConfig(cfg, func(o *sqs.Options) { o.BaseEndpoint = aws.String(srv.URL) })}
-	prefix := fmt.Sprintf("bench%d", stackSeq.Add(1))
-	tables := dynamo.Tables{Instances: prefix + "-instances", Executions: prefix + "-executions", Contacts: prefix + "-contacts"}
-	if err := dynamo.CreateTables(ctx, ddb, tables); err != nil {
-		b.Fatalf("CreateTables() error = %v", err)
-	}
-	qs, err := queue.Create(ctx, p.sqs, prefix+"-changes", 30, sync.DefaultMaxAttempts)
-	if err != nil {
-		b.Fatalf("queue.Create() error = %v", err)
-	}
+	ddb := svc.DynamoDB
+	p := &parts{sqs: svc.SQS}
+	tables := svc.Tables(b, "bench")
+	qs := svc.Queues(b, "bench-changes", 30)
 	p.queueURL = qs.ChangesURL
 	p.producer = queue.NewProducer(p.sqs, qs.ChangesURL)
-	key, err := kmsClient.CreateKey(ctx, &kms.CreateKeyInput{Description: aws.String("benchmarks")})
-	if err != nil {
-		b.Fatalf("CreateKey() error = %v", err)
-	}
 
 	p.mailchimp = sbmc.New(sbmc.Options{})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -88,7 +68,7 @@ func newParts(b *testing.B) *parts {
 		Secrets: sync.Secrets{MailchimpAPIKey: apiKey, AccessplanitAPIKey: "ap-key-bench", AccessplanitToken: "ap-token-bench",
 			MailchimpToken: "mc-token-bench", MailchimpSigningSecret: "signing-secret-bench"},
 	}
-	store := dynamo.NewInstanceStore(ddb, tables.Instances, secrets.NewKMS(kmsClient, aws.ToString(key.KeyMetadata.KeyId)))
+	store := svc.Instances(b, tables)
 	if err := store.Create(ctx, p.instance); err != nil {
 		b.Fatalf("create instance: %v", err)
 	}
