@@ -119,15 +119,15 @@ func TestFunctionPermissions(t *testing.T) {
 			"dynamodb:GetItem on InstancesTable",
 			"dynamodb:PutItem on ContactsTable",
 			"dynamodb:PutItem on ExecutionsTable",
-			"dynamodb:Query on ContactsTable",
 			"dynamodb:Query on ContactsTable/index/*",
-			"dynamodb:UpdateItem on ContactsTable",
 			"kms:Decrypt on SecretsKey",
 			// The SQS event source mapping polls with the function's role.
 			"sqs:ChangeMessageVisibility on ChangesQueue",
 			"sqs:DeleteMessage on ChangesQueue",
 			"sqs:GetQueueAttributes on ChangesQueue",
 			"sqs:ReceiveMessage on ChangesQueue",
+			// Held-back changes are queued again.
+			"sqs:SendMessage on ChangesQueue",
 		}},
 		{"ExecutionsFunction", []string{
 			"dynamodb:GetItem on ExecutionsTable",
