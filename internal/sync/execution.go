@@ -35,9 +35,9 @@ type Execution struct {
 	OriginalID    string    `json:"original_id,omitempty"`
 	Status        Status    `json:"status"`
 	Changed       bool      `json:"changed"` // the trigger carried a change worth writing
-	Contact       string    `json:"contact,omitempty"`
+	Contact       string    `json:"contact"`
 	Reason        string    `json:"reason,omitempty"`
-	Error         string    `json:"error,omitempty"`
+	Error         string    `json:"error"`
 	Retryable     bool      `json:"retryable,omitempty"` // failed, and the queue will try again
 	ConfigVersion int       `json:"config_version"`
 	StartedAt     time.Time `json:"started_at"`
