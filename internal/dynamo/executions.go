@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -130,4 +131,59 @@ func decodeExecution(raw map[string]types.AttributeValue) (sync.Execution, error
 		return sync.Execution{}, fmt.Errorf("decode execution item: %w", err)
 	}
 	return it.execution(), nil
+}
+
+// CountExecutions returns how many of an instance's executions match q
+// (its Limit and Cursor are ignored). DynamoDB counts them (Select COUNT),
+// so no item is read back; the query follows every page.
+func (s *ExecutionStore) CountExecutions(ctx context.Context, instanceID string, q sync.ExecutionQuery) (int, error) {
+	if instanceID == "" {
+		return 0, sync.Invalidf("count executions: instance id is required")
+	}
+	lo, hi, ok := idRange(q.From, q.To)
+	if !ok {
+		return 0, nil
+	}
+	plan, filters := planExecutions(instanceID, q)
+	keyCond := expression.Key(plan.pkName).Equal(expression.Value(plan.pkVal))
+	id := expression.Key(AttrExecutionID)
+	switch {
+	case lo != "" && hi != "":
+		keyCond = keyCond.And(id.Between(expression.Value(lo), expression.Value(hi)))
+	case lo != "":
+		keyCond = keyCond.And(id.GreaterThanEqual(expression.Value(lo)))
+	case hi != "":
+		keyCond = keyCond.And(id.LessThanEqual(expression.Value(hi)))
+	}
+	filter := notExpired(s.now())
+	if len(filters) > 0 {
+		filter = expression.And(filter, filters[0], filters[1:]...)
+	}
+	expr, err := expression.NewBuilder().WithKeyCondition(keyCond).WithFilter(filter).Build()
+	if err != nil {
+		return 0, fmt.Errorf("count executions of instance %s: build query: %w", instanceID, err)
+	}
+	in := &dynamodb.QueryInput{
+		TableName:                 aws.String(s.table),
+		KeyConditionExpression:    expr.KeyCondition(),
+		FilterExpression:          expr.Filter(),
+		ExpressionAttributeNames:  expr.Names(),
+		ExpressionAttributeValues: expr.Values(),
+		Select:                    types.SelectCount,
+	}
+	if plan.index != "" {
+		in.IndexName = aws.String(plan.index)
+	}
+	n := 0
+	for {
+		out, err := s.client.Query(ctx, in)
+		if err != nil {
+			return 0, fmt.Errorf("count executions of instance %s: %w", instanceID, err)
+		}
+		n += int(out.Count)
+		if len(out.LastEvaluatedKey) == 0 {
+			return n, nil
+		}
+		in.ExclusiveStartKey = out.LastEvaluatedKey
+	}
 }
