@@ -129,7 +129,11 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	mux.Handle("/webhooks/mailchimp/", ingest.NewMailchimp(deps))
 	s.Ops = &ops.Service{Instances: s.Instances, Executions: s.Executions, Queue: producer, DeadLetters: &queue.DeadLetters{Client: s.SQS, URL: s.Queues.DeadLetterURL}}
 	mux.Handle("/api/", api.New(api.Config{Instances: s.Instances, Executions: s.Executions, Ops: s.Ops, TokenHash: api.HashToken(cfg.APIToken), Logger: cfg.Logger}))
-	consoleHandler := console.New(console.Config{Ops: s.Ops, Executions: s.Executions, TokenHash: api.HashToken(cfg.APIToken), Logger: cfg.Logger})
+	// Each stack signs its console sessions with a random key of its own,
+	// as the deployed console signs them with one only KMS can compute.
+	sessionKey := make([]byte, console.MinSessionKeySize)
+	_, _ = rand.Read(sessionKey) // crypto/rand.Read never fails (Go 1.24+)
+	consoleHandler := console.New(console.Config{Ops: s.Ops, Executions: s.Executions, TokenHash: api.HashToken(cfg.APIToken), SessionKey: sessionKey, Logger: cfg.Logger})
 	mux.Handle("/console", consoleHandler)
 	mux.Handle("/console/", consoleHandler)
 	s.serve(ln, mux)
