@@ -74,8 +74,8 @@ func instanceCreate(ctx context.Context, args []string, stdout, stderr io.Writer
 			return err
 		}
 	}
-	if strings.TrimSpace(s.name) == "" {
-		return errors.New("instance create: -name is required")
+	if err := s.missingForCreate(); err != nil {
+		return err
 	}
 	if s.id == "" {
 		s.id = idFromName(s.name)
@@ -258,4 +258,28 @@ func instanceList(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		tb.row(in.ID, in.Name, string(in.State), string(in.Direction), in.MailchimpListID, fmt.Sprint(in.ConfigVersion))
 	}
 	return tb.flush()
+}
+
+// missingForCreate names every setting `instance create` needs that is
+// still empty. Without a terminal nothing is asked, so flags must give them.
+func (s *settingsFlags) missingForCreate() error {
+	var missing []string
+	for _, r := range []struct{ v, flag string }{
+		{strings.TrimSpace(s.name), "-name"},
+		{s.mailchimpAPIKey, "-mailchimp-api-key (or APMC_MAILCHIMP_API_KEY)"},
+		{s.accessplanitURL, "-accessplanit-url"},
+		{s.accessplanitAPIKey, "-accessplanit-api-key (or APMC_ACCESSPLANIT_API_KEY)"},
+	} {
+		if r.v == "" {
+			missing = append(missing, r.flag)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	msg := "instance create: missing " + strings.Join(missing, ", ")
+	if wizard == nil {
+		msg += " (stdin is not a terminal, so nothing is asked)"
+	}
+	return errors.New(msg)
 }

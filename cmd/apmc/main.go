@@ -18,7 +18,7 @@ import (
 )
 
 func main() {
-	wizard = terminalWizard()
+	wizard = terminalWizard(os.Stdin, os.Stderr)
 	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil && !errors.Is(err, flag.ErrHelp) {
 		fmt.Fprintln(os.Stderr, "apmc:", err)
 		os.Exit(1)

@@ -109,6 +109,11 @@ func connectAndCheck(ctx context.Context, t *target, in *sync.Instance, wantList
 	if err != nil {
 		return fmt.Errorf("read Mailchimp audiences: %w", err)
 	}
+	if wantList == "" && len(lists) > 1 && wizard != nil {
+		if wantList, err = wizard.pickList(lists); err != nil {
+			return err
+		}
+	}
 	if in.MailchimpListID, err = chooseList(lists, wantList); err != nil {
 		return err
 	}
@@ -123,6 +128,11 @@ func connectAndCheck(ctx context.Context, t *target, in *sync.Instance, wantList
 	fmt.Fprintln(w, "accessplanit: API key accepted ("+strconv.Itoa(len(companies))+" accounts)")
 	in.AccessplanitBaseURL = ap.BaseURL()
 	needed := in.Direction != sync.DirectionToMailchimp
+	if wantCompany == "" && needed && len(companies) > 1 && wizard != nil {
+		if wantCompany, err = wizard.pickCompany(companies); err != nil {
+			return err
+		}
+	}
 	if in.DefaultCompanyID, err = chooseCompany(companies, wantCompany, needed); err != nil {
 		return err
 	}
