@@ -22,6 +22,9 @@ type Executions interface {
 	Executions(ctx context.Context, instanceID string, q sync.ExecutionQuery) ([]sync.Execution, string, error)
 	Execution(ctx context.Context, instanceID, id string) (sync.Execution, error)
 	SaveExecution(ctx context.Context, e sync.Execution) error
+	// CountExecutions returns how many executions match q, without reading
+	// them back.
+	CountExecutions(ctx context.Context, instanceID string, q sync.ExecutionQuery) (int, error)
 }
 
 // Queue puts changes on the changes queue.
@@ -63,12 +66,11 @@ type Summary struct {
 	LastStatus      sync.Status   `json:"last_status,omitempty"`
 	// Last24h counts executions of the last 24 hours by status.
 	Last24h map[sync.Status]int `json:"last_24h"`
-	// DeadLetters is the dead-letter queue's depth (-1 when unknown).
+	// DeadLetters is the depth of the deployment's one dead-letter queue,
+	// shared by every instance (-1 when unknown): it is the same number in
+	// every summary, not a count of this instance's changes.
 	DeadLetters int `json:"dead_letters"`
 }
-
-// maxCountPages bounds the pages read to count a day's executions.
-const maxCountPages = 50
 
 // Summary returns the instance's summary.
 func (s *Service) Summary(ctx context.Context, id string) (Summary, error) {
@@ -86,9 +88,9 @@ func (s *Service) Summary(ctx context.Context, id string) (Summary, error) {
 		sum.LastExecutionAt, sum.LastStatus = &t, latest[0].Status
 	}
 	for _, st := range []sync.Status{sync.StatusSucceeded, sync.StatusFailed, sync.StatusSuppressed, sync.StatusSkipped, sync.StatusHeld} {
-		n, err := s.count(ctx, id, sync.ExecutionQuery{Status: st, From: s.now().Add(-24 * time.Hour)})
+		n, err := s.Executions.CountExecutions(ctx, id, sync.ExecutionQuery{Status: st, From: s.now().Add(-24 * time.Hour)})
 		if err != nil {
-			return Summary{}, err
+			return Summary{}, fmt.Errorf("count %s executions: %w", st, err)
 		}
 		sum.Last24h[st] = n
 	}
@@ -98,23 +100,6 @@ func (s *Service) Summary(ctx context.Context, id string) (Summary, error) {
 		}
 	}
 	return sum, nil
-}
-
-func (s *Service) count(ctx context.Context, id string, q sync.ExecutionQuery) (int, error) {
-	q.Limit = 200
-	n := 0
-	for range maxCountPages {
-		page, next, err := s.Executions.Executions(ctx, id, q)
-		if err != nil {
-			return 0, fmt.Errorf("count %s executions: %w", q.Status, err)
-		}
-		n += len(page)
-		if next == "" {
-			break
-		}
-		q.Cursor = next
-	}
-	return n, nil
 }
 
 // Summaries returns every instance's summary.
@@ -142,45 +127,6 @@ func (s *Service) Pause(ctx context.Context, id string) (sync.Instance, error) {
 		return sync.Instance{}, fmt.Errorf("pause instance %s: %w", id, err)
 	}
 	return in, nil
-}
-
-// ResumeResult says what Resume did.
-type ResumeResult struct {
-	Instance sync.Instance `json:"instance"`
-	Released int           `json:"released"`
-}
-
-// Resume enables the instance and releases its held changes, oldest first,
-// so they are applied in the order they arrived.
-func (s *Service) Resume(ctx context.Context, id string) (ResumeResult, error) {
-	in, err := s.Instances.SetState(ctx, id, sync.StateEnabled)
-	if err != nil {
-		return ResumeResult{}, fmt.Errorf("resume instance %s: %w", id, err)
-	}
-	held, err := s.all(ctx, id, sync.ExecutionQuery{Status: sync.StatusHeld})
-	if err != nil {
-		return ResumeResult{Instance: in}, err
-	}
-	slices.Reverse(held) // newest first → oldest first
-	res := ResumeResult{Instance: in}
-	for _, e := range held {
-		if e.Change == nil {
-			continue
-		}
-		c := s.again(*e.Change, "resume")
-		c.Origin = e.Change.Origin
-		c.OriginalExecutionID = e.ID
-		if err := s.Queue.Enqueue(ctx, c); err != nil {
-			return res, fmt.Errorf("release held change %s: %w", e.ChangeID, err)
-		}
-		e.Status = sync.StatusSkipped
-		e.Reason = fmt.Sprintf("held while the instance was paused; released on resume as execution %s", sync.FirstExecutionID(c))
-		if err := s.Executions.SaveExecution(ctx, e); err != nil {
-			return res, fmt.Errorf("mark held execution %s released: %w", e.ID, err)
-		}
-		res.Released++
-	}
-	return res, nil
 }
 
 // all returns every execution matching q, newest first.

@@ -1,0 +1,217 @@
+package ops_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"slices"
+	"strings"
+	gosync "sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/apmc-sync/apmc/internal/awstest"
+	"github.com/apmc-sync/apmc/internal/dynamo"
+	"github.com/apmc-sync/apmc/internal/ops"
+	"github.com/apmc-sync/apmc/internal/queue"
+	"github.com/apmc-sync/apmc/internal/sync"
+)
+
+// stack is ops over kumo-backed stores and queues.
+type stack struct {
+	svc        *awstest.Env
+	queues     queue.Queues
+	instances  *dynamo.InstanceStore
+	executions *dynamo.ExecutionStore
+	producer   *queue.Producer
+}
+
+func newStack(t *testing.T) *stack {
+	t.Helper()
+	svc := awstest.Kumo(t)
+	tables := svc.Tables(t, "ops")
+	s := &stack{svc: svc, queues: svc.Queues(t, "ops", 30), instances: svc.Instances(t, tables)}
+	s.executions = dynamo.NewExecutionStore(svc.DynamoDB, tables.Executions)
+	s.producer = queue.NewProducer(svc.SQS, s.queues.ChangesURL)
+	in := sync.Instance{
+		ID: "inst", Name: "Instance", State: sync.StatePaused, Direction: sync.DirectionBoth, StatusIfNew: "subscribed",
+		MailchimpListID: "list", AccessplanitBaseURL: "http://127.0.0.1:9/api/v2", DefaultCompanyID: "3",
+		Mappings: sync.DefaultMappings(),
+		Secrets:  sync.Secrets{MailchimpAPIKey: "mc-key-0123-us21", AccessplanitAPIKey: "ap-key-4567"},
+	}
+	if err := s.instances.Create(context.Background(), in); err != nil {
+		t.Fatalf("Create(inst) error = %v", err)
+	}
+	return s
+}
+
+// hold stores a held execution of a change to email made at at.
+func (s *stack) hold(t *testing.T, email string, at time.Time, withChange bool) sync.Execution {
+	t.Helper()
+	c := sync.Change{ID: "delivery-" + at.Format("150405.000000"), InstanceID: "inst", Source: sync.SideMailchimp,
+		Event: sync.EventUpdated, ReceivedAt: at, Email: email, Merges: sync.Values{"FNAME": at.Format("15:04:05.000")}}
+	e := sync.Execution{
+		ID: sync.FirstExecutionID(c), InstanceID: "inst", ChangeID: c.ID, Flow: sync.FlowToAccessplanit, Event: c.Event,
+		Origin: sync.OriginWebhook, Attempt: 1, Status: sync.StatusHeld, Contact: email, StartedAt: at, FinishedAt: at,
+		Steps: []sync.Step{}, Logs: []sync.LogLine{}, ExpiresAt: at.Add(24 * time.Hour),
+	}
+	if withChange {
+		e.Change = &c
+	}
+	if err := s.executions.SaveExecution(context.Background(), e); err != nil {
+		t.Fatalf("SaveExecution(%s) error = %v", e.ID, err)
+	}
+	return e
+}
+
+// drain receives every change on the changes queue, in queue order, and
+// deletes them.
+func (s *stack) drain(t *testing.T) []sync.Change {
+	t.Helper()
+	ctx := context.Background()
+	var out []sync.Change
+	for {
+		res, err := s.svc.SQS.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(s.queues.ChangesURL), MaxNumberOfMessages: 10})
+		if err != nil {
+			t.Fatalf("ReceiveMessage() error = %v", err)
+		}
+		if len(res.Messages) == 0 {
+			return out
+		}
+		for _, m := range res.Messages {
+			var c sync.Change
+			if err := json.Unmarshal([]byte(aws.ToString(m.Body)), &c); err != nil {
+				t.Fatalf("message %q is not a change: %v", aws.ToString(m.Body), err)
+			}
+			out = append(out, c)
+			if _, err := s.svc.SQS.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(s.queues.ChangesURL), ReceiptHandle: m.ReceiptHandle}); err != nil {
+				t.Fatalf("DeleteMessage() error = %v", err)
+			}
+		}
+	}
+}
+
+// lateQueue is the real producer that, on the first change it queues, has
+// another change held: one held while Resume runs.
+type lateQueue struct {
+	*queue.Producer
+	once gosync.Once
+	late func()
+}
+
+func (q *lateQueue) Enqueue(ctx context.Context, c sync.Change) error {
+	q.once.Do(q.late)
+	return q.Producer.Enqueue(ctx, c)
+}
+
+// laggingIndex is the real execution store whose held query answers, for
+// a while, with executions that are no longer held, as the status index
+// does until it catches up.
+type laggingIndex struct {
+	*dynamo.ExecutionStore
+	mu    gosync.Mutex
+	stale []sync.Execution
+	lags  int
+}
+
+func (l *laggingIndex) Executions(ctx context.Context, id string, q sync.ExecutionQuery) ([]sync.Execution, string, error) {
+	page, next, err := l.ExecutionStore.Executions(ctx, id, q)
+	if err != nil || q.Status != sync.StatusHeld {
+		return page, next, err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.stale == nil {
+		l.stale = slices.Clone(page)
+		return page, next, nil
+	}
+	if l.lags > 0 {
+		l.lags--
+		page = append(page, l.stale...)
+	}
+	return page, next, nil
+}
+
+func TestResumeReleasesEveryHeldChangeOnceInOrder(t *testing.T) {
+	base := time.Now().UTC().Add(-time.Hour).Truncate(time.Second)
+	for _, tc := range []struct {
+		name string
+		lags int // passes that still see released executions as held
+		late bool
+	}{
+		{name: "held before resume"},
+		{name: "one held while resume runs", late: true},
+		{name: "the status index lags", lags: 2},
+		{name: "both", late: true, lags: 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newStack(t)
+			ctx := context.Background()
+			var want []string // held execution ids, oldest first
+			// Stored out of order: Resume sorts them.
+			for _, i := range []int{2, 0, 3, 1} {
+				e := s.hold(t, "ada@example.com", base.Add(time.Duration(i)*time.Minute), true)
+				want = append(want, e.ID)
+			}
+			slices.Sort(want)
+			keepless := s.hold(t, "ada@example.com", base.Add(-time.Minute), false)
+			q := &lateQueue{Producer: s.producer, late: func() {}}
+			if tc.late {
+				q.late = func() {
+					e := s.hold(t, "ada@example.com", base.Add(10*time.Minute), true)
+					want = append(want, e.ID)
+				}
+			}
+			executions := &laggingIndex{ExecutionStore: s.executions, lags: tc.lags}
+			svc := &ops.Service{Instances: s.instances, Executions: executions, Queue: q}
+
+			res, err := svc.Resume(ctx, "inst")
+			if err != nil {
+				t.Fatalf("Resume() error = %v", err)
+			}
+			if res.Released != len(want) || res.Instance.State != sync.StateEnabled {
+				t.Errorf("Resume() = released %d, state %s; want %d, enabled", res.Released, res.Instance.State, len(want))
+			}
+			var got []string
+			for _, c := range s.drain(t) {
+				got = append(got, c.OriginalExecutionID)
+				if !strings.Contains(c.ID, "#resume-") {
+					t.Errorf("released change id %q, want a fresh resume delivery id", c.ID)
+				}
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("changes queued (original execution ids, -want +got):\n%s", diff)
+			}
+			for _, id := range want {
+				e, err := s.executions.Execution(ctx, "inst", id)
+				if err != nil || e.Status != sync.StatusSkipped || !strings.Contains(e.Reason, "released on resume") {
+					t.Errorf("held execution %s after resume = %s %q (%v), want skipped and released", id, e.Status, e.Reason, err)
+				}
+			}
+			if e, err := s.executions.Execution(ctx, "inst", keepless.ID); err != nil || e.Status != sync.StatusHeld {
+				t.Errorf("execution without a change after resume = %s (%v), want left held", e.Status, err)
+			}
+
+			// Resuming again releases nothing more.
+			again, err := (&ops.Service{Instances: s.instances, Executions: s.executions, Queue: s.producer}).Resume(ctx, "inst")
+			if err != nil || again.Released != 0 {
+				t.Errorf("second Resume() = released %d, %v; want 0", again.Released, err)
+			}
+			if extra := s.drain(t); len(extra) != 0 {
+				t.Errorf("second Resume() queued %d changes, want none", len(extra))
+			}
+		})
+	}
+}
+
+func TestResumeUnknownInstance(t *testing.T) {
+	s := newStack(t)
+	_, err := (&ops.Service{Instances: s.instances, Executions: s.executions, Queue: s.producer}).Resume(context.Background(), "nobody")
+	if !errors.Is(err, sync.ErrNotFound) || !strings.Contains(err.Error(), "nobody") {
+		t.Errorf("Resume(nobody) error = %v, want not found, naming it", err)
+	}
+}
