@@ -23,8 +23,15 @@ type Config struct {
 	// Executions reads executions for the lists and detail pages.
 	Executions Executions
 	// TokenHash is the hex SHA-256 of the operator token (as api.HashToken
-	// returns it); empty or malformed, nobody can sign in.
+	// returns it); empty or malformed, nobody can sign in. It only checks
+	// the token: sessions are never signed with anything derived from it.
 	TokenHash string
+	// SessionKey signs session cookies and CSRF tokens; it must be at least
+	// MinSessionKeySize random bytes that only the console knows (in AWS,
+	// secrets.SessionKey's MAC from the console's KMS HMAC key). Without
+	// one the console refuses every sign-in with 503. Changing it ends
+	// every session.
+	SessionKey []byte
 	// Secure marks the session cookie Secure: set it wherever the console is
 	// served over HTTPS (in AWS).
 	Secure bool
@@ -36,7 +43,7 @@ type Config struct {
 
 // New returns the console handler, serving under /console.
 func New(cfg Config) http.Handler {
-	c := &console{cfg: cfg, sessions: newSessions(cfg.TokenHash, cfg.Now)}
+	c := &console{cfg: cfg, sessions: newSessions(cfg.SessionKey, cfg.Now), throttle: newThrottle(cfg.Now)}
 	if c.cfg.Logger == nil {
 		c.cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -66,6 +73,7 @@ func New(cfg Config) http.Handler {
 type console struct {
 	cfg      Config
 	sessions *sessions
+	throttle *throttle
 }
 
 // securityHeaders sets the headers every console response carries.

@@ -2,6 +2,7 @@ package console_test
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"io"
 	"net/http"
@@ -49,7 +50,9 @@ type consoleServer struct {
 func newConsole(t *testing.T, secure bool) *consoleServer {
 	t.Helper()
 	s := startStack(t)
-	h := console.New(console.Config{Ops: s.Ops, Executions: s.Executions, TokenHash: api.HashToken(s.Info.APIToken), Secure: secure})
+	key := make([]byte, console.MinSessionKeySize)
+	_, _ = rand.Read(key)
+	h := console.New(console.Config{Ops: s.Ops, Executions: s.Executions, TokenHash: api.HashToken(s.Info.APIToken), SessionKey: key, Secure: secure})
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	client := &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
@@ -173,6 +176,10 @@ func TestSessionRequired(t *testing.T) {
 	res, _ = c.do(t, http.MethodPost, "/console/logout", url.Values{"csrf": {csrf(t, body)}}, good)
 	if res.StatusCode != http.StatusSeeOther || len(res.Cookies()) != 1 || res.Cookies()[0].MaxAge >= 0 {
 		t.Errorf("POST /console/logout = %d with cookies %v, want 303 clearing the session cookie", res.StatusCode, res.Cookies())
+	}
+	// A copy of the cookie kept after signing out no longer signs anyone in.
+	if res, _ := c.do(t, http.MethodGet, "/console/", nil, good); res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/console/login" {
+		t.Errorf("GET /console/ with the cookie after signing out = %d to %q, want 303 to /console/login", res.StatusCode, res.Header.Get("Location"))
 	}
 }
 

@@ -95,6 +95,8 @@ func (c *console) render(w http.ResponseWriter, status int, name string, p page)
 var (
 	errNoPage    = errors.New("no such page")
 	errNoSession = errors.New("cannot start a session")
+	errNoKey     = errors.New("sign-in is unavailable: the console has no session key configured (in AWS, CONSOLE_SESSION_KEY_ID names the KMS key it derives one from)")
+	errThrottled = errors.New("too many failed sign-ins from your address: wait a minute, then try again")
 	errCSRF      = errors.New("the form was not sent by this console or has expired: reload the page and try again")
 )
 
@@ -105,6 +107,10 @@ func (c *console) fail(w http.ResponseWriter, r *http.Request, sess session, err
 	switch {
 	case errors.Is(err, errCSRF):
 		status, msg = http.StatusForbidden, err.Error()
+	case errors.Is(err, errNoKey):
+		status, msg = http.StatusServiceUnavailable, err.Error()
+	case errors.Is(err, errThrottled):
+		status, msg = http.StatusTooManyRequests, err.Error()
 	case errors.Is(err, errNoPage), errors.Is(err, sync.ErrNotFound):
 		status, msg = http.StatusNotFound, "not found"
 	case errors.Is(err, ops.ErrNotReplayable):

@@ -1,14 +1,15 @@
 package console
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"net/http"
 	"strconv"
 	"strings"
+	gosync "sync"
 	"time"
 )
 
@@ -26,32 +27,36 @@ type session struct {
 	CSRF string
 }
 
-// sessions issues and checks session cookies. They are stateless, so any
-// function instance can check any session: the value is a random id and an
-// expiry, signed with a key derived from the operator token's hash. Changing
-// the token therefore ends every session.
+// MinSessionKeySize is the shortest session key New accepts.
+const MinSessionKeySize = 32
+
+// sessions issues and checks session cookies. A cookie is a random id and an
+// expiry, signed with the session key, so any function instance holding the
+// key can check any session. The key is not derived from anything in the
+// function's configuration (in AWS it is a MAC computed by KMS), so reading
+// that configuration does not let anyone mint a session. Signing out revokes
+// the session's id in this process until the session would have expired.
 type sessions struct {
-	key []byte // nil: no valid token hash, so no session is ever valid
+	key []byte // nil: no usable session key, so no session is ever issued or valid
 	now func() time.Time
+
+	mu      gosync.Mutex
+	revoked map[string]time.Time // session id → its expiry
 }
 
-func newSessions(tokenHash string, now func() time.Time) *sessions {
-	s := &sessions{now: now}
+func newSessions(key []byte, now func() time.Time) *sessions {
+	s := &sessions{now: now, revoked: map[string]time.Time{}}
 	if s.now == nil {
 		s.now = time.Now
 	}
-	if raw, err := hex.DecodeString(tokenHash); err == nil && len(raw) == sha256.Size {
-		s.key = derive(raw, "apmc console session key v1")
+	if len(key) >= MinSessionKeySize {
+		s.key = bytes.Clone(key)
 	}
 	return s
 }
 
-// derive returns HMAC-SHA256(key, label).
-func derive(key []byte, label string) []byte {
-	m := hmac.New(sha256.New, key)
-	m.Write([]byte(label))
-	return m.Sum(nil)
-}
+// ready reports whether sessions can be issued at all.
+func (s *sessions) ready() bool { return s.key != nil }
 
 // issue starts a session and returns it with its cookie.
 func (s *sessions) issue(secure bool) (session, *http.Cookie, bool) {
@@ -95,10 +100,34 @@ func (s *sessions) check(r *http.Request) (session, bool) {
 		return session{}, false
 	}
 	exp := time.Unix(unix, 0)
-	if !s.now().Before(exp) {
+	if !s.now().Before(exp) || s.isRevoked(parts[0]) {
 		return session{}, false
 	}
 	return s.session(parts[0], exp), true
+}
+
+// revoke ends sess in this process: its cookie is refused from now on,
+// until it would have expired anyway. Expired revocations are dropped, so
+// the set holds at most the sessions ended in the last sessionTTL.
+func (s *sessions) revoke(sess session) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	for id, exp := range s.revoked {
+		if !now.Before(exp) {
+			delete(s.revoked, id)
+		}
+	}
+	if now.Before(sess.expires) {
+		s.revoked[sess.id] = sess.expires
+	}
+}
+
+func (s *sessions) isRevoked(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.revoked[id]
+	return ok
 }
 
 func (s *sessions) session(id string, exp time.Time) session {
