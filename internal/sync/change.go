@@ -115,9 +115,12 @@ type Change struct {
 // GroupID orders changes per contact: the queue applies changes with one
 // group id in order and different groups in parallel.
 func (c Change) GroupID() string {
+	// An email change is ordered with the changes to the new address that
+	// follow it (Mailchimp sends the profile of a member whose address and
+	// name changed together right after the upemail).
 	key := c.Email
-	if c.Event == EventUpEmail && c.OldEmail != "" {
-		key = c.OldEmail
+	if c.Event == EventUpEmail && c.NewEmail != "" {
+		key = c.NewEmail
 	}
 	if key == "" && c.User != nil {
 		key = c.User.Email()

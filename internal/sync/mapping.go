@@ -140,44 +140,72 @@ func ValidateMappings(ms []FieldMapping, d Direction) error {
 	return nil
 }
 
-// Values are mapped values keyed by merge tag (EMAIL included).
+// Values are mapped values keyed by merge tag (EMAIL included). An empty
+// value means "no value": it clears the field when written, and compares
+// equal to an absent one.
 type Values map[string]string
 
-// Fingerprint is a stable digest of the values, used to recognise echoes.
+// Set returns the values that are not empty.
+func (v Values) Set() Values {
+	out := make(Values, len(v))
+	for k, x := range v {
+		if x != "" {
+			out[k] = x
+		}
+	}
+	return out
+}
+
+// Fingerprint is a stable digest of the values that are set, used to
+// recognise echoes.
 func (v Values) Fingerprint() string {
-	b, _ := json.Marshal(map[string]string(v)) // map keys marshal sorted
+	b, _ := json.Marshal(map[string]string(v.Set())) // map keys marshal sorted
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:16])
 }
 
-// Equal reports whether both hold the same values.
+// Equal reports whether both hold the same values, an empty value being
+// the same as none.
 func (v Values) Equal(o Values) bool {
-	if len(v) != len(o) {
-		return false
-	}
-	for k, x := range v {
-		if y, ok := o[k]; !ok || x != y {
-			return false
-		}
-	}
-	return true
+	return len(v.Diff(o)) == 0
 }
 
-// Diff lists the merge tags whose values differ between v (new) and old.
+// Diff lists the merge tags whose values differ between v (new) and old, an
+// empty value being the same as none.
 func (v Values) Diff(old Values) []string {
 	var tags []string
 	for k, x := range v {
-		if y, ok := old[k]; !ok || x != y {
+		if old[k] != x {
 			tags = append(tags, k)
 		}
 	}
-	for k := range old {
-		if _, ok := v[k]; !ok {
+	for k, y := range old {
+		if _, ok := v[k]; !ok && y != "" {
 			tags = append(tags, k)
 		}
 	}
 	slices.Sort(tags)
 	return tags
+}
+
+// Cleared returns the merge tags mapped along flow, other than the mandatory
+// ones, that before held a value and now hold none: the values to clear on
+// the other side.
+func (v Values) Cleared(ms []FieldMapping, f Flow, before Values) []FieldMapping {
+	var out []FieldMapping
+	for _, m := range ms {
+		if !m.allows(f) || mandatoryTag(m.MergeTag) || (f == FlowToAccessplanit && readOnlyFields[m.Field]) {
+			continue
+		}
+		if v[m.MergeTag] == "" && before[m.MergeTag] != "" {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+func mandatoryTag(tag string) bool {
+	return tag == TagEmail || tag == TagFirstName || tag == TagLastName
 }
 
 // MapToMailchimp applies the mappings to an accessplanit User. It returns

@@ -68,10 +68,16 @@ func (e *Engine) toAccessplanit(ctx context.Context, rec *recorder, in Instance,
 		for _, w := range warnings {
 			rec.logf("warn", "%s", w)
 		}
-		if err == nil {
-			out["fields"] = fields
+		if err != nil {
+			return err
 		}
-		return err
+		// A field emptied in Mailchimp is cleared in accessplanit.
+		for _, m := range merges.Cleared(in.Mappings, FlowToAccessplanit, contact.Mailchimp.Values) {
+			fields[m.Field] = ""
+			rec.logf("info", "%s cleared: %s is empty in Mailchimp", m.Field, m.MergeTag)
+		}
+		out["fields"] = fields
+		return nil
 	})
 	if err != nil {
 		return outcome{}, err
@@ -196,6 +202,20 @@ func (e *Engine) emailChanged(ctx context.Context, rec *recorder, in Instance, c
 	contact, err := e.loadContact(ctx, rec, in.ID, oldEmail)
 	if err != nil {
 		return outcome{}, err
+	}
+	if contact.Version == 0 {
+		// The service's own move of a member (after an email change in
+		// accessplanit) comes back as an upemail: the state is already at
+		// the new address, linked to a User that has it.
+		if moved, err := e.Contacts.Contact(ctx, in.ID, newEmail); err == nil && moved.UserID != "" {
+			u, err := ap.User(ctx, moved.UserID)
+			if err != nil && !errors.Is(err, ErrNotFound) {
+				return outcome{}, fmt.Errorf("read accessplanit user %s: %w", moved.UserID, err)
+			}
+			if err == nil && u.Email() == newEmail {
+				return outcome{status: StatusSuppressed, reason: "echo of the service's own email change in Mailchimp"}, nil
+			}
+		}
 	}
 	var user User
 	var found bool

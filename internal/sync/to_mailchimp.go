@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 )
 
@@ -102,7 +103,13 @@ func (e *Engine) toMailchimp(ctx context.Context, rec *recorder, in Instance, c 
 		return outcome{status: StatusSucceeded, reason: "no mapped field changed; nothing written to Mailchimp"}, err
 	}
 
-	member := Member{Email: email, MergeFields: withoutEmail(values)}
+	// A field emptied in accessplanit is cleared in Mailchimp, not left as it was.
+	write := maps.Clone(values)
+	for _, m := range values.Cleared(in.Mappings, FlowToMailchimp, contact.Mailchimp.Values) {
+		write[m.MergeTag] = ""
+		rec.logf("info", "%s cleared: %s is empty in accessplanit", m.MergeTag, m.Field)
+	}
+	member := Member{Email: email, MergeFields: withoutEmail(write)}
 	err = rec.step("upsert_member", func(out map[string]any) error {
 		out["changed_fields"] = values.Diff(contact.Mailchimp.Values)
 		var (
@@ -110,7 +117,7 @@ func (e *Engine) toMailchimp(ctx context.Context, rec *recorder, in Instance, c 
 			err error
 		)
 		if moved {
-			m, err = e.moveMember(ctx, rec, mc, in, previous.Email, member)
+			m, err = e.moveMember(ctx, rec, mc, in, previous.Email, member, contact.Mailchimp.Values)
 		} else {
 			m, err = mc.UpsertMember(ctx, in.MailchimpListID, member, in.StatusIfNew)
 		}
@@ -213,7 +220,7 @@ func (e *Engine) contactForUser(ctx context.Context, instanceID, email, userID s
 
 // moveMember moves the Mailchimp member from oldEmail to the new address, or
 // writes a new member when the new address is already taken there.
-func (e *Engine) moveMember(ctx context.Context, rec *recorder, mc Mailchimp, in Instance, oldEmail string, m Member) (Member, error) {
+func (e *Engine) moveMember(ctx context.Context, rec *recorder, mc Mailchimp, in Instance, oldEmail string, m Member, before Values) (Member, error) {
 	_, err := mc.Member(ctx, in.MailchimpListID, m.Email)
 	switch {
 	case err == nil:
@@ -222,7 +229,8 @@ func (e *Engine) moveMember(ctx context.Context, rec *recorder, mc Mailchimp, in
 	case !errors.Is(err, ErrNotFound):
 		return Member{}, fmt.Errorf("look up member %s: %w", m.Email, err)
 	}
-	if _, err := mc.ChangeEmail(ctx, in.MailchimpListID, oldEmail, m.Email); err != nil {
+	moved, err := mc.ChangeEmail(ctx, in.MailchimpListID, oldEmail, m.Email)
+	if err != nil {
 		if errors.Is(err, ErrNotFound) {
 			rec.logf("warn", "email changed from %s to %s, but %s is not in Mailchimp: creating %s", oldEmail, m.Email, oldEmail, m.Email)
 			return mc.UpsertMember(ctx, in.MailchimpListID, m, in.StatusIfNew)
@@ -230,6 +238,9 @@ func (e *Engine) moveMember(ctx context.Context, rec *recorder, mc Mailchimp, in
 		return Member{}, fmt.Errorf("change member email: %w", err)
 	}
 	rec.logf("info", "Mailchimp contact moved from %s to %s", oldEmail, m.Email)
+	if withoutEmail(before).Equal(m.MergeFields) {
+		return moved, nil // only the address changed: one call
+	}
 	return mc.UpsertMember(ctx, in.MailchimpListID, m, in.StatusIfNew)
 }
 
