@@ -5,11 +5,14 @@
 package main
 
 import (
+	"context"
 	"net/http"
 	"os"
+	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/apmc-sync/apmc/internal/api"
@@ -19,6 +22,7 @@ import (
 	"github.com/apmc-sync/apmc/internal/edge"
 	"github.com/apmc-sync/apmc/internal/ops"
 	"github.com/apmc-sync/apmc/internal/queue"
+	"github.com/apmc-sync/apmc/internal/secrets"
 )
 
 func main() {
@@ -27,6 +31,7 @@ func main() {
 	instancesTable, executionsTable := env.Required("INSTANCES_TABLE"), env.Required("EXECUTIONS_TABLE")
 	queueURL, deadLetterURL := env.Required("QUEUE_URL"), env.Required("DEAD_LETTER_QUEUE_URL")
 	tokenHash := env.Optional("OPERATOR_TOKEN_HASH", "")
+	sessionKeyID := env.Optional("CONSOLE_SESSION_KEY_ID", "")
 	if err := env.Err(); err != nil {
 		log.Error("cannot start", "error", err.Error())
 		os.Exit(1)
@@ -37,7 +42,8 @@ func main() {
 		os.Exit(1)
 	}
 	ddb, sqsClient := dynamodb.NewFromConfig(cfg), sqs.NewFromConfig(cfg)
-	// Display reads never open secrets, so this function holds no KMS rights.
+	// Display reads never open secrets, so this function holds no right on
+	// the secrets key; its only KMS right is GenerateMac on the console's key.
 	instances := dynamo.NewInstanceStore(ddb, instancesTable, nil)
 	executions := dynamo.NewExecutionStore(ddb, executionsTable)
 	operations := &ops.Service{
@@ -55,7 +61,21 @@ func main() {
 		TrustRequest: edge.IAMAuthenticated,
 		Logger:       log,
 	}))
-	consoleHandler := console.New(console.Config{Ops: operations, Executions: executions, TokenHash: tokenHash, Secure: true, Logger: log})
+	// Derived once per cold start and kept in memory only. Without it the
+	// console refuses sign-ins (503) while the IAM-authenticated API still
+	// serves.
+	var sessionKey []byte
+	if sessionKeyID == "" {
+		log.Error("console sign-in disabled", "error", "CONSOLE_SESSION_KEY_ID is not set")
+	} else {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		sessionKey, err = secrets.SessionKey(ctx, kms.NewFromConfig(cfg), sessionKeyID)
+		cancel()
+		if err != nil {
+			log.Error("console sign-in disabled", "error", err.Error())
+		}
+	}
+	consoleHandler := console.New(console.Config{Ops: operations, Executions: executions, TokenHash: tokenHash, SessionKey: sessionKey, Secure: true, Logger: log})
 	mux.Handle("/console", consoleHandler)
 	mux.Handle("/console/", consoleHandler)
 	lambda.Start(edge.HTTP(mux))
