@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -46,13 +47,13 @@ func addTargetFlags(fs *flag.FlagSet) *targetFlags {
 	f := &targetFlags{}
 	fs.BoolVar(&f.local, "local", false, "work on the local stack (the default when its state file exists and no -stack is given)")
 	fs.StringVar(&f.localFile, "local-file", envOr("APMC_LOCAL_FILE", defaultLocalFile), "the local stack's state file")
-	fs.StringVar(&f.stack, "stack", envOr("APMC_STACK", ""), "work on the stack deployed on AWS under this name")
+	fs.StringVar(&f.stack, "stack", envOr("APMC_STACK", ""), "work on the stack deployed on AWS under this name; its outputs (CloudFormation DescribeStacks) give the resources no flag names")
 	fs.StringVar(&f.awsEndpoint, "aws-endpoint", envOr("APMC_AWS_ENDPOINT", ""), "DynamoDB/SQS/KMS endpoint override (AWS mode)")
 	fs.StringVar(&f.instancesTable, "instances-table", envOr("APMC_INSTANCES_TABLE", ""), "instances table (stack output InstancesTableName)")
 	fs.StringVar(&f.executionsTable, "executions-table", envOr("APMC_EXECUTIONS_TABLE", ""), "executions table (stack output ExecutionsTableName)")
 	fs.StringVar(&f.queueURL, "queue-url", envOr("APMC_QUEUE_URL", ""), "changes queue URL (stack output ChangesQueueUrl)")
 	fs.StringVar(&f.dlqURL, "dlq-url", envOr("APMC_DLQ_URL", ""), "dead-letter queue URL (stack output DeadLetterQueueUrl)")
-	fs.StringVar(&f.kmsKeyID, "kms-key-id", envOr("APMC_KMS_KEY_ID", ""), "KMS key sealing secrets (default alias/<stack>-secrets)")
+	fs.StringVar(&f.kmsKeyID, "kms-key-id", envOr("APMC_KMS_KEY_ID", ""), "KMS key sealing secrets (stack output SecretsKeyId; default alias/<stack>-secrets)")
 	fs.StringVar(&f.webhookBaseURL, "webhook-base-url", envOr("APMC_WEBHOOK_BASE_URL", ""), "base URL the webhooks are served under (stack output ApiUrl)")
 	return f
 }
@@ -91,7 +92,7 @@ func (f *targetFlags) open(ctx context.Context) (*target, error) {
 		return f.openLocal()
 	}
 	if f.stack == "" {
-		return nil, fmt.Errorf("no target: start the local stack (make run) so %s exists, or pass -stack NAME with the stack's resource flags", f.localFile)
+		return nil, fmt.Errorf("no target: start the local stack (make run) so %s exists, or pass -stack NAME (its outputs name the resources)", f.localFile)
 	}
 	return f.openAWS(ctx)
 }
@@ -117,6 +118,19 @@ func (f *targetFlags) openLocal() (*target, error) {
 }
 
 func (f *targetFlags) openAWS(ctx context.Context) (*target, error) {
+	cfg, err := awsconfig.Load(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if f.needOutputs() {
+		// CloudFormation is always AWS's (or AWS_ENDPOINT_URL_CLOUDFORMATION):
+		// -aws-endpoint names a DynamoDB/SQS/KMS server only.
+		outputs, err := stackOutputs(ctx, cloudformation.NewFromConfig(cfg), f.stack)
+		if err != nil {
+			return nil, fmt.Errorf("%w (or give -instances-table, -executions-table and -queue-url)", err)
+		}
+		f.fillFromOutputs(outputs)
+	}
 	var missing []string
 	for _, r := range []struct{ v, flag, env string }{
 		{f.instancesTable, "-instances-table", "APMC_INSTANCES_TABLE"},
@@ -128,11 +142,7 @@ func (f *targetFlags) openAWS(ctx context.Context) (*target, error) {
 		}
 	}
 	if len(missing) > 0 {
-		return nil, fmt.Errorf("stack %s: missing %s; take them from the stack's outputs", f.stack, strings.Join(missing, ", "))
-	}
-	cfg, err := awsconfig.Load(ctx)
-	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("stack %s: its outputs name no %s; give them", f.stack, strings.Join(missing, ", "))
 	}
 	key := f.kmsKeyID
 	if key == "" {
