@@ -2,9 +2,9 @@ package main
 
 import (
 	"bytes"
-	"flag"
 	"context"
 	"encoding/xml"
+	"flag"
 	"fmt"
 	"html"
 	"net/http"
