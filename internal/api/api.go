@@ -52,6 +52,9 @@ func New(cfg Config) http.Handler {
 	mux.HandleFunc("GET /api/instances/{id}", a.getInstance)
 	mux.HandleFunc("GET /api/instances/{id}/executions", a.listExecutions)
 	mux.HandleFunc("GET /api/instances/{id}/executions/{eid}", a.getExecution)
+	// The execution route serves the detail itself; /detail is kept for
+	// clients written before it did.
+	mux.HandleFunc("GET /api/instances/{id}/executions/{eid}/detail", a.getExecution)
 	if cfg.Ops != nil {
 		a.opsRoutes(mux)
 	}
@@ -136,6 +139,10 @@ func (a *server) getInstance(w http.ResponseWriter, r *http.Request) {
 
 func (a *server) listExecutions(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
+	if err := onlyParams(r.URL.Query(), filterParams); err != nil {
+		writeError(w, a.log(), err)
+		return
+	}
 	q, err := ParseQuery(r.URL.Query())
 	if err != nil {
 		writeError(w, a.log(), err)
@@ -154,15 +161,6 @@ func (a *server) listExecutions(w http.ResponseWriter, r *http.Request) {
 		list = []sync.Execution{}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"executions": list, "next_cursor": next})
-}
-
-func (a *server) getExecution(w http.ResponseWriter, r *http.Request) {
-	e, err := a.cfg.Executions.Execution(r.Context(), r.PathValue("id"), r.PathValue("eid"))
-	if err != nil {
-		writeError(w, a.log(), err)
-		return
-	}
-	writeJSON(w, http.StatusOK, e)
 }
 
 // ParseQuery reads execution filters from query parameters; a bad value is

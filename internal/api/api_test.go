@@ -63,6 +63,23 @@ func TestAPI(t *testing.T) {
 		{name: "unknown execution", path: "/api/instances/alpha/executions/01JZZZZZZZZZZZZZZZZZZZZZZZ", wantStatus: http.StatusNotFound, wantError: "not found"},
 		{name: "another instance's execution", path: "/api/instances/beta/executions/" + e.executions[0].ID, wantStatus: http.StatusNotFound, wantError: "not found"},
 		{name: "unknown route", path: "/api/nothing", wantStatus: http.StatusNotFound, wantError: "not found"},
+		{name: "misspelt filter", path: "/api/instances/alpha/executions?stauts=failed", wantStatus: http.StatusBadRequest, wantError: `unknown query parameter "stauts"`},
+		{name: "unknown filters among known ones", path: "/api/instances/alpha/executions?status=failed&page=2&sort=asc", wantStatus: http.StatusBadRequest, wantError: `unknown query parameters "page", "sort"`},
+		{name: "a known filter, empty", path: "/api/instances/alpha/executions?cursor=&contact=", wantStatus: http.StatusOK, wantIDs: all},
+		{name: "every execution carries error and contact", path: "/api/instances/alpha/executions?limit=200", wantStatus: http.StatusOK, wantIDs: all,
+			check: func(t *testing.T, a answer) {
+				var list []map[string]json.RawMessage
+				if err := json.Unmarshal(a.body["executions"], &list); err != nil {
+					t.Fatalf("executions = %s: %v", a.body["executions"], err)
+				}
+				for _, x := range list {
+					for _, key := range []string{"error", "contact"} {
+						if _, ok := x[key]; !ok {
+							t.Errorf("execution %s lacks the key %q", x["id"], key)
+						}
+					}
+				}
+			}},
 		{name: "unknown method", method: http.MethodDelete, path: "/api/instances/alpha", wantStatus: http.StatusNotFound, wantError: "not found"},
 		{name: "one execution", path: "/api/instances/alpha/executions/" + e.executions[2].ID, wantStatus: http.StatusOK,
 			check: func(t *testing.T, a answer) {

@@ -14,6 +14,8 @@ import (
 	"github.com/apmc-sync/apmc/internal/api"
 	"github.com/apmc-sync/apmc/internal/awstest"
 	"github.com/apmc-sync/apmc/internal/dynamo"
+	"github.com/apmc-sync/apmc/internal/ops"
+	"github.com/apmc-sync/apmc/internal/queue"
 	"github.com/apmc-sync/apmc/internal/sync"
 )
 
@@ -26,9 +28,22 @@ type env struct {
 	srv        *httptest.Server
 	executions []sync.Execution // of instance "alpha", newest first
 	secrets    []string
+
+	// With operations (newOpsEnv) only:
+	svc     *awstest.Env
+	queues  queue.Queues
+	store   *dynamo.ExecutionStore
+	service *ops.Service
 }
 
-func newEnv(t *testing.T) *env {
+// newEnv serves the API without operations.
+func newEnv(t *testing.T) *env { return startEnv(t, false) }
+
+// newOpsEnv serves the API with operations over a kumo changes queue and
+// dead-letter queue.
+func newOpsEnv(t *testing.T) *env { return startEnv(t, true) }
+
+func startEnv(t *testing.T, withOps bool) *env {
 	t.Helper()
 	svc := awstest.Kumo(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -37,7 +52,7 @@ func newEnv(t *testing.T) *env {
 	instances := svc.Instances(t, tables)
 	ddb := svc.DynamoDB
 	executions := dynamo.NewExecutionStore(ddb, tables.Executions)
-	e := &env{secrets: []string{operatorToken}}
+	e := &env{secrets: []string{operatorToken}, svc: svc, store: executions}
 	for _, id := range []string{"alpha", "beta"} {
 		in := sync.Instance{
 			ID: id, Name: "Instance " + id, State: sync.StateEnabled, Direction: sync.DirectionBoth, StatusIfNew: "subscribed",
@@ -54,7 +69,9 @@ func newEnv(t *testing.T) *env {
 		}
 		e.secrets = append(e.secrets, in.Secrets.Values()...)
 	}
-	// Seven executions a minute apart, oldest first, then listed newest first.
+	// Seven executions a minute apart, oldest first, then listed newest
+	// first. The failed one and the held one keep their change; the retry
+	// links to the failed one.
 	base := time.Now().UTC().Add(-time.Hour).Truncate(time.Minute)
 	kinds := []struct {
 		status  sync.Status
@@ -81,12 +98,34 @@ func newEnv(t *testing.T) *env {
 			Logs:      []sync.LogLine{{Time: at, Level: "info", Message: "applied"}},
 			ExpiresAt: at.Add(30 * 24 * time.Hour),
 		}
+		switch k.status {
+		case sync.StatusFailed, sync.StatusHeld:
+			x.Change = &sync.Change{ID: x.ChangeID, InstanceID: "alpha", Source: sync.SideAccessplanit, Event: x.Event,
+				ReceivedAt: at, Email: k.contact, UserID: fmt.Sprint(100 + i)}
+		}
+		if k.status == sync.StatusFailed {
+			x.Error = "mailchimp answered 400"
+			x.Logs = append(x.Logs, sync.LogLine{Time: at, Level: "error", Message: "rejected"})
+		}
+		if k.origin == sync.OriginRetry {
+			x.OriginalID = e.executions[0].ID // the failed one, saved just before
+		}
 		if err := executions.SaveExecution(ctx, x); err != nil {
 			t.Fatalf("SaveExecution(%d) error = %v", i, err)
 		}
 		e.executions = append([]sync.Execution{x}, e.executions...)
 	}
-	e.srv = httptest.NewServer(api.New(api.Config{Instances: instances, Executions: executions, TokenHash: api.HashToken(operatorToken)}))
+	cfg := api.Config{Instances: instances, Executions: executions, TokenHash: api.HashToken(operatorToken)}
+	if withOps {
+		e.queues = svc.Queues(t, "api", 30)
+		e.service = &ops.Service{
+			Instances: instances, Executions: executions,
+			Queue:       queue.NewProducer(svc.SQS, e.queues.ChangesURL),
+			DeadLetters: &queue.DeadLetters{Client: svc.SQS, URL: e.queues.DeadLetterURL},
+		}
+		cfg.Ops = e.service
+	}
+	e.srv = httptest.NewServer(api.New(cfg))
 	t.Cleanup(e.srv.Close)
 	return e
 }

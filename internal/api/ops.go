@@ -15,7 +15,6 @@ func (a *server) opsRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/instances/{id}/summary", a.summary)
 	mux.HandleFunc("GET /api/summaries", a.summaries)
 	mux.HandleFunc("GET /api/instances/{id}/contacts/{email}/timeline", a.timeline)
-	mux.HandleFunc("GET /api/instances/{id}/executions/{eid}/detail", a.executionDetail)
 	mux.HandleFunc("POST /api/instances/{id}/pause", a.pause)
 	mux.HandleFunc("POST /api/instances/{id}/resume", a.resume)
 	mux.HandleFunc("POST /api/instances/{id}/executions/{eid}/replay", a.replay)
@@ -54,65 +53,6 @@ func (a *server) timeline(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"contact": r.PathValue("email"), "executions": list})
 }
 
-// Detail is one execution with its links: the original it retried or
-// replayed, and the retries and replays of it.
-type Detail struct {
-	sync.Execution
-	Related []Link `json:"related"`
-}
-
-// Link points at another execution.
-type Link struct {
-	ID     string      `json:"id"`
-	Origin sync.Origin `json:"origin"`
-	Status sync.Status `json:"status"`
-}
-
-func (a *server) executionDetail(w http.ResponseWriter, r *http.Request) {
-	errorsOnly := false
-	if s := r.URL.Query().Get("errors_only"); s != "" {
-		b, err := strconv.ParseBool(s)
-		if err != nil {
-			writeError(w, a.log(), sync.Invalidf("errors_only must be true or false"))
-			return
-		}
-		errorsOnly = b
-	}
-	e, err := a.cfg.Executions.Execution(r.Context(), r.PathValue("id"), r.PathValue("eid"))
-	if err != nil {
-		writeError(w, a.log(), err)
-		return
-	}
-	related, err := a.cfg.Ops.Related(r.Context(), e)
-	if err != nil {
-		writeError(w, a.log(), err)
-		return
-	}
-	d := Detail{Execution: FilterLogs(e, errorsOnly), Related: []Link{}}
-	for _, x := range related {
-		d.Related = append(d.Related, Link{ID: x.ID, Origin: x.Origin, Status: x.Status})
-	}
-	writeJSON(w, http.StatusOK, d)
-}
-
-// FilterLogs keeps only error lines when errorsOnly is set.
-func FilterLogs(e sync.Execution, errorsOnly bool) sync.Execution {
-	if !errorsOnly {
-		return e
-	}
-	var logs []sync.LogLine
-	for _, l := range e.Logs {
-		if l.Level == "error" {
-			logs = append(logs, l)
-		}
-	}
-	e.Logs = logs
-	if e.Logs == nil {
-		e.Logs = []sync.LogLine{}
-	}
-	return e
-}
-
 func (a *server) pause(w http.ResponseWriter, r *http.Request) {
 	in, err := a.cfg.Ops.Pause(r.Context(), r.PathValue("id"))
 	if err != nil {
@@ -146,6 +86,10 @@ func (a *server) replay(w http.ResponseWriter, r *http.Request) {
 // replayMatching replays the executions matching the query's filters; with
 // no status filter it replays failed ones.
 func (a *server) replayMatching(w http.ResponseWriter, r *http.Request) {
+	if err := onlyParams(r.URL.Query(), filterParams); err != nil {
+		writeError(w, a.log(), err)
+		return
+	}
 	q, err := ParseQuery(r.URL.Query())
 	if err != nil {
 		writeError(w, a.log(), err)
