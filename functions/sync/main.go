@@ -26,7 +26,7 @@ func main() {
 	var env edge.Env
 	instancesTable, executionsTable, contactsTable := env.Required("INSTANCES_TABLE"), env.Required("EXECUTIONS_TABLE"), env.Required("CONTACTS_TABLE")
 	queueURL, keyID := env.Required("QUEUE_URL"), env.Required("KMS_KEY_ID")
-	cacheTTL := env.Seconds("INSTANCE_CACHE_SECONDS", 30*time.Second)
+	cacheTTL := env.Seconds("INSTANCE_CACHE_SECONDS", 5*time.Second) // short, so a pause takes effect within seconds
 	retryBase := env.Seconds("RETRY_BASE_SECONDS", 15*time.Second)
 	apiTimeout := env.Seconds("API_TIMEOUT_SECONDS", 20*time.Second)
 	maxConns, err := strconv.Atoi(env.Optional("MAILCHIMP_MAX_CONNECTIONS", strconv.Itoa(connector.DefaultMaxMailchimpConnections)))
