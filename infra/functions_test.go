@@ -93,6 +93,8 @@ func TestFunctionsEnvironment(t *testing.T) {
 			"QUEUE_URL":             "!Ref ChangesQueue",
 			"DEAD_LETTER_QUEUE_URL": "!Ref ChangesDeadLetterQueue",
 			"OPERATOR_TOKEN_HASH":   "!Ref OperatorTokenHash",
+			// Names the KMS HMAC key the console's session key is derived from.
+			"CONSOLE_SESSION_KEY_ID": "!Ref ConsoleSessionKey",
 		}},
 	}
 	for _, tt := range tests {

@@ -139,6 +139,9 @@ func TestFunctionPermissions(t *testing.T) {
 			"dynamodb:Query on ExecutionsTable",
 			"dynamodb:Query on ExecutionsTable/index/*",
 			"dynamodb:Scan on InstancesTable",
+			// The console's session key, derived once per cold start; no
+			// right on SecretsKey.
+			"kms:GenerateMac on ConsoleSessionKey",
 			// Dead-letter depth, listing and redrive.
 			"sqs:ChangeMessageVisibility on ChangesDeadLetterQueue",
 			"sqs:DeleteMessage on ChangesDeadLetterQueue",
@@ -166,6 +169,9 @@ var wildcardExceptions = map[string]string{
 	// manageable; who may use the key is then decided by IAM policies, which
 	// the functions' roles scope to this key and to kms:Decrypt.
 	"Resources/SecretsKey/Properties/KeyPolicy": "KMS key policy",
+	// The same default policy; the executions function's role is scoped to
+	// kms:GenerateMac on this key.
+	"Resources/ConsoleSessionKey/Properties/KeyPolicy": "KMS key policy",
 }
 
 func TestNoWildcardPermissions(t *testing.T) {
@@ -240,5 +246,43 @@ func TestSecretsKey(t *testing.T) {
 	}
 	if !strings.HasPrefix(render(node(s.properties("SecretsKeyAlias"), "AliasName")), "!Sub alias/") || alias.AliasName == "" {
 		t.Errorf("SecretsKeyAlias.AliasName = %s, want a stack-specific alias/...", render(node(s.properties("SecretsKeyAlias"), "AliasName")))
+	}
+}
+
+func TestConsoleSessionKey(t *testing.T) {
+	s := mustLoadStack(t)
+	key, err := s.typed.GetKMSKeyWithName("ConsoleSessionKey")
+	if err != nil {
+		t.Fatalf("ConsoleSessionKey: %v", err)
+	}
+	props := s.properties("ConsoleSessionKey")
+	for _, p := range []struct{ name, want string }{
+		{"KeySpec", "HMAC_256"},
+		{"KeyUsage", "GENERATE_VERIFY_MAC"},
+	} {
+		if got := render(node(props, p.name)); got != p.want {
+			t.Errorf("ConsoleSessionKey.%s = %s, want %s", p.name, got, p.want)
+		}
+	}
+	// KMS rotates only symmetric encryption keys; asking it to rotate an
+	// HMAC key fails the deployment.
+	if key.EnableKeyRotation != nil && *key.EnableKeyRotation {
+		t.Errorf("ConsoleSessionKey.EnableKeyRotation = true, want unset (HMAC keys cannot be rotated)")
+	}
+	if key.BypassPolicyLockoutSafetyCheck != nil && *key.BypassPolicyLockoutSafetyCheck {
+		t.Errorf("ConsoleSessionKey.BypassPolicyLockoutSafetyCheck = true, want unset")
+	}
+	want := "[{Action: kms:*, Effect: Allow, Principal: {AWS: !Sub arn:${AWS::Partition}:iam::${AWS::AccountId}:root}, " +
+		"Resource: *, Sid: AccountAdministersKeyIAMGrantsUse}]"
+	if got := render(node(props, "KeyPolicy", "Statement")); got != want {
+		t.Errorf("ConsoleSessionKey key policy statements = %s, want %s (only the account; IAM grants use)", got, want)
+	}
+	// Only the executions function may use it, and only to compute a MAC.
+	for _, id := range functionIDs {
+		for _, g := range s.grants(t, id) {
+			if strings.HasSuffix(g, " on ConsoleSessionKey") && (id != "ExecutionsFunction" || g != "kms:GenerateMac on ConsoleSessionKey") {
+				t.Errorf("%s has %s, want only ExecutionsFunction with kms:GenerateMac", id, g)
+			}
+		}
 	}
 }

@@ -241,6 +241,7 @@ func TestResourceTypes(t *testing.T) {
 		{"ContactsTable", "AWS::DynamoDB::Table"},
 		{"SecretsKey", "AWS::KMS::Key"},
 		{"SecretsKeyAlias", "AWS::KMS::Alias"},
+		{"ConsoleSessionKey", "AWS::KMS::Key"},
 		{"DeadLetterAlarm", "AWS::CloudWatch::Alarm"},
 		{"AlarmTopic", "AWS::SNS::Topic"},
 		{"AlarmSubscription", "AWS::SNS::Subscription"},
