@@ -23,8 +23,9 @@ type Config struct {
 	// Executions reads executions for the lists and detail pages.
 	Executions Executions
 	// TokenHash is the hex SHA-256 of the operator token (as api.HashToken
-	// returns it); empty or malformed, nobody can sign in. It only checks
-	// the token: sessions are never signed with anything derived from it.
+	// returns it); empty or malformed, nobody can sign in. Sessions are
+	// bound to it (changing the token ends them all) but never signed with
+	// a key that can be computed from it alone.
 	TokenHash string
 	// SessionKey signs session cookies and CSRF tokens; it must be at least
 	// MinSessionKeySize random bytes that only the console knows (in AWS,
@@ -43,7 +44,7 @@ type Config struct {
 
 // New returns the console handler, serving under /console.
 func New(cfg Config) http.Handler {
-	c := &console{cfg: cfg, sessions: newSessions(cfg.SessionKey, cfg.Now), throttle: newThrottle(cfg.Now)}
+	c := &console{cfg: cfg, sessions: newSessions(cfg.SessionKey, cfg.TokenHash, cfg.Now), throttle: newThrottle(cfg.Now)}
 	if c.cfg.Logger == nil {
 		c.cfg.Logger = slog.New(slog.DiscardHandler)
 	}

@@ -6,7 +6,8 @@
 // It is a plain http.Handler mounted under /console. An operator signs in
 // with the operator token and gets an expiring session cookie signed with
 // the console's session key (Config.SessionKey: in AWS a MAC computed by a
-// KMS HMAC key, never anything derived from the token's hash); every form
+// KMS HMAC key; never a key computable from the token's hash alone, though
+// changing the token ends every session); every form
 // that changes something carries a per-session CSRF token signed with the
 // same key. Signing out revokes the session in the process that served it.
 // Failed sign-ins are limited per client address. Pages are rendered with

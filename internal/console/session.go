@@ -1,7 +1,6 @@
 package console
 
 import (
-	"bytes"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -31,11 +30,13 @@ type session struct {
 const MinSessionKeySize = 32
 
 // sessions issues and checks session cookies. A cookie is a random id and an
-// expiry, signed with the session key, so any function instance holding the
-// key can check any session. The key is not derived from anything in the
-// function's configuration (in AWS it is a MAC computed by KMS), so reading
-// that configuration does not let anyone mint a session. Signing out revokes
-// the session's id in this process until the session would have expired.
+// expiry, signed with a key derived from the session key and the operator
+// token's hash, so any function instance holding both can check any
+// session. Without the session key (in AWS a MAC only KMS can compute) the
+// signing key cannot be computed, so reading the function's configuration
+// does not let anyone mint a session; mixing in the token's hash makes
+// changing the token end every session. Signing out revokes the session's
+// id in this process until the session would have expired.
 type sessions struct {
 	key []byte // nil: no usable session key, so no session is ever issued or valid
 	now func() time.Time
@@ -44,13 +45,15 @@ type sessions struct {
 	revoked map[string]time.Time // session id → its expiry
 }
 
-func newSessions(key []byte, now func() time.Time) *sessions {
+func newSessions(sessionKey []byte, tokenHash string, now func() time.Time) *sessions {
 	s := &sessions{now: now, revoked: map[string]time.Time{}}
 	if s.now == nil {
 		s.now = time.Now
 	}
-	if len(key) >= MinSessionKeySize {
-		s.key = bytes.Clone(key)
+	if len(sessionKey) >= MinSessionKeySize {
+		m := hmac.New(sha256.New, sessionKey)
+		m.Write([]byte("apmc console sessions v2|" + tokenHash))
+		s.key = m.Sum(nil)
 	}
 	return s
 }

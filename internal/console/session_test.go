@@ -31,7 +31,8 @@ func TestSessions(t *testing.T) {
 	now := time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
 	clock := func() time.Time { return now }
 	key := testKey(7, 32)
-	s := newSessions(key, clock)
+	hash := api.HashToken("operator-token")
+	s := newSessions(key, hash, clock)
 	sess, cookie, ok := s.issue(true)
 	if !ok {
 		t.Fatal("issue() ok = false, want a session")
@@ -54,16 +55,17 @@ func TestSessions(t *testing.T) {
 		want     bool
 	}{
 		{"valid", s, cookie, true},
-		{"same key, another process", newSessions(key, clock), cookie, true},
+		{"same key, another process", newSessions(key, hash, clock), cookie, true},
 		{"no cookie", s, nil, false},
 		{"other id", s, tamper(func(p []string) { p[0] = strings.ToUpper(p[0][:4]) + strings.ToLower(p[0][4:]) + "x" }), false},
 		{"later expiry", s, tamper(func(p []string) { p[1] = "9999999999" }), false},
 		{"bad signature", s, tamper(func(p []string) { p[2] = "AAAA" }), false},
 		{"two parts", s, &http.Cookie{Name: cookieName, Value: "a.b"}, false},
-		{"expired", newSessions(key, func() time.Time { return now.Add(sessionTTL) }), cookie, false},
-		{"another key", newSessions(testKey(8, 32), clock), cookie, false},
-		{"no key", newSessions(nil, clock), cookie, false},
-		{"short key", newSessions(key[:31], clock), cookie, false},
+		{"expired", newSessions(key, hash, func() time.Time { return now.Add(sessionTTL) }), cookie, false},
+		{"another key", newSessions(testKey(8, 32), hash, clock), cookie, false},
+		{"another token", newSessions(key, api.HashToken("another-token"), clock), cookie, false},
+		{"no key", newSessions(nil, hash, clock), cookie, false},
+		{"short key", newSessions(key[:31], hash, clock), cookie, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -110,11 +112,11 @@ func TestSessionForgedFromTokenHashRefused(t *testing.T) {
 	raw, _ := hex.DecodeString(hash)
 	m := hmac.New(sha256.New, raw)
 	m.Write([]byte("apmc console session key v1"))
-	hashKeyed := newSessions(m.Sum(nil), func() time.Time { return now })
+	hashKeyed := &sessions{key: m.Sum(nil), now: func() time.Time { return now }}
 	if _, ok := hashKeyed.check(requestWith(forged)); !ok {
 		t.Fatal("forged cookie refused even under the hash-derived key: the forger does not mint the old format")
 	}
-	s := newSessions(testKey(7, 32), func() time.Time { return now })
+	s := newSessions(testKey(7, 32), hash, func() time.Time { return now })
 	if _, ok := s.check(requestWith(forged)); ok {
 		t.Errorf("check(cookie signed with a key derived from the token hash) ok = true, want false")
 	}
@@ -122,7 +124,7 @@ func TestSessionForgedFromTokenHashRefused(t *testing.T) {
 
 func TestSessionsWithoutKeyIssueNothing(t *testing.T) {
 	for _, key := range [][]byte{nil, {}, testKey(1, 31)} {
-		s := newSessions(key, nil)
+		s := newSessions(key, api.HashToken("operator-token"), nil)
 		if s.ready() {
 			t.Errorf("newSessions(%d bytes).ready() = true, want false", len(key))
 		}
@@ -130,14 +132,14 @@ func TestSessionsWithoutKeyIssueNothing(t *testing.T) {
 			t.Errorf("newSessions(%d bytes).issue() ok = true, want false", len(key))
 		}
 	}
-	if !newSessions(testKey(1, 32), nil).ready() {
+	if !newSessions(testKey(1, 32), "", nil).ready() {
 		t.Errorf("newSessions(32 bytes).ready() = false, want true")
 	}
 }
 
 func TestSessionKeyIsCopied(t *testing.T) {
 	key := testKey(7, 32)
-	s := newSessions(key, nil)
+	s := newSessions(key, "", nil)
 	_, cookie, _ := s.issue(false)
 	key[0] ^= 0xff
 	if _, ok := s.check(requestWith(cookie)); !ok {
@@ -148,7 +150,7 @@ func TestSessionKeyIsCopied(t *testing.T) {
 func TestRevoke(t *testing.T) {
 	now := time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
 	clock := func() time.Time { return now }
-	s := newSessions(testKey(7, 32), clock)
+	s := newSessions(testKey(7, 32), "", clock)
 	a, cookieA, _ := s.issue(false)
 	_, cookieB, _ := s.issue(false)
 	s.revoke(a)
@@ -168,7 +170,7 @@ func TestRevoke(t *testing.T) {
 }
 
 func TestCSRFTokens(t *testing.T) {
-	s := newSessions(testKey(7, 32), nil)
+	s := newSessions(testKey(7, 32), "", nil)
 	a, _, _ := s.issue(false)
 	b, _, _ := s.issue(false)
 	if a.CSRF == b.CSRF {
@@ -184,7 +186,7 @@ func TestCSRFTokens(t *testing.T) {
 		}
 	}
 	// The CSRF token depends on the key: another key, another token.
-	other := newSessions(testKey(8, 32), nil).session(a.id, a.expires)
+	other := newSessions(testKey(8, 32), "", nil).session(a.id, a.expires)
 	if other.CSRF == a.CSRF {
 		t.Errorf("CSRF token of session %s is the same under two keys", a.id)
 	}

@@ -88,7 +88,7 @@ func TestLogoutEndsSession(t *testing.T) {
 	if cookie == nil || other == nil {
 		t.Fatal("sign-in gave no session cookie")
 	}
-	sess, ok := newSessions(key, nil).check(requestWith(cookie))
+	sess, ok := newSessions(key, api.HashToken(testToken), nil).check(requestWith(cookie))
 	if !ok {
 		t.Fatal("session cookie does not check under its key")
 	}
