@@ -1,9 +1,16 @@
 package local
 
 import (
+	"context"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/url"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/apmc-sync/apmc/internal/awsconfig"
 )
 
 // Config configures the local stack. The zero value runs everything
@@ -22,7 +29,10 @@ type Config struct {
 	StateFile string
 
 	// AWSEndpoint, when set, is used for DynamoDB, SQS and KMS instead of the
-	// embedded kumo.
+	// embedded kumo. A loopback endpoint gets dummy credentials; any other
+	// (a shared emulator, or AWS through a proxy) the default AWS credential
+	// chain and region. Tables, queues, the KMS key (alias/<Prefix>-local-secrets)
+	// and the demo instance found there are reused.
 	AWSEndpoint string
 	// Prefix names the tables and queues (default "apmc").
 	Prefix string
@@ -94,4 +104,48 @@ func (c *Config) defaults() {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
+}
+
+// awsConfig returns the AWS configuration for endpoint: fixed dummy
+// credentials for a server on this machine, the default credential chain
+// and region for any other.
+func (c *Config) awsConfig(ctx context.Context, endpoint string) (aws.Config, error) {
+	cfg := awsconfig.Local()
+	if !isLoopback(endpoint) {
+		var err error
+		if cfg, err = awsconfig.Load(ctx); err != nil {
+			return aws.Config{}, err
+		}
+	}
+	if c.AWSHTTPClient != nil {
+		cfg.HTTPClient = c.AWSHTTPClient
+	}
+	return cfg, nil
+}
+
+// isLoopback reports whether an endpoint URL names this machine.
+func isLoopback(endpoint string) bool {
+	u, err := url.Parse(endpoint)
+	if err != nil {
+		return false
+	}
+	host := u.Hostname()
+	ip := net.ParseIP(host)
+	return host == "localhost" || (ip != nil && ip.IsLoopback())
+}
+
+// atEndpoint moves a queue URL onto the endpoint's scheme and host, keeping
+// its path: emulators answer queue URLs under a placeholder host (kumo's is
+// not where it listens), and the state file should name a URL that works.
+func atEndpoint(queueURL, endpoint string) string {
+	q, err := url.Parse(queueURL)
+	if err != nil || queueURL == "" {
+		return queueURL
+	}
+	e, err := url.Parse(endpoint)
+	if err != nil || e.Host == "" {
+		return queueURL
+	}
+	q.Scheme, q.Host = e.Scheme, e.Host
+	return q.String()
 }

@@ -5,6 +5,10 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
+
 	"github.com/apmc-sync/apmc/internal/mailchimp"
 	sbap "github.com/apmc-sync/apmc/internal/sandbox/accessplanit"
 	sbmc "github.com/apmc-sync/apmc/internal/sandbox/mailchimp"
@@ -57,8 +61,12 @@ func (s *Stack) seed(ctx context.Context, cfg Config, base string, info *Info) e
 	}
 
 	if existing, err := s.Instances.Instance(ctx, in.ID); err == nil {
-		// A persistent AWS endpoint already holds the demo instance: keep it.
-		in = existing
+		// A persistent AWS endpoint already holds the demo instance: keep its
+		// settings and webhook tokens, but point it at this start's systems,
+		// whose URLs and keys are new when they are simulators.
+		if in, err = s.reconnect(ctx, existing, in); err != nil {
+			return err
+		}
 	} else if !errors.Is(err, sync.ErrNotFound) {
 		return fmt.Errorf("read the demo instance: %w", err)
 	} else if err := s.Instances.Create(ctx, in); err != nil {
@@ -100,4 +108,63 @@ func (s *Stack) seed(ctx context.Context, cfg Config, base string, info *Info) e
 	s.Cache.Forget(in.ID)
 	info.Sandbox.Mailchimp.SigningSecret = hook.SigningSecret
 	return nil
+}
+
+// reconnect updates the stored demo instance to this start's connection
+// settings and API keys (fresh simulators listen elsewhere and know other
+// keys), keeping everything else the operator may have changed. A new
+// Mailchimp simulator knows no webhook yet, so the signing secret is
+// cleared for seed to register the webhook again.
+func (s *Stack) reconnect(ctx context.Context, stored, fresh sync.Instance) (sync.Instance, error) {
+	in := stored
+	in.MailchimpBaseURL, in.MailchimpListID = fresh.MailchimpBaseURL, fresh.MailchimpListID
+	in.AccessplanitBaseURL, in.DefaultCompanyID, in.AccessplanitUserID = fresh.AccessplanitBaseURL, fresh.DefaultCompanyID, fresh.AccessplanitUserID
+	in.Secrets.MailchimpAPIKey, in.Secrets.AccessplanitAPIKey = fresh.Secrets.MailchimpAPIKey, fresh.Secrets.AccessplanitAPIKey
+	if s.Mailchimp != nil {
+		in.Secrets.MailchimpSigningSecret = ""
+	}
+	if in.MailchimpBaseURL == stored.MailchimpBaseURL && in.MailchimpListID == stored.MailchimpListID &&
+		in.AccessplanitBaseURL == stored.AccessplanitBaseURL && in.DefaultCompanyID == stored.DefaultCompanyID &&
+		in.AccessplanitUserID == stored.AccessplanitUserID && in.Secrets == stored.Secrets {
+		return stored, nil
+	}
+	if err := s.Instances.Update(ctx, in); err != nil {
+		return sync.Instance{}, fmt.Errorf("point the demo instance at this start's systems: %w", err)
+	}
+	s.Cache.Forget(in.ID)
+	in.ConfigVersion++
+	return in, nil
+}
+
+// secretsKey returns the KMS key sealing instance secrets, found by the
+// alias alias/<prefix>-local-secrets, or created with that alias, so a
+// persistent endpoint keeps using one key across restarts.
+func secretsKey(ctx context.Context, client *kms.Client, prefix string) (string, error) {
+	alias := "alias/" + prefix + "-local-secrets"
+	found, err := client.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: aws.String(alias)})
+	if err == nil {
+		return aws.ToString(found.KeyMetadata.KeyId), nil
+	}
+	var notFound *kmstypes.NotFoundException
+	if !errors.As(err, &notFound) {
+		return "", fmt.Errorf("look up KMS key %s: %w", alias, err)
+	}
+	key, err := client.CreateKey(ctx, &kms.CreateKeyInput{Description: aws.String("apmc local secrets (" + prefix + ")")})
+	if err != nil {
+		return "", fmt.Errorf("create KMS key: %w", err)
+	}
+	keyID := aws.ToString(key.KeyMetadata.KeyId)
+	if _, err := client.CreateAlias(ctx, &kms.CreateAliasInput{AliasName: aws.String(alias), TargetKeyId: aws.String(keyID)}); err != nil {
+		var exists *kmstypes.AlreadyExistsException
+		if !errors.As(err, &exists) {
+			return "", fmt.Errorf("create KMS alias %s: %w", alias, err)
+		}
+		// Another start created the alias first: use its key.
+		found, err := client.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: aws.String(alias)})
+		if err != nil {
+			return "", fmt.Errorf("look up KMS key %s: %w", alias, err)
+		}
+		return aws.ToString(found.KeyMetadata.KeyId), nil
+	}
+	return keyID, nil
 }

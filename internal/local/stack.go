@@ -19,7 +19,6 @@ import (
 	"github.com/sivchari/kumo"
 
 	"github.com/apmc-sync/apmc/internal/api"
-	"github.com/apmc-sync/apmc/internal/awsconfig"
 	"github.com/apmc-sync/apmc/internal/connector"
 	"github.com/apmc-sync/apmc/internal/console"
 	"github.com/apmc-sync/apmc/internal/dynamo"
@@ -82,9 +81,9 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 		s.kumo = kumo.NewServer()
 		endpoint = s.kumo.URL
 	}
-	awsCfg := awsconfig.Local()
-	if cfg.AWSHTTPClient != nil {
-		awsCfg.HTTPClient = cfg.AWSHTTPClient
+	awsCfg, err := cfg.awsConfig(ctx, endpoint)
+	if err != nil {
+		return nil, err
 	}
 	ddb := dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(endpoint) })
 	s.SQS = sqs.NewFromConfig(awsCfg, func(o *sqs.Options) { o.BaseEndpoint = aws.String(endpoint) })
@@ -98,11 +97,10 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("create queues: %w", err)
 	}
-	key, err := kmsClient.CreateKey(ctx, &kms.CreateKeyInput{Description: aws.String("apmc local secrets")})
+	keyID, err := secretsKey(ctx, kmsClient, cfg.Prefix)
 	if err != nil {
-		return nil, fmt.Errorf("create KMS key: %w", err)
+		return nil, err
 	}
-	keyID := aws.ToString(key.KeyMetadata.KeyId)
 
 	s.Instances = dynamo.NewInstanceStore(ddb, tables.Instances, secrets.NewKMS(kmsClient, keyID))
 	s.Executions = dynamo.NewExecutionStore(ddb, tables.Executions)
@@ -141,7 +139,7 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	info := Info{APIURL: base + "/api/", InstanceID: DemoInstanceID, APIToken: cfg.APIToken}
 	info.ConsoleURL = base + "/console/"
 	info.AWS = AWS{Endpoint: endpoint, Region: awsCfg.Region, InstancesTable: tables.Instances, ExecutionsTable: tables.Executions,
-		ContactsTable: tables.Contacts, QueueURL: s.Queues.ChangesURL, DeadLetterURL: s.Queues.DeadLetterURL, KMSKeyID: keyID}
+		ContactsTable: tables.Contacts, QueueURL: atEndpoint(s.Queues.ChangesURL, endpoint), DeadLetterURL: atEndpoint(s.Queues.DeadLetterURL, endpoint), KMSKeyID: keyID}
 
 	// The sync consumer, fed as Lambda's event source mapping would.
 	engine := &sync.Engine{Instances: s.Cache, Contacts: s.Contacts, Executions: s.Executions, Connector: &connector.Connector{Timeout: cfg.APITimeout, MaxMailchimpConnections: cfg.MailchimpMaxConnections}}
