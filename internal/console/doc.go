@@ -4,13 +4,13 @@
 // contact's timeline and bulk replays of failures).
 //
 // It is a plain http.Handler mounted under /console. An operator signs in
-// with the operator token and gets an expiring session cookie signed with
-// the console's session key (Config.SessionKey: in AWS a MAC computed by a
-// KMS HMAC key; never a key computable from the token's hash alone, though
-// changing the token ends every session); every form
-// that changes something carries a per-session CSRF token signed with the
-// same key. Signing out revokes the session in the process that served it.
-// Failed sign-ins are limited per client address. Pages are rendered with
-// html/template, so every value from an execution or a contact is escaped,
-// and a strict Content-Security-Policy forbids scripts outright.
+// with the operator token and gets an expiring session cookie; every form
+// that changes something carries a per-session CSRF token. Both are signed
+// with a key derived from Config.SessionKey (in AWS a MAC only KMS can
+// compute) and the token's hash: no key can be computed from the hash
+// alone, yet changing the token ends every session. Signing out revokes the
+// session in the process that served it, and failed sign-ins are limited
+// per client address. Pages are rendered with html/template, so every value
+// from an execution or a contact is escaped, and a strict
+// Content-Security-Policy forbids scripts outright.
 package console
