@@ -19,7 +19,7 @@ func runLocal(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&cfg.AccessplanitSandboxAddr, "accessplanit-sandbox-addr", envOr("APMC_ACCESSPLANIT_SANDBOX_ADDR", "127.0.0.1:8082"), "where the accessplanit simulator listens")
 	fs.StringVar(&cfg.PublicURL, "public-url", envOr("APMC_PUBLIC_URL", ""), "base URL the systems reach the stack at (default http://<addr>)")
 	fs.StringVar(&cfg.StateFile, "state-file", envOr("APMC_STATE_FILE", ".apmc/local.json"), "where the stack's URLs and keys are written")
-	fs.StringVar(&cfg.AWSEndpoint, "aws-endpoint", envOr("APMC_AWS_ENDPOINT", ""), "DynamoDB/SQS/KMS endpoint (default: embedded kumo)")
+	fs.StringVar(&cfg.AWSEndpoint, "aws-endpoint", envOr("APMC_AWS_ENDPOINT", ""), "DynamoDB/SQS/KMS endpoint (default: embedded kumo); one not on loopback is reached with the default AWS credential chain and region, and what the stack created there is reused on the next start")
 	fs.StringVar(&cfg.MailchimpAPIKey, "mailchimp-api-key", envOr("APMC_MAILCHIMP_API_KEY", ""), "a real Mailchimp API key (default: the simulator)")
 	fs.StringVar(&cfg.MailchimpListID, "mailchimp-list-id", envOr("APMC_MAILCHIMP_LIST_ID", ""), "the real Mailchimp audience id")
 	fs.StringVar(&cfg.AccessplanitBaseURL, "accessplanit-url", envOr("APMC_ACCESSPLANIT_URL", ""), "a real accessplanit API v2 base URL (default: the simulator)")

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -89,7 +91,7 @@ func (f *targetFlags) open(ctx context.Context) (*target, error) {
 		return nil, errors.New("give either -local or -stack, not both")
 	}
 	if f.useLocal() {
-		return f.openLocal()
+		return f.openLocal(ctx)
 	}
 	if f.stack == "" {
 		return nil, fmt.Errorf("no target: start the local stack (make run) so %s exists, or pass -stack NAME (its outputs name the resources)", f.localFile)
@@ -97,7 +99,7 @@ func (f *targetFlags) open(ctx context.Context) (*target, error) {
 	return f.openAWS(ctx)
 }
 
-func (f *targetFlags) openLocal() (*target, error) {
+func (f *targetFlags) openLocal(ctx context.Context) (*target, error) {
 	info, err := local.ReadInfo(f.localFile)
 	if err != nil {
 		return nil, err
@@ -107,6 +109,13 @@ func (f *targetFlags) openLocal() (*target, error) {
 		return nil, fmt.Errorf("%s names no AWS endpoint or instances table", f.localFile)
 	}
 	cfg := awsconfig.Local()
+	if !loopback(a.Endpoint) {
+		// `apmc local -aws-endpoint` on a shared server used the default
+		// credential chain; so does the CLI.
+		if cfg, err = awsconfig.Load(ctx); err != nil {
+			return nil, err
+		}
+	}
 	if a.Region != "" {
 		cfg.Region = a.Region
 	}
@@ -188,4 +197,14 @@ func build(cfg aws.Config, endpoint string, r resources) (*target, error) {
 		t.Ops.DeadLetters = &queue.DeadLetters{Client: sq, URL: r.dlqURL}
 	}
 	return t, nil
+}
+
+// loopback reports whether an endpoint URL names this machine.
+func loopback(endpoint string) bool {
+	u, err := url.Parse(endpoint)
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(u.Hostname())
+	return u.Hostname() == "localhost" || (ip != nil && ip.IsLoopback())
 }
