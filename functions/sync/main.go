@@ -51,6 +51,6 @@ func main() {
 		Executions: dynamo.NewExecutionStore(ddb, executionsTable),
 		Connector:  &connector.Connector{Timeout: apiTimeout, MaxMailchimpConnections: maxConns},
 	}
-	consumer := &queue.Consumer{Engine: engine, Visibility: sqsClient, QueueURL: queueURL, RetryBase: retryBase, Logger: log}
+	consumer := &queue.Consumer{Engine: engine, Visibility: sqsClient, QueueURL: queueURL, Requeue: queue.NewProducer(sqsClient, queueURL), RetryBase: retryBase, Logger: log}
 	lambda.Start(consumer.Handle)
 }

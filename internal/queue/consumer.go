@@ -34,7 +34,11 @@ type Consumer struct {
 	// the message for RetryBase·2^(n-1), at most 12 hours.
 	Visibility VisibilityChanger
 	QueueURL   string
-	RetryBase  time.Duration
+	// Requeue, when set, puts changes held back behind a failed change of
+	// their contact back on the queue as new messages, so waiting does not
+	// use up their receives (and send them to the dead-letter queue untried).
+	Requeue   Requeuer
+	RetryBase time.Duration
 	// Parallel is how many message groups are applied at once (default 10).
 	Parallel int
 	Logger   *slog.Logger
@@ -76,10 +80,12 @@ func (c *Consumer) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEv
 					continue
 				}
 				if failed {
-					// Held back behind a failed change of its contact: visible
-					// again at once, it waits in its group until the failed
-					// one is retried, instead of blocking the group for the
-					// queue's whole visibility timeout.
+					if c.requeue(ctx, r) {
+						continue
+					}
+					// Visible again at once, it waits in its group until the
+					// failed one is retried, instead of blocking the group for
+					// the queue's whole visibility timeout.
 					c.setVisibility(ctx, r, 0)
 				}
 				failed = true
@@ -91,6 +97,30 @@ func (c *Consumer) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEv
 	}
 	wg.Wait()
 	return events.SQSEventResponse{BatchItemFailures: failures}, nil
+}
+
+// Requeuer puts a received change back on the queue as a new message;
+// Producer is one.
+type Requeuer interface {
+	Requeue(ctx context.Context, c sync.Change, salt string) error
+}
+
+// requeue puts a held-back record back on the queue; true means it was, and
+// the record can be deleted.
+func (c *Consumer) requeue(ctx context.Context, r events.SQSMessage) bool {
+	if c.Requeue == nil {
+		return false
+	}
+	var change sync.Change
+	if err := json.Unmarshal([]byte(r.Body), &change); err != nil || change.ID == "" {
+		return false
+	}
+	if err := c.Requeue.Requeue(ctx, change, r.MessageId); err != nil {
+		c.logger().Warn("could not queue a held-back change again; it waits for its next receive", "message_id", r.MessageId, "error", err.Error())
+		return false
+	}
+	c.logger().Info("change held back behind a failed change of its contact; queued again", "message_id", r.MessageId, "instance_id", change.InstanceID)
+	return true
 }
 
 // groupOf returns a record's message group: SQS names it among the record's

@@ -170,3 +170,40 @@ func TestEnqueueKeepsCharactersSQSRefusesEscaped(t *testing.T) {
 		t.Errorf("applied = %+v, want the value back unchanged", applier.applied)
 	}
 }
+
+// A change held back behind a failed change of its contact is queued again
+// instead of spending a receive: it is applied on its first attempt even when
+// the change before it needed every attempt.
+func TestHeldBackChangesKeepTheirAttempts(t *testing.T) {
+	failures := 0
+	applier := &recordingApplier{fail: func(d sync.Delivery) bool {
+		if d.Change.ID == "a1" && failures < 4 {
+			failures++
+			return true
+		}
+		return false
+	}}
+	client, qs, producer, poller := setup(t, applier)
+	ctx := context.Background()
+	poller.Handler = (&queue.Consumer{Engine: applier, Visibility: client, QueueURL: qs.ChangesURL, RetryBase: time.Nanosecond, Requeue: producer}).Handle
+	for _, id := range []string{"a1", "a2", "a3"} {
+		if err := producer.Enqueue(ctx, change(id, "a@example.com")); err != nil {
+			t.Fatalf("Enqueue(%s) error = %v", id, err)
+		}
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		drain(t, poller, 1)
+		got := applier.ids()
+		if slices.Contains(got, "a3@1") {
+			break
+		}
+	}
+	got := applier.ids()
+	if want := []string{"a1@1", "a1@2", "a1@3", "a1@4", "a1@5", "a2@1", "a3@1"}; !slices.Equal(got, want) {
+		t.Errorf("applied = %v, want %v (a2 and a3 applied once, in order, on their first attempt)", got, want)
+	}
+	if n, _ := queue.Depth(ctx, client, qs.DeadLetterURL); n != 0 {
+		t.Errorf("dead-letter depth = %d, want 0", n)
+	}
+}
