@@ -115,8 +115,9 @@ func TestMailchimpEndpoint(t *testing.T) {
 				if c.Event != sync.EventUpEmail || c.OldEmail != "old.address@example.com" || c.NewEmail != "new.address+news@example.com" {
 					t.Errorf("queued change = %+v, want upemail old.address@example.com → new.address+news@example.com", c)
 				}
-				if want := (sync.Change{InstanceID: plainID, Email: "old.address@example.com"}).GroupID(); c.GroupID() != want {
-					t.Errorf("upemail group id = %s, want the old email's %s", c.GroupID(), want)
+				// Ordered with the changes to the new address that follow it.
+				if want := (sync.Change{InstanceID: plainID, Email: "new.address+news@example.com"}).GroupID(); c.GroupID() != want {
+					t.Errorf("upemail group id = %s, want the new email's %s", c.GroupID(), want)
 				}
 			},
 		},

@@ -19,12 +19,12 @@ type CachedInstances struct {
 
 type cachedInstance struct {
 	in      Instance
-	err     error
 	expires time.Time
 }
 
-// Instance returns the cached instance or reads it. Not-found answers are
-// cached too; other errors are not.
+// Instance returns the cached instance or reads it. Errors, not-found
+// answers included, are not cached: ids that do not exist must not fill the
+// cache (anyone can send them to a webhook endpoint).
 func (c *CachedInstances) Instance(ctx context.Context, id string) (Instance, error) {
 	now := time.Now
 	if c.Now != nil {
@@ -34,19 +34,19 @@ func (c *CachedInstances) Instance(ctx context.Context, id string) (Instance, er
 	e, ok := c.entries[id]
 	c.mu.Unlock()
 	if ok && now().Before(e.expires) {
-		return e.in, e.err
+		return e.in, nil
 	}
 	in, err := c.Next.Instance(ctx, id)
-	if err != nil && !isNotFound(err) {
+	if err != nil {
 		return Instance{}, err
 	}
 	c.mu.Lock()
 	if c.entries == nil {
 		c.entries = map[string]cachedInstance{}
 	}
-	c.entries[id] = cachedInstance{in: in, err: err, expires: now().Add(c.TTL)}
+	c.entries[id] = cachedInstance{in: in, expires: now().Add(c.TTL)}
 	c.mu.Unlock()
-	return in, err
+	return in, nil
 }
 
 // Forget drops an instance from the cache (after the local stack changed it).

@@ -51,5 +51,3 @@ func IsInvalid(err error) bool {
 	var e *Error
 	return errors.As(err, &e) && e.Invalid
 }
-
-func isNotFound(err error) bool { return errors.Is(err, ErrNotFound) }
