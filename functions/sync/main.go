@@ -28,7 +28,7 @@ func main() {
 	queueURL, keyID := env.Required("QUEUE_URL"), env.Required("KMS_KEY_ID")
 	cacheTTL := env.Seconds("INSTANCE_CACHE_SECONDS", 5*time.Second) // short, so a pause takes effect within seconds
 	retryBase := env.Seconds("RETRY_BASE_SECONDS", 15*time.Second)
-	apiTimeout := env.Seconds("API_TIMEOUT_SECONDS", 20*time.Second)
+	apiTimeout := env.Seconds("API_TIMEOUT_SECONDS", 10*time.Second)
 	maxConns, err := strconv.Atoi(env.Optional("MAILCHIMP_MAX_CONNECTIONS", strconv.Itoa(connector.DefaultMaxMailchimpConnections)))
 	if err != nil || maxConns < 1 {
 		log.Error("cannot start", "error", "MAILCHIMP_MAX_CONNECTIONS must be a whole number of at least 1")
@@ -51,6 +51,9 @@ func main() {
 		Executions: dynamo.NewExecutionStore(ddb, executionsTable),
 		Connector:  &connector.Connector{Timeout: apiTimeout, MaxMailchimpConnections: maxConns},
 	}
-	consumer := &queue.Consumer{Engine: engine, Visibility: sqsClient, QueueURL: queueURL, Requeue: queue.NewProducer(sqsClient, queueURL), RetryBase: retryBase, Logger: log}
+	consumer := &queue.Consumer{Engine: engine, Visibility: sqsClient, QueueURL: queueURL, Requeue: queue.NewProducer(sqsClient, queueURL), RetryBase: retryBase,
+		// A change makes at most two API calls; one that cannot finish before
+		// the function times out is handed back instead of cut off.
+		Reserve: 2*apiTimeout + time.Second, Logger: log}
 	lambda.Start(consumer.Handle)
 }

@@ -41,7 +41,12 @@ type Consumer struct {
 	RetryBase time.Duration
 	// Parallel is how many message groups are applied at once (default 10).
 	Parallel int
-	Logger   *slog.Logger
+	// Reserve is the time a change may need: a change is not started when
+	// less than Reserve is left before the invocation's deadline; it is
+	// handed back (queued again, or left for its next receive) instead of
+	// being cut off half-way. Zero starts every change.
+	Reserve time.Duration
+	Logger  *slog.Logger
 }
 
 // Handle applies the records of one batch. Records of one message group are
@@ -57,6 +62,10 @@ func (c *Consumer) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEv
 			order = append(order, g)
 		}
 		groups[g] = append(groups[g], r)
+	}
+	reserve := c.Reserve
+	if deadline, ok := ctx.Deadline(); ok {
+		reserve = min(reserve, time.Until(deadline)/2)
 	}
 	parallel := c.Parallel
 	if parallel <= 0 {
@@ -74,29 +83,48 @@ func (c *Consumer) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEv
 		go func(records []events.SQSMessage) {
 			defer wg.Done()
 			defer func() { <-slots }()
-			failed := false
-			for _, r := range records {
-				if !failed && c.handle(ctx, r) {
-					continue
-				}
-				if failed {
-					if c.requeue(ctx, r) {
-						continue
-					}
-					// Visible again at once, it waits in its group until the
-					// failed one is retried, instead of blocking the group for
-					// the queue's whole visibility timeout.
-					c.setVisibility(ctx, r, 0)
-				}
-				failed = true
+			fail := func(r events.SQSMessage) {
 				mu.Lock()
 				failures = append(failures, events.SQSBatchItemFailure{ItemIdentifier: r.MessageId})
 				mu.Unlock()
+			}
+			stopped := false // a change of this group failed, or time ran out
+			for _, r := range records {
+				if !stopped {
+					if stopped = c.outOfTime(ctx, reserve); !stopped {
+						if !c.handle(ctx, r) {
+							stopped = true
+							fail(r)
+						}
+						continue
+					}
+				}
+				// Handed back unapplied: queued again so waiting does not
+				// use up its receives, or else visible again at once, to wait
+				// in its group rather than block it for the queue's whole
+				// visibility timeout.
+				if c.requeue(ctx, r) {
+					continue
+				}
+				c.setVisibility(ctx, r, 0)
+				fail(r)
 			}
 		}(groups[g])
 	}
 	wg.Wait()
 	return events.SQSEventResponse{BatchItemFailures: failures}, nil
+}
+
+// outOfTime reports whether the invocation's deadline is too near to start
+// another change. The reserve is at most half the time the batch had, so a
+// short function timeout still applies changes.
+func (c *Consumer) outOfTime(ctx context.Context, reserve time.Duration) bool {
+	deadline, ok := ctx.Deadline()
+	if !ok || reserve <= 0 || time.Until(deadline) >= reserve {
+		return false
+	}
+	c.logger().Warn("too little time left in this invocation to start another change; handing it back", "time_left", time.Until(deadline).String())
+	return true
 }
 
 // Requeuer puts a received change back on the queue as a new message;

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/sivchari/kumo"
@@ -206,4 +207,44 @@ func TestHeldBackChangesKeepTheirAttempts(t *testing.T) {
 	if n, _ := queue.Depth(ctx, client, qs.DeadLetterURL); n != 0 {
 		t.Errorf("dead-letter depth = %d, want 0", n)
 	}
+}
+
+// A batch whose invocation is about to time out starts no more changes: they
+// are handed back, unapplied and with their attempts intact.
+func TestNoChangeStartedTooCloseToTheDeadline(t *testing.T) {
+	slow := &recordingApplier{}
+	client, qs, producer, _ := setup(t, slow)
+	ctx := context.Background()
+	for _, id := range []string{"t1", "t2"} { // one contact: applied one after the other
+		if err := producer.Enqueue(ctx, change(id, "t@example.com")); err != nil {
+			t.Fatalf("Enqueue() error = %v", err)
+		}
+	}
+	consumer := &queue.Consumer{Engine: sleepyApplier{slow, 2 * time.Second}, Visibility: client, QueueURL: qs.ChangesURL, RetryBase: time.Second, Requeue: producer, Reserve: time.Minute}
+	// 3 s left at the start: the reserve becomes 1.5 s; after t1's 2 s, t2 is not started.
+	short, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	poller := &queue.Poller{Client: client, QueueURL: qs.ChangesURL, Handler: func(_ context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+		return consumer.Handle(short, ev)
+	}, Wait: time.Second}
+	drain(t, poller, 1)
+	if got := slow.ids(); !slices.Equal(got, []string{"t1@1"}) {
+		t.Fatalf("applied = %v, want only t1 started before the deadline drew near", got)
+	}
+	poller.Handler = (&queue.Consumer{Engine: slow, Visibility: client, QueueURL: qs.ChangesURL, RetryBase: time.Second, Requeue: producer}).Handle
+	drain(t, poller, 2)
+	if got, want := slow.ids(), []string{"t1@1", "t2@1"}; !slices.Equal(got, want) {
+		t.Errorf("applied = %v, want %v (t2 on its first attempt)", got, want)
+	}
+}
+
+// sleepyApplier takes its time before applying.
+type sleepyApplier struct {
+	next  *recordingApplier
+	sleep time.Duration
+}
+
+func (a sleepyApplier) Apply(ctx context.Context, d sync.Delivery) (sync.Execution, error) {
+	time.Sleep(a.sleep)
+	return a.next.Apply(ctx, d)
 }
