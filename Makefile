@@ -42,7 +42,7 @@ $(TOOLS)/aws-lambda-rie:
 	GOBIN=$(TOOLS) $(GO) install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@$(RIE_VERSION)
 
 # SAM runs build-<LogicalId> for functions with BuildMethod: makefile.
-ARTIFACTS_DIR ?= $(CURDIR)/bin/$*
+ARTIFACTS_DIR ?= $(CURDIR)/bin/$@
 build: build-IngestAccessplanitFunction build-IngestMailchimpFunction build-SyncFunction build-ExecutionsFunction
 
 build-IngestAccessplanitFunction:
