@@ -25,12 +25,17 @@ test-unit:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
+# fuzz runs every fuzz target of every package for FUZZTIME each, and fails
+# if there is none to run.
 fuzz:
-	@for target in $$($(GO) test -list '^Fuzz' ./... | awk '/^Fuzz/ {print $$1}' | sort -u); do \
-		pkg=$$($(GO) test -list "^$$target$$" ./... | awk '/^ok/ {print $$2}' | head -1); \
-		echo "fuzz $$target in $$pkg for $(FUZZTIME)"; \
-		$(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) "$$pkg" || exit 1; \
-	done
+	@n=0; for pkg in $$($(GO) list ./...); do \
+		for target in $$($(GO) test -list '^Fuzz' "$$pkg" | grep '^Fuzz'); do \
+			echo "fuzz $$pkg $$target for $(FUZZTIME)"; \
+			$(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) "$$pkg" || exit 1; \
+			n=$$((n + 1)); \
+		done; \
+	done; \
+	test $$n -gt 0 || { echo "no fuzz target found"; exit 1; }; echo "$$n fuzz targets run"
 
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }

@@ -3,6 +3,7 @@ package sync
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -196,6 +197,38 @@ func FuzzMapToMailchimp(f *testing.F) {
 				if !birthdayPattern.MatchString(x) {
 					t.Fatalf("birthday %q is not MM/DD", x)
 				}
+			}
+		}
+	})
+}
+
+// FuzzMapToAccessplanit checks that the reverse mapping never panics, and
+// returns either the mandatory names or a permanent error, never a birthday
+// that is not MM/DD nor a date that is not a date-time.
+func FuzzMapToAccessplanit(f *testing.F) {
+	f.Add("Grace", "Hopper", "grace@example.com", "12/09", "1906-12-09")
+	f.Add("", "", "", "", "")
+	f.Add("<b>", "\x00", "a@b", "99/99", "not a date")
+	f.Fuzz(func(t *testing.T, first, last, email, bday, joined string) {
+		ms := append(DefaultMappings(),
+			FieldMapping{MergeTag: "BDAY", Field: "CF_Birthday", Type: TypeBirthday},
+			FieldMapping{MergeTag: "JOINED", Field: "CF_Joined", Type: TypeDate})
+		fields, _, err := MapToAccessplanit(ms, Values{"FNAME": first, "LNAME": last, "EMAIL": email, "BDAY": bday, "JOINED": joined})
+		if err != nil {
+			if !IsPermanent(err) {
+				t.Fatalf("MapToAccessplanit() error %v is not permanent", err)
+			}
+			return
+		}
+		if fields[FieldForenames] == "" || fields[FieldSurname] == "" {
+			t.Fatalf("MapToAccessplanit() = %v without the names", fields)
+		}
+		if b, ok := fields["CF_Birthday"]; ok && !birthdayPattern.MatchString(b) {
+			t.Fatalf("birthday %q is not MM/DD", b)
+		}
+		if d, ok := fields["CF_Joined"]; ok {
+			if _, err := time.Parse("2006-01-02T15:04:05", d); err != nil {
+				t.Fatalf("date %q is not a date-time", d)
 			}
 		}
 	})
