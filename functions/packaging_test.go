@@ -44,8 +44,8 @@ import (
 // names are the Lambda functions, each a directory beside this file.
 var names = []string{"ingest-accessplanit", "ingest-mailchimp", "sync", "executions"}
 
-// maxARM64Bytes is the size a deployed (arm64) bootstrap must stay under.
-const maxARM64Bytes = 15 << 20
+// maxARM64Bytes is the size a deployed (arm64) bootstrap must stay under: 15 MB.
+const maxARM64Bytes = 15_000_000
 
 // buildDir holds the binaries built by the package's tests, one directory
 // per architecture; TestMain removes it.
@@ -185,7 +185,7 @@ func TestBootstrapSizes(t *testing.T) {
 	}
 }
 
-func mb(n int64) float64 { return float64(n) / (1 << 20) }
+func mb(n int64) float64 { return float64(n) / 1e6 }
 
 // world is what the functions run against: kumo (DynamoDB, SQS, KMS), the
 // two simulators and a seeded instance.
