@@ -3,6 +3,7 @@ package sync
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/url"
 	"strings"
@@ -170,3 +171,12 @@ func checkBaseURL(raw string) error {
 	}
 	return fmt.Errorf("scheme %q is not https", u.Scheme)
 }
+
+// String hides the secrets, so a formatted instance never shows them.
+func (Secrets) String() string { return "[secrets redacted]" }
+
+// GoString hides the secrets in %#v too.
+func (s Secrets) GoString() string { return s.String() }
+
+// LogValue hides the secrets from log/slog.
+func (s Secrets) LogValue() slog.Value { return slog.StringValue(s.String()) }

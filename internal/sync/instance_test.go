@@ -1,6 +1,8 @@
 package sync
 
 import (
+	"fmt"
+	"log/slog"
 	"strings"
 	"testing"
 )
@@ -37,5 +39,16 @@ func TestInstanceValidate(t *testing.T) {
 				t.Fatalf("Validate() = %v, want %q", err, tt.wantErr)
 			}
 		})
+	}
+}
+
+func TestSecretsNeverFormatted(t *testing.T) {
+	in := testInstance()
+	var logged strings.Builder
+	slog.New(slog.NewJSONHandler(&logged, nil)).Info("instance", "secrets", in.Secrets, "instance", in)
+	for _, text := range []string{fmt.Sprintf("%v", in), fmt.Sprintf("%+v", in), fmt.Sprintf("%#v", in), fmt.Sprint(in.Secrets), logged.String()} {
+		if strings.Contains(text, secretKey) || strings.Contains(text, "ap-secret-key-abcdef") {
+			t.Errorf("formatted instance shows a secret: %s", text)
+		}
 	}
 }
