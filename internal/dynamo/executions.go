@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -140,40 +139,14 @@ func (s *ExecutionStore) CountExecutions(ctx context.Context, instanceID string,
 	if instanceID == "" {
 		return 0, sync.Invalidf("count executions: instance id is required")
 	}
-	lo, hi, ok := idRange(q.From, q.To)
+	in, _, ok, err := s.queryInput(instanceID, q)
+	if err != nil {
+		return 0, fmt.Errorf("count executions of instance %s: %w", instanceID, err)
+	}
 	if !ok {
 		return 0, nil
 	}
-	plan, filters := planExecutions(instanceID, q)
-	keyCond := expression.Key(plan.pkName).Equal(expression.Value(plan.pkVal))
-	id := expression.Key(AttrExecutionID)
-	switch {
-	case lo != "" && hi != "":
-		keyCond = keyCond.And(id.Between(expression.Value(lo), expression.Value(hi)))
-	case lo != "":
-		keyCond = keyCond.And(id.GreaterThanEqual(expression.Value(lo)))
-	case hi != "":
-		keyCond = keyCond.And(id.LessThanEqual(expression.Value(hi)))
-	}
-	filter := notExpired(s.now())
-	if len(filters) > 0 {
-		filter = expression.And(filter, filters[0], filters[1:]...)
-	}
-	expr, err := expression.NewBuilder().WithKeyCondition(keyCond).WithFilter(filter).Build()
-	if err != nil {
-		return 0, fmt.Errorf("count executions of instance %s: build query: %w", instanceID, err)
-	}
-	in := &dynamodb.QueryInput{
-		TableName:                 aws.String(s.table),
-		KeyConditionExpression:    expr.KeyCondition(),
-		FilterExpression:          expr.Filter(),
-		ExpressionAttributeNames:  expr.Names(),
-		ExpressionAttributeValues: expr.Values(),
-		Select:                    types.SelectCount,
-	}
-	if plan.index != "" {
-		in.IndexName = aws.String(plan.index)
-	}
+	in.Select = types.SelectCount
 	n := 0
 	for {
 		out, err := s.client.Query(ctx, in)

@@ -129,44 +129,16 @@ func (s *ExecutionStore) Executions(ctx context.Context, instanceID string, q sy
 	if err != nil {
 		return nil, "", fmt.Errorf("list executions of instance %s: %w", instanceID, err)
 	}
-	lo, hi, ok := idRange(q.From, q.To)
+	in, plan, ok, err := s.queryInput(instanceID, q)
+	if err != nil {
+		return nil, "", fmt.Errorf("list executions of instance %s: %w", instanceID, err)
+	}
 	if !ok {
 		return nil, "", nil
 	}
-	plan, filters := planExecutions(instanceID, q)
-
-	keyCond := expression.Key(plan.pkName).Equal(expression.Value(plan.pkVal))
-	id := expression.Key(AttrExecutionID)
-	switch {
-	case lo != "" && hi != "":
-		keyCond = keyCond.And(id.Between(expression.Value(lo), expression.Value(hi)))
-	case lo != "":
-		keyCond = keyCond.And(id.GreaterThanEqual(expression.Value(lo)))
-	case hi != "":
-		keyCond = keyCond.And(id.LessThanEqual(expression.Value(hi)))
-	}
-	filter := notExpired(s.now())
-	if len(filters) > 0 {
-		filter = expression.And(filter, filters[0], filters[1:]...)
-	}
-	expr, err := expression.NewBuilder().WithKeyCondition(keyCond).WithFilter(filter).Build()
-	if err != nil {
-		return nil, "", fmt.Errorf("list executions of instance %s: build query: %w", instanceID, err)
-	}
-
 	size := q.PageSize()
-	in := &dynamodb.QueryInput{
-		TableName:                 aws.String(s.table),
-		KeyConditionExpression:    expr.KeyCondition(),
-		FilterExpression:          expr.Filter(),
-		ExpressionAttributeNames:  expr.Names(),
-		ExpressionAttributeValues: expr.Values(),
-		ScanIndexForward:          aws.Bool(false),
-		Limit:                     aws.Int32(int32(size)),
-	}
-	if plan.index != "" {
-		in.IndexName = aws.String(plan.index)
-	}
+	in.ScanIndexForward = aws.Bool(false)
+	in.Limit = aws.Int32(int32(size))
 	if after != "" {
 		in.ExclusiveStartKey = plan.startKey(instanceID, after)
 	}
@@ -202,4 +174,44 @@ func (s *ExecutionStore) Executions(ctx context.Context, instanceID string, q sy
 		return nil, "", fmt.Errorf("list executions of instance %s: last evaluated key has no %s", instanceID, AttrExecutionID)
 	}
 	return page, encodeCursor(instanceID, last.Value), nil
+}
+
+// queryInput builds the query for an instance's executions matching q: the
+// table or index that serves it, the key condition (including the time
+// range) and the remaining filters. ok is false when the range is empty.
+func (s *ExecutionStore) queryInput(instanceID string, q sync.ExecutionQuery) (*dynamodb.QueryInput, executionPlan, bool, error) {
+	lo, hi, ok := idRange(q.From, q.To)
+	if !ok {
+		return nil, executionPlan{}, false, nil
+	}
+	plan, filters := planExecutions(instanceID, q)
+	keyCond := expression.Key(plan.pkName).Equal(expression.Value(plan.pkVal))
+	id := expression.Key(AttrExecutionID)
+	switch {
+	case lo != "" && hi != "":
+		keyCond = keyCond.And(id.Between(expression.Value(lo), expression.Value(hi)))
+	case lo != "":
+		keyCond = keyCond.And(id.GreaterThanEqual(expression.Value(lo)))
+	case hi != "":
+		keyCond = keyCond.And(id.LessThanEqual(expression.Value(hi)))
+	}
+	filter := notExpired(s.now())
+	if len(filters) > 0 {
+		filter = expression.And(filter, filters[0], filters[1:]...)
+	}
+	expr, err := expression.NewBuilder().WithKeyCondition(keyCond).WithFilter(filter).Build()
+	if err != nil {
+		return nil, executionPlan{}, false, fmt.Errorf("build query: %w", err)
+	}
+	in := &dynamodb.QueryInput{
+		TableName:                 aws.String(s.table),
+		KeyConditionExpression:    expr.KeyCondition(),
+		FilterExpression:          expr.Filter(),
+		ExpressionAttributeNames:  expr.Names(),
+		ExpressionAttributeValues: expr.Values(),
+	}
+	if plan.index != "" {
+		in.IndexName = aws.String(plan.index)
+	}
+	return in, plan, true, nil
 }
