@@ -7,7 +7,6 @@ package main
 import (
 	"context"
 	"net/http"
-	"os"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -33,13 +32,11 @@ func main() {
 	tokenHash := env.Optional("OPERATOR_TOKEN_HASH", "")
 	sessionKeyID := env.Optional("CONSOLE_SESSION_KEY_ID", "")
 	if err := env.Err(); err != nil {
-		log.Error("cannot start", "error", err.Error())
-		os.Exit(1)
+		edge.Fail(log, err)
 	}
 	cfg, err := awsconfig.Lambda()
 	if err != nil {
-		log.Error("cannot start", "error", err.Error())
-		os.Exit(1)
+		edge.Fail(log, err)
 	}
 	ddb, sqsClient := dynamodb.NewFromConfig(cfg), sqs.NewFromConfig(cfg)
 	// Display reads never open secrets, so this function holds no right on

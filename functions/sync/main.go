@@ -35,13 +35,11 @@ func main() {
 		os.Exit(1)
 	}
 	if err := env.Err(); err != nil {
-		log.Error("cannot start", "error", err.Error())
-		os.Exit(1)
+		edge.Fail(log, err)
 	}
 	cfg, err := awsconfig.Lambda()
 	if err != nil {
-		log.Error("cannot start", "error", err.Error())
-		os.Exit(1)
+		edge.Fail(log, err)
 	}
 	ddb, sqsClient := dynamodb.NewFromConfig(cfg), sqs.NewFromConfig(cfg)
 	instances := dynamo.NewInstanceStore(ddb, instancesTable, secrets.NewKMS(kms.NewFromConfig(cfg), keyID))

@@ -90,3 +90,10 @@ func (e *Env) Err() error {
 	}
 	return fmt.Errorf("configuration: %s", strings.Join(e.problems, "; "))
 }
+
+// Fail logs why a function cannot start and ends the process: Lambda then
+// reports the failed initialisation.
+func Fail(log *slog.Logger, err error) {
+	log.Error("cannot start", "error", err.Error())
+	os.Exit(1)
+}
