@@ -157,8 +157,6 @@ func TestFunctionPermissions(t *testing.T) {
 			"sqs:DeleteMessage on ChangesQueue",
 			"sqs:GetQueueAttributes on ChangesQueue",
 			"sqs:ReceiveMessage on ChangesQueue",
-			// Held-back changes are queued again.
-			"sqs:SendMessage on ChangesQueue",
 		}},
 		{"ExecutionsFunction", []string{
 			"dynamodb:GetItem on ExecutionsTable",

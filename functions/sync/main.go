@@ -49,7 +49,7 @@ func main() {
 		Executions: dynamo.NewExecutionStore(ddb, executionsTable),
 		Connector:  &connector.Connector{Timeout: apiTimeout, MaxMailchimpConnections: maxConns},
 	}
-	consumer := &queue.Consumer{Engine: engine, Visibility: sqsClient, QueueURL: queueURL, Requeue: queue.NewProducer(sqsClient, queueURL), RetryBase: retryBase,
+	consumer := &queue.Consumer{Engine: engine, Visibility: sqsClient, QueueURL: queueURL, RetryBase: retryBase,
 		// A change makes at most two API calls; one that cannot finish before
 		// the function times out is handed back instead of cut off.
 		Reserve: 2*apiTimeout + time.Second, Logger: log}

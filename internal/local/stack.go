@@ -144,7 +144,7 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	// The sync consumer, fed as Lambda's event source mapping would.
 	engine := &sync.Engine{Instances: s.Cache, Contacts: s.Contacts, Executions: s.Executions, Connector: &connector.Connector{Timeout: cfg.APITimeout, MaxMailchimpConnections: cfg.MailchimpMaxConnections}}
 	s.newPoller = func() *queue.Poller {
-		consumer := &queue.Consumer{Engine: engine, Visibility: s.SQS, QueueURL: s.Queues.ChangesURL, Requeue: queue.NewProducer(s.SQS, s.Queues.ChangesURL), RetryBase: cfg.RetryBase, Parallel: cfg.Parallel, Logger: cfg.Logger}
+		consumer := &queue.Consumer{Engine: engine, Visibility: s.SQS, QueueURL: s.Queues.ChangesURL, RetryBase: cfg.RetryBase, Parallel: cfg.Parallel, Logger: cfg.Logger}
 		return &queue.Poller{Client: s.SQS, QueueURL: s.Queues.ChangesURL, QueueARN: s.Queues.ChangesARN, Handler: consumer.Handle, Workers: cfg.Workers, Logger: cfg.Logger}
 	}
 	s.runCtx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))

@@ -34,17 +34,13 @@ type Consumer struct {
 	// the message for RetryBase·2^(n-1), at most 12 hours.
 	Visibility VisibilityChanger
 	QueueURL   string
-	// Requeue, when set, puts changes held back behind a failed change of
-	// their contact back on the queue as new messages, so waiting does not
-	// use up their receives (and send them to the dead-letter queue untried).
-	Requeue   Requeuer
-	RetryBase time.Duration
+	RetryBase  time.Duration
 	// Parallel is how many message groups are applied at once (default 10).
 	Parallel int
 	// Reserve is the time a change may need: a change is not started when
 	// less than Reserve is left before the invocation's deadline; it is
-	// handed back (queued again, or left for its next receive) instead of
-	// being cut off half-way. Zero starts every change.
+	// handed back for its next receive instead of being cut off half-way.
+	// Zero starts every change.
 	Reserve time.Duration
 	Logger  *slog.Logger
 }
@@ -99,13 +95,10 @@ func (c *Consumer) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEv
 						continue
 					}
 				}
-				// Handed back unapplied: queued again so waiting does not
-				// use up its receives, or else visible again at once, to wait
-				// in its group rather than block it for the queue's whole
-				// visibility timeout.
-				if c.requeue(ctx, r) {
-					continue
-				}
+				// Handed back unapplied, keeping its place in its group (so
+				// one contact's changes stay in order): visible again at once,
+				// it waits behind the failed change rather than blocking the
+				// group for the queue's whole visibility timeout.
 				c.setVisibility(ctx, r, 0)
 				fail(r)
 			}
@@ -124,30 +117,6 @@ func (c *Consumer) outOfTime(ctx context.Context, reserve time.Duration) bool {
 		return false
 	}
 	c.logger().Warn("too little time left in this invocation to start another change; handing it back", "time_left", time.Until(deadline).String())
-	return true
-}
-
-// Requeuer puts a received change back on the queue as a new message;
-// Producer is one.
-type Requeuer interface {
-	Requeue(ctx context.Context, c sync.Change, salt string) error
-}
-
-// requeue puts a held-back record back on the queue; true means it was, and
-// the record can be deleted.
-func (c *Consumer) requeue(ctx context.Context, r events.SQSMessage) bool {
-	if c.Requeue == nil {
-		return false
-	}
-	var change sync.Change
-	if err := json.Unmarshal([]byte(r.Body), &change); err != nil || change.ID == "" {
-		return false
-	}
-	if err := c.Requeue.Requeue(ctx, change, r.MessageId); err != nil {
-		c.logger().Warn("could not queue a held-back change again; it waits for its next receive", "message_id", r.MessageId, "error", err.Error())
-		return false
-	}
-	c.logger().Info("change held back behind a failed change of its contact; queued again", "message_id", r.MessageId, "instance_id", change.InstanceID)
 	return true
 }
 

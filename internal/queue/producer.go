@@ -2,8 +2,6 @@ package queue
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -35,18 +33,6 @@ func NewProducer(client Sender, queueURL string) *Producer {
 
 // Enqueue puts the change on the queue. It returns only once SQS accepted it.
 func (p *Producer) Enqueue(ctx context.Context, c sync.Change) error {
-	return p.send(ctx, c, c.DedupID())
-}
-
-// Requeue puts a change that was received but not applied back on the
-// queue, as a new message: salt (the received message's id) keeps it from
-// being taken for a duplicate of the first delivery.
-func (p *Producer) Requeue(ctx context.Context, c sync.Change, salt string) error {
-	sum := sha256.Sum256([]byte(c.DedupID() + "|" + salt))
-	return p.send(ctx, c, hex.EncodeToString(sum[:]))
-}
-
-func (p *Producer) send(ctx context.Context, c sync.Change, dedupID string) error {
 	body, err := encode(c)
 	if err != nil {
 		return fmt.Errorf("encode change %s: %w", c.ID, err)
@@ -58,7 +44,7 @@ func (p *Producer) send(ctx context.Context, c sync.Change, dedupID string) erro
 		QueueUrl:               aws.String(p.queueURL),
 		MessageBody:            aws.String(body),
 		MessageGroupId:         aws.String(c.GroupID()),
-		MessageDeduplicationId: aws.String(dedupID),
+		MessageDeduplicationId: aws.String(c.DedupID()),
 	}, func(o *sqs.Options) {
 		// A FIFO queue answers a duplicate (same deduplication id, possibly a
 		// different body: a webhook sent twice is received at two times) with

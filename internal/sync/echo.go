@@ -59,3 +59,17 @@ func (s *SideState) recordWrite(fp string, now time.Time) {
 	s.Fingerprint = fp
 	s.WrittenAt = now.UTC()
 }
+
+// clockSkew allows for the two systems' clocks and for Mailchimp's
+// whole-second timestamps when comparing their times with the service's.
+const clockSkew = 2 * time.Second
+
+// writtenSince reports whether the service wrote to the side at or after t
+// (within clockSkew), so a change made at t may no longer be what the side
+// holds. An unknown t counts as "maybe".
+func (s SideState) writtenSince(t time.Time) bool {
+	if s.WrittenAt.IsZero() {
+		return false
+	}
+	return t.IsZero() || !s.WrittenAt.Before(t.Add(-clockSkew))
+}

@@ -64,16 +64,21 @@ func (e *Engine) Apply(ctx context.Context, d Delivery) (Execution, error) {
 		exec.Origin = c.Origin
 	}
 	first := FirstExecutionID(c)
-	if d.Attempt == 1 {
+	heldBack := d.Attempt > 1 && !e.recorded(ctx, c.InstanceID, first)
+	if d.Attempt == 1 || heldBack {
 		exec.ID = first
 		exec.OriginalID = c.OriginalExecutionID
+		exec.Attempt = 1
 	} else {
 		exec.ID = NewExecutionID(now)
 		exec.Origin = OriginRetry
 		exec.OriginalID = first
 	}
 	rec := &recorder{exec: &exec, now: e.now}
-	rec.logf("info", "%s %s received from %s (attempt %d)", c.Source, c.Event, c.Source, d.Attempt)
+	rec.logf("info", "%s %s received from %s (attempt %d)", c.Source, c.Event, c.Source, exec.Attempt)
+	if heldBack {
+		rec.logf("info", "first attempt on receive %d: the change waited behind an earlier change of its contact that was being retried", d.Attempt)
+	}
 
 	retention := DefaultRetentionDays
 	res, err := e.apply(ctx, rec, c, &retention)
@@ -108,6 +113,20 @@ func (e *Engine) Apply(ctx context.Context, d Delivery) (Execution, error) {
 		return exec, fmt.Errorf("record execution %s: %w", exec.ID, serr)
 	}
 	return exec, retry
+}
+
+// recorded reports whether the execution exists, when the execution store
+// can tell; a change received again without its first execution recorded
+// was held back, not tried.
+func (e *Engine) recorded(ctx context.Context, instanceID, id string) bool {
+	look, ok := e.Executions.(interface {
+		Execution(ctx context.Context, instanceID, id string) (Execution, error)
+	})
+	if !ok {
+		return true
+	}
+	_, err := look.Execution(ctx, instanceID, id)
+	return !errors.Is(err, ErrNotFound)
 }
 
 func (e *Engine) now() time.Time {

@@ -43,7 +43,7 @@ func newFixture(t *testing.T, mutate func(*Instance)) *fixture {
 		ex: &memExecutions{},
 		in: memInstances{in.ID: in},
 	}
-	f.engine = &Engine{Instances: f.in, Contacts: f.cs, Executions: f.ex, Connector: memConnector{f.mc, f.ap}}
+	f.engine = &Engine{Instances: f.in, Contacts: f.cs, Executions: f.ex, Connector: memConnector{f.mc, f.ap}, Now: func() time.Time { return t0 }}
 	return f
 }
 
@@ -291,4 +291,21 @@ func logMessages(e Execution) []string {
 		out = append(out, l.Level+": "+l.Message)
 	}
 	return out
+}
+
+// A change received again without a recorded first attempt waited behind an
+// earlier change of its contact: it is recorded as its first attempt.
+func TestHeldBackChangeIsItsFirstAttempt(t *testing.T) {
+	f := newFixture(t, nil)
+	c := apChange("held", apUser("1", "Ada", "Lovelace", "ada@example.com", t0))
+	exec, err := f.engine.Apply(context.Background(), Delivery{Change: c, Attempt: 3})
+	if err != nil {
+		t.Fatalf("Apply() error = %v", err)
+	}
+	if exec.ID != FirstExecutionID(c) || exec.Attempt != 1 || exec.Origin != OriginWebhook || exec.OriginalID != "" {
+		t.Errorf("execution = id %s attempt %d origin %s original %q; want the first attempt's id, attempt 1, webhook, no original", exec.ID, exec.Attempt, exec.Origin, exec.OriginalID)
+	}
+	if !strings.Contains(strings.Join(logMessages(exec), "\n"), "waited behind") {
+		t.Errorf("logs = %v, want the wait explained", logMessages(exec))
+	}
 }

@@ -76,6 +76,17 @@ type memExecutions struct {
 	list []Execution
 }
 
+func (s *memExecutions) Execution(_ context.Context, instanceID, id string) (Execution, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, e := range s.list {
+		if e.InstanceID == instanceID && e.ID == id {
+			return e, nil
+		}
+	}
+	return Execution{}, ErrNotFound
+}
+
 func (s *memExecutions) SaveExecution(_ context.Context, e Execution) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -54,6 +54,41 @@ func (e *Engine) toAccessplanit(ctx context.Context, rec *recorder, in Instance,
 	if !c.OccurredAt.IsZero() && contact.Mailchimp.SourceTime.After(c.OccurredAt) {
 		return outcome{status: StatusSkipped, reason: fmt.Sprintf("stale change: fired at %s, a change from %s was already applied", c.OccurredAt.UTC().Format("2006-01-02T15:04:05Z"), contact.Mailchimp.SourceTime.UTC().Format("2006-01-02T15:04:05Z"))}, nil
 	}
+	if contact.Mailchimp.writtenSince(c.OccurredAt) {
+		// The service wrote to Mailchimp after this change was made (edits
+		// on both sides at once): the delivery's values may be overwritten
+		// already, so the member's current values decide.
+		var gone bool
+		err := rec.step("read_member", func(out map[string]any) error {
+			mc, err := e.Connector.Mailchimp(in)
+			if err != nil {
+				return fmt.Errorf("connect to Mailchimp: %w", err)
+			}
+			m, err := mc.Member(ctx, in.MailchimpListID, email)
+			if errors.Is(err, ErrNotFound) {
+				gone = true
+				return nil
+			}
+			if err != nil {
+				return fmt.Errorf("read Mailchimp member: %w", err)
+			}
+			merges = maps.Clone(m.MergeFields)
+			if merges == nil {
+				merges = Values{}
+			}
+			merges[TagEmail] = email
+			out["merge_fields"] = restrict(merges, in.Mappings, FlowToAccessplanit)
+			return nil
+		})
+		if err != nil {
+			return outcome{}, err
+		}
+		if gone {
+			return outcome{status: StatusSkipped, reason: "the contact is no longer in Mailchimp"}, nil
+		}
+		rec.logf("info", "the service wrote to Mailchimp after this change was made: the member's current values are used")
+		seenValues = restrict(merges, in.Mappings, FlowToMailchimp)
+	}
 	seen := contact
 	seen.Mailchimp.Values = seenValues
 	if !c.OccurredAt.IsZero() {

@@ -88,6 +88,38 @@ func (e *Engine) toMailchimp(ctx context.Context, rec *recorder, in Instance, c 
 	if !user.UpdatedAt.IsZero() && contact.Accessplanit.SourceTime.After(user.UpdatedAt) {
 		return outcome{status: StatusSkipped, reason: fmt.Sprintf("stale change: the user changed at %s, a change from %s was already applied", user.UpdatedAt.UTC().Format("2006-01-02T15:04:05Z"), contact.Accessplanit.SourceTime.UTC().Format("2006-01-02T15:04:05Z"))}, nil
 	}
+	if c.User != nil && contact.Accessplanit.writtenSince(user.UpdatedAt) {
+		// The service wrote to accessplanit after the User in this delivery
+		// was taken (edits on both sides at once): its current state decides.
+		var gone bool
+		err := rec.step("read_user_again", func(out map[string]any) error {
+			u, err := ap.User(ctx, user.ID)
+			if errors.Is(err, ErrNotFound) {
+				gone = true
+				return nil
+			}
+			if err != nil {
+				return fmt.Errorf("read accessplanit user %s: %w", user.ID, err)
+			}
+			user = u
+			out["updated_at"] = u.UpdatedAt
+			return nil
+		})
+		if err != nil {
+			return outcome{}, err
+		}
+		if gone {
+			return outcome{status: StatusSkipped, reason: "the accessplanit user no longer exists"}, nil
+		}
+		rec.logf("info", "the service wrote to accessplanit after this change was made: the User's current values are used")
+		if values, _, err = MapToMailchimp(in.Mappings, user); err != nil {
+			return outcome{}, err
+		}
+		if values[TagEmail] != email {
+			return outcome{status: StatusSkipped, reason: "the User's email changed since; the change for the new address follows"}, nil
+		}
+		fingerprint = values.Fingerprint()
+	}
 	if contact.UserID != "" && contact.UserID != user.ID {
 		rec.logf("warn", "accessplanit users %s and %s share the email %s; the most recent change (user %s) wins in Mailchimp", contact.UserID, user.ID, email, user.ID)
 	}
