@@ -76,6 +76,7 @@ func TestTransientFailuresAreRetried(t *testing.T) {
 		{name: "accessplanit 500", accessplanit: &sbap.Fault{Status: http.StatusInternalServerError}, want: "500"},
 		{name: "accessplanit 429", accessplanit: &sbap.Fault{Status: http.StatusTooManyRequests}, want: "429"},
 		{name: "accessplanit dropped connection", accessplanit: &sbap.Fault{Drop: true}},
+		{name: "accessplanit timeout", accessplanit: &sbap.Fault{Hang: 1500 * time.Millisecond}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -6,11 +6,14 @@ import (
 )
 
 // Fault makes the next Count API requests fail: answered with Status, or,
-// with Drop, by closing the connection without an answer.
+// with Drop, by closing the connection without an answer, or, with Hang,
+// held that long before being served normally (a client with a shorter
+// timeout gives up while the write still happens, as with a slow platform).
 type Fault struct {
-	Status int  `json:"status,omitempty"`
-	Drop   bool `json:"drop,omitempty"`
-	Count  int  `json:"count"`
+	Status int           `json:"status,omitempty"`
+	Drop   bool          `json:"drop,omitempty"`
+	Hang   time.Duration `json:"hang,omitempty"`
+	Count  int           `json:"count"`
 }
 
 // InjectFaults queues faults; each applies to its Count requests in turn.
@@ -21,7 +24,7 @@ func (s *Server) InjectFaults(faults ...Fault) {
 		if f.Count <= 0 {
 			f.Count = 1
 		}
-		if !f.Drop && f.Status == 0 {
+		if !f.Drop && f.Hang <= 0 && f.Status == 0 {
 			f.Status = http.StatusInternalServerError
 		}
 		s.faults = append(s.faults, f)
@@ -75,6 +78,10 @@ func (s *Server) fault(w http.ResponseWriter) bool {
 	s.stats.Faults++
 	s.mu.Unlock()
 
+	if f.Hang > 0 {
+		time.Sleep(f.Hang)
+		return false
+	}
 	if f.Drop {
 		if hj, ok := w.(http.Hijacker); ok {
 			if conn, _, err := hj.Hijack(); err == nil {
