@@ -21,7 +21,9 @@ func TestCrossingEditsConverge(t *testing.T) {
 		}
 	}
 	apEdit := func(first string, updated time.Duration) func() Change {
-		return func() Change { return apChange("ap-"+first, apUser("1", first, "Lovelace", "ada@example.com", t0.Add(updated))) }
+		return func() Change {
+			return apChange("ap-"+first, apUser("1", first, "Lovelace", "ada@example.com", t0.Add(updated)))
+		}
 	}
 	tests := []struct {
 		name string
@@ -71,4 +73,3 @@ func TestCrossingEditsConverge(t *testing.T) {
 		})
 	}
 }
-
