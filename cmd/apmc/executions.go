@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -178,7 +179,9 @@ func printExecution(w io.Writer, d api.Detail) error {
 	for _, s := range e.Steps {
 		detail := s.Error
 		if detail == "" && len(s.Output) > 0 {
-			detail = fmt.Sprint(s.Output)
+			if b, err := json.Marshal(s.Output); err == nil {
+				detail = string(b)
+			}
 		}
 		st.row(s.Name, s.Status, fmt.Sprint(s.DurationMS), shorten(detail, 120))
 	}

@@ -53,15 +53,16 @@ func printInfo(w io.Writer, i local.Info, stateFile string) {
 	fmt.Fprintf(w, `apmc local stack is running (Ctrl-C stops it)
 
   API                    %s   (Authorization: Bearer <api_token from %s>)
+  console                %s   (sign in with the api_token)
   instance               %s
   accessplanit webhook   %s
   Mailchimp webhook      %s
-`, i.APIURL, stateFile, i.InstanceID, redactPath(i.Webhooks.Accessplanit), redactPath(i.Webhooks.Mailchimp))
+`, i.APIURL, stateFile, i.ConsoleURL, i.InstanceID, redactPath(i.Webhooks.Accessplanit), redactPath(i.Webhooks.Mailchimp))
 	if i.Sandbox.Mailchimp.BaseURL != "" {
-		fmt.Fprintf(w, "  Mailchimp simulator    %s  (audience %s)\n", i.Sandbox.Mailchimp.BaseURL, i.Sandbox.Mailchimp.ListID)
+		fmt.Fprintf(w, "  Mailchimp simulator    %s  (audience %s; control API %s)\n", i.Sandbox.Mailchimp.BaseURL, i.Sandbox.Mailchimp.ListID, i.Sandbox.Mailchimp.ControlURL)
 	}
 	if i.Sandbox.Accessplanit.BaseURL != "" {
-		fmt.Fprintf(w, "  accessplanit simulator %s  (account %s)\n", i.Sandbox.Accessplanit.BaseURL, i.Sandbox.Accessplanit.DefaultCompanyID)
+		fmt.Fprintf(w, "  accessplanit simulator %s  (account %s; control API %s)\n", i.Sandbox.Accessplanit.BaseURL, i.Sandbox.Accessplanit.DefaultCompanyID, i.Sandbox.Accessplanit.ControlURL)
 	}
 	fmt.Fprintf(w, "\nkeys, tokens and full webhook URLs: %s\n", stateFile)
 }

@@ -211,6 +211,9 @@ func endpointCheck(ctx context.Context, t *target, in sync.Instance, name, metho
 	switch {
 	case resp.StatusCode == want && strings.Contains(text, wantBody):
 		c.OK, c.Detail = true, fmt.Sprintf("%s %s → %d", method, redactPath(url), resp.StatusCode)
+		if want == http.StatusBadRequest {
+			c.Detail += " (an empty delivery, refused as expected: the instance and token are right; nothing was queued)"
+		}
 	case resp.StatusCode == http.StatusNotFound:
 		c.Detail = fmt.Sprintf("%s %s → 404: the endpoint does not know this instance and token", method, redactPath(url))
 	default:

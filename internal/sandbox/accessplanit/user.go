@@ -165,8 +165,9 @@ func (u *user) apply(in map[string]any, companyExists func(int) bool) []string {
 	return problems
 }
 
-// validate checks the rules every stored User obeys.
-func (u *user) validate() []string {
+// validate checks the rules every stored User obeys; prior are the
+// problems already found with the properties sent.
+func (u *user) validate(prior []string) []string {
 	var problems []string
 	for _, name := range []string{"Forenames", "Surname"} {
 		if strings.TrimSpace(u.text[name]) == "" {
@@ -178,7 +179,7 @@ func (u *user) validate() []string {
 			problems = append(problems, fmt.Sprintf("%s must be %d characters or fewer (it has %d).", name, maxLengths[name], n))
 		}
 	}
-	if u.companyID == 0 {
+	if u.companyID == 0 && !companyNamed(prior) {
 		problems = append(problems, "MainCompanyID is required.")
 	}
 	return problems
@@ -268,3 +269,13 @@ func idValue(s string) any {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// companyNamed reports whether a problem already names the company given.
+func companyNamed(problems []string) bool {
+	for _, p := range problems {
+		if strings.HasPrefix(p, "MainCompanyID: ") {
+			return true
+		}
+	}
+	return false
+}

@@ -14,7 +14,7 @@ func (s *Server) createUser(in map[string]any, by string, notify bool) (map[stri
 	defer s.mu.Unlock()
 	u := &user{text: map[string]string{"Status": "Active"}}
 	problems := u.apply(in, s.companyExists)
-	problems = append(problems, u.validate()...)
+	problems = append(problems, u.validate(problems)...)
 	if len(problems) > 0 {
 		return nil, dedupe(problems)
 	}
@@ -42,7 +42,7 @@ func (s *Server) updateUser(id int, in map[string]any, by string, notify bool) (
 	}
 	u := old.clone()
 	problems := u.apply(in, s.companyExists)
-	problems = append(problems, u.validate()...)
+	problems = append(problems, u.validate(problems)...)
 	if len(problems) > 0 {
 		return nil, dedupe(problems), true
 	}
