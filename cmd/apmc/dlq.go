@@ -17,19 +17,11 @@ func runDLQ(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 }
 
 func dlqList(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	c := newCommand("dlq list", stderr)
-	max := c.fs.Int("max", 100, "list at most this many changes")
-	if _, err := c.parse(args); err != nil {
-		return err
-	}
-	if *max < 1 {
-		return fmt.Errorf("-max must be at least 1, not %d", *max)
-	}
-	t, err := c.target.open(ctx)
+	c, t, max, err := openWithMax(ctx, "dlq list", 100, "list at most this many changes", args, stderr)
 	if err != nil {
 		return err
 	}
-	list, err := t.Ops.DeadLetterList(ctx, *max)
+	list, err := t.Ops.DeadLetterList(ctx, max)
 	if err != nil {
 		return fmt.Errorf("list the dead-letter queue: %w", err)
 	}
@@ -51,19 +43,11 @@ func dlqList(ctx context.Context, args []string, stdout, stderr io.Writer) error
 }
 
 func dlqRedrive(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	c := newCommand("dlq redrive", stderr)
-	max := c.fs.Int("max", 10, "move at most this many changes")
-	if _, err := c.parse(args); err != nil {
-		return err
-	}
-	if *max < 1 {
-		return fmt.Errorf("-max must be at least 1, not %d", *max)
-	}
-	t, err := c.target.open(ctx)
+	c, t, max, err := openWithMax(ctx, "dlq redrive", 10, "move at most this many changes", args, stderr)
 	if err != nil {
 		return err
 	}
-	n, err := t.Ops.DeadLetterRedrive(ctx, *max)
+	n, err := t.Ops.DeadLetterRedrive(ctx, max)
 	if err != nil {
 		if n > 0 {
 			fmt.Fprintf(stderr, "moved %d change(s) before the failure\n", n)
@@ -75,4 +59,22 @@ func dlqRedrive(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	fmt.Fprintf(stdout, "%d change(s) moved back to the changes queue, as replays\n", n)
 	return nil
+}
+
+// openWithMax parses a dead-letter command's flags (its -max among them)
+// and opens the target.
+func openWithMax(ctx context.Context, name string, def int, help string, args []string, stderr io.Writer) (*command, *target, int, error) {
+	c := newCommand(name, stderr)
+	max := c.fs.Int("max", def, help)
+	if _, err := c.parse(args); err != nil {
+		return nil, nil, 0, err
+	}
+	if *max < 1 {
+		return nil, nil, 0, fmt.Errorf("-max must be at least 1, not %d", *max)
+	}
+	t, err := c.target.open(ctx)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	return c, t, *max, nil
 }
