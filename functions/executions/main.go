@@ -51,8 +51,6 @@ func main() {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/api/", api.New(api.Config{
-		Instances:    instances,
-		Executions:   executions,
 		Ops:          operations,
 		TokenHash:    tokenHash,
 		TrustRequest: edge.IAMAuthenticated,

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"context"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
@@ -17,47 +16,32 @@ import (
 	"github.com/apmc-sync/apmc/internal/sync"
 )
 
-// Instances reads instances for display: never with secrets.
-type Instances interface {
-	List(ctx context.Context) ([]sync.Instance, error)
-	Display(ctx context.Context, id string) (sync.Instance, error)
-}
-
-// Executions reads executions.
-type Executions interface {
-	Executions(ctx context.Context, instanceID string, q sync.ExecutionQuery) ([]sync.Execution, string, error)
-	Execution(ctx context.Context, instanceID, id string) (sync.Execution, error)
-}
-
 // Config wires the API.
 type Config struct {
-	Instances  Instances
-	Executions Executions
+	// Ops are the operations the API serves; its stores are read for display
+	// only (never with secrets).
+	Ops *ops.Service
 	// TokenHash is the hex SHA-256 of the operator token accepted as
 	// "Authorization: Bearer <token>"; empty accepts no token.
 	TokenHash string
 	// TrustRequest, when set, accepts requests the platform has already
 	// authenticated (in AWS: the HTTP API's IAM authorization).
 	TrustRequest func(r *http.Request) bool
-	// Ops, when set, adds summaries, timelines, pause/resume and replays.
-	Ops    *ops.Service
-	Logger *slog.Logger
+	Logger       *slog.Logger
 }
 
 // New returns the API handler, serving under /api/.
 func New(cfg Config) http.Handler {
 	a := &server{cfg: cfg}
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /api/instances", a.listInstances)
-	mux.HandleFunc("GET /api/instances/{id}", a.getInstance)
+	mux.HandleFunc("GET /api/instances", a.summaries)
+	mux.HandleFunc("GET /api/instances/{id}", a.summary)
 	mux.HandleFunc("GET /api/instances/{id}/executions", a.listExecutions)
 	mux.HandleFunc("GET /api/instances/{id}/executions/{eid}", a.getExecution)
 	// The execution route serves the detail itself; /detail is kept for
 	// clients written before it did.
 	mux.HandleFunc("GET /api/instances/{id}/executions/{eid}/detail", a.getExecution)
-	if cfg.Ops != nil {
-		a.opsRoutes(mux)
-	}
+	a.opsRoutes(mux)
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, a.log(), errRoute)
 	})
@@ -111,32 +95,6 @@ func HashToken(token string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-func (a *server) listInstances(w http.ResponseWriter, r *http.Request) {
-	if a.cfg.Ops != nil {
-		a.summaries(w, r)
-		return
-	}
-	list, err := a.cfg.Instances.List(r.Context())
-	if err != nil {
-		writeError(w, a.log(), err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"instances": list})
-}
-
-func (a *server) getInstance(w http.ResponseWriter, r *http.Request) {
-	if a.cfg.Ops != nil {
-		a.summary(w, r)
-		return
-	}
-	in, err := a.cfg.Instances.Display(r.Context(), r.PathValue("id"))
-	if err != nil {
-		writeError(w, a.log(), err)
-		return
-	}
-	writeJSON(w, http.StatusOK, in)
-}
-
 func (a *server) listExecutions(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	if err := onlyParams(r.URL.Query(), filterParams); err != nil {
@@ -148,11 +106,11 @@ func (a *server) listExecutions(w http.ResponseWriter, r *http.Request) {
 		writeError(w, a.log(), err)
 		return
 	}
-	if _, err := a.cfg.Instances.Display(r.Context(), id); err != nil {
+	if _, err := a.cfg.Ops.Instances.Display(r.Context(), id); err != nil {
 		writeError(w, a.log(), err)
 		return
 	}
-	list, next, err := a.cfg.Executions.Executions(r.Context(), id, q)
+	list, next, err := a.cfg.Ops.Executions.Executions(r.Context(), id, q)
 	if err != nil {
 		writeError(w, a.log(), err)
 		return

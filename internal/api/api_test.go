@@ -47,15 +47,16 @@ func TestAPI(t *testing.T) {
 		{name: "anonymous on an unknown route", path: "/api/nothing", auth: "-", wantStatus: http.StatusUnauthorized, wantError: "authentication required"},
 		{name: "list instances", path: "/api/instances", wantStatus: http.StatusOK,
 			check: func(t *testing.T, a answer) {
-				var list []sync.Instance
-				if err := json.Unmarshal(a.body["instances"], &list); err != nil || len(list) != 2 || list[0].ID != "alpha" || list[1].ID != "beta" {
-					t.Errorf("instances = %s (%v), want alpha and beta", a.body["instances"], err)
+				var list []struct{ Instance sync.Instance }
+				if err := json.Unmarshal(a.body["instances"], &list); err != nil || len(list) != 2 || list[0].Instance.ID != "alpha" || list[1].Instance.ID != "beta" {
+					t.Errorf("instances = %s (%v), want the summaries of alpha and beta", a.body["instances"], err)
 				}
 			}},
 		{name: "one instance", path: "/api/instances/alpha", wantStatus: http.StatusOK,
 			check: func(t *testing.T, a answer) {
-				if string(a.body["id"]) != `"alpha"` || string(a.body["mailchimp_list_id"]) != `"list-alpha"` {
-					t.Errorf("instance = %s, want alpha with its list", a.raw)
+				var in sync.Instance
+				if err := json.Unmarshal(a.body["instance"], &in); err != nil || in.ID != "alpha" || in.MailchimpListID != "list-alpha" {
+					t.Errorf("summary = %s (%v), want alpha with its list", a.raw, err)
 				}
 			}},
 		{name: "unknown instance", path: "/api/instances/nobody", wantStatus: http.StatusNotFound, wantError: "not found"},

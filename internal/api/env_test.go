@@ -29,21 +29,16 @@ type env struct {
 	executions []sync.Execution // of instance "alpha", newest first
 	secrets    []string
 
-	// With operations (newOpsEnv) only:
+	// The operations and their stores:
 	svc     *awstest.Env
 	queues  queue.Queues
 	store   *dynamo.ExecutionStore
 	service *ops.Service
 }
 
-// newEnv serves the API without operations.
-func newEnv(t *testing.T) *env { return startEnv(t, false) }
-
-// newOpsEnv serves the API with operations over a kumo changes queue and
-// dead-letter queue.
-func newOpsEnv(t *testing.T) *env { return startEnv(t, true) }
-
-func startEnv(t *testing.T, withOps bool) *env {
+// newEnv serves the API with its operations over kumo-backed stores, a
+// changes queue and a dead-letter queue.
+func newEnv(t *testing.T) *env {
 	t.Helper()
 	svc := awstest.Kumo(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -115,16 +110,13 @@ func startEnv(t *testing.T, withOps bool) *env {
 		}
 		e.executions = append([]sync.Execution{x}, e.executions...)
 	}
-	cfg := api.Config{Instances: instances, Executions: executions, TokenHash: api.HashToken(operatorToken)}
-	if withOps {
-		e.queues = svc.Queues(t, "api", 30)
-		e.service = &ops.Service{
-			Instances: instances, Executions: executions,
-			Queue:       queue.NewProducer(svc.SQS, e.queues.ChangesURL),
-			DeadLetters: &queue.DeadLetters{Client: svc.SQS, URL: e.queues.DeadLetterURL},
-		}
-		cfg.Ops = e.service
+	e.queues = svc.Queues(t, "api", 30)
+	e.service = &ops.Service{
+		Instances: instances, Executions: executions,
+		Queue:       queue.NewProducer(svc.SQS, e.queues.ChangesURL),
+		DeadLetters: &queue.DeadLetters{Client: svc.SQS, URL: e.queues.DeadLetterURL},
 	}
+	cfg := api.Config{Ops: e.service, TokenHash: api.HashToken(operatorToken)}
 	e.srv = httptest.NewServer(api.New(cfg))
 	t.Cleanup(e.srv.Close)
 	return e

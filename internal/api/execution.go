@@ -40,21 +40,19 @@ func (a *server) getExecution(w http.ResponseWriter, r *http.Request) {
 		}
 		errorsOnly = b
 	}
-	e, err := a.cfg.Executions.Execution(r.Context(), r.PathValue("id"), r.PathValue("eid"))
+	e, err := a.cfg.Ops.Executions.Execution(r.Context(), r.PathValue("id"), r.PathValue("eid"))
 	if err != nil {
 		writeError(w, a.log(), err)
 		return
 	}
 	d := Detail{Execution: FilterLogs(e, errorsOnly), Related: []Link{}}
-	if a.cfg.Ops != nil {
-		related, err := a.cfg.Ops.Related(r.Context(), e)
-		if err != nil {
-			writeError(w, a.log(), err)
-			return
-		}
-		for _, x := range related {
-			d.Related = append(d.Related, Link{ID: x.ID, Origin: x.Origin, Status: x.Status})
-		}
+	related, err := a.cfg.Ops.Related(r.Context(), e)
+	if err != nil {
+		writeError(w, a.log(), err)
+		return
+	}
+	for _, x := range related {
+		d.Related = append(d.Related, Link{ID: x.ID, Origin: x.Origin, Status: x.Status})
 	}
 	writeJSON(w, http.StatusOK, d)
 }

@@ -9,8 +9,7 @@ import (
 	"github.com/apmc-sync/apmc/internal/sync"
 )
 
-// opsRoutes registers the operations; they take precedence over the plain
-// instance routes registered before (more specific patterns win).
+// opsRoutes registers the operations beyond listing instances and executions.
 func (a *server) opsRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/instances/{id}/summary", a.summary)
 	mux.HandleFunc("GET /api/summaries", a.summaries)

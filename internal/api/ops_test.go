@@ -204,7 +204,7 @@ func TestOperations(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			e := newOpsEnv(t)
+			e := newEnv(t)
 			if tc.setup != nil {
 				tc.setup(t, e)
 			}
@@ -282,7 +282,7 @@ func summaryOf(t *testing.T, e *env, id string) ops.Summary {
 }
 
 func TestSummaries(t *testing.T) {
-	e := newOpsEnv(t)
+	e := newEnv(t)
 	e.deadLetter(t, "one@example.com", "two@example.com", "three@example.com")
 	alpha := map[sync.Status]int{sync.StatusSucceeded: 3, sync.StatusFailed: 1, sync.StatusSuppressed: 1, sync.StatusSkipped: 1, sync.StatusHeld: 1}
 	none := map[sync.Status]int{sync.StatusSucceeded: 0, sync.StatusFailed: 0, sync.StatusSuppressed: 0, sync.StatusSkipped: 0, sync.StatusHeld: 0}
@@ -324,16 +324,10 @@ func TestSummaries(t *testing.T) {
 }
 
 func TestExecutionDetail(t *testing.T) {
-	for _, withOps := range []bool{true, false} {
-		e, mode := newEnv(t), "plain/"
-		if withOps {
-			e, mode = newOpsEnv(t), "ops/"
-		}
+	{
+		e, mode := newEnv(t), ""
 		failed, retry, ok := e.executions[5], e.executions[4], e.executions[6]
-		related := []api.Link{}
-		if withOps {
-			related = []api.Link{{ID: retry.ID, Origin: sync.OriginRetry, Status: sync.StatusSucceeded}}
-		}
+		related := []api.Link{{ID: retry.ID, Origin: sync.OriginRetry, Status: sync.StatusSucceeded}}
 		for _, tc := range []struct {
 			name       string
 			path       string

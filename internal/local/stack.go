@@ -126,7 +126,7 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	mux.Handle("/webhooks/accessplanit/", ingest.NewAccessplanit(deps))
 	mux.Handle("/webhooks/mailchimp/", ingest.NewMailchimp(deps))
 	s.Ops = &ops.Service{Instances: s.Instances, Executions: s.Executions, Queue: producer, DeadLetters: &queue.DeadLetters{Client: s.SQS, URL: s.Queues.DeadLetterURL}}
-	mux.Handle("/api/", api.New(api.Config{Instances: s.Instances, Executions: s.Executions, Ops: s.Ops, TokenHash: api.HashToken(cfg.APIToken), Logger: cfg.Logger}))
+	mux.Handle("/api/", api.New(api.Config{Ops: s.Ops, TokenHash: api.HashToken(cfg.APIToken), Logger: cfg.Logger}))
 	// Each stack signs its console sessions with a random key of its own,
 	// as the deployed console signs them with one only KMS can compute.
 	sessionKey := make([]byte, console.MinSessionKeySize)
