@@ -20,7 +20,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	gosync "sync"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -33,12 +33,12 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/apmc-sync/apmc/internal/api"
+	"github.com/apmc-sync/apmc/internal/apmc"
 	"github.com/apmc-sync/apmc/internal/awstest"
 	"github.com/apmc-sync/apmc/internal/dynamo"
 	sbap "github.com/apmc-sync/apmc/internal/sandbox/accessplanit"
 	sbmc "github.com/apmc-sync/apmc/internal/sandbox/mailchimp"
 	"github.com/apmc-sync/apmc/internal/secrets"
-	"github.com/apmc-sync/apmc/internal/sync"
 )
 
 // names are the Lambda functions, each a directory beside this file.
@@ -64,7 +64,7 @@ func TestMain(m *testing.M) {
 }
 
 var (
-	buildMu   gosync.Mutex
+	buildMu   sync.Mutex
 	buildErrs = map[string]error{}
 	builtArch = map[string]bool{}
 )
@@ -191,7 +191,7 @@ func mb(n int64) float64 { return float64(n) / 1e6 }
 // two simulators and a seeded instance.
 type world struct {
 	env       []string // the functions' environment
-	instance  sync.Instance
+	instance  apmc.Instance
 	tables    dynamo.Tables
 	queueURL  string
 	dlqURL    string
@@ -224,14 +224,14 @@ func newWorld(t *testing.T, ctx context.Context) *world {
 	listID := w.mailchimp.AddList(mcKey, "Training newsletter", sbmc.MergeField{Tag: "COMPANY", Name: "Company", Type: "text"})
 	apKey := randomHex(t, 20)
 	ap.AddAPIKey(apKey, "9000")
-	w.instance = sync.Instance{
-		ID: "acme-training", Name: "Acme Training", State: sync.StateEnabled, Direction: sync.DirectionBoth, StatusIfNew: "subscribed",
+	w.instance = apmc.Instance{
+		ID: "acme-training", Name: "Acme Training", State: apmc.StateEnabled, Direction: apmc.DirectionBoth, StatusIfNew: "subscribed",
 		MailchimpListID: listID, MailchimpBaseURL: mcServer.URL + "/3.0",
 		AccessplanitBaseURL: apServer.URL + ap.Prefix(), DefaultCompanyID: ap.AddCompany("Acme Training Ltd"), AccessplanitUserID: "9000",
-		Mappings: append(sync.DefaultMappings(),
-			sync.FieldMapping{MergeTag: "PHONE", Field: "Phone", Type: sync.TypePhone},
-			sync.FieldMapping{MergeTag: "COMPANY", Field: "MainCompanyName", Direction: sync.DirectionToMailchimp}),
-		Secrets: sync.Secrets{MailchimpAPIKey: mcKey, AccessplanitAPIKey: apKey, AccessplanitToken: randomHex(t, 20), MailchimpToken: randomHex(t, 20)},
+		Mappings: append(apmc.DefaultMappings(),
+			apmc.FieldMapping{MergeTag: "PHONE", Field: "Phone", Type: apmc.TypePhone},
+			apmc.FieldMapping{MergeTag: "COMPANY", Field: "MainCompanyName", Direction: apmc.DirectionToMailchimp}),
+		Secrets: apmc.Secrets{MailchimpAPIKey: mcKey, AccessplanitAPIKey: apKey, AccessplanitToken: randomHex(t, 20), MailchimpToken: randomHex(t, 20)},
 	}
 	if err := dynamo.NewInstanceStore(w.ddb, w.tables.Instances, secrets.NewKMS(svc.KMS, keyID)).Create(ctx, w.instance); err != nil {
 		t.Fatalf("create the instance: %v", err)
@@ -290,14 +290,14 @@ type emulator struct {
 	started    time.Time
 	invoked    bool
 	logs       *lockedBuffer
-	stopOnce   gosync.Once
+	stopOnce   sync.Once
 	name       string
 	httpClient *http.Client
 }
 
 // lockedBuffer collects the emulator's and the function's output.
 type lockedBuffer struct {
-	mu  gosync.Mutex
+	mu  sync.Mutex
 	buf bytes.Buffer
 }
 
@@ -439,13 +439,13 @@ func (e *emulator) invokeHTTP(t *testing.T, ctx context.Context, ev []byte) (int
 
 // receiveChange takes the one change on the queue, checks that it is in
 // message group wantGroup and deletes it.
-func (w *world) receiveChange(t *testing.T, ctx context.Context, wantGroup string) sync.Change {
+func (w *world) receiveChange(t *testing.T, ctx context.Context, wantGroup string) apmc.Change {
 	t.Helper()
 	m := w.receive(t, ctx, 1)
 	if m == nil {
 		t.Fatal("ReceiveMessage() got no message, want the queued change")
 	}
-	var c sync.Change
+	var c apmc.Change
 	if err := json.Unmarshal([]byte(aws.ToString(m.Body)), &c); err != nil {
 		t.Fatalf("the queued message is not a change: %v", err)
 	}
@@ -526,7 +526,7 @@ func TestFunctionsUnderEmulator(t *testing.T) {
 			t.Fatalf("POST user: status = %d (%s), want %d", status, body, http.StatusAccepted)
 		}
 		want := queuedChange{id, "accessplanit", "created", "ada.lovelace@example.com", "1042", true}
-		c := w.receiveChange(t, ctx, sync.Change{InstanceID: id, Email: want.Email}.GroupID())
+		c := w.receiveChange(t, ctx, apmc.Change{InstanceID: id, Email: want.Email}.GroupID())
 		got := queuedChange{c.InstanceID, string(c.Source), string(c.Event), c.Email, c.UserID, c.User != nil}
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("queued change (-want +got):\n%s", diff)
@@ -559,12 +559,12 @@ func TestFunctionsUnderEmulator(t *testing.T) {
 			}
 		}
 		want := queuedChange{InstanceID: id, Source: "mailchimp", Event: "profile", Email: "grace.hopper@example.org"}
-		c := w.receiveChange(t, ctx, sync.Change{InstanceID: id, Email: want.Email}.GroupID())
+		c := w.receiveChange(t, ctx, apmc.Change{InstanceID: id, Email: want.Email}.GroupID())
 		got := queuedChange{c.InstanceID, string(c.Source), string(c.Event), c.Email, c.UserID, c.User != nil}
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("queued change (-want +got):\n%s", diff)
 		}
-		if diff := cmp.Diff(sync.Values{"EMAIL": "grace.hopper@example.org", "FNAME": "Grace", "LNAME": "Hopper", "PHONE": "+1 202 555 0147"}, c.Merges); diff != "" {
+		if diff := cmp.Diff(apmc.Values{"EMAIL": "grace.hopper@example.org", "FNAME": "Grace", "LNAME": "Hopper", "PHONE": "+1 202 555 0147"}, c.Merges); diff != "" {
 			t.Errorf("queued merges (-want +got):\n%s", diff)
 		}
 	})
@@ -578,7 +578,7 @@ func TestFunctionsUnderEmulator(t *testing.T) {
 		if err := json.Unmarshal(raw, &ev); err != nil || len(ev.Records) != 1 {
 			t.Fatalf("sqs-change.json: %d records, error %v; want one record", len(ev.Records), err)
 		}
-		var change sync.Change
+		var change apmc.Change
 		if err := json.Unmarshal([]byte(ev.Records[0].Body), &change); err != nil {
 			t.Fatalf("the record's body is not a change: %v", err)
 		}
@@ -609,7 +609,7 @@ func TestFunctionsUnderEmulator(t *testing.T) {
 			t.Errorf("member status = %q, want subscribed", m.Status)
 		}
 
-		execs, _, err := dynamo.NewExecutionStore(w.ddb, w.tables.Executions).Executions(ctx, id, sync.ExecutionQuery{})
+		execs, _, err := dynamo.NewExecutionStore(w.ddb, w.tables.Executions).Executions(ctx, id, apmc.ExecutionQuery{})
 		if err != nil {
 			t.Fatalf("Executions() error = %v", err)
 		}
@@ -618,7 +618,7 @@ func TestFunctionsUnderEmulator(t *testing.T) {
 		}
 		e := execs[0]
 		got := []string{string(e.Status), string(e.Flow), e.ChangeID, e.Contact}
-		want := []string{string(sync.StatusSucceeded), string(sync.FlowToMailchimp), change.ID, "ada.lovelace@example.com"}
+		want := []string{string(apmc.StatusSucceeded), string(apmc.FlowToMailchimp), change.ID, "ada.lovelace@example.com"}
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("execution status, flow, change, contact (-want +got):\n%s", diff)
 		}
@@ -652,7 +652,7 @@ func TestFunctionsUnderEmulator(t *testing.T) {
 				continue
 			}
 			var list struct {
-				Executions []sync.Execution `json:"executions"`
+				Executions []apmc.Execution `json:"executions"`
 			}
 			if err := json.Unmarshal([]byte(body), &list); err != nil {
 				t.Fatalf("GET executions %s answered %s: %v", tc.name, body, err)

@@ -7,8 +7,8 @@ import (
 	"net/http"
 
 	"github.com/apmc-sync/apmc/internal/accessplanit"
+	"github.com/apmc-sync/apmc/internal/apmc"
 	"github.com/apmc-sync/apmc/internal/mailchimp"
-	"github.com/apmc-sync/apmc/internal/sync"
 )
 
 // connectMailchimp returns a client for the key, checked with a ping.
@@ -23,14 +23,14 @@ func connectMailchimp(ctx context.Context, hc *http.Client, apiKey, baseURL stri
 	}
 	mc, err := mailchimp.New(apiKey, opts...)
 	if err != nil {
-		return nil, errors.New(sync.Redact(fmt.Sprintf("Mailchimp connection: %v", err), []string{apiKey}))
+		return nil, errors.New(apmc.Redact(fmt.Sprintf("Mailchimp connection: %v", err), []string{apiKey}))
 	}
 	if err := mc.Ping(ctx); err != nil {
 		msg := "Mailchimp did not answer: %v"
 		if rejected(err) {
 			msg = "Mailchimp rejected the API key: %v"
 		}
-		return nil, errors.New(sync.Redact(fmt.Sprintf(msg, err), []string{apiKey}))
+		return nil, errors.New(apmc.Redact(fmt.Sprintf(msg, err), []string{apiKey}))
 	}
 	return mc, nil
 }
@@ -46,7 +46,7 @@ func connectAccessplanit(ctx context.Context, hc *http.Client, baseURL, apiKey s
 	}
 	ap, err := accessplanit.New(baseURL, apiKey, accessplanit.WithHTTPClient(hc))
 	if err != nil {
-		return nil, nil, errors.New(sync.Redact(fmt.Sprintf("accessplanit connection: %v", err), []string{apiKey}))
+		return nil, nil, errors.New(apmc.Redact(fmt.Sprintf("accessplanit connection: %v", err), []string{apiKey}))
 	}
 	companies, err := ap.Companies(ctx)
 	if err != nil {
@@ -54,7 +54,7 @@ func connectAccessplanit(ctx context.Context, hc *http.Client, baseURL, apiKey s
 		if rejected(err) {
 			msg = "accessplanit rejected the API key: %v"
 		}
-		return nil, nil, errors.New(sync.Redact(fmt.Sprintf(msg, err), []string{apiKey}))
+		return nil, nil, errors.New(apmc.Redact(fmt.Sprintf(msg, err), []string{apiKey}))
 	}
 	return ap, companies, nil
 }

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/apmc-sync/apmc/internal/sync"
+	"github.com/apmc-sync/apmc/internal/apmc"
 )
 
 // runDLQ dispatches `apmc dlq …`.
@@ -26,14 +26,14 @@ func dlqList(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return fmt.Errorf("list the dead-letter queue: %w", err)
 	}
 	if list == nil {
-		list = []sync.Change{}
+		list = []apmc.Change{}
 	}
 	if *c.jsonOut {
 		return printJSON(stdout, list)
 	}
 	tb := newTable(stdout, "CHANGE", "INSTANCE", "SOURCE", "EVENT", "RECEIVED", "CONTACT", "FIRST EXECUTION")
 	for _, c := range list {
-		tb.row(shorten(c.ID, 40), c.InstanceID, string(c.Source), string(c.Event), when(c.ReceivedAt), c.ContactEmail(), sync.FirstExecutionID(c))
+		tb.row(shorten(c.ID, 40), c.InstanceID, string(c.Source), string(c.Event), when(c.ReceivedAt), c.ContactEmail(), apmc.FirstExecutionID(c))
 	}
 	if err := tb.flush(); err != nil {
 		return err

@@ -10,7 +10,7 @@ import (
 	"strconv"
 
 	"github.com/apmc-sync/apmc/internal/api"
-	"github.com/apmc-sync/apmc/internal/sync"
+	"github.com/apmc-sync/apmc/internal/apmc"
 )
 
 // runExecutions dispatches `apmc executions …`.
@@ -43,7 +43,7 @@ func addFilterFlags(fs *flag.FlagSet) *filterFlags {
 	return f
 }
 
-func (f *filterFlags) query() (sync.ExecutionQuery, error) {
+func (f *filterFlags) query() (apmc.ExecutionQuery, error) {
 	v := url.Values{}
 	for k, s := range map[string]string{"status": f.status, "flow": f.flow, "from": f.from, "to": f.to, "contact": f.contact, "cursor": f.cursor} {
 		if s != "" {
@@ -68,7 +68,7 @@ func (f *filterFlags) query() (sync.ExecutionQuery, error) {
 
 // page is a list of executions and the cursor to the next page.
 type page struct {
-	Executions []sync.Execution `json:"executions"`
+	Executions []apmc.Execution `json:"executions"`
 	NextCursor string           `json:"next_cursor,omitempty"`
 }
 
@@ -95,7 +95,7 @@ func executionsList(ctx context.Context, args []string, stdout, stderr io.Writer
 		return err
 	}
 	if list == nil {
-		list = []sync.Execution{}
+		list = []apmc.Execution{}
 	}
 	if *c.jsonOut {
 		return printJSON(stdout, page{Executions: list, NextCursor: next})
@@ -110,7 +110,7 @@ func executionsList(ctx context.Context, args []string, stdout, stderr io.Writer
 }
 
 // executionTable prints executions one per line.
-func executionTable(w io.Writer, list []sync.Execution) error {
+func executionTable(w io.Writer, list []apmc.Execution) error {
 	tb := newTable(w, "ID", "STARTED", "FLOW", "EVENT", "ORIGIN", "STATUS", "CHANGED", "CONTACT", "REASON")
 	for _, e := range list {
 		reason := e.Reason

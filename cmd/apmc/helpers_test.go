@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apmc-sync/apmc/internal/apmc"
 	"github.com/apmc-sync/apmc/internal/local"
 	sbmc "github.com/apmc-sync/apmc/internal/sandbox/mailchimp"
-	"github.com/apmc-sync/apmc/internal/sync"
 )
 
 // cliStack is a local stack started in-process for one test, with the
@@ -86,11 +86,11 @@ func (s *cliStack) createArgs(name string, extra ...string) []string {
 }
 
 // waitExecution waits for an execution of the contact matching ok.
-func (s *cliStack) waitExecution(t *testing.T, what, contact string, ok func(sync.Execution) bool) sync.Execution {
+func (s *cliStack) waitExecution(t *testing.T, what, contact string, ok func(apmc.Execution) bool) apmc.Execution {
 	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
 	for {
-		list, _, err := s.Executions.Executions(context.Background(), s.Info.InstanceID, sync.ExecutionQuery{Contact: contact, Limit: 200})
+		list, _, err := s.Executions.Executions(context.Background(), s.Info.InstanceID, apmc.ExecutionQuery{Contact: contact, Limit: 200})
 		if err != nil {
 			t.Fatalf("Executions() error = %v", err)
 		}

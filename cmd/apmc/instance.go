@@ -11,7 +11,7 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/apmc-sync/apmc/internal/sync"
+	"github.com/apmc-sync/apmc/internal/apmc"
 )
 
 // runInstance dispatches `apmc instance …`.
@@ -83,11 +83,11 @@ func instanceCreate(ctx context.Context, args []string, stdout, stderr io.Writer
 	if !instanceIDPattern.MatchString(s.id) {
 		return fmt.Errorf("instance id %q must be 1-63 lower-case letters, digits or -, starting with a letter or digit", s.id)
 	}
-	in := sync.Instance{
-		ID: s.id, State: sync.StateEnabled, Direction: sync.DirectionBoth, StatusIfNew: "subscribed",
+	in := apmc.Instance{
+		ID: s.id, State: apmc.StateEnabled, Direction: apmc.DirectionBoth, StatusIfNew: "subscribed",
 		MailchimpBaseURL: s.mailchimpBaseURL, AccessplanitBaseURL: s.accessplanitURL,
-		Mappings: sync.DefaultMappings(),
-		Secrets:  sync.Secrets{MailchimpAPIKey: s.mailchimpAPIKey, AccessplanitAPIKey: s.accessplanitAPIKey},
+		Mappings: apmc.DefaultMappings(),
+		Secrets:  apmc.Secrets{MailchimpAPIKey: s.mailchimpAPIKey, AccessplanitAPIKey: s.accessplanitAPIKey},
 	}
 	if err := s.apply(&in); err != nil {
 		return err
@@ -160,7 +160,7 @@ func instanceConfigure(ctx context.Context, args []string, stdout, stderr io.Wri
 		return err
 	}
 	if !secretsChanged {
-		in.Secrets = sync.Secrets{} // keep the stored ones, sealed as they are
+		in.Secrets = apmc.Secrets{} // keep the stored ones, sealed as they are
 	}
 	if err := t.Instances.Update(ctx, in); err != nil {
 		return err
@@ -212,7 +212,7 @@ func instanceShow(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		tb.row("last execution", when(*sum.LastExecutionAt)+" "+string(sum.LastStatus))
 	}
 	var counts []string
-	for _, st := range []sync.Status{sync.StatusSucceeded, sync.StatusFailed, sync.StatusSuppressed, sync.StatusSkipped, sync.StatusHeld} {
+	for _, st := range []apmc.Status{apmc.StatusSucceeded, apmc.StatusFailed, apmc.StatusSuppressed, apmc.StatusSkipped, apmc.StatusHeld} {
 		counts = append(counts, fmt.Sprintf("%s %d", st, sum.Last24h[st]))
 	}
 	tb.row("last 24 hours", strings.Join(counts, ", "))
@@ -227,7 +227,7 @@ func instanceShow(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	for _, m := range in.Mappings {
 		typ, dir := string(m.Type), string(m.Direction)
 		if typ == "" {
-			typ = string(sync.TypeText)
+			typ = string(apmc.TypeText)
 		}
 		if dir == "" {
 			dir = "as the instance"
@@ -249,7 +249,7 @@ func instanceList(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	if *c.jsonOut {
 		if list == nil {
-			list = []sync.Instance{}
+			list = []apmc.Instance{}
 		}
 		return printJSON(stdout, list)
 	}

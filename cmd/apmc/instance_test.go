@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/apmc-sync/apmc/internal/sync"
+	"github.com/apmc-sync/apmc/internal/apmc"
 )
 
 func TestInstanceCreate(t *testing.T) {
@@ -86,7 +86,7 @@ func TestInstanceCreate(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Instance(shop-one) error = %v", err)
 	}
-	if in.MailchimpListID != s.mcListID || in.DefaultCompanyID != s.Info.Sandbox.Accessplanit.DefaultCompanyID || in.Direction != sync.DirectionBoth {
+	if in.MailchimpListID != s.mcListID || in.DefaultCompanyID != s.Info.Sandbox.Accessplanit.DefaultCompanyID || in.Direction != apmc.DirectionBoth {
 		t.Errorf("created instance = list %s, company %s, direction %s; want the only audience %s, the only Account %s, both",
 			in.MailchimpListID, in.DefaultCompanyID, in.Direction, s.mcListID, s.Info.Sandbox.Accessplanit.DefaultCompanyID)
 	}
@@ -94,7 +94,7 @@ func TestInstanceCreate(t *testing.T) {
 	if sec.MailchimpAPIKey != s.mcKey || sec.AccessplanitAPIKey != s.apKey || len(sec.AccessplanitToken) < 32 || len(sec.MailchimpToken) < 32 || sec.AccessplanitToken == sec.MailchimpToken {
 		t.Errorf("created instance's secrets are not the keys given and two distinct random tokens")
 	}
-	if len(in.Mappings) != 5 || in.Mappings[3].MergeTag != "BIRTHDAY" || in.Mappings[3].Direction != sync.DirectionToMailchimp {
+	if len(in.Mappings) != 5 || in.Mappings[3].MergeTag != "BIRTHDAY" || in.Mappings[3].Direction != apmc.DirectionToMailchimp {
 		t.Errorf("created instance's mappings = %+v, want the defaults, BIRTHDAY and COMPANY", in.Mappings)
 	}
 	if _, err := s.Instances.Display(context.Background(), "shop-two"); err == nil {
@@ -120,7 +120,7 @@ func TestConfigureShowAndListNeverPrintSecrets(t *testing.T) {
 		t.Errorf("configure stdout = %q, want config version 1 → 2", out)
 	}
 	out = record(s.must(t, "instance", "configure", "shop", "--map", "PHONE=Mobile:phone", "--json"))
-	var in sync.Instance
+	var in apmc.Instance
 	if err := json.Unmarshal([]byte(out), &in); err != nil {
 		t.Fatalf("configure --json output does not decode: %v\n%s", err, out)
 	}

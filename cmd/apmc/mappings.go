@@ -5,43 +5,43 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/apmc-sync/apmc/internal/sync"
+	"github.com/apmc-sync/apmc/internal/apmc"
 )
 
 // mergeTypes are the mapping types a -map flag may name.
-var mergeTypes = []sync.MergeType{sync.TypeText, sync.TypePhone, sync.TypeNumber, sync.TypeDate, sync.TypeBirthday, sync.TypeURL}
+var mergeTypes = []apmc.MergeType{apmc.TypeText, apmc.TypePhone, apmc.TypeNumber, apmc.TypeDate, apmc.TypeBirthday, apmc.TypeURL}
 
 // parseMapping reads TAG=Field[:type][:direction], such as
 // BIRTHDAY=DOB:birthday:accessplanit_to_mailchimp. The type and direction
 // may come in either order; each is recognised by its value.
-func parseMapping(s string) (sync.FieldMapping, error) {
+func parseMapping(s string) (apmc.FieldMapping, error) {
 	tag, rest, ok := strings.Cut(strings.TrimSpace(s), "=")
 	if !ok || tag == "" || rest == "" {
-		return sync.FieldMapping{}, fmt.Errorf("mapping %q: want TAG=Field[:type][:direction]", s)
+		return apmc.FieldMapping{}, fmt.Errorf("mapping %q: want TAG=Field[:type][:direction]", s)
 	}
 	parts := strings.Split(rest, ":")
-	m := sync.FieldMapping{MergeTag: strings.ToUpper(strings.TrimSpace(tag)), Field: strings.TrimSpace(parts[0])}
+	m := apmc.FieldMapping{MergeTag: strings.ToUpper(strings.TrimSpace(tag)), Field: strings.TrimSpace(parts[0])}
 	for _, p := range parts[1:] {
 		p = strings.TrimSpace(p)
 		switch {
-		case slices.Contains(mergeTypes, sync.MergeType(p)) && m.Type == "":
-			m.Type = sync.MergeType(p)
+		case slices.Contains(mergeTypes, apmc.MergeType(p)) && m.Type == "":
+			m.Type = apmc.MergeType(p)
 		case isDirection(p) && m.Direction == "":
-			m.Direction = sync.Direction(p)
+			m.Direction = apmc.Direction(p)
 		default:
-			return sync.FieldMapping{}, fmt.Errorf("mapping %q: %q is neither a type (text, phone, number, date, birthday, url) nor a direction (%s, %s, %s)",
-				s, p, sync.DirectionToMailchimp, sync.DirectionToAccessplanit, sync.DirectionBoth)
+			return apmc.FieldMapping{}, fmt.Errorf("mapping %q: %q is neither a type (text, phone, number, date, birthday, url) nor a direction (%s, %s, %s)",
+				s, p, apmc.DirectionToMailchimp, apmc.DirectionToAccessplanit, apmc.DirectionBoth)
 		}
 	}
-	if m.Direction == sync.DirectionBoth {
+	if m.Direction == apmc.DirectionBoth {
 		m.Direction = ""
 	}
 	return m, nil
 }
 
 func isDirection(s string) bool {
-	switch sync.Direction(s) {
-	case sync.DirectionToMailchimp, sync.DirectionToAccessplanit, sync.DirectionBoth:
+	switch apmc.Direction(s) {
+	case apmc.DirectionToMailchimp, apmc.DirectionToAccessplanit, apmc.DirectionBoth:
 		return true
 	}
 	return false
@@ -49,22 +49,22 @@ func isDirection(s string) bool {
 
 // applyMappings returns base with each of add replacing the mapping of the
 // same merge tag (or appended), and the merge tags in remove dropped.
-func applyMappings(base []sync.FieldMapping, add []sync.FieldMapping, remove []string) ([]sync.FieldMapping, error) {
+func applyMappings(base []apmc.FieldMapping, add []apmc.FieldMapping, remove []string) ([]apmc.FieldMapping, error) {
 	out := slices.Clone(base)
 	for _, tag := range remove {
 		tag = strings.ToUpper(strings.TrimSpace(tag))
 		switch tag {
-		case sync.TagEmail, sync.TagFirstName, sync.TagLastName:
+		case apmc.TagEmail, apmc.TagFirstName, apmc.TagLastName:
 			return nil, fmt.Errorf("%s is mandatory and cannot be unmapped", tag)
 		}
-		i := slices.IndexFunc(out, func(m sync.FieldMapping) bool { return m.MergeTag == tag })
+		i := slices.IndexFunc(out, func(m apmc.FieldMapping) bool { return m.MergeTag == tag })
 		if i < 0 {
 			return nil, fmt.Errorf("cannot unmap %s: it is not mapped", tag)
 		}
 		out = slices.Delete(out, i, i+1)
 	}
 	for _, m := range add {
-		if i := slices.IndexFunc(out, func(x sync.FieldMapping) bool { return x.MergeTag == m.MergeTag }); i >= 0 {
+		if i := slices.IndexFunc(out, func(x apmc.FieldMapping) bool { return x.MergeTag == m.MergeTag }); i >= 0 {
 			out[i] = m
 			continue
 		}
@@ -74,7 +74,7 @@ func applyMappings(base []sync.FieldMapping, add []sync.FieldMapping, remove []s
 }
 
 // formatMapping is the -map form of a mapping.
-func formatMapping(m sync.FieldMapping) string {
+func formatMapping(m apmc.FieldMapping) string {
 	s := m.MergeTag + "=" + m.Field
 	if m.Type != "" {
 		s += ":" + string(m.Type)

@@ -6,17 +6,17 @@ import (
 	"testing"
 
 	"github.com/apmc-sync/apmc/internal/api"
+	"github.com/apmc-sync/apmc/internal/apmc"
 	"github.com/apmc-sync/apmc/internal/ops"
-	"github.com/apmc-sync/apmc/internal/sync"
 )
 
-func syncQueryAll() sync.ExecutionQuery { return sync.ExecutionQuery{Limit: 200} }
+func syncQueryAll() apmc.ExecutionQuery { return apmc.ExecutionQuery{Limit: 200} }
 
 func TestPauseResumeExecutionsReplayAndDeadLetters(t *testing.T) {
 	s := startStack(t)
 	id := s.Info.InstanceID
 	const email = "cli-held@example.com"
-	const toMC = string(sync.FlowToMailchimp)
+	const toMC = string(apmc.FlowToMailchimp)
 
 	if out := s.must(t, "pause", id); !strings.Contains(out, "paused") {
 		t.Errorf("pause = %q, want paused", out)
@@ -24,12 +24,12 @@ func TestPauseResumeExecutionsReplayAndDeadLetters(t *testing.T) {
 	if _, err := s.Accessplanit.CreateUserInUI(map[string]any{"Forenames": "Held", "Surname": "Tester", "Email": email, "MainCompanyID": s.Info.Sandbox.Accessplanit.DefaultCompanyID}); err != nil {
 		t.Fatalf("CreateUserInUI() error = %v", err)
 	}
-	s.waitExecution(t, "held", email, func(e sync.Execution) bool { return e.Status == sync.StatusHeld })
+	s.waitExecution(t, "held", email, func(e apmc.Execution) bool { return e.Status == apmc.StatusHeld })
 
 	if out := s.must(t, "resume", id); !strings.Contains(out, "1 held change(s) released") {
 		t.Errorf("resume = %q, want 1 held change released", out)
 	}
-	done := s.waitExecution(t, "succeeded", email, func(e sync.Execution) bool { return e.Status == sync.StatusSucceeded })
+	done := s.waitExecution(t, "succeeded", email, func(e apmc.Execution) bool { return e.Status == apmc.StatusSucceeded })
 
 	tests := []struct {
 		name string
@@ -84,8 +84,8 @@ func TestPauseResumeExecutionsReplayAndDeadLetters(t *testing.T) {
 	if err := json.Unmarshal([]byte(s.must(t, "replay", id, done.ID, "--json")), &replayed); err != nil || len(replayed) != 1 {
 		t.Fatalf("replay --json = %v, %v; want one replay", replayed, err)
 	}
-	s.waitExecution(t, "replay", email, func(e sync.Execution) bool {
-		return e.ID == replayed[0].ExecutionID && e.Origin == sync.OriginReplay && e.OriginalID == done.ID
+	s.waitExecution(t, "replay", email, func(e apmc.Execution) bool {
+		return e.ID == replayed[0].ExecutionID && e.Origin == apmc.OriginReplay && e.OriginalID == done.ID
 	})
 	var all, originals page
 	if err := json.Unmarshal([]byte(s.must(t, "executions", "list", id, "--json", "--contact", email, "--flow", toMC)), &all); err != nil {

@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/apmc-sync/apmc/internal/apmc"
 	"github.com/apmc-sync/apmc/internal/ops"
-	"github.com/apmc-sync/apmc/internal/sync"
 )
 
 // runReplay queues one execution's change again, or (with --failed) every
@@ -24,10 +24,10 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		if err := wantArgs(pos, "ID"); err != nil {
 			return fmt.Errorf("replay --failed: %w", err)
 		}
-		if ff.status != "" && ff.status != string(sync.StatusFailed) {
+		if ff.status != "" && ff.status != string(apmc.StatusFailed) {
 			return fmt.Errorf("replay --failed replays failed executions; drop -status %s", ff.status)
 		}
-		ff.status = string(sync.StatusFailed)
+		ff.status = string(apmc.StatusFailed)
 		q, err := ff.query()
 		if err != nil {
 			return err
@@ -82,7 +82,7 @@ func runTimeline(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 	if list == nil {
-		list = []sync.Execution{}
+		list = []apmc.Execution{}
 	}
 	if *c.jsonOut {
 		return printJSON(stdout, list)

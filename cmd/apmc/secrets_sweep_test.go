@@ -7,8 +7,8 @@ import (
 	"testing"
 
 	"github.com/apmc-sync/apmc/internal/api"
+	"github.com/apmc-sync/apmc/internal/apmc"
 	sbmc "github.com/apmc-sync/apmc/internal/sandbox/mailchimp"
-	"github.com/apmc-sync/apmc/internal/sync"
 )
 
 // TestNoCommandPrintsASecret runs every command, succeeding and failing,
@@ -56,14 +56,14 @@ func TestNoCommandPrintsASecret(t *testing.T) {
 		}
 	}
 	create("fine@example.com")
-	ok := s.waitExecution(t, "succeeded", "fine@example.com", func(e sync.Execution) bool { return e.Status == sync.StatusSucceeded })
+	ok := s.waitExecution(t, "succeeded", "fine@example.com", func(e apmc.Execution) bool { return e.Status == apmc.StatusSucceeded })
 	s.Mailchimp.InjectFaults(sbmc.FaultRule{
 		Kind: sbmc.FaultStatus, Method: http.MethodPut, Status: 400, Title: "Invalid Resource",
 		// Only the demo instance's own credentials: Mailchimp cannot know another's.
 		Detail: "rejected for the sweep: " + strings.Join(demoIn.Secrets.Values(), " "),
 	})
 	create("fail@example.com")
-	failed := s.waitExecution(t, "failed", "fail@example.com", func(e sync.Execution) bool { return e.Status == sync.StatusFailed })
+	failed := s.waitExecution(t, "failed", "fail@example.com", func(e apmc.Execution) bool { return e.Status == apmc.StatusFailed })
 	if !strings.Contains(failed.Error, "rejected for the sweep") {
 		t.Fatalf("failed execution error = %q, want the simulator's rejection", failed.Error)
 	}
@@ -82,7 +82,7 @@ func TestNoCommandPrintsASecret(t *testing.T) {
 		{"pause", demo}, {"resume", demo}, {"pause", demo, "--json"}, {"resume", demo, "--json"},
 		{"executions", "list", demo, "--status", "failed"},
 		{"executions", "list", demo, "--status", "failed", "--json"},
-		{"executions", "list", demo, "--contact", "fail@example.com", "--flow", string(sync.FlowToMailchimp), "--changed-only"},
+		{"executions", "list", demo, "--contact", "fail@example.com", "--flow", string(apmc.FlowToMailchimp), "--changed-only"},
 		{"executions", "list", demo, "--from", "2020-01-01T00:00:00Z", "--original-only", "--limit", "1"},
 		{"executions", "show", demo, failed.ID},
 		{"executions", "show", demo, failed.ID, "--json"},
@@ -128,7 +128,7 @@ func TestNoCommandPrintsASecret(t *testing.T) {
 		"test Mailchimp key":  s.mcKey, "test accessplanit key": s.apKey,
 		"wrong Mailchimp key typed": badMC, "wrong accessplanit key typed": badAP,
 	}
-	for name, in := range map[string]sync.Instance{demo: demoIn, "sweep": sweepIn} {
+	for name, in := range map[string]apmc.Instance{demo: demoIn, "sweep": sweepIn} {
 		secrets[name+" Mailchimp API key"] = in.Secrets.MailchimpAPIKey
 		secrets[name+" accessplanit API key"] = in.Secrets.AccessplanitAPIKey
 		secrets[name+" accessplanit path token"] = in.Secrets.AccessplanitToken

@@ -8,7 +8,7 @@ import (
 	"strconv"
 
 	"github.com/apmc-sync/apmc/internal/accessplanit"
-	"github.com/apmc-sync/apmc/internal/sync"
+	"github.com/apmc-sync/apmc/internal/apmc"
 )
 
 // settingsFlags are an instance's settings as given on the command line.
@@ -56,12 +56,12 @@ func (s *settingsFlags) record(fs *flag.FlagSet) {
 }
 
 // apply writes the given settings into in (connections aside).
-func (s *settingsFlags) apply(in *sync.Instance) error {
+func (s *settingsFlags) apply(in *apmc.Instance) error {
 	if s.given["name"] {
 		in.Name = s.name
 	}
 	if s.given["direction"] {
-		in.Direction = sync.Direction(s.direction)
+		in.Direction = apmc.Direction(s.direction)
 	}
 	if s.given["status-if-new"] {
 		in.StatusIfNew = s.statusIfNew
@@ -78,7 +78,7 @@ func (s *settingsFlags) apply(in *sync.Instance) error {
 		}
 		in.RetentionDays = s.retentionDays
 	}
-	var add []sync.FieldMapping
+	var add []apmc.FieldMapping
 	for _, raw := range s.maps {
 		m, err := parseMapping(raw)
 		if err != nil {
@@ -99,7 +99,7 @@ func (s *settingsFlags) apply(in *sync.Instance) error {
 // audience's merge fields and accessplanit's User fields. It fills in the
 // audience and Account when each system has only one, and normalises the
 // accessplanit URL.
-func connectAndCheck(ctx context.Context, t *target, in *sync.Instance, wantList, wantCompany string, w io.Writer) error {
+func connectAndCheck(ctx context.Context, t *target, in *apmc.Instance, wantList, wantCompany string, w io.Writer) error {
 	mc, err := connectMailchimp(ctx, t.HTTP, in.Secrets.MailchimpAPIKey, in.MailchimpBaseURL)
 	if err != nil {
 		return err
@@ -127,7 +127,7 @@ func connectAndCheck(ctx context.Context, t *target, in *sync.Instance, wantList
 	}
 	fmt.Fprintln(w, "accessplanit: API key accepted ("+strconv.Itoa(len(companies))+" accounts)")
 	in.AccessplanitBaseURL = ap.BaseURL()
-	needed := in.Direction != sync.DirectionToMailchimp
+	needed := in.Direction != apmc.DirectionToMailchimp
 	if wantCompany == "" && needed && len(companies) > 1 && wizard != nil {
 		if wantCompany, err = wizard.pickCompany(companies); err != nil {
 			return err

@@ -14,10 +14,10 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/apmc-sync/apmc/internal/apmc"
 	"github.com/apmc-sync/apmc/internal/awstest"
 	"github.com/apmc-sync/apmc/internal/dynamo"
 	"github.com/apmc-sync/apmc/internal/secrets"
-	"github.com/apmc-sync/apmc/internal/sync"
 )
 
 // deployed is a stack's resources created on kumo, as `sam deploy` would
@@ -34,11 +34,11 @@ func deployOnKumo(t *testing.T) *deployed {
 	queues := env.Queues(t, "stack", 30)
 	key := env.Key(t)
 	store := dynamo.NewInstanceStore(env.DynamoDB, tables.Instances, secrets.NewKMS(env.KMS, key))
-	in := sync.Instance{
-		ID: "deployed-shop", Name: "Deployed Shop", State: sync.StateEnabled, Direction: sync.DirectionToMailchimp,
+	in := apmc.Instance{
+		ID: "deployed-shop", Name: "Deployed Shop", State: apmc.StateEnabled, Direction: apmc.DirectionToMailchimp,
 		StatusIfNew: "subscribed", MailchimpListID: "list1", AccessplanitBaseURL: "https://ap.example.com/x/api/v2/",
-		Mappings: sync.DefaultMappings(),
-		Secrets:  sync.Secrets{MailchimpAPIKey: "k-us21", AccessplanitAPIKey: "k2", AccessplanitToken: "t1", MailchimpToken: "t2"},
+		Mappings: apmc.DefaultMappings(),
+		Secrets:  apmc.Secrets{MailchimpAPIKey: "k-us21", AccessplanitAPIKey: "k2", AccessplanitToken: "t1", MailchimpToken: "t2"},
 	}
 	if err := store.Create(context.Background(), in); err != nil {
 		t.Fatalf("Create(instance) error = %v", err)

@@ -6,8 +6,8 @@ import (
 	"strings"
 
 	"github.com/apmc-sync/apmc/internal/accessplanit"
+	"github.com/apmc-sync/apmc/internal/apmc"
 	"github.com/apmc-sync/apmc/internal/mailchimp"
-	"github.com/apmc-sync/apmc/internal/sync"
 )
 
 // dateFields hold a date-time, never an MM/DD text.
@@ -86,8 +86,8 @@ func describeCompanies(companies []accessplanit.Company) string {
 // ValidateMappings checks. It returns the mappings with custom field names
 // spelled as the platform spells them. customFields is called only when a
 // mapping names a custom field.
-func checkMappings(ms []sync.FieldMapping, d sync.Direction, mergeFields []mailchimp.MergeField, customFields func() ([]accessplanit.CustomField, error)) ([]sync.FieldMapping, error) {
-	if err := sync.ValidateMappings(ms, d); err != nil {
+func checkMappings(ms []apmc.FieldMapping, d apmc.Direction, mergeFields []mailchimp.MergeField, customFields func() ([]accessplanit.CustomField, error)) ([]apmc.FieldMapping, error) {
+	if err := apmc.ValidateMappings(ms, d); err != nil {
 		return nil, err
 	}
 	byTag := map[string]mailchimp.MergeField{}
@@ -98,12 +98,12 @@ func checkMappings(ms []sync.FieldMapping, d sync.Direction, mergeFields []mailc
 	var problems []string
 	out := slices.Clone(ms)
 	for i, m := range out {
-		if m.MergeTag == sync.TagEmail {
+		if m.MergeTag == apmc.TagEmail {
 			continue
 		}
 		typ := m.Type
 		if typ == "" {
-			typ = sync.TypeText
+			typ = apmc.TypeText
 		}
 		f, ok := byTag[m.MergeTag]
 		if !ok {
@@ -111,7 +111,7 @@ func checkMappings(ms []sync.FieldMapping, d sync.Direction, mergeFields []mailc
 		} else if p := typeProblem(f, typ); p != "" {
 			problems = append(problems, p)
 		}
-		toAP := (m.Direction == "" || m.Direction.Allows(sync.FlowToAccessplanit)) && d.Allows(sync.FlowToAccessplanit)
+		toAP := (m.Direction == "" || m.Direction.Allows(apmc.FlowToAccessplanit)) && d.Allows(apmc.FlowToAccessplanit)
 		customType := ""
 		switch {
 		case slices.Contains(accessplanit.UserFields, m.Field):
@@ -133,12 +133,12 @@ func checkMappings(ms []sync.FieldMapping, d sync.Direction, mergeFields []mailc
 			problems = append(problems, fmt.Sprintf("%s: accessplanit Users have no field %s (custom fields are named CF_<Name>)", m.MergeTag, m.Field))
 			continue
 		}
-		if typ == sync.TypeBirthday {
+		if typ == apmc.TypeBirthday {
 			switch {
 			case slices.Contains(textless, m.Field):
 				problems = append(problems, fmt.Sprintf("%s: a birthday cannot come from %s; use a text field holding MM/DD, or DOB", m.MergeTag, m.Field))
 			case (slices.Contains(dateFields, m.Field) || strings.Contains(customType, "date")) && toAP:
-				problems = append(problems, fmt.Sprintf("%s: a Mailchimp birthday holds only MM/DD, so it cannot fill the date field %s; set the mapping's direction to %s", m.MergeTag, m.Field, sync.DirectionToMailchimp))
+				problems = append(problems, fmt.Sprintf("%s: a Mailchimp birthday holds only MM/DD, so it cannot fill the date field %s; set the mapping's direction to %s", m.MergeTag, m.Field, apmc.DirectionToMailchimp))
 			}
 		}
 	}
@@ -147,34 +147,34 @@ func checkMappings(ms []sync.FieldMapping, d sync.Direction, mergeFields []mailc
 		mapped[m.MergeTag] = true
 	}
 	for _, f := range mergeFields {
-		if f.Required && !mapped[f.Tag] && d.Allows(sync.FlowToMailchimp) {
+		if f.Required && !mapped[f.Tag] && d.Allows(apmc.FlowToMailchimp) {
 			problems = append(problems, fmt.Sprintf("%s: the audience requires this merge field; map it", f.Tag))
 		}
 	}
 	if len(problems) > 0 {
-		return nil, sync.Invalidf("invalid field mappings: %s", strings.Join(problems, "; "))
+		return nil, apmc.Invalidf("invalid field mappings: %s", strings.Join(problems, "; "))
 	}
 	return out, nil
 }
 
 // typeProblem says why a mapping of type typ cannot fill merge field f.
-func typeProblem(f mailchimp.MergeField, typ sync.MergeType) string {
-	var ok []sync.MergeType
+func typeProblem(f mailchimp.MergeField, typ apmc.MergeType) string {
+	var ok []apmc.MergeType
 	switch f.Type {
 	case "birthday":
-		ok = []sync.MergeType{sync.TypeBirthday}
+		ok = []apmc.MergeType{apmc.TypeBirthday}
 	case "date":
-		ok = []sync.MergeType{sync.TypeDate}
+		ok = []apmc.MergeType{apmc.TypeDate}
 	case "number":
-		ok = []sync.MergeType{sync.TypeNumber}
+		ok = []apmc.MergeType{apmc.TypeNumber}
 	case "phone":
-		ok = []sync.MergeType{sync.TypePhone, sync.TypeText}
+		ok = []apmc.MergeType{apmc.TypePhone, apmc.TypeText}
 	case "url", "imageurl":
-		ok = []sync.MergeType{sync.TypeURL, sync.TypeText}
+		ok = []apmc.MergeType{apmc.TypeURL, apmc.TypeText}
 	case "address":
 		return fmt.Sprintf("%s: address merge fields are not supported", f.Tag)
 	default: // text, zip, dropdown, radio
-		ok = []sync.MergeType{sync.TypeText, sync.TypePhone, sync.TypeNumber, sync.TypeURL}
+		ok = []apmc.MergeType{apmc.TypeText, apmc.TypePhone, apmc.TypeNumber, apmc.TypeURL}
 	}
 	if slices.Contains(ok, typ) {
 		return ""

@@ -9,8 +9,8 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/apmc-sync/apmc/internal/apmc"
 	"github.com/apmc-sync/apmc/internal/mailchimp"
-	"github.com/apmc-sync/apmc/internal/sync"
 )
 
 // runWebhooks dispatches `apmc webhooks …`.
@@ -33,16 +33,16 @@ var (
 type webhookURLs struct{ mailchimp, accessplanit string }
 
 // withURLs reads the instance, secrets opened, and its webhook URLs.
-func withURLs(ctx context.Context, t *target, id string) (sync.Instance, webhookURLs, error) {
+func withURLs(ctx context.Context, t *target, id string) (apmc.Instance, webhookURLs, error) {
 	if t.WebhookBaseURL == "" {
-		return sync.Instance{}, webhookURLs{}, errors.New("the webhook base URL is unknown: pass -webhook-base-url (stack output ApiUrl) or set APMC_WEBHOOK_BASE_URL")
+		return apmc.Instance{}, webhookURLs{}, errors.New("the webhook base URL is unknown: pass -webhook-base-url (stack output ApiUrl) or set APMC_WEBHOOK_BASE_URL")
 	}
 	in, err := t.Instances.Instance(ctx, id)
 	if err != nil {
-		return sync.Instance{}, webhookURLs{}, fmt.Errorf("read instance %s: %w", id, err)
+		return apmc.Instance{}, webhookURLs{}, fmt.Errorf("read instance %s: %w", id, err)
 	}
 	if in.Secrets.MailchimpToken == "" || in.Secrets.AccessplanitToken == "" {
-		return sync.Instance{}, webhookURLs{}, fmt.Errorf("instance %s has no webhook tokens", in.ID)
+		return apmc.Instance{}, webhookURLs{}, fmt.Errorf("instance %s has no webhook tokens", in.ID)
 	}
 	return in, webhookURLs{
 		mailchimp:    fmt.Sprintf("%s/webhooks/mailchimp/%s/%s", t.WebhookBaseURL, in.ID, in.Secrets.MailchimpToken),
@@ -156,7 +156,7 @@ func webhooksCheck(ctx context.Context, args []string, stdout, stderr io.Writer)
 
 // registeredCheck verifies Mailchimp has the webhook at the instance's URL,
 // for every event and source.
-func registeredCheck(ctx context.Context, t *target, in sync.Instance, urls webhookURLs) check {
+func registeredCheck(ctx context.Context, t *target, in apmc.Instance, urls webhookURLs) check {
 	c := check{Name: "Mailchimp webhook registered"}
 	mc, err := connectMailchimp(ctx, t.HTTP, in.Secrets.MailchimpAPIKey, in.MailchimpBaseURL)
 	if err != nil {
@@ -186,7 +186,7 @@ func registeredCheck(ctx context.Context, t *target, in sync.Instance, urls webh
 // endpointCheck calls one of the instance's endpoints. The accessplanit one
 // is sent an empty JSON object: a 400 "malformed" answer proves instance
 // and token are right without queuing anything, where a wrong one is a 404.
-func endpointCheck(ctx context.Context, t *target, in sync.Instance, name, method, url string, want int, wantBody string) check {
+func endpointCheck(ctx context.Context, t *target, in apmc.Instance, name, method, url string, want int, wantBody string) check {
 	c := check{Name: name}
 	var body io.Reader
 	if method == http.MethodPost {
@@ -207,7 +207,7 @@ func endpointCheck(ctx context.Context, t *target, in sync.Instance, name, metho
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-	text := sync.Redact(strings.TrimSpace(string(b)), in.Secrets.Values())
+	text := apmc.Redact(strings.TrimSpace(string(b)), in.Secrets.Values())
 	switch {
 	case resp.StatusCode == want && strings.Contains(text, wantBody):
 		c.OK, c.Detail = true, fmt.Sprintf("%s %s → %d", method, redactPath(url), resp.StatusCode)
@@ -223,6 +223,6 @@ func endpointCheck(ctx context.Context, t *target, in sync.Instance, name, metho
 }
 
 // scrubbed removes the instance's secrets from an error's text.
-func scrubbed(err error, in sync.Instance) error {
-	return errors.New(sync.Redact(err.Error(), in.Secrets.Values()))
+func scrubbed(err error, in apmc.Instance) error {
+	return errors.New(apmc.Redact(err.Error(), in.Secrets.Values()))
 }

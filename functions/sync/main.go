@@ -12,13 +12,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/apmc-sync/apmc/internal/apmc"
 	"github.com/apmc-sync/apmc/internal/awsconfig"
 	"github.com/apmc-sync/apmc/internal/connector"
 	"github.com/apmc-sync/apmc/internal/dynamo"
 	"github.com/apmc-sync/apmc/internal/edge"
 	"github.com/apmc-sync/apmc/internal/queue"
 	"github.com/apmc-sync/apmc/internal/secrets"
-	"github.com/apmc-sync/apmc/internal/sync"
 )
 
 func main() {
@@ -43,8 +43,8 @@ func main() {
 	}
 	ddb, sqsClient := dynamodb.NewFromConfig(cfg), sqs.NewFromConfig(cfg)
 	instances := dynamo.NewInstanceStore(ddb, instancesTable, secrets.NewKMS(kms.NewFromConfig(cfg), keyID))
-	engine := &sync.Engine{
-		Instances:  &sync.CachedInstances{Next: instances, TTL: cacheTTL},
+	engine := &apmc.Engine{
+		Instances:  &apmc.CachedInstances{Next: instances, TTL: cacheTTL},
 		Contacts:   dynamo.NewContactStore(ddb, contactsTable),
 		Executions: dynamo.NewExecutionStore(ddb, executionsTable),
 		Connector:  &connector.Connector{Timeout: apiTimeout, MaxMailchimpConnections: maxConns},

@@ -13,7 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/apmc-sync/apmc/internal/sync"
+	"github.com/apmc-sync/apmc/internal/apmc"
 )
 
 // DefaultTimeout bounds each API call unless WithTimeout says otherwise.
@@ -30,7 +30,7 @@ type Client struct {
 	timeout time.Duration
 }
 
-var _ sync.Accessplanit = (*Client)(nil)
+var _ apmc.Accessplanit = (*Client)(nil)
 
 // Option configures a Client.
 type Option func(*Client)
@@ -175,4 +175,4 @@ func (c *Client) do(ctx context.Context, method, path string, q query, body any)
 
 // redact removes the API key from text that came from elsewhere (a
 // transport error, a server's message), so it never reaches an error.
-func (c *Client) redact(s string) string { return sync.Redact(s, []string{c.apiKey}) }
+func (c *Client) redact(s string) string { return apmc.Redact(s, []string{c.apiKey}) }

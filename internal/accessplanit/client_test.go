@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/apmc-sync/apmc/internal/accessplanit"
+	"github.com/apmc-sync/apmc/internal/apmc"
 	apsim "github.com/apmc-sync/apmc/internal/sandbox/accessplanit"
-	"github.com/apmc-sync/apmc/internal/sync"
 )
 
 const testKey = "ap-test-key-0123456789"
@@ -81,7 +81,7 @@ func TestCreateGetFindUpdate(t *testing.T) {
 		t.Errorf("after UpdateUser, stored user = %v, want JobTitle Analyst and Forenames kept", stored)
 	}
 
-	if _, err := c.User(ctx, "999999"); !errors.Is(err, sync.ErrNotFound) {
+	if _, err := c.User(ctx, "999999"); !errors.Is(err, apmc.ErrNotFound) {
 		t.Errorf("User(999999) error = %v, want ErrNotFound", err)
 	}
 	if got, err := c.UsersByEmail(ctx, "o'brien@example.com"); err != nil || len(got) != 0 {
@@ -89,7 +89,7 @@ func TestCreateGetFindUpdate(t *testing.T) {
 	}
 }
 
-func ids(us []sync.User) []string {
+func ids(us []apmc.User) []string {
 	var out []string
 	for _, u := range us {
 		out = append(out, u.ID)
@@ -141,7 +141,7 @@ func TestErrorsAreClassified(t *testing.T) {
 			if err == nil {
 				t.Fatalf("CreateUser(%v) error = nil, want one", fields)
 			}
-			if got := sync.IsPermanent(err); got != tt.permanent {
+			if got := apmc.IsPermanent(err); got != tt.permanent {
 				t.Errorf("IsPermanent(%v) = %v, want %v", err, got, tt.permanent)
 			}
 			var apiErr *accessplanit.APIError
@@ -165,7 +165,7 @@ func TestBadKeyIsPermanentAndNotShown(t *testing.T) {
 	}
 	_, err = c.User(context.Background(), "1")
 	var apiErr *accessplanit.APIError
-	if !errors.As(err, &apiErr) || apiErr.Status != http.StatusUnauthorized || !sync.IsPermanent(err) {
+	if !errors.As(err, &apiErr) || apiErr.Status != http.StatusUnauthorized || !apmc.IsPermanent(err) {
 		t.Errorf("User() with a bad key error = %v, want permanent 401", err)
 	}
 	if strings.Contains(err.Error(), "wrong-key-secret") || strings.Contains(c.String(), "wrong-key-secret") {
@@ -183,7 +183,7 @@ func TestTimeoutIsTransient(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = c.User(context.Background(), "1")
-	if err == nil || sync.IsPermanent(err) || strings.Contains(err.Error(), testKey) {
+	if err == nil || apmc.IsPermanent(err) || strings.Contains(err.Error(), testKey) {
 		t.Errorf("User() past the timeout error = %v, want a transient error without the key", err)
 	}
 }

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/apmc-sync/apmc/internal/sync"
+	"github.com/apmc-sync/apmc/internal/apmc"
 )
 
 // knownFields are the User properties the platform is known to have, in
@@ -49,17 +49,17 @@ func canonicalField(name string) string {
 	return name
 }
 
-// decodeUser turns one User object into a sync.User, leniently.
+// decodeUser turns one User object into a apmc.User, leniently.
 //
 // ASSUMPTION: the platform changes a property's JSON type with its content
 // (a number, or a string holding one; null when empty), so every property is
 // read as text whatever its type: strings as they are, numbers without
 // exponent or trailing zeros, booleans as true/false, arrays and objects as
 // compact JSON; null is left out.
-func decodeUser(raw json.RawMessage) (sync.User, error) {
+func decodeUser(raw json.RawMessage) (apmc.User, error) {
 	obj, err := decodeObject(raw)
 	if err != nil {
-		return sync.User{}, err
+		return apmc.User{}, err
 	}
 	return userFromObject(obj)
 }
@@ -75,8 +75,8 @@ func decodeObject(raw json.RawMessage) (map[string]json.RawMessage, error) {
 	return obj, nil
 }
 
-func userFromObject(obj map[string]json.RawMessage) (sync.User, error) {
-	u := sync.User{Fields: make(map[string]string, len(obj))}
+func userFromObject(obj map[string]json.RawMessage) (apmc.User, error) {
+	u := apmc.User{Fields: make(map[string]string, len(obj))}
 	for _, k := range slices.Sorted(maps.Keys(obj)) {
 		text, ok := normalise(obj[k])
 		if !ok {
@@ -90,13 +90,13 @@ func userFromObject(obj map[string]json.RawMessage) (sync.User, error) {
 	}
 	u.ID = strings.TrimSpace(u.Fields["ID"])
 	if u.ID == "" {
-		return sync.User{}, errors.New("decode user: no ID")
+		return apmc.User{}, errors.New("decode user: no ID")
 	}
 	u.UpdatedByID = u.Fields["UpdatedByID"]
 	if s := u.Fields["DateUpdated"]; s != "" {
 		t, err := parseTime(s)
 		if err != nil {
-			return sync.User{}, fmt.Errorf("decode user %s: DateUpdated: %w", u.ID, err)
+			return apmc.User{}, fmt.Errorf("decode user %s: DateUpdated: %w", u.ID, err)
 		}
 		u.UpdatedAt = t
 	}
@@ -148,12 +148,12 @@ func decodeList(body []byte) ([]json.RawMessage, error) {
 }
 
 // decodeUsers decodes a list answer of Users.
-func decodeUsers(body []byte) ([]sync.User, error) {
+func decodeUsers(body []byte) ([]apmc.User, error) {
 	items, err := decodeList(body)
 	if err != nil {
 		return nil, err
 	}
-	users := make([]sync.User, 0, len(items))
+	users := make([]apmc.User, 0, len(items))
 	for i, item := range items {
 		u, err := decodeUser(item)
 		if err != nil {

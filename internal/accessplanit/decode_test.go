@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/apmc-sync/apmc/internal/accessplanit"
-	"github.com/apmc-sync/apmc/internal/sync"
+	"github.com/apmc-sync/apmc/internal/apmc"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -44,7 +44,7 @@ func TestUserDecodesLeniently(t *testing.T) {
 	if err != nil {
 		t.Fatalf("User(12) error = %v", err)
 	}
-	want := sync.User{
+	want := apmc.User{
 		ID: "12", UpdatedByID: "9", UpdatedAt: time.Date(2025, 1, 2, 3, 4, 5, 678900000, time.UTC),
 		Fields: map[string]string{
 			"ID": "12", "Forenames": "Zoë", "MainCompanyID": "3", "Score": "1.5", "Big": "1000", "MarketingOptIn": "false",

@@ -6,5 +6,5 @@
 // package makes about it is marked in the code with a comment starting
 // "ASSUMPTION:", so that when the real behaviour is learnt there is one
 // place to change. The rest of the service sees only the domain types of
-// package sync.
+// package apmc.
 package accessplanit

@@ -7,7 +7,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/apmc-sync/apmc/internal/sync"
+	"github.com/apmc-sync/apmc/internal/apmc"
 )
 
 // APIError is an answer from accessplanit with a status other than 2xx.
@@ -42,9 +42,9 @@ func (e *APIError) Permanent() bool {
 	return false
 }
 
-// Is makes a 404 match sync.ErrNotFound.
+// Is makes a 404 match apmc.ErrNotFound.
 func (e *APIError) Is(target error) bool {
-	return target == sync.ErrNotFound && e.Status == http.StatusNotFound
+	return target == apmc.ErrNotFound && e.Status == http.StatusNotFound
 }
 
 // newAPIError reads the error body the platform sent.

@@ -13,28 +13,28 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/apmc-sync/apmc/internal/sync"
+	"github.com/apmc-sync/apmc/internal/apmc"
 )
 
 // odataString quotes s as an OData string literal: a quote is doubled.
 func odataString(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
-// User returns the User with that ID; an unknown ID wraps sync.ErrNotFound.
+// User returns the User with that ID; an unknown ID wraps apmc.ErrNotFound.
 //
 // ASSUMPTION: the documented form GET User?$filter=ID eq '{id}' is used
 // rather than GET User/{id}, which may not exist.
-func (c *Client) User(ctx context.Context, id string) (sync.User, error) {
+func (c *Client) User(ctx context.Context, id string) (apmc.User, error) {
 	id = strings.TrimSpace(id)
 	if id == "" {
-		return sync.User{}, sync.Invalidf("get accessplanit user: empty ID")
+		return apmc.User{}, apmc.Invalidf("get accessplanit user: empty ID")
 	}
 	body, _, err := c.do(ctx, http.MethodGet, "User", query{{"$filter", "ID eq " + odataString(id)}}, nil)
 	if err != nil {
-		return sync.User{}, fmt.Errorf("get accessplanit user %s: %w", id, err)
+		return apmc.User{}, fmt.Errorf("get accessplanit user %s: %w", id, err)
 	}
 	users, err := decodeUsers(body)
 	if err != nil {
-		return sync.User{}, fmt.Errorf("get accessplanit user %s: %w", id, err)
+		return apmc.User{}, fmt.Errorf("get accessplanit user %s: %w", id, err)
 	}
 	// Pick by ID rather than trusting the filter: a platform that ignored it
 	// would answer every User.
@@ -43,15 +43,15 @@ func (c *Client) User(ctx context.Context, id string) (sync.User, error) {
 			return u, nil
 		}
 	}
-	return sync.User{}, errNoUser(id)
+	return apmc.User{}, errNoUser(id)
 }
 
 // UsersByEmail returns the Users with that email (compared without regard
 // to case), the most recently updated first.
-func (c *Client) UsersByEmail(ctx context.Context, email string) ([]sync.User, error) {
+func (c *Client) UsersByEmail(ctx context.Context, email string) ([]apmc.User, error) {
 	email = strings.TrimSpace(email)
 	if email == "" {
-		return nil, sync.Invalidf("find accessplanit users: empty email")
+		return nil, apmc.Invalidf("find accessplanit users: empty email")
 	}
 	body, _, err := c.do(ctx, http.MethodGet, "User", query{{"$filter", "Email eq " + odataString(email)}}, nil)
 	if err != nil {
@@ -61,8 +61,8 @@ func (c *Client) UsersByEmail(ctx context.Context, email string) ([]sync.User, e
 	if err != nil {
 		return nil, fmt.Errorf("find accessplanit users by email: %w", err)
 	}
-	users = slices.DeleteFunc(users, func(u sync.User) bool { return !strings.EqualFold(u.Email(), email) })
-	slices.SortStableFunc(users, func(a, b sync.User) int { return b.UpdatedAt.Compare(a.UpdatedAt) })
+	users = slices.DeleteFunc(users, func(u apmc.User) bool { return !strings.EqualFold(u.Email(), email) })
+	slices.SortStableFunc(users, func(a, b apmc.User) int { return b.UpdatedAt.Compare(a.UpdatedAt) })
 	return users, nil
 }
 
@@ -73,14 +73,14 @@ func (c *Client) UsersByEmail(ctx context.Context, email string) ([]sync.User, e
 // ID when it is {"ID": …}, a bare number or string, or a Location header;
 // and when it is empty, the User is found by its email. In the last two
 // cases the User is read back with one more request.
-func (c *Client) CreateUser(ctx context.Context, fields map[string]string) (sync.User, error) {
+func (c *Client) CreateUser(ctx context.Context, fields map[string]string) (apmc.User, error) {
 	body, header, err := c.do(ctx, http.MethodPost, "User", nil, encodeFields(fields))
 	if err != nil {
-		return sync.User{}, fmt.Errorf("create accessplanit user: %w", err)
+		return apmc.User{}, fmt.Errorf("create accessplanit user: %w", err)
 	}
 	u, id, err := createdUser(body, header)
 	if err != nil {
-		return sync.User{}, fmt.Errorf("create accessplanit user: %w", err)
+		return apmc.User{}, fmt.Errorf("create accessplanit user: %w", err)
 	}
 	if u != nil {
 		return *u, nil
@@ -88,25 +88,25 @@ func (c *Client) CreateUser(ctx context.Context, fields map[string]string) (sync
 	if id != "" {
 		got, err := c.User(ctx, id)
 		if err != nil {
-			return sync.User{}, fmt.Errorf("create accessplanit user: read back: %w", err)
+			return apmc.User{}, fmt.Errorf("create accessplanit user: read back: %w", err)
 		}
 		return got, nil
 	}
 	email := ""
 	for k, v := range fields {
-		if canonicalField(k) == sync.FieldEmail {
+		if canonicalField(k) == apmc.FieldEmail {
 			email = v
 		}
 	}
 	if strings.TrimSpace(email) == "" {
-		return sync.User{}, errors.New("create accessplanit user: the answer named no user and there is no email to find it by")
+		return apmc.User{}, errors.New("create accessplanit user: the answer named no user and there is no email to find it by")
 	}
 	users, err := c.UsersByEmail(ctx, email)
 	if err != nil {
-		return sync.User{}, fmt.Errorf("create accessplanit user: find it by email: %w", err)
+		return apmc.User{}, fmt.Errorf("create accessplanit user: find it by email: %w", err)
 	}
 	if len(users) == 0 {
-		return sync.User{}, errors.New("create accessplanit user: created, but not found by its email")
+		return apmc.User{}, errors.New("create accessplanit user: created, but not found by its email")
 	}
 	return users[0], nil
 }
@@ -115,7 +115,7 @@ var idPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 
 // createdUser reads the answer to POST User: the User itself, or its ID, or
 // neither.
-func createdUser(body []byte, header http.Header) (*sync.User, string, error) {
+func createdUser(body []byte, header http.Header) (*apmc.User, string, error) {
 	body = bytes.TrimSpace(body)
 	if len(body) > 0 {
 		switch body[0] {
@@ -192,7 +192,7 @@ func lookup(obj map[string]json.RawMessage, names ...string) (json.RawMessage, b
 func (c *Client) UpdateUser(ctx context.Context, id string, fields map[string]string) error {
 	id = strings.TrimSpace(id)
 	if id == "" {
-		return sync.Invalidf("update accessplanit user: empty ID")
+		return apmc.Invalidf("update accessplanit user: empty ID")
 	}
 	if len(fields) == 0 {
 		return nil

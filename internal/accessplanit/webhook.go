@@ -14,7 +14,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/apmc-sync/apmc/internal/sync"
+	"github.com/apmc-sync/apmc/internal/apmc"
 )
 
 // ErrMalformed is wrapped by ParseWebhook's errors: the delivery cannot be
@@ -49,30 +49,30 @@ const maxWrapperDepth = 4
 // delivery does (ID, Email, Forenames, Surname and DateUpdated); otherwise
 // only the User's ID and email, and the User is read from the API when the
 // change is applied. Errors wrap ErrMalformed.
-func ParseWebhook(method string, body []byte, instanceID string, receivedAt time.Time) (sync.Change, error) {
-	var event sync.Event
+func ParseWebhook(method string, body []byte, instanceID string, receivedAt time.Time) (apmc.Change, error) {
+	var event apmc.Event
 	switch strings.ToUpper(strings.TrimSpace(method)) {
 	case http.MethodPost:
-		event = sync.EventCreated
+		event = apmc.EventCreated
 	case http.MethodPut, http.MethodPatch:
-		event = sync.EventUpdated
+		event = apmc.EventUpdated
 	case http.MethodDelete:
-		event = sync.EventDeleted
+		event = apmc.EventDeleted
 	default:
-		return sync.Change{}, malformedf("method %.20q is not POST, PUT, PATCH or DELETE", method)
+		return apmc.Change{}, malformedf("method %.20q is not POST, PUT, PATCH or DELETE", method)
 	}
 	trimmed := bytes.TrimSpace(body)
 	switch {
 	case len(trimmed) == 0:
-		return sync.Change{}, malformedf("empty body")
+		return apmc.Change{}, malformedf("empty body")
 	case !utf8.Valid(body):
-		return sync.Change{}, malformedf("body is not UTF-8")
+		return apmc.Change{}, malformedf("body is not UTF-8")
 	case trimmed[0] != '{':
-		return sync.Change{}, malformedf("body is not a JSON object")
+		return apmc.Change{}, malformedf("body is not a JSON object")
 	}
 	var top map[string]json.RawMessage
 	if err := json.Unmarshal(trimmed, &top); err != nil {
-		return sync.Change{}, malformedf("body is not valid JSON: %v", err)
+		return apmc.Change{}, malformedf("body is not valid JSON: %v", err)
 	}
 
 	deliveryID := ""
@@ -82,7 +82,7 @@ func ParseWebhook(method string, body []byte, instanceID string, receivedAt time
 			deliveryID = id
 		}
 		if module := firstText(user, "Module", "ModuleName", "EntityType"); module != "" && !strings.EqualFold(module, "User") && !strings.EqualFold(module, "Users") {
-			return sync.Change{}, malformedf("the delivery is about module %.40q, not User", module)
+			return apmc.Change{}, malformedf("the delivery is about module %.40q, not User", module)
 		}
 		inner, ok := wrapped(user)
 		if !ok {
@@ -95,17 +95,17 @@ func ParseWebhook(method string, body []byte, instanceID string, receivedAt time
 		user = inner
 	}
 
-	c := sync.Change{
+	c := apmc.Change{
 		InstanceID: instanceID,
-		Source:     sync.SideAccessplanit,
+		Source:     apmc.SideAccessplanit,
 		Event:      event,
 		ReceivedAt: receivedAt,
-		Origin:     sync.OriginWebhook,
+		Origin:     apmc.OriginWebhook,
 		UserID:     firstText(user, "ID", "UserID"),
 		Email:      strings.ToLower(strings.TrimSpace(firstText(user, "Email"))),
 	}
 	if c.UserID == "" && c.Email == "" {
-		return sync.Change{}, malformedf("no user ID and no email in the body")
+		return apmc.Change{}, malformedf("no user ID and no email in the body")
 	}
 	if deliveryID != "" {
 		c.ID = "webhook-instance:" + deliveryID

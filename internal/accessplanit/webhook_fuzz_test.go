@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/apmc-sync/apmc/internal/accessplanit"
-	"github.com/apmc-sync/apmc/internal/sync"
+	"github.com/apmc-sync/apmc/internal/apmc"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -37,11 +37,11 @@ func FuzzParseWebhook(f *testing.F) {
 		if c.UserID == "" && c.Email == "" {
 			t.Errorf("ParseWebhook(%q, %q) = change with neither user ID nor email", method, body)
 		}
-		if c.ID == "" || c.Source != sync.SideAccessplanit || c.InstanceID != "inst" {
+		if c.ID == "" || c.Source != apmc.SideAccessplanit || c.InstanceID != "inst" {
 			t.Errorf("ParseWebhook(%q, %q) = %+v, want ID, source and instance set", method, body, c)
 		}
 		switch c.Event {
-		case sync.EventCreated, sync.EventUpdated, sync.EventDeleted:
+		case apmc.EventCreated, apmc.EventUpdated, apmc.EventDeleted:
 		default:
 			t.Errorf("ParseWebhook(%q, %q).Event = %q", method, body, c.Event)
 		}

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/apmc-sync/apmc/internal/accessplanit"
-	"github.com/apmc-sync/apmc/internal/sync"
+	"github.com/apmc-sync/apmc/internal/apmc"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -27,29 +27,29 @@ func TestParseWebhookSamples(t *testing.T) {
 	tests := []struct {
 		file    string
 		method  string
-		want    sync.Change // ID left empty means the hash of method and body
+		want    apmc.Change // ID left empty means the hash of method and body
 		wantErr bool
 	}{
-		{file: "bare-user.json", method: "PUT", want: sync.Change{
-			Event: sync.EventUpdated, UserID: "1042", Email: "ada@example.com", OccurredAt: updated,
-			User: &sync.User{ID: "1042", UpdatedAt: updated, UpdatedByID: "1", Fields: map[string]string{
+		{file: "bare-user.json", method: "PUT", want: apmc.Change{
+			Event: apmc.EventUpdated, UserID: "1042", Email: "ada@example.com", OccurredAt: updated,
+			User: &apmc.User{ID: "1042", UpdatedAt: updated, UpdatedByID: "1", Fields: map[string]string{
 				"ID": "1042", "Forenames": "Ada", "Surname": "Lovelace", "Email": "Ada@Example.com", "MainCompanyID": "3",
 				"MarketingOptIn": "true", "DateUpdated": "2025-03-04T10:11:12.345", "UpdatedByID": "1", "CF_Region": "North",
 			}},
 		}},
-		{file: "id-only.json", method: "POST", want: sync.Change{Event: sync.EventCreated, UserID: "1042"}},
-		{file: "id-only.json", method: "patch", want: sync.Change{Event: sync.EventUpdated, UserID: "1042"}},
-		{file: "id-only.json", method: "DELETE", want: sync.Change{Event: sync.EventDeleted, UserID: "1042"}},
-		{file: "wrapper-data.json", method: "PUT", want: sync.Change{ID: "webhook-instance:99812", Event: sync.EventUpdated, UserID: "1042", Email: "ada@example.com"}},
-		{file: "wrapper-entity-lowercase.json", method: "POST", want: sync.Change{
-			ID: "webhook-instance:wi-7", Event: sync.EventCreated, UserID: "1042", Email: "ada@example.com",
+		{file: "id-only.json", method: "POST", want: apmc.Change{Event: apmc.EventCreated, UserID: "1042"}},
+		{file: "id-only.json", method: "patch", want: apmc.Change{Event: apmc.EventUpdated, UserID: "1042"}},
+		{file: "id-only.json", method: "DELETE", want: apmc.Change{Event: apmc.EventDeleted, UserID: "1042"}},
+		{file: "wrapper-data.json", method: "PUT", want: apmc.Change{ID: "webhook-instance:99812", Event: apmc.EventUpdated, UserID: "1042", Email: "ada@example.com"}},
+		{file: "wrapper-entity-lowercase.json", method: "POST", want: apmc.Change{
+			ID: "webhook-instance:wi-7", Event: apmc.EventCreated, UserID: "1042", Email: "ada@example.com",
 			OccurredAt: time.Date(2025, 3, 4, 10, 11, 12, 0, time.UTC),
-			User: &sync.User{ID: "1042", UpdatedAt: time.Date(2025, 3, 4, 10, 11, 12, 0, time.UTC), Fields: map[string]string{
+			User: &apmc.User{ID: "1042", UpdatedAt: time.Date(2025, 3, 4, 10, 11, 12, 0, time.UTC), Fields: map[string]string{
 				"ID": "1042", "Email": "ADA@example.com", "Forenames": "Ada", "Surname": "Lovelace", "DateUpdated": "2025-03-04T10:11:12Z",
 			}},
 		}},
-		{file: "wrapper-string-payload.json", method: "PUT", want: sync.Change{Event: sync.EventUpdated, UserID: "1042", Email: "ada@example.com"}},
-		{file: "email-only.json", method: "PUT", want: sync.Change{Event: sync.EventUpdated, Email: "ada@example.com"}},
+		{file: "wrapper-string-payload.json", method: "PUT", want: apmc.Change{Event: apmc.EventUpdated, UserID: "1042", Email: "ada@example.com"}},
+		{file: "email-only.json", method: "PUT", want: apmc.Change{Event: apmc.EventUpdated, Email: "ada@example.com"}},
 		{file: "company-module.json", method: "PUT", wantErr: true},
 		{file: "no-user.json", method: "PUT", wantErr: true},
 		{file: "id-only.json", method: "GET", wantErr: true},
@@ -67,7 +67,7 @@ func TestParseWebhookSamples(t *testing.T) {
 				if !errors.Is(err, accessplanit.ErrMalformed) {
 					t.Fatalf("ParseWebhook(%s, %s) error = %v, want ErrMalformed", tt.method, tt.file, err)
 				}
-				if !sync.IsPermanent(err) {
+				if !apmc.IsPermanent(err) {
 					t.Errorf("ParseWebhook(%s, %s) error is not permanent", tt.method, tt.file)
 				}
 				return
@@ -76,7 +76,7 @@ func TestParseWebhookSamples(t *testing.T) {
 				t.Fatalf("ParseWebhook(%s, %s) error = %v", tt.method, tt.file, err)
 			}
 			want := tt.want
-			want.InstanceID, want.Source, want.ReceivedAt, want.Origin = "inst-1", sync.SideAccessplanit, received, sync.OriginWebhook
+			want.InstanceID, want.Source, want.ReceivedAt, want.Origin = "inst-1", apmc.SideAccessplanit, received, apmc.OriginWebhook
 			if want.ID == "" {
 				want.ID = hashID(strings.ToUpper(tt.method), string(body))
 			}

@@ -12,8 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/apmc-sync/apmc/internal/apmc"
 	"github.com/apmc-sync/apmc/internal/ops"
-	"github.com/apmc-sync/apmc/internal/sync"
 )
 
 // Config wires the API.
@@ -116,30 +116,30 @@ func (a *server) listExecutions(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if list == nil {
-		list = []sync.Execution{}
+		list = []apmc.Execution{}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"executions": list, "next_cursor": next})
 }
 
 // ParseQuery reads execution filters from query parameters; a bad value is
 // an error naming the parameter.
-func ParseQuery(v map[string][]string) (sync.ExecutionQuery, error) {
+func ParseQuery(v map[string][]string) (apmc.ExecutionQuery, error) {
 	get := func(k string) string {
 		if len(v[k]) == 0 {
 			return ""
 		}
 		return strings.TrimSpace(v[k][0])
 	}
-	var q sync.ExecutionQuery
+	var q apmc.ExecutionQuery
 	var problems []string
-	switch s := sync.Status(get("status")); s {
-	case "", sync.StatusSucceeded, sync.StatusFailed, sync.StatusSuppressed, sync.StatusSkipped, sync.StatusHeld:
+	switch s := apmc.Status(get("status")); s {
+	case "", apmc.StatusSucceeded, apmc.StatusFailed, apmc.StatusSuppressed, apmc.StatusSkipped, apmc.StatusHeld:
 		q.Status = s
 	default:
 		problems = append(problems, "status must be succeeded, failed, suppressed, skipped or held")
 	}
-	switch f := sync.Flow(get("flow")); f {
-	case "", sync.FlowToMailchimp, sync.FlowToAccessplanit:
+	switch f := apmc.Flow(get("flow")); f {
+	case "", apmc.FlowToMailchimp, apmc.FlowToAccessplanit:
 		q.Flow = f
 	default:
 		problems = append(problems, "flow must be accessplanit_to_mailchimp or mailchimp_to_accessplanit")
@@ -172,7 +172,7 @@ func ParseQuery(v map[string][]string) (sync.ExecutionQuery, error) {
 		}
 	}
 	if s := get("contact"); s != "" {
-		if !sync.LooksLikeEmail(s) {
+		if !apmc.LooksLikeEmail(s) {
 			problems = append(problems, "contact must be an email address")
 		}
 		q.Contact = strings.ToLower(s)
@@ -186,7 +186,7 @@ func ParseQuery(v map[string][]string) (sync.ExecutionQuery, error) {
 	}
 	q.Cursor = get("cursor")
 	if len(problems) > 0 {
-		return sync.ExecutionQuery{}, sync.Invalidf("%s", strings.Join(problems, "; "))
+		return apmc.ExecutionQuery{}, apmc.Invalidf("%s", strings.Join(problems, "; "))
 	}
 	return q, nil
 }
@@ -204,11 +204,11 @@ func writeError(w http.ResponseWriter, log *slog.Logger, err error) {
 	switch {
 	case errors.Is(err, errUnauthenticated):
 		status, msg = http.StatusUnauthorized, err.Error()
-	case errors.Is(err, errRoute), errors.Is(err, sync.ErrNotFound):
+	case errors.Is(err, errRoute), errors.Is(err, apmc.ErrNotFound):
 		status, msg = http.StatusNotFound, "not found"
-	case errors.Is(err, errBadRequest), sync.IsInvalid(err):
+	case errors.Is(err, errBadRequest), apmc.IsInvalid(err):
 		status, msg = http.StatusBadRequest, err.Error()
-	case errors.Is(err, sync.ErrConflict):
+	case errors.Is(err, apmc.ErrConflict):
 		status, msg = http.StatusConflict, "the resource changed meanwhile; try again"
 	}
 	if status >= 500 {

@@ -12,14 +12,14 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/apmc-sync/apmc/internal/api"
-	"github.com/apmc-sync/apmc/internal/sync"
+	"github.com/apmc-sync/apmc/internal/apmc"
 )
 
 const bearer = "Bearer " + operatorToken
 
 func TestAPI(t *testing.T) {
 	e := newEnv(t)
-	all := e.pick(func(sync.Execution) bool { return true })
+	all := e.pick(func(apmc.Execution) bool { return true })
 	mid := e.executions[3].StartedAt // the fourth newest
 	rfc := func(t time.Time) string { return url.QueryEscape(t.Format(time.RFC3339)) }
 	otherCursor := base64.RawURLEncoding.EncodeToString([]byte(`{"instance_id":"beta","execution_id":"` + e.executions[0].ID + `"}`))
@@ -47,14 +47,14 @@ func TestAPI(t *testing.T) {
 		{name: "anonymous on an unknown route", path: "/api/nothing", auth: "-", wantStatus: http.StatusUnauthorized, wantError: "authentication required"},
 		{name: "list instances", path: "/api/instances", wantStatus: http.StatusOK,
 			check: func(t *testing.T, a answer) {
-				var list []struct{ Instance sync.Instance }
+				var list []struct{ Instance apmc.Instance }
 				if err := json.Unmarshal(a.body["instances"], &list); err != nil || len(list) != 2 || list[0].Instance.ID != "alpha" || list[1].Instance.ID != "beta" {
 					t.Errorf("instances = %s (%v), want the summaries of alpha and beta", a.body["instances"], err)
 				}
 			}},
 		{name: "one instance", path: "/api/instances/alpha", wantStatus: http.StatusOK,
 			check: func(t *testing.T, a answer) {
-				var in sync.Instance
+				var in apmc.Instance
 				if err := json.Unmarshal(a.body["instance"], &in); err != nil || in.ID != "alpha" || in.MailchimpListID != "list-alpha" {
 					t.Errorf("summary = %s (%v), want alpha with its list", a.raw, err)
 				}
@@ -84,7 +84,7 @@ func TestAPI(t *testing.T) {
 		{name: "unknown method", method: http.MethodDelete, path: "/api/instances/alpha", wantStatus: http.StatusNotFound, wantError: "not found"},
 		{name: "one execution", path: "/api/instances/alpha/executions/" + e.executions[2].ID, wantStatus: http.StatusOK,
 			check: func(t *testing.T, a answer) {
-				var x sync.Execution
+				var x apmc.Execution
 				if err := json.Unmarshal([]byte(a.raw), &x); err != nil || x.ID != e.executions[2].ID || x.Status != e.executions[2].Status || len(x.Steps) != 1 {
 					t.Errorf("execution = %s (%v), want %s", a.raw, err, e.executions[2].ID)
 				}
@@ -92,22 +92,22 @@ func TestAPI(t *testing.T) {
 		{name: "all executions, newest first", path: "/api/instances/alpha/executions", wantStatus: http.StatusOK, wantIDs: all},
 		{name: "no executions", path: "/api/instances/beta/executions", wantStatus: http.StatusOK, wantIDs: []string{}},
 		{name: "status", path: "/api/instances/alpha/executions?status=succeeded", wantStatus: http.StatusOK,
-			wantIDs: e.pick(func(x sync.Execution) bool { return x.Status == sync.StatusSucceeded })},
+			wantIDs: e.pick(func(x apmc.Execution) bool { return x.Status == apmc.StatusSucceeded })},
 		{name: "flow", path: "/api/instances/alpha/executions?flow=mailchimp_to_accessplanit", wantStatus: http.StatusOK,
-			wantIDs: e.pick(func(x sync.Execution) bool { return x.Flow == sync.FlowToAccessplanit })},
+			wantIDs: e.pick(func(x apmc.Execution) bool { return x.Flow == apmc.FlowToAccessplanit })},
 		{name: "contact, any case", path: "/api/instances/alpha/executions?contact=Grace@Example.com", wantStatus: http.StatusOK,
-			wantIDs: e.pick(func(x sync.Execution) bool { return x.Contact == "grace@example.com" })},
+			wantIDs: e.pick(func(x apmc.Execution) bool { return x.Contact == "grace@example.com" })},
 		{name: "changed only", path: "/api/instances/alpha/executions?changed_only=true", wantStatus: http.StatusOK,
-			wantIDs: e.pick(func(x sync.Execution) bool { return x.Changed })},
+			wantIDs: e.pick(func(x apmc.Execution) bool { return x.Changed })},
 		{name: "original only", path: "/api/instances/alpha/executions?original_only=1", wantStatus: http.StatusOK,
-			wantIDs: e.pick(func(x sync.Execution) bool { return x.Origin == sync.OriginWebhook || x.Origin == sync.OriginBackfill })},
+			wantIDs: e.pick(func(x apmc.Execution) bool { return x.Origin == apmc.OriginWebhook || x.Origin == apmc.OriginBackfill })},
 		{name: "from (inclusive)", path: "/api/instances/alpha/executions?from=" + rfc(mid), wantStatus: http.StatusOK,
-			wantIDs: e.pick(func(x sync.Execution) bool { return !x.StartedAt.Before(mid) })},
+			wantIDs: e.pick(func(x apmc.Execution) bool { return !x.StartedAt.Before(mid) })},
 		{name: "to (exclusive)", path: "/api/instances/alpha/executions?to=" + rfc(mid), wantStatus: http.StatusOK,
-			wantIDs: e.pick(func(x sync.Execution) bool { return x.StartedAt.Before(mid) })},
+			wantIDs: e.pick(func(x apmc.Execution) bool { return x.StartedAt.Before(mid) })},
 		{name: "filters combined", path: "/api/instances/alpha/executions?flow=accessplanit_to_mailchimp&contact=ada@example.com&original_only=true&limit=200", wantStatus: http.StatusOK,
-			wantIDs: e.pick(func(x sync.Execution) bool {
-				return x.Flow == sync.FlowToMailchimp && x.Contact == "ada@example.com" && x.Origin == sync.OriginWebhook
+			wantIDs: e.pick(func(x apmc.Execution) bool {
+				return x.Flow == apmc.FlowToMailchimp && x.Contact == "ada@example.com" && x.Origin == apmc.OriginWebhook
 			})},
 		{name: "bad status", path: "/api/instances/alpha/executions?status=done", wantStatus: http.StatusBadRequest, wantError: "status must be"},
 		{name: "bad flow", path: "/api/instances/alpha/executions?flow=both", wantStatus: http.StatusBadRequest, wantError: "flow must be"},
@@ -155,7 +155,7 @@ func TestAPI(t *testing.T) {
 				}
 			}
 			if tc.wantIDs != nil {
-				var list []sync.Execution
+				var list []apmc.Execution
 				if err := json.Unmarshal(a.body["executions"], &list); err != nil {
 					t.Fatalf("executions = %s: %v", a.body["executions"], err)
 				}
@@ -182,10 +182,10 @@ func TestExecutionPages(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		filter string
-		keep   func(x sync.Execution) bool
+		keep   func(x apmc.Execution) bool
 	}{
-		{"all", "", func(sync.Execution) bool { return true }},
-		{"changed only", "&changed_only=true", func(x sync.Execution) bool { return x.Changed }},
+		{"all", "", func(apmc.Execution) bool { return true }},
+		{"changed only", "&changed_only=true", func(x apmc.Execution) bool { return x.Changed }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var got []string
@@ -199,7 +199,7 @@ func TestExecutionPages(t *testing.T) {
 				if a.status != http.StatusOK {
 					t.Fatalf("GET %s = %d %s, want 200", path, a.status, a.raw)
 				}
-				var list []sync.Execution
+				var list []apmc.Execution
 				if err := json.Unmarshal(a.body["executions"], &list); err != nil {
 					t.Fatalf("executions = %s: %v", a.body["executions"], err)
 				}

@@ -12,11 +12,11 @@ import (
 	"time"
 
 	"github.com/apmc-sync/apmc/internal/api"
+	"github.com/apmc-sync/apmc/internal/apmc"
 	"github.com/apmc-sync/apmc/internal/awstest"
 	"github.com/apmc-sync/apmc/internal/dynamo"
 	"github.com/apmc-sync/apmc/internal/ops"
 	"github.com/apmc-sync/apmc/internal/queue"
-	"github.com/apmc-sync/apmc/internal/sync"
 )
 
 // operatorToken is the token the test API accepts.
@@ -26,7 +26,7 @@ const operatorToken = "operator-token-9f2c41"
 // the executions of the first.
 type env struct {
 	srv        *httptest.Server
-	executions []sync.Execution // of instance "alpha", newest first
+	executions []apmc.Execution // of instance "alpha", newest first
 	secrets    []string
 
 	// The operations and their stores:
@@ -49,11 +49,11 @@ func newEnv(t *testing.T) *env {
 	executions := dynamo.NewExecutionStore(ddb, tables.Executions)
 	e := &env{secrets: []string{operatorToken}, svc: svc, store: executions}
 	for _, id := range []string{"alpha", "beta"} {
-		in := sync.Instance{
-			ID: id, Name: "Instance " + id, State: sync.StateEnabled, Direction: sync.DirectionBoth, StatusIfNew: "subscribed",
+		in := apmc.Instance{
+			ID: id, Name: "Instance " + id, State: apmc.StateEnabled, Direction: apmc.DirectionBoth, StatusIfNew: "subscribed",
 			MailchimpListID: "list-" + id, AccessplanitBaseURL: "http://127.0.0.1:9/api/v2", DefaultCompanyID: "3",
-			Mappings: sync.DefaultMappings(),
-			Secrets: sync.Secrets{
+			Mappings: apmc.DefaultMappings(),
+			Secrets: apmc.Secrets{
 				MailchimpAPIKey: "mc-key-" + id + "-71ad-us21", AccessplanitAPIKey: "ap-key-" + id + "-e03b",
 				AccessplanitToken: "ap-token-" + id + "-5c9a", MailchimpToken: "mc-token-" + id + "-2f4d",
 				MailchimpSigningSecret: "mc-signing-" + id + "-b7e1",
@@ -69,46 +69,46 @@ func newEnv(t *testing.T) *env {
 	// links to the failed one.
 	base := time.Now().UTC().Add(-time.Hour).Truncate(time.Minute)
 	kinds := []struct {
-		status  sync.Status
-		flow    sync.Flow
-		origin  sync.Origin
+		status  apmc.Status
+		flow    apmc.Flow
+		origin  apmc.Origin
 		changed bool
 		contact string
 	}{
-		{sync.StatusSucceeded, sync.FlowToMailchimp, sync.OriginWebhook, true, "ada@example.com"},
-		{sync.StatusFailed, sync.FlowToMailchimp, sync.OriginWebhook, true, "ada@example.com"},
-		{sync.StatusSucceeded, sync.FlowToMailchimp, sync.OriginRetry, true, "ada@example.com"},
-		{sync.StatusSuppressed, sync.FlowToAccessplanit, sync.OriginWebhook, false, "ada@example.com"},
-		{sync.StatusSkipped, sync.FlowToAccessplanit, sync.OriginWebhook, false, "grace@example.com"},
-		{sync.StatusSucceeded, sync.FlowToAccessplanit, sync.OriginReplay, true, "grace@example.com"},
-		{sync.StatusHeld, sync.FlowToMailchimp, sync.OriginBackfill, true, "grace@example.com"},
+		{apmc.StatusSucceeded, apmc.FlowToMailchimp, apmc.OriginWebhook, true, "ada@example.com"},
+		{apmc.StatusFailed, apmc.FlowToMailchimp, apmc.OriginWebhook, true, "ada@example.com"},
+		{apmc.StatusSucceeded, apmc.FlowToMailchimp, apmc.OriginRetry, true, "ada@example.com"},
+		{apmc.StatusSuppressed, apmc.FlowToAccessplanit, apmc.OriginWebhook, false, "ada@example.com"},
+		{apmc.StatusSkipped, apmc.FlowToAccessplanit, apmc.OriginWebhook, false, "grace@example.com"},
+		{apmc.StatusSucceeded, apmc.FlowToAccessplanit, apmc.OriginReplay, true, "grace@example.com"},
+		{apmc.StatusHeld, apmc.FlowToMailchimp, apmc.OriginBackfill, true, "grace@example.com"},
 	}
 	for i, k := range kinds {
 		at := base.Add(time.Duration(i) * time.Minute)
-		x := sync.Execution{
-			ID: sync.NewExecutionID(at), InstanceID: "alpha", ChangeID: fmt.Sprintf("change-%d", i),
-			Flow: k.flow, Event: sync.EventUpdated, Origin: k.origin, Attempt: 1, Status: k.status, Changed: k.changed,
+		x := apmc.Execution{
+			ID: apmc.NewExecutionID(at), InstanceID: "alpha", ChangeID: fmt.Sprintf("change-%d", i),
+			Flow: k.flow, Event: apmc.EventUpdated, Origin: k.origin, Attempt: 1, Status: k.status, Changed: k.changed,
 			Contact: k.contact, ConfigVersion: 1, StartedAt: at, FinishedAt: at.Add(time.Second),
-			Steps:     []sync.Step{{Name: "write", Status: "ok", Output: map[string]any{"note": "done"}}},
-			Logs:      []sync.LogLine{{Time: at, Level: "info", Message: "applied"}},
+			Steps:     []apmc.Step{{Name: "write", Status: "ok", Output: map[string]any{"note": "done"}}},
+			Logs:      []apmc.LogLine{{Time: at, Level: "info", Message: "applied"}},
 			ExpiresAt: at.Add(30 * 24 * time.Hour),
 		}
 		switch k.status {
-		case sync.StatusFailed, sync.StatusHeld:
-			x.Change = &sync.Change{ID: x.ChangeID, InstanceID: "alpha", Source: sync.SideAccessplanit, Event: x.Event,
+		case apmc.StatusFailed, apmc.StatusHeld:
+			x.Change = &apmc.Change{ID: x.ChangeID, InstanceID: "alpha", Source: apmc.SideAccessplanit, Event: x.Event,
 				ReceivedAt: at, Email: k.contact, UserID: fmt.Sprint(100 + i)}
 		}
-		if k.status == sync.StatusFailed {
+		if k.status == apmc.StatusFailed {
 			x.Error = "mailchimp answered 400"
-			x.Logs = append(x.Logs, sync.LogLine{Time: at, Level: "error", Message: "rejected"})
+			x.Logs = append(x.Logs, apmc.LogLine{Time: at, Level: "error", Message: "rejected"})
 		}
-		if k.origin == sync.OriginRetry {
+		if k.origin == apmc.OriginRetry {
 			x.OriginalID = e.executions[0].ID // the failed one, saved just before
 		}
 		if err := executions.SaveExecution(ctx, x); err != nil {
 			t.Fatalf("SaveExecution(%d) error = %v", i, err)
 		}
-		e.executions = append([]sync.Execution{x}, e.executions...)
+		e.executions = append([]apmc.Execution{x}, e.executions...)
 	}
 	e.queues = svc.Queues(t, "api", 30)
 	e.service = &ops.Service{
@@ -175,7 +175,7 @@ func (e *env) get(t *testing.T, method, path, auth string) answer {
 }
 
 // ids returns the ids of a list of executions.
-func ids(list []sync.Execution) []string {
+func ids(list []apmc.Execution) []string {
 	out := []string{}
 	for _, x := range list {
 		out = append(out, x.ID)
@@ -184,7 +184,7 @@ func ids(list []sync.Execution) []string {
 }
 
 // pick returns the ids of e's executions (newest first) that keep says to.
-func (e *env) pick(keep func(x sync.Execution) bool) []string {
+func (e *env) pick(keep func(x apmc.Execution) bool) []string {
 	out := []string{}
 	for _, x := range e.executions {
 		if keep(x) {

@@ -4,13 +4,13 @@ import (
 	"net/http"
 	"strconv"
 
-	"github.com/apmc-sync/apmc/internal/sync"
+	"github.com/apmc-sync/apmc/internal/apmc"
 )
 
 // Detail is one execution with its links: the original it retried or
 // replayed, and the retries and replays of it.
 type Detail struct {
-	sync.Execution
+	apmc.Execution
 	// Related lists the retries and replays of the execution, oldest
 	// first; empty when the API runs without operations.
 	Related []Link `json:"related"`
@@ -19,8 +19,8 @@ type Detail struct {
 // Link points at another execution.
 type Link struct {
 	ID     string      `json:"id"`
-	Origin sync.Origin `json:"origin"`
-	Status sync.Status `json:"status"`
+	Origin apmc.Origin `json:"origin"`
+	Status apmc.Status `json:"status"`
 }
 
 // getExecution serves one execution in detail: steps, logs (only the
@@ -35,7 +35,7 @@ func (a *server) getExecution(w http.ResponseWriter, r *http.Request) {
 	if s := r.URL.Query().Get("errors_only"); s != "" {
 		b, err := strconv.ParseBool(s)
 		if err != nil {
-			writeError(w, a.log(), sync.Invalidf("errors_only must be true or false"))
+			writeError(w, a.log(), apmc.Invalidf("errors_only must be true or false"))
 			return
 		}
 		errorsOnly = b
@@ -58,11 +58,11 @@ func (a *server) getExecution(w http.ResponseWriter, r *http.Request) {
 }
 
 // FilterLogs keeps only error lines when errorsOnly is set.
-func FilterLogs(e sync.Execution, errorsOnly bool) sync.Execution {
+func FilterLogs(e apmc.Execution, errorsOnly bool) apmc.Execution {
 	if !errorsOnly {
 		return e
 	}
-	logs := []sync.LogLine{}
+	logs := []apmc.LogLine{}
 	for _, l := range e.Logs {
 		if l.Level == "error" {
 			logs = append(logs, l)

@@ -5,8 +5,8 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/apmc-sync/apmc/internal/apmc"
 	"github.com/apmc-sync/apmc/internal/ops"
-	"github.com/apmc-sync/apmc/internal/sync"
 )
 
 // opsRoutes registers the operations beyond listing instances and executions.
@@ -47,7 +47,7 @@ func (a *server) timeline(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if list == nil {
-		list = []sync.Execution{}
+		list = []apmc.Execution{}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"contact": r.PathValue("email"), "executions": list})
 }
@@ -73,7 +73,7 @@ func (a *server) resume(w http.ResponseWriter, r *http.Request) {
 func (a *server) replay(w http.ResponseWriter, r *http.Request) {
 	res, err := a.cfg.Ops.Replay(r.Context(), r.PathValue("id"), r.PathValue("eid"))
 	if errors.Is(err, ops.ErrNotReplayable) {
-		err = sync.Invalidf("%v", err)
+		err = apmc.Invalidf("%v", err)
 	}
 	if err != nil {
 		writeError(w, a.log(), err)
@@ -95,7 +95,7 @@ func (a *server) replayMatching(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if q.Status == "" {
-		q.Status = sync.StatusFailed
+		q.Status = apmc.StatusFailed
 	}
 	q.Cursor = ""
 	list, err := a.cfg.Ops.ReplayMatching(r.Context(), r.PathValue("id"), q)
@@ -113,7 +113,7 @@ func (a *server) deadLetters(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if list == nil {
-		list = []sync.Change{}
+		list = []apmc.Change{}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"changes": list})
 }
@@ -123,7 +123,7 @@ func (a *server) redrive(w http.ResponseWriter, r *http.Request) {
 	if s := r.URL.Query().Get("max"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 || n > 1000 {
-			writeError(w, a.log(), sync.Invalidf("max must be a number from 1 to 1000"))
+			writeError(w, a.log(), apmc.Invalidf("max must be a number from 1 to 1000"))
 			return
 		}
 		max = n

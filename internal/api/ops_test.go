@@ -12,16 +12,16 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/apmc-sync/apmc/internal/api"
+	"github.com/apmc-sync/apmc/internal/apmc"
 	"github.com/apmc-sync/apmc/internal/ops"
 	"github.com/apmc-sync/apmc/internal/queue"
-	"github.com/apmc-sync/apmc/internal/sync"
 )
 
 // queued receives and deletes every change waiting on a queue.
-func (e *env) queued(t *testing.T, url string) []sync.Change {
+func (e *env) queued(t *testing.T, url string) []apmc.Change {
 	t.Helper()
 	ctx := context.Background()
-	var out []sync.Change
+	var out []apmc.Change
 	for {
 		res, err := e.svc.SQS.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(url), MaxNumberOfMessages: 10})
 		if err != nil {
@@ -31,7 +31,7 @@ func (e *env) queued(t *testing.T, url string) []sync.Change {
 			return out
 		}
 		for _, m := range res.Messages {
-			var c sync.Change
+			var c apmc.Change
 			if err := json.Unmarshal([]byte(aws.ToString(m.Body)), &c); err != nil {
 				t.Fatalf("message %q is not a change: %v", aws.ToString(m.Body), err)
 			}
@@ -49,7 +49,7 @@ func (e *env) deadLetter(t *testing.T, emails ...string) {
 	t.Helper()
 	p := queue.NewProducer(e.svc.SQS, e.queues.DeadLetterURL)
 	for _, email := range emails {
-		c := sync.Change{ID: "dead-" + email, InstanceID: "alpha", Source: sync.SideMailchimp, Event: sync.EventUpdated,
+		c := apmc.Change{ID: "dead-" + email, InstanceID: "alpha", Source: apmc.SideMailchimp, Event: apmc.EventUpdated,
 			ReceivedAt: e.executions[0].StartedAt, Email: email}
 		if err := p.Enqueue(context.Background(), c); err != nil {
 			t.Fatalf("Enqueue(dead %s) error = %v", email, err)
@@ -58,7 +58,7 @@ func (e *env) deadLetter(t *testing.T, emails ...string) {
 }
 
 // execution reads one execution from the store.
-func (e *env) execution(t *testing.T, id string) sync.Execution {
+func (e *env) execution(t *testing.T, id string) apmc.Execution {
 	t.Helper()
 	x, err := e.store.Execution(context.Background(), "alpha", id)
 	if err != nil {
@@ -79,11 +79,11 @@ func TestOperations(t *testing.T) {
 	}{
 		{name: "pause", path: fixed("/api/instances/alpha/pause"), wantStatus: http.StatusOK,
 			check: func(t *testing.T, e *env, a answer) {
-				var in sync.Instance
-				if err := json.Unmarshal(a.body["instance"], &in); err != nil || in.ID != "alpha" || in.State != sync.StatePaused {
+				var in apmc.Instance
+				if err := json.Unmarshal(a.body["instance"], &in); err != nil || in.ID != "alpha" || in.State != apmc.StatePaused {
 					t.Errorf("instance = %s (%v), want alpha paused", a.body["instance"], err)
 				}
-				if s := summaryOf(t, e, "alpha"); s.Instance.State != sync.StatePaused {
+				if s := summaryOf(t, e, "alpha"); s.Instance.State != apmc.StatePaused {
 					t.Errorf("summary state after pause = %s, want paused", s.Instance.State)
 				}
 			}},
@@ -97,7 +97,7 @@ func TestOperations(t *testing.T) {
 			},
 			check: func(t *testing.T, e *env, a answer) {
 				var res ops.ResumeResult
-				if err := json.Unmarshal([]byte(a.raw), &res); err != nil || res.Released != 1 || res.Instance.State != sync.StateEnabled {
+				if err := json.Unmarshal([]byte(a.raw), &res); err != nil || res.Released != 1 || res.Instance.State != apmc.StateEnabled {
 					t.Errorf("resume = %s (%v), want 1 released, enabled", a.raw, err)
 				}
 				held := e.executions[0]
@@ -105,7 +105,7 @@ func TestOperations(t *testing.T) {
 				if len(got) != 1 || got[0].OriginalExecutionID != held.ID || got[0].Email != held.Contact {
 					t.Errorf("queued = %+v, want the held change of %s", got, held.ID)
 				}
-				if x := e.execution(t, held.ID); x.Status != sync.StatusSkipped {
+				if x := e.execution(t, held.ID); x.Status != apmc.StatusSkipped {
 					t.Errorf("held execution after resume = %s, want skipped (released)", x.Status)
 				}
 			}},
@@ -118,8 +118,8 @@ func TestOperations(t *testing.T) {
 					t.Fatalf("replay = %s (%v), want the replay of %s", a.raw, err, e.executions[5].ID)
 				}
 				got := e.queued(t, e.queues.ChangesURL)
-				if len(got) != 1 || got[0].Origin != sync.OriginReplay || got[0].OriginalExecutionID != r.OriginalID ||
-					got[0].ID != r.ChangeID || sync.FirstExecutionID(got[0]) != r.ExecutionID {
+				if len(got) != 1 || got[0].Origin != apmc.OriginReplay || got[0].OriginalExecutionID != r.OriginalID ||
+					got[0].ID != r.ChangeID || apmc.FirstExecutionID(got[0]) != r.ExecutionID {
 					t.Errorf("queued = %+v, want one replay recorded as %s", got, r.ExecutionID)
 				}
 			}},
@@ -152,7 +152,7 @@ func TestOperations(t *testing.T) {
 		{name: "dead letters", method: http.MethodGet, path: fixed("/api/dead-letters"), wantStatus: http.StatusOK,
 			setup: func(t *testing.T, e *env) { e.deadLetter(t, "one@example.com", "two@example.com") },
 			check: func(t *testing.T, e *env, a answer) {
-				var list []sync.Change
+				var list []apmc.Change
 				if err := json.Unmarshal(a.body["changes"], &list); err != nil {
 					t.Fatalf("changes = %s: %v", a.body["changes"], err)
 				}
@@ -177,7 +177,7 @@ func TestOperations(t *testing.T) {
 					t.Errorf("redriven = %s, want 1", a.body["redriven"])
 				}
 				got := e.queued(t, e.queues.ChangesURL)
-				if len(got) != 1 || got[0].Origin != sync.OriginReplay || got[0].Email != "one@example.com" || !strings.Contains(got[0].ID, "#redrive-") {
+				if len(got) != 1 || got[0].Origin != apmc.OriginReplay || got[0].Email != "one@example.com" || !strings.Contains(got[0].ID, "#redrive-") {
 					t.Errorf("queued = %+v, want one redriven replay of one@example.com", got)
 				}
 				if left := e.queued(t, e.queues.DeadLetterURL); len(left) != 1 || left[0].Email != "two@example.com" {
@@ -230,7 +230,7 @@ func TestOperations(t *testing.T) {
 				tc.check(t, e, a)
 			}
 			if tc.wantStatus >= 400 && method == http.MethodPost {
-				if s := summaryOf(t, e, "alpha"); s.Instance.State != sync.StateEnabled {
+				if s := summaryOf(t, e, "alpha"); s.Instance.State != apmc.StateEnabled {
 					t.Errorf("after a refused %s, alpha is %s, want enabled", path, s.Instance.State)
 				}
 			}
@@ -284,9 +284,9 @@ func summaryOf(t *testing.T, e *env, id string) ops.Summary {
 func TestSummaries(t *testing.T) {
 	e := newEnv(t)
 	e.deadLetter(t, "one@example.com", "two@example.com", "three@example.com")
-	alpha := map[sync.Status]int{sync.StatusSucceeded: 3, sync.StatusFailed: 1, sync.StatusSuppressed: 1, sync.StatusSkipped: 1, sync.StatusHeld: 1}
-	none := map[sync.Status]int{sync.StatusSucceeded: 0, sync.StatusFailed: 0, sync.StatusSuppressed: 0, sync.StatusSkipped: 0, sync.StatusHeld: 0}
-	want := map[string]map[sync.Status]int{"alpha": alpha, "beta": none}
+	alpha := map[apmc.Status]int{apmc.StatusSucceeded: 3, apmc.StatusFailed: 1, apmc.StatusSuppressed: 1, apmc.StatusSkipped: 1, apmc.StatusHeld: 1}
+	none := map[apmc.Status]int{apmc.StatusSucceeded: 0, apmc.StatusFailed: 0, apmc.StatusSuppressed: 0, apmc.StatusSkipped: 0, apmc.StatusHeld: 0}
+	want := map[string]map[apmc.Status]int{"alpha": alpha, "beta": none}
 	check := func(t *testing.T, s ops.Summary) {
 		t.Helper()
 		if diff := cmp.Diff(want[s.Instance.ID], s.Last24h); diff != "" {
@@ -295,7 +295,7 @@ func TestSummaries(t *testing.T) {
 		if s.DeadLetters != 3 {
 			t.Errorf("%s dead_letters = %d, want 3 (the shared queue's depth)", s.Instance.ID, s.DeadLetters)
 		}
-		if s.Instance.State != sync.StateEnabled || s.Instance.MailchimpListID != "list-"+s.Instance.ID {
+		if s.Instance.State != apmc.StateEnabled || s.Instance.MailchimpListID != "list-"+s.Instance.ID {
 			t.Errorf("%s instance = %+v, want it enabled with its list", s.Instance.ID, s.Instance)
 		}
 	}
@@ -308,7 +308,7 @@ func TestSummaries(t *testing.T) {
 	for _, s := range list {
 		check(t, s)
 	}
-	if list[0].LastExecutionAt == nil || !list[0].LastExecutionAt.Equal(e.executions[0].StartedAt) || list[0].LastStatus != sync.StatusHeld {
+	if list[0].LastExecutionAt == nil || !list[0].LastExecutionAt.Equal(e.executions[0].StartedAt) || list[0].LastStatus != apmc.StatusHeld {
 		t.Errorf("alpha last execution = %v %s, want %v held", list[0].LastExecutionAt, list[0].LastStatus, e.executions[0].StartedAt)
 	}
 	if list[1].LastExecutionAt != nil || strings.Contains(a.raw, `"last_status":""`) {
@@ -327,7 +327,7 @@ func TestExecutionDetail(t *testing.T) {
 	{
 		e, mode := newEnv(t), ""
 		failed, retry, ok := e.executions[5], e.executions[4], e.executions[6]
-		related := []api.Link{{ID: retry.ID, Origin: sync.OriginRetry, Status: sync.StatusSucceeded}}
+		related := []api.Link{{ID: retry.ID, Origin: apmc.OriginRetry, Status: apmc.StatusSucceeded}}
 		for _, tc := range []struct {
 			name       string
 			path       string

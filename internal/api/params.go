@@ -5,7 +5,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/apmc-sync/apmc/internal/sync"
+	"github.com/apmc-sync/apmc/internal/apmc"
 )
 
 // filterParams are the query parameters ParseQuery reads.
@@ -32,5 +32,5 @@ func onlyParams(v map[string][]string, known []string) error {
 	if len(unknown) > 1 {
 		noun = "parameters"
 	}
-	return sync.Invalidf("unknown query %s %s; known: %s", noun, strings.Join(quoted, ", "), strings.Join(known, ", "))
+	return apmc.Invalidf("unknown query %s %s; known: %s", noun, strings.Join(quoted, ", "), strings.Join(known, ", "))
 }

@@ -18,11 +18,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/sivchari/kumo"
 
+	"github.com/apmc-sync/apmc/internal/apmc"
 	"github.com/apmc-sync/apmc/internal/awsconfig"
 	"github.com/apmc-sync/apmc/internal/dynamo"
 	"github.com/apmc-sync/apmc/internal/queue"
 	"github.com/apmc-sync/apmc/internal/secrets"
-	"github.com/apmc-sync/apmc/internal/sync"
 )
 
 // Env is one kumo server with clients for it.
@@ -80,7 +80,7 @@ func (e *Env) Queues(t testing.TB, prefix string, visibilitySeconds int) queue.Q
 	t.Helper()
 	ctx, cancel := timeout()
 	defer cancel()
-	qs, err := queue.Create(ctx, e.SQS, UniqueName(prefix), visibilitySeconds, sync.DefaultMaxAttempts)
+	qs, err := queue.Create(ctx, e.SQS, UniqueName(prefix), visibilitySeconds, apmc.DefaultMaxAttempts)
 	if err != nil {
 		t.Fatalf("queue.Create() error = %v", err)
 	}

@@ -3,15 +3,15 @@ package connector
 import (
 	"fmt"
 	"net/http"
-	gosync "sync"
+	"sync"
 	"time"
 
 	"github.com/apmc-sync/apmc/internal/accessplanit"
+	"github.com/apmc-sync/apmc/internal/apmc"
 	"github.com/apmc-sync/apmc/internal/mailchimp"
-	"github.com/apmc-sync/apmc/internal/sync"
 )
 
-// Connector implements sync.Connector.
+// Connector implements apmc.Connector.
 type Connector struct {
 	// HTTPClient is shared by every client; nil means a client with sensible
 	// connection pooling.
@@ -25,7 +25,7 @@ type Connector struct {
 	// the 10 between them. Further requests wait for a free connection.
 	MaxMailchimpConnections int
 
-	mu           gosync.Mutex
+	mu           sync.Mutex
 	mailchimps   map[string]*mailchimp.Client
 	accessplanit map[string]*accessplanit.Client
 	// mailchimpSlots holds one semaphore per Mailchimp API key, shared by
@@ -33,10 +33,10 @@ type Connector struct {
 	mailchimpSlots map[string]chan struct{}
 }
 
-var _ sync.Connector = (*Connector)(nil)
+var _ apmc.Connector = (*Connector)(nil)
 
 // cacheKey changes whenever the instance's configuration does.
-func cacheKey(in sync.Instance) string { return fmt.Sprintf("%s@%d", in.ID, in.ConfigVersion) }
+func cacheKey(in apmc.Instance) string { return fmt.Sprintf("%s@%d", in.ID, in.ConfigVersion) }
 
 func (c *Connector) httpClient() *http.Client {
 	if c.HTTPClient == nil {
@@ -82,7 +82,7 @@ func (c *Connector) timeout() time.Duration {
 }
 
 // Mailchimp returns the Mailchimp client for the instance.
-func (c *Connector) Mailchimp(in sync.Instance) (sync.Mailchimp, error) {
+func (c *Connector) Mailchimp(in apmc.Instance) (apmc.Mailchimp, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	k := cacheKey(in)
@@ -95,7 +95,7 @@ func (c *Connector) Mailchimp(in sync.Instance) (sync.Mailchimp, error) {
 	}
 	cl, err := mailchimp.New(in.Secrets.MailchimpAPIKey, opts...)
 	if err != nil {
-		return nil, sync.Permanentf("instance %s: Mailchimp connection: %v", in.ID, err)
+		return nil, apmc.Permanentf("instance %s: Mailchimp connection: %v", in.ID, err)
 	}
 	if c.mailchimps == nil {
 		c.mailchimps = map[string]*mailchimp.Client{}
@@ -105,7 +105,7 @@ func (c *Connector) Mailchimp(in sync.Instance) (sync.Mailchimp, error) {
 }
 
 // Accessplanit returns the accessplanit client for the instance.
-func (c *Connector) Accessplanit(in sync.Instance) (sync.Accessplanit, error) {
+func (c *Connector) Accessplanit(in apmc.Instance) (apmc.Accessplanit, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	k := cacheKey(in)
@@ -114,7 +114,7 @@ func (c *Connector) Accessplanit(in sync.Instance) (sync.Accessplanit, error) {
 	}
 	cl, err := accessplanit.New(in.AccessplanitBaseURL, in.Secrets.AccessplanitAPIKey, accessplanit.WithHTTPClient(c.httpClient()), accessplanit.WithTimeout(c.timeout()))
 	if err != nil {
-		return nil, sync.Permanentf("instance %s: accessplanit connection: %v", in.ID, err)
+		return nil, apmc.Permanentf("instance %s: accessplanit connection: %v", in.ID, err)
 	}
 	if c.accessplanit == nil {
 		c.accessplanit = map[string]*accessplanit.Client{}

@@ -3,7 +3,7 @@ package connector
 import (
 	"io"
 	"net/http"
-	gosync "sync"
+	"sync"
 )
 
 // DefaultMaxMailchimpConnections is Mailchimp's limit of simultaneous
@@ -29,7 +29,7 @@ func (t *limitedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 		}
 		return nil, r.Context().Err()
 	}
-	release := gosync.OnceFunc(func() { <-t.slots })
+	release := sync.OnceFunc(func() { <-t.slots })
 	resp, err := t.base.RoundTrip(r)
 	if err != nil {
 		release()

@@ -5,13 +5,13 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	gosync "sync"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/apmc-sync/apmc/internal/apmc"
 	"github.com/apmc-sync/apmc/internal/connector"
 	sbmc "github.com/apmc-sync/apmc/internal/sandbox/mailchimp"
-	"github.com/apmc-sync/apmc/internal/sync"
 )
 
 // simulator starts the Mailchimp simulator on 127.0.0.1 with one account
@@ -36,18 +36,18 @@ func simulator(t *testing.T, latency time.Duration) (srv *sbmc.Server, baseURL, 
 	return srv, "http://" + ln.Addr().String() + "/3.0", apiKey, listID
 }
 
-func instance(id, baseURL, apiKey, listID string) sync.Instance {
-	return sync.Instance{ID: id, ConfigVersion: 1, MailchimpBaseURL: baseURL, MailchimpListID: listID,
-		Secrets: sync.Secrets{MailchimpAPIKey: apiKey}}
+func instance(id, baseURL, apiKey, listID string) apmc.Instance {
+	return apmc.Instance{ID: id, ConfigVersion: 1, MailchimpBaseURL: baseURL, MailchimpListID: listID,
+		Secrets: apmc.Secrets{MailchimpAPIKey: apiKey}}
 }
 
 // upsertAll writes n members at once through the connector, spread over the
 // instances, and returns the calls' errors.
-func upsertAll(t *testing.T, c *connector.Connector, ins []sync.Instance, n int) []error {
+func upsertAll(t *testing.T, c *connector.Connector, ins []apmc.Instance, n int) []error {
 	t.Helper()
 	var (
-		wg   gosync.WaitGroup
-		mu   gosync.Mutex
+		wg   sync.WaitGroup
+		mu   sync.Mutex
 		errs []error
 	)
 	for i := range n {
@@ -57,7 +57,7 @@ func upsertAll(t *testing.T, c *connector.Connector, ins []sync.Instance, n int)
 			t.Fatalf("Mailchimp(%s) error = %v", in.ID, err)
 		}
 		wg.Go(func() {
-			m := sync.Member{Email: fmt.Sprintf("user%d@example.com", i), MergeFields: sync.Values{"FNAME": "Load", "LNAME": fmt.Sprint(i)}}
+			m := apmc.Member{Email: fmt.Sprintf("user%d@example.com", i), MergeFields: apmc.Values{"FNAME": "Load", "LNAME": fmt.Sprint(i)}}
 			if _, err := mc.UpsertMember(context.Background(), in.MailchimpListID, m, "subscribed"); err != nil {
 				mu.Lock()
 				errs = append(errs, err)
@@ -87,7 +87,7 @@ func TestMailchimpConnectionCap(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			srv, baseURL, key, list := simulator(t, 50*time.Millisecond)
 			c := &connector.Connector{MaxMailchimpConnections: tt.max, Timeout: 10 * time.Second}
-			var ins []sync.Instance
+			var ins []apmc.Instance
 			for i := range tt.instances {
 				ins = append(ins, instance(fmt.Sprintf("inst%d", i), baseURL, key, list))
 			}
@@ -121,7 +121,7 @@ func TestMailchimpConnectionCapKeysAreIndependent(t *testing.T) {
 	srv.AddAccount(other)
 	otherList := srv.AddList(other, "Other")
 	c := &connector.Connector{MaxMailchimpConnections: 2, Timeout: 10 * time.Second}
-	ins := []sync.Instance{instance("a", baseURL, key, list), instance("b", baseURL, other, otherList)}
+	ins := []apmc.Instance{instance("a", baseURL, key, list), instance("b", baseURL, other, otherList)}
 
 	start := time.Now()
 	if errs := upsertAll(t, c, ins, 8); len(errs) > 0 {
@@ -144,13 +144,13 @@ func TestMailchimpConnectionWaitEndsWithContext(t *testing.T) {
 		t.Fatalf("Mailchimp() error = %v", err)
 	}
 	go func() {
-		_, _ = mc.UpsertMember(context.Background(), list, sync.Member{Email: "first@example.com", MergeFields: sync.Values{"FNAME": "A", "LNAME": "B"}}, "subscribed")
+		_, _ = mc.UpsertMember(context.Background(), list, apmc.Member{Email: "first@example.com", MergeFields: apmc.Values{"FNAME": "A", "LNAME": "B"}}, "subscribed")
 	}()
 	time.Sleep(50 * time.Millisecond) // the first call holds the only connection
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	_, err = mc.UpsertMember(ctx, list, sync.Member{Email: "second@example.com", MergeFields: sync.Values{"FNAME": "A", "LNAME": "B"}}, "subscribed")
+	_, err = mc.UpsertMember(ctx, list, apmc.Member{Email: "second@example.com", MergeFields: apmc.Values{"FNAME": "A", "LNAME": "B"}}, "subscribed")
 	if err == nil {
 		t.Fatalf("UpsertMember() while the only connection is busy and ctx ends = nil error, want a context error")
 	}

@@ -5,7 +5,7 @@ import (
 	"net/url"
 	"strconv"
 
-	"github.com/apmc-sync/apmc/internal/sync"
+	"github.com/apmc-sync/apmc/internal/apmc"
 )
 
 // Every action answers with a redirect (303) to a page confirming it, so a
@@ -52,11 +52,11 @@ func (c *console) replayFailed(w http.ResponseWriter, r *http.Request, sess sess
 		c.fail(w, r, sess, err)
 		return
 	}
-	if q.Status != "" && q.Status != sync.StatusFailed {
-		c.fail(w, r, sess, sync.Invalidf("only failed executions are replayed in bulk"))
+	if q.Status != "" && q.Status != apmc.StatusFailed {
+		c.fail(w, r, sess, apmc.Invalidf("only failed executions are replayed in bulk"))
 		return
 	}
-	q.Status, q.Cursor, q.Limit = sync.StatusFailed, "", 0
+	q.Status, q.Cursor, q.Limit = apmc.StatusFailed, "", 0
 	list, err := c.cfg.Ops.ReplayMatching(r.Context(), id, q)
 	if err != nil {
 		c.fail(w, r, sess, err)

@@ -10,22 +10,22 @@ import (
 	"testing"
 	"time"
 
-	"github.com/apmc-sync/apmc/internal/sync"
+	"github.com/apmc-sync/apmc/internal/apmc"
 )
 
 // saveExecutions stores n executions of contact with the given status,
 // one second apart, ending now.
-func saveExecutions(t *testing.T, c *consoleServer, n int, contact string, status sync.Status) []sync.Execution {
+func saveExecutions(t *testing.T, c *consoleServer, n int, contact string, status apmc.Status) []apmc.Execution {
 	t.Helper()
 	now := time.Now().UTC()
-	var out []sync.Execution
+	var out []apmc.Execution
 	for i := range n {
 		at := now.Add(time.Duration(i-n) * time.Second)
-		e := sync.Execution{
-			ID: sync.NewExecutionID(at), InstanceID: "demo", ChangeID: fmt.Sprintf("%s-%d", contact, i), Flow: sync.FlowToMailchimp,
-			Event: sync.EventUpdated, Origin: sync.OriginWebhook, Attempt: 1, Status: status, Contact: contact,
+		e := apmc.Execution{
+			ID: apmc.NewExecutionID(at), InstanceID: "demo", ChangeID: fmt.Sprintf("%s-%d", contact, i), Flow: apmc.FlowToMailchimp,
+			Event: apmc.EventUpdated, Origin: apmc.OriginWebhook, Attempt: 1, Status: status, Contact: contact,
 			StartedAt: at, FinishedAt: at, ExpiresAt: now.Add(time.Hour),
-			Change: &sync.Change{ID: fmt.Sprintf("%s-%d", contact, i), InstanceID: "demo", Email: contact, ReceivedAt: at},
+			Change: &apmc.Change{ID: fmt.Sprintf("%s-%d", contact, i), InstanceID: "demo", Email: contact, ReceivedAt: at},
 		}
 		if err := c.stack.Executions.SaveExecution(context.Background(), e); err != nil {
 			t.Fatalf("SaveExecution() error = %v", err)
@@ -40,7 +40,7 @@ var rowPattern = regexp.MustCompile(`<tr class="exec" data-status="([a-z]+)">`)
 func TestPaging(t *testing.T) {
 	c := newConsole(t, false)
 	ck := c.login(t)
-	saveExecutions(t, c, 53, "page@example.com", sync.StatusSucceeded)
+	saveExecutions(t, c, 53, "page@example.com", apmc.StatusSucceeded)
 	path := "/console/instances/demo?contact=page%40example.com"
 	_, body := c.do(t, http.MethodGet, path, nil, ck)
 	if got := len(rowPattern.FindAllString(body, -1)); got != 50 {
@@ -69,9 +69,9 @@ func TestPaging(t *testing.T) {
 func TestBulkReplayOfFailures(t *testing.T) {
 	c := newConsole(t, false)
 	ck := c.login(t)
-	saveExecutions(t, c, 2, "bulk@example.com", sync.StatusFailed)
-	saveExecutions(t, c, 1, "bulk@example.com", sync.StatusSucceeded)
-	saveExecutions(t, c, 1, "other@example.com", sync.StatusFailed)
+	saveExecutions(t, c, 2, "bulk@example.com", apmc.StatusFailed)
+	saveExecutions(t, c, 1, "bulk@example.com", apmc.StatusSucceeded)
+	saveExecutions(t, c, 1, "other@example.com", apmc.StatusFailed)
 	_, body := c.do(t, http.MethodGet, "/console/instances/demo?contact=bulk%40example.com", nil, ck)
 	token := csrf(t, body)
 	if !strings.Contains(body, `<input type="hidden" name="contact" value="bulk@example.com">`) {

@@ -7,16 +7,16 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	gosync "sync"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
+	"github.com/apmc-sync/apmc/internal/apmc"
 	"github.com/apmc-sync/apmc/internal/local"
 	sbmc "github.com/apmc-sync/apmc/internal/sandbox/mailchimp"
-	"github.com/apmc-sync/apmc/internal/sync"
 )
 
 // chromiumPath finds the browser: APMC_CHROMIUM, else chromium on PATH.
@@ -63,7 +63,7 @@ func browser(t *testing.T) (context.Context, func() int) {
 	if err := chromedp.Do(tab); err != nil {
 		t.Fatalf("start chromium: %v", err)
 	}
-	var mu gosync.Mutex
+	var mu sync.Mutex
 	var dialogs []string
 	opened := make(chan struct{}, 16)
 	err := chromedp.Listen(tab, func(ev any) {
@@ -133,11 +133,11 @@ func waitLocation(t *testing.T, tab context.Context, want string) string {
 
 // waitExecution waits until the contact has an execution of the flow in the
 // given status.
-func waitExecution(t *testing.T, s *local.Stack, contact string, status sync.Status) sync.Execution {
+func waitExecution(t *testing.T, s *local.Stack, contact string, status apmc.Status) apmc.Execution {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		list, _, err := s.Executions.Executions(context.Background(), s.Info.InstanceID, sync.ExecutionQuery{Contact: contact, Flow: sync.FlowToMailchimp, Status: status})
+		list, _, err := s.Executions.Executions(context.Background(), s.Info.InstanceID, apmc.ExecutionQuery{Contact: contact, Flow: apmc.FlowToMailchimp, Status: status})
 		if err != nil {
 			t.Fatalf("Executions() error = %v", err)
 		}
@@ -164,11 +164,11 @@ func TestConsoleInTheBrowser(t *testing.T) {
 	const script = "<script>alert(1)</script>"
 	create(script, "script@example.com")
 	create("Grace", "grace@example.com")
-	scripted := waitExecution(t, s, "script@example.com", sync.StatusSucceeded)
-	waitExecution(t, s, "grace@example.com", sync.StatusSucceeded)
+	scripted := waitExecution(t, s, "script@example.com", apmc.StatusSucceeded)
+	waitExecution(t, s, "grace@example.com", apmc.StatusSucceeded)
 	s.Mailchimp.InjectFaults(sbmc.FaultRule{Kind: sbmc.FaultStatus, Method: http.MethodPut, Status: 400, Title: "Invalid Resource", Detail: "rejected for the test"})
 	create("Failing", "fail@example.com")
-	failed := waitExecution(t, s, "fail@example.com", sync.StatusFailed)
+	failed := waitExecution(t, s, "fail@example.com", apmc.StatusFailed)
 
 	// The dialog watch works: a page that does run a script is noticed.
 	do(t, tab, "open a page with a script", chromedp.Navigate("data:text/html,<p>x</p><script>alert('probe')</script>"))
@@ -233,8 +233,8 @@ func TestConsoleInTheBrowser(t *testing.T) {
 	s.Mailchimp.ClearFaults()
 	do(t, tab, "replay", chromedp.Click(chromedp.ID("replay")), chromedp.WaitVisible(chromedp.ID("notice")))
 	waitLocation(t, tab, "replayed=")
-	replay := waitExecution(t, s, "fail@example.com", sync.StatusSucceeded)
-	if replay.OriginalID != failed.ID || replay.Origin != sync.OriginReplay {
+	replay := waitExecution(t, s, "fail@example.com", apmc.StatusSucceeded)
+	if replay.OriginalID != failed.ID || replay.Origin != apmc.OriginReplay {
 		t.Fatalf("replay = origin %s original %s, want a replay of %s", replay.Origin, replay.OriginalID, failed.ID)
 	}
 	do(t, tab, "reload the original", chromedp.Navigate(instance+"/executions/"+failed.ID), chromedp.WaitVisible(chromedp.ID("related")))
@@ -264,11 +264,11 @@ func TestConsoleInTheBrowser(t *testing.T) {
 	if st := run(t, tab, "read the state", chromedp.Text(chromedp.ID("state"))); st != "paused" {
 		t.Errorf("state after pause = %q, want paused", st)
 	}
-	if in, err := s.Instances.Display(context.Background(), s.Info.InstanceID); err != nil || in.State != sync.StatePaused {
+	if in, err := s.Instances.Display(context.Background(), s.Info.InstanceID); err != nil || in.State != apmc.StatePaused {
 		t.Errorf("stored state after pause = %s, %v; want paused", in.State, err)
 	}
 	do(t, tab, "resume", chromedp.Click(chromedp.ID("resume")), chromedp.WaitVisible(chromedp.ID("pause")))
-	if in, err := s.Instances.Display(context.Background(), s.Info.InstanceID); err != nil || in.State != sync.StateEnabled {
+	if in, err := s.Instances.Display(context.Background(), s.Info.InstanceID); err != nil || in.State != apmc.StateEnabled {
 		t.Errorf("stored state after resume = %s, %v; want enabled", in.State, err)
 	}
 

@@ -6,14 +6,14 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/apmc-sync/apmc/internal/apmc"
 	"github.com/apmc-sync/apmc/internal/ops"
-	"github.com/apmc-sync/apmc/internal/sync"
 )
 
 // Executions reads executions.
 type Executions interface {
-	Executions(ctx context.Context, instanceID string, q sync.ExecutionQuery) ([]sync.Execution, string, error)
-	Execution(ctx context.Context, instanceID, id string) (sync.Execution, error)
+	Executions(ctx context.Context, instanceID string, q apmc.ExecutionQuery) ([]apmc.Execution, string, error)
+	Execution(ctx context.Context, instanceID, id string) (apmc.Execution, error)
 }
 
 // Config wires the console.

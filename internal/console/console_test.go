@@ -15,9 +15,9 @@ import (
 	"time"
 
 	"github.com/apmc-sync/apmc/internal/api"
+	"github.com/apmc-sync/apmc/internal/apmc"
 	"github.com/apmc-sync/apmc/internal/console"
 	"github.com/apmc-sync/apmc/internal/local"
-	"github.com/apmc-sync/apmc/internal/sync"
 )
 
 // stacks counts the stacks started, to name each one's resources apart.
@@ -203,7 +203,7 @@ func TestPostsRequireCSRF(t *testing.T) {
 		}
 	}
 	in, err := c.stack.Instances.Display(context.Background(), "demo")
-	if err != nil || in.State != sync.StateEnabled {
+	if err != nil || in.State != apmc.StateEnabled {
 		t.Fatalf("instance after refused pauses = %s, %v; want still enabled", in.State, err)
 	}
 	// With the token the action runs.
@@ -211,7 +211,7 @@ func TestPostsRequireCSRF(t *testing.T) {
 	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/console/instances/demo?done=paused" {
 		t.Fatalf("POST pause with the token = %d to %q, want 303 to the instance", res.StatusCode, res.Header.Get("Location"))
 	}
-	if in, _ := c.stack.Instances.Display(context.Background(), "demo"); in.State != sync.StatePaused {
+	if in, _ := c.stack.Instances.Display(context.Background(), "demo"); in.State != apmc.StatePaused {
 		t.Errorf("instance after pause = %s, want paused", in.State)
 	}
 	_, body = c.do(t, http.MethodGet, "/console/instances/demo?done=paused", nil, ck)
@@ -219,7 +219,7 @@ func TestPostsRequireCSRF(t *testing.T) {
 		t.Errorf("instance page after pause lacks the notice or the Resume button")
 	}
 	res, _ = c.do(t, http.MethodPost, "/console/instances/demo/resume", url.Values{"csrf": {token}}, ck)
-	if in, _ := c.stack.Instances.Display(context.Background(), "demo"); res.StatusCode != http.StatusSeeOther || in.State != sync.StateEnabled {
+	if in, _ := c.stack.Instances.Display(context.Background(), "demo"); res.StatusCode != http.StatusSeeOther || in.State != apmc.StateEnabled {
 		t.Errorf("POST resume = %d, instance %s; want 303 and enabled", res.StatusCode, in.State)
 	}
 }
@@ -276,13 +276,13 @@ func TestPagesEscapeData(t *testing.T) {
 	ck := c.login(t)
 	now := time.Now().UTC()
 	contact := "x@example.com"
-	e := sync.Execution{
-		ID: sync.NewExecutionID(now), InstanceID: "demo", ChangeID: "c1", Flow: sync.FlowToMailchimp, Event: sync.EventUpdated,
-		Origin: sync.OriginWebhook, Attempt: 1, Status: sync.StatusFailed, Contact: contact, Error: "rejected " + hostile,
+	e := apmc.Execution{
+		ID: apmc.NewExecutionID(now), InstanceID: "demo", ChangeID: "c1", Flow: apmc.FlowToMailchimp, Event: apmc.EventUpdated,
+		Origin: apmc.OriginWebhook, Attempt: 1, Status: apmc.StatusFailed, Contact: contact, Error: "rejected " + hostile,
 		StartedAt: now, FinishedAt: now.Add(time.Second), ExpiresAt: now.Add(24 * time.Hour),
-		Steps:  []sync.Step{{Name: "map", Status: "ok", Output: map[string]any{"FNAME": hostile}}, {Name: "write", Status: "failed", Error: hostile}},
-		Logs:   []sync.LogLine{{Time: now, Level: "info", Message: "user " + hostile}, {Time: now, Level: "error", Message: "failed " + hostile}},
-		Change: &sync.Change{ID: "c1", InstanceID: "demo", Email: contact},
+		Steps:  []apmc.Step{{Name: "map", Status: "ok", Output: map[string]any{"FNAME": hostile}}, {Name: "write", Status: "failed", Error: hostile}},
+		Logs:   []apmc.LogLine{{Time: now, Level: "info", Message: "user " + hostile}, {Time: now, Level: "error", Message: "failed " + hostile}},
+		Change: &apmc.Change{ID: "c1", InstanceID: "demo", Email: contact},
 	}
 	if err := c.stack.Executions.SaveExecution(context.Background(), e); err != nil {
 		t.Fatalf("SaveExecution() error = %v", err)

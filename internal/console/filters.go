@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/apmc-sync/apmc/internal/api"
-	"github.com/apmc-sync/apmc/internal/sync"
+	"github.com/apmc-sync/apmc/internal/apmc"
 )
 
 // filters are the execution filters as the instance page's form holds them.
@@ -34,7 +34,7 @@ var localLayouts = []string{"2006-01-02T15:04", "2006-01-02T15:04:05"}
 
 // parseFilters reads the filters from a form and returns them with the
 // execution query they stand for.
-func parseFilters(v url.Values) (filters, sync.ExecutionQuery, error) {
+func parseFilters(v url.Values) (filters, apmc.ExecutionQuery, error) {
 	get := func(k string) string { return strings.TrimSpace(v.Get(k)) }
 	f := filters{Status: get("status"), Flow: get("flow"), Contact: get("contact"), Cursor: get("cursor")}
 	q := url.Values{}
@@ -85,11 +85,11 @@ func parseFilters(v url.Values) (filters, sync.ExecutionQuery, error) {
 		}
 	}
 	if len(problems) > 0 {
-		return f, sync.ExecutionQuery{}, sync.Invalidf("%s", strings.Join(problems, "; "))
+		return f, apmc.ExecutionQuery{}, apmc.Invalidf("%s", strings.Join(problems, "; "))
 	}
 	eq, err := api.ParseQuery(q)
 	if err != nil {
-		return f, sync.ExecutionQuery{}, err
+		return f, apmc.ExecutionQuery{}, err
 	}
 	eq.Limit = pageSize
 	return f, eq, nil

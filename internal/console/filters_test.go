@@ -7,7 +7,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/apmc-sync/apmc/internal/sync"
+	"github.com/apmc-sync/apmc/internal/apmc"
 )
 
 func TestParseFilters(t *testing.T) {
@@ -22,16 +22,16 @@ func TestParseFilters(t *testing.T) {
 	tests := []struct {
 		name    string
 		form    url.Values
-		want    sync.ExecutionQuery
+		want    apmc.ExecutionQuery
 		wantF   filters
 		invalid bool
 	}{
-		{name: "none", form: url.Values{}, want: sync.ExecutionQuery{Limit: pageSize}},
+		{name: "none", form: url.Values{}, want: apmc.ExecutionQuery{Limit: pageSize}},
 		{
 			name: "all, as the form sends them",
 			form: url.Values{"status": {"failed"}, "flow": {"accessplanit_to_mailchimp"}, "from": {"2026-11-26T09:00"}, "to": {"2026-11-27T10:30:15"},
 				"original_only": {"on"}, "changed_only": {"on"}, "contact": {"Ada@Example.com"}, "cursor": {"abc"}},
-			want: sync.ExecutionQuery{Status: sync.StatusFailed, Flow: sync.FlowToMailchimp, From: at("2026-11-26T09:00:00Z"), To: at("2026-11-27T10:30:15Z"),
+			want: apmc.ExecutionQuery{Status: apmc.StatusFailed, Flow: apmc.FlowToMailchimp, From: at("2026-11-26T09:00:00Z"), To: at("2026-11-27T10:30:15Z"),
 				OriginalOnly: true, ChangedOnly: true, Contact: "ada@example.com", Cursor: "abc", Limit: pageSize},
 			wantF: filters{Status: "failed", Flow: "accessplanit_to_mailchimp", From: "2026-11-26T09:00:00", To: "2026-11-27T10:30:15",
 				OriginalOnly: true, ChangedOnly: true, Contact: "Ada@Example.com", Cursor: "abc"},
@@ -39,7 +39,7 @@ func TestParseFilters(t *testing.T) {
 		{
 			name:  "RFC 3339 with an offset, as the API takes it",
 			form:  url.Values{"from": {"2026-11-26T10:00:00+01:00"}, "original_only": {"true"}},
-			want:  sync.ExecutionQuery{From: at("2026-11-26T09:00:00Z"), OriginalOnly: true, Limit: pageSize},
+			want:  apmc.ExecutionQuery{From: at("2026-11-26T09:00:00Z"), OriginalOnly: true, Limit: pageSize},
 			wantF: filters{From: "2026-11-26T09:00:00", OriginalOnly: true},
 		},
 		{name: "unknown status", form: url.Values{"status": {"exploded"}}, invalid: true},
@@ -53,7 +53,7 @@ func TestParseFilters(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			f, q, err := parseFilters(tt.form)
 			if tt.invalid {
-				if !sync.IsInvalid(err) {
+				if !apmc.IsInvalid(err) {
 					t.Fatalf("parseFilters(%v) error = %v, want invalid", tt.form, err)
 				}
 				return

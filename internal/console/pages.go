@@ -5,8 +5,8 @@ import (
 	"strconv"
 
 	"github.com/apmc-sync/apmc/internal/api"
+	"github.com/apmc-sync/apmc/internal/apmc"
 	"github.com/apmc-sync/apmc/internal/ops"
-	"github.com/apmc-sync/apmc/internal/sync"
 )
 
 // instances lists every instance's summary.
@@ -24,12 +24,12 @@ type instanceData struct {
 	Summary      ops.Summary
 	Filters      filters
 	Problem      string // the filters are invalid
-	Executions   []sync.Execution
+	Executions   []apmc.Execution
 	NewestURL    string // first page, when on a later one
 	OlderURL     string // next page, if any
 	ReplayFailed bool   // the filters allow a bulk replay of failures
-	Statuses     []sync.Status
-	Flows        []sync.Flow
+	Statuses     []apmc.Status
+	Flows        []apmc.Flow
 }
 
 // instance shows an instance's state and its executions, filtered.
@@ -42,14 +42,14 @@ func (c *console) instance(w http.ResponseWriter, r *http.Request, sess session)
 	}
 	d := instanceData{
 		Summary:  sum,
-		Statuses: []sync.Status{sync.StatusSucceeded, sync.StatusFailed, sync.StatusSuppressed, sync.StatusSkipped, sync.StatusHeld},
-		Flows:    []sync.Flow{sync.FlowToMailchimp, sync.FlowToAccessplanit},
+		Statuses: []apmc.Status{apmc.StatusSucceeded, apmc.StatusFailed, apmc.StatusSuppressed, apmc.StatusSkipped, apmc.StatusHeld},
+		Flows:    []apmc.Flow{apmc.FlowToMailchimp, apmc.FlowToAccessplanit},
 	}
 	f, q, err := parseFilters(r.URL.Query())
 	d.Filters = f
 	status := http.StatusOK
 	if err != nil {
-		if !sync.IsInvalid(err) {
+		if !apmc.IsInvalid(err) {
 			c.fail(w, r, sess, err)
 			return
 		}
@@ -57,7 +57,7 @@ func (c *console) instance(w http.ResponseWriter, r *http.Request, sess session)
 	} else {
 		list, next, err := c.cfg.Executions.Executions(r.Context(), id, q)
 		if err != nil {
-			if !sync.IsInvalid(err) {
+			if !apmc.IsInvalid(err) {
 				c.fail(w, r, sess, err)
 				return
 			}
@@ -70,7 +70,7 @@ func (c *console) instance(w http.ResponseWriter, r *http.Request, sess session)
 		if f.Cursor != "" {
 			d.NewestURL = f.url(id, "")
 		}
-		d.ReplayFailed = f.Status == "" || f.Status == string(sync.StatusFailed)
+		d.ReplayFailed = f.Status == "" || f.Status == string(apmc.StatusFailed)
 	}
 	c.render(w, status, "instance", page{Title: sum.Instance.Name, Session: sess, Notice: instanceNotice(r), Data: d})
 }
@@ -95,8 +95,8 @@ func instanceNotice(r *http.Request) *notice {
 // executionData is what the execution page shows.
 type executionData struct {
 	InstanceID string
-	Execution  sync.Execution
-	Related    []sync.Execution
+	Execution  apmc.Execution
+	Related    []apmc.Execution
 	ErrorsOnly bool
 	AllLogs    int // log lines before filtering
 }
@@ -140,7 +140,7 @@ func validID(s string) bool {
 type timelineData struct {
 	InstanceID string
 	Contact    string
-	Executions []sync.Execution
+	Executions []apmc.Execution
 }
 
 // timeline shows everything that happened to one contact, oldest first.

@@ -13,8 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/apmc-sync/apmc/internal/apmc"
 	"github.com/apmc-sync/apmc/internal/ops"
-	"github.com/apmc-sync/apmc/internal/sync"
 )
 
 //go:embed templates/*.html
@@ -111,13 +111,13 @@ func (c *console) fail(w http.ResponseWriter, r *http.Request, sess session, err
 		status, msg = http.StatusServiceUnavailable, err.Error()
 	case errors.Is(err, errThrottled):
 		status, msg = http.StatusTooManyRequests, err.Error()
-	case errors.Is(err, errNoPage), errors.Is(err, sync.ErrNotFound):
+	case errors.Is(err, errNoPage), errors.Is(err, apmc.ErrNotFound):
 		status, msg = http.StatusNotFound, "not found"
 	case errors.Is(err, ops.ErrNotReplayable):
 		status, msg = http.StatusBadRequest, ops.ErrNotReplayable.Error()
-	case sync.IsInvalid(err):
+	case apmc.IsInvalid(err):
 		status, msg = http.StatusBadRequest, err.Error()
-	case errors.Is(err, sync.ErrConflict):
+	case errors.Is(err, apmc.ErrConflict):
 		status, msg = http.StatusConflict, "the instance changed meanwhile; try again"
 	}
 	if status >= 500 {
@@ -138,8 +138,8 @@ var funcs = template.FuncMap{
 	"instanceURL": instanceURL,
 	"execURL":     execURL,
 	"timelineURL": timelineURL,
-	"count":       func(m map[sync.Status]int, s string) int { return m[sync.Status(s)] },
-	"rows": func(instanceID, tableID string, list []sync.Execution) executionRows {
+	"count":       func(m map[apmc.Status]int, s string) int { return m[apmc.Status(s)] },
+	"rows": func(instanceID, tableID string, list []apmc.Execution) executionRows {
 		return executionRows{instanceID, tableID, list}
 	},
 }
@@ -148,7 +148,7 @@ var funcs = template.FuncMap{
 type executionRows struct {
 	InstanceID string
 	TableID    string
-	Executions []sync.Execution
+	Executions []apmc.Execution
 }
 
 // when formats a time for people, in UTC.
@@ -167,7 +167,7 @@ func whenOrNever(t *time.Time) string {
 }
 
 // duration is how long an execution ran.
-func duration(e sync.Execution) string {
+func duration(e apmc.Execution) string {
 	if e.StartedAt.IsZero() || e.FinishedAt.IsZero() {
 		return "—"
 	}

@@ -8,8 +8,8 @@ import (
 	"testing"
 
 	"github.com/apmc-sync/apmc/internal/api"
+	"github.com/apmc-sync/apmc/internal/apmc"
 	sbmc "github.com/apmc-sync/apmc/internal/sandbox/mailchimp"
-	"github.com/apmc-sync/apmc/internal/sync"
 )
 
 // TestNoPageShowsASecret produces executions (one failed with an error
@@ -50,7 +50,7 @@ func TestNoPageShowsASecret(t *testing.T) {
 		}
 	}
 	create("fine@example.com")
-	ok := waitExecution(t, s, "fine@example.com", sync.StatusSucceeded)
+	ok := waitExecution(t, s, "fine@example.com", apmc.StatusSucceeded)
 	// A Mailchimp that quotes the request's credentials back in its error.
 	s.Mailchimp.InjectFaults(sbmc.FaultRule{
 		Kind: sbmc.FaultStatus, Method: http.MethodPut, Status: 400, Title: "Invalid Resource",
@@ -58,7 +58,7 @@ func TestNoPageShowsASecret(t *testing.T) {
 			" token " + in.Secrets.MailchimpToken + " ap " + in.Secrets.AccessplanitAPIKey,
 	})
 	create("fail@example.com")
-	failed := waitExecution(t, s, "fail@example.com", sync.StatusFailed)
+	failed := waitExecution(t, s, "fail@example.com", apmc.StatusFailed)
 	if !strings.Contains(failed.Error, "rejected for the sweep") {
 		t.Fatalf("failed execution error = %q, want the simulator's rejection", failed.Error)
 	}
@@ -85,7 +85,7 @@ func TestNoPageShowsASecret(t *testing.T) {
 		{base + "/executions/" + failed.ID, true},
 		{base + "/executions/" + failed.ID + "?errors_only=1", true},
 		{base + "/executions/" + ok.ID, true},
-		{base + "/executions/" + sync.NewExecutionID(failed.StartedAt), true},
+		{base + "/executions/" + apmc.NewExecutionID(failed.StartedAt), true},
 		{base + "/executions/not-an-id", true},
 		{base + "/timeline?contact=" + url.QueryEscape("fail@example.com"), true},
 		{base + "/timeline?contact=" + url.QueryEscape("fine@example.com"), true},

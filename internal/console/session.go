@@ -8,7 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	gosync "sync"
+	"sync"
 	"time"
 )
 
@@ -41,7 +41,7 @@ type sessions struct {
 	key []byte // nil: no usable session key, so no session is ever issued or valid
 	now func() time.Time
 
-	mu      gosync.Mutex
+	mu      sync.Mutex
 	revoked map[string]time.Time // session id → its expiry
 }
 

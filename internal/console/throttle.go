@@ -4,7 +4,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	gosync "sync"
+	"sync"
 	"time"
 )
 
@@ -27,7 +27,7 @@ const overflowClient = "*"
 type throttle struct {
 	now func() time.Time
 
-	mu       gosync.Mutex
+	mu       sync.Mutex
 	failures map[string][]time.Time // client → times of its recent failures, oldest first
 }
 

@@ -11,7 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/apmc-sync/apmc/internal/sync"
+	"github.com/apmc-sync/apmc/internal/apmc"
 )
 
 // ContactStore keeps contact sync state, one item per instance and email.
@@ -21,7 +21,7 @@ type ContactStore struct {
 	now    func() time.Time
 }
 
-var _ sync.Contacts = (*ContactStore)(nil)
+var _ apmc.Contacts = (*ContactStore)(nil)
 
 // NewContactStore returns a store over the contacts table.
 func NewContactStore(client *dynamodb.Client, table string) *ContactStore {
@@ -35,15 +35,15 @@ type contactItem struct {
 	Email        string         `json:"email"`
 	UserID       string         `json:"user_id,omitempty"`
 	UserKey      string         `json:"user_key,omitempty"`
-	Mailchimp    sync.SideState `json:"mailchimp"`
-	Accessplanit sync.SideState `json:"accessplanit"`
+	Mailchimp    apmc.SideState `json:"mailchimp"`
+	Accessplanit apmc.SideState `json:"accessplanit"`
 	Version      int64          `json:"version"`
 	UpdatedAt    time.Time      `json:"updated_at"`
 	ExpiresAt    int64          `json:"expires_at,omitempty"`
 }
 
-func (it contactItem) contact() sync.Contact {
-	return sync.Contact{
+func (it contactItem) contact() apmc.Contact {
+	return apmc.Contact{
 		InstanceID: it.InstanceID, Email: it.Email, UserID: it.UserID,
 		Mailchimp: it.Mailchimp, Accessplanit: it.Accessplanit,
 		Version: it.Version, UpdatedAt: it.UpdatedAt,
@@ -59,38 +59,38 @@ func contactKey(instanceID, email string) map[string]types.AttributeValue {
 
 func normalEmail(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
 
-// Contact returns the state for an email; none wraps sync.ErrNotFound.
-func (s *ContactStore) Contact(ctx context.Context, instanceID, email string) (sync.Contact, error) {
+// Contact returns the state for an email; none wraps apmc.ErrNotFound.
+func (s *ContactStore) Contact(ctx context.Context, instanceID, email string) (apmc.Contact, error) {
 	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName:      aws.String(s.table),
 		Key:            contactKey(instanceID, email),
 		ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
-		return sync.Contact{}, fmt.Errorf("get contact %s of instance %s: %w", email, instanceID, err)
+		return apmc.Contact{}, fmt.Errorf("get contact %s of instance %s: %w", email, instanceID, err)
 	}
 	if len(out.Item) == 0 || expired(out.Item, s.now()) {
-		return sync.Contact{}, fmt.Errorf("contact %s of instance %s: %w", email, instanceID, sync.ErrNotFound)
+		return apmc.Contact{}, fmt.Errorf("contact %s of instance %s: %w", email, instanceID, apmc.ErrNotFound)
 	}
 	var it contactItem
 	if err := unmarshalItem(out.Item, &it); err != nil {
-		return sync.Contact{}, fmt.Errorf("get contact %s of instance %s: decode item: %w", email, instanceID, err)
+		return apmc.Contact{}, fmt.Errorf("get contact %s of instance %s: decode item: %w", email, instanceID, err)
 	}
 	return it.contact(), nil
 }
 
 // ContactByUserID returns the state linked to an accessplanit User; none
-// wraps sync.ErrNotFound. Should the index briefly hold two links (an email
+// wraps apmc.ErrNotFound. Should the index briefly hold two links (an email
 // change in flight), the most recently updated wins.
-func (s *ContactStore) ContactByUserID(ctx context.Context, instanceID, userID string) (sync.Contact, error) {
+func (s *ContactStore) ContactByUserID(ctx context.Context, instanceID, userID string) (apmc.Contact, error) {
 	if userID == "" {
-		return sync.Contact{}, fmt.Errorf("contact of user \"\" in instance %s: %w", instanceID, sync.ErrNotFound)
+		return apmc.Contact{}, fmt.Errorf("contact of user \"\" in instance %s: %w", instanceID, apmc.ErrNotFound)
 	}
 	now := s.now()
 	keyCond := expression.Key(AttrUserKey).Equal(expression.Value(compositeKey(instanceID, userID)))
 	expr, err := expression.NewBuilder().WithKeyCondition(keyCond).WithFilter(notExpired(now)).Build()
 	if err != nil {
-		return sync.Contact{}, fmt.Errorf("contact of user %s: build query: %w", userID, err)
+		return apmc.Contact{}, fmt.Errorf("contact of user %s: build query: %w", userID, err)
 	}
 	in := &dynamodb.QueryInput{
 		TableName:                 aws.String(s.table),
@@ -105,12 +105,12 @@ func (s *ContactStore) ContactByUserID(ctx context.Context, instanceID, userID s
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
-			return sync.Contact{}, fmt.Errorf("contact of user %s in instance %s: %w", userID, instanceID, err)
+			return apmc.Contact{}, fmt.Errorf("contact of user %s in instance %s: %w", userID, instanceID, err)
 		}
 		for _, raw := range page.Items {
 			var it contactItem
 			if err := unmarshalItem(raw, &it); err != nil {
-				return sync.Contact{}, fmt.Errorf("contact of user %s: decode item: %w", userID, err)
+				return apmc.Contact{}, fmt.Errorf("contact of user %s: decode item: %w", userID, err)
 			}
 			if best == nil || it.UpdatedAt.After(best.UpdatedAt) {
 				best = &it
@@ -118,18 +118,18 @@ func (s *ContactStore) ContactByUserID(ctx context.Context, instanceID, userID s
 		}
 	}
 	if best == nil {
-		return sync.Contact{}, fmt.Errorf("contact of user %s in instance %s: %w", userID, instanceID, sync.ErrNotFound)
+		return apmc.Contact{}, fmt.Errorf("contact of user %s in instance %s: %w", userID, instanceID, apmc.ErrNotFound)
 	}
 	return best.contact(), nil
 }
 
 // SaveContact writes c if the stored version is still c.Version (0: none
 // stored), storing c.Version+1; otherwise it returns an error wrapping
-// sync.ErrConflict.
-func (s *ContactStore) SaveContact(ctx context.Context, c sync.Contact) error {
+// apmc.ErrConflict.
+func (s *ContactStore) SaveContact(ctx context.Context, c apmc.Contact) error {
 	email := normalEmail(c.Email)
 	if c.InstanceID == "" || email == "" {
-		return sync.Invalidf("save contact: instance id and email are required")
+		return apmc.Invalidf("save contact: instance id and email are required")
 	}
 	it := contactItem{
 		InstanceID: c.InstanceID, Email: email, UserID: c.UserID,
@@ -163,7 +163,7 @@ func (s *ContactStore) SaveContact(ctx context.Context, c sync.Contact) error {
 	})
 	switch {
 	case conditionFailed(err):
-		return fmt.Errorf("save contact %s of instance %s: version %d is no longer stored: %w", email, c.InstanceID, c.Version, sync.ErrConflict)
+		return fmt.Errorf("save contact %s of instance %s: version %d is no longer stored: %w", email, c.InstanceID, c.Version, apmc.ErrConflict)
 	case err != nil:
 		return fmt.Errorf("save contact %s of instance %s: %w", email, c.InstanceID, err)
 	}

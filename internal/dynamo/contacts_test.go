@@ -9,7 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/apmc-sync/apmc/internal/sync"
+	"github.com/apmc-sync/apmc/internal/apmc"
 )
 
 func TestContactStore(t *testing.T) {
@@ -18,13 +18,13 @@ func TestContactStore(t *testing.T) {
 		tables := newTables(t, b.client)
 		store := NewContactStore(b.client, tables.Contacts)
 		at := time.Date(2025, 3, 4, 5, 6, 7, 8000, time.UTC)
-		c := sync.Contact{
+		c := apmc.Contact{
 			InstanceID: "inst-1", Email: "ada@example.com", UserID: "u-7",
-			Mailchimp: sync.SideState{
-				Values:      sync.Values{"EMAIL": "ada@example.com", "FNAME": "Ada"},
+			Mailchimp: apmc.SideState{
+				Values:      apmc.Values{"EMAIL": "ada@example.com", "FNAME": "Ada"},
 				Fingerprint: "fp-mc", WrittenAt: at, SourceTime: at.Add(-time.Minute),
 			},
-			Accessplanit: sync.SideState{Values: sync.Values{"LNAME": "Lovelace"}, SourceTime: at},
+			Accessplanit: apmc.SideState{Values: apmc.Values{"LNAME": "Lovelace"}, SourceTime: at},
 			UpdatedAt:    at,
 		}
 		other := c
@@ -32,7 +32,7 @@ func TestContactStore(t *testing.T) {
 
 		steps := []struct {
 			name        string
-			save        sync.Contact
+			save        apmc.Contact
 			wantErr     func(error) bool
 			wantVersion int64 // stored version afterwards
 		}{
@@ -131,13 +131,13 @@ func TestContactStoreHidesExpired(t *testing.T) {
 			t.Errorf("ContactByUserID(expired) error = %v, want ErrNotFound", err)
 		}
 		// What reads as absent can be created afresh.
-		if err := store.SaveContact(ctx, sync.Contact{InstanceID: "inst-1", Email: "old@example.com"}); err != nil {
+		if err := store.SaveContact(ctx, apmc.Contact{InstanceID: "inst-1", Email: "old@example.com"}); err != nil {
 			t.Errorf("SaveContact(version 0 over expired) error: %v", err)
 		}
 	})
 }
 
-func withVersion(c sync.Contact, v int64) sync.Contact {
+func withVersion(c apmc.Contact, v int64) apmc.Contact {
 	c.Version = v
 	return c
 }

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/apmc-sync/apmc/internal/sync"
+	"github.com/apmc-sync/apmc/internal/apmc"
 )
 
 func TestExecutionStoreCount(t *testing.T) {
@@ -18,19 +18,19 @@ func TestExecutionStoreCount(t *testing.T) {
 
 		for _, tc := range []struct {
 			name string
-			q    sync.ExecutionQuery
+			q    apmc.ExecutionQuery
 		}{
-			{"all", sync.ExecutionQuery{}},
-			{"status", sync.ExecutionQuery{Status: sync.StatusFailed}},
-			{"status in a window", sync.ExecutionQuery{Status: sync.StatusSucceeded, From: minute(4)}},
-			{"held: none", sync.ExecutionQuery{Status: sync.StatusHeld}},
-			{"flow", sync.ExecutionQuery{Flow: sync.FlowToAccessplanit}},
-			{"contact any case", sync.ExecutionQuery{Contact: "Ada@Example.COM"}},
-			{"status flow", sync.ExecutionQuery{Status: sync.StatusSuppressed, Flow: sync.FlowToMailchimp}},
-			{"changed only", sync.ExecutionQuery{ChangedOnly: true, OriginalOnly: true}},
-			{"from to", sync.ExecutionQuery{From: minute(4), To: minute(15)}},
-			{"empty window", sync.ExecutionQuery{From: minute(9), To: minute(9)}},
-			{"limit and cursor are ignored", sync.ExecutionQuery{Limit: 1, Cursor: "not a cursor"}},
+			{"all", apmc.ExecutionQuery{}},
+			{"status", apmc.ExecutionQuery{Status: apmc.StatusFailed}},
+			{"status in a window", apmc.ExecutionQuery{Status: apmc.StatusSucceeded, From: minute(4)}},
+			{"held: none", apmc.ExecutionQuery{Status: apmc.StatusHeld}},
+			{"flow", apmc.ExecutionQuery{Flow: apmc.FlowToAccessplanit}},
+			{"contact any case", apmc.ExecutionQuery{Contact: "Ada@Example.COM"}},
+			{"status flow", apmc.ExecutionQuery{Status: apmc.StatusSuppressed, Flow: apmc.FlowToMailchimp}},
+			{"changed only", apmc.ExecutionQuery{ChangedOnly: true, OriginalOnly: true}},
+			{"from to", apmc.ExecutionQuery{From: minute(4), To: minute(15)}},
+			{"empty window", apmc.ExecutionQuery{From: minute(9), To: minute(9)}},
+			{"limit and cursor are ignored", apmc.ExecutionQuery{Limit: 1, Cursor: "not a cursor"}},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				want := 0
@@ -48,10 +48,10 @@ func TestExecutionStoreCount(t *testing.T) {
 				}
 			})
 		}
-		if n, err := store.CountExecutions(ctx, "inst-none", sync.ExecutionQuery{}); err != nil || n != 0 {
+		if n, err := store.CountExecutions(ctx, "inst-none", apmc.ExecutionQuery{}); err != nil || n != 0 {
 			t.Errorf("CountExecutions(inst-none) = %d, %v; want 0", n, err)
 		}
-		if _, err := store.CountExecutions(ctx, "", sync.ExecutionQuery{}); !sync.IsInvalid(err) {
+		if _, err := store.CountExecutions(ctx, "", apmc.ExecutionQuery{}); !apmc.IsInvalid(err) {
 			t.Errorf("CountExecutions(\"\") error = %v, want invalid", err)
 		}
 	})

@@ -6,7 +6,7 @@ import (
 
 	"github.com/oklog/ulid/v2"
 
-	"github.com/apmc-sync/apmc/internal/sync"
+	"github.com/apmc-sync/apmc/internal/apmc"
 )
 
 // cursorKey is the last evaluated key of a page of executions. Index keys
@@ -25,24 +25,24 @@ func encodeCursor(instanceID, executionID string) string {
 
 // decodeCursor returns the execution id a cursor resumes after ("" for no
 // cursor). A cursor that was not made by encodeCursor for this instance is
-// an error satisfying sync.IsInvalid.
+// an error satisfying apmc.IsInvalid.
 func decodeCursor(cursor, instanceID string) (string, error) {
 	if cursor == "" {
 		return "", nil
 	}
 	b, err := base64.RawURLEncoding.DecodeString(cursor)
 	if err != nil {
-		return "", sync.Invalidf("cursor is not valid: not base64")
+		return "", apmc.Invalidf("cursor is not valid: not base64")
 	}
 	var k cursorKey
 	if err := json.Unmarshal(b, &k); err != nil {
-		return "", sync.Invalidf("cursor is not valid: not a key")
+		return "", apmc.Invalidf("cursor is not valid: not a key")
 	}
 	if k.InstanceID != instanceID {
-		return "", sync.Invalidf("cursor is not valid: it belongs to another instance")
+		return "", apmc.Invalidf("cursor is not valid: it belongs to another instance")
 	}
 	if _, err := ulid.ParseStrict(k.ExecutionID); err != nil {
-		return "", sync.Invalidf("cursor is not valid: %q is not an execution id", k.ExecutionID)
+		return "", apmc.Invalidf("cursor is not valid: %q is not an execution id", k.ExecutionID)
 	}
 	return k.ExecutionID, nil
 }

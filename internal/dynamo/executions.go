@@ -10,7 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/apmc-sync/apmc/internal/sync"
+	"github.com/apmc-sync/apmc/internal/apmc"
 )
 
 // ExecutionStore keeps the execution history of every instance.
@@ -20,7 +20,7 @@ type ExecutionStore struct {
 	now    func() time.Time
 }
 
-var _ sync.Executions = (*ExecutionStore)(nil)
+var _ apmc.Executions = (*ExecutionStore)(nil)
 
 // NewExecutionStore returns a store over the executions table.
 func NewExecutionStore(client *dynamodb.Client, table string) *ExecutionStore {
@@ -34,12 +34,12 @@ type executionItem struct {
 	InstanceID    string         `json:"instance_id"`
 	ExecutionID   string         `json:"execution_id"`
 	ChangeID      string         `json:"change_id"`
-	Flow          sync.Flow      `json:"flow"`
-	Event         sync.Event     `json:"event"`
-	Origin        sync.Origin    `json:"origin"`
+	Flow          apmc.Flow      `json:"flow"`
+	Event         apmc.Event     `json:"event"`
+	Origin        apmc.Origin    `json:"origin"`
 	Attempt       int            `json:"attempt"`
 	OriginalID    string         `json:"original_id,omitempty"`
-	Status        sync.Status    `json:"status"`
+	Status        apmc.Status    `json:"status"`
 	Changed       bool           `json:"changed"`
 	Contact       string         `json:"contact,omitempty"`
 	Reason        string         `json:"reason,omitempty"`
@@ -48,16 +48,16 @@ type executionItem struct {
 	ConfigVersion int            `json:"config_version"`
 	StartedAt     time.Time      `json:"started_at"`
 	FinishedAt    time.Time      `json:"finished_at"`
-	Steps         []sync.Step    `json:"steps"`
-	Logs          []sync.LogLine `json:"logs"`
-	Change        *sync.Change   `json:"change,omitempty"`
+	Steps         []apmc.Step    `json:"steps"`
+	Logs          []apmc.LogLine `json:"logs"`
+	Change        *apmc.Change   `json:"change,omitempty"`
 	ExpiresAt     int64          `json:"expires_at,omitempty"`
 	ContactKey    string         `json:"contact_key,omitempty"`
 	StatusKey     string         `json:"status_key"`
 	FlowKey       string         `json:"flow_key"`
 }
 
-func toExecutionItem(e sync.Execution) executionItem {
+func toExecutionItem(e apmc.Execution) executionItem {
 	it := executionItem{
 		InstanceID: e.InstanceID, ExecutionID: e.ID, ChangeID: e.ChangeID, Flow: e.Flow, Event: e.Event,
 		Origin: e.Origin, Attempt: e.Attempt, OriginalID: e.OriginalID, Status: e.Status, Changed: e.Changed,
@@ -73,8 +73,8 @@ func toExecutionItem(e sync.Execution) executionItem {
 	return it
 }
 
-func (it executionItem) execution() sync.Execution {
-	e := sync.Execution{
+func (it executionItem) execution() apmc.Execution {
+	e := apmc.Execution{
 		ID: it.ExecutionID, InstanceID: it.InstanceID, ChangeID: it.ChangeID, Flow: it.Flow, Event: it.Event,
 		Origin: it.Origin, Attempt: it.Attempt, OriginalID: it.OriginalID, Status: it.Status, Changed: it.Changed,
 		Contact: it.Contact, Reason: it.Reason, Error: it.Error, Retryable: it.Retryable,
@@ -90,9 +90,9 @@ func (it executionItem) execution() sync.Execution {
 // SaveExecution stores e, replacing a previous save of the same execution.
 // A record too large for one DynamoDB item is trimmed (step outputs first,
 // then logs) and says so in a warning log line.
-func (s *ExecutionStore) SaveExecution(ctx context.Context, e sync.Execution) error {
+func (s *ExecutionStore) SaveExecution(ctx context.Context, e apmc.Execution) error {
 	if e.InstanceID == "" || e.ID == "" {
-		return sync.Invalidf("save execution: instance id and execution id are required")
+		return apmc.Invalidf("save execution: instance id and execution id are required")
 	}
 	item, err := fitExecution(e)
 	if err != nil {
@@ -105,8 +105,8 @@ func (s *ExecutionStore) SaveExecution(ctx context.Context, e sync.Execution) er
 	return nil
 }
 
-// Execution returns one execution; unknown or expired wraps sync.ErrNotFound.
-func (s *ExecutionStore) Execution(ctx context.Context, instanceID, id string) (sync.Execution, error) {
+// Execution returns one execution; unknown or expired wraps apmc.ErrNotFound.
+func (s *ExecutionStore) Execution(ctx context.Context, instanceID, id string) (apmc.Execution, error) {
 	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName: aws.String(s.table),
 		Key: map[string]types.AttributeValue{
@@ -116,18 +116,18 @@ func (s *ExecutionStore) Execution(ctx context.Context, instanceID, id string) (
 		ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
-		return sync.Execution{}, fmt.Errorf("get execution %s of instance %s: %w", id, instanceID, err)
+		return apmc.Execution{}, fmt.Errorf("get execution %s of instance %s: %w", id, instanceID, err)
 	}
 	if len(out.Item) == 0 || expired(out.Item, s.now()) {
-		return sync.Execution{}, fmt.Errorf("execution %s of instance %s: %w", id, instanceID, sync.ErrNotFound)
+		return apmc.Execution{}, fmt.Errorf("execution %s of instance %s: %w", id, instanceID, apmc.ErrNotFound)
 	}
 	return decodeExecution(out.Item)
 }
 
-func decodeExecution(raw map[string]types.AttributeValue) (sync.Execution, error) {
+func decodeExecution(raw map[string]types.AttributeValue) (apmc.Execution, error) {
 	var it executionItem
 	if err := unmarshalItem(raw, &it); err != nil {
-		return sync.Execution{}, fmt.Errorf("decode execution item: %w", err)
+		return apmc.Execution{}, fmt.Errorf("decode execution item: %w", err)
 	}
 	return it.execution(), nil
 }
@@ -135,9 +135,9 @@ func decodeExecution(raw map[string]types.AttributeValue) (sync.Execution, error
 // CountExecutions returns how many of an instance's executions match q
 // (its Limit and Cursor are ignored). DynamoDB counts them (Select COUNT),
 // so no item is read back; the query follows every page.
-func (s *ExecutionStore) CountExecutions(ctx context.Context, instanceID string, q sync.ExecutionQuery) (int, error) {
+func (s *ExecutionStore) CountExecutions(ctx context.Context, instanceID string, q apmc.ExecutionQuery) (int, error) {
 	if instanceID == "" {
-		return 0, sync.Invalidf("count executions: instance id is required")
+		return 0, apmc.Invalidf("count executions: instance id is required")
 	}
 	in, _, ok, err := s.queryInput(instanceID, q)
 	if err != nil {

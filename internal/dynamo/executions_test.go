@@ -11,22 +11,22 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/apmc-sync/apmc/internal/sync"
+	"github.com/apmc-sync/apmc/internal/apmc"
 )
 
 var t0 = time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 
-func sampleExecution(instanceID string, at time.Time) sync.Execution {
-	return sync.Execution{
-		ID: sync.NewExecutionID(at), InstanceID: instanceID, ChangeID: "chg-1",
-		Flow: sync.FlowToMailchimp, Event: sync.EventUpdated, Origin: sync.OriginWebhook, Attempt: 1,
-		Status: sync.StatusSucceeded, Changed: true, Contact: "ada@example.com", ConfigVersion: 3,
+func sampleExecution(instanceID string, at time.Time) apmc.Execution {
+	return apmc.Execution{
+		ID: apmc.NewExecutionID(at), InstanceID: instanceID, ChangeID: "chg-1",
+		Flow: apmc.FlowToMailchimp, Event: apmc.EventUpdated, Origin: apmc.OriginWebhook, Attempt: 1,
+		Status: apmc.StatusSucceeded, Changed: true, Contact: "ada@example.com", ConfigVersion: 3,
 		StartedAt: at, FinishedAt: at.Add(120 * time.Millisecond),
-		Steps: []sync.Step{
+		Steps: []apmc.Step{
 			{Name: "read user", Status: "ok", Output: map[string]any{"user_id": "u-7", "count": 2.0}, DurationMS: 40},
 			{Name: "write member", Status: "failed", Error: "mailchimp: 400 invalid", DurationMS: 70},
 		},
-		Logs: []sync.LogLine{
+		Logs: []apmc.LogLine{
 			{Time: at, Level: "info", Message: "change received"},
 			{Time: at.Add(time.Millisecond), Level: "warn", Message: "PHONE left out"},
 		},
@@ -52,11 +52,11 @@ func TestExecutionStoreSaveAndGet(t *testing.T) {
 		}
 
 		// Saving the same execution again replaces it.
-		e.Status, e.Error = sync.StatusFailed, "boom"
+		e.Status, e.Error = apmc.StatusFailed, "boom"
 		if err := store.SaveExecution(ctx, e); err != nil {
 			t.Fatalf("SaveExecution(again) error: %v", err)
 		}
-		if got, err := store.Execution(ctx, "inst-1", e.ID); err != nil || got.Status != sync.StatusFailed {
+		if got, err := store.Execution(ctx, "inst-1", e.ID); err != nil || got.Status != apmc.StatusFailed {
 			t.Errorf("Execution after re-save = %s, %v; want failed", got.Status, err)
 		}
 
@@ -66,7 +66,7 @@ func TestExecutionStoreSaveAndGet(t *testing.T) {
 			t.Fatalf("SaveExecution(expired) error: %v", err)
 		}
 		missing := []struct{ name, instance, id string }{
-			{"unknown id", "inst-1", sync.NewExecutionID(t0)},
+			{"unknown id", "inst-1", apmc.NewExecutionID(t0)},
 			{"other instance", "inst-2", e.ID},
 			{"expired", "inst-1", expired.ID},
 		}
@@ -75,7 +75,7 @@ func TestExecutionStoreSaveAndGet(t *testing.T) {
 				t.Errorf("Execution(%s) error = %v, want ErrNotFound", tt.name, err)
 			}
 		}
-		if err := store.SaveExecution(ctx, sync.Execution{InstanceID: "inst-1"}); !sync.IsInvalid(err) {
+		if err := store.SaveExecution(ctx, apmc.Execution{InstanceID: "inst-1"}); !apmc.IsInvalid(err) {
 			t.Errorf("SaveExecution(no id) error = %v, want invalid", err)
 		}
 	})
@@ -90,7 +90,7 @@ func TestExecutionStoreTrimsLargeRecords(t *testing.T) {
 		big := strings.Repeat("x", 100<<10)
 		e.Steps[0].Output = map[string]any{"body": big}
 		for i := range 1500 {
-			e.Logs = append(e.Logs, sync.LogLine{Time: t0, Level: "debug", Message: fmt.Sprintf("line %d %s", i, strings.Repeat("y", 400))})
+			e.Logs = append(e.Logs, apmc.LogLine{Time: t0, Level: "debug", Message: fmt.Sprintf("line %d %s", i, strings.Repeat("y", 400))})
 		}
 		if err := store.SaveExecution(ctx, e); err != nil {
 			t.Fatalf("SaveExecution(%d log lines, 100 KB output) error: %v", len(e.Logs), err)
@@ -117,12 +117,12 @@ func TestExecutionStoreTrimsLargeRecords(t *testing.T) {
 
 // seedExecutions stores executions of varied kinds a minute apart for
 // inst-1, plus look-alikes for inst-2, and returns inst-1's.
-func seedExecutions(t *testing.T, store *ExecutionStore) []sync.Execution {
+func seedExecutions(t *testing.T, store *ExecutionStore) []apmc.Execution {
 	t.Helper()
-	statuses := []sync.Status{sync.StatusSucceeded, sync.StatusFailed, sync.StatusSuppressed, sync.StatusSkipped}
-	origins := []sync.Origin{sync.OriginWebhook, sync.OriginRetry, sync.OriginReplay, sync.OriginBackfill, sync.OriginWebhook}
+	statuses := []apmc.Status{apmc.StatusSucceeded, apmc.StatusFailed, apmc.StatusSuppressed, apmc.StatusSkipped}
+	origins := []apmc.Origin{apmc.OriginWebhook, apmc.OriginRetry, apmc.OriginReplay, apmc.OriginBackfill, apmc.OriginWebhook}
 	contacts := []string{"ada@example.com", "bob@example.com", ""}
-	var out []sync.Execution
+	var out []apmc.Execution
 	for _, inst := range []string{"inst-1", "inst-2"} {
 		for i := range 24 {
 			e := sampleExecution(inst, t0.Add(time.Duration(i)*time.Minute))
@@ -131,7 +131,7 @@ func seedExecutions(t *testing.T, store *ExecutionStore) []sync.Execution {
 			e.Changed = i%3 != 0
 			e.Contact = contacts[i%len(contacts)]
 			if i%2 == 1 {
-				e.Flow = sync.FlowToAccessplanit
+				e.Flow = apmc.FlowToAccessplanit
 			}
 			switch i {
 			case 5, 6:
@@ -153,15 +153,15 @@ func seedExecutions(t *testing.T, store *ExecutionStore) []sync.Execution {
 	return out
 }
 
-// matches is the specification of sync.ExecutionQuery's filters.
-func matches(e sync.Execution, q sync.ExecutionQuery) bool {
+// matches is the specification of apmc.ExecutionQuery's filters.
+func matches(e apmc.Execution, q apmc.ExecutionQuery) bool {
 	switch {
 	case !e.ExpiresAt.IsZero() && !e.ExpiresAt.After(time.Now()):
 		return false
 	case q.Status != "" && e.Status != q.Status,
 		q.Flow != "" && e.Flow != q.Flow,
 		q.Contact != "" && !strings.EqualFold(e.Contact, q.Contact),
-		q.OriginalOnly && e.Origin != sync.OriginWebhook && e.Origin != sync.OriginBackfill,
+		q.OriginalOnly && e.Origin != apmc.OriginWebhook && e.Origin != apmc.OriginBackfill,
 		q.ChangedOnly && !e.Changed,
 		!q.From.IsZero() && e.StartedAt.Before(q.From),
 		!q.To.IsZero() && !e.StartedAt.Before(q.To):
@@ -180,26 +180,26 @@ func TestExecutionStoreQuery(t *testing.T) {
 
 		tests := []struct {
 			name string
-			q    sync.ExecutionQuery
+			q    apmc.ExecutionQuery
 		}{
-			{"all", sync.ExecutionQuery{}},
-			{"status", sync.ExecutionQuery{Status: sync.StatusFailed}},
-			{"flow", sync.ExecutionQuery{Flow: sync.FlowToAccessplanit}},
-			{"contact", sync.ExecutionQuery{Contact: "ada@example.com"}},
-			{"contact any case", sync.ExecutionQuery{Contact: "Ada@Example.COM"}},
-			{"contact status flow", sync.ExecutionQuery{Contact: "bob@example.com", Status: sync.StatusSucceeded, Flow: sync.FlowToMailchimp}},
-			{"status flow", sync.ExecutionQuery{Status: sync.StatusSuppressed, Flow: sync.FlowToMailchimp}},
-			{"original only", sync.ExecutionQuery{OriginalOnly: true}},
-			{"changed only", sync.ExecutionQuery{ChangedOnly: true}},
-			{"from to", sync.ExecutionQuery{From: minute(4), To: minute(15)}},
-			{"from", sync.ExecutionQuery{From: minute(20)}},
-			{"to", sync.ExecutionQuery{To: minute(3)}},
-			{"to mid-minute", sync.ExecutionQuery{To: minute(3).Add(30 * time.Second)}},
-			{"everything", sync.ExecutionQuery{Flow: sync.FlowToMailchimp, OriginalOnly: true, ChangedOnly: true, From: minute(1), To: minute(23)}},
-			{"flow and window", sync.ExecutionQuery{Flow: sync.FlowToMailchimp, From: minute(2), To: minute(9)}},
-			{"empty window", sync.ExecutionQuery{From: minute(9), To: minute(9)}},
-			{"no match", sync.ExecutionQuery{Status: sync.StatusHeld}},
-			{"unknown contact", sync.ExecutionQuery{Contact: "carol@example.com"}},
+			{"all", apmc.ExecutionQuery{}},
+			{"status", apmc.ExecutionQuery{Status: apmc.StatusFailed}},
+			{"flow", apmc.ExecutionQuery{Flow: apmc.FlowToAccessplanit}},
+			{"contact", apmc.ExecutionQuery{Contact: "ada@example.com"}},
+			{"contact any case", apmc.ExecutionQuery{Contact: "Ada@Example.COM"}},
+			{"contact status flow", apmc.ExecutionQuery{Contact: "bob@example.com", Status: apmc.StatusSucceeded, Flow: apmc.FlowToMailchimp}},
+			{"status flow", apmc.ExecutionQuery{Status: apmc.StatusSuppressed, Flow: apmc.FlowToMailchimp}},
+			{"original only", apmc.ExecutionQuery{OriginalOnly: true}},
+			{"changed only", apmc.ExecutionQuery{ChangedOnly: true}},
+			{"from to", apmc.ExecutionQuery{From: minute(4), To: minute(15)}},
+			{"from", apmc.ExecutionQuery{From: minute(20)}},
+			{"to", apmc.ExecutionQuery{To: minute(3)}},
+			{"to mid-minute", apmc.ExecutionQuery{To: minute(3).Add(30 * time.Second)}},
+			{"everything", apmc.ExecutionQuery{Flow: apmc.FlowToMailchimp, OriginalOnly: true, ChangedOnly: true, From: minute(1), To: minute(23)}},
+			{"flow and window", apmc.ExecutionQuery{Flow: apmc.FlowToMailchimp, From: minute(2), To: minute(9)}},
+			{"empty window", apmc.ExecutionQuery{From: minute(9), To: minute(9)}},
+			{"no match", apmc.ExecutionQuery{Status: apmc.StatusHeld}},
+			{"unknown contact", apmc.ExecutionQuery{Contact: "carol@example.com"}},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
@@ -261,7 +261,7 @@ func TestExecutionStoreBadCursor(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		_, good, err := store.Executions(ctx, "inst-1", sync.ExecutionQuery{Limit: 1})
+		_, good, err := store.Executions(ctx, "inst-1", apmc.ExecutionQuery{Limit: 1})
 		if err != nil || good == "" {
 			t.Fatalf("Executions(limit 1) = cursor %q, %v; want a cursor", good, err)
 		}
@@ -274,18 +274,18 @@ func TestExecutionStoreBadCursor(t *testing.T) {
 			{"truncated", "inst-1", good[:len(good)/2]},
 		}
 		for _, tt := range tests {
-			_, _, err := store.Executions(ctx, tt.instance, sync.ExecutionQuery{Cursor: tt.cursor})
-			if !sync.IsInvalid(err) {
+			_, _, err := store.Executions(ctx, tt.instance, apmc.ExecutionQuery{Cursor: tt.cursor})
+			if !apmc.IsInvalid(err) {
 				t.Errorf("Executions(%s cursor %q) error = %v, want invalid", tt.name, tt.cursor, err)
 			}
 		}
-		if _, _, err := store.Executions(ctx, "inst-1", sync.ExecutionQuery{Cursor: good}); err != nil {
+		if _, _, err := store.Executions(ctx, "inst-1", apmc.ExecutionQuery{Cursor: good}); err != nil {
 			t.Errorf("Executions(good cursor) error: %v", err)
 		}
 	})
 }
 
-func ids(es []sync.Execution) []string {
+func ids(es []apmc.Execution) []string {
 	var out []string
 	for _, e := range es {
 		out = append(out, e.ID)
@@ -311,7 +311,7 @@ func TestExecutionStoreSparseMatchesEndPageEarly(t *testing.T) {
 		}
 		// Each request reads one item, so the first page gives up before
 		// reaching the match and hands back a cursor instead.
-		q := sync.ExecutionQuery{ChangedOnly: true, Limit: 1}
+		q := apmc.ExecutionQuery{ChangedOnly: true, Limit: 1}
 		var walked []string
 		for pages := 0; pages < 5; pages++ {
 			page, next, err := store.Executions(ctx, "inst-1", q)

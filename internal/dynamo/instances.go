@@ -14,7 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/apmc-sync/apmc/internal/sync"
+	"github.com/apmc-sync/apmc/internal/apmc"
 )
 
 // Sealer encrypts and decrypts an instance's secrets, binding them to the
@@ -34,7 +34,7 @@ type InstanceStore struct {
 	now    func() time.Time
 }
 
-var _ sync.Instances = (*InstanceStore)(nil)
+var _ apmc.Instances = (*InstanceStore)(nil)
 
 // NewInstanceStore returns a store over the instances table.
 func NewInstanceStore(client *dynamodb.Client, table string, sealer Sealer) *InstanceStore {
@@ -46,16 +46,16 @@ func NewInstanceStore(client *dynamodb.Client, table string, sealer Sealer) *Ins
 type instanceItem struct {
 	InstanceID          string              `json:"instance_id"`
 	Name                string              `json:"name"`
-	State               sync.State          `json:"state"`
+	State               apmc.State          `json:"state"`
 	ConfigVersion       int                 `json:"config_version"`
-	Direction           sync.Direction      `json:"direction"`
+	Direction           apmc.Direction      `json:"direction"`
 	MailchimpListID     string              `json:"mailchimp_list_id"`
 	MailchimpBaseURL    string              `json:"mailchimp_base_url,omitempty"`
 	StatusIfNew         string              `json:"status_if_new"`
 	AccessplanitBaseURL string              `json:"accessplanit_base_url"`
 	DefaultCompanyID    string              `json:"default_company_id,omitempty"`
 	AccessplanitUserID  string              `json:"accessplanit_user_id,omitempty"`
-	Mappings            []sync.FieldMapping `json:"mappings"`
+	Mappings            []apmc.FieldMapping `json:"mappings"`
 	DiscardWhilePaused  bool                `json:"discard_while_paused,omitempty"`
 	RetentionDays       int                 `json:"retention_days,omitempty"`
 	SealedSecrets       []byte              `json:"sealed_secrets,omitempty"`
@@ -72,7 +72,7 @@ type sealedSecrets struct {
 	MailchimpSigningSecret string `json:"mailchimp_signing_secret,omitempty"`
 }
 
-func toInstanceItem(in sync.Instance) instanceItem {
+func toInstanceItem(in apmc.Instance) instanceItem {
 	return instanceItem{
 		InstanceID: in.ID, Name: in.Name, State: in.State, ConfigVersion: in.ConfigVersion, Direction: in.Direction,
 		MailchimpListID: in.MailchimpListID, MailchimpBaseURL: in.MailchimpBaseURL, StatusIfNew: in.StatusIfNew,
@@ -82,8 +82,8 @@ func toInstanceItem(in sync.Instance) instanceItem {
 	}
 }
 
-func (it instanceItem) instance() sync.Instance {
-	return sync.Instance{
+func (it instanceItem) instance() apmc.Instance {
+	return apmc.Instance{
 		ID: it.InstanceID, Name: it.Name, State: it.State, ConfigVersion: it.ConfigVersion, Direction: it.Direction,
 		MailchimpListID: it.MailchimpListID, MailchimpBaseURL: it.MailchimpBaseURL, StatusIfNew: it.StatusIfNew,
 		AccessplanitBaseURL: it.AccessplanitBaseURL, DefaultCompanyID: it.DefaultCompanyID,
@@ -93,16 +93,16 @@ func (it instanceItem) instance() sync.Instance {
 }
 
 // Instance returns the instance with its secrets opened, for syncing.
-func (s *InstanceStore) Instance(ctx context.Context, id string) (sync.Instance, error) {
+func (s *InstanceStore) Instance(ctx context.Context, id string) (apmc.Instance, error) {
 	it, err := s.get(ctx, id)
 	if err != nil {
-		return sync.Instance{}, err
+		return apmc.Instance{}, err
 	}
 	in := it.instance()
 	if len(it.SealedSecrets) > 0 {
 		sec, err := s.open(ctx, id, it.SealedSecrets)
 		if err != nil {
-			return sync.Instance{}, err
+			return apmc.Instance{}, err
 		}
 		in.Secrets = sec
 	}
@@ -110,18 +110,18 @@ func (s *InstanceStore) Instance(ctx context.Context, id string) (sync.Instance,
 }
 
 // Display returns the instance without its secrets; it never calls KMS.
-func (s *InstanceStore) Display(ctx context.Context, id string) (sync.Instance, error) {
+func (s *InstanceStore) Display(ctx context.Context, id string) (apmc.Instance, error) {
 	it, err := s.get(ctx, id)
 	if err != nil {
-		return sync.Instance{}, err
+		return apmc.Instance{}, err
 	}
 	return it.instance(), nil
 }
 
 // List returns every instance, ordered by id, without secrets.
-func (s *InstanceStore) List(ctx context.Context) ([]sync.Instance, error) {
+func (s *InstanceStore) List(ctx context.Context) ([]apmc.Instance, error) {
 	now := s.now()
-	var out []sync.Instance
+	var out []apmc.Instance
 	p := dynamodb.NewScanPaginator(s.client, &dynamodb.ScanInput{TableName: aws.String(s.table), ConsistentRead: aws.Bool(true)})
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
@@ -139,13 +139,13 @@ func (s *InstanceStore) List(ctx context.Context) ([]sync.Instance, error) {
 			out = append(out, it.instance())
 		}
 	}
-	slices.SortFunc(out, func(a, b sync.Instance) int { return strings.Compare(a.ID, b.ID) })
+	slices.SortFunc(out, func(a, b apmc.Instance) int { return strings.Compare(a.ID, b.ID) })
 	return out, nil
 }
 
 // Create stores a new instance at config version 1. An instance with the
-// same id already stored is an error wrapping sync.ErrConflict.
-func (s *InstanceStore) Create(ctx context.Context, in sync.Instance) error {
+// same id already stored is an error wrapping apmc.ErrConflict.
+func (s *InstanceStore) Create(ctx context.Context, in apmc.Instance) error {
 	if err := in.Validate(); err != nil {
 		return fmt.Errorf("create instance: %w", err)
 	}
@@ -157,8 +157,8 @@ func (s *InstanceStore) Create(ctx context.Context, in sync.Instance) error {
 	}
 	it.SealedSecrets = sealed
 	if err := s.put(ctx, it, absent(s.now())); err != nil {
-		if errors.Is(err, sync.ErrConflict) {
-			return fmt.Errorf("create instance %s: an instance with this id already exists: %w", in.ID, sync.ErrConflict)
+		if errors.Is(err, apmc.ErrConflict) {
+			return fmt.Errorf("create instance %s: an instance with this id already exists: %w", in.ID, apmc.ErrConflict)
 		}
 		return fmt.Errorf("create instance %s: %w", in.ID, err)
 	}
@@ -167,9 +167,9 @@ func (s *InstanceStore) Create(ctx context.Context, in sync.Instance) error {
 
 // Update replaces an instance's configuration if the stored config version
 // is still in.ConfigVersion, storing the next version; otherwise it returns
-// an error wrapping sync.ErrConflict. Zero Secrets keep the stored ones, so
+// an error wrapping apmc.ErrConflict. Zero Secrets keep the stored ones, so
 // an instance read with Display can be edited and saved back.
-func (s *InstanceStore) Update(ctx context.Context, in sync.Instance) error {
+func (s *InstanceStore) Update(ctx context.Context, in apmc.Instance) error {
 	if err := in.Validate(); err != nil {
 		return fmt.Errorf("update instance: %w", err)
 	}
@@ -178,13 +178,13 @@ func (s *InstanceStore) Update(ctx context.Context, in sync.Instance) error {
 		return fmt.Errorf("update instance: %w", err)
 	}
 	if stored.ConfigVersion != in.ConfigVersion {
-		return fmt.Errorf("update instance %s: config version %d was read, %d is stored: %w", in.ID, in.ConfigVersion, stored.ConfigVersion, sync.ErrConflict)
+		return fmt.Errorf("update instance %s: config version %d was read, %d is stored: %w", in.ID, in.ConfigVersion, stored.ConfigVersion, apmc.ErrConflict)
 	}
 	it := toInstanceItem(in)
 	it.ConfigVersion = in.ConfigVersion + 1
 	it.SealedSecrets = stored.SealedSecrets
 	it.ExpiresAt = stored.ExpiresAt
-	if in.Secrets != (sync.Secrets{}) {
+	if in.Secrets != (apmc.Secrets{}) {
 		if it.SealedSecrets, err = s.seal(ctx, in.ID, in.Secrets); err != nil {
 			return err
 		}
@@ -197,16 +197,16 @@ func (s *InstanceStore) Update(ctx context.Context, in sync.Instance) error {
 
 // SetState pauses or resumes an instance, storing the next config version,
 // and returns it without secrets.
-func (s *InstanceStore) SetState(ctx context.Context, id string, st sync.State) (sync.Instance, error) {
-	if st != sync.StateEnabled && st != sync.StatePaused {
-		return sync.Instance{}, sync.Invalidf("set state of instance %s: state %q must be %s or %s", id, st, sync.StateEnabled, sync.StatePaused)
+func (s *InstanceStore) SetState(ctx context.Context, id string, st apmc.State) (apmc.Instance, error) {
+	if st != apmc.StateEnabled && st != apmc.StatePaused {
+		return apmc.Instance{}, apmc.Invalidf("set state of instance %s: state %q must be %s or %s", id, st, apmc.StateEnabled, apmc.StatePaused)
 	}
 	// A state change is idempotent, so a lost race is simply tried again.
 	var err error
 	for range 3 {
 		var it instanceItem
 		if it, err = s.get(ctx, id); err != nil {
-			return sync.Instance{}, fmt.Errorf("set state: %w", err)
+			return apmc.Instance{}, fmt.Errorf("set state: %w", err)
 		}
 		read := it.ConfigVersion
 		it.State = st
@@ -214,21 +214,21 @@ func (s *InstanceStore) SetState(ctx context.Context, id string, st sync.State) 
 		if err = s.put(ctx, it, versionIs(read)); err == nil {
 			return it.instance(), nil
 		}
-		if !errors.Is(err, sync.ErrConflict) {
+		if !errors.Is(err, apmc.ErrConflict) {
 			break
 		}
 	}
-	return sync.Instance{}, fmt.Errorf("set state of instance %s: %w", id, err)
+	return apmc.Instance{}, fmt.Errorf("set state of instance %s: %w", id, err)
 }
 
 func versionIs(v int) expression.ConditionBuilder {
 	return expression.Name("config_version").Equal(expression.Value(v))
 }
 
-// get reads the stored item; unknown or expired wraps sync.ErrNotFound.
+// get reads the stored item; unknown or expired wraps apmc.ErrNotFound.
 func (s *InstanceStore) get(ctx context.Context, id string) (instanceItem, error) {
 	if id == "" {
-		return instanceItem{}, fmt.Errorf("get instance: empty id: %w", sync.ErrNotFound)
+		return instanceItem{}, fmt.Errorf("get instance: empty id: %w", apmc.ErrNotFound)
 	}
 	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName:      aws.String(s.table),
@@ -239,7 +239,7 @@ func (s *InstanceStore) get(ctx context.Context, id string) (instanceItem, error
 		return instanceItem{}, fmt.Errorf("get instance %s: %w", id, err)
 	}
 	if len(out.Item) == 0 || expired(out.Item, s.now()) {
-		return instanceItem{}, fmt.Errorf("instance %s: %w", id, sync.ErrNotFound)
+		return instanceItem{}, fmt.Errorf("instance %s: %w", id, apmc.ErrNotFound)
 	}
 	var it instanceItem
 	if err := unmarshalItem(out.Item, &it); err != nil {
@@ -248,7 +248,7 @@ func (s *InstanceStore) get(ctx context.Context, id string) (instanceItem, error
 	return it, nil
 }
 
-// put writes the item under cond; a failed condition wraps sync.ErrConflict.
+// put writes the item under cond; a failed condition wraps apmc.ErrConflict.
 func (s *InstanceStore) put(ctx context.Context, it instanceItem, cond expression.ConditionBuilder) error {
 	it.UpdatedAt = s.now().UTC()
 	item, err := marshalItem(it)
@@ -267,13 +267,13 @@ func (s *InstanceStore) put(ctx context.Context, it instanceItem, cond expressio
 		ExpressionAttributeValues: expr.Values(),
 	})
 	if conditionFailed(err) {
-		return fmt.Errorf("config version %d was changed by someone else: %w", it.ConfigVersion-1, sync.ErrConflict)
+		return fmt.Errorf("config version %d was changed by someone else: %w", it.ConfigVersion-1, apmc.ErrConflict)
 	}
 	return err
 }
 
 // seal encrypts all secrets as one blob with one KMS call.
-func (s *InstanceStore) seal(ctx context.Context, id string, sec sync.Secrets) ([]byte, error) {
+func (s *InstanceStore) seal(ctx context.Context, id string, sec apmc.Secrets) ([]byte, error) {
 	plain, err := json.Marshal(sealedSecrets(sec))
 	if err != nil {
 		return nil, fmt.Errorf("seal secrets of instance %s: %w", id, err)
@@ -285,15 +285,15 @@ func (s *InstanceStore) seal(ctx context.Context, id string, sec sync.Secrets) (
 	return sealed, nil
 }
 
-func (s *InstanceStore) open(ctx context.Context, id string, sealed []byte) (sync.Secrets, error) {
+func (s *InstanceStore) open(ctx context.Context, id string, sealed []byte) (apmc.Secrets, error) {
 	plain, err := s.sealer.Open(ctx, id, sealed)
 	if err != nil {
-		return sync.Secrets{}, fmt.Errorf("open secrets of instance %s: %w", id, err)
+		return apmc.Secrets{}, fmt.Errorf("open secrets of instance %s: %w", id, err)
 	}
 	var sec sealedSecrets
 	if err := json.Unmarshal(plain, &sec); err != nil {
 		// The JSON error could quote the plaintext; keep it out.
-		return sync.Secrets{}, fmt.Errorf("open secrets of instance %s: sealed blob is not valid", id)
+		return apmc.Secrets{}, fmt.Errorf("open secrets of instance %s: sealed blob is not valid", id)
 	}
-	return sync.Secrets(sec), nil
+	return apmc.Secrets(sec), nil
 }

@@ -14,8 +14,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/apmc-sync/apmc/internal/apmc"
 	"github.com/apmc-sync/apmc/internal/secrets"
-	"github.com/apmc-sync/apmc/internal/sync"
 )
 
 // countingSealer counts the KMS calls made through it, or refuses them all
@@ -52,7 +52,7 @@ func newKMSSealer(t *testing.T) *secrets.KMS {
 	return secrets.NewKMS(client, aws.ToString(out.KeyMetadata.KeyId))
 }
 
-var testSecrets = sync.Secrets{
+var testSecrets = apmc.Secrets{
 	MailchimpAPIKey:        "mc-key-0123456789abcdef-us6",
 	AccessplanitAPIKey:     "ap-key-fedcba9876543210",
 	AccessplanitToken:      "ap-path-token-aaaa1111",
@@ -60,12 +60,12 @@ var testSecrets = sync.Secrets{
 	MailchimpSigningSecret: "mc-signing-secret-cccc3333",
 }
 
-func testInstance(id string) sync.Instance {
-	return sync.Instance{
-		ID: id, Name: "Acme training", State: sync.StateEnabled, Direction: sync.DirectionBoth,
+func testInstance(id string) apmc.Instance {
+	return apmc.Instance{
+		ID: id, Name: "Acme training", State: apmc.StateEnabled, Direction: apmc.DirectionBoth,
 		MailchimpListID: "list1", StatusIfNew: "subscribed",
 		AccessplanitBaseURL: "https://acme.accessplanit.com/accessplan", DefaultCompanyID: "42",
-		Mappings:      append(sync.DefaultMappings(), sync.FieldMapping{MergeTag: "PHONE", Field: "Telephone", Type: sync.TypePhone}),
+		Mappings:      append(apmc.DefaultMappings(), apmc.FieldMapping{MergeTag: "PHONE", Field: "Telephone", Type: apmc.TypePhone}),
 		RetentionDays: 14, Secrets: testSecrets,
 	}
 }
@@ -101,7 +101,7 @@ func TestInstanceStoreCreateAndRead(t *testing.T) {
 		// Display and List never reach KMS: a sealer that fails proves it.
 		display := NewInstanceStore(b.client, tables.Instances, &countingSealer{fail: true})
 		wantDisplay := want
-		wantDisplay.Secrets = sync.Secrets{}
+		wantDisplay.Secrets = apmc.Secrets{}
 		gotDisplay, err := display.Display(ctx, in.ID)
 		if err != nil {
 			t.Fatalf("Display(%s) error: %v", in.ID, err)
@@ -113,7 +113,7 @@ func TestInstanceStoreCreateAndRead(t *testing.T) {
 		if err != nil {
 			t.Fatalf("List() error: %v", err)
 		}
-		if diff := cmp.Diff([]sync.Instance{wantDisplay}, list); diff != "" {
+		if diff := cmp.Diff([]apmc.Instance{wantDisplay}, list); diff != "" {
 			t.Errorf("List() mismatch (-want +got):\n%s", diff)
 		}
 		if _, err := display.Instance(ctx, in.ID); err == nil {
@@ -159,14 +159,14 @@ func TestInstanceStoreErrors(t *testing.T) {
 			want  string
 		}{
 			{"create existing", func() error { return store.Create(ctx, testInstance("taken")) }, isConflict, "ErrConflict"},
-			{"create invalid", func() error { return store.Create(ctx, invalid) }, sync.IsInvalid, "invalid"},
-			{"update invalid", func() error { return store.Update(ctx, invalid) }, sync.IsInvalid, "invalid"},
+			{"create invalid", func() error { return store.Create(ctx, invalid) }, apmc.IsInvalid, "invalid"},
+			{"update invalid", func() error { return store.Update(ctx, invalid) }, apmc.IsInvalid, "invalid"},
 			{"update unknown", func() error { return store.Update(ctx, testInstance("nope")) }, isNotFound, "ErrNotFound"},
 			{"update stale", func() error { return store.Update(ctx, stale) }, isConflict, "ErrConflict"},
 			{"instance unknown", func() error { _, err := store.Instance(ctx, "nope"); return err }, isNotFound, "ErrNotFound"},
 			{"display unknown", func() error { _, err := store.Display(ctx, "nope"); return err }, isNotFound, "ErrNotFound"},
-			{"set state unknown", func() error { _, err := store.SetState(ctx, "nope", sync.StatePaused); return err }, isNotFound, "ErrNotFound"},
-			{"set state invalid", func() error { _, err := store.SetState(ctx, "taken", "asleep"); return err }, sync.IsInvalid, "invalid"},
+			{"set state unknown", func() error { _, err := store.SetState(ctx, "nope", apmc.StatePaused); return err }, isNotFound, "ErrNotFound"},
+			{"set state invalid", func() error { _, err := store.SetState(ctx, "taken", "asleep"); return err }, apmc.IsInvalid, "invalid"},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
@@ -237,20 +237,20 @@ func TestInstanceStoreUpdateAndSetState(t *testing.T) {
 		}
 
 		tests := []struct {
-			state       sync.State
+			state       apmc.State
 			wantVersion int
 		}{
-			{sync.StatePaused, 4},
-			{sync.StatePaused, 5},
-			{sync.StateEnabled, 6},
+			{apmc.StatePaused, 4},
+			{apmc.StatePaused, 5},
+			{apmc.StateEnabled, 6},
 		}
 		for _, tt := range tests {
 			out, err := store.SetState(ctx, in.ID, tt.state)
 			if err != nil {
 				t.Fatalf("SetState(%s) error: %v", tt.state, err)
 			}
-			if out.State != tt.state || out.ConfigVersion != tt.wantVersion || out.Secrets != (sync.Secrets{}) {
-				t.Errorf("SetState(%s) = state %s version %d (secrets empty %v), want %s %d true", tt.state, out.State, out.ConfigVersion, out.Secrets == (sync.Secrets{}), tt.state, tt.wantVersion)
+			if out.State != tt.state || out.ConfigVersion != tt.wantVersion || out.Secrets != (apmc.Secrets{}) {
+				t.Errorf("SetState(%s) = state %s version %d (secrets empty %v), want %s %d true", tt.state, out.State, out.ConfigVersion, out.Secrets == (apmc.Secrets{}), tt.state, tt.wantVersion)
 			}
 			stored, err := store.Display(ctx, in.ID)
 			if err != nil || stored.State != tt.state || stored.ConfigVersion != tt.wantVersion {
@@ -286,7 +286,7 @@ func TestInstanceStoreHidesExpired(t *testing.T) {
 	})
 }
 
-func isConflict(err error) bool { return errors.Is(err, sync.ErrConflict) }
-func isNotFound(err error) bool { return errors.Is(err, sync.ErrNotFound) }
+func isConflict(err error) bool { return errors.Is(err, apmc.ErrConflict) }
+func isNotFound(err error) bool { return errors.Is(err, apmc.ErrNotFound) }
 
 func containsString(s, sub string) bool { return sub != "" && strings.Contains(s, sub) }

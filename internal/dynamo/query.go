@@ -12,7 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/oklog/ulid/v2"
 
-	"github.com/apmc-sync/apmc/internal/sync"
+	"github.com/apmc-sync/apmc/internal/apmc"
 )
 
 // maxQueryRequests bounds the DynamoDB requests one page may cost when
@@ -28,7 +28,7 @@ type executionPlan struct {
 
 // planExecutions picks the narrowest key for q: contact, then status, then
 // flow, else the whole instance. The remaining criteria become filters.
-func planExecutions(instanceID string, q sync.ExecutionQuery) (executionPlan, []expression.ConditionBuilder) {
+func planExecutions(instanceID string, q apmc.ExecutionQuery) (executionPlan, []expression.ConditionBuilder) {
 	var p executionPlan
 	var filters []expression.ConditionBuilder
 	status := func() {
@@ -56,7 +56,7 @@ func planExecutions(instanceID string, q sync.ExecutionQuery) (executionPlan, []
 	}
 	if q.OriginalOnly {
 		filters = append(filters, expression.Name("origin").In(
-			expression.Value(string(sync.OriginWebhook)), expression.Value(string(sync.OriginBackfill))))
+			expression.Value(string(apmc.OriginWebhook)), expression.Value(string(apmc.OriginBackfill))))
 	}
 	if q.ChangedOnly {
 		filters = append(filters, expression.Name("changed").Equal(expression.Value(true)))
@@ -121,9 +121,9 @@ func idAt(ms uint64, fill byte) string {
 // Executions returns a page of an instance's executions matching q, newest
 // first, and the cursor of the next page ("" when there is none). A page
 // holds q.PageSize() executions whenever that many more match.
-func (s *ExecutionStore) Executions(ctx context.Context, instanceID string, q sync.ExecutionQuery) ([]sync.Execution, string, error) {
+func (s *ExecutionStore) Executions(ctx context.Context, instanceID string, q apmc.ExecutionQuery) ([]apmc.Execution, string, error) {
 	if instanceID == "" {
-		return nil, "", sync.Invalidf("list executions: instance id is required")
+		return nil, "", apmc.Invalidf("list executions: instance id is required")
 	}
 	after, err := decodeCursor(q.Cursor, instanceID)
 	if err != nil {
@@ -143,7 +143,7 @@ func (s *ExecutionStore) Executions(ctx context.Context, instanceID string, q sy
 		in.ExclusiveStartKey = plan.startKey(instanceID, after)
 	}
 
-	var page []sync.Execution
+	var page []apmc.Execution
 	for range maxQueryRequests {
 		out, err := s.client.Query(ctx, in)
 		if err != nil {
@@ -179,7 +179,7 @@ func (s *ExecutionStore) Executions(ctx context.Context, instanceID string, q sy
 // queryInput builds the query for an instance's executions matching q: the
 // table or index that serves it, the key condition (including the time
 // range) and the remaining filters. ok is false when the range is empty.
-func (s *ExecutionStore) queryInput(instanceID string, q sync.ExecutionQuery) (*dynamodb.QueryInput, executionPlan, bool, error) {
+func (s *ExecutionStore) queryInput(instanceID string, q apmc.ExecutionQuery) (*dynamodb.QueryInput, executionPlan, bool, error) {
 	lo, hi, ok := idRange(q.From, q.To)
 	if !ok {
 		return nil, executionPlan{}, false, nil

@@ -8,7 +8,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/apmc-sync/apmc/internal/sync"
+	"github.com/apmc-sync/apmc/internal/apmc"
 )
 
 // maxItemBytes keeps an execution well under DynamoDB's 400 KB item limit,
@@ -26,13 +26,13 @@ const (
 // maxItemBytes: large step outputs go first, then long texts, then log
 // lines from the middle of the log. What was trimmed is noted in a warning
 // log line, so a reader knows the record is incomplete.
-func fitExecution(e sync.Execution) (map[string]types.AttributeValue, error) {
+func fitExecution(e apmc.Execution) (map[string]types.AttributeValue, error) {
 	item, err := marshalItem(toExecutionItem(e))
 	if err != nil || itemSize(item) <= maxItemBytes {
 		return item, err
 	}
-	e.Steps = append([]sync.Step(nil), e.Steps...)
-	e.Logs = append([]sync.LogLine(nil), e.Logs...)
+	e.Steps = append([]apmc.Step(nil), e.Steps...)
+	e.Logs = append([]apmc.LogLine(nil), e.Logs...)
 	var notes []string
 	for stage := 0; ; stage++ {
 		switch stage {
@@ -72,8 +72,8 @@ func fitExecution(e sync.Execution) (map[string]types.AttributeValue, error) {
 			keep := len(e.Logs) / 2
 			head, tail := e.Logs[:keep/2], e.Logs[len(e.Logs)-(keep-keep/2):]
 			dropped := len(e.Logs) - keep
-			e.Logs = append(append(append([]sync.LogLine(nil), head...),
-				sync.LogLine{Level: "warn", Message: fmt.Sprintf("%d log lines removed", dropped)}), tail...)
+			e.Logs = append(append(append([]apmc.LogLine(nil), head...),
+				apmc.LogLine{Level: "warn", Message: fmt.Sprintf("%d log lines removed", dropped)}), tail...)
 			notes = append(notes, fmt.Sprintf("%d log lines removed", dropped))
 		}
 		item, err = marshalItem(toExecutionItem(e))
@@ -84,7 +84,7 @@ func fitExecution(e sync.Execution) (map[string]types.AttributeValue, error) {
 			break
 		}
 	}
-	e.Logs = append(e.Logs, sync.LogLine{
+	e.Logs = append(e.Logs, apmc.LogLine{
 		Time: e.FinishedAt, Level: "warn",
 		Message: "execution record trimmed to fit DynamoDB's 400 KB item limit: " + strings.Join(notes, "; "),
 	})

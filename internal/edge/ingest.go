@@ -9,12 +9,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/apmc-sync/apmc/internal/apmc"
 	"github.com/apmc-sync/apmc/internal/awsconfig"
 	"github.com/apmc-sync/apmc/internal/dynamo"
 	"github.com/apmc-sync/apmc/internal/ingest"
 	"github.com/apmc-sync/apmc/internal/queue"
 	"github.com/apmc-sync/apmc/internal/secrets"
-	"github.com/apmc-sync/apmc/internal/sync"
 )
 
 // StartIngest runs a webhook endpoint as a Lambda function: it reads the
@@ -36,7 +36,7 @@ func StartIngest(function string, newEndpoint func(ingest.Deps) http.Handler) {
 	}
 	instances := dynamo.NewInstanceStore(dynamodb.NewFromConfig(cfg), instancesTable, secrets.NewKMS(kms.NewFromConfig(cfg), keyID))
 	handler := newEndpoint(ingest.Deps{
-		Instances: &sync.CachedInstances{Next: instances, TTL: cacheTTL},
+		Instances: &apmc.CachedInstances{Next: instances, TTL: cacheTTL},
 		Queue:     queue.NewProducer(sqs.NewFromConfig(cfg), queueURL),
 		Logger:    log,
 	})

@@ -6,7 +6,7 @@ import (
 	"net/http"
 
 	"github.com/apmc-sync/apmc/internal/accessplanit"
-	"github.com/apmc-sync/apmc/internal/sync"
+	"github.com/apmc-sync/apmc/internal/apmc"
 )
 
 // AccessplanitPath is the route of the accessplanit webhook endpoint.
@@ -29,7 +29,7 @@ type accessplanitHandler struct{ d Deps }
 func (h *accessplanitHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("instanceID")
 	log := h.d.logger().With("endpoint", "accessplanit", "instance_id", id, "method", r.Method)
-	if _, err := authenticate(r.Context(), h.d.Instances, id, r.PathValue("token"), func(s sync.Secrets) string { return s.AccessplanitToken }); err != nil {
+	if _, err := authenticate(r.Context(), h.d.Instances, id, r.PathValue("token"), func(s apmc.Secrets) string { return s.AccessplanitToken }); err != nil {
 		writeError(w, log, err)
 		return
 	}

@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apmc-sync/apmc/internal/apmc"
 	"github.com/apmc-sync/apmc/internal/ingest"
-	"github.com/apmc-sync/apmc/internal/sync"
 )
 
 // apSample reads a sample accessplanit delivery.
@@ -53,7 +53,7 @@ func TestAccessplanitEndpoint(t *testing.T) {
 			wantStatus: http.StatusAccepted, wantQueued: 1,
 			check: func(t *testing.T, q []queued) {
 				c := q[0].change
-				if c.Event != sync.EventCreated || c.UserID != "1042" || c.Email != "ada@example.com" || c.User == nil || c.Source != sync.SideAccessplanit || c.InstanceID != plainID {
+				if c.Event != apmc.EventCreated || c.UserID != "1042" || c.Email != "ada@example.com" || c.User == nil || c.Source != apmc.SideAccessplanit || c.InstanceID != plainID {
 					t.Errorf("queued change = %+v, want a created change for user 1042 ada@example.com carrying the User", c)
 				}
 			},
@@ -62,7 +62,7 @@ func TestAccessplanitEndpoint(t *testing.T) {
 			name: "PUT wrapper with delivery id", method: http.MethodPut, contentType: "application/json", body: apSample(t, "wrapper-data.json"),
 			wantStatus: http.StatusAccepted, wantQueued: 1,
 			check: func(t *testing.T, q []queued) {
-				if c := q[0].change; c.Event != sync.EventUpdated || c.ID != "webhook-instance:99812" || c.UserID != "1042" {
+				if c := q[0].change; c.Event != apmc.EventUpdated || c.ID != "webhook-instance:99812" || c.UserID != "1042" {
 					t.Errorf("queued change = %+v, want updated, id webhook-instance:99812, user 1042", c)
 				}
 			},
@@ -72,10 +72,10 @@ func TestAccessplanitEndpoint(t *testing.T) {
 			wantStatus: http.StatusAccepted, wantQueued: 1,
 			check: func(t *testing.T, q []queued) {
 				c := q[0].change
-				if c.Event != sync.EventUpdated || c.UserID != "1042" || c.Email != "" || c.User != nil {
+				if c.Event != apmc.EventUpdated || c.UserID != "1042" || c.Email != "" || c.User != nil {
 					t.Errorf("queued change = %+v, want updated for user 1042 without email or User", c)
 				}
-				if want := (sync.Change{InstanceID: plainID, UserID: "1042"}).GroupID(); q[0].groupID != want {
+				if want := (apmc.Change{InstanceID: plainID, UserID: "1042"}).GroupID(); q[0].groupID != want {
 					t.Errorf("group id = %s, want the user's %s", q[0].groupID, want)
 				}
 			},
@@ -84,7 +84,7 @@ func TestAccessplanitEndpoint(t *testing.T) {
 			name: "DELETE email only", method: http.MethodDelete, contentType: "application/json", body: apSample(t, "email-only.json"),
 			wantStatus: http.StatusAccepted, wantQueued: 1,
 			check: func(t *testing.T, q []queued) {
-				if c := q[0].change; c.Event != sync.EventDeleted || c.Email != "ada@example.com" {
+				if c := q[0].change; c.Event != apmc.EventDeleted || c.Email != "ada@example.com" {
 					t.Errorf("queued change = %+v, want deleted for ada@example.com", c)
 				}
 			},
@@ -191,7 +191,7 @@ func TestAccessplanitEndpoint(t *testing.T) {
 			name: "10,000-character field is queued whole", method: http.MethodPut, contentType: "application/json", body: wholeUser(long),
 			wantStatus: http.StatusAccepted, wantQueued: 1,
 			check: func(t *testing.T, q []queued) {
-				if u := q[0].change.User; u == nil || u.Fields[sync.FieldForenames] != long {
+				if u := q[0].change.User; u == nil || u.Fields[apmc.FieldForenames] != long {
 					t.Errorf("queued User = %+v, want Forenames of %d characters", u, len(long))
 				}
 			},
@@ -200,7 +200,7 @@ func TestAccessplanitEndpoint(t *testing.T) {
 			name: "injection-looking names are queued verbatim", method: http.MethodPut, contentType: "application/json", body: wholeUser(injections),
 			wantStatus: http.StatusAccepted, wantQueued: 1,
 			check: func(t *testing.T, q []queued) {
-				if u := q[0].change.User; u == nil || u.Fields[sync.FieldForenames] != injections {
+				if u := q[0].change.User; u == nil || u.Fields[apmc.FieldForenames] != injections {
 					t.Errorf("queued User = %+v, want Forenames %q exactly", u, injections)
 				}
 			},
@@ -309,7 +309,7 @@ func TestAccessplanitGroupsAndDedup(t *testing.T) {
 	if ada[0].groupID == grace[0].groupID {
 		t.Errorf("two contacts share group id %s", ada[0].groupID)
 	}
-	if ada[0].change.Event != sync.EventCreated || ada[1].change.Event != sync.EventUpdated {
+	if ada[0].change.Event != apmc.EventCreated || ada[1].change.Event != apmc.EventUpdated {
 		t.Errorf("ada's events = %s, %s, want created then updated", ada[0].change.Event, ada[1].change.Event)
 	}
 }
@@ -360,7 +360,7 @@ func escapeHeavy(t *testing.T, ep *endpoint, a answer) {
 	q := ep.drain(t)
 	switch a.status {
 	case http.StatusAccepted:
-		if len(q) != 1 || q[0].change.User == nil || len(q[0].change.User.Fields[sync.FieldForenames]) != 100_000 {
+		if len(q) != 1 || q[0].change.User == nil || len(q[0].change.User.Fields[apmc.FieldForenames]) != 100_000 {
 			t.Errorf("answered 202 but queued %d messages, want the whole change", len(q))
 		}
 	case http.StatusBadRequest:

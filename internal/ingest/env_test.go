@@ -9,18 +9,18 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	gosync "sync"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/apmc-sync/apmc/internal/apmc"
 	"github.com/apmc-sync/apmc/internal/awstest"
 	"github.com/apmc-sync/apmc/internal/dynamo"
 	"github.com/apmc-sync/apmc/internal/ingest"
 	"github.com/apmc-sync/apmc/internal/queue"
-	"github.com/apmc-sync/apmc/internal/sync"
 )
 
 // The instances every test environment holds.
@@ -36,7 +36,7 @@ type env struct {
 	sqs       *sqs.Client
 	instances *dynamo.InstanceStore
 	// byID holds each instance as created, secrets included.
-	byID map[string]sync.Instance
+	byID map[string]apmc.Instance
 }
 
 // newEnv starts kumo and creates the tables, a key and the instances.
@@ -45,7 +45,7 @@ func newEnv(t *testing.T) *env {
 	svc := awstest.Kumo(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	e := &env{aws: svc, sqs: svc.SQS, byID: map[string]sync.Instance{}}
+	e := &env{aws: svc, sqs: svc.SQS, byID: map[string]apmc.Instance{}}
 	e.instances = svc.Instances(t, svc.Tables(t, "ingest"))
 	for _, id := range []string{plainID, signedID, pausedID} {
 		in := validInstance(id)
@@ -53,7 +53,7 @@ func newEnv(t *testing.T) *env {
 			in.Secrets.MailchimpSigningSecret = "signing-secret-" + id + "-5d1f"
 		}
 		if id == pausedID {
-			in.State = sync.StatePaused
+			in.State = apmc.StatePaused
 		}
 		if err := e.instances.Create(ctx, in); err != nil {
 			t.Fatalf("Create(%s) error = %v", id, err)
@@ -65,12 +65,12 @@ func newEnv(t *testing.T) *env {
 
 // validInstance is an instance like the local stack's demo one, with
 // secret values unique enough to be searched for.
-func validInstance(id string) sync.Instance {
-	return sync.Instance{
-		ID: id, Name: "Instance " + id, State: sync.StateEnabled, Direction: sync.DirectionBoth, StatusIfNew: "subscribed",
+func validInstance(id string) apmc.Instance {
+	return apmc.Instance{
+		ID: id, Name: "Instance " + id, State: apmc.StateEnabled, Direction: apmc.DirectionBoth, StatusIfNew: "subscribed",
 		MailchimpListID: "list-" + id, AccessplanitBaseURL: "http://127.0.0.1:9/api/v2", DefaultCompanyID: "3",
-		Mappings: append(sync.DefaultMappings(), sync.FieldMapping{MergeTag: "PHONE", Field: "Phone", Type: sync.TypePhone}),
-		Secrets: sync.Secrets{
+		Mappings: append(apmc.DefaultMappings(), apmc.FieldMapping{MergeTag: "PHONE", Field: "Phone", Type: apmc.TypePhone}),
+		Secrets: apmc.Secrets{
 			MailchimpAPIKey:    "mc-api-key-" + id + "-0a9e-us21",
 			AccessplanitAPIKey: "ap-api-key-" + id + "-77c3",
 			AccessplanitToken:  "ap-token-" + id + "-3b8e",
@@ -92,11 +92,11 @@ func (e *env) secretValues() []string {
 // them on to the real producer.
 type recordingQueue struct {
 	next ingest.Enqueuer
-	mu   gosync.Mutex
-	got  []sync.Change
+	mu   sync.Mutex
+	got  []apmc.Change
 }
 
-func (q *recordingQueue) Enqueue(ctx context.Context, c sync.Change) error {
+func (q *recordingQueue) Enqueue(ctx context.Context, c apmc.Change) error {
 	q.mu.Lock()
 	q.got = append(q.got, c)
 	q.mu.Unlock()
@@ -111,7 +111,7 @@ func (q *recordingQueue) calls() int {
 
 // lockedBuffer collects log output written from handler goroutines.
 type lockedBuffer struct {
-	mu  gosync.Mutex
+	mu  sync.Mutex
 	buf bytes.Buffer
 }
 
@@ -273,7 +273,7 @@ func (ep *endpoint) stillServing(t *testing.T) {
 
 // queued is one message taken off the queue.
 type queued struct {
-	change  sync.Change
+	change  apmc.Change
 	groupID string
 	dedupID string
 }

@@ -10,30 +10,30 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	gosync "sync"
+	"sync"
 	"testing"
 
+	"github.com/apmc-sync/apmc/internal/apmc"
 	"github.com/apmc-sync/apmc/internal/ingest"
-	"github.com/apmc-sync/apmc/internal/sync"
 )
 
-// oneInstance is the domain port sync.Instances over a single instance.
-type oneInstance struct{ in sync.Instance }
+// oneInstance is the domain port apmc.Instances over a single instance.
+type oneInstance struct{ in apmc.Instance }
 
-func (o oneInstance) Instance(_ context.Context, id string) (sync.Instance, error) {
+func (o oneInstance) Instance(_ context.Context, id string) (apmc.Instance, error) {
 	if id != o.in.ID {
-		return sync.Instance{}, fmt.Errorf("instance %s: %w", id, sync.ErrNotFound)
+		return apmc.Instance{}, fmt.Errorf("instance %s: %w", id, apmc.ErrNotFound)
 	}
 	return o.in, nil
 }
 
 // countingQueue is the Enqueuer port that only counts.
 type countingQueue struct {
-	mu gosync.Mutex
+	mu sync.Mutex
 	n  int
 }
 
-func (q *countingQueue) Enqueue(context.Context, sync.Change) error {
+func (q *countingQueue) Enqueue(context.Context, apmc.Change) error {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	q.n++

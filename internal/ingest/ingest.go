@@ -12,7 +12,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/apmc-sync/apmc/internal/sync"
+	"github.com/apmc-sync/apmc/internal/apmc"
 )
 
 // DefaultMaxBody is the largest delivery accepted: well under the queue's
@@ -21,12 +21,12 @@ const DefaultMaxBody = 128 * 1024
 
 // Enqueuer puts a change on the queue; it returns once the queue accepted it.
 type Enqueuer interface {
-	Enqueue(ctx context.Context, c sync.Change) error
+	Enqueue(ctx context.Context, c apmc.Change) error
 }
 
 // Deps are what the endpoints need.
 type Deps struct {
-	Instances sync.Instances
+	Instances apmc.Instances
 	Queue     Enqueuer
 	Logger    *slog.Logger
 	Now       func() time.Time
@@ -72,9 +72,9 @@ const maxInstanceIDBytes = 2048
 // authenticate returns the instance whose path token matches. An unknown
 // instance and a wrong token give the same error after the same work, so
 // nobody can tell which instances exist.
-func authenticate(ctx context.Context, instances sync.Instances, id, token string, expected func(sync.Secrets) string) (sync.Instance, error) {
-	var in sync.Instance
-	err := fmt.Errorf("instance id of %d bytes: %w", len(id), sync.ErrNotFound)
+func authenticate(ctx context.Context, instances apmc.Instances, id, token string, expected func(apmc.Secrets) string) (apmc.Instance, error) {
+	var in apmc.Instance
+	err := fmt.Errorf("instance id of %d bytes: %w", len(id), apmc.ErrNotFound)
 	if len(id) <= maxInstanceIDBytes {
 		in, err = instances.Instance(ctx, id)
 	}
@@ -82,13 +82,13 @@ func authenticate(ctx context.Context, instances sync.Instances, id, token strin
 	switch {
 	case err == nil:
 		want = expected(in.Secrets)
-	case !errors.Is(err, sync.ErrNotFound):
-		return sync.Instance{}, fmt.Errorf("load instance: %w", err)
+	case !errors.Is(err, apmc.ErrNotFound):
+		return apmc.Instance{}, fmt.Errorf("load instance: %w", err)
 	}
 	// Compare digests so the time taken says nothing about the token's length.
 	got, exp := sha256.Sum256([]byte(token)), sha256.Sum256([]byte(want))
 	if subtle.ConstantTimeCompare(got[:], exp[:]) != 1 || want == "" || err != nil {
-		return sync.Instance{}, errNoSuchWebhook
+		return apmc.Instance{}, errNoSuchWebhook
 	}
 	return in, nil
 }
@@ -138,7 +138,7 @@ func writeError(w http.ResponseWriter, log *slog.Logger, err error) {
 		status, msg = http.StatusMethodNotAllowed, err.Error()
 	case errors.Is(err, errMediaType):
 		status, msg = http.StatusUnsupportedMediaType, err.Error()
-	case errors.Is(err, errMalformed), sync.IsInvalid(err), sync.IsPermanent(err):
+	case errors.Is(err, errMalformed), apmc.IsInvalid(err), apmc.IsPermanent(err):
 		status, msg = http.StatusBadRequest, err.Error()
 	}
 	if status >= 500 {

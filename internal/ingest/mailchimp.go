@@ -7,8 +7,8 @@ import (
 	"net/url"
 	"unicode/utf8"
 
+	"github.com/apmc-sync/apmc/internal/apmc"
 	"github.com/apmc-sync/apmc/internal/mailchimp"
-	"github.com/apmc-sync/apmc/internal/sync"
 )
 
 // MailchimpPath is the route of the Mailchimp webhook endpoint.
@@ -27,7 +27,7 @@ func NewMailchimp(d Deps) http.Handler {
 
 type mailchimpHandler struct{ d Deps }
 
-func token(s sync.Secrets) string { return s.MailchimpToken }
+func token(s apmc.Secrets) string { return s.MailchimpToken }
 
 // check answers the GET Mailchimp sends when a webhook is registered.
 func (h *mailchimpHandler) check(w http.ResponseWriter, r *http.Request) {
@@ -78,7 +78,7 @@ func (h *mailchimpHandler) deliver(w http.ResponseWriter, r *http.Request) {
 		writeError(w, log, fmt.Errorf("%w: %w", errMalformed, err))
 		return
 	}
-	if change.Event == sync.EventCampaign {
+	if change.Event == apmc.EventCampaign {
 		log.Info("campaign event acknowledged and ignored")
 		writeJSON(w, http.StatusOK, response{Status: "ignored"})
 		return

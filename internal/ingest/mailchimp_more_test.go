@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apmc-sync/apmc/internal/apmc"
 	"github.com/apmc-sync/apmc/internal/ingest"
-	"github.com/apmc-sync/apmc/internal/sync"
 )
 
 // opaqueReader hides the length of its reader, so the client sends the body
@@ -80,12 +80,12 @@ func TestMailchimpEndpointBadInput(t *testing.T) {
 		wantStatus int
 		wantError  string
 		wantQueued int
-		check      func(t *testing.T, c sync.Change)
+		check      func(t *testing.T, c apmc.Change)
 	}{
 		{
 			name: "10,000-character merge value is queued whole",
 			body: with("data[merges][NOTES]", long10k, "data[merges][LNAME]", long).Encode(), wantStatus: http.StatusOK, wantQueued: 1,
-			check: func(t *testing.T, c sync.Change) {
+			check: func(t *testing.T, c apmc.Change) {
 				if c.Merges["NOTES"] != long10k {
 					t.Errorf("queued NOTES has %d bytes, want the %d sent", len(c.Merges["NOTES"]), len(long10k))
 				}
@@ -99,7 +99,7 @@ func TestMailchimpEndpointBadInput(t *testing.T) {
 			body: with("data[merges][FNAME]", injections["FNAME"], "data[merges][LNAME]", injections["LNAME"],
 				"data[merges][ORG]", injections["ORG"]).Encode(),
 			wantStatus: http.StatusOK, wantQueued: 1,
-			check: func(t *testing.T, c sync.Change) {
+			check: func(t *testing.T, c apmc.Change) {
 				for tag, want := range injections {
 					if c.Merges[tag] != want {
 						t.Errorf("queued %s = %q, want %q", tag, c.Merges[tag], want)
@@ -124,8 +124,8 @@ func TestMailchimpEndpointBadInput(t *testing.T) {
 		{
 			name: "every byte percent-encoded, under the limit", body: heavyBody,
 			wantStatus: http.StatusOK, wantQueued: 1,
-			check: func(t *testing.T, c sync.Change) {
-				if c.Event != sync.EventProfile || c.Email != "bad.input@example.com" || c.Merges["NOTES"] != heavyValue {
+			check: func(t *testing.T, c apmc.Change) {
+				if c.Event != apmc.EventProfile || c.Email != "bad.input@example.com" || c.Merges["NOTES"] != heavyValue {
 					t.Errorf("queued change: event %s, email %q, NOTES of %d bytes; want profile, bad.input@example.com, %d bytes",
 						c.Event, c.Email, len(c.Merges["NOTES"]), len(heavyValue))
 				}
@@ -139,8 +139,8 @@ func TestMailchimpEndpointBadInput(t *testing.T) {
 			name:       "type repeated: the first wins (subscribe, then unsubscribe)",
 			body:       "type=subscribe&type=unsubscribe&" + without("type").Encode(),
 			wantStatus: http.StatusOK, wantQueued: 1,
-			check: func(t *testing.T, c sync.Change) {
-				if c.Event != sync.EventSubscribe {
+			check: func(t *testing.T, c apmc.Change) {
+				if c.Event != apmc.EventSubscribe {
 					t.Errorf("queued event = %s, want subscribe (the first type)", c.Event)
 				}
 			},
@@ -149,8 +149,8 @@ func TestMailchimpEndpointBadInput(t *testing.T) {
 			name:       "type repeated: the first wins (cleaned, then subscribe)",
 			body:       "type=cleaned&" + base.Encode() + "&type=subscribe",
 			wantStatus: http.StatusOK, wantQueued: 1,
-			check: func(t *testing.T, c sync.Change) {
-				if c.Event != sync.EventCleaned {
+			check: func(t *testing.T, c apmc.Change) {
+				if c.Event != apmc.EventCleaned {
 					t.Errorf("queued event = %s, want cleaned (the first type)", c.Event)
 				}
 			},

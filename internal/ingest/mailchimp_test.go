@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apmc-sync/apmc/internal/apmc"
 	"github.com/apmc-sync/apmc/internal/mailchimp"
-	"github.com/apmc-sync/apmc/internal/sync"
 )
 
 // mcSample reads a sample Mailchimp delivery (a form body).
@@ -49,7 +49,7 @@ func TestMailchimpEndpoint(t *testing.T) {
 		wantError   string
 		wantBody    string // the "status" of a 2xx answer
 		wantQueued  int
-		check       func(t *testing.T, c sync.Change)
+		check       func(t *testing.T, c apmc.Change)
 	}{
 		{name: "URL check, right token", method: http.MethodGet, wantStatus: http.StatusOK, wantBody: "ready"},
 		{
@@ -74,8 +74,8 @@ func TestMailchimpEndpoint(t *testing.T) {
 		{
 			name: "subscribe", method: http.MethodPost, contentType: formType, body: subscribe,
 			wantStatus: http.StatusOK, wantBody: "queued", wantQueued: 1,
-			check: func(t *testing.T, c sync.Change) {
-				if c.Event != sync.EventSubscribe || c.Email != "api+test@mailchimp.com" || c.Merges["FNAME"] != "Zoë" || c.Merges["LNAME"] != "Łukasiewicz" {
+			check: func(t *testing.T, c apmc.Change) {
+				if c.Event != apmc.EventSubscribe || c.Email != "api+test@mailchimp.com" || c.Merges["FNAME"] != "Zoë" || c.Merges["LNAME"] != "Łukasiewicz" {
 					t.Errorf("queued change = %+v, want subscribe for api+test@mailchimp.com with FNAME Zoë, LNAME Łukasiewicz", c)
 				}
 			},
@@ -83,9 +83,9 @@ func TestMailchimpEndpoint(t *testing.T) {
 		{
 			name: "profile with a nested ADDRESS", method: http.MethodPost, contentType: formType, body: mcSample(t, "profile"),
 			wantStatus: http.StatusOK, wantBody: "queued", wantQueued: 1,
-			check: func(t *testing.T, c sync.Change) {
+			check: func(t *testing.T, c apmc.Change) {
 				addr := c.Merges["ADDRESS"]
-				if c.Event != sync.EventProfile || !strings.Contains(addr, "1 Rue de l'Église") || !strings.Contains(addr, "Montréal") || strings.Contains(addr, "[") {
+				if c.Event != apmc.EventProfile || !strings.Contains(addr, "1 Rue de l'Église") || !strings.Contains(addr, "Montréal") || strings.Contains(addr, "[") {
 					t.Errorf("queued change = %+v, want profile with ADDRESS joined from its parts", c)
 				}
 			},
@@ -93,8 +93,8 @@ func TestMailchimpEndpoint(t *testing.T) {
 		{
 			name: "unsubscribe", method: http.MethodPost, contentType: formType, body: mcSample(t, "unsubscribe"),
 			wantStatus: http.StatusOK, wantBody: "queued", wantQueued: 1,
-			check: func(t *testing.T, c sync.Change) {
-				if c.Event != sync.EventUnsubscribe || c.Action != "unsub" || c.Reason != "manual" {
+			check: func(t *testing.T, c apmc.Change) {
+				if c.Event != apmc.EventUnsubscribe || c.Action != "unsub" || c.Reason != "manual" {
 					t.Errorf("queued change = %+v, want unsubscribe, action unsub, reason manual", c)
 				}
 			},
@@ -102,8 +102,8 @@ func TestMailchimpEndpoint(t *testing.T) {
 		{
 			name: "cleaned", method: http.MethodPost, contentType: formType, body: mcSample(t, "cleaned"),
 			wantStatus: http.StatusOK, wantBody: "queued", wantQueued: 1,
-			check: func(t *testing.T, c sync.Change) {
-				if c.Event != sync.EventCleaned || c.Email != "api+cleaned@mailchimp.com" || c.Reason != "hard" {
+			check: func(t *testing.T, c apmc.Change) {
+				if c.Event != apmc.EventCleaned || c.Email != "api+cleaned@mailchimp.com" || c.Reason != "hard" {
 					t.Errorf("queued change = %+v, want cleaned, api+cleaned@mailchimp.com, hard", c)
 				}
 			},
@@ -111,12 +111,12 @@ func TestMailchimpEndpoint(t *testing.T) {
 		{
 			name: "upemail", method: http.MethodPost, contentType: formType, body: mcSample(t, "upemail"),
 			wantStatus: http.StatusOK, wantBody: "queued", wantQueued: 1,
-			check: func(t *testing.T, c sync.Change) {
-				if c.Event != sync.EventUpEmail || c.OldEmail != "old.address@example.com" || c.NewEmail != "new.address+news@example.com" {
+			check: func(t *testing.T, c apmc.Change) {
+				if c.Event != apmc.EventUpEmail || c.OldEmail != "old.address@example.com" || c.NewEmail != "new.address+news@example.com" {
 					t.Errorf("queued change = %+v, want upemail old.address@example.com → new.address+news@example.com", c)
 				}
 				// Ordered with the changes to the new address that follow it.
-				if want := (sync.Change{InstanceID: plainID, Email: "new.address+news@example.com"}).GroupID(); c.GroupID() != want {
+				if want := (apmc.Change{InstanceID: plainID, Email: "new.address+news@example.com"}).GroupID(); c.GroupID() != want {
 					t.Errorf("upemail group id = %s, want the new email's %s", c.GroupID(), want)
 				}
 			},
@@ -129,7 +129,7 @@ func TestMailchimpEndpoint(t *testing.T) {
 			name: "duplicated form keys: the first wins", method: http.MethodPost, contentType: formType,
 			body:       subscribe + "&data%5Bemail%5D=other%40example.com&data%5Bmerges%5D%5BFNAME%5D=Other",
 			wantStatus: http.StatusOK, wantBody: "queued", wantQueued: 1,
-			check: func(t *testing.T, c sync.Change) {
+			check: func(t *testing.T, c apmc.Change) {
 				if c.Email != "api+test@mailchimp.com" || c.Merges["FNAME"] != "Zoë" {
 					t.Errorf("queued change = %+v, want the first email and FNAME", c)
 				}
@@ -250,7 +250,7 @@ func TestMailchimpEndpoint(t *testing.T) {
 			}
 			if tc.wantQueued > 0 {
 				c := q[0].change
-				if c.ID != a.text("change_id") || c.Source != sync.SideMailchimp || !c.ReceivedAt.Equal(now) {
+				if c.ID != a.text("change_id") || c.Source != apmc.SideMailchimp || !c.ReceivedAt.Equal(now) {
 					t.Errorf("queued change id %q source %s received %s, want %q, mailchimp, %s", c.ID, c.Source, c.ReceivedAt, a.text("change_id"), now)
 				}
 				if tc.check != nil {

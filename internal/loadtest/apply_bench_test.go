@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/apmc-sync/apmc/internal/sync"
+	"github.com/apmc-sync/apmc/internal/apmc"
 )
 
 // BenchmarkApplyToMailchimp measures the engine applying one accessplanit
@@ -32,8 +32,8 @@ func BenchmarkApplyToMailchimp(b *testing.B) {
 			e := p.engine()
 			ctx := context.Background()
 			at := time.Now().Add(-time.Hour)
-			user := func(i int) *sync.User {
-				u := &sync.User{ID: "4242", UpdatedAt: at.Add(time.Duration(i) * time.Millisecond), Fields: map[string]string{
+			user := func(i int) *apmc.User {
+				u := &apmc.User{ID: "4242", UpdatedAt: at.Add(time.Duration(i) * time.Millisecond), Fields: map[string]string{
 					"ID": "4242", "Forenames": "Ada", "Surname": "Lovelace", "Email": "ada@example.com", "Phone": "+44 20 7946 0000",
 				}}
 				for k, v := range tt.change(i) {
@@ -41,13 +41,13 @@ func BenchmarkApplyToMailchimp(b *testing.B) {
 				}
 				return u
 			}
-			apply := func(i int) sync.Execution {
+			apply := func(i int) apmc.Execution {
 				u := user(i)
-				exec, err := e.Apply(ctx, sync.Delivery{Attempt: 1, Change: sync.Change{
-					ID: fmt.Sprintf("bench-%d", i), InstanceID: p.instance.ID, Source: sync.SideAccessplanit, Event: sync.EventUpdated,
+				exec, err := e.Apply(ctx, apmc.Delivery{Attempt: 1, Change: apmc.Change{
+					ID: fmt.Sprintf("bench-%d", i), InstanceID: p.instance.ID, Source: apmc.SideAccessplanit, Event: apmc.EventUpdated,
 					ReceivedAt: time.Now(), OccurredAt: u.UpdatedAt, Email: u.Email(), UserID: u.ID, User: u,
 				}})
-				if err != nil || exec.Status != sync.StatusSucceeded {
+				if err != nil || exec.Status != apmc.StatusSucceeded {
 					b.Fatalf("Apply(%d) = %s %q, %v; want succeeded", i, exec.Status, exec.Error, err)
 				}
 				return exec

@@ -10,25 +10,25 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/apmc-sync/apmc/internal/apmc"
 	"github.com/apmc-sync/apmc/internal/awstest"
 	"github.com/apmc-sync/apmc/internal/connector"
 	"github.com/apmc-sync/apmc/internal/dynamo"
 	"github.com/apmc-sync/apmc/internal/queue"
 	sbmc "github.com/apmc-sync/apmc/internal/sandbox/mailchimp"
-	"github.com/apmc-sync/apmc/internal/sync"
 )
 
 // parts are the pieces a function is built from, on an in-process kumo and
 // the Mailchimp simulator, without the rest of the local stack (whose
 // consumer would compete for the CPU).
 type parts struct {
-	instances *sync.CachedInstances
+	instances *apmc.CachedInstances
 	contacts  *dynamo.ContactStore
 	execs     *dynamo.ExecutionStore
 	producer  *queue.Producer
 	sqs       *sqs.Client
 	queueURL  string
-	instance  sync.Instance
+	instance  apmc.Instance
 	mailchimp *sbmc.Server
 }
 
@@ -60,12 +60,12 @@ func newParts(b *testing.B) *parts {
 	apiKey := "0123456789abcdef0123456789abcdef-us21"
 	p.mailchimp.AddAccount(apiKey)
 
-	p.instance = sync.Instance{
-		ID: "bench", Name: "Benchmark", State: sync.StateEnabled, Direction: sync.DirectionBoth, StatusIfNew: "subscribed",
+	p.instance = apmc.Instance{
+		ID: "bench", Name: "Benchmark", State: apmc.StateEnabled, Direction: apmc.DirectionBoth, StatusIfNew: "subscribed",
 		MailchimpListID: p.mailchimp.AddList(apiKey, "Benchmark"), MailchimpBaseURL: "http://" + ln.Addr().String() + "/3.0",
 		AccessplanitBaseURL: "http://127.0.0.1:9/api/v2/", DefaultCompanyID: "1",
-		Mappings: append(sync.DefaultMappings(), sync.FieldMapping{MergeTag: "PHONE", Field: "Phone", Type: sync.TypePhone}),
-		Secrets: sync.Secrets{MailchimpAPIKey: apiKey, AccessplanitAPIKey: "ap-key-bench", AccessplanitToken: "ap-token-bench",
+		Mappings: append(apmc.DefaultMappings(), apmc.FieldMapping{MergeTag: "PHONE", Field: "Phone", Type: apmc.TypePhone}),
+		Secrets: apmc.Secrets{MailchimpAPIKey: apiKey, AccessplanitAPIKey: "ap-key-bench", AccessplanitToken: "ap-token-bench",
 			MailchimpToken: "mc-token-bench", MailchimpSigningSecret: "signing-secret-bench"},
 	}
 	store := svc.Instances(b, tables)
@@ -73,15 +73,15 @@ func newParts(b *testing.B) *parts {
 		b.Fatalf("create instance: %v", err)
 	}
 	// A warm function keeps the instance; the benchmarks measure that case.
-	p.instances = &sync.CachedInstances{Next: store, TTL: time.Hour}
+	p.instances = &apmc.CachedInstances{Next: store, TTL: time.Hour}
 	p.contacts = dynamo.NewContactStore(ddb, tables.Contacts)
 	p.execs = dynamo.NewExecutionStore(ddb, tables.Executions)
 	return p
 }
 
 // engine is the sync engine as the sync function builds it.
-func (p *parts) engine() *sync.Engine {
-	return &sync.Engine{Instances: p.instances, Contacts: p.contacts, Executions: p.execs,
+func (p *parts) engine() *apmc.Engine {
+	return &apmc.Engine{Instances: p.instances, Contacts: p.contacts, Executions: p.execs,
 		Connector: &connector.Connector{Timeout: 10 * time.Second}}
 }
 

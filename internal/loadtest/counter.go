@@ -3,7 +3,7 @@ package loadtest
 import (
 	"net/http"
 	"strings"
-	gosync "sync"
+	"sync"
 )
 
 // Services as CountingTransport names them: the prefix of the X-Amz-Target
@@ -19,7 +19,7 @@ const (
 type CountingTransport struct {
 	Base http.RoundTripper
 
-	mu     gosync.Mutex
+	mu     sync.Mutex
 	counts map[string]int // "DynamoDB_20120810.GetItem" → n
 }
 

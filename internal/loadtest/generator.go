@@ -8,7 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	gosync "sync"
+	"sync"
 	"time"
 )
 
@@ -63,8 +63,8 @@ func Run(ctx context.Context, p Plan) (Result, error) {
 	}
 	res := Result{Statuses: map[int]int{}, Latencies: make([]time.Duration, 0, p.Total)}
 	var (
-		mu    gosync.Mutex
-		wg    gosync.WaitGroup
+		mu    sync.Mutex
+		wg    sync.WaitGroup
 		slots = make(chan struct{}, p.MaxInFlight)
 	)
 	interval := time.Duration(float64(time.Second) / p.Rate)

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	gosync "sync"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -95,7 +95,7 @@ func (e *env) settle(tb testing.TB, quiet, limit time.Duration) {
 
 // sampler records a counter over time.
 type sampler struct {
-	mu      gosync.Mutex
+	mu      sync.Mutex
 	samples []sample
 }
 

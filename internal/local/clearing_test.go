@@ -6,8 +6,8 @@ import (
 	"net/http"
 	"testing"
 
+	"github.com/apmc-sync/apmc/internal/apmc"
 	sbmc "github.com/apmc-sync/apmc/internal/sandbox/mailchimp"
-	"github.com/apmc-sync/apmc/internal/sync"
 )
 
 func TestFieldClearedInAccessplanitIsClearedInMailchimp(t *testing.T) {
@@ -105,9 +105,9 @@ func TestEmailMoveEchoIsSuppressed(t *testing.T) {
 	if got := s.Mailchimp.Stats().Requests["PATCH"] + s.Mailchimp.Stats().Requests["PUT"] - writes; got != 1 {
 		t.Errorf("Mailchimp writes for an address change = %d, want 1 (the move)", got)
 	}
-	echo := waitExecution(t, s, "the upemail echo", sync.ExecutionQuery{Flow: sync.FlowToAccessplanit, Contact: "mary.new@example.com"},
-		func(e sync.Execution) bool { return e.Event == sync.EventUpEmail })
-	if echo.Status != sync.StatusSuppressed {
+	echo := waitExecution(t, s, "the upemail echo", apmc.ExecutionQuery{Flow: apmc.FlowToAccessplanit, Contact: "mary.new@example.com"},
+		func(e apmc.Execution) bool { return e.Event == apmc.EventUpEmail })
+	if echo.Status != apmc.StatusSuppressed {
 		t.Errorf("upemail echo = %s (%s), want suppressed", echo.Status, echo.Reason)
 	}
 }

@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apmc-sync/apmc/internal/apmc"
 	"github.com/apmc-sync/apmc/internal/local"
-	"github.com/apmc-sync/apmc/internal/sync"
 )
 
 // Deletes, unsubscribes and cleaned addresses never reach the other side:
@@ -16,24 +16,24 @@ func TestNothingDestructiveFlows(t *testing.T) {
 	tests := []struct {
 		name   string
 		act    func(t *testing.T, s *local.Stack, userID, email string) error
-		flow   sync.Flow
-		event  sync.Event
+		flow   apmc.Flow
+		event  apmc.Event
 		reason string
 		// status is the Mailchimp member's status afterwards.
 		status string
 	}{
 		{"accessplanit delete", func(t *testing.T, s *local.Stack, id, _ string) error {
 			return s.Accessplanit.DeleteUserInUI(id)
-		}, sync.FlowToMailchimp, sync.EventDeleted, "deletes never cascade", "subscribed"},
+		}, apmc.FlowToMailchimp, apmc.EventDeleted, "deletes never cascade", "subscribed"},
 		{"Mailchimp delete", func(t *testing.T, s *local.Stack, _, email string) error {
 			return s.Mailchimp.Unsubscribe(s.Info.Sandbox.Mailchimp.ListID, email, "delete")
-		}, sync.FlowToAccessplanit, sync.EventUnsubscribe, "deletes never cascade", "archived"},
+		}, apmc.FlowToAccessplanit, apmc.EventUnsubscribe, "deletes never cascade", "archived"},
 		{"Mailchimp unsubscribe", func(t *testing.T, s *local.Stack, _, email string) error {
 			return s.Mailchimp.Unsubscribe(s.Info.Sandbox.Mailchimp.ListID, email, "unsub")
-		}, sync.FlowToAccessplanit, sync.EventUnsubscribe, "unsubscribes never flow", "unsubscribed"},
+		}, apmc.FlowToAccessplanit, apmc.EventUnsubscribe, "unsubscribes never flow", "unsubscribed"},
 		{"Mailchimp cleaned", func(t *testing.T, s *local.Stack, _, email string) error {
 			return s.Mailchimp.Clean(s.Info.Sandbox.Mailchimp.ListID, email, "hard")
-		}, sync.FlowToAccessplanit, sync.EventCleaned, "cleaned addresses never flow", "cleaned"},
+		}, apmc.FlowToAccessplanit, apmc.EventCleaned, "cleaned addresses never flow", "cleaned"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -46,9 +46,9 @@ func TestNothingDestructiveFlows(t *testing.T) {
 			if err := tt.act(t, s, id, email); err != nil {
 				t.Fatalf("%s error = %v", tt.name, err)
 			}
-			e := waitExecution(t, s, "the "+string(tt.event)+" execution", sync.ExecutionQuery{Flow: tt.flow}, func(e sync.Execution) bool { return e.Event == tt.event })
+			e := waitExecution(t, s, "the "+string(tt.event)+" execution", apmc.ExecutionQuery{Flow: tt.flow}, func(e apmc.Execution) bool { return e.Event == tt.event })
 			settle(t, s)
-			if e.Status != sync.StatusSkipped || e.Changed || !strings.Contains(e.Reason, tt.reason) {
+			if e.Status != apmc.StatusSkipped || e.Changed || !strings.Contains(e.Reason, tt.reason) {
 				t.Errorf("execution = %s changed=%v reason %q, want skipped: %q", e.Status, e.Changed, e.Reason, tt.reason)
 			}
 			m, ok := s.Mailchimp.Member(s.Info.Sandbox.Mailchimp.ListID, email)
@@ -57,7 +57,7 @@ func TestNothingDestructiveFlows(t *testing.T) {
 			}
 			u := apUser(t, s, id)
 			wantStatus := "Active"
-			if tt.event == sync.EventDeleted {
+			if tt.event == apmc.EventDeleted {
 				wantStatus = "Deleted" // the UI's own delete, nothing more
 			}
 			if got := toString(u["Status"]); got != wantStatus {
@@ -67,7 +67,7 @@ func TestNothingDestructiveFlows(t *testing.T) {
 				t.Errorf("Mailchimp writes = %d, want 0", got)
 			}
 			wantAP := 0
-			if tt.event == sync.EventDeleted {
+			if tt.event == apmc.EventDeleted {
 				wantAP = 1
 			}
 			if got := s.Accessplanit.Stats().Writes - apWrites; got != wantAP {
@@ -129,14 +129,14 @@ func TestMailchimpRefusalsArePermanent(t *testing.T) {
 			if err := s.Accessplanit.EditUser(id, map[string]any{"Forenames": "Changed"}); err != nil {
 				t.Fatalf("EditUser() error = %v", err)
 			}
-			e := waitExecution(t, s, "the failed execution", sync.ExecutionQuery{Flow: sync.FlowToMailchimp, Status: sync.StatusFailed}, func(sync.Execution) bool { return true })
+			e := waitExecution(t, s, "the failed execution", apmc.ExecutionQuery{Flow: apmc.FlowToMailchimp, Status: apmc.StatusFailed}, func(apmc.Execution) bool { return true })
 			if e.Retryable || e.Attempt != 1 || !strings.Contains(e.Error, tt.reason) {
 				t.Errorf("execution = attempt %d retryable=%v error %q, want a permanent failure naming %q", e.Attempt, e.Retryable, e.Error, tt.reason)
 			}
 			// Not retried: no second attempt shows up, nothing in the DLQ.
 			time.Sleep(500 * time.Millisecond)
 			settle(t, s)
-			if n := len(executions(t, s, sync.ExecutionQuery{Flow: sync.FlowToMailchimp, Status: sync.StatusFailed})); n != 1 {
+			if n := len(executions(t, s, apmc.ExecutionQuery{Flow: apmc.FlowToMailchimp, Status: apmc.StatusFailed})); n != 1 {
 				t.Errorf("failed executions = %d, want 1", n)
 			}
 			if !queueEmpty(t, s, s.Queues.DeadLetterURL) {

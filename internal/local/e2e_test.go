@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apmc-sync/apmc/internal/apmc"
 	"github.com/apmc-sync/apmc/internal/local"
-	"github.com/apmc-sync/apmc/internal/sync"
 )
 
 func startStack(t *testing.T) *local.Stack {
@@ -30,11 +30,11 @@ func startStack(t *testing.T) *local.Stack {
 
 // waitExecutions waits until the contact has at least n executions of flow
 // and returns them, newest first.
-func waitExecutions(t *testing.T, s *local.Stack, contact string, flow sync.Flow, n int) []sync.Execution {
+func waitExecutions(t *testing.T, s *local.Stack, contact string, flow apmc.Flow, n int) []apmc.Execution {
 	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
 	for {
-		list, _, err := s.Executions.Executions(context.Background(), s.Info.InstanceID, sync.ExecutionQuery{Contact: contact, Flow: flow, Limit: 100})
+		list, _, err := s.Executions.Executions(context.Background(), s.Info.InstanceID, apmc.ExecutionQuery{Contact: contact, Flow: flow, Limit: 100})
 		if err != nil {
 			t.Fatalf("Executions() error = %v", err)
 		}
@@ -57,8 +57,8 @@ func TestAccessplanitToMailchimpEndToEnd(t *testing.T) {
 		t.Fatalf("CreateUserInUI() error = %v", err)
 	}
 	const email = "ada.lovelace@example.com"
-	execs := waitExecutions(t, s, email, sync.FlowToMailchimp, 1)
-	if e := execs[0]; e.Status != sync.StatusSucceeded || !e.Changed || e.Origin != sync.OriginWebhook || e.Attempt != 1 {
+	execs := waitExecutions(t, s, email, apmc.FlowToMailchimp, 1)
+	if e := execs[0]; e.Status != apmc.StatusSucceeded || !e.Changed || e.Origin != apmc.OriginWebhook || e.Attempt != 1 {
 		t.Fatalf("create execution = %s changed=%v origin=%s attempt=%d error=%q, want succeeded, changed, webhook, 1", e.Status, e.Changed, e.Origin, e.Attempt, e.Error)
 	}
 	m, ok := mc.Member(list, email)
@@ -75,8 +75,8 @@ func TestAccessplanitToMailchimpEndToEnd(t *testing.T) {
 		t.Errorf("member status = %q, want subscribed", m.Status)
 	}
 	// Mailchimp's webhook for the service's own write (api source on) is an echo.
-	back := waitExecutions(t, s, email, sync.FlowToAccessplanit, 1)
-	if back[0].Status != sync.StatusSuppressed {
+	back := waitExecutions(t, s, email, apmc.FlowToAccessplanit, 1)
+	if back[0].Status != apmc.StatusSuppressed {
 		t.Errorf("echo from Mailchimp: status = %s (%s %s), want suppressed", back[0].Status, back[0].Reason, back[0].Error)
 	}
 
@@ -85,8 +85,8 @@ func TestAccessplanitToMailchimpEndToEnd(t *testing.T) {
 	if err := ap.EditUser(id, map[string]any{"Forenames": "Augusta Ada"}); err != nil {
 		t.Fatalf("EditUser() error = %v", err)
 	}
-	execs = waitExecutions(t, s, email, sync.FlowToMailchimp, 2)
-	if execs[0].Status != sync.StatusSucceeded || !execs[0].Changed {
+	execs = waitExecutions(t, s, email, apmc.FlowToMailchimp, 2)
+	if execs[0].Status != apmc.StatusSucceeded || !execs[0].Changed {
 		t.Fatalf("update execution = %s changed=%v %q", execs[0].Status, execs[0].Changed, execs[0].Error)
 	}
 	if m, _ := mc.Member(list, email); m.MergeFields["FNAME"] != "Augusta Ada" {
@@ -97,13 +97,13 @@ func TestAccessplanitToMailchimpEndToEnd(t *testing.T) {
 	}
 
 	// An update of an unmapped field writes nothing.
-	waitExecutions(t, s, email, sync.FlowToAccessplanit, 2)
+	waitExecutions(t, s, email, apmc.FlowToAccessplanit, 2)
 	writes = mc.Stats().MemberWrites
 	if err := ap.EditUser(id, map[string]any{"JobTitle": "Analyst"}); err != nil {
 		t.Fatalf("EditUser() error = %v", err)
 	}
-	execs = waitExecutions(t, s, email, sync.FlowToMailchimp, 3)
-	if e := execs[0]; e.Status != sync.StatusSucceeded || e.Changed {
+	execs = waitExecutions(t, s, email, apmc.FlowToMailchimp, 3)
+	if e := execs[0]; e.Status != apmc.StatusSucceeded || e.Changed {
 		t.Errorf("unmapped update execution = %s changed=%v, want succeeded without change", e.Status, e.Changed)
 	}
 	if got := mc.Stats().MemberWrites - writes; got != 0 {
@@ -119,7 +119,7 @@ func TestUserWithoutEmailFailsPermanently(t *testing.T) {
 	}
 	deadline := time.Now().Add(15 * time.Second)
 	for {
-		list, _, err := s.Executions.Executions(context.Background(), s.Info.InstanceID, sync.ExecutionQuery{Status: sync.StatusFailed})
+		list, _, err := s.Executions.Executions(context.Background(), s.Info.InstanceID, apmc.ExecutionQuery{Status: apmc.StatusFailed})
 		if err != nil {
 			t.Fatalf("Executions() error = %v", err)
 		}
@@ -140,7 +140,7 @@ func TestUserWithoutEmailFailsPermanently(t *testing.T) {
 	}
 	// Not retried: no second attempt shows up.
 	time.Sleep(time.Second)
-	all, _, _ := s.Executions.Executions(context.Background(), s.Info.InstanceID, sync.ExecutionQuery{Flow: sync.FlowToMailchimp})
+	all, _, _ := s.Executions.Executions(context.Background(), s.Info.InstanceID, apmc.ExecutionQuery{Flow: apmc.FlowToMailchimp})
 	if len(all) != 1 {
 		t.Errorf("executions = %d, want exactly 1 (a permanent failure is not retried)", len(all))
 	}
@@ -154,7 +154,7 @@ func TestExecutionsAPI(t *testing.T) {
 	if _, err := s.Accessplanit.CreateUserInUI(map[string]any{"Forenames": "Grace", "Surname": "Hopper", "Email": "grace@example.com", "MainCompanyID": s.Info.Sandbox.Accessplanit.DefaultCompanyID}); err != nil {
 		t.Fatalf("CreateUserInUI() error = %v", err)
 	}
-	waitExecutions(t, s, "grace@example.com", sync.FlowToMailchimp, 1)
+	waitExecutions(t, s, "grace@example.com", apmc.FlowToMailchimp, 1)
 
 	get := func(path, token string) (int, map[string]any) {
 		req, _ := http.NewRequest(http.MethodGet, strings.TrimSuffix(s.Info.APIURL, "/api/")+path, nil)

@@ -7,12 +7,12 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	gosync "sync"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/apmc-sync/apmc/internal/apmc"
 	"github.com/apmc-sync/apmc/internal/local"
-	"github.com/apmc-sync/apmc/internal/sync"
 )
 
 const (
@@ -65,7 +65,7 @@ func TestSoakUnderFaults(t *testing.T) {
 	runPhase := func(name string, edit func()) {
 		t.Helper()
 		ctx, stop := context.WithCancel(context.Background())
-		var wg gosync.WaitGroup
+		var wg sync.WaitGroup
 		wg.Go(func() { faults.accessplanit(ctx, 16) })
 		phaseStart := time.Now()
 		edit()
@@ -213,38 +213,38 @@ func checkSoakState(t *testing.T, s *local.Stack, contacts []*soakContact) {
 // that nothing failed permanently.
 func checkSoakExecutions(t *testing.T, s *local.Stack, faults *soakFaults) {
 	t.Helper()
-	all := allExecutions(t, s, sync.ExecutionQuery{})
-	last := map[string]sync.Execution{}
-	failed := map[sync.Flow]int{}
+	all := allExecutions(t, s, apmc.ExecutionQuery{})
+	last := map[string]apmc.Execution{}
+	failed := map[apmc.Flow]int{}
 	failedFor := map[string]bool{}
 	for _, e := range all {
 		if prev, ok := last[e.ChangeID]; !ok || e.Attempt > prev.Attempt {
 			last[e.ChangeID] = e
 		}
-		if e.Status != sync.StatusFailed {
+		if e.Status != apmc.StatusFailed {
 			continue
 		}
 		if !e.Retryable {
 			t.Errorf("execution %s (%s, attempt %d) failed for good: %q, want only transient failures", e.ID, e.Contact, e.Attempt, e.Error)
 		}
 		failed[e.Flow]++
-		if e.Flow == sync.FlowToMailchimp {
+		if e.Flow == apmc.FlowToMailchimp {
 			failedFor[e.Contact] = true
 		}
 	}
 	for id, e := range last {
-		if e.Status == sync.StatusFailed {
+		if e.Status == apmc.StatusFailed {
 			t.Errorf("change %s for %s ended failed after %d attempts: %q", id, e.Contact, e.Attempt, e.Error)
 		}
 	}
 	mc, ap := s.Mailchimp.Stats(), s.Accessplanit.Stats()
 	t.Logf("executions %d; failed to Mailchimp %d (faults met %d, connection-limit refusals %d); failed to accessplanit %d (faults met %d, slow windows %d)",
-		len(all), failed[sync.FlowToMailchimp], mc.Faults, mc.TooManyRequests, failed[sync.FlowToAccessplanit], ap.Faults, faults.slow)
-	if failed[sync.FlowToMailchimp] < mc.Faults {
-		t.Errorf("failed executions to Mailchimp = %d, want at least the %d faults Mailchimp answered", failed[sync.FlowToMailchimp], mc.Faults)
+		len(all), failed[apmc.FlowToMailchimp], mc.Faults, mc.TooManyRequests, failed[apmc.FlowToAccessplanit], ap.Faults, faults.slow)
+	if failed[apmc.FlowToMailchimp] < mc.Faults {
+		t.Errorf("failed executions to Mailchimp = %d, want at least the %d faults Mailchimp answered", failed[apmc.FlowToMailchimp], mc.Faults)
 	}
-	if failed[sync.FlowToAccessplanit] < ap.Faults {
-		t.Errorf("failed executions to accessplanit = %d, want at least the %d faults accessplanit answered", failed[sync.FlowToAccessplanit], ap.Faults)
+	if failed[apmc.FlowToAccessplanit] < ap.Faults {
+		t.Errorf("failed executions to accessplanit = %d, want at least the %d faults accessplanit answered", failed[apmc.FlowToAccessplanit], ap.Faults)
 	}
 	if mc.Faults == 0 || ap.Faults == 0 {
 		t.Errorf("faults met: Mailchimp %d, accessplanit %d; want both above zero (the soak must exercise failures)", mc.Faults, ap.Faults)
@@ -323,7 +323,7 @@ func TestStoresUnreachableAtIngest(t *testing.T) {
 			if got := webhookStatus(t, s, id); got != http.StatusAccepted {
 				t.Fatalf("delivery once the %s is back = %d, want %d", tt.name, got, http.StatusAccepted)
 			}
-			waitExecution(t, s, "the change to succeed", sync.ExecutionQuery{Flow: sync.FlowToMailchimp, Contact: email}, func(e sync.Execution) bool { return e.Status == sync.StatusSucceeded })
+			waitExecution(t, s, "the change to succeed", apmc.ExecutionQuery{Flow: apmc.FlowToMailchimp, Contact: email}, func(e apmc.Execution) bool { return e.Status == apmc.StatusSucceeded })
 			if _, ok := s.Mailchimp.Member(s.Info.Sandbox.Mailchimp.ListID, email); !ok {
 				t.Errorf("member %s not written after the retried delivery", email)
 			}
@@ -371,16 +371,16 @@ func TestTablesUnreachableDuringSync(t *testing.T) {
 	// last: a refused PutItem means one attempt has run its course.
 	waitFor(t, "an attempt to fail on the tables", func() bool { return outage.refusedCount("DynamoDB_20120810.PutItem") > 0 })
 	outage.set(nil)
-	e := waitExecution(t, s, "the change to succeed", sync.ExecutionQuery{Flow: sync.FlowToMailchimp, Contact: email}, func(e sync.Execution) bool { return e.Status == sync.StatusSucceeded })
-	if e.Attempt < 2 || e.Origin != sync.OriginRetry {
+	e := waitExecution(t, s, "the change to succeed", apmc.ExecutionQuery{Flow: apmc.FlowToMailchimp, Contact: email}, func(e apmc.Execution) bool { return e.Status == apmc.StatusSucceeded })
+	if e.Attempt < 2 || e.Origin != apmc.OriginRetry {
 		t.Errorf("succeeded execution attempt %d origin %s, want a redelivery (attempt 2 or later, origin retry)", e.Attempt, e.Origin)
 	}
 	settle(t, s)
 	if _, ok := s.Mailchimp.Member(s.Info.Sandbox.Mailchimp.ListID, email); !ok {
 		t.Errorf("member %s not written", email)
 	}
-	for _, x := range executions(t, s, sync.ExecutionQuery{Flow: sync.FlowToMailchimp, Contact: email}) {
-		if x.Status == sync.StatusFailed && (!x.Retryable || !strings.Contains(x.Error, "contact state")) {
+	for _, x := range executions(t, s, apmc.ExecutionQuery{Flow: apmc.FlowToMailchimp, Contact: email}) {
+		if x.Status == apmc.StatusFailed && (!x.Retryable || !strings.Contains(x.Error, "contact state")) {
 			t.Errorf("failed execution attempt %d retryable=%v %q, want a retryable failure reading the contact state", x.Attempt, x.Retryable, x.Error)
 		}
 	}
@@ -423,7 +423,7 @@ func TestConsumerKilledMidRun(t *testing.T) {
 		m, ok := s.Mailchimp.Member(list, email)
 		if !ok {
 			t.Errorf("member %s is missing after the restart", email)
-			for _, e := range attempts(t, s, sync.FlowToMailchimp, email) {
+			for _, e := range attempts(t, s, apmc.FlowToMailchimp, email) {
 				t.Logf("  attempt %d: %s %q", e.Attempt, e.Status, e.Error)
 			}
 			continue

@@ -12,23 +12,23 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/apmc-sync/apmc/internal/apmc"
 	"github.com/apmc-sync/apmc/internal/local"
 	sbap "github.com/apmc-sync/apmc/internal/sandbox/accessplanit"
 	sbmc "github.com/apmc-sync/apmc/internal/sandbox/mailchimp"
-	"github.com/apmc-sync/apmc/internal/sync"
 )
 
 // attempts returns the executions of one change, first attempt first.
-func attempts(t *testing.T, s *local.Stack, flow sync.Flow, contact string) []sync.Execution {
+func attempts(t *testing.T, s *local.Stack, flow apmc.Flow, contact string) []apmc.Execution {
 	t.Helper()
-	list := executions(t, s, sync.ExecutionQuery{Flow: flow, Contact: contact})
+	list := executions(t, s, apmc.ExecutionQuery{Flow: flow, Contact: contact})
 	sort.Slice(list, func(i, j int) bool { return list[i].Attempt < list[j].Attempt })
 	return list
 }
 
 // checkAttempts checks that a change failed transiently n-1 times, linked to
 // its first attempt, and ended with last.
-func checkAttempts(t *testing.T, list []sync.Execution, n int, last sync.Status) {
+func checkAttempts(t *testing.T, list []apmc.Execution, n int, last apmc.Status) {
 	t.Helper()
 	if len(list) != n {
 		for _, e := range list {
@@ -42,14 +42,14 @@ func checkAttempts(t *testing.T, list []sync.Execution, n int, last sync.Status)
 			t.Errorf("execution %d attempt = %d, want %d", i, e.Attempt, i+1)
 		}
 		if i == 0 {
-			if e.Origin != sync.OriginWebhook || e.OriginalID != "" {
+			if e.Origin != apmc.OriginWebhook || e.OriginalID != "" {
 				t.Errorf("first attempt origin %s original %q, want webhook and none", e.Origin, e.OriginalID)
 			}
-		} else if e.Origin != sync.OriginRetry || e.OriginalID != first.ID {
+		} else if e.Origin != apmc.OriginRetry || e.OriginalID != first.ID {
 			t.Errorf("attempt %d origin %s original %q, want retry of %s", e.Attempt, e.Origin, e.OriginalID, first.ID)
 		}
 		if i < n-1 {
-			if e.Status != sync.StatusFailed || !e.Retryable || e.Error == "" {
+			if e.Status != apmc.StatusFailed || !e.Retryable || e.Error == "" {
 				t.Errorf("attempt %d = %s retryable=%v %q, want a failure to retry", e.Attempt, e.Status, e.Retryable, e.Error)
 			}
 		}
@@ -83,7 +83,7 @@ func TestTransientFailuresAreRetried(t *testing.T) {
 			t.Parallel()
 			s := startStackWith(t, func(c *local.Config) { c.APITimeout = 500 * time.Millisecond })
 			email := strings.ReplaceAll(strings.ToLower(tt.name), " ", ".") + "@example.com"
-			flow := sync.FlowToMailchimp
+			flow := apmc.FlowToMailchimp
 			if tt.mailchimp != nil {
 				f := *tt.mailchimp
 				f.Method, f.Count = http.MethodPut, 2
@@ -92,7 +92,7 @@ func TestTransientFailuresAreRetried(t *testing.T) {
 					t.Fatalf("CreateUserInUI() error = %v", err)
 				}
 			} else {
-				flow = sync.FlowToAccessplanit
+				flow = apmc.FlowToAccessplanit
 				f := *tt.accessplanit
 				f.Count = 2
 				s.Accessplanit.InjectFaults(f)
@@ -100,13 +100,13 @@ func TestTransientFailuresAreRetried(t *testing.T) {
 					t.Fatalf("SubscribeAsUser() error = %v", err)
 				}
 			}
-			waitExecution(t, s, "the change to succeed", sync.ExecutionQuery{Flow: flow, Contact: email}, func(e sync.Execution) bool { return e.Status == sync.StatusSucceeded })
+			waitExecution(t, s, "the change to succeed", apmc.ExecutionQuery{Flow: flow, Contact: email}, func(e apmc.Execution) bool { return e.Status == apmc.StatusSucceeded })
 			list := attempts(t, s, flow, email)
-			checkAttempts(t, list, 3, sync.StatusSucceeded)
+			checkAttempts(t, list, 3, apmc.StatusSucceeded)
 			if tt.want != "" && !strings.Contains(list[0].Error, tt.want) {
 				t.Errorf("first attempt error = %q, want it to name %s", list[0].Error, tt.want)
 			}
-			if flow == sync.FlowToMailchimp {
+			if flow == apmc.FlowToMailchimp {
 				if _, ok := s.Mailchimp.Member(s.Info.Sandbox.Mailchimp.ListID, email); !ok {
 					t.Errorf("member %s not written after the retries", email)
 				}
@@ -125,9 +125,9 @@ func TestRetriesWaitLongerEachTime(t *testing.T) {
 	if _, err := s.Accessplanit.CreateUserInUI(map[string]any{"Forenames": "Patient", "Surname": "Retry", "Email": email, "MainCompanyID": s.Info.Sandbox.Accessplanit.DefaultCompanyID}); err != nil {
 		t.Fatalf("CreateUserInUI() error = %v", err)
 	}
-	waitExecution(t, s, "the change to succeed", sync.ExecutionQuery{Flow: sync.FlowToMailchimp, Contact: email}, func(e sync.Execution) bool { return e.Status == sync.StatusSucceeded })
-	list := attempts(t, s, sync.FlowToMailchimp, email)
-	checkAttempts(t, list, 3, sync.StatusSucceeded)
+	waitExecution(t, s, "the change to succeed", apmc.ExecutionQuery{Flow: apmc.FlowToMailchimp, Contact: email}, func(e apmc.Execution) bool { return e.Status == apmc.StatusSucceeded })
+	list := attempts(t, s, apmc.FlowToMailchimp, email)
+	checkAttempts(t, list, 3, apmc.StatusSucceeded)
 	// The n-th failure hides the message for RetryBase·2^(n-1): 1 s, then 2 s.
 	for i, min := range []time.Duration{time.Second, 2 * time.Second} {
 		gap := list[i+1].StartedAt.Sub(list[i].FinishedAt)
@@ -146,8 +146,8 @@ func TestTransientFailuresEndInTheDeadLetterQueue(t *testing.T) {
 		t.Fatalf("CreateUserInUI() error = %v", err)
 	}
 	waitFor(t, "the change in the dead-letter queue", func() bool { return !queueEmpty(t, s, s.Queues.DeadLetterURL) })
-	list := attempts(t, s, sync.FlowToMailchimp, email)
-	checkAttempts(t, list, sync.DefaultMaxAttempts, sync.StatusFailed)
+	list := attempts(t, s, apmc.FlowToMailchimp, email)
+	checkAttempts(t, list, apmc.DefaultMaxAttempts, apmc.StatusFailed)
 	if last := list[len(list)-1]; last.Retryable || !logsContain(last, "dead-letter queue") {
 		t.Errorf("last attempt retryable=%v logs %v, want final and saying it moves to the dead-letter queue", last.Retryable, last.Logs)
 	}
@@ -158,7 +158,7 @@ func TestTransientFailuresEndInTheDeadLetterQueue(t *testing.T) {
 	if len(out.Messages) != 1 {
 		t.Fatalf("dead-letter messages = %d, want 1", len(out.Messages))
 	}
-	var c sync.Change
+	var c apmc.Change
 	if err := json.Unmarshal([]byte(aws.ToString(out.Messages[0].Body)), &c); err != nil {
 		t.Fatalf("dead-letter message is not a change: %v", err)
 	}
@@ -178,10 +178,10 @@ func TestPermanentFailureIsNotRetried(t *testing.T) {
 	if _, err := s.Accessplanit.CreateUserInUI(map[string]any{"Forenames": "Invalid", "Surname": "Resource", "Email": email, "MainCompanyID": s.Info.Sandbox.Accessplanit.DefaultCompanyID}); err != nil {
 		t.Fatalf("CreateUserInUI() error = %v", err)
 	}
-	e := waitExecution(t, s, "the failure", sync.ExecutionQuery{Flow: sync.FlowToMailchimp, Contact: email}, func(sync.Execution) bool { return true })
+	e := waitExecution(t, s, "the failure", apmc.ExecutionQuery{Flow: apmc.FlowToMailchimp, Contact: email}, func(apmc.Execution) bool { return true })
 	time.Sleep(500 * time.Millisecond)
 	settle(t, s)
-	checkAttempts(t, attempts(t, s, sync.FlowToMailchimp, email), 1, sync.StatusFailed)
+	checkAttempts(t, attempts(t, s, apmc.FlowToMailchimp, email), 1, apmc.StatusFailed)
 	if e.Retryable || !strings.Contains(e.Error, "Invalid Resource") {
 		t.Errorf("execution retryable=%v error %q, want a permanent failure naming Invalid Resource", e.Retryable, e.Error)
 	}

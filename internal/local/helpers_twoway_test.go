@@ -16,9 +16,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
+	"github.com/apmc-sync/apmc/internal/apmc"
 	"github.com/apmc-sync/apmc/internal/local"
 	"github.com/apmc-sync/apmc/internal/mailchimp"
-	"github.com/apmc-sync/apmc/internal/sync"
 )
 
 var stackSeq atomic.Int64
@@ -61,7 +61,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 }
 
 // executions lists the instance's executions matching q, newest first.
-func executions(t *testing.T, s *local.Stack, q sync.ExecutionQuery) []sync.Execution {
+func executions(t *testing.T, s *local.Stack, q apmc.ExecutionQuery) []apmc.Execution {
 	t.Helper()
 	if q.Limit == 0 {
 		q.Limit = 200
@@ -74,9 +74,9 @@ func executions(t *testing.T, s *local.Stack, q sync.ExecutionQuery) []sync.Exec
 }
 
 // waitExecution waits for an execution matching q and ok, and returns it.
-func waitExecution(t *testing.T, s *local.Stack, what string, q sync.ExecutionQuery, ok func(sync.Execution) bool) sync.Execution {
+func waitExecution(t *testing.T, s *local.Stack, what string, q apmc.ExecutionQuery, ok func(apmc.Execution) bool) apmc.Execution {
 	t.Helper()
-	var found sync.Execution
+	var found apmc.Execution
 	waitFor(t, what, func() bool {
 		for _, e := range executions(t, s, q) {
 			if ok(e) {
@@ -214,7 +214,7 @@ func usersWithEmail(s *local.Stack, email string) []map[string]any {
 }
 
 // logsContain reports whether an execution's log has a line containing s.
-func logsContain(e sync.Execution, s string) bool {
+func logsContain(e apmc.Execution, s string) bool {
 	for _, l := range e.Logs {
 		if strings.Contains(l.Message, s) {
 			return true

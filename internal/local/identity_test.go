@@ -4,8 +4,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/apmc-sync/apmc/internal/apmc"
 	"github.com/apmc-sync/apmc/internal/local"
-	"github.com/apmc-sync/apmc/internal/sync"
 )
 
 // createSynced creates a User in the accessplanit UI and waits until the
@@ -24,7 +24,7 @@ func createSynced(t *testing.T, s *local.Stack, first, last, email string) strin
 // noFailures fails the test for every failed execution of the instance.
 func noFailures(t *testing.T, s *local.Stack) {
 	t.Helper()
-	for _, e := range executions(t, s, sync.ExecutionQuery{Status: sync.StatusFailed}) {
+	for _, e := range executions(t, s, apmc.ExecutionQuery{Status: apmc.StatusFailed}) {
 		t.Errorf("execution %s (%s %s %s) failed: %s", e.ID, e.Flow, e.Event, e.Contact, e.Error)
 	}
 }
@@ -39,9 +39,9 @@ func TestMailchimpEmailChangeUpdatesTheLinkedUser(t *testing.T) {
 	if err := s.Mailchimp.ChangeEmailAsUser(list, "ada.old@example.com", "ada.new@example.com"); err != nil {
 		t.Fatalf("ChangeEmailAsUser() error = %v", err)
 	}
-	e := waitExecution(t, s, "the upemail execution", sync.ExecutionQuery{Flow: sync.FlowToAccessplanit}, func(e sync.Execution) bool { return e.Event == sync.EventUpEmail })
+	e := waitExecution(t, s, "the upemail execution", apmc.ExecutionQuery{Flow: apmc.FlowToAccessplanit}, func(e apmc.Execution) bool { return e.Event == apmc.EventUpEmail })
 	settle(t, s)
-	if e.Status != sync.StatusSucceeded || !e.Changed {
+	if e.Status != apmc.StatusSucceeded || !e.Changed {
 		t.Errorf("upemail execution = %s changed=%v %q %q, want succeeded and changed", e.Status, e.Changed, e.Reason, e.Error)
 	}
 	if n := len(s.Accessplanit.Users()); n != 1 {
@@ -100,19 +100,19 @@ func TestAccessplanitEmailChangeToATakenAddressWritesThatMember(t *testing.T) {
 	list := s.Info.Sandbox.Mailchimp.ListID
 	id := createSynced(t, s, "Alan", "Turing", "alan@example.com")
 	// Someone else already subscribed at the new address, before accessplanit knew.
-	setDirection(t, s, sync.DirectionToMailchimp)
+	setDirection(t, s, apmc.DirectionToMailchimp)
 	if err := s.Mailchimp.SubscribeAsUser(list, "taken@example.com", map[string]any{"FNAME": "Other", "LNAME": "Person"}); err != nil {
 		t.Fatalf("SubscribeAsUser() error = %v", err)
 	}
 	settle(t, s)
-	setDirection(t, s, sync.DirectionBoth)
+	setDirection(t, s, apmc.DirectionBoth)
 
 	if err := s.Accessplanit.EditUser(id, map[string]any{"Email": "taken@example.com"}); err != nil {
 		t.Fatalf("EditUser() error = %v", err)
 	}
-	e := waitExecution(t, s, "the email change execution", sync.ExecutionQuery{Flow: sync.FlowToMailchimp, Contact: "taken@example.com"}, func(sync.Execution) bool { return true })
+	e := waitExecution(t, s, "the email change execution", apmc.ExecutionQuery{Flow: apmc.FlowToMailchimp, Contact: "taken@example.com"}, func(apmc.Execution) bool { return true })
 	settle(t, s)
-	if e.Status != sync.StatusSucceeded || !logsContain(e, "already a Mailchimp contact") {
+	if e.Status != apmc.StatusSucceeded || !logsContain(e, "already a Mailchimp contact") {
 		t.Errorf("execution = %s %q, logs %v; want succeeded with the reason logged", e.Status, e.Error, e.Logs)
 	}
 	if m, _ := s.Mailchimp.Member(list, "taken@example.com"); toString(m.MergeFields["FNAME"]) != "Alan" {
@@ -134,9 +134,9 @@ func TestUsersSharingAnEmailMostRecentChangeWins(t *testing.T) {
 	if err != nil {
 		t.Fatalf("CreateUserInUI() error = %v", err)
 	}
-	e := waitExecution(t, s, "the second user's execution", sync.ExecutionQuery{Flow: sync.FlowToMailchimp, Contact: email}, func(e sync.Execution) bool { return e.Event == sync.EventCreated && logsContain(e, second) })
+	e := waitExecution(t, s, "the second user's execution", apmc.ExecutionQuery{Flow: apmc.FlowToMailchimp, Contact: email}, func(e apmc.Execution) bool { return e.Event == apmc.EventCreated && logsContain(e, second) })
 	settle(t, s)
-	if e.Status != sync.StatusSucceeded || !logsContain(e, "share the email") || !logsContain(e, "most recent change") {
+	if e.Status != apmc.StatusSucceeded || !logsContain(e, "share the email") || !logsContain(e, "most recent change") {
 		t.Errorf("second user's execution = %s, logs %v; want succeeded, saying the users share the email and the most recent change wins", e.Status, e.Logs)
 	}
 	if m, _ := s.Mailchimp.Member(list, email); toString(m.MergeFields["FNAME"]) != "Second" {

@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apmc-sync/apmc/internal/apmc"
 	sbmc "github.com/apmc-sync/apmc/internal/sandbox/mailchimp"
-	"github.com/apmc-sync/apmc/internal/sync"
 )
 
 func newUser(t *testing.T, s interface {
@@ -30,13 +30,13 @@ func TestPauseHoldsAndResumeAppliesInOrder(t *testing.T) {
 	}
 	const email = "held@example.com"
 	id := newUser(t, s.Accessplanit, company, "First", email)
-	waitExecutions(t, s, email, sync.FlowToMailchimp, 1)
+	waitExecutions(t, s, email, apmc.FlowToMailchimp, 1)
 	if err := s.Accessplanit.EditUser(id, map[string]any{"Forenames": "Second"}); err != nil {
 		t.Fatalf("EditUser() error = %v", err)
 	}
-	held := waitExecutions(t, s, email, sync.FlowToMailchimp, 2)
+	held := waitExecutions(t, s, email, apmc.FlowToMailchimp, 2)
 	for _, e := range held {
-		if e.Status != sync.StatusHeld {
+		if e.Status != apmc.StatusHeld {
 			t.Fatalf("execution while paused = %s, want held", e.Status)
 		}
 	}
@@ -44,7 +44,7 @@ func TestPauseHoldsAndResumeAppliesInOrder(t *testing.T) {
 		t.Fatalf("members while paused = %d, want 0", n)
 	}
 	sum, err := s.Ops.Summary(ctx, s.Info.InstanceID)
-	if err != nil || sum.Instance.State != sync.StatePaused || sum.Last24h[sync.StatusHeld] != 2 {
+	if err != nil || sum.Instance.State != apmc.StatePaused || sum.Last24h[apmc.StatusHeld] != 2 {
 		t.Fatalf("Summary() = %+v, %v; want paused with 2 held", sum, err)
 	}
 
@@ -52,13 +52,13 @@ func TestPauseHoldsAndResumeAppliesInOrder(t *testing.T) {
 	if err != nil || res.Released != 2 {
 		t.Fatalf("Resume() = %+v, %v; want 2 released", res, err)
 	}
-	after := waitExecutions(t, s, email, sync.FlowToMailchimp, 4)
+	after := waitExecutions(t, s, email, apmc.FlowToMailchimp, 4)
 	applied := 0
 	for _, e := range after {
-		if e.Status == sync.StatusHeld {
+		if e.Status == apmc.StatusHeld {
 			t.Errorf("execution %s still held after resume", e.ID)
 		}
-		if e.Status == sync.StatusSucceeded {
+		if e.Status == apmc.StatusSucceeded {
 			applied++
 		}
 	}
@@ -77,17 +77,17 @@ func TestReplayOfAFailedExecution(t *testing.T) {
 	s.Mailchimp.InjectFaults(sbmc.FaultRule{Kind: sbmc.FaultStatus, Method: http.MethodPut, Status: 400, Title: "Invalid Resource", Detail: "rejected for the test"})
 	const email = "replay@example.com"
 	newUser(t, s.Accessplanit, s.Info.Sandbox.Accessplanit.DefaultCompanyID, "Re", email)
-	failed := waitExecutions(t, s, email, sync.FlowToMailchimp, 1)[0]
-	if failed.Status != sync.StatusFailed || failed.Retryable {
+	failed := waitExecutions(t, s, email, apmc.FlowToMailchimp, 1)[0]
+	if failed.Status != apmc.StatusFailed || failed.Retryable {
 		t.Fatalf("execution = %s retryable=%v (%s), want a permanent failure", failed.Status, failed.Retryable, failed.Error)
 	}
 	r, err := s.Ops.Replay(ctx, s.Info.InstanceID, failed.ID)
 	if err != nil {
 		t.Fatalf("Replay() error = %v", err)
 	}
-	list := waitExecutions(t, s, email, sync.FlowToMailchimp, 2)
+	list := waitExecutions(t, s, email, apmc.FlowToMailchimp, 2)
 	replay := list[0]
-	if replay.ID != r.ExecutionID || replay.Origin != sync.OriginReplay || replay.OriginalID != failed.ID || replay.Status != sync.StatusSucceeded {
+	if replay.ID != r.ExecutionID || replay.Origin != apmc.OriginReplay || replay.OriginalID != failed.ID || replay.Status != apmc.StatusSucceeded {
 		t.Errorf("replay = id %s origin %s original %s status %s; want id %s, replay of %s, succeeded", replay.ID, replay.Origin, replay.OriginalID, replay.Status, r.ExecutionID, failed.ID)
 	}
 	related, err := s.Ops.Related(ctx, failed)
@@ -99,7 +99,7 @@ func TestReplayOfAFailedExecution(t *testing.T) {
 		t.Errorf("Timeline() = %d executions, %v; want oldest first starting with the failure", len(timeline), err)
 	}
 	// Filters: original_only hides the replay.
-	orig, _, err := s.Executions.Executions(ctx, s.Info.InstanceID, sync.ExecutionQuery{Contact: email, Flow: sync.FlowToMailchimp, OriginalOnly: true})
+	orig, _, err := s.Executions.Executions(ctx, s.Info.InstanceID, apmc.ExecutionQuery{Contact: email, Flow: apmc.FlowToMailchimp, OriginalOnly: true})
 	if err != nil || len(orig) != 1 || orig[0].ID != failed.ID {
 		t.Errorf("original_only = %d executions, %v; want only the original", len(orig), err)
 	}
@@ -122,7 +122,7 @@ func TestDeadLetterRedrive(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	execs := waitExecutions(t, s, email, sync.FlowToMailchimp, 5)
+	execs := waitExecutions(t, s, email, apmc.FlowToMailchimp, 5)
 	if execs[0].Attempt != 5 || execs[0].Retryable {
 		t.Errorf("last attempt = %d retryable=%v, want 5 and not retryable", execs[0].Attempt, execs[0].Retryable)
 	}
@@ -134,8 +134,8 @@ func TestDeadLetterRedrive(t *testing.T) {
 	if err != nil || n != 1 {
 		t.Fatalf("DeadLetterRedrive() = %d, %v; want 1", n, err)
 	}
-	after := waitExecutions(t, s, email, sync.FlowToMailchimp, 6)
-	if after[0].Origin != sync.OriginReplay || after[0].Status != sync.StatusSucceeded {
+	after := waitExecutions(t, s, email, apmc.FlowToMailchimp, 6)
+	if after[0].Origin != apmc.OriginReplay || after[0].Status != apmc.StatusSucceeded {
 		t.Errorf("redriven execution = %s %s (%s), want a succeeded replay", after[0].Origin, after[0].Status, after[0].Error)
 	}
 	if _, ok := s.Mailchimp.Member(s.Info.Sandbox.Mailchimp.ListID, email); !ok {

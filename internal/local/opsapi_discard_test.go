@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apmc-sync/apmc/internal/apmc"
 	"github.com/apmc-sync/apmc/internal/local"
 	"github.com/apmc-sync/apmc/internal/ops"
-	"github.com/apmc-sync/apmc/internal/sync"
 )
 
 // postAPI sends an operator POST to the stack's API and decodes the answer.
@@ -49,23 +49,23 @@ func TestDiscardWhilePausedSkipsAndResumeReleasesNothing(t *testing.T) {
 		t.Fatalf("Update() error = %v", err)
 	}
 	var paused struct {
-		Instance sync.Instance `json:"instance"`
+		Instance apmc.Instance `json:"instance"`
 	}
 	postAPI(t, s, "/api/instances/"+id+"/pause", &paused)
-	if paused.Instance.State != sync.StatePaused || !paused.Instance.DiscardWhilePaused {
+	if paused.Instance.State != apmc.StatePaused || !paused.Instance.DiscardWhilePaused {
 		t.Fatalf("pause answered %+v, want paused and discarding", paused.Instance)
 	}
 	s.Cache.Forget(id)
 
 	const email = "discarded@example.com"
 	userID := newUser(t, s.Accessplanit, s.Info.Sandbox.Accessplanit.DefaultCompanyID, "First", email)
-	waitExecutions(t, s, email, sync.FlowToMailchimp, 1)
+	waitExecutions(t, s, email, apmc.FlowToMailchimp, 1)
 	if err := s.Accessplanit.EditUser(userID, map[string]any{"Forenames": "Second"}); err != nil {
 		t.Fatalf("EditUser() error = %v", err)
 	}
-	discarded := waitExecutions(t, s, email, sync.FlowToMailchimp, 2)
+	discarded := waitExecutions(t, s, email, apmc.FlowToMailchimp, 2)
 	for _, e := range discarded {
-		if e.Status != sync.StatusSkipped || !strings.Contains(e.Reason, "discard") {
+		if e.Status != apmc.StatusSkipped || !strings.Contains(e.Reason, "discard") {
 			t.Errorf("execution while paused = %s %q, want skipped, saying the change was discarded", e.Status, e.Reason)
 		}
 	}
@@ -75,12 +75,12 @@ func TestDiscardWhilePausedSkipsAndResumeReleasesNothing(t *testing.T) {
 
 	var resumed ops.ResumeResult
 	postAPI(t, s, "/api/instances/"+id+"/resume", &resumed)
-	if resumed.Released != 0 || resumed.Instance.State != sync.StateEnabled {
+	if resumed.Released != 0 || resumed.Instance.State != apmc.StateEnabled {
 		t.Errorf("resume = released %d, state %s; want 0, enabled", resumed.Released, resumed.Instance.State)
 	}
 	// Nothing arrives later either: the discarded changes are gone.
 	time.Sleep(2 * time.Second)
-	after, _, err := s.Executions.Executions(ctx, id, sync.ExecutionQuery{Contact: email, Limit: 100})
+	after, _, err := s.Executions.Executions(ctx, id, apmc.ExecutionQuery{Contact: email, Limit: 100})
 	if err != nil || len(after) != 2 {
 		t.Errorf("executions after resume = %d (%v), want the 2 skipped only", len(after), err)
 	}

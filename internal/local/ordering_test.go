@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/apmc-sync/apmc/internal/sync"
+	"github.com/apmc-sync/apmc/internal/apmc"
 )
 
 // stamp formats t as accessplanit writes DateUpdated.
@@ -32,11 +32,11 @@ func TestAccessplanitDeliveriesInOrderDuplicatesAndStale(t *testing.T) {
 		postAccessplanit(t, s, http.MethodPut, user(first, base.Add(time.Duration(i)*time.Second)))
 	}
 	waitFor(t, "three executions", func() bool {
-		return len(executions(t, s, sync.ExecutionQuery{Flow: sync.FlowToMailchimp, Contact: email})) >= 3
+		return len(executions(t, s, apmc.ExecutionQuery{Flow: apmc.FlowToMailchimp, Contact: email})) >= 3
 	})
 	settle(t, s)
-	for _, e := range executions(t, s, sync.ExecutionQuery{Flow: sync.FlowToMailchimp, Contact: email}) {
-		if e.Status != sync.StatusSucceeded || !e.Changed {
+	for _, e := range executions(t, s, apmc.ExecutionQuery{Flow: apmc.FlowToMailchimp, Contact: email}) {
+		if e.Status != apmc.StatusSucceeded || !e.Changed {
 			t.Errorf("in-order delivery execution = %s changed=%v reason %q error %q, want succeeded and changed", e.Status, e.Changed, e.Reason, e.Error)
 		}
 	}
@@ -51,8 +51,8 @@ func TestAccessplanitDeliveriesInOrderDuplicatesAndStale(t *testing.T) {
 	postAccessplanit(t, s, http.MethodPut, newer)
 	postAccessplanit(t, s, http.MethodPut, older)
 	postAccessplanit(t, s, http.MethodPut, newer)
-	stale := waitExecution(t, s, "the stale execution", sync.ExecutionQuery{Flow: sync.FlowToMailchimp, Contact: email}, func(e sync.Execution) bool {
-		return e.Status == sync.StatusSkipped
+	stale := waitExecution(t, s, "the stale execution", apmc.ExecutionQuery{Flow: apmc.FlowToMailchimp, Contact: email}, func(e apmc.Execution) bool {
+		return e.Status == apmc.StatusSkipped
 	})
 	if !strings.Contains(stale.Reason, "stale") || stale.Changed {
 		t.Errorf("older delivery = %s changed=%v %q, want skipped as stale", stale.Status, stale.Changed, stale.Reason)
@@ -70,8 +70,8 @@ func TestAccessplanitDeliveriesInOrderDuplicatesAndStale(t *testing.T) {
 	if got := toString(apUser(t, s, id)["Forenames"]); got != "Zero" {
 		t.Errorf("accessplanit Forenames = %q, want Zero (crafted deliveries do not write back)", got)
 	}
-	for _, e := range executions(t, s, sync.ExecutionQuery{Contact: email}) {
-		if e.Status == sync.StatusFailed {
+	for _, e := range executions(t, s, apmc.ExecutionQuery{Contact: email}) {
+		if e.Status == apmc.StatusFailed {
 			t.Errorf("execution %s failed: %s", e.ID, e.Error)
 		}
 	}
@@ -88,10 +88,10 @@ func TestMailchimpDeliveriesInOrderDuplicatesAndStale(t *testing.T) {
 	waitFor(t, "the user to be created", func() bool { return len(usersWithEmail(s, email)) == 1 })
 	settle(t, s)
 	id := toString(usersWithEmail(s, email)[0]["ID"])
-	profiles := func() []sync.Execution {
-		var out []sync.Execution
-		for _, e := range executions(t, s, sync.ExecutionQuery{Flow: sync.FlowToAccessplanit, Contact: email}) {
-			if e.Event == sync.EventProfile {
+	profiles := func() []apmc.Execution {
+		var out []apmc.Execution
+		for _, e := range executions(t, s, apmc.ExecutionQuery{Flow: apmc.FlowToAccessplanit, Contact: email}) {
+			if e.Event == apmc.EventProfile {
 				out = append(out, e)
 			}
 		}
@@ -106,7 +106,7 @@ func TestMailchimpDeliveriesInOrderDuplicatesAndStale(t *testing.T) {
 	waitFor(t, "three profile executions", func() bool { return len(profiles()) >= 3 })
 	settle(t, s)
 	for _, e := range profiles() {
-		if e.Status != sync.StatusSucceeded || !e.Changed {
+		if e.Status != apmc.StatusSucceeded || !e.Changed {
 			t.Errorf("in-order delivery execution = %s changed=%v reason %q error %q, want succeeded and changed", e.Status, e.Changed, e.Reason, e.Error)
 		}
 	}
@@ -120,8 +120,8 @@ func TestMailchimpDeliveriesInOrderDuplicatesAndStale(t *testing.T) {
 	postMailchimp(t, s, newer)
 	postMailchimp(t, s, older)
 	postMailchimp(t, s, newer)
-	stale := waitExecution(t, s, "the stale execution", sync.ExecutionQuery{Flow: sync.FlowToAccessplanit, Contact: email}, func(e sync.Execution) bool {
-		return e.Status == sync.StatusSkipped
+	stale := waitExecution(t, s, "the stale execution", apmc.ExecutionQuery{Flow: apmc.FlowToAccessplanit, Contact: email}, func(e apmc.Execution) bool {
+		return e.Status == apmc.StatusSkipped
 	})
 	if !strings.Contains(stale.Reason, "stale") || stale.Changed {
 		t.Errorf("older delivery = %s changed=%v %q, want skipped as stale", stale.Status, stale.Changed, stale.Reason)
@@ -139,8 +139,8 @@ func TestMailchimpDeliveriesInOrderDuplicatesAndStale(t *testing.T) {
 	if m, _ := s.Mailchimp.Member(list, email); toString(m.MergeFields["FNAME"]) != "Zero" {
 		t.Errorf("Mailchimp FNAME = %v, want Zero (crafted deliveries do not write back)", m.MergeFields["FNAME"])
 	}
-	for _, e := range executions(t, s, sync.ExecutionQuery{Contact: email}) {
-		if e.Status == sync.StatusFailed {
+	for _, e := range executions(t, s, apmc.ExecutionQuery{Contact: email}) {
+		if e.Status == apmc.StatusFailed {
 			t.Errorf("execution %s failed: %s", e.ID, e.Error)
 		}
 	}

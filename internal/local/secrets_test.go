@@ -9,18 +9,18 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	gosync "sync"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/apmc-sync/apmc/internal/apmc"
 	"github.com/apmc-sync/apmc/internal/local"
 	sbmc "github.com/apmc-sync/apmc/internal/sandbox/mailchimp"
-	"github.com/apmc-sync/apmc/internal/sync"
 )
 
 // lockedBuffer collects the stack's JSON log lines.
 type lockedBuffer struct {
-	mu  gosync.Mutex
+	mu  sync.Mutex
 	buf bytes.Buffer
 }
 
@@ -71,15 +71,15 @@ func TestSecretsNeverLeak(t *testing.T) {
 	list := s.Info.Sandbox.Mailchimp.ListID
 	// Success both ways, a transient failure, a permanent failure.
 	newUser(t, s.Accessplanit, company, "Ok", "ok@example.com")
-	waitExecutions(t, s, "ok@example.com", sync.FlowToMailchimp, 1)
+	waitExecutions(t, s, "ok@example.com", apmc.FlowToMailchimp, 1)
 	s.Mailchimp.InjectFaults(sbmc.FaultRule{Kind: sbmc.FaultStatus, Method: http.MethodPut, Status: 503, Count: 1},
 		sbmc.FaultRule{Kind: sbmc.FaultStatus, Method: http.MethodPut, Status: 401, Title: "API Key Invalid", Detail: "Your API key may be invalid", Count: 1})
 	newUser(t, s.Accessplanit, company, "Flaky", "flaky@example.com")
-	waitExecutions(t, s, "flaky@example.com", sync.FlowToMailchimp, 2)
+	waitExecutions(t, s, "flaky@example.com", apmc.FlowToMailchimp, 2)
 	if err := s.Mailchimp.SubscribeAsUser(list, "fromchimp@example.com", map[string]any{"FNAME": "From", "LNAME": "Chimp"}); err != nil {
 		t.Fatalf("SubscribeAsUser() error = %v", err)
 	}
-	waitExecutions(t, s, "fromchimp@example.com", sync.FlowToAccessplanit, 1)
+	waitExecutions(t, s, "fromchimp@example.com", apmc.FlowToAccessplanit, 1)
 	// Refused deliveries.
 	for _, u := range []string{s.Info.Webhooks.Accessplanit + "x", s.Info.Webhooks.Mailchimp} {
 		resp, err := http.Post(u, "application/x-www-form-urlencoded", strings.NewReader("type=profile&data[email]=x@example.com"))
@@ -111,7 +111,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 	get("/api/instances/" + id + "/summary")
 	get("/api/instances/" + id + "/executions?limit=200")
 	get("/api/instances/" + id + "/contacts/flaky@example.com/timeline")
-	all, _, err := s.Executions.Executions(ctx, id, sync.ExecutionQuery{Limit: 200})
+	all, _, err := s.Executions.Executions(ctx, id, apmc.ExecutionQuery{Limit: 200})
 	if err != nil || len(all) < 4 {
 		t.Fatalf("Executions() = %d, %v", len(all), err)
 	}

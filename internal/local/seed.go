@@ -9,20 +9,20 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
 
+	"github.com/apmc-sync/apmc/internal/apmc"
 	"github.com/apmc-sync/apmc/internal/mailchimp"
 	sbap "github.com/apmc-sync/apmc/internal/sandbox/accessplanit"
 	sbmc "github.com/apmc-sync/apmc/internal/sandbox/mailchimp"
-	"github.com/apmc-sync/apmc/internal/sync"
 )
 
 // seed starts the simulators that are needed and creates the demo instance
 // (direction both, the mandatory mappings plus PHONE), registers its
 // Mailchimp webhook and points the accessplanit simulator's webhook at it.
 func (s *Stack) seed(ctx context.Context, cfg Config, base string, info *Info) error {
-	in := sync.Instance{
-		ID: DemoInstanceID, Name: "Demo", State: sync.StateEnabled, Direction: sync.DirectionBoth, StatusIfNew: "subscribed",
-		Mappings: append(sync.DefaultMappings(), sync.FieldMapping{MergeTag: "PHONE", Field: "Phone", Type: sync.TypePhone}),
-		Secrets:  sync.Secrets{AccessplanitToken: randomHex(20), MailchimpToken: randomHex(20)},
+	in := apmc.Instance{
+		ID: DemoInstanceID, Name: "Demo", State: apmc.StateEnabled, Direction: apmc.DirectionBoth, StatusIfNew: "subscribed",
+		Mappings: append(apmc.DefaultMappings(), apmc.FieldMapping{MergeTag: "PHONE", Field: "Phone", Type: apmc.TypePhone}),
+		Secrets:  apmc.Secrets{AccessplanitToken: randomHex(20), MailchimpToken: randomHex(20)},
 	}
 
 	if cfg.MailchimpAPIKey != "" {
@@ -67,7 +67,7 @@ func (s *Stack) seed(ctx context.Context, cfg Config, base string, info *Info) e
 		if in, err = s.reconnect(ctx, existing, in); err != nil {
 			return err
 		}
-	} else if !errors.Is(err, sync.ErrNotFound) {
+	} else if !errors.Is(err, apmc.ErrNotFound) {
 		return fmt.Errorf("read the demo instance: %w", err)
 	} else if err := s.Instances.Create(ctx, in); err != nil {
 		return fmt.Errorf("create the demo instance: %w", err)
@@ -115,7 +115,7 @@ func (s *Stack) seed(ctx context.Context, cfg Config, base string, info *Info) e
 // keys), keeping everything else the operator may have changed. A new
 // Mailchimp simulator knows no webhook yet, so the signing secret is
 // cleared for seed to register the webhook again.
-func (s *Stack) reconnect(ctx context.Context, stored, fresh sync.Instance) (sync.Instance, error) {
+func (s *Stack) reconnect(ctx context.Context, stored, fresh apmc.Instance) (apmc.Instance, error) {
 	in := stored
 	in.MailchimpBaseURL, in.MailchimpListID = fresh.MailchimpBaseURL, fresh.MailchimpListID
 	in.AccessplanitBaseURL, in.DefaultCompanyID, in.AccessplanitUserID = fresh.AccessplanitBaseURL, fresh.DefaultCompanyID, fresh.AccessplanitUserID
@@ -129,7 +129,7 @@ func (s *Stack) reconnect(ctx context.Context, stored, fresh sync.Instance) (syn
 		return stored, nil
 	}
 	if err := s.Instances.Update(ctx, in); err != nil {
-		return sync.Instance{}, fmt.Errorf("point the demo instance at this start's systems: %w", err)
+		return apmc.Instance{}, fmt.Errorf("point the demo instance at this start's systems: %w", err)
 	}
 	s.Cache.Forget(in.ID)
 	in.ConfigVersion++

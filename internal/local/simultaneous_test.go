@@ -2,7 +2,7 @@ package local_test
 
 import (
 	"fmt"
-	gosync "sync"
+	"sync"
 	"testing"
 )
 
@@ -15,7 +15,7 @@ func TestSimultaneousEditsConverge(t *testing.T) {
 	const email = "both.sides@example.com"
 	id := createSynced(t, s, "Ada", "Lovelace", email)
 	for round := 1; round <= 5; round++ {
-		var wg gosync.WaitGroup
+		var wg sync.WaitGroup
 		wg.Go(func() {
 			if err := s.Accessplanit.EditUser(id, map[string]any{"Forenames": fmt.Sprintf("AP%d", round)}); err != nil {
 				t.Errorf("EditUser() error = %v", err)

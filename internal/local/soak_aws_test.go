@@ -6,7 +6,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	gosync "sync"
+	"sync"
 )
 
 // awsOutage carries the stack's DynamoDB, SQS and KMS requests and refuses
@@ -15,7 +15,7 @@ import (
 type awsOutage struct {
 	next http.RoundTripper
 
-	mu      gosync.Mutex
+	mu      sync.Mutex
 	down    func(target, table string) bool
 	refused map[string]int // by target, e.g. DynamoDB_20120810.GetItem
 }

@@ -4,14 +4,14 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	gosync "sync"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/apmc-sync/apmc/internal/apmc"
 	"github.com/apmc-sync/apmc/internal/local"
 	sbap "github.com/apmc-sync/apmc/internal/sandbox/accessplanit"
 	sbmc "github.com/apmc-sync/apmc/internal/sandbox/mailchimp"
-	"github.com/apmc-sync/apmc/internal/sync"
 )
 
 // soakContact is one contact of the soak and the values it must end with:
@@ -45,7 +45,7 @@ type soakFaults struct {
 	s    *local.Stack
 	list string
 
-	mu       gosync.Mutex
+	mu       sync.Mutex
 	aimed    map[string]sbmc.FaultKind // Mailchimp faults by contact email
 	next     int
 	lastHang time.Time
@@ -136,10 +136,10 @@ func (f *soakFaults) accessplanit(ctx context.Context, limit int) {
 }
 
 // allExecutions lists every execution of the demo instance matching q.
-func allExecutions(t *testing.T, s *local.Stack, q sync.ExecutionQuery) []sync.Execution {
+func allExecutions(t *testing.T, s *local.Stack, q apmc.ExecutionQuery) []apmc.Execution {
 	t.Helper()
 	q.Limit = 200
-	var out []sync.Execution
+	var out []apmc.Execution
 	for {
 		page, cursor, err := s.Executions.Executions(context.Background(), s.Info.InstanceID, q)
 		if err != nil {

@@ -9,7 +9,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	gosync "sync"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -19,6 +19,7 @@ import (
 	"github.com/sivchari/kumo"
 
 	"github.com/apmc-sync/apmc/internal/api"
+	"github.com/apmc-sync/apmc/internal/apmc"
 	"github.com/apmc-sync/apmc/internal/connector"
 	"github.com/apmc-sync/apmc/internal/console"
 	"github.com/apmc-sync/apmc/internal/dynamo"
@@ -28,7 +29,6 @@ import (
 	sbap "github.com/apmc-sync/apmc/internal/sandbox/accessplanit"
 	sbmc "github.com/apmc-sync/apmc/internal/sandbox/mailchimp"
 	"github.com/apmc-sync/apmc/internal/secrets"
-	"github.com/apmc-sync/apmc/internal/sync"
 )
 
 // DemoInstanceID is the id of the instance the stack seeds.
@@ -49,16 +49,16 @@ type Stack struct {
 	Queues     queue.Queues
 	// Cache is the instance cache the functions share; Forget after changing
 	// an instance to see the change at once.
-	Cache *sync.CachedInstances
+	Cache *apmc.CachedInstances
 	// Ops are the operators' operations (pause, resume, replay, …).
 	Ops *ops.Service
 
 	cancel context.CancelFunc
-	wg     gosync.WaitGroup
+	wg     sync.WaitGroup
 	// The sync consumer, stoppable on its own to act out a crashed function.
 	runCtx       context.Context
 	newPoller    func() *queue.Poller
-	consumerMu   gosync.Mutex
+	consumerMu   sync.Mutex
 	stopConsumer context.CancelFunc
 	consumerDone chan struct{}
 	servers      []*http.Server
@@ -93,7 +93,7 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	if err := dynamo.CreateTables(ctx, ddb, tables); err != nil {
 		return nil, fmt.Errorf("create tables: %w", err)
 	}
-	s.Queues, err = queue.Create(ctx, s.SQS, cfg.Prefix+"-changes", int(cfg.VisibilityTimeout/time.Second), sync.DefaultMaxAttempts)
+	s.Queues, err = queue.Create(ctx, s.SQS, cfg.Prefix+"-changes", int(cfg.VisibilityTimeout/time.Second), apmc.DefaultMaxAttempts)
 	if err != nil {
 		return nil, fmt.Errorf("create queues: %w", err)
 	}
@@ -105,7 +105,7 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	s.Instances = dynamo.NewInstanceStore(ddb, tables.Instances, secrets.NewKMS(kmsClient, keyID))
 	s.Executions = dynamo.NewExecutionStore(ddb, tables.Executions)
 	s.Contacts = dynamo.NewContactStore(ddb, tables.Contacts)
-	s.Cache = &sync.CachedInstances{Next: s.Instances, TTL: cfg.InstanceCacheTTL}
+	s.Cache = &apmc.CachedInstances{Next: s.Instances, TTL: cfg.InstanceCacheTTL}
 
 	// The stack's own endpoints.
 	ln, err := net.Listen("tcp", cfg.Addr)
@@ -142,7 +142,7 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 		ContactsTable: tables.Contacts, QueueURL: atEndpoint(s.Queues.ChangesURL, endpoint), DeadLetterURL: atEndpoint(s.Queues.DeadLetterURL, endpoint), KMSKeyID: keyID}
 
 	// The sync consumer, fed as Lambda's event source mapping would.
-	engine := &sync.Engine{Instances: s.Cache, Contacts: s.Contacts, Executions: s.Executions, Connector: &connector.Connector{Timeout: cfg.APITimeout, MaxMailchimpConnections: cfg.MailchimpMaxConnections}}
+	engine := &apmc.Engine{Instances: s.Cache, Contacts: s.Contacts, Executions: s.Executions, Connector: &connector.Connector{Timeout: cfg.APITimeout, MaxMailchimpConnections: cfg.MailchimpMaxConnections}}
 	s.newPoller = func() *queue.Poller {
 		consumer := &queue.Consumer{Engine: engine, Visibility: s.SQS, QueueURL: s.Queues.ChangesURL, RetryBase: cfg.RetryBase, Parallel: cfg.Parallel, Logger: cfg.Logger}
 		return &queue.Poller{Client: s.SQS, QueueURL: s.Queues.ChangesURL, QueueARN: s.Queues.ChangesARN, Handler: consumer.Handle, Workers: cfg.Workers, Logger: cfg.Logger}

@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/apmc-sync/apmc/internal/apmc"
 	"github.com/apmc-sync/apmc/internal/local"
-	"github.com/apmc-sync/apmc/internal/sync"
 )
 
 func TestMailchimpSubscribeCreatesUserInDefaultAccount(t *testing.T) {
@@ -19,8 +19,8 @@ func TestMailchimpSubscribeCreatesUserInDefaultAccount(t *testing.T) {
 	if err := s.Mailchimp.SubscribeAsUser(list, email, map[string]any{"FNAME": "New", "LNAME": "Person", "PHONE": "0161 496 0000"}); err != nil {
 		t.Fatalf("SubscribeAsUser() error = %v", err)
 	}
-	e := waitExecution(t, s, "the subscribe execution", sync.ExecutionQuery{Flow: sync.FlowToAccessplanit}, func(e sync.Execution) bool { return e.Event == sync.EventSubscribe })
-	if e.Status != sync.StatusSucceeded || !e.Changed {
+	e := waitExecution(t, s, "the subscribe execution", apmc.ExecutionQuery{Flow: apmc.FlowToAccessplanit}, func(e apmc.Execution) bool { return e.Event == apmc.EventSubscribe })
+	if e.Status != apmc.StatusSucceeded || !e.Changed {
 		t.Fatalf("subscribe execution = %s changed=%v %q, want succeeded and changed", e.Status, e.Changed, e.Error)
 	}
 	settle(t, s)
@@ -38,8 +38,8 @@ func TestMailchimpSubscribeCreatesUserInDefaultAccount(t *testing.T) {
 		t.Errorf("created user MainCompanyID = %q, want the default account %q", got, s.Info.Sandbox.Accessplanit.DefaultCompanyID)
 	}
 	// The platform's webhook for the service's own create is an echo.
-	echo := waitExecution(t, s, "the echo of the create", sync.ExecutionQuery{Flow: sync.FlowToMailchimp}, func(sync.Execution) bool { return true })
-	if echo.Status != sync.StatusSuppressed {
+	echo := waitExecution(t, s, "the echo of the create", apmc.ExecutionQuery{Flow: apmc.FlowToMailchimp}, func(apmc.Execution) bool { return true })
+	if echo.Status != apmc.StatusSuppressed {
 		t.Errorf("echo of the create = %s %q %q, want suppressed", echo.Status, echo.Reason, echo.Error)
 	}
 
@@ -67,8 +67,8 @@ func TestMailchimpSubscribeCreatesUserInDefaultAccount(t *testing.T) {
 	if n := len(usersWithEmail(s, email)); n != 1 {
 		t.Errorf("accessplanit users with %s after the profile change = %d, want 1", email, n)
 	}
-	prof := waitExecution(t, s, "the profile execution", sync.ExecutionQuery{Flow: sync.FlowToAccessplanit}, func(e sync.Execution) bool { return e.Event == sync.EventProfile })
-	if prof.Status != sync.StatusSucceeded || !prof.Changed {
+	prof := waitExecution(t, s, "the profile execution", apmc.ExecutionQuery{Flow: apmc.FlowToAccessplanit}, func(e apmc.Execution) bool { return e.Event == apmc.EventProfile })
+	if prof.Status != apmc.StatusSucceeded || !prof.Changed {
 		t.Errorf("profile execution = %s changed=%v %q", prof.Status, prof.Changed, prof.Error)
 	}
 }
@@ -93,8 +93,8 @@ func TestMailchimpFindsExistingUserByEmail(t *testing.T) {
 	if got := toString(u["Phone"]); got != "2" {
 		t.Errorf("Phone = %q, want 2", got)
 	}
-	e := waitExecution(t, s, "the subscribe execution", sync.ExecutionQuery{Flow: sync.FlowToAccessplanit}, func(e sync.Execution) bool { return e.Event == sync.EventSubscribe })
-	if e.Status != sync.StatusSucceeded || !e.Changed {
+	e := waitExecution(t, s, "the subscribe execution", apmc.ExecutionQuery{Flow: apmc.FlowToAccessplanit}, func(e apmc.Execution) bool { return e.Event == apmc.EventSubscribe })
+	if e.Status != apmc.StatusSucceeded || !e.Changed {
 		t.Errorf("subscribe execution = %s changed=%v %q", e.Status, e.Changed, e.Error)
 	}
 }
@@ -117,12 +117,12 @@ func TestMailchimpWithoutNamesFailsPermanently(t *testing.T) {
 			if err := s.Mailchimp.SubscribeAsUser(s.Info.Sandbox.Mailchimp.ListID, email, tt.merges); err != nil {
 				t.Fatalf("SubscribeAsUser() error = %v", err)
 			}
-			e := waitExecution(t, s, "the failed execution", sync.ExecutionQuery{Flow: sync.FlowToAccessplanit}, func(sync.Execution) bool { return true })
+			e := waitExecution(t, s, "the failed execution", apmc.ExecutionQuery{Flow: apmc.FlowToAccessplanit}, func(apmc.Execution) bool { return true })
 			settle(t, s)
-			if e.Status != sync.StatusFailed || e.Retryable || !strings.Contains(e.Error, "mandatory value missing: "+tt.missing) {
+			if e.Status != apmc.StatusFailed || e.Retryable || !strings.Contains(e.Error, "mandatory value missing: "+tt.missing) {
 				t.Errorf("execution = %s retryable=%v %q, want a permanent failure naming %s", e.Status, e.Retryable, e.Error, tt.missing)
 			}
-			if n := len(executions(t, s, sync.ExecutionQuery{Flow: sync.FlowToAccessplanit})); n != 1 {
+			if n := len(executions(t, s, apmc.ExecutionQuery{Flow: apmc.FlowToAccessplanit})); n != 1 {
 				t.Errorf("executions = %d, want 1 (a permanent failure is not retried)", n)
 			}
 			if n := len(s.Accessplanit.Users()); n != 0 {
@@ -134,7 +134,7 @@ func TestMailchimpWithoutNamesFailsPermanently(t *testing.T) {
 
 // setDirection changes the demo instance's direction and makes the stack
 // see it at once.
-func setDirection(t *testing.T, s *local.Stack, d sync.Direction) {
+func setDirection(t *testing.T, s *local.Stack, d apmc.Direction) {
 	t.Helper()
 	ctx := context.Background()
 	in, err := s.Instances.Instance(ctx, s.Info.InstanceID)
@@ -152,13 +152,13 @@ func TestDirections(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name           string
-		direction      sync.Direction
+		direction      apmc.Direction
 		toMailchimp    bool // an accessplanit change reaches Mailchimp
 		toAccessplanit bool
 	}{
-		{"to Mailchimp only", sync.DirectionToMailchimp, true, false},
-		{"to accessplanit only", sync.DirectionToAccessplanit, false, true},
-		{"both", sync.DirectionBoth, true, true},
+		{"to Mailchimp only", apmc.DirectionToMailchimp, true, false},
+		{"to accessplanit only", apmc.DirectionToAccessplanit, false, true},
+		{"both", apmc.DirectionBoth, true, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -175,20 +175,20 @@ func TestDirections(t *testing.T) {
 			}
 			settle(t, s)
 
-			check := func(flow sync.Flow, email string, want bool, landed bool) {
+			check := func(flow apmc.Flow, email string, want bool, landed bool) {
 				t.Helper()
-				list := executions(t, s, sync.ExecutionQuery{Flow: flow, Contact: email})
+				list := executions(t, s, apmc.ExecutionQuery{Flow: flow, Contact: email})
 				if len(list) == 0 {
 					t.Fatalf("no %s execution for %s", flow, email)
 				}
 				first := list[len(list)-1]
 				if want {
-					if first.Status != sync.StatusSucceeded || !landed {
+					if first.Status != apmc.StatusSucceeded || !landed {
 						t.Errorf("%s for %s = %s %q, landed=%v; want succeeded and written", flow, email, first.Status, first.Error, landed)
 					}
 					return
 				}
-				if first.Status != sync.StatusSkipped || !strings.Contains(first.Reason, string(tt.direction)) || !strings.Contains(first.Reason, "ignored") {
+				if first.Status != apmc.StatusSkipped || !strings.Contains(first.Reason, string(tt.direction)) || !strings.Contains(first.Reason, "ignored") {
 					t.Errorf("%s for %s = %s reason %q, want skipped naming the direction", flow, email, first.Status, first.Reason)
 				}
 				if landed {
@@ -196,8 +196,8 @@ func TestDirections(t *testing.T) {
 				}
 			}
 			_, inMailchimp := s.Mailchimp.Member(list, "from.ap@example.com")
-			check(sync.FlowToMailchimp, "from.ap@example.com", tt.toMailchimp, inMailchimp)
-			check(sync.FlowToAccessplanit, "from.mc@example.com", tt.toAccessplanit, len(usersWithEmail(s, "from.mc@example.com")) == 1)
+			check(apmc.FlowToMailchimp, "from.ap@example.com", tt.toMailchimp, inMailchimp)
+			check(apmc.FlowToAccessplanit, "from.mc@example.com", tt.toAccessplanit, len(usersWithEmail(s, "from.mc@example.com")) == 1)
 		})
 	}
 }
@@ -208,18 +208,18 @@ func TestOneEditWritesOnceAndNeverBack(t *testing.T) {
 		name string
 		edit func(t *testing.T, s *local.Stack, userID string)
 		// echoFlow is the flow of the webhook the service's own write causes.
-		echoFlow sync.Flow
+		echoFlow apmc.Flow
 	}{
 		{"edit in accessplanit", func(t *testing.T, s *local.Stack, id string) {
 			if err := s.Accessplanit.EditUser(id, map[string]any{"Forenames": "Edited"}); err != nil {
 				t.Fatalf("EditUser() error = %v", err)
 			}
-		}, sync.FlowToAccessplanit},
+		}, apmc.FlowToAccessplanit},
 		{"edit in Mailchimp", func(t *testing.T, s *local.Stack, _ string) {
 			if err := s.Mailchimp.EditMember(s.Info.Sandbox.Mailchimp.ListID, "loop@example.com", map[string]any{"FNAME": "Edited"}, "admin"); err != nil {
 				t.Fatalf("EditMember() error = %v", err)
 			}
-		}, sync.FlowToMailchimp},
+		}, apmc.FlowToMailchimp},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -230,26 +230,26 @@ func TestOneEditWritesOnceAndNeverBack(t *testing.T) {
 			if err != nil {
 				t.Fatalf("CreateUserInUI() error = %v", err)
 			}
-			waitExecution(t, s, "the echo of the first sync", sync.ExecutionQuery{Flow: sync.FlowToAccessplanit}, func(e sync.Execution) bool { return e.Status == sync.StatusSuppressed })
+			waitExecution(t, s, "the echo of the first sync", apmc.ExecutionQuery{Flow: apmc.FlowToAccessplanit}, func(e apmc.Execution) bool { return e.Status == apmc.StatusSuppressed })
 			settle(t, s)
-			before := len(executions(t, s, sync.ExecutionQuery{}))
+			before := len(executions(t, s, apmc.ExecutionQuery{}))
 			mcWrites, apWrites := s.Mailchimp.Stats().MemberWrites, s.Accessplanit.Stats().Writes
 
 			tt.edit(t, s, id)
-			waitExecution(t, s, "the suppressed echo", sync.ExecutionQuery{Flow: tt.echoFlow}, func(e sync.Execution) bool {
-				return e.Status == sync.StatusSuppressed && e.Event != sync.EventCreated && e.Event != sync.EventSubscribe
+			waitExecution(t, s, "the suppressed echo", apmc.ExecutionQuery{Flow: tt.echoFlow}, func(e apmc.Execution) bool {
+				return e.Status == apmc.StatusSuppressed && e.Event != apmc.EventCreated && e.Event != apmc.EventSubscribe
 			})
 			settle(t, s)
 
 			mc, ap := s.Mailchimp.Stats().MemberWrites-mcWrites, s.Accessplanit.Stats().Writes-apWrites
-			if tt.echoFlow == sync.FlowToAccessplanit {
+			if tt.echoFlow == apmc.FlowToAccessplanit {
 				ap-- // the UI edit itself
 			}
 			total := mc + ap
 			if total != 1 {
 				t.Errorf("writes after one edit: Mailchimp %d, accessplanit %d (UI edit excluded); want exactly 1 in all", mc, ap)
 			}
-			if tt.echoFlow == sync.FlowToAccessplanit && mc != 1 || tt.echoFlow == sync.FlowToMailchimp && ap != 1 {
+			if tt.echoFlow == apmc.FlowToAccessplanit && mc != 1 || tt.echoFlow == apmc.FlowToMailchimp && ap != 1 {
 				t.Errorf("writes after one edit: Mailchimp %d, accessplanit %d; want the one write on the other side", mc, ap)
 			}
 			if m, _ := s.Mailchimp.Member(list, "loop@example.com"); toString(m.MergeFields["FNAME"]) != "Edited" {
@@ -258,7 +258,7 @@ func TestOneEditWritesOnceAndNeverBack(t *testing.T) {
 			if got := toString(apUser(t, s, id)["Forenames"]); got != "Edited" {
 				t.Errorf("accessplanit Forenames = %q, want Edited", got)
 			}
-			if n := len(executions(t, s, sync.ExecutionQuery{})) - before; n != 2 {
+			if n := len(executions(t, s, apmc.ExecutionQuery{})) - before; n != 2 {
 				t.Errorf("executions after one edit = %d, want 2 (the edit and its suppressed echo)", n)
 			}
 		})

@@ -13,11 +13,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/apmc-sync/apmc/internal/sync"
+	"github.com/apmc-sync/apmc/internal/apmc"
 )
 
 // The client is the engine's Mailchimp port.
-var _ sync.Mailchimp = (*Client)(nil)
+var _ apmc.Mailchimp = (*Client)(nil)
 
 // DefaultTimeout bounds each API call unless WithTimeout says otherwise.
 // Mailchimp itself gives up after 120 s; a sync should not wait that long.

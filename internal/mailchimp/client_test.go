@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/apmc-sync/apmc/internal/sync"
+	"github.com/apmc-sync/apmc/internal/apmc"
 )
 
 const testKey = "0123456789abcdef0123456789abcdef-us21"
@@ -184,10 +184,10 @@ func TestErrorClassification(t *testing.T) {
 			if apiErr.Status != tt.status {
 				t.Errorf("APIError.Status = %d, want %d", apiErr.Status, tt.status)
 			}
-			if got := sync.IsPermanent(err); got != tt.permanent {
+			if got := apmc.IsPermanent(err); got != tt.permanent {
 				t.Errorf("IsPermanent(%v) = %v, want %v", err, got, tt.permanent)
 			}
-			if got := errors.Is(err, sync.ErrNotFound); got != tt.notFound {
+			if got := errors.Is(err, apmc.ErrNotFound); got != tt.notFound {
 				t.Errorf("errors.Is(%v, ErrNotFound) = %v, want %v", err, got, tt.notFound)
 			}
 			text := err.Error()
@@ -235,11 +235,11 @@ func TestTransportErrorsAreTransient(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, err = c.UpsertMember(context.Background(), "list1", sync.Member{Email: "a@b.co"}, "subscribed")
+			_, err = c.UpsertMember(context.Background(), "list1", apmc.Member{Email: "a@b.co"}, "subscribed")
 			if err == nil {
 				t.Fatal("UpsertMember() = nil, want an error")
 			}
-			if sync.IsPermanent(err) {
+			if apmc.IsPermanent(err) {
 				t.Errorf("IsPermanent(%v) = true, want false", err)
 			}
 			if strings.Contains(err.Error(), testKey) {

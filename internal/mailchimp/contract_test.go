@@ -13,10 +13,10 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	gosync "sync"
+	"sync"
 	"testing"
 
-	"github.com/apmc-sync/apmc/internal/sync"
+	"github.com/apmc-sync/apmc/internal/apmc"
 	"github.com/google/go-cmp/cmp"
 	"github.com/pb33f/libopenapi"
 	validator "github.com/pb33f/libopenapi-validator"
@@ -62,7 +62,7 @@ type exchange struct {
 // recorder is a plausible Mailchimp API on 127.0.0.1 that keeps every
 // exchange. It serves pages of at most two items, so paging is exercised.
 type recorder struct {
-	mu        gosync.Mutex
+	mu        sync.Mutex
 	exchanges []exchange
 }
 
@@ -279,21 +279,21 @@ func exerciseClient(t *testing.T, c *Client) {
 	}
 
 	m, err := c.Member(ctx, "list1", "Known+Tag@Example.com")
-	wantMember := sync.Member{ID: SubscriberHash("known+tag@example.com"), Email: "known+tag@example.com", Status: "subscribed",
-		MergeFields: sync.Values{"EMAIL": "known+tag@example.com", "FNAME": "Zoë", "AGE": "42", "ADDRESS": "1 Main St  Atlanta  GA  30308  US"}}
+	wantMember := apmc.Member{ID: SubscriberHash("known+tag@example.com"), Email: "known+tag@example.com", Status: "subscribed",
+		MergeFields: apmc.Values{"EMAIL": "known+tag@example.com", "FNAME": "Zoë", "AGE": "42", "ADDRESS": "1 Main St  Atlanta  GA  30308  US"}}
 	if err != nil {
 		t.Errorf("Member(known) error = %v", err)
 	} else if diff := cmp.Diff(wantMember, m); diff != "" {
 		t.Errorf("Member(known) mismatch (-want +got):\n%s", diff)
 	}
-	if _, err := c.Member(ctx, "list1", "nobody@example.com"); !errors.Is(err, sync.ErrNotFound) {
-		t.Errorf("Member(unknown) error = %v, want one wrapping sync.ErrNotFound", err)
+	if _, err := c.Member(ctx, "list1", "nobody@example.com"); !errors.Is(err, apmc.ErrNotFound) {
+		t.Errorf("Member(unknown) error = %v, want one wrapping apmc.ErrNotFound", err)
 	}
 
-	up, err := c.UpsertMember(ctx, "list1", sync.Member{Email: "New+Person@Example.com", Status: "unsubscribed",
-		MergeFields: sync.Values{"EMAIL": "new+person@example.com", "FNAME": "Ada", "LNAME": "Lovelace"}}, "pending")
-	wantUp := sync.Member{ID: SubscriberHash("new+person@example.com"), Email: "new+person@example.com", Status: "subscribed",
-		MergeFields: sync.Values{"EMAIL": "new+person@example.com", "FNAME": "Ada", "LNAME": "Lovelace"}}
+	up, err := c.UpsertMember(ctx, "list1", apmc.Member{Email: "New+Person@Example.com", Status: "unsubscribed",
+		MergeFields: apmc.Values{"EMAIL": "new+person@example.com", "FNAME": "Ada", "LNAME": "Lovelace"}}, "pending")
+	wantUp := apmc.Member{ID: SubscriberHash("new+person@example.com"), Email: "new+person@example.com", Status: "subscribed",
+		MergeFields: apmc.Values{"EMAIL": "new+person@example.com", "FNAME": "Ada", "LNAME": "Lovelace"}}
 	if err != nil {
 		t.Errorf("UpsertMember() error = %v", err)
 	} else if diff := cmp.Diff(wantUp, up); diff != "" {

@@ -7,7 +7,7 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/apmc-sync/apmc/internal/sync"
+	"github.com/apmc-sync/apmc/internal/apmc"
 )
 
 // APIError is an error answer from the Mailchimp API. Mailchimp answers
@@ -116,7 +116,7 @@ func (e *APIError) Permanent() bool {
 	return false
 }
 
-// Is lets errors.Is(err, sync.ErrNotFound) recognise a 404.
+// Is lets errors.Is(err, apmc.ErrNotFound) recognise a 404.
 func (e *APIError) Is(target error) bool {
-	return target == sync.ErrNotFound && e.Status == http.StatusNotFound
+	return target == apmc.ErrNotFound && e.Status == http.StatusNotFound
 }

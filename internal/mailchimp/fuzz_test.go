@@ -8,7 +8,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/apmc-sync/apmc/internal/sync"
+	"github.com/apmc-sync/apmc/internal/apmc"
 )
 
 func FuzzParseWebhook(f *testing.F) {
@@ -22,7 +22,7 @@ func FuzzParseWebhook(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if c.ID == "" || c.Source != sync.SideMailchimp || c.OccurredAt.IsZero() {
+		if c.ID == "" || c.Source != apmc.SideMailchimp || c.OccurredAt.IsZero() {
 			t.Errorf("ParseWebhook(%q) = %+v, want an id, source mailchimp and a time", body, c)
 		}
 		if c.Email != strings.ToLower(c.Email) {
@@ -33,7 +33,7 @@ func FuzzParseWebhook(f *testing.F) {
 				t.Errorf("ParseWebhook(%q).Merges[%q] = %q, want valid, non-empty UTF-8", body, k, v)
 			}
 		}
-		if c.Event != sync.EventCampaign && c.ContactEmail() == "" {
+		if c.Event != apmc.EventCampaign && c.ContactEmail() == "" {
 			t.Errorf("ParseWebhook(%q) has no contact email for %s", body, c.Event)
 		}
 	})

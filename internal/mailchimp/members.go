@@ -9,7 +9,7 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/apmc-sync/apmc/internal/sync"
+	"github.com/apmc-sync/apmc/internal/apmc"
 )
 
 // SubscriberHash is Mailchimp's id of a member in an audience: the lower-case
@@ -31,8 +31,8 @@ type memberJSON struct {
 // text (numbers as written, an address object joined like a webhook's);
 // empty values are left out, as the mapping leaves them out; EMAIL is added
 // from email_address, lower-cased, so the values compare with mapped ones.
-func (m memberJSON) toMember() sync.Member {
-	out := sync.Member{ID: m.ID, Email: strings.ToLower(m.EmailAddress), Status: m.Status, MergeFields: sync.Values{}}
+func (m memberJSON) toMember() apmc.Member {
+	out := apmc.Member{ID: m.ID, Email: strings.ToLower(m.EmailAddress), Status: m.Status, MergeFields: apmc.Values{}}
 	if out.ID == "" && out.Email != "" {
 		out.ID = SubscriberHash(out.Email)
 	}
@@ -42,7 +42,7 @@ func (m memberJSON) toMember() sync.Member {
 		}
 	}
 	if out.Email != "" {
-		out.MergeFields[sync.TagEmail] = out.Email
+		out.MergeFields[apmc.TagEmail] = out.Email
 	}
 	return out
 }
@@ -78,12 +78,12 @@ func mergeText(raw json.RawMessage) string {
 }
 
 // Member returns the audience member with that email; none wraps
-// sync.ErrNotFound.
-func (c *Client) Member(ctx context.Context, listID, email string) (sync.Member, error) {
+// apmc.ErrNotFound.
+func (c *Client) Member(ctx context.Context, listID, email string) (apmc.Member, error) {
 	hash := SubscriberHash(email)
 	var m memberJSON
 	if err := c.do(ctx, http.MethodGet, memberPath(listID, hash), nil, nil, &m); err != nil {
-		return sync.Member{}, fmt.Errorf("get member %s: %w", hash, err)
+		return apmc.Member{}, fmt.Errorf("get member %s: %w", hash, err)
 	}
 	return m.toMember(), nil
 }
@@ -101,23 +101,23 @@ type upsertBody struct {
 // m.MergeFields["EMAIL"]). A new member gets statusIfNew; an existing
 // member's status is left alone (m.Status is never sent). EMAIL is not sent as a merge field: the
 // address is the member's identity.
-func (c *Client) UpsertMember(ctx context.Context, listID string, m sync.Member, statusIfNew string) (sync.Member, error) {
+func (c *Client) UpsertMember(ctx context.Context, listID string, m apmc.Member, statusIfNew string) (apmc.Member, error) {
 	email := strings.ToLower(strings.TrimSpace(m.Email))
 	if email == "" {
-		email = strings.ToLower(strings.TrimSpace(m.MergeFields[sync.TagEmail]))
+		email = strings.ToLower(strings.TrimSpace(m.MergeFields[apmc.TagEmail]))
 	}
 	if email == "" {
-		return sync.Member{}, sync.Invalidf("upsert member: no email address")
+		return apmc.Member{}, apmc.Invalidf("upsert member: no email address")
 	}
 	switch statusIfNew {
 	case "subscribed", "unsubscribed", "cleaned", "pending", "transactional":
 	default:
-		return sync.Member{}, sync.Invalidf("upsert member: status for new members %q is not one of subscribed, unsubscribed, cleaned, pending, transactional", statusIfNew)
+		return apmc.Member{}, apmc.Invalidf("upsert member: status for new members %q is not one of subscribed, unsubscribed, cleaned, pending, transactional", statusIfNew)
 	}
 	hash := SubscriberHash(email)
 	body := upsertBody{EmailAddress: email, StatusIfNew: statusIfNew}
 	for tag, v := range m.MergeFields {
-		if tag == sync.TagEmail {
+		if tag == apmc.TagEmail {
 			continue
 		}
 		if body.MergeFields == nil {
@@ -127,17 +127,17 @@ func (c *Client) UpsertMember(ctx context.Context, listID string, m sync.Member,
 	}
 	var out memberJSON
 	if err := c.do(ctx, http.MethodPut, memberPath(listID, hash), nil, body, &out); err != nil {
-		return sync.Member{}, fmt.Errorf("upsert member %s: %w", hash, err)
+		return apmc.Member{}, fmt.Errorf("upsert member %s: %w", hash, err)
 	}
 	return out.toMember(), nil
 }
 
 // ChangeEmail moves the member at oldEmail to newEmail (a PATCH of the
 // member at the old address's hash).
-func (c *Client) ChangeEmail(ctx context.Context, listID, oldEmail, newEmail string) (sync.Member, error) {
+func (c *Client) ChangeEmail(ctx context.Context, listID, oldEmail, newEmail string) (apmc.Member, error) {
 	newEmail = strings.ToLower(strings.TrimSpace(newEmail))
 	if newEmail == "" {
-		return sync.Member{}, sync.Invalidf("change member email: new address is empty")
+		return apmc.Member{}, apmc.Invalidf("change member email: new address is empty")
 	}
 	hash := SubscriberHash(oldEmail)
 	body := struct {
@@ -145,7 +145,7 @@ func (c *Client) ChangeEmail(ctx context.Context, listID, oldEmail, newEmail str
 	}{newEmail}
 	var out memberJSON
 	if err := c.do(ctx, http.MethodPatch, memberPath(listID, hash), nil, body, &out); err != nil {
-		return sync.Member{}, fmt.Errorf("change email of member %s: %w", hash, err)
+		return apmc.Member{}, fmt.Errorf("change email of member %s: %w", hash, err)
 	}
 	return out.toMember(), nil
 }

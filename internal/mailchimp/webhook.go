@@ -8,7 +8,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/apmc-sync/apmc/internal/sync"
+	"github.com/apmc-sync/apmc/internal/apmc"
 )
 
 // ErrMalformed is wrapped by ParseWebhook's errors: the delivery cannot be
@@ -37,32 +37,32 @@ const mergesPrefix = "data[merges]["
 // Change.ID is the delivery's dedup key: type, data[id] (or the email),
 // fired_at, a digest of the merge values, and for upemail the new email,
 // since Mailchimp sends no delivery id. Errors wrap ErrMalformed.
-func ParseWebhook(form url.Values, instanceID string, receivedAt time.Time) (sync.Change, error) {
+func ParseWebhook(form url.Values, instanceID string, receivedAt time.Time) (apmc.Change, error) {
 	for k, vs := range form {
 		if !utf8.ValidString(k) {
-			return sync.Change{}, malformed("a form key is not valid UTF-8")
+			return apmc.Change{}, malformed("a form key is not valid UTF-8")
 		}
 		for _, v := range vs {
 			if !utf8.ValidString(v) {
-				return sync.Change{}, malformed("the value of %s is not valid UTF-8", k)
+				return apmc.Change{}, malformed("the value of %s is not valid UTF-8", k)
 			}
 		}
 	}
 	typ := strings.TrimSpace(form.Get("type"))
 	if typ == "" {
-		return sync.Change{}, malformed("no type")
+		return apmc.Change{}, malformed("no type")
 	}
 	firedRaw := strings.TrimSpace(form.Get("fired_at"))
 	if firedRaw == "" {
-		return sync.Change{}, malformed("%s: no fired_at", typ)
+		return apmc.Change{}, malformed("%s: no fired_at", typ)
 	}
 	fired, err := time.ParseInLocation(firedAtLayout, firedRaw, time.UTC)
 	if err != nil {
-		return sync.Change{}, malformed("%s: fired_at %q is not YYYY-MM-DD HH:MM:SS", typ, firedRaw)
+		return apmc.Change{}, malformed("%s: fired_at %q is not YYYY-MM-DD HH:MM:SS", typ, firedRaw)
 	}
-	ch := sync.Change{
+	ch := apmc.Change{
 		InstanceID: instanceID,
-		Source:     sync.SideMailchimp,
+		Source:     apmc.SideMailchimp,
 		ReceivedAt: receivedAt.UTC(),
 		OccurredAt: fired,
 	}
@@ -73,7 +73,7 @@ func ParseWebhook(form url.Values, instanceID string, receivedAt time.Time) (syn
 	case "subscribe", "profile", "unsubscribe", "cleaned":
 		email, err := emailField(form, "email", typ)
 		if err != nil {
-			return sync.Change{}, err
+			return apmc.Change{}, err
 		}
 		ch.Email = email
 		ch.Reason = data("reason")
@@ -82,7 +82,7 @@ func ParseWebhook(form url.Values, instanceID string, receivedAt time.Time) (syn
 		}
 		if typ != "cleaned" {
 			ch.Merges = merges(form)
-			ch.Merges[sync.TagEmail] = email
+			ch.Merges[apmc.TagEmail] = email
 		}
 		if key == "" {
 			key = email
@@ -90,11 +90,11 @@ func ParseWebhook(form url.Values, instanceID string, receivedAt time.Time) (syn
 	case "upemail":
 		oldEmail, err := emailField(form, "old_email", typ)
 		if err != nil {
-			return sync.Change{}, err
+			return apmc.Change{}, err
 		}
 		newEmail, err := emailField(form, "new_email", typ)
 		if err != nil {
-			return sync.Change{}, err
+			return apmc.Change{}, err
 		}
 		ch.OldEmail, ch.NewEmail, ch.Email = oldEmail, newEmail, newEmail
 		key = oldEmail + "|" + newEmail
@@ -102,12 +102,12 @@ func ParseWebhook(form url.Values, instanceID string, receivedAt time.Time) (syn
 		// A campaign was sent or cancelled: no contact is concerned.
 		ch.Reason = data("reason")
 		if key == "" {
-			return sync.Change{}, malformed("campaign: no data[id]")
+			return apmc.Change{}, malformed("campaign: no data[id]")
 		}
 	default:
-		return sync.Change{}, malformed("unknown type %q", typ)
+		return apmc.Change{}, malformed("unknown type %q", typ)
 	}
-	ch.Event = sync.Event(typ)
+	ch.Event = apmc.Event(typ)
 	ch.ID = "mailchimp|" + typ + "|" + key + "|" + fired.Format(firedAtLayout)
 	if len(ch.Merges) > 0 {
 		// fired_at has whole seconds: two edits of one contact within a second
@@ -123,15 +123,15 @@ func emailField(form url.Values, name, typ string) (string, error) {
 	switch {
 	case v == "":
 		return "", malformed("%s: no data[%s]", typ, name)
-	case !sync.LooksLikeEmail(v):
+	case !apmc.LooksLikeEmail(v):
 		return "", malformed("%s: data[%s] %q is not an email address", typ, name, v)
 	}
 	return v, nil
 }
 
 // merges collects data[merges][TAG] and data[merges][TAG][part] values.
-func merges(form url.Values) sync.Values {
-	out := sync.Values{}
+func merges(form url.Values) apmc.Values {
+	out := apmc.Values{}
 	nested := map[string]map[string]string{}
 	for k := range form {
 		rest, ok := strings.CutPrefix(k, mergesPrefix)

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/apmc-sync/apmc/internal/sync"
+	"github.com/apmc-sync/apmc/internal/apmc"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -36,55 +36,55 @@ func TestParseWebhookSamples(t *testing.T) {
 		}
 		return tm
 	}
-	base := sync.Change{InstanceID: "inst-1", Source: sync.SideMailchimp, ReceivedAt: received}
-	with := func(f func(*sync.Change)) sync.Change { c := base; f(&c); return c }
+	base := apmc.Change{InstanceID: "inst-1", Source: apmc.SideMailchimp, ReceivedAt: received}
+	with := func(f func(*apmc.Change)) apmc.Change { c := base; f(&c); return c }
 	tests := []struct {
 		file string
-		want sync.Change
+		want apmc.Change
 	}{
-		{"subscribe.form", with(func(c *sync.Change) {
+		{"subscribe.form", with(func(c *apmc.Change) {
 			c.ID = "mailchimp|subscribe|8a25ff1d98|2009-03-26 21:35:57"
-			c.Event = sync.EventSubscribe
+			c.Event = apmc.EventSubscribe
 			c.OccurredAt = at("2009-03-26 21:35:57")
 			c.Email = "api+test@mailchimp.com"
-			c.Merges = sync.Values{"EMAIL": "api+test@mailchimp.com", "FNAME": "Zoë", "LNAME": "Łukasiewicz", "INTERESTS": "Group1,Group2"}
+			c.Merges = apmc.Values{"EMAIL": "api+test@mailchimp.com", "FNAME": "Zoë", "LNAME": "Łukasiewicz", "INTERESTS": "Group1,Group2"}
 		})},
-		{"profile.form", with(func(c *sync.Change) {
+		{"profile.form", with(func(c *apmc.Change) {
 			c.ID = "mailchimp|profile|8a25ff1d98|2009-03-26 21:31:21"
-			c.Event = sync.EventProfile
+			c.Event = apmc.EventProfile
 			c.OccurredAt = at("2009-03-26 21:31:21")
 			c.Email = "api@mailchimp.com"
-			c.Merges = sync.Values{"EMAIL": "api@mailchimp.com", "FNAME": "José", "LNAME": "Núñez", "INTERESTS": "Group1",
+			c.Merges = apmc.Values{"EMAIL": "api@mailchimp.com", "FNAME": "José", "LNAME": "Núñez", "INTERESTS": "Group1",
 				"ADDRESS": "1 Rue de l'Église  Montréal  QC  H2X 1Y4  CA"}
 		})},
-		{"unsubscribe.form", with(func(c *sync.Change) {
+		{"unsubscribe.form", with(func(c *apmc.Change) {
 			c.ID = "mailchimp|unsubscribe|8a25ff1d98|2009-03-26 21:40:57"
-			c.Event = sync.EventUnsubscribe
+			c.Event = apmc.EventUnsubscribe
 			c.OccurredAt = at("2009-03-26 21:40:57")
 			c.Email = "api+unsub@mailchimp.com"
 			c.Action = "unsub"
 			c.Reason = "manual"
-			c.Merges = sync.Values{"EMAIL": "api+unsub@mailchimp.com", "FNAME": "Mailchimp", "LNAME": "API",
+			c.Merges = apmc.Values{"EMAIL": "api+unsub@mailchimp.com", "FNAME": "Mailchimp", "LNAME": "API",
 				"ADDRESS": "675 Ponce de Leon Ave NE  Suite 5000  Atlanta  GA  30308  US"}
 		})},
-		{"upemail.form", with(func(c *sync.Change) {
+		{"upemail.form", with(func(c *apmc.Change) {
 			c.ID = "mailchimp|upemail|old.address@example.com|new.address+news@example.com|2009-03-26 22:15:09"
-			c.Event = sync.EventUpEmail
+			c.Event = apmc.EventUpEmail
 			c.OccurredAt = at("2009-03-26 22:15:09")
 			c.Email = "new.address+news@example.com"
 			c.NewEmail = "new.address+news@example.com"
 			c.OldEmail = "old.address@example.com"
 		})},
-		{"cleaned.form", with(func(c *sync.Change) {
+		{"cleaned.form", with(func(c *apmc.Change) {
 			c.ID = "mailchimp|cleaned|api+cleaned@mailchimp.com|2009-03-26 22:01:00"
-			c.Event = sync.EventCleaned
+			c.Event = apmc.EventCleaned
 			c.OccurredAt = at("2009-03-26 22:01:00")
 			c.Email = "api+cleaned@mailchimp.com"
 			c.Reason = "hard"
 		})},
-		{"campaign.form", with(func(c *sync.Change) {
+		{"campaign.form", with(func(c *apmc.Change) {
 			c.ID = "mailchimp|campaign|5aa2102003|2009-03-26 21:31:21"
-			c.Event = sync.EventCampaign
+			c.Event = apmc.EventCampaign
 			c.OccurredAt = at("2009-03-26 21:31:21")
 		})},
 	}
@@ -134,16 +134,16 @@ func TestParseWebhookDetails(t *testing.T) {
 	tests := []struct {
 		name string
 		body string
-		want sync.Values
+		want apmc.Values
 	}{
 		{"first value wins", "type=profile&fired_at=2020-01-01+00:00:00&data[email]=a@b.co&data[merges][FNAME]=First&data[merges][FNAME]=Second",
-			sync.Values{"EMAIL": "a@b.co", "FNAME": "First"}},
+			apmc.Values{"EMAIL": "a@b.co", "FNAME": "First"}},
 		{"string address wins over nested", "type=profile&fired_at=2020-01-01+00:00:00&data[email]=a@b.co&data[merges][ADDRESS]=1+Main&data[merges][ADDRESS][city]=X",
-			sync.Values{"EMAIL": "a@b.co", "ADDRESS": "1 Main"}},
+			apmc.Values{"EMAIL": "a@b.co", "ADDRESS": "1 Main"}},
 		{"groupings skipped", "type=profile&fired_at=2020-01-01+00:00:00&data[email]=a@b.co&data[merges][GROUPINGS][0][id]=1&data[merges][GROUPINGS][0][groups]=A",
-			sync.Values{"EMAIL": "a@b.co"}},
+			apmc.Values{"EMAIL": "a@b.co"}},
 		{"email merge lower-cased from data[email]", "type=subscribe&fired_at=2020-01-01+00:00:00&data[email]=A%2BB@B.CO&data[merges][EMAIL]=A%2BB@B.CO",
-			sync.Values{"EMAIL": "a+b@b.co"}},
+			apmc.Values{"EMAIL": "a+b@b.co"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

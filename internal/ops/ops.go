@@ -7,29 +7,29 @@ import (
 	"slices"
 	"time"
 
-	"github.com/apmc-sync/apmc/internal/sync"
+	"github.com/apmc-sync/apmc/internal/apmc"
 )
 
 // Instances is what ops needs of the instance store.
 type Instances interface {
-	List(ctx context.Context) ([]sync.Instance, error)
-	Display(ctx context.Context, id string) (sync.Instance, error)
-	SetState(ctx context.Context, id string, s sync.State) (sync.Instance, error)
+	List(ctx context.Context) ([]apmc.Instance, error)
+	Display(ctx context.Context, id string) (apmc.Instance, error)
+	SetState(ctx context.Context, id string, s apmc.State) (apmc.Instance, error)
 }
 
 // Executions is what ops needs of the execution store.
 type Executions interface {
-	Executions(ctx context.Context, instanceID string, q sync.ExecutionQuery) ([]sync.Execution, string, error)
-	Execution(ctx context.Context, instanceID, id string) (sync.Execution, error)
-	SaveExecution(ctx context.Context, e sync.Execution) error
+	Executions(ctx context.Context, instanceID string, q apmc.ExecutionQuery) ([]apmc.Execution, string, error)
+	Execution(ctx context.Context, instanceID, id string) (apmc.Execution, error)
+	SaveExecution(ctx context.Context, e apmc.Execution) error
 	// CountExecutions returns how many executions match q, without reading
 	// them back.
-	CountExecutions(ctx context.Context, instanceID string, q sync.ExecutionQuery) (int, error)
+	CountExecutions(ctx context.Context, instanceID string, q apmc.ExecutionQuery) (int, error)
 }
 
 // Queue puts changes on the changes queue.
 type Queue interface {
-	Enqueue(ctx context.Context, c sync.Change) error
+	Enqueue(ctx context.Context, c apmc.Change) error
 }
 
 // DeadLetters is the dead-letter queue.
@@ -37,10 +37,10 @@ type DeadLetters interface {
 	// Depth is the number of changes waiting in it.
 	Depth(ctx context.Context) (int, error)
 	// List returns up to max changes in it, without removing them.
-	List(ctx context.Context, max int) ([]sync.Change, error)
+	List(ctx context.Context, max int) ([]apmc.Change, error)
 	// Take removes up to max changes, handing each to fn first; a change fn
 	// fails for stays in the queue.
-	Take(ctx context.Context, max int, fn func(sync.Change) error) (int, error)
+	Take(ctx context.Context, max int, fn func(apmc.Change) error) (int, error)
 }
 
 // Service implements the operations.
@@ -61,11 +61,11 @@ func (s *Service) now() time.Time {
 
 // Summary is an instance at a glance. It never holds a secret.
 type Summary struct {
-	Instance        sync.Instance `json:"instance"`
+	Instance        apmc.Instance `json:"instance"`
 	LastExecutionAt *time.Time    `json:"last_execution_at,omitempty"`
-	LastStatus      sync.Status   `json:"last_status,omitempty"`
+	LastStatus      apmc.Status   `json:"last_status,omitempty"`
 	// Last24h counts executions of the last 24 hours by status.
-	Last24h map[sync.Status]int `json:"last_24h"`
+	Last24h map[apmc.Status]int `json:"last_24h"`
 	// DeadLetters is the depth of the deployment's one dead-letter queue,
 	// shared by every instance (-1 when unknown): it is the same number in
 	// every summary, not a count of this instance's changes.
@@ -78,8 +78,8 @@ func (s *Service) Summary(ctx context.Context, id string) (Summary, error) {
 	if err != nil {
 		return Summary{}, fmt.Errorf("read instance %s: %w", id, err)
 	}
-	sum := Summary{Instance: in, Last24h: map[sync.Status]int{}, DeadLetters: -1}
-	latest, _, err := s.Executions.Executions(ctx, id, sync.ExecutionQuery{Limit: 1})
+	sum := Summary{Instance: in, Last24h: map[apmc.Status]int{}, DeadLetters: -1}
+	latest, _, err := s.Executions.Executions(ctx, id, apmc.ExecutionQuery{Limit: 1})
 	if err != nil {
 		return Summary{}, fmt.Errorf("read the latest execution: %w", err)
 	}
@@ -87,8 +87,8 @@ func (s *Service) Summary(ctx context.Context, id string) (Summary, error) {
 		t := latest[0].StartedAt
 		sum.LastExecutionAt, sum.LastStatus = &t, latest[0].Status
 	}
-	for _, st := range []sync.Status{sync.StatusSucceeded, sync.StatusFailed, sync.StatusSuppressed, sync.StatusSkipped, sync.StatusHeld} {
-		n, err := s.Executions.CountExecutions(ctx, id, sync.ExecutionQuery{Status: st, From: s.now().Add(-24 * time.Hour)})
+	for _, st := range []apmc.Status{apmc.StatusSucceeded, apmc.StatusFailed, apmc.StatusSuppressed, apmc.StatusSkipped, apmc.StatusHeld} {
+		n, err := s.Executions.CountExecutions(ctx, id, apmc.ExecutionQuery{Status: st, From: s.now().Add(-24 * time.Hour)})
 		if err != nil {
 			return Summary{}, fmt.Errorf("count %s executions: %w", st, err)
 		}
@@ -121,18 +121,18 @@ func (s *Service) Summaries(ctx context.Context) ([]Summary, error) {
 
 // Pause stops applying the instance's changes: they are held (or discarded,
 // if the instance is set so) until Resume.
-func (s *Service) Pause(ctx context.Context, id string) (sync.Instance, error) {
-	in, err := s.Instances.SetState(ctx, id, sync.StatePaused)
+func (s *Service) Pause(ctx context.Context, id string) (apmc.Instance, error) {
+	in, err := s.Instances.SetState(ctx, id, apmc.StatePaused)
 	if err != nil {
-		return sync.Instance{}, fmt.Errorf("pause instance %s: %w", id, err)
+		return apmc.Instance{}, fmt.Errorf("pause instance %s: %w", id, err)
 	}
 	return in, nil
 }
 
 // all returns every execution matching q, newest first.
-func (s *Service) all(ctx context.Context, id string, q sync.ExecutionQuery) ([]sync.Execution, error) {
+func (s *Service) all(ctx context.Context, id string, q apmc.ExecutionQuery) ([]apmc.Execution, error) {
 	q.Limit = 200
-	var out []sync.Execution
+	var out []apmc.Execution
 	for {
 		page, next, err := s.Executions.Executions(ctx, id, q)
 		if err != nil {
@@ -148,9 +148,9 @@ func (s *Service) all(ctx context.Context, id string, q sync.ExecutionQuery) ([]
 
 // again returns a copy of c to be queued anew: a fresh delivery id (so the
 // queue does not take it for a duplicate) received now.
-func (s *Service) again(c sync.Change, why string) sync.Change {
+func (s *Service) again(c apmc.Change, why string) apmc.Change {
 	now := s.now().UTC()
-	c.ID = fmt.Sprintf("%s#%s-%s", c.ID, why, sync.NewExecutionID(now))
+	c.ID = fmt.Sprintf("%s#%s-%s", c.ID, why, apmc.NewExecutionID(now))
 	c.ReceivedAt = now
 	return c
 }
@@ -176,17 +176,17 @@ func (s *Service) Replay(ctx context.Context, instanceID, executionID string) (R
 	return s.replay(ctx, e)
 }
 
-func (s *Service) replay(ctx context.Context, e sync.Execution) (Replayed, error) {
+func (s *Service) replay(ctx context.Context, e apmc.Execution) (Replayed, error) {
 	if e.Change == nil {
-		return Replayed{}, sync.Invalidf("execution %s: %v", e.ID, ErrNotReplayable)
+		return Replayed{}, apmc.Invalidf("execution %s: %v", e.ID, ErrNotReplayable)
 	}
 	c := s.again(*e.Change, "replay")
-	c.Origin = sync.OriginReplay
+	c.Origin = apmc.OriginReplay
 	c.OriginalExecutionID = e.ID
 	if err := s.Queue.Enqueue(ctx, c); err != nil {
 		return Replayed{}, fmt.Errorf("queue replay of %s: %w", e.ID, err)
 	}
-	return Replayed{OriginalID: e.ID, ChangeID: c.ID, ExecutionID: sync.FirstExecutionID(c)}, nil
+	return Replayed{OriginalID: e.ID, ChangeID: c.ID, ExecutionID: apmc.FirstExecutionID(c)}, nil
 }
 
 // MaxBulkReplay bounds one bulk replay.
@@ -194,7 +194,7 @@ const MaxBulkReplay = 1000
 
 // ReplayMatching replays every execution matching q (typically status
 // failed), oldest first, at most MaxBulkReplay.
-func (s *Service) ReplayMatching(ctx context.Context, instanceID string, q sync.ExecutionQuery) ([]Replayed, error) {
+func (s *Service) ReplayMatching(ctx context.Context, instanceID string, q apmc.ExecutionQuery) ([]Replayed, error) {
 	if _, err := s.Instances.Display(ctx, instanceID); err != nil {
 		return nil, fmt.Errorf("read instance %s: %w", instanceID, err)
 	}
@@ -203,7 +203,7 @@ func (s *Service) ReplayMatching(ctx context.Context, instanceID string, q sync.
 		return nil, err
 	}
 	if len(list) > MaxBulkReplay {
-		return nil, sync.Invalidf("%d executions match; narrow the filter to at most %d", len(list), MaxBulkReplay)
+		return nil, apmc.Invalidf("%d executions match; narrow the filter to at most %d", len(list), MaxBulkReplay)
 	}
 	slices.Reverse(list)
 	out := []Replayed{}
@@ -222,14 +222,14 @@ func (s *Service) ReplayMatching(ctx context.Context, instanceID string, q sync.
 
 // Timeline returns everything that happened to one contact, oldest first,
 // across both flows.
-func (s *Service) Timeline(ctx context.Context, instanceID, email string) ([]sync.Execution, error) {
-	if !sync.LooksLikeEmail(email) {
-		return nil, sync.Invalidf("%q is not an email address", email)
+func (s *Service) Timeline(ctx context.Context, instanceID, email string) ([]apmc.Execution, error) {
+	if !apmc.LooksLikeEmail(email) {
+		return nil, apmc.Invalidf("%q is not an email address", email)
 	}
 	if _, err := s.Instances.Display(ctx, instanceID); err != nil {
 		return nil, fmt.Errorf("read instance %s: %w", instanceID, err)
 	}
-	list, err := s.all(ctx, instanceID, sync.ExecutionQuery{Contact: normalEmail(email)})
+	list, err := s.all(ctx, instanceID, apmc.ExecutionQuery{Contact: normalEmail(email)})
 	if err != nil {
 		return nil, err
 	}
@@ -238,8 +238,8 @@ func (s *Service) Timeline(ctx context.Context, instanceID, email string) ([]syn
 }
 
 // Related returns the executions linked to e: retries of it and replays of it.
-func (s *Service) Related(ctx context.Context, e sync.Execution) ([]sync.Execution, error) {
-	q := sync.ExecutionQuery{From: e.StartedAt.Add(-time.Second)}
+func (s *Service) Related(ctx context.Context, e apmc.Execution) ([]apmc.Execution, error) {
+	q := apmc.ExecutionQuery{From: e.StartedAt.Add(-time.Second)}
 	if e.Contact != "" {
 		q.Contact = e.Contact
 	}
@@ -247,7 +247,7 @@ func (s *Service) Related(ctx context.Context, e sync.Execution) ([]sync.Executi
 	if err != nil {
 		return nil, err
 	}
-	var out []sync.Execution
+	var out []apmc.Execution
 	for _, x := range list {
 		if x.OriginalID == e.ID && x.ID != e.ID {
 			out = append(out, x)
@@ -258,7 +258,7 @@ func (s *Service) Related(ctx context.Context, e sync.Execution) ([]sync.Executi
 }
 
 // DeadLetterList returns up to max changes in the dead-letter queue.
-func (s *Service) DeadLetterList(ctx context.Context, max int) ([]sync.Change, error) {
+func (s *Service) DeadLetterList(ctx context.Context, max int) ([]apmc.Change, error) {
 	if s.DeadLetters == nil {
 		return nil, errors.New("no dead-letter queue configured")
 	}
@@ -272,10 +272,10 @@ func (s *Service) DeadLetterRedrive(ctx context.Context, max int) (int, error) {
 	if s.DeadLetters == nil {
 		return 0, errors.New("no dead-letter queue configured")
 	}
-	return s.DeadLetters.Take(ctx, max, func(c sync.Change) error {
-		original := sync.FirstExecutionID(c)
+	return s.DeadLetters.Take(ctx, max, func(c apmc.Change) error {
+		original := apmc.FirstExecutionID(c)
 		c = s.again(c, "redrive")
-		c.Origin = sync.OriginReplay
+		c.Origin = apmc.OriginReplay
 		c.OriginalExecutionID = original
 		return s.Queue.Enqueue(ctx, c)
 	})

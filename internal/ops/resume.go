@@ -7,12 +7,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/apmc-sync/apmc/internal/sync"
+	"github.com/apmc-sync/apmc/internal/apmc"
 )
 
 // ResumeResult says what Resume did.
 type ResumeResult struct {
-	Instance sync.Instance `json:"instance"`
+	Instance apmc.Instance `json:"instance"`
 	// Released is how many held changes were queued again.
 	Released int `json:"released"`
 }
@@ -31,7 +31,7 @@ const (
 // so they are applied in the order they arrived. Each held execution is
 // released once, however often the sweeps see it.
 func (s *Service) Resume(ctx context.Context, id string) (ResumeResult, error) {
-	in, err := s.Instances.SetState(ctx, id, sync.StateEnabled)
+	in, err := s.Instances.SetState(ctx, id, apmc.StateEnabled)
 	if err != nil {
 		return ResumeResult{}, fmt.Errorf("resume instance %s: %w", id, err)
 	}
@@ -43,16 +43,16 @@ func (s *Service) Resume(ctx context.Context, id string) (ResumeResult, error) {
 				return res, fmt.Errorf("release held changes of instance %s: %w", id, err)
 			}
 		}
-		held, err := s.all(ctx, id, sync.ExecutionQuery{Status: sync.StatusHeld})
+		held, err := s.all(ctx, id, apmc.ExecutionQuery{Status: apmc.StatusHeld})
 		if err != nil {
 			return res, fmt.Errorf("release held changes of instance %s: %w", id, err)
 		}
-		fresh := slices.DeleteFunc(held, func(e sync.Execution) bool { return seen[e.ID] })
+		fresh := slices.DeleteFunc(held, func(e apmc.Execution) bool { return seen[e.ID] })
 		if len(fresh) == 0 && pass > 0 {
 			break
 		}
 		// Execution ids are time-ordered: sort by them, oldest first.
-		slices.SortFunc(fresh, func(a, b sync.Execution) int { return strings.Compare(a.ID, b.ID) })
+		slices.SortFunc(fresh, func(a, b apmc.Execution) int { return strings.Compare(a.ID, b.ID) })
 		for _, e := range fresh {
 			seen[e.ID] = true
 			released, err := s.release(ctx, e)
@@ -69,7 +69,7 @@ func (s *Service) Resume(ctx context.Context, id string) (ResumeResult, error) {
 
 // release queues a held execution's change again and marks the execution
 // released; an execution that kept no change is left as it is.
-func (s *Service) release(ctx context.Context, e sync.Execution) (bool, error) {
+func (s *Service) release(ctx context.Context, e apmc.Execution) (bool, error) {
 	if e.Change == nil {
 		return false, nil
 	}
@@ -79,8 +79,8 @@ func (s *Service) release(ctx context.Context, e sync.Execution) (bool, error) {
 	if err := s.Queue.Enqueue(ctx, c); err != nil {
 		return false, fmt.Errorf("release held change %s: %w", e.ChangeID, err)
 	}
-	e.Status = sync.StatusSkipped
-	e.Reason = fmt.Sprintf("held while the instance was paused; released on resume as execution %s", sync.FirstExecutionID(c))
+	e.Status = apmc.StatusSkipped
+	e.Reason = fmt.Sprintf("held while the instance was paused; released on resume as execution %s", apmc.FirstExecutionID(c))
 	if err := s.Executions.SaveExecution(ctx, e); err != nil {
 		return true, fmt.Errorf("mark held execution %s released: %w", e.ID, err)
 	}

@@ -6,7 +6,7 @@ import (
 	"errors"
 	"slices"
 	"strings"
-	gosync "sync"
+	"sync"
 	"testing"
 	"time"
 
@@ -14,11 +14,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/apmc-sync/apmc/internal/apmc"
 	"github.com/apmc-sync/apmc/internal/awstest"
 	"github.com/apmc-sync/apmc/internal/dynamo"
 	"github.com/apmc-sync/apmc/internal/ops"
 	"github.com/apmc-sync/apmc/internal/queue"
-	"github.com/apmc-sync/apmc/internal/sync"
 )
 
 // stack is ops over kumo-backed stores and queues.
@@ -37,11 +37,11 @@ func newStack(t *testing.T) *stack {
 	s := &stack{svc: svc, queues: svc.Queues(t, "ops", 30), instances: svc.Instances(t, tables)}
 	s.executions = dynamo.NewExecutionStore(svc.DynamoDB, tables.Executions)
 	s.producer = queue.NewProducer(svc.SQS, s.queues.ChangesURL)
-	in := sync.Instance{
-		ID: "inst", Name: "Instance", State: sync.StatePaused, Direction: sync.DirectionBoth, StatusIfNew: "subscribed",
+	in := apmc.Instance{
+		ID: "inst", Name: "Instance", State: apmc.StatePaused, Direction: apmc.DirectionBoth, StatusIfNew: "subscribed",
 		MailchimpListID: "list", AccessplanitBaseURL: "http://127.0.0.1:9/api/v2", DefaultCompanyID: "3",
-		Mappings: sync.DefaultMappings(),
-		Secrets:  sync.Secrets{MailchimpAPIKey: "mc-key-0123-us21", AccessplanitAPIKey: "ap-key-4567"},
+		Mappings: apmc.DefaultMappings(),
+		Secrets:  apmc.Secrets{MailchimpAPIKey: "mc-key-0123-us21", AccessplanitAPIKey: "ap-key-4567"},
 	}
 	if err := s.instances.Create(context.Background(), in); err != nil {
 		t.Fatalf("Create(inst) error = %v", err)
@@ -50,14 +50,14 @@ func newStack(t *testing.T) *stack {
 }
 
 // hold stores a held execution of a change to email made at at.
-func (s *stack) hold(t *testing.T, email string, at time.Time, withChange bool) sync.Execution {
+func (s *stack) hold(t *testing.T, email string, at time.Time, withChange bool) apmc.Execution {
 	t.Helper()
-	c := sync.Change{ID: "delivery-" + at.Format("150405.000000"), InstanceID: "inst", Source: sync.SideMailchimp,
-		Event: sync.EventUpdated, ReceivedAt: at, Email: email, Merges: sync.Values{"FNAME": at.Format("15:04:05.000")}}
-	e := sync.Execution{
-		ID: sync.FirstExecutionID(c), InstanceID: "inst", ChangeID: c.ID, Flow: sync.FlowToAccessplanit, Event: c.Event,
-		Origin: sync.OriginWebhook, Attempt: 1, Status: sync.StatusHeld, Contact: email, StartedAt: at, FinishedAt: at,
-		Steps: []sync.Step{}, Logs: []sync.LogLine{}, ExpiresAt: at.Add(24 * time.Hour),
+	c := apmc.Change{ID: "delivery-" + at.Format("150405.000000"), InstanceID: "inst", Source: apmc.SideMailchimp,
+		Event: apmc.EventUpdated, ReceivedAt: at, Email: email, Merges: apmc.Values{"FNAME": at.Format("15:04:05.000")}}
+	e := apmc.Execution{
+		ID: apmc.FirstExecutionID(c), InstanceID: "inst", ChangeID: c.ID, Flow: apmc.FlowToAccessplanit, Event: c.Event,
+		Origin: apmc.OriginWebhook, Attempt: 1, Status: apmc.StatusHeld, Contact: email, StartedAt: at, FinishedAt: at,
+		Steps: []apmc.Step{}, Logs: []apmc.LogLine{}, ExpiresAt: at.Add(24 * time.Hour),
 	}
 	if withChange {
 		e.Change = &c
@@ -70,10 +70,10 @@ func (s *stack) hold(t *testing.T, email string, at time.Time, withChange bool) 
 
 // drain receives every change on the changes queue, in queue order, and
 // deletes them.
-func (s *stack) drain(t *testing.T) []sync.Change {
+func (s *stack) drain(t *testing.T) []apmc.Change {
 	t.Helper()
 	ctx := context.Background()
-	var out []sync.Change
+	var out []apmc.Change
 	for {
 		res, err := s.svc.SQS.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(s.queues.ChangesURL), MaxNumberOfMessages: 10})
 		if err != nil {
@@ -83,7 +83,7 @@ func (s *stack) drain(t *testing.T) []sync.Change {
 			return out
 		}
 		for _, m := range res.Messages {
-			var c sync.Change
+			var c apmc.Change
 			if err := json.Unmarshal([]byte(aws.ToString(m.Body)), &c); err != nil {
 				t.Fatalf("message %q is not a change: %v", aws.ToString(m.Body), err)
 			}
@@ -99,11 +99,11 @@ func (s *stack) drain(t *testing.T) []sync.Change {
 // another change held: one held while Resume runs.
 type lateQueue struct {
 	*queue.Producer
-	once gosync.Once
+	once sync.Once
 	late func()
 }
 
-func (q *lateQueue) Enqueue(ctx context.Context, c sync.Change) error {
+func (q *lateQueue) Enqueue(ctx context.Context, c apmc.Change) error {
 	q.once.Do(q.late)
 	return q.Producer.Enqueue(ctx, c)
 }
@@ -113,14 +113,14 @@ func (q *lateQueue) Enqueue(ctx context.Context, c sync.Change) error {
 // does until it catches up.
 type laggingIndex struct {
 	*dynamo.ExecutionStore
-	mu    gosync.Mutex
-	stale []sync.Execution
+	mu    sync.Mutex
+	stale []apmc.Execution
 	lags  int
 }
 
-func (l *laggingIndex) Executions(ctx context.Context, id string, q sync.ExecutionQuery) ([]sync.Execution, string, error) {
+func (l *laggingIndex) Executions(ctx context.Context, id string, q apmc.ExecutionQuery) ([]apmc.Execution, string, error) {
 	page, next, err := l.ExecutionStore.Executions(ctx, id, q)
-	if err != nil || q.Status != sync.StatusHeld {
+	if err != nil || q.Status != apmc.StatusHeld {
 		return page, next, err
 	}
 	l.mu.Lock()
@@ -173,7 +173,7 @@ func TestResumeReleasesEveryHeldChangeOnceInOrder(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Resume() error = %v", err)
 			}
-			if res.Released != len(want) || res.Instance.State != sync.StateEnabled {
+			if res.Released != len(want) || res.Instance.State != apmc.StateEnabled {
 				t.Errorf("Resume() = released %d, state %s; want %d, enabled", res.Released, res.Instance.State, len(want))
 			}
 			var got []string
@@ -188,11 +188,11 @@ func TestResumeReleasesEveryHeldChangeOnceInOrder(t *testing.T) {
 			}
 			for _, id := range want {
 				e, err := s.executions.Execution(ctx, "inst", id)
-				if err != nil || e.Status != sync.StatusSkipped || !strings.Contains(e.Reason, "released on resume") {
+				if err != nil || e.Status != apmc.StatusSkipped || !strings.Contains(e.Reason, "released on resume") {
 					t.Errorf("held execution %s after resume = %s %q (%v), want skipped and released", id, e.Status, e.Reason, err)
 				}
 			}
-			if e, err := s.executions.Execution(ctx, "inst", keepless.ID); err != nil || e.Status != sync.StatusHeld {
+			if e, err := s.executions.Execution(ctx, "inst", keepless.ID); err != nil || e.Status != apmc.StatusHeld {
 				t.Errorf("execution without a change after resume = %s (%v), want left held", e.Status, err)
 			}
 
@@ -211,7 +211,7 @@ func TestResumeReleasesEveryHeldChangeOnceInOrder(t *testing.T) {
 func TestResumeUnknownInstance(t *testing.T) {
 	s := newStack(t)
 	_, err := (&ops.Service{Instances: s.instances, Executions: s.executions, Queue: s.producer}).Resume(context.Background(), "nobody")
-	if !errors.Is(err, sync.ErrNotFound) || !strings.Contains(err.Error(), "nobody") {
+	if !errors.Is(err, apmc.ErrNotFound) || !strings.Contains(err.Error(), "nobody") {
 		t.Errorf("Resume(nobody) error = %v, want not found, naming it", err)
 	}
 }

@@ -7,19 +7,19 @@ import (
 	"log/slog"
 	"math"
 	"strconv"
-	gosync "sync"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
-	"github.com/apmc-sync/apmc/internal/sync"
+	"github.com/apmc-sync/apmc/internal/apmc"
 )
 
-// Applier applies one delivery; sync.Engine is one.
+// Applier applies one delivery; apmc.Engine is one.
 type Applier interface {
-	Apply(ctx context.Context, d sync.Delivery) (sync.Execution, error)
+	Apply(ctx context.Context, d apmc.Delivery) (apmc.Execution, error)
 }
 
 // VisibilityChanger is the part of the SQS client used to delay retries.
@@ -68,9 +68,9 @@ func (c *Consumer) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEv
 		parallel = 10
 	}
 	var (
-		mu       gosync.Mutex
+		mu       sync.Mutex
 		failures []events.SQSBatchItemFailure
-		wg       gosync.WaitGroup
+		wg       sync.WaitGroup
 		slots    = make(chan struct{}, parallel)
 	)
 	for _, g := range order {
@@ -126,7 +126,7 @@ func groupOf(r events.SQSMessage) string {
 	if g := r.Attributes["MessageGroupId"]; g != "" {
 		return g
 	}
-	var c sync.Change
+	var c apmc.Change
 	if json.Unmarshal([]byte(r.Body), &c) == nil {
 		return c.GroupID()
 	}
@@ -136,7 +136,7 @@ func groupOf(r events.SQSMessage) string {
 // handle applies one record; false means it must be delivered again.
 func (c *Consumer) handle(ctx context.Context, r events.SQSMessage) bool {
 	log := c.logger().With("message_id", r.MessageId)
-	var change sync.Change
+	var change apmc.Change
 	if err := json.Unmarshal([]byte(r.Body), &change); err != nil || change.InstanceID == "" || change.ID == "" {
 		// Nothing can ever apply this message; retrying only delays the DLQ.
 		// It is reported as a failure so it lands in the DLQ for inspection.
@@ -148,14 +148,14 @@ func (c *Consumer) handle(ctx context.Context, r events.SQSMessage) bool {
 	if attempt < 1 {
 		attempt = 1
 	}
-	exec, err := c.Engine.Apply(ctx, sync.Delivery{Change: change, Attempt: attempt})
+	exec, err := c.Engine.Apply(ctx, apmc.Delivery{Change: change, Attempt: attempt})
 	log = log.With("instance_id", change.InstanceID, "execution_id", exec.ID, "flow", string(exec.Flow), "attempt", attempt, "status", string(exec.Status))
 	if err != nil {
 		log.Warn("change will be retried", "error", exec.Error)
 		c.delay(ctx, r, c.backoff(attempt))
 		return false
 	}
-	if exec.Status == sync.StatusFailed {
+	if exec.Status == apmc.StatusFailed {
 		log.Error("change failed permanently", "error", exec.Error)
 	} else {
 		log.Info("change applied", "changed", exec.Changed)

@@ -10,7 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
-	"github.com/apmc-sync/apmc/internal/sync"
+	"github.com/apmc-sync/apmc/internal/apmc"
 )
 
 // DeadLetters reads and drains the dead-letter queue.
@@ -26,8 +26,8 @@ func (d *DeadLetters) Depth(ctx context.Context) (int, error) {
 
 // List returns up to max changes without removing them: the messages are
 // received and made visible again at once.
-func (d *DeadLetters) List(ctx context.Context, max int) ([]sync.Change, error) {
-	var out []sync.Change
+func (d *DeadLetters) List(ctx context.Context, max int) ([]apmc.Change, error) {
+	var out []apmc.Change
 	var handles []string
 	defer func() { d.release(context.WithoutCancel(ctx), handles) }()
 	for len(out) < max {
@@ -48,7 +48,7 @@ func (d *DeadLetters) List(ctx context.Context, max int) ([]sync.Change, error) 
 
 // Take removes up to max changes, handing each to fn first. A change fn
 // fails for is made visible again and Take stops there.
-func (d *DeadLetters) Take(ctx context.Context, max int, fn func(sync.Change) error) (int, error) {
+func (d *DeadLetters) Take(ctx context.Context, max int, fn func(apmc.Change) error) (int, error) {
 	n := 0
 	for n < max {
 		msgs, err := d.receive(ctx, min(10, max-n))
@@ -102,10 +102,10 @@ func (d *DeadLetters) release(ctx context.Context, handles []string) {
 
 // decodeDead decodes a dead message; one that is not a change is shown with
 // its message id so an operator can find it.
-func decodeDead(m types.Message) sync.Change {
-	var c sync.Change
+func decodeDead(m types.Message) apmc.Change {
+	var c apmc.Change
 	if err := json.Unmarshal([]byte(aws.ToString(m.Body)), &c); err != nil || c.ID == "" {
-		return sync.Change{ID: "undecodable:" + aws.ToString(m.MessageId)}
+		return apmc.Change{ID: "undecodable:" + aws.ToString(m.MessageId)}
 	}
 	return c
 }

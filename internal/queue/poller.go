@@ -5,7 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"strconv"
-	gosync "sync"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -48,7 +48,7 @@ func (p *Poller) Run(ctx context.Context) {
 	if p.Workers == 0 {
 		workers = 2
 	}
-	var wg gosync.WaitGroup
+	var wg sync.WaitGroup
 	for range workers {
 		wg.Go(func() { p.loop(ctx) })
 	}

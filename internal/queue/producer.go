@@ -9,7 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
-	"github.com/apmc-sync/apmc/internal/sync"
+	"github.com/apmc-sync/apmc/internal/apmc"
 )
 
 // MaxMessageBytes is SQS's limit for one message.
@@ -32,13 +32,13 @@ func NewProducer(client Sender, queueURL string) *Producer {
 }
 
 // Enqueue puts the change on the queue. It returns only once SQS accepted it.
-func (p *Producer) Enqueue(ctx context.Context, c sync.Change) error {
+func (p *Producer) Enqueue(ctx context.Context, c apmc.Change) error {
 	body, err := encode(c)
 	if err != nil {
 		return fmt.Errorf("encode change %s: %w", c.ID, err)
 	}
 	if len(body) > MaxMessageBytes {
-		return sync.Invalidf("change %s is %d bytes, over the queue's %d byte limit", c.ID, len(body), MaxMessageBytes)
+		return apmc.Invalidf("change %s is %d bytes, over the queue's %d byte limit", c.ID, len(body), MaxMessageBytes)
 	}
 	_, err = p.client.SendMessage(ctx, &sqs.SendMessageInput{
 		QueueUrl:               aws.String(p.queueURL),
@@ -63,7 +63,7 @@ var sqsUnsafe = strings.NewReplacer("\ufffe", `\ufffe`, "\uffff", `\uffff`)
 
 // encode writes the change as JSON without HTML escaping (which would
 // triple the size of every <, > and &), in characters SQS accepts.
-func encode(c sync.Change) (string, error) {
+func encode(c apmc.Change) (string, error) {
 	var b strings.Builder
 	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false)

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	gosync "sync"
+	"sync"
 	"testing"
 	"time"
 
@@ -15,9 +15,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/sivchari/kumo"
 
+	"github.com/apmc-sync/apmc/internal/apmc"
 	"github.com/apmc-sync/apmc/internal/awsconfig"
 	"github.com/apmc-sync/apmc/internal/queue"
-	"github.com/apmc-sync/apmc/internal/sync"
 )
 
 func newSQS(t *testing.T) *sqs.Client {
@@ -29,19 +29,19 @@ func newSQS(t *testing.T) *sqs.Client {
 
 // recordingApplier applies deliveries by recording them; fail decides which fail.
 type recordingApplier struct {
-	mu      gosync.Mutex
-	applied []sync.Delivery
-	fail    func(d sync.Delivery) bool
+	mu      sync.Mutex
+	applied []apmc.Delivery
+	fail    func(d apmc.Delivery) bool
 }
 
-func (a *recordingApplier) Apply(_ context.Context, d sync.Delivery) (sync.Execution, error) {
+func (a *recordingApplier) Apply(_ context.Context, d apmc.Delivery) (apmc.Execution, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.applied = append(a.applied, d)
 	if a.fail != nil && a.fail(d) {
-		return sync.Execution{Status: sync.StatusFailed, Error: "boom"}, errors.New("transient")
+		return apmc.Execution{Status: apmc.StatusFailed, Error: "boom"}, errors.New("transient")
 	}
-	return sync.Execution{Status: sync.StatusSucceeded}, nil
+	return apmc.Execution{Status: apmc.StatusSucceeded}, nil
 }
 
 func (a *recordingApplier) ids() []string {
@@ -54,8 +54,8 @@ func (a *recordingApplier) ids() []string {
 	return out
 }
 
-func change(id, email string) sync.Change {
-	return sync.Change{ID: id, InstanceID: "i1", Source: sync.SideAccessplanit, Event: sync.EventUpdated, Email: email, ReceivedAt: time.Now()}
+func change(id, email string) apmc.Change {
+	return apmc.Change{ID: id, InstanceID: "i1", Source: apmc.SideAccessplanit, Event: apmc.EventUpdated, Email: email, ReceivedAt: time.Now()}
 }
 
 func setup(t *testing.T, applier *recordingApplier) (*sqs.Client, queue.Queues, *queue.Producer, *queue.Poller) {
@@ -85,7 +85,7 @@ func TestOrderAndDeduplication(t *testing.T) {
 	applier := &recordingApplier{}
 	_, _, producer, poller := setup(t, applier)
 	ctx := context.Background()
-	for _, c := range []sync.Change{change("a1", "a@example.com"), change("b1", "b@example.com"), change("a2", "a@example.com"), change("a1", "a@example.com"), change("a3", "a@example.com")} {
+	for _, c := range []apmc.Change{change("a1", "a@example.com"), change("b1", "b@example.com"), change("a2", "a@example.com"), change("a1", "a@example.com"), change("a3", "a@example.com")} {
 		if err := producer.Enqueue(ctx, c); err != nil {
 			t.Fatalf("Enqueue(%s) error = %v", c.ID, err)
 		}
@@ -107,11 +107,11 @@ func TestOrderAndDeduplication(t *testing.T) {
 }
 
 func TestFailureStopsItsGroupOnly(t *testing.T) {
-	applier := &recordingApplier{fail: func(d sync.Delivery) bool { return d.Change.ID == "a1" && d.Attempt == 1 }}
+	applier := &recordingApplier{fail: func(d apmc.Delivery) bool { return d.Change.ID == "a1" && d.Attempt == 1 }}
 	_, _, producer, poller := setup(t, applier)
 	poller.Handler = (&queue.Consumer{Engine: applier}).Handle // no visibility change: redelivery after the queue timeout
 	ctx := context.Background()
-	for _, c := range []sync.Change{change("a1", "a@example.com"), change("a2", "a@example.com"), change("b1", "b@example.com")} {
+	for _, c := range []apmc.Change{change("a1", "a@example.com"), change("a2", "a@example.com"), change("b1", "b@example.com")} {
 		if err := producer.Enqueue(ctx, c); err != nil {
 			t.Fatalf("Enqueue() error = %v", err)
 		}
@@ -123,7 +123,7 @@ func TestFailureStopsItsGroupOnly(t *testing.T) {
 }
 
 func TestRedriveToDeadLetterAfterFiveAttempts(t *testing.T) {
-	applier := &recordingApplier{fail: func(sync.Delivery) bool { return true }}
+	applier := &recordingApplier{fail: func(apmc.Delivery) bool { return true }}
 	client, qs, producer, poller := setup(t, applier)
 	ctx := context.Background()
 	// Retries become visible again at once, so five receives happen quickly.
@@ -149,9 +149,9 @@ func TestRedriveToDeadLetterAfterFiveAttempts(t *testing.T) {
 func TestEnqueueRefusesOversizedChange(t *testing.T) {
 	_, _, producer, _ := setup(t, &recordingApplier{})
 	c := change("big", "big@example.com")
-	c.Merges = sync.Values{"NOTES": string(make([]byte, queue.MaxMessageBytes))}
+	c.Merges = apmc.Values{"NOTES": string(make([]byte, queue.MaxMessageBytes))}
 	err := producer.Enqueue(context.Background(), c)
-	if err == nil || !sync.IsInvalid(err) {
+	if err == nil || !apmc.IsInvalid(err) {
 		t.Errorf("Enqueue(oversized) error = %v, want an invalid-input error", err)
 	}
 }
@@ -160,7 +160,7 @@ func TestEnqueueKeepsCharactersSQSRefusesEscaped(t *testing.T) {
 	applier := &recordingApplier{}
 	_, _, producer, poller := setup(t, applier)
 	c := change("odd", "odd@example.com")
-	c.Merges = sync.Values{"FNAME": "a\ufffeb\uffff<&>"}
+	c.Merges = apmc.Values{"FNAME": "a\ufffeb\uffff<&>"}
 	if err := producer.Enqueue(context.Background(), c); err != nil {
 		t.Fatalf("Enqueue() error = %v", err)
 	}
@@ -176,7 +176,7 @@ func TestEnqueueKeepsCharactersSQSRefusesEscaped(t *testing.T) {
 // group: they are applied only after it succeeds.
 func TestHeldBackChangesWaitForTheFailedOne(t *testing.T) {
 	failures := 0
-	applier := &recordingApplier{fail: func(d sync.Delivery) bool {
+	applier := &recordingApplier{fail: func(d apmc.Delivery) bool {
 		if d.Change.ID == "a1" && failures < 2 {
 			failures++
 			return true
@@ -250,7 +250,7 @@ type sleepyApplier struct {
 	sleep time.Duration
 }
 
-func (a sleepyApplier) Apply(ctx context.Context, d sync.Delivery) (sync.Execution, error) {
+func (a sleepyApplier) Apply(ctx context.Context, d apmc.Delivery) (apmc.Execution, error) {
 	time.Sleep(a.sleep)
 	return a.next.Apply(ctx, d)
 }

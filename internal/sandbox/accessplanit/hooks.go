@@ -5,7 +5,7 @@ import (
 	"context"
 	"net/http"
 	"slices"
-	stdsync "sync"
+	"sync"
 	"time"
 )
 
@@ -24,14 +24,14 @@ type hooks struct {
 	client   *http.Client
 	record   func(attempts int, delivered bool)
 
-	mu      stdsync.Mutex
+	mu      sync.Mutex
 	targets []string
 	queue   []delivery
 	busy    bool
 	wake    chan struct{}
 	ctx     context.Context
 	cancel  context.CancelFunc
-	wg      stdsync.WaitGroup
+	wg      sync.WaitGroup
 	started bool
 }
 

@@ -3,7 +3,7 @@ package accessplanit
 import (
 	"net/http"
 	"strings"
-	stdsync "sync"
+	"sync"
 	"time"
 )
 
@@ -38,7 +38,7 @@ type Options struct {
 type Server struct {
 	opts Options
 
-	mu            stdsync.Mutex
+	mu            sync.Mutex
 	keys          map[string]*apiKey
 	users         map[int]*user
 	companies     map[int]string

@@ -8,7 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	stdsync "sync"
+	"sync"
 	"testing"
 	"time"
 
@@ -272,7 +272,7 @@ func TestFaultsAndStats(t *testing.T) {
 
 // receiver records webhook deliveries; it fails the first failFirst.
 type receiver struct {
-	mu        stdsync.Mutex
+	mu        sync.Mutex
 	got       []string // method + " " + ID + " " + Surname
 	bodies    []map[string]any
 	failFirst int

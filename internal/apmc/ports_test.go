@@ -1,4 +1,4 @@
-package sync
+package apmc
 
 import (
 	"context"
@@ -6,7 +6,7 @@ import (
 	"maps"
 	"sort"
 	"strconv"
-	gosync "sync"
+	"sync"
 	"time"
 )
 
@@ -25,7 +25,7 @@ func (m memInstances) Instance(_ context.Context, id string) (Instance, error) {
 }
 
 type memContacts struct {
-	mu gosync.Mutex
+	mu sync.Mutex
 	m  map[string]Contact
 }
 
@@ -72,7 +72,7 @@ func (s *memContacts) DeleteContact(_ context.Context, instanceID, email string)
 }
 
 type memExecutions struct {
-	mu   gosync.Mutex
+	mu   sync.Mutex
 	list []Execution
 }
 

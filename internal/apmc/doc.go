@@ -1,4 +1,4 @@
-// Package sync is the domain of the service: instances (one accessplanit
+// Package apmc is the domain of the service: instances (one accessplanit
 // platform paired with one Mailchimp audience), changes arriving from either
 // side, field mappings, contact sync state, executions, and the engine that
 // decides and applies one change.
@@ -6,4 +6,4 @@
 // It imports no AWS SDK, no Lambda runtime and no net/http. It declares the
 // small interfaces it needs (ports.go); the adapters in sibling packages
 // implement them.
-package sync
+package apmc

@@ -1,8 +1,8 @@
-package sync
+package apmc
 
 import (
 	"context"
-	gosync "sync"
+	"sync"
 	"time"
 )
 
@@ -13,7 +13,7 @@ type CachedInstances struct {
 	TTL  time.Duration
 	Now  func() time.Time
 
-	mu      gosync.Mutex
+	mu      sync.Mutex
 	entries map[string]cachedInstance
 }
 
