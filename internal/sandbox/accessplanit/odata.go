@@ -11,7 +11,9 @@ import (
 
 // listQuery is a parsed set of OData query options.
 type listQuery struct {
-	filter  []condition
+	// filter holds terms joined with "or" of terms joined with "and" (and
+	// binds tighter, as in OData); empty matches everything.
+	filter  [][]condition
 	top     int // -1: no limit
 	skip    int
 	selects []string
@@ -19,9 +21,10 @@ type listQuery struct {
 	desc    bool
 }
 
-// condition is one "Field eq literal" term.
+// condition is one "Field op literal" term; op is eq, ne, gt, ge, lt or le.
 type condition struct {
 	field string
+	op    string
 	value string
 	null  bool
 }
@@ -87,31 +90,38 @@ func parseListQuery(q url.Values, fields func(string) (string, bool)) (listQuery
 	return lq, nil
 }
 
-// parseFilter reads "Field eq 'text'" or "Field eq 123" (also true, false
-// and null) terms joined with "and". Anything else is refused.
-func parseFilter(f string, fields func(string) (string, bool)) ([]condition, error) {
+// parseFilter reads "Field op 'text'" or "Field op 123" terms (also true,
+// false and null; op eq, ne, gt, ge, lt or le) joined with "and" and "or",
+// "and" binding tighter. Parentheses and functions are refused.
+func parseFilter(f string, fields func(string) (string, bool)) ([][]condition, error) {
 	toks, err := tokenize(f)
 	if err != nil {
 		return nil, err
 	}
-	var out []condition
+	unsupported := fmt.Errorf("$filter '%s' is not supported: use Field eq 'value' terms (or ne, gt, ge, lt, le) joined with and / or.", f)
+	var out [][]condition
+	var group []condition
 	for i := 0; ; {
 		if i+3 > len(toks) {
-			return nil, fmt.Errorf("$filter '%s' is not supported: use Field eq 'value' terms joined with and.", f)
+			return nil, unsupported
 		}
 		field, op, lit := toks[i], toks[i+1], toks[i+2]
-		if field.quoted || !isIdent(field.text) || op.quoted || !strings.EqualFold(op.text, "eq") {
-			return nil, fmt.Errorf("$filter '%s' is not supported: use Field eq 'value' terms joined with and.", f)
+		opName := strings.ToLower(op.text)
+		if field.quoted || !isIdent(field.text) || op.quoted || !slices.Contains([]string{"eq", "ne", "gt", "ge", "lt", "le"}, opName) {
+			return nil, unsupported
 		}
 		name, ok := fields(field.text)
 		if !ok {
 			return nil, fmt.Errorf("Could not find a property named '%s' on type 'User'.", field.text)
 		}
-		c := condition{field: name, value: lit.text}
+		c := condition{field: name, op: opName, value: lit.text}
 		if !lit.quoted {
 			switch {
 			case strings.EqualFold(lit.text, "null"):
 				c.null = true
+				if opName != "eq" && opName != "ne" {
+					return nil, fmt.Errorf("$filter '%s': null compares only with eq or ne.", f)
+				}
 			case strings.EqualFold(lit.text, "true"), strings.EqualFold(lit.text, "false"):
 				c.value = strings.ToLower(lit.text)
 			default:
@@ -120,13 +130,20 @@ func parseFilter(f string, fields func(string) (string, bool)) ([]condition, err
 				}
 			}
 		}
-		out = append(out, c)
+		group = append(group, c)
 		i += 3
 		if i == len(toks) {
-			return out, nil
+			return append(out, group), nil
 		}
-		if toks[i].quoted || !strings.EqualFold(toks[i].text, "and") {
-			return nil, fmt.Errorf("$filter '%s' is not supported: only and joins terms.", f)
+		switch {
+		case toks[i].quoted:
+			return nil, unsupported
+		case strings.EqualFold(toks[i].text, "and"):
+		case strings.EqualFold(toks[i].text, "or"):
+			out = append(out, group)
+			group = nil
+		default:
+			return nil, fmt.Errorf("$filter '%s' is not supported: only and / or join terms.", f)
 		}
 		i++
 	}
@@ -188,25 +205,67 @@ func isIdent(s string) bool {
 	return s != ""
 }
 
-// matches reports whether an item (as answered) meets every condition.
+// matches reports whether an item (as answered) meets every condition of
+// one of the filter's groups.
 //
 // ASSUMPTION: text compares without regard to case, as the platform's SQL
 // Server collation (case-insensitive by default) would; numbers compare by
-// their text, quoted or not.
+// value; dates compare as the ISO 8601 text they are answered as, which
+// orders them correctly.
 func (lq listQuery) matches(item map[string]any) bool {
-	for _, c := range lq.filter {
+	if len(lq.filter) == 0 {
+		return true
+	}
+	for _, group := range lq.filter {
+		if groupMatches(group, item) {
+			return true
+		}
+	}
+	return false
+}
+
+func groupMatches(group []condition, item map[string]any) bool {
+	for _, c := range group {
 		v := item[c.field]
 		if c.null {
-			if v != nil {
+			if (v == nil) != (c.op == "eq") {
 				return false
 			}
 			continue
 		}
-		if v == nil || !strings.EqualFold(valueText(v), c.value) {
+		if v == nil {
+			return false
+		}
+		r := compareValues(v, literal(c.value))
+		ok := false
+		switch c.op {
+		case "eq":
+			ok = r == 0
+		case "ne":
+			ok = r != 0
+		case "gt":
+			ok = r > 0
+		case "ge":
+			ok = r >= 0
+		case "lt":
+			ok = r < 0
+		case "le":
+			ok = r <= 0
+		}
+		if !ok {
 			return false
 		}
 	}
 	return true
+}
+
+// literal is a filter's literal as a value: a whole number as an int, so it
+// compares with numeric properties by value.
+func literal(s string) any {
+	if n, err := strconv.Atoi(s); err == nil {
+		return n
+	}
+	return s
 }
 
 // apply filters, orders, pages and projects items.
