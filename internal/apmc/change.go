@@ -79,6 +79,11 @@ type Member struct {
 	Email       string `json:"email"`
 	Status      string `json:"status,omitempty"`
 	MergeFields Values `json:"merge_fields,omitempty"`
+	// ContactID is Mailchimp's id of the person: unlike ID and the
+	// unique_email_id it stays with the member when the address changes.
+	ContactID string `json:"contact_id,omitempty"`
+	// LastChanged is when Mailchimp last changed the member.
+	LastChanged time.Time `json:"last_changed,omitzero"`
 }
 
 // Change is one change notified by a webhook: the message on the queue.
@@ -96,11 +101,13 @@ type Change struct {
 
 	Email  string `json:"email,omitempty"`   // lower-cased
 	UserID string `json:"user_id,omitempty"` // accessplanit User ID
-	// User is set when the delivery carried the whole User (with DateUpdated),
-	// so the engine need not read it back from accessplanit.
+	// User is what the delivery said of the User. It is a trigger, never
+	// truth: the engine reads the User back from accessplanit and uses only
+	// its ID and email from here to know which User to read.
 	User *User `json:"user,omitempty"`
 
-	// Mailchimp deliveries.
+	// Mailchimp deliveries. Merges is what the delivery said; like User it
+	// is never written anywhere: the engine reads the member back.
 	Merges   Values `json:"merges,omitempty"`
 	OldEmail string `json:"old_email,omitempty"`
 	NewEmail string `json:"new_email,omitempty"`

@@ -9,6 +9,10 @@ type Contact struct {
 	InstanceID string `json:"instance_id"`
 	Email      string `json:"email"` // lower-cased: Mailchimp's identity
 	UserID     string `json:"user_id,omitempty"`
+	// MemberContactID is the Mailchimp contact_id of the linked member, as
+	// last read from or answered by Mailchimp: it confirms that a member at
+	// a new address is the same person (an email change).
+	MemberContactID string `json:"member_contact_id,omitempty"`
 
 	Mailchimp    SideState `json:"mailchimp"`
 	Accessplanit SideState `json:"accessplanit"`

@@ -27,6 +27,8 @@ type Engine struct {
 type Delivery struct {
 	Change  Change
 	Attempt int // 1 for the first delivery
+	// Reads are the source states read for the delivery's batch (nil: none).
+	Reads *Reads
 }
 
 // outcome is how the engine ended a change: a status, and the reason
@@ -81,7 +83,7 @@ func (e *Engine) Apply(ctx context.Context, d Delivery) (Execution, error) {
 	}
 
 	retention := DefaultRetentionDays
-	res, err := e.apply(ctx, rec, c, &retention)
+	res, err := e.apply(ctx, rec, d, &retention)
 	exec.FinishedAt = e.now().UTC()
 	exec.ExpiresAt = exec.StartedAt.Add(time.Duration(retention) * 24 * time.Hour)
 
@@ -144,7 +146,8 @@ func (e *Engine) maxAttempts() int {
 }
 
 // apply runs the steps for one change.
-func (e *Engine) apply(ctx context.Context, rec *recorder, c Change, retention *int) (outcome, error) {
+func (e *Engine) apply(ctx context.Context, rec *recorder, d Delivery, retention *int) (outcome, error) {
+	c := d.Change
 	var in Instance
 	err := rec.step("load_instance", func(out map[string]any) error {
 		var err error
@@ -187,8 +190,14 @@ func (e *Engine) apply(ctx context.Context, rec *recorder, c Change, retention *
 		}
 		return outcome{status: StatusHeld, reason: "the instance is paused; the change is held and applied on resume"}, nil
 	}
+	if p, settled := NoReadNeeded(c); settled {
+		return e.settle(ctx, rec, p, Contact{})
+	}
 	if flow == FlowToMailchimp {
-		return e.toMailchimp(ctx, rec, in, c)
+		return e.toMailchimp(ctx, rec, in, c, d.Reads)
+	}
+	if c.Event == EventUpEmail {
+		return e.emailChanged(ctx, rec, in, c)
 	}
 	return e.toAccessplanit(ctx, rec, in, c)
 }

@@ -3,6 +3,7 @@ package apmc
 import (
 	"context"
 	"errors"
+	"maps"
 	"strings"
 	"testing"
 	"time"
@@ -94,12 +95,13 @@ func TestApplyToMailchimp(t *testing.T) {
 			wantStatus: StatusSucceeded, wantWrites: 2,
 		},
 		{
-			name: "stale delivery is skipped",
+			name: "an older state read back than one already applied is skipped",
 			setup: func(f *fixture) {
+				f.engine.Now = func() time.Time { return t0.Add(2 * time.Minute) }
 				f.apply(t, apChange("c0", apUser("1", "Augusta", "Lovelace", "ada@example.com", t0.Add(time.Minute))))
 			},
 			change:     apChange("c1", apUser("1", "Ada", "Lovelace", "ada@example.com", t0)),
-			wantStatus: StatusSkipped, wantWrites: 1, wantReason: "stale change",
+			wantStatus: StatusSkipped, wantWrites: 1, wantReason: "stale",
 		},
 		{
 			name:       "missing email fails permanently",
@@ -183,6 +185,7 @@ func TestApplyToMailchimp(t *testing.T) {
 			if attempt == 0 {
 				attempt = 1
 			}
+			f.platformHolds(tt.change)
 			exec, err := f.engine.Apply(context.Background(), Delivery{Change: tt.change, Attempt: attempt})
 			if (err != nil) != tt.wantErr {
 				t.Fatalf("Apply() error = %v, want retry %v", err, tt.wantErr)
@@ -207,8 +210,30 @@ func TestApplyToMailchimp(t *testing.T) {
 	}
 }
 
+// platformHolds makes an honest delivery true: accessplanit holds the User
+// the delivery describes, and Mailchimp the member, as a real platform does
+// when it sends a webhook. Forged deliveries are applied without it.
+func (f *fixture) platformHolds(c Change) {
+	if c.Source == SideAccessplanit && c.User != nil && c.Event != EventDeleted {
+		u := *c.User
+		u.Fields = maps.Clone(u.Fields)
+		f.ap.users[u.ID] = u
+	}
+	if c.Source == SideMailchimp && (c.Event == EventProfile || c.Event == EventSubscribe) && c.Merges != nil {
+		m := f.mc.members[c.Email]
+		m.Email = c.Email
+		if m.Status == "" {
+			m.Status = "subscribed"
+		}
+		m.MergeFields = withoutEmail(c.Merges)
+		m.LastChanged = c.OccurredAt
+		f.mc.members[c.Email] = m
+	}
+}
+
 func (f *fixture) apply(t *testing.T, c Change) Execution {
 	t.Helper()
+	f.platformHolds(c)
 	exec, err := f.engine.Apply(context.Background(), Delivery{Change: c, Attempt: 1})
 	if err != nil {
 		t.Fatalf("Apply(%s) error = %v", c.ID, err)
@@ -236,6 +261,7 @@ func TestRetriesLinkToTheOriginal(t *testing.T) {
 	f := newFixture(t, nil)
 	f.mc.fail = []error{&apiError{status: 429}, &apiError{status: 500}}
 	c := apChange("c1", apUser("1", "Ada", "Lovelace", "ada@example.com", t0))
+	f.platformHolds(c)
 	var execs []Execution
 	for attempt := 1; attempt <= 3; attempt++ {
 		exec, err := f.engine.Apply(context.Background(), Delivery{Change: c, Attempt: attempt})
@@ -260,7 +286,9 @@ func TestRetriesLinkToTheOriginal(t *testing.T) {
 func TestLastAttemptIsNotRetryable(t *testing.T) {
 	f := newFixture(t, nil)
 	f.mc.fail = []error{errors.New("connection reset")}
-	exec, err := f.engine.Apply(context.Background(), Delivery{Change: apChange("c1", apUser("1", "A", "B", "a@example.com", t0)), Attempt: DefaultMaxAttempts})
+	c := apChange("c1", apUser("1", "A", "B", "a@example.com", t0))
+	f.platformHolds(c)
+	exec, err := f.engine.Apply(context.Background(), Delivery{Change: c, Attempt: DefaultMaxAttempts})
 	if err == nil {
 		t.Fatal("Apply() on the last attempt returned nil error; the queue must still see the failure to move it to the DLQ")
 	}
@@ -272,7 +300,9 @@ func TestLastAttemptIsNotRetryable(t *testing.T) {
 func TestSecretsNeverRecorded(t *testing.T) {
 	f := newFixture(t, nil)
 	f.mc.fail = []error{errors.New("dial https://user:" + secretKey + "@us21.api.mailchimp.com: refused")}
-	exec, _ := f.engine.Apply(context.Background(), Delivery{Change: apChange("c1", apUser("1", "A", "B", "a@example.com", t0)), Attempt: 1})
+	c := apChange("c1", apUser("1", "A", "B", "a@example.com", t0))
+	f.platformHolds(c)
+	exec, _ := f.engine.Apply(context.Background(), Delivery{Change: c, Attempt: 1})
 	text := exec.Error + strings.Join(logMessages(exec), "")
 	for _, s := range exec.Steps {
 		text += s.Error

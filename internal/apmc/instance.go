@@ -33,6 +33,30 @@ const (
 	StatePaused  State = "paused"
 )
 
+// EmailChanges is what an email change made in Mailchimp does in accessplanit,
+// where the email is the User's login.
+type EmailChanges string
+
+// The settings for Mailchimp email changes.
+const (
+	// EmailChangesFollow changes the linked User's email, once Mailchimp
+	// confirms the change.
+	EmailChangesFollow EmailChanges = "follow"
+	// EmailChangesNewUser treats the new address as a new User, as the
+	// platform itself does; the old User is left as it is.
+	EmailChangesNewUser EmailChanges = "new_user"
+	// EmailChangesIgnore leaves accessplanit as it is.
+	EmailChangesIgnore EmailChanges = "ignore"
+)
+
+// EmailChanges returns the instance's setting for Mailchimp email changes.
+func (in Instance) EmailChanges() EmailChanges {
+	if in.MailchimpEmailChanges == "" {
+		return EmailChangesFollow
+	}
+	return in.MailchimpEmailChanges
+}
+
 // Instance pairs one accessplanit platform with one Mailchimp audience.
 type Instance struct {
 	ID            string    `json:"id"`
@@ -55,8 +79,12 @@ type Instance struct {
 	// DefaultCompanyID is the Account (Company) users created from Mailchimp join.
 	DefaultCompanyID string `json:"default_company_id,omitempty"`
 	// AccessplanitUserID is the user that owns the accessplanit API key; the
-	// platform records our writes against it (UpdatedByID), an echo signal.
+	// platform records the service's writes against it (UpdatedByID), so a
+	// User last changed by it holds nothing new: its change is an echo.
 	AccessplanitUserID string `json:"accessplanit_user_id,omitempty"`
+	// MailchimpEmailChanges says what a confirmed email change in Mailchimp
+	// does to the linked accessplanit User; empty means EmailChangesFollow.
+	MailchimpEmailChanges EmailChanges `json:"mailchimp_email_changes,omitempty"`
 
 	Mappings []FieldMapping `json:"mappings"`
 
@@ -122,6 +150,11 @@ func (in Instance) Validate() error {
 	case "subscribed", "pending", "unsubscribed", "transactional":
 	default:
 		problems = append(problems, fmt.Sprintf("status_if_new %q must be subscribed, pending, unsubscribed or transactional", in.StatusIfNew))
+	}
+	switch in.MailchimpEmailChanges {
+	case "", EmailChangesFollow, EmailChangesNewUser, EmailChangesIgnore:
+	default:
+		problems = append(problems, fmt.Sprintf("mailchimp_email_changes %q must be %s, %s or %s", in.MailchimpEmailChanges, EmailChangesFollow, EmailChangesNewUser, EmailChangesIgnore))
 	}
 	if in.MailchimpListID == "" {
 		problems = append(problems, "mailchimp_list_id is required")

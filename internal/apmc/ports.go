@@ -43,6 +43,10 @@ type Mailchimp interface {
 type Accessplanit interface {
 	// User returns the User; none wraps ErrNotFound.
 	User(ctx context.Context, id string) (User, error)
+	// Users reads the Users with the given IDs (those that exist), with at
+	// least the named properties, in as few requests as it can; it returns
+	// how many requests it made.
+	Users(ctx context.Context, ids []string, fields []string) ([]User, int, error)
 	// UsersByEmail returns the Users with that email, newest change first.
 	UsersByEmail(ctx context.Context, email string) ([]User, error)
 	// CreateUser creates a User and returns it.

@@ -154,11 +154,12 @@ func (m *memMailchimp) ChangeEmail(_ context.Context, _ string, oldEmail, newEma
 }
 
 type memAccessplanit struct {
-	users  map[string]User
-	reads  int
-	writes int
-	nextID int
-	fail   []error
+	users      map[string]User
+	reads      int
+	batchReads int
+	writes     int
+	nextID     int
+	fail       []error
 }
 
 func (a *memAccessplanit) next() error {
@@ -181,6 +182,22 @@ func (a *memAccessplanit) User(_ context.Context, id string) (User, error) {
 	}
 	u.Fields = maps.Clone(u.Fields)
 	return u, nil
+}
+
+func (a *memAccessplanit) Users(_ context.Context, ids []string, _ []string) ([]User, int, error) {
+	a.reads++
+	a.batchReads++
+	if err := a.next(); err != nil {
+		return nil, 1, err
+	}
+	var out []User
+	for _, id := range ids {
+		if u, ok := a.users[id]; ok {
+			u.Fields = maps.Clone(u.Fields)
+			out = append(out, u)
+		}
+	}
+	return out, 1, nil
 }
 
 func (a *memAccessplanit) UsersByEmail(_ context.Context, email string) ([]User, error) {

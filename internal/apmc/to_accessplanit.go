@@ -8,118 +8,55 @@ import (
 	"strings"
 )
 
-// toAccessplanit applies a Mailchimp change to accessplanit.
+// toAccessplanit applies a Mailchimp subscribe or profile change: it reads
+// the member from Mailchimp (fetch), decides from that and the contact state
+// (DecideToAccessplanit), finds the User and writes only what differs.
 func (e *Engine) toAccessplanit(ctx context.Context, rec *recorder, in Instance, c Change) (outcome, error) {
-	switch c.Event {
-	case EventSubscribe, EventProfile:
-	case EventUpEmail:
-		return e.emailChanged(ctx, rec, in, c)
-	case EventUnsubscribe:
-		if c.Action == "delete" {
-			return outcome{status: StatusSkipped, reason: "deletes never cascade: the accessplanit user is kept"}, nil
-		}
-		return outcome{status: StatusSkipped, reason: "unsubscribes never flow to accessplanit"}, nil
-	case EventCleaned:
-		return outcome{status: StatusSkipped, reason: "cleaned addresses never flow to accessplanit"}, nil
-	default:
-		return outcome{status: StatusSkipped, reason: fmt.Sprintf("Mailchimp %s events are not synced", c.Event)}, nil
+	email := NormaliseEmail(c.Email)
+	if email == "" {
+		return outcome{}, Permanentf("the change names no email")
 	}
-	ap, err := e.Connector.Accessplanit(in)
+	member, found, err := e.readMember(ctx, rec, in, "read_member", email)
 	if err != nil {
-		return outcome{}, fmt.Errorf("connect to accessplanit: %w", err)
+		return outcome{}, err
 	}
-	email := strings.ToLower(c.Email)
-	merges := maps.Clone(c.Merges)
-	if merges == nil {
-		merges = Values{}
-	}
-	merges[TagEmail] = email
-	seenValues := restrict(merges, in.Mappings, FlowToMailchimp)
-
 	contact, err := e.loadContact(ctx, rec, in.ID, email)
 	if err != nil {
 		return outcome{}, err
 	}
-	if i := contact.Mailchimp.echoOf(seenValues.Fingerprint(), e.now()); i >= 0 {
-		// Checked before staleness: an echo of an earlier write is older
-		// than the writes made since, yet it must still be used up.
-		echo := contact
-		echo.Mailchimp.consumeEcho(i)
-		if c.OccurredAt.After(echo.Mailchimp.SourceTime) {
-			echo.Mailchimp.SourceTime = c.OccurredAt
-		}
-		err := e.saveIfNew(ctx, rec, contact, echo)
-		return outcome{status: StatusSuppressed, reason: "echo of the service's own write to Mailchimp"}, err
-	}
-	if !c.OccurredAt.IsZero() && contact.Mailchimp.SourceTime.After(c.OccurredAt) {
-		return outcome{status: StatusSkipped, reason: fmt.Sprintf("stale change: fired at %s, a change from %s was already applied", c.OccurredAt.UTC().Format("2006-01-02T15:04:05Z"), contact.Mailchimp.SourceTime.UTC().Format("2006-01-02T15:04:05Z"))}, nil
-	}
-	if contact.Mailchimp.writtenSince(c.OccurredAt) {
-		// The service wrote to Mailchimp after this change was made (edits
-		// on both sides at once): the delivery's values may be overwritten
-		// already, so the member's current values decide.
-		var gone bool
-		err := rec.step("read_member", func(out map[string]any) error {
-			mc, err := e.Connector.Mailchimp(in)
-			if err != nil {
-				return fmt.Errorf("connect to Mailchimp: %w", err)
-			}
-			m, err := mc.Member(ctx, in.MailchimpListID, email)
-			if errors.Is(err, ErrNotFound) {
-				gone = true
-				return nil
-			}
-			if err != nil {
-				return fmt.Errorf("read Mailchimp member: %w", err)
-			}
-			merges = maps.Clone(m.MergeFields)
-			if merges == nil {
-				merges = Values{}
-			}
-			merges[TagEmail] = email
-			out["merge_fields"] = restrict(merges, in.Mappings, FlowToAccessplanit)
-			return nil
-		})
-		if err != nil {
-			return outcome{}, err
-		}
-		if gone {
-			return outcome{status: StatusSkipped, reason: "the contact is no longer in Mailchimp"}, nil
-		}
-		rec.logf("info", "the service wrote to Mailchimp after this change was made: the member's current values are used")
-		seenValues = restrict(merges, in.Mappings, FlowToMailchimp)
-	}
-	seen := contact
-	seen.Mailchimp.Values = seenValues
-	if !c.OccurredAt.IsZero() {
-		seen.Mailchimp.SourceTime = c.OccurredAt
-	}
+	return e.applyMember(ctx, rec, in, email, member, found, contact)
+}
 
-	var fields map[string]string
-	err = rec.step("map_fields", func(out map[string]any) error {
-		var warnings []string
+// applyMember decides and applies a member's current state to accessplanit.
+func (e *Engine) applyMember(ctx context.Context, rec *recorder, in Instance, email string, member Member, found bool, contact Contact) (outcome, error) {
+	var plan Plan
+	err := rec.step("decide", func(out map[string]any) error {
 		var err error
-		fields, warnings, err = MapToAccessplanit(in.Mappings, merges)
-		for _, w := range warnings {
-			rec.logf("warn", "%s", w)
-		}
+		plan, err = DecideToAccessplanit(ToAccessplanitInput{Instance: in, Member: member, Found: found, Email: email, Contact: contact, Now: e.now()})
 		if err != nil {
 			return err
 		}
-		// A field emptied in Mailchimp is cleared in accessplanit.
-		for _, m := range merges.Cleared(in.Mappings, FlowToAccessplanit, contact.Mailchimp.Values) {
-			fields[m.Field] = ""
-			rec.logf("info", "%s cleared: %s is empty in Mailchimp", m.Field, m.MergeTag)
+		out["action"] = string(plan.Action)
+		if plan.Fields != nil {
+			out["fields"] = plan.Fields
 		}
-		out["fields"] = fields
 		return nil
 	})
 	if err != nil {
 		return outcome{}, err
 	}
+	for _, w := range plan.Warnings {
+		rec.logf("warn", "%s", w)
+	}
+	if plan.Action != ActionWrite {
+		return e.settle(ctx, rec, plan, contact)
+	}
+	ap, err := e.Connector.Accessplanit(in)
+	if err != nil {
+		return outcome{}, fmt.Errorf("connect to accessplanit: %w", err)
+	}
 
 	var user User
-	var found bool
 	err = rec.step("find_user", func(out map[string]any) error {
 		var err error
 		user, found, err = e.findUser(ctx, rec, ap, contact, email)
@@ -133,14 +70,14 @@ func (e *Engine) toAccessplanit(ctx context.Context, rec *recorder, in Instance,
 		return outcome{}, err
 	}
 
+	seen := plan.Seen
 	var after User
 	if found {
-		changed := changedFields(user, fields)
+		changed := ChangedFields(user, plan.Fields)
 		if len(changed) == 0 {
 			seen.UserID = user.ID
 			seen.Accessplanit.Values, _, _ = MapToMailchimp(in.Mappings, user)
-			err := e.saveIfNew(ctx, rec, contact, seen)
-			return outcome{status: StatusSucceeded, reason: "no mapped field changed; nothing written to accessplanit"}, err
+			return e.settle(ctx, rec, Plan{Action: ActionRecord, Reason: "no mapped field changed; nothing written to accessplanit", Seen: seen, Save: true}, contact)
 		}
 		err = rec.step("update_user", func(out map[string]any) error {
 			out["user_id"] = user.ID
@@ -159,7 +96,7 @@ func (e *Engine) toAccessplanit(ctx context.Context, rec *recorder, in Instance,
 		rec.logf("info", "accessplanit user %s updated", user.ID)
 	} else {
 		err = rec.step("create_user", func(out map[string]any) error {
-			create := maps.Clone(fields)
+			create := maps.Clone(plan.Fields)
 			create["MainCompanyID"] = in.DefaultCompanyID
 			created, err := ap.CreateUser(ctx, create)
 			if err != nil {
@@ -189,6 +126,34 @@ func (e *Engine) toAccessplanit(ctx context.Context, rec *recorder, in Instance,
 		return nil
 	})
 	return outcome{status: StatusSucceeded, changed: true}, err
+}
+
+// readMember reads the member with that email from Mailchimp as a step;
+// found is false when the audience does not hold the address.
+func (e *Engine) readMember(ctx context.Context, rec *recorder, in Instance, step, email string) (Member, bool, error) {
+	var m Member
+	found := false
+	err := rec.step(step, func(out map[string]any) error {
+		mc, err := e.Connector.Mailchimp(in)
+		if err != nil {
+			return fmt.Errorf("connect to Mailchimp: %w", err)
+		}
+		out["email"] = email
+		m, err = mc.Member(ctx, in.MailchimpListID, email)
+		if errors.Is(err, ErrNotFound) {
+			out["found"] = false
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("read Mailchimp member %s: %w", email, err)
+		}
+		found = true
+		out["found"] = true
+		out["status"] = m.Status
+		out["merge_fields"] = restrict(m.MergeFields, in.Mappings, FlowToAccessplanit)
+		return nil
+	})
+	return m, found, err
 }
 
 // findUser finds the accessplanit User for a Mailchimp contact: the linked
@@ -224,9 +189,10 @@ func (e *Engine) findUser(ctx context.Context, rec *recorder, ap Accessplanit, c
 	return live[0], true, nil
 }
 
-// emailChanged applies a Mailchimp email change to the linked User.
+// emailChanged applies a Mailchimp email change once Mailchimp confirms it
+// (DecideEmailChange), as the instance's mailchimp_email_changes says.
 func (e *Engine) emailChanged(ctx context.Context, rec *recorder, in Instance, c Change) (outcome, error) {
-	oldEmail, newEmail := strings.ToLower(c.OldEmail), strings.ToLower(c.NewEmail)
+	oldEmail, newEmail := NormaliseEmail(c.OldEmail), NormaliseEmail(c.NewEmail)
 	if oldEmail == "" || newEmail == "" {
 		return outcome{}, Permanentf("the email change names no old or no new address")
 	}
@@ -238,20 +204,54 @@ func (e *Engine) emailChanged(ctx context.Context, rec *recorder, in Instance, c
 	if err != nil {
 		return outcome{}, err
 	}
-	if contact.Version == 0 {
-		// The service's own move of a member (after an email change in
-		// accessplanit) comes back as an upemail: the state is already at
-		// the new address, linked to a User that has it.
-		if moved, err := e.Contacts.Contact(ctx, in.ID, newEmail); err == nil && moved.UserID != "" {
-			u, err := ap.User(ctx, moved.UserID)
-			if err != nil && !errors.Is(err, ErrNotFound) {
-				return outcome{}, fmt.Errorf("read accessplanit user %s: %w", moved.UserID, err)
-			}
-			if err == nil && u.Email() == newEmail {
-				return outcome{status: StatusSuppressed, reason: "echo of the service's own email change in Mailchimp"}, nil
-			}
+	ci := EmailChangeInput{Instance: in, OldEmail: oldEmail, NewEmail: newEmail, Contact: contact}
+	if nc, err := e.Contacts.Contact(ctx, in.ID, newEmail); err == nil {
+		ci.NewContact = nc
+	} else if !errors.Is(err, ErrNotFound) {
+		return outcome{}, fmt.Errorf("load contact state of %s: %w", newEmail, err)
+	}
+	if contact.Version == 0 && ci.NewContact.UserID != "" {
+		u, err := ap.User(ctx, ci.NewContact.UserID)
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return outcome{}, fmt.Errorf("read accessplanit user %s: %w", ci.NewContact.UserID, err)
+		}
+		if err == nil {
+			ci.LinkedUserEmail = u.Email()
 		}
 	}
+	if p, err := DecideEmailChange(ci); err != nil || p.Action == ActionSuppress || p.Action == ActionSkip && in.EmailChanges() == EmailChangesIgnore {
+		if err != nil {
+			return outcome{}, err
+		}
+		return e.settle(ctx, rec, p, Contact{})
+	}
+	if ci.OldMember, ci.OldFound, err = e.readMember(ctx, rec, in, "read_old_member", oldEmail); err != nil {
+		return outcome{}, err
+	}
+	if ci.NewMember, ci.NewFound, err = e.readMember(ctx, rec, in, "read_new_member", newEmail); err != nil {
+		return outcome{}, err
+	}
+	var plan Plan
+	err = rec.step("decide", func(out map[string]any) error {
+		var err error
+		plan, err = DecideEmailChange(ci)
+		out["action"] = string(plan.Action)
+		return err
+	})
+	if err != nil {
+		return outcome{}, err
+	}
+	switch plan.Action {
+	case ActionWrite:
+		// new_user: the new address is decided like a subscribe of it.
+		rec.logf("info", "%s", plan.Reason)
+		rec.exec.Contact = newEmail
+		return e.applyMember(ctx, rec, in, newEmail, ci.NewMember, ci.NewFound, ci.NewContact)
+	case ActionMove:
+	default:
+		return e.settle(ctx, rec, plan, Contact{})
+	}
+
 	var user User
 	var found bool
 	err = rec.step("find_user", func(out map[string]any) error {
@@ -273,21 +273,10 @@ func (e *Engine) emailChanged(ctx context.Context, rec *recorder, in Instance, c
 	after.Fields = maps.Clone(user.Fields)
 	after.Fields[FieldEmail] = newEmail
 	written, _, _ := MapToMailchimp(in.Mappings, after)
-	moved := contact
-	moved.Email = newEmail
-	moved.Version = 0
+	moved := plan.Seen
 	moved.UserID = user.ID
 	moved.Accessplanit.Values = written
 	moved.Accessplanit.recordWrite(written.Fingerprint(), e.now())
-	mv := maps.Clone(contact.Mailchimp.Values)
-	if mv == nil {
-		mv = Values{}
-	}
-	mv[TagEmail] = newEmail
-	moved.Mailchimp.Values = mv
-	if existing, err := e.Contacts.Contact(ctx, in.ID, newEmail); err == nil {
-		moved.Version = existing.Version
-	}
 	// The state under the new address is saved before the User is written:
 	// the platform's webhook for the write names the new address, so it is
 	// queued in another message group than this change and may be applied
@@ -312,37 +301,14 @@ func (e *Engine) emailChanged(ctx context.Context, rec *recorder, in Instance, c
 	if err != nil {
 		return outcome{changed: true}, err
 	}
-	if contact.Version > 0 {
-		err = rec.step("remove_old_contact_state", func(map[string]any) error {
-			if err := e.Contacts.DeleteContact(ctx, in.ID, oldEmail); err != nil {
-				return fmt.Errorf("remove contact state of %s: %w", oldEmail, err)
-			}
-			return nil
-		})
-	}
+	err = rec.step("remove_old_contact_state", func(map[string]any) error {
+		if err := e.Contacts.DeleteContact(ctx, in.ID, oldEmail); err != nil {
+			return fmt.Errorf("remove contact state of %s: %w", oldEmail, err)
+		}
+		return nil
+	})
 	rec.logf("info", "accessplanit user %s email changed from %s to %s", user.ID, oldEmail, newEmail)
 	return outcome{status: StatusSucceeded, changed: true}, err
-}
-
-// changedFields returns the fields whose value differs from the User's.
-func changedFields(u User, fields map[string]string) map[string]string {
-	out := map[string]string{}
-	for f, v := range fields {
-		cur := strings.TrimSpace(u.Fields[f])
-		if f == FieldEmail {
-			cur = strings.ToLower(cur)
-		}
-		if cur == v {
-			continue
-		}
-		if a, ok := parseDate(cur); ok {
-			if b, ok := parseDate(v); ok && a.Equal(b) {
-				continue
-			}
-		}
-		out[f] = v
-	}
-	return out
 }
 
 // restrict keeps the values of the merge tags mapped along flow.

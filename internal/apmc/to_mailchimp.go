@@ -4,15 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"slices"
 )
 
-// toMailchimp applies an accessplanit change to Mailchimp.
-func (e *Engine) toMailchimp(ctx context.Context, rec *recorder, in Instance, c Change) (outcome, error) {
-	if c.Event == EventDeleted {
-		return outcome{status: StatusSkipped, reason: "deletes never cascade: the Mailchimp contact is kept"}, nil
-	}
+// toMailchimp applies an accessplanit change to Mailchimp: it reads the User
+// the change names from accessplanit (fetch), decides from that and the
+// contact state (DecideToMailchimp), writes Mailchimp and records the state.
+func (e *Engine) toMailchimp(ctx context.Context, rec *recorder, in Instance, c Change, reads *Reads) (outcome, error) {
 	ap, err := e.Connector.Accessplanit(in)
 	if err != nil {
 		return outcome{}, fmt.Errorf("connect to accessplanit: %w", err)
@@ -23,48 +21,30 @@ func (e *Engine) toMailchimp(ctx context.Context, rec *recorder, in Instance, c 
 	}
 
 	var user User
-	var gone bool
+	var found, batched bool
 	err = rec.step("read_user", func(out map[string]any) error {
 		var err error
-		user, gone, err = e.currentUser(ctx, ap, c, out)
+		user, found, batched, err = e.readUser(ctx, ap, in, c, reads, out)
 		return err
 	})
 	if err != nil {
 		return outcome{}, err
 	}
-	if gone {
-		return outcome{status: StatusSkipped, reason: "the accessplanit user no longer exists"}, nil
+	if !found {
+		return e.settle(ctx, rec, Plan{Action: ActionSkip, Reason: "the accessplanit user no longer exists"}, Contact{})
 	}
-	if user.Fields["Status"] == "Deleted" {
-		return outcome{status: StatusSkipped, reason: "the accessplanit user is deleted; deletes never cascade, the Mailchimp contact is kept"}, nil
+	email := user.Email()
+	if email != "" {
+		rec.exec.Contact = email
 	}
 
-	var values Values
-	err = rec.step("map_fields", func(out map[string]any) error {
-		var warnings []string
-		var err error
-		values, warnings, err = MapToMailchimp(in.Mappings, user)
-		for _, w := range warnings {
-			rec.logf("warn", "%s", w)
-		}
-		if err == nil {
-			out["merge_fields"] = values
-		}
-		return err
-	})
-	if err != nil {
-		return outcome{}, err
-	}
-	email := values[TagEmail]
-	rec.exec.Contact = email
-
-	var contact, previous Contact
-	var moved bool
+	var contact Contact
+	var previous *Contact
 	err = rec.step("load_contact", func(out map[string]any) error {
 		var err error
-		contact, previous, moved, err = e.contactForUser(ctx, in.ID, email, user.ID)
-		out["known"] = contact.Version > 0 || moved
-		if moved {
+		contact, previous, err = e.contactForUser(ctx, in.ID, email, user.ID)
+		out["known"] = contact.Version > 0 || previous != nil
+		if previous != nil {
 			out["previous_email"] = previous.Email
 		}
 		return err
@@ -72,92 +52,58 @@ func (e *Engine) toMailchimp(ctx context.Context, rec *recorder, in Instance, c 
 	if err != nil {
 		return outcome{}, err
 	}
-
-	fingerprint := values.Fingerprint()
-	if i := contact.Accessplanit.echoOf(fingerprint, e.now()); i >= 0 && !moved {
-		// Checked before staleness: an echo of an earlier write is older
-		// than the writes made since, yet it must still be used up.
-		echo := contact
-		echo.Accessplanit.consumeEcho(i)
-		if user.UpdatedAt.After(echo.Accessplanit.SourceTime) {
-			echo.Accessplanit.SourceTime = user.UpdatedAt
-		}
-		err := e.saveIfNew(ctx, rec, contact, echo)
-		return outcome{status: StatusSuppressed, reason: "echo of the service's own write to accessplanit"}, err
-	}
-	if !user.UpdatedAt.IsZero() && contact.Accessplanit.SourceTime.After(user.UpdatedAt) {
-		return outcome{status: StatusSkipped, reason: fmt.Sprintf("stale change: the user changed at %s, a change from %s was already applied", user.UpdatedAt.UTC().Format("2006-01-02T15:04:05Z"), contact.Accessplanit.SourceTime.UTC().Format("2006-01-02T15:04:05Z"))}, nil
-	}
-	if c.User != nil && contact.Accessplanit.writtenSince(user.UpdatedAt) {
-		// The service wrote to accessplanit after the User in this delivery
-		// was taken (edits on both sides at once): its current state decides.
-		var gone bool
-		err := rec.step("read_user_again", func(out map[string]any) error {
-			u, err := ap.User(ctx, user.ID)
-			if errors.Is(err, ErrNotFound) {
-				gone = true
-				return nil
-			}
-			if err != nil {
-				return fmt.Errorf("read accessplanit user %s: %w", user.ID, err)
-			}
-			user = u
-			out["updated_at"] = u.UpdatedAt
-			return nil
+	if batched && contact.Accessplanit.writtenSince(reads.at) {
+		// The service wrote to accessplanit after the batch's read (a
+		// change from Mailchimp earlier in the batch): read the User again.
+		err = rec.step("read_user_again", func(out map[string]any) error {
+			var err error
+			user, found, _, err = e.readUser(ctx, ap, in, c, nil, out)
+			return err
 		})
 		if err != nil {
 			return outcome{}, err
 		}
-		if gone {
-			return outcome{status: StatusSkipped, reason: "the accessplanit user no longer exists"}, nil
+		if !found || user.Email() != email {
+			return e.settle(ctx, rec, Plan{Action: ActionSkip, Reason: "the User changed while the change waited; the change for its current state follows"}, Contact{})
 		}
-		rec.logf("info", "the service wrote to accessplanit after this change was made: the User's current values are used")
-		if values, _, err = MapToMailchimp(in.Mappings, user); err != nil {
-			return outcome{}, err
-		}
-		if values[TagEmail] != email {
-			return outcome{status: StatusSkipped, reason: "the User's email changed since; the change for the new address follows"}, nil
-		}
-		fingerprint = values.Fingerprint()
-	}
-	if contact.UserID != "" && contact.UserID != user.ID {
-		rec.logf("warn", "accessplanit users %s and %s share the email %s; the most recent change (user %s) wins in Mailchimp", contact.UserID, user.ID, email, user.ID)
-	}
-	seen := contact
-	seen.UserID = user.ID
-	seen.Accessplanit.Values = values
-	if !user.UpdatedAt.IsZero() {
-		seen.Accessplanit.SourceTime = user.UpdatedAt
 	}
 
-	if !moved && contact.Mailchimp.Values.Equal(values) {
-		err := e.saveIfNew(ctx, rec, contact, seen)
-		return outcome{status: StatusSucceeded, reason: "no mapped field changed; nothing written to Mailchimp"}, err
+	var plan Plan
+	err = rec.step("decide", func(out map[string]any) error {
+		var err error
+		plan, err = DecideToMailchimp(ToMailchimpInput{Instance: in, User: user, Found: found, Contact: contact, Previous: previous, Now: e.now()})
+		if err != nil {
+			return err
+		}
+		out["action"] = string(plan.Action)
+		out["merge_fields"] = plan.Values
+		return nil
+	})
+	if err != nil {
+		return outcome{}, err
+	}
+	for _, w := range plan.Warnings {
+		rec.logf("warn", "%s", w)
+	}
+	if plan.Action != ActionWrite && plan.Action != ActionMove {
+		return e.settle(ctx, rec, plan, contact)
 	}
 
-	// A field emptied in accessplanit is cleared in Mailchimp, not left as it was.
-	write := maps.Clone(values)
-	for _, m := range values.Cleared(in.Mappings, FlowToMailchimp, contact.Mailchimp.Values) {
-		write[m.MergeTag] = ""
-		rec.logf("info", "%s cleared: %s is empty in accessplanit", m.MergeTag, m.Field)
-	}
-	member := Member{Email: email, MergeFields: withoutEmail(write)}
+	member := Member{Email: email, MergeFields: withoutEmail(plan.Write)}
+	var written Member
 	err = rec.step("upsert_member", func(out map[string]any) error {
-		out["changed_fields"] = values.Diff(contact.Mailchimp.Values)
-		var (
-			m   Member
-			err error
-		)
-		if moved {
-			m, err = e.moveMember(ctx, rec, mc, in, previous.Email, member, contact.Mailchimp.Values)
+		out["changed_fields"] = plan.Values.Diff(contact.Mailchimp.Values)
+		var err error
+		if plan.Action == ActionMove {
+			written, err = e.moveMember(ctx, rec, mc, in, plan.PreviousEmail, member, contact.Mailchimp.Values)
 		} else {
-			m, err = mc.UpsertMember(ctx, in.MailchimpListID, member, in.StatusIfNew)
+			written, err = mc.UpsertMember(ctx, in.MailchimpListID, member, in.StatusIfNew)
 		}
 		if err != nil {
 			return fmt.Errorf("write Mailchimp member: %w", err)
 		}
-		out["member_id"] = m.ID
-		out["status"] = m.Status
+		out["member_id"] = written.ID
+		out["status"] = written.Status
 		return nil
 	})
 	if err != nil {
@@ -165,15 +111,19 @@ func (e *Engine) toMailchimp(ctx context.Context, rec *recorder, in Instance, c 
 	}
 	rec.logf("info", "Mailchimp contact %s written", email)
 
-	seen.Mailchimp.Values = values
-	seen.Mailchimp.recordWrite(fingerprint, e.now())
+	seen := plan.Seen
+	seen.Mailchimp.Values = plan.Values
+	seen.Mailchimp.recordWrite(plan.Values.Fingerprint(), e.now())
+	if written.ContactID != "" {
+		seen.MemberContactID = written.ContactID
+	}
 	err = rec.step("save_contact_state", func(map[string]any) error {
 		if err := e.Contacts.SaveContact(ctx, seen); err != nil {
 			return fmt.Errorf("save contact state: %w", err)
 		}
-		if moved {
-			if err := e.Contacts.DeleteContact(ctx, in.ID, previous.Email); err != nil {
-				return fmt.Errorf("remove contact state of %s: %w", previous.Email, err)
+		if plan.Action == ActionMove {
+			if err := e.Contacts.DeleteContact(ctx, in.ID, plan.PreviousEmail); err != nil {
+				return fmt.Errorf("remove contact state of %s: %w", plan.PreviousEmail, err)
 			}
 		}
 		return nil
@@ -181,73 +131,100 @@ func (e *Engine) toMailchimp(ctx context.Context, rec *recorder, in Instance, c 
 	return outcome{status: StatusSucceeded, changed: true}, err
 }
 
-// currentUser returns the User the change is about: from the delivery when it
-// carried the whole User, otherwise read from accessplanit. gone reports that
-// the User no longer exists.
-func (e *Engine) currentUser(ctx context.Context, ap Accessplanit, c Change, out map[string]any) (User, bool, error) {
-	if c.User != nil {
-		out["source"] = "delivery"
-		out["user_id"] = c.User.ID
-		return *c.User, false, nil
+// settle ends a change whose plan writes nothing to the other side: it saves
+// what the plan learnt of the contact, when that is new, and maps the plan
+// to the execution's outcome.
+func (e *Engine) settle(ctx context.Context, rec *recorder, p Plan, stored Contact) (outcome, error) {
+	var err error
+	if p.Save {
+		err = e.saveIfNew(ctx, rec, stored, p.Seen)
 	}
+	switch p.Action {
+	case ActionSuppress:
+		return outcome{status: StatusSuppressed, reason: p.Reason}, err
+	case ActionRecord:
+		return outcome{status: StatusSucceeded, reason: p.Reason}, err
+	}
+	return outcome{status: StatusSkipped, reason: p.Reason}, err
+}
+
+// readUser reads the User a change names from accessplanit: from the batch's
+// reads when it is there, else by its ID, else by the change's email. Nothing
+// but the ID and the email is taken from the delivery.
+func (e *Engine) readUser(ctx context.Context, ap Accessplanit, in Instance, c Change, reads *Reads, out map[string]any) (user User, found, batched bool, err error) {
 	out["source"] = "accessplanit API"
-	if c.UserID != "" {
-		out["user_id"] = c.UserID
-		u, err := ap.User(ctx, c.UserID)
+	out["accessplanit_rate_limit"] = "ASSUMPTION: 5,000 requests per hour per endpoint (the v1 API's published limit)"
+	id := triggerUserID(c)
+	if id != "" {
+		out["user_id"] = id
+		if u, ok := reads.user(in.ID, id); ok {
+			for k, v := range reads.share(in.ID) {
+				out[k] = v
+			}
+			return u, true, true, nil
+		}
+		out["read"] = "single"
+		out["accessplanit_requests"] = 1
+		u, err := ap.User(ctx, id)
 		if errors.Is(err, ErrNotFound) {
-			return User{}, true, nil
+			return User{}, false, false, nil
 		}
 		if err != nil {
-			return User{}, false, fmt.Errorf("read accessplanit user %s: %w", c.UserID, err)
+			return User{}, false, false, fmt.Errorf("read accessplanit user %s: %w", id, err)
 		}
-		return u, false, nil
+		return u, true, false, nil
 	}
-	if c.Email == "" {
-		return User{}, false, Permanentf("the change names neither a user id nor an email")
+	email := triggerEmail(c)
+	if email == "" {
+		return User{}, false, false, Permanentf("the change names neither a user id nor an email")
 	}
-	users, err := ap.UsersByEmail(ctx, c.Email)
+	out["read"] = "by email"
+	out["accessplanit_requests"] = 1
+	users, err := ap.UsersByEmail(ctx, email)
 	if err != nil {
-		return User{}, false, fmt.Errorf("find accessplanit users by email: %w", err)
+		return User{}, false, false, fmt.Errorf("find accessplanit users by email: %w", err)
 	}
+	users = slices.DeleteFunc(users, func(u User) bool { return u.Email() != email })
 	if len(users) == 0 {
-		return User{}, true, nil
+		return User{}, false, false, nil
 	}
 	out["user_id"] = users[0].ID
 	if len(users) > 1 {
 		out["users_with_email"] = len(users)
 	}
-	return users[0], false, nil
+	return users[0], true, false, nil
 }
 
 // contactForUser loads the contact state for email. When there is none but
 // the User is linked to a contact under another email, the User's email
-// changed: that contact is returned as previous and moved is true.
-func (e *Engine) contactForUser(ctx context.Context, instanceID, email, userID string) (contact, previous Contact, moved bool, err error) {
-	contact, err = e.Contacts.Contact(ctx, instanceID, email)
+// changed: that contact is returned as previous, and the new state starts
+// from what it knew.
+func (e *Engine) contactForUser(ctx context.Context, instanceID, email, userID string) (Contact, *Contact, error) {
+	contact, err := e.Contacts.Contact(ctx, instanceID, email)
 	switch {
 	case err == nil:
-		return contact, Contact{}, false, nil
+		return contact, nil, nil
 	case !errors.Is(err, ErrNotFound):
-		return Contact{}, Contact{}, false, fmt.Errorf("load contact state: %w", err)
+		return Contact{}, nil, fmt.Errorf("load contact state: %w", err)
 	}
 	contact = Contact{InstanceID: instanceID, Email: email}
 	if userID == "" {
-		return contact, Contact{}, false, nil
+		return contact, nil, nil
 	}
-	previous, err = e.Contacts.ContactByUserID(ctx, instanceID, userID)
+	previous, err := e.Contacts.ContactByUserID(ctx, instanceID, userID)
 	switch {
 	case errors.Is(err, ErrNotFound):
-		return contact, Contact{}, false, nil
+		return contact, nil, nil
 	case err != nil:
-		return Contact{}, Contact{}, false, fmt.Errorf("load contact state by user: %w", err)
+		return Contact{}, nil, fmt.Errorf("load contact state by user: %w", err)
 	case previous.Email == email:
-		return previous, Contact{}, false, nil
+		return previous, nil, nil
 	}
-	// The new email's state starts from what the old one knew.
 	contact.UserID = previous.UserID
+	contact.MemberContactID = previous.MemberContactID
 	contact.Mailchimp = previous.Mailchimp
 	contact.Accessplanit = previous.Accessplanit
-	return contact, previous, true, nil
+	return contact, &previous, nil
 }
 
 // moveMember moves the Mailchimp member from oldEmail to the new address, or
@@ -279,7 +256,11 @@ func (e *Engine) moveMember(ctx context.Context, rec *recorder, mc Mailchimp, in
 // saveIfNew saves what the service learned of a contact without writing to
 // either side, when it differs from what is stored.
 func (e *Engine) saveIfNew(ctx context.Context, rec *recorder, stored, seen Contact) error {
-	if stored.Version > 0 && stored.UserID == seen.UserID && stored.Accessplanit.Values.Equal(seen.Accessplanit.Values) &&
+	if seen.Email == "" {
+		return nil
+	}
+	if stored.Version > 0 && stored.UserID == seen.UserID && stored.MemberContactID == seen.MemberContactID &&
+		stored.Accessplanit.Values.Equal(seen.Accessplanit.Values) &&
 		slices.Equal(stored.Accessplanit.Pending, seen.Accessplanit.Pending) && slices.Equal(stored.Mailchimp.Pending, seen.Mailchimp.Pending) &&
 		stored.Accessplanit.SourceTime.Equal(seen.Accessplanit.SourceTime) && stored.Mailchimp.Values.Equal(seen.Mailchimp.Values) &&
 		stored.Mailchimp.SourceTime.Equal(seen.Mailchimp.SourceTime) {

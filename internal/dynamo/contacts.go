@@ -31,20 +31,22 @@ func NewContactStore(client *dynamodb.Client, table string) *ContactStore {
 // contactItem is a contact as stored. user_key is set only when the
 // accessplanit User is known, so the by_user index holds linked contacts only.
 type contactItem struct {
-	InstanceID   string         `json:"instance_id"`
-	Email        string         `json:"email"`
-	UserID       string         `json:"user_id,omitempty"`
-	UserKey      string         `json:"user_key,omitempty"`
-	Mailchimp    apmc.SideState `json:"mailchimp"`
-	Accessplanit apmc.SideState `json:"accessplanit"`
-	Version      int64          `json:"version"`
-	UpdatedAt    time.Time      `json:"updated_at"`
-	ExpiresAt    int64          `json:"expires_at,omitempty"`
+	InstanceID string `json:"instance_id"`
+	Email      string `json:"email"`
+	UserID     string `json:"user_id,omitempty"`
+	UserKey    string `json:"user_key,omitempty"`
+	// MemberContactID is the linked Mailchimp member's contact_id.
+	MemberContactID string         `json:"member_contact_id,omitempty"`
+	Mailchimp       apmc.SideState `json:"mailchimp"`
+	Accessplanit    apmc.SideState `json:"accessplanit"`
+	Version         int64          `json:"version"`
+	UpdatedAt       time.Time      `json:"updated_at"`
+	ExpiresAt       int64          `json:"expires_at,omitempty"`
 }
 
 func (it contactItem) contact() apmc.Contact {
 	return apmc.Contact{
-		InstanceID: it.InstanceID, Email: it.Email, UserID: it.UserID,
+		InstanceID: it.InstanceID, Email: it.Email, UserID: it.UserID, MemberContactID: it.MemberContactID,
 		Mailchimp: it.Mailchimp, Accessplanit: it.Accessplanit,
 		Version: it.Version, UpdatedAt: it.UpdatedAt,
 	}
@@ -132,7 +134,7 @@ func (s *ContactStore) SaveContact(ctx context.Context, c apmc.Contact) error {
 		return apmc.Invalidf("save contact: instance id and email are required")
 	}
 	it := contactItem{
-		InstanceID: c.InstanceID, Email: email, UserID: c.UserID,
+		InstanceID: c.InstanceID, Email: email, UserID: c.UserID, MemberContactID: c.MemberContactID,
 		Mailchimp: c.Mailchimp, Accessplanit: c.Accessplanit,
 		Version: c.Version + 1, UpdatedAt: c.UpdatedAt,
 	}

@@ -44,23 +44,24 @@ func NewInstanceStore(client *dynamodb.Client, table string, sealer Sealer) *Ins
 // instanceItem is an instance as stored: its configuration and the sealed
 // secrets, never a secret in clear.
 type instanceItem struct {
-	InstanceID          string              `json:"instance_id"`
-	Name                string              `json:"name"`
-	State               apmc.State          `json:"state"`
-	ConfigVersion       int                 `json:"config_version"`
-	Direction           apmc.Direction      `json:"direction"`
-	MailchimpListID     string              `json:"mailchimp_list_id"`
-	MailchimpBaseURL    string              `json:"mailchimp_base_url,omitempty"`
-	StatusIfNew         string              `json:"status_if_new"`
-	AccessplanitBaseURL string              `json:"accessplanit_base_url"`
-	DefaultCompanyID    string              `json:"default_company_id,omitempty"`
-	AccessplanitUserID  string              `json:"accessplanit_user_id,omitempty"`
-	Mappings            []apmc.FieldMapping `json:"mappings"`
-	DiscardWhilePaused  bool                `json:"discard_while_paused,omitempty"`
-	RetentionDays       int                 `json:"retention_days,omitempty"`
-	SealedSecrets       []byte              `json:"sealed_secrets,omitempty"`
-	UpdatedAt           time.Time           `json:"updated_at"`
-	ExpiresAt           int64               `json:"expires_at,omitempty"`
+	InstanceID            string              `json:"instance_id"`
+	Name                  string              `json:"name"`
+	State                 apmc.State          `json:"state"`
+	ConfigVersion         int                 `json:"config_version"`
+	Direction             apmc.Direction      `json:"direction"`
+	MailchimpListID       string              `json:"mailchimp_list_id"`
+	MailchimpBaseURL      string              `json:"mailchimp_base_url,omitempty"`
+	StatusIfNew           string              `json:"status_if_new"`
+	AccessplanitBaseURL   string              `json:"accessplanit_base_url"`
+	DefaultCompanyID      string              `json:"default_company_id,omitempty"`
+	AccessplanitUserID    string              `json:"accessplanit_user_id,omitempty"`
+	MailchimpEmailChanges apmc.EmailChanges   `json:"mailchimp_email_changes,omitempty"`
+	Mappings              []apmc.FieldMapping `json:"mappings"`
+	DiscardWhilePaused    bool                `json:"discard_while_paused,omitempty"`
+	RetentionDays         int                 `json:"retention_days,omitempty"`
+	SealedSecrets         []byte              `json:"sealed_secrets,omitempty"`
+	UpdatedAt             time.Time           `json:"updated_at"`
+	ExpiresAt             int64               `json:"expires_at,omitempty"`
 }
 
 // sealedSecrets is the clear-text form of the sealed blob.
@@ -77,7 +78,7 @@ func toInstanceItem(in apmc.Instance) instanceItem {
 		InstanceID: in.ID, Name: in.Name, State: in.State, ConfigVersion: in.ConfigVersion, Direction: in.Direction,
 		MailchimpListID: in.MailchimpListID, MailchimpBaseURL: in.MailchimpBaseURL, StatusIfNew: in.StatusIfNew,
 		AccessplanitBaseURL: in.AccessplanitBaseURL, DefaultCompanyID: in.DefaultCompanyID,
-		AccessplanitUserID: in.AccessplanitUserID, Mappings: in.Mappings,
+		AccessplanitUserID: in.AccessplanitUserID, MailchimpEmailChanges: in.MailchimpEmailChanges, Mappings: in.Mappings,
 		DiscardWhilePaused: in.DiscardWhilePaused, RetentionDays: in.RetentionDays,
 	}
 }
@@ -87,7 +88,7 @@ func (it instanceItem) instance() apmc.Instance {
 		ID: it.InstanceID, Name: it.Name, State: it.State, ConfigVersion: it.ConfigVersion, Direction: it.Direction,
 		MailchimpListID: it.MailchimpListID, MailchimpBaseURL: it.MailchimpBaseURL, StatusIfNew: it.StatusIfNew,
 		AccessplanitBaseURL: it.AccessplanitBaseURL, DefaultCompanyID: it.DefaultCompanyID,
-		AccessplanitUserID: it.AccessplanitUserID, Mappings: it.Mappings,
+		AccessplanitUserID: it.AccessplanitUserID, MailchimpEmailChanges: it.MailchimpEmailChanges, Mappings: it.Mappings,
 		DiscardWhilePaused: it.DiscardWhilePaused, RetentionDays: it.RetentionDays,
 	}
 }

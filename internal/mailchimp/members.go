@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/apmc-sync/apmc/internal/apmc"
 )
@@ -25,6 +26,8 @@ type memberJSON struct {
 	EmailAddress string                     `json:"email_address"`
 	Status       string                     `json:"status"`
 	MergeFields  map[string]json.RawMessage `json:"merge_fields"`
+	ContactID    string                     `json:"contact_id"`
+	LastChanged  string                     `json:"last_changed"`
 }
 
 // toMember converts an answer to the domain's member. Merge values become
@@ -32,7 +35,12 @@ type memberJSON struct {
 // empty values are left out, as the mapping leaves them out; EMAIL is added
 // from email_address, lower-cased, so the values compare with mapped ones.
 func (m memberJSON) toMember() apmc.Member {
-	out := apmc.Member{ID: m.ID, Email: strings.ToLower(m.EmailAddress), Status: m.Status, MergeFields: apmc.Values{}}
+	out := apmc.Member{ID: m.ID, Email: strings.ToLower(m.EmailAddress), Status: m.Status, MergeFields: apmc.Values{}, ContactID: m.ContactID}
+	// Mailchimp writes times in ISO 8601 with an offset; an unreadable one
+	// is left unknown rather than failing the read.
+	if t, err := time.Parse(time.RFC3339, m.LastChanged); err == nil {
+		out.LastChanged = t.UTC()
+	}
 	if out.ID == "" && out.Email != "" {
 		out.ID = SubscriberHash(out.Email)
 	}

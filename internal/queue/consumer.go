@@ -22,6 +22,12 @@ type Applier interface {
 	Apply(ctx context.Context, d apmc.Delivery) (apmc.Execution, error)
 }
 
+// BatchReader reads the source state of a whole batch's changes at once, so
+// a burst costs one accessplanit request per batch; apmc.Engine is one.
+type BatchReader interface {
+	ReadBatch(ctx context.Context, changes []apmc.Change) *apmc.Reads
+}
+
 // VisibilityChanger is the part of the SQS client used to delay retries.
 type VisibilityChanger interface {
 	ChangeMessageVisibility(ctx context.Context, in *sqs.ChangeMessageVisibilityInput, opts ...func(*sqs.Options)) (*sqs.ChangeMessageVisibilityOutput, error)
@@ -59,6 +65,17 @@ func (c *Consumer) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEv
 		}
 		groups[g] = append(groups[g], r)
 	}
+	var reads *apmc.Reads
+	if br, ok := c.Engine.(BatchReader); ok {
+		var changes []apmc.Change
+		for _, r := range ev.Records {
+			var ch apmc.Change
+			if json.Unmarshal([]byte(r.Body), &ch) == nil && ch.InstanceID != "" {
+				changes = append(changes, ch)
+			}
+		}
+		reads = br.ReadBatch(ctx, changes)
+	}
 	reserve := c.Reserve
 	if deadline, ok := ctx.Deadline(); ok {
 		reserve = min(reserve, time.Until(deadline)/2)
@@ -88,7 +105,7 @@ func (c *Consumer) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEv
 			for _, r := range records {
 				if !stopped {
 					if stopped = c.outOfTime(ctx, reserve); !stopped {
-						if !c.handle(ctx, r) {
+						if !c.handle(ctx, r, reads) {
 							stopped = true
 							fail(r)
 						}
@@ -134,7 +151,7 @@ func groupOf(r events.SQSMessage) string {
 }
 
 // handle applies one record; false means it must be delivered again.
-func (c *Consumer) handle(ctx context.Context, r events.SQSMessage) bool {
+func (c *Consumer) handle(ctx context.Context, r events.SQSMessage, reads *apmc.Reads) bool {
 	log := c.logger().With("message_id", r.MessageId)
 	var change apmc.Change
 	if err := json.Unmarshal([]byte(r.Body), &change); err != nil || change.InstanceID == "" || change.ID == "" {
@@ -148,7 +165,7 @@ func (c *Consumer) handle(ctx context.Context, r events.SQSMessage) bool {
 	if attempt < 1 {
 		attempt = 1
 	}
-	exec, err := c.Engine.Apply(ctx, apmc.Delivery{Change: change, Attempt: attempt})
+	exec, err := c.Engine.Apply(ctx, apmc.Delivery{Change: change, Attempt: attempt, Reads: reads})
 	log = log.With("instance_id", change.InstanceID, "execution_id", exec.ID, "flow", string(exec.Flow), "attempt", attempt, "status", string(exec.Status))
 	if err != nil {
 		log.Warn("change will be retried", "error", exec.Error)
