@@ -73,6 +73,17 @@ func sourceTime(t, now time.Time) time.Time {
 	return t
 }
 
+// storedTime is a source time stored in a contact state, as far as it can
+// be trusted: one later than the service's clock can only have come from a
+// delivery an older version believed, or a clock that ran ahead, so it is
+// unknown; a contact frozen that way recovers with its next real change.
+func storedTime(t, now time.Time) time.Time {
+	if t.After(now.Add(clockSkewLimit)) {
+		return time.Time{}
+	}
+	return t
+}
+
 // NoReadNeeded returns a plan for a change the engine settles without
 // reading either side (deletes, unsubscribes, cleaned addresses, events
 // that are not synced), and false for a change that needs its source read.
@@ -130,7 +141,7 @@ func DecideToMailchimp(in ToMailchimpInput) (Plan, error) {
 	contact := in.Contact
 	moved := in.Previous != nil
 	read := sourceTime(u.UpdatedAt, now)
-	known := sourceTime(contact.Accessplanit.SourceTime, now)
+	known := storedTime(contact.Accessplanit.SourceTime, now)
 
 	if i := contact.Accessplanit.echoOf(values.Fingerprint(), now); i >= 0 && !moved {
 		// Checked before staleness: an echo of an earlier write is older
@@ -205,7 +216,7 @@ func DecideToAccessplanit(in ToAccessplanitInput) (Plan, error) {
 	values := restrict(merges, in.Instance.Mappings, FlowToMailchimp)
 	contact := in.Contact
 	read := sourceTime(in.Member.LastChanged, now)
-	known := sourceTime(contact.Mailchimp.SourceTime, now)
+	known := storedTime(contact.Mailchimp.SourceTime, now)
 
 	if i := contact.Mailchimp.echoOf(values.Fingerprint(), now); i >= 0 {
 		echo := contact

@@ -19,7 +19,9 @@ type Reads struct {
 	// made and the changes it served.
 	requests map[string]int
 	changes  map[string]int
-	at       time.Time
+	// failed holds, per instance, why the batch read failed.
+	failed map[string]string
+	at     time.Time
 }
 
 func readKey(instanceID, userID string) string { return instanceID + "|" + userID }
@@ -44,7 +46,20 @@ func (r *Reads) share(instanceID string) map[string]any {
 	if n > 0 {
 		out["accessplanit_requests_per_change"] = float64(req) / float64(n)
 	}
+	if why := r.failed[instanceID]; why != "" {
+		out["batch_read_error"] = why
+	}
 	return out
+}
+
+// failedFor returns why the batch read failed for an instance, if it did.
+func (r *Reads) failedFor(instanceID string) string {
+	if r == nil {
+		return ""
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.failed[instanceID]
 }
 
 // ReadBatch reads, for each instance, the accessplanit Users that the batch's
@@ -52,7 +67,7 @@ func (r *Reads) share(instanceID string) map[string]any {
 // It never fails: a User it could not read is read on its own when its
 // change is applied.
 func (e *Engine) ReadBatch(ctx context.Context, changes []Change) *Reads {
-	r := &Reads{users: map[string]User{}, requests: map[string]int{}, changes: map[string]int{}, at: e.now()}
+	r := &Reads{users: map[string]User{}, requests: map[string]int{}, changes: map[string]int{}, failed: map[string]string{}, at: e.now()}
 	ids := map[string][]string{}
 	var order []string
 	for _, c := range changes {
@@ -83,6 +98,7 @@ func (e *Engine) ReadBatch(ctx context.Context, changes []Change) *Reads {
 		users, requests, err := ap.Users(ctx, ids[instanceID], mappedFields(in.Mappings))
 		r.requests[instanceID] += requests
 		if err != nil {
+			r.failed[instanceID] = Redact(err.Error(), in.Secrets.Values())
 			continue
 		}
 		for _, u := range users {

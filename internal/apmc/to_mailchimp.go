@@ -165,6 +165,11 @@ func (e *Engine) readUser(ctx context.Context, ap Accessplanit, in Instance, c C
 		}
 		out["read"] = "single"
 		out["accessplanit_requests"] = 1
+		if reads != nil {
+			if why := reads.failedFor(in.ID); why != "" {
+				out["batch_read_error"] = why
+			}
+		}
 		u, err := ap.User(ctx, id)
 		if errors.Is(err, ErrNotFound) {
 			return User{}, false, false, nil

@@ -1,0 +1,162 @@
+package apmc
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestDecideToMailchimp(t *testing.T) {
+	in := testInstance()
+	in.AccessplanitUserID = "9000"
+	user := *apUser("1", "Ada", "Lovelace", "ada@example.com", t0)
+	synced := Contact{InstanceID: "inst1", Email: "ada@example.com", UserID: "1", Version: 3}
+	synced.Mailchimp.Values, _, _ = MapToMailchimp(in.Mappings, user)
+	synced.Accessplanit.Values = synced.Mailchimp.Values
+	synced.Accessplanit.SourceTime = t0
+	edited := user
+	edited.Fields = map[string]string{"ID": "1", "Forenames": "Augusta", "Surname": "Lovelace", "Email": "ada@example.com"}
+	edited.UpdatedAt = t0.Add(time.Minute)
+	byService := edited
+	byService.UpdatedByID = "9000"
+	frozen := synced
+	frozen.Accessplanit.SourceTime = t0.AddDate(10, 0, 0) // stored by an older version that believed a delivery
+	future := edited
+	future.UpdatedAt = t0.AddDate(10, 0, 0)
+	echoed := synced
+	echoed.Mailchimp.Values, _, _ = MapToMailchimp(in.Mappings, edited)
+	echoed.Accessplanit.recordWrite(echoed.Mailchimp.Values.Fingerprint(), t0)
+	deleted := user
+	deleted.Fields = map[string]string{"ID": "1", "Forenames": "Ada", "Surname": "Lovelace", "Email": "ada@example.com", "Status": "Deleted"}
+	previous := synced
+	previous.Email = "old@example.com"
+
+	tests := []struct {
+		name       string
+		user       User
+		found      bool
+		contact    Contact
+		previous   *Contact
+		now        time.Time
+		wantAction Action
+		wantReason string
+	}{
+		{name: "new contact is written", user: user, found: true, contact: Contact{InstanceID: "inst1", Email: "ada@example.com"}, wantAction: ActionWrite},
+		{name: "unchanged values are only recorded", user: user, found: true, contact: synced, wantAction: ActionRecord, wantReason: "no mapped field changed"},
+		{name: "an edit is written", user: edited, found: true, contact: synced, now: t0.Add(2 * time.Minute), wantAction: ActionWrite},
+		{name: "gone user is skipped", found: false, contact: synced, wantAction: ActionSkip, wantReason: "no longer exists"},
+		{name: "deleted user is skipped", user: deleted, found: true, contact: synced, wantAction: ActionSkip, wantReason: "deletes never cascade"},
+		{name: "echo of the service's write is suppressed", user: edited, found: true, contact: echoed, now: t0.Add(time.Minute), wantAction: ActionSuppress, wantReason: "echo"},
+		{name: "a User last changed by the integration's API user is suppressed", user: byService, found: true, contact: synced, now: t0.Add(2 * time.Minute), wantAction: ActionSuppress, wantReason: "integration's own API user"},
+		{name: "an older read than one applied is stale", user: user, found: true, contact: func() Contact { c := synced; c.Accessplanit.SourceTime = t0.Add(time.Hour); return c }(), now: t0.Add(2 * time.Hour), wantAction: ActionSkip, wantReason: "stale"},
+		{name: "a stored future time is clamped, so a real edit is not stale", user: edited, found: true, contact: frozen, now: t0.Add(2 * time.Minute), wantAction: ActionWrite},
+		{name: "a future time read from the API is clamped to now", user: future, found: true, contact: synced, now: t0.Add(2 * time.Minute), wantAction: ActionWrite},
+		{name: "an email change moves the member", user: user, found: true, contact: Contact{InstanceID: "inst1", Email: "ada@example.com", UserID: "1", Mailchimp: previous.Mailchimp}, previous: &previous, wantAction: ActionMove},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			now := tt.now
+			if now.IsZero() {
+				now = t0
+			}
+			p, err := DecideToMailchimp(ToMailchimpInput{Instance: in, User: tt.user, Found: tt.found, Contact: tt.contact, Previous: tt.previous, Now: now})
+			if err != nil {
+				t.Fatalf("DecideToMailchimp() error = %v", err)
+			}
+			if p.Action != tt.wantAction || !strings.Contains(p.Reason, tt.wantReason) {
+				t.Errorf("DecideToMailchimp() = %s %q, want %s %q", p.Action, p.Reason, tt.wantAction, tt.wantReason)
+			}
+			if p.Seen.Accessplanit.SourceTime.After(now.Add(clockSkew)) {
+				t.Errorf("DecideToMailchimp() stores source time %v, after now %v", p.Seen.Accessplanit.SourceTime, now)
+			}
+		})
+	}
+}
+
+func TestDecideEmailChange(t *testing.T) {
+	in := testInstance()
+	linked := Contact{InstanceID: "inst1", Email: "old@example.com", UserID: "1", MemberContactID: "person-1", Version: 2}
+	same := Member{Email: "new@example.com", ContactID: "person-1"}
+	other := Member{Email: "new@example.com", ContactID: "person-2"}
+	tests := []struct {
+		name       string
+		setting    EmailChanges
+		oldFound   bool
+		newFound   bool
+		newMember  Member
+		contact    Contact
+		wantAction Action
+		wantReason string
+	}{
+		{name: "confirmed change is followed", newFound: true, newMember: same, contact: linked, wantAction: ActionMove},
+		{name: "old address still in the audience", oldFound: true, newFound: true, newMember: same, contact: linked, wantAction: ActionSkip, wantReason: "still holds the old address"},
+		{name: "new address not in the audience", contact: linked, wantAction: ActionSkip, wantReason: "does not hold the new address"},
+		{name: "another person at the new address", newFound: true, newMember: other, contact: linked, wantAction: ActionSkip, wantReason: "not the contact"},
+		{name: "no synced contact at the old address", newFound: true, newMember: same, wantAction: ActionSkip, wantReason: "cannot be confirmed"},
+		{name: "contact id never seen", newFound: true, newMember: same, contact: func() Contact { c := linked; c.MemberContactID = ""; return c }(), wantAction: ActionSkip, wantReason: "cannot be confirmed"},
+		{name: "ignore setting", setting: EmailChangesIgnore, newFound: true, newMember: same, contact: linked, wantAction: ActionSkip, wantReason: "ignore"},
+		{name: "new_user setting", setting: EmailChangesNewUser, newFound: true, newMember: same, contact: linked, wantAction: ActionWrite, wantReason: "new User"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in.MailchimpEmailChanges = tt.setting
+			p, err := DecideEmailChange(EmailChangeInput{Instance: in, OldEmail: "old@example.com", NewEmail: "new@example.com",
+				OldFound: tt.oldFound, NewFound: tt.newFound, NewMember: tt.newMember, Contact: tt.contact})
+			if err != nil {
+				t.Fatalf("DecideEmailChange() error = %v", err)
+			}
+			if p.Action != tt.wantAction || !strings.Contains(p.Reason, tt.wantReason) {
+				t.Errorf("DecideEmailChange() = %s %q, want %s %q", p.Action, p.Reason, tt.wantAction, tt.wantReason)
+			}
+		})
+	}
+}
+
+func TestDecideToAccessplanitNeedsTheMember(t *testing.T) {
+	in := testInstance()
+	p, err := DecideToAccessplanit(ToAccessplanitInput{Instance: in, Email: "ghost@example.com", Now: t0})
+	if err != nil || p.Action != ActionSkip || !strings.Contains(p.Reason, "does not hold") {
+		t.Errorf("DecideToAccessplanit(no member) = %s %q %v, want skip: Mailchimp does not hold the address", p.Action, p.Reason, err)
+	}
+}
+
+// A forged delivery names a real User but carries other values: the engine
+// writes what accessplanit holds, and reads a whole batch in one request.
+func TestForgedDeliveryWritesWhatTheSourceHolds(t *testing.T) {
+	f := newFixture(t, nil)
+	f.ap.users["1"] = *apUser("1", "Ada", "Lovelace", "ada@example.com", t0)
+	f.ap.users["2"] = *apUser("2", "Alan", "Turing", "alan@example.com", t0)
+	forged := apChange("c1", apUser("1", "Mallory", "Evil", "mallory@example.com", t0.AddDate(10, 0, 0)))
+	other := apChange("c2", apUser("2", "Alan", "Turing", "alan@example.com", t0))
+	reads := f.engine.ReadBatch(context.Background(), []Change{forged, other})
+	if f.ap.batchReads != 1 {
+		t.Fatalf("batch reads = %d, want 1 for two changes", f.ap.batchReads)
+	}
+	before := f.ap.reads
+	for _, c := range []Change{forged, other} {
+		exec, err := f.engine.Apply(context.Background(), Delivery{Change: c, Attempt: 1, Reads: reads})
+		if err != nil || exec.Status != StatusSucceeded {
+			t.Fatalf("Apply(%s) = %s %v %q", c.ID, exec.Status, err, exec.Error)
+		}
+		if got := exec.Steps[1].Output["accessplanit_requests_per_change"]; got != 0.5 {
+			t.Errorf("read_user step output requests per change = %v, want 0.5", got)
+		}
+	}
+	if f.ap.reads != before {
+		t.Errorf("accessplanit reads while applying = %d, want 0 (the batch read served both)", f.ap.reads-before)
+	}
+	if _, ok := f.mc.members["mallory@example.com"]; ok {
+		t.Error("the forged email reached Mailchimp")
+	}
+	if got := f.mc.members["ada@example.com"].MergeFields["FNAME"]; got != "Ada" {
+		t.Errorf("FNAME = %q, want Ada (what accessplanit holds)", got)
+	}
+	// The far-future time froze nothing: a real edit still syncs.
+	u := *apUser("1", "Augusta", "Lovelace", "ada@example.com", t0.Add(time.Second))
+	f.ap.users["1"] = u
+	f.engine.Now = func() time.Time { return t0.Add(time.Minute) }
+	if exec := f.apply(t, Change{ID: "c3", InstanceID: "inst1", Source: SideAccessplanit, Event: EventUpdated, UserID: "1"}); exec.Status != StatusSucceeded || !exec.Changed {
+		t.Errorf("real edit after a forged delivery = %s changed=%v %q", exec.Status, exec.Changed, exec.Reason)
+	}
+}
