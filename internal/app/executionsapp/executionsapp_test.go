@@ -9,22 +9,18 @@ import (
 	"net/url"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/apmc-sync/apmc/internal/api"
-	"github.com/apmc-sync/apmc/internal/apmc"
 	"github.com/apmc-sync/apmc/internal/app"
+	"github.com/apmc-sync/apmc/internal/app/apptest"
 	"github.com/apmc-sync/apmc/internal/app/executionsapp"
-	"github.com/apmc-sync/apmc/internal/awstest"
 	"github.com/apmc-sync/apmc/internal/console"
-	"github.com/apmc-sync/apmc/internal/dynamo"
-	"github.com/apmc-sync/apmc/internal/secrets"
 )
 
 const operatorToken = "operator-token-41c9"
 
-// deployment is a kumo server with a deployment's tables and queues and one
-// instance, "acme".
+// deployment is a deployment on kumo holding one instance, "acme", with
+// the operations' settings the executions function would have.
 type deployment struct {
 	clients app.Clients
 	ops     executionsapp.OpsConfig
@@ -33,27 +29,14 @@ type deployment struct {
 
 func newDeployment(t *testing.T) deployment {
 	t.Helper()
-	svc := awstest.Kumo(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	tables := svc.Tables(t, "executionsapp")
-	queues := svc.Queues(t, "executionsapp", 30)
-	key := svc.Key(t)
-	in := apmc.Instance{
-		ID: "acme", Name: "Acme", State: apmc.StateEnabled, Direction: apmc.DirectionBoth, StatusIfNew: "subscribed",
-		MailchimpListID: "list-acme", AccessplanitBaseURL: "http://127.0.0.1:9/api/v2", DefaultCompanyID: "3",
-		Mappings: apmc.DefaultMappings(),
-		Secrets: apmc.Secrets{MailchimpAPIKey: "mc-key-acme-us21", AccessplanitAPIKey: "ap-key-acme",
-			AccessplanitToken: "ap-token-acme", MailchimpToken: "mc-token-acme"},
-	}
-	if err := dynamo.NewInstanceStore(svc.DynamoDB, tables.Instances, secrets.NewKMS(svc.KMS, key)).Create(ctx, in); err != nil {
-		t.Fatalf("Create() error = %v", err)
-	}
+	in := apptest.Instance("acme")
+	in.Name = "Acme"
+	d := apptest.New(t, in)
 	return deployment{
-		clients: app.Clients{DynamoDB: svc.DynamoDB, SQS: svc.SQS, KMS: svc.KMS},
-		ops: executionsapp.OpsConfig{InstancesTable: tables.Instances, ExecutionsTable: tables.Executions,
-			QueueURL: queues.ChangesURL, DeadLetterURL: queues.DeadLetterURL},
-		key: key,
+		clients: d.Clients,
+		ops: executionsapp.OpsConfig{InstancesTable: d.Tables.Instances, ExecutionsTable: d.Tables.Executions,
+			QueueURL: d.Queues.ChangesURL, DeadLetterURL: d.Queues.DeadLetterURL},
+		key: d.KeyID,
 	}
 }
 
@@ -114,7 +97,7 @@ func TestNewOps(t *testing.T) {
 				return // the store has no sealer: nothing may ask it for secrets
 			}
 			in, err := o.Instances.Instance(ctx, "acme")
-			if err != nil || in.Secrets.MailchimpAPIKey != "mc-key-acme-us21" {
+			if err != nil || in.Secrets.MailchimpAPIKey != apptest.Instance("acme").Secrets.MailchimpAPIKey {
 				t.Errorf("Instances.Instance(acme) = secrets %v, %v, want them opened", in.Secrets, err)
 			}
 		})

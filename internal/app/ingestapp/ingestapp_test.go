@@ -12,12 +12,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/apmc-sync/apmc/internal/apmc"
 	"github.com/apmc-sync/apmc/internal/app"
+	"github.com/apmc-sync/apmc/internal/app/apptest"
 	"github.com/apmc-sync/apmc/internal/app/ingestapp"
-	"github.com/apmc-sync/apmc/internal/awstest"
-	"github.com/apmc-sync/apmc/internal/dynamo"
-	"github.com/apmc-sync/apmc/internal/secrets"
 )
 
 func TestConfigFromEnv(t *testing.T) {
@@ -60,8 +57,7 @@ func TestConfigFromEnv(t *testing.T) {
 }
 
 func TestNewRefusesAnIncompleteConfig(t *testing.T) {
-	svc := awstest.Kumo(t)
-	deps := app.Deps{AWS: app.Clients{DynamoDB: svc.DynamoDB, SQS: svc.SQS, KMS: svc.KMS}}
+	deps := app.Deps{AWS: apptest.New(t).Clients}
 	tests := []struct {
 		name string
 		cfg  ingestapp.Config
@@ -90,24 +86,11 @@ func TestNewRefusesAnIncompleteConfig(t *testing.T) {
 // over kumo, and checks each authenticates a delivery against the sealed
 // instance and queues the change.
 func TestEndpointsQueueDeliveries(t *testing.T) {
-	svc := awstest.Kumo(t)
+	d := apptest.New(t, apptest.Instance("acme"))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	tables := svc.Tables(t, "ingestapp")
-	queues := svc.Queues(t, "ingestapp", 30)
-	key := svc.Key(t)
-	in := apmc.Instance{
-		ID: "acme", Name: "Acme", State: apmc.StateEnabled, Direction: apmc.DirectionBoth, StatusIfNew: "subscribed",
-		MailchimpListID: "list-acme", AccessplanitBaseURL: "http://127.0.0.1:9/api/v2", DefaultCompanyID: "3",
-		Mappings: apmc.DefaultMappings(),
-		Secrets: apmc.Secrets{MailchimpAPIKey: "mc-key-acme-us21", AccessplanitAPIKey: "ap-key-acme",
-			AccessplanitToken: "ap-token-acme-5c1d", MailchimpToken: "mc-token-acme-9e2f"},
-	}
-	if err := dynamo.NewInstanceStore(svc.DynamoDB, tables.Instances, secrets.NewKMS(svc.KMS, key)).Create(ctx, in); err != nil {
-		t.Fatalf("Create() error = %v", err)
-	}
-	cfg := ingestapp.Config{InstancesTable: tables.Instances, QueueURL: queues.ChangesURL, KMSKeyID: key, InstanceCacheTTL: time.Minute}
-	deps := app.Deps{AWS: app.Clients{DynamoDB: svc.DynamoDB, SQS: svc.SQS, KMS: svc.KMS}}
+	cfg := ingestapp.Config{InstancesTable: d.Tables.Instances, QueueURL: d.Queues.ChangesURL, KMSKeyID: d.KeyID, InstanceCacheTTL: time.Minute}
+	deps := app.Deps{AWS: d.Clients}
 	accessplanit, err := ingestapp.NewAccessplanit(cfg, deps)
 	if err != nil {
 		t.Fatalf("NewAccessplanit() error = %v", err)
@@ -145,7 +128,7 @@ func TestEndpointsQueueDeliveries(t *testing.T) {
 			if w.Code != tt.wantStatus {
 				t.Fatalf("%s %s = %d %s, want %d", tt.method, tt.path, w.Code, w.Body, tt.wantStatus)
 			}
-			if got := drain(ctx, t, svc.SQS, queues.ChangesURL); got != map[bool]int{true: 1}[tt.wantQueued] {
+			if got := drain(ctx, t, d.Clients.SQS, d.Queues.ChangesURL); got != map[bool]int{true: 1}[tt.wantQueued] {
 				t.Errorf("%s %s queued %d changes, want queued = %v", tt.method, tt.path, got, tt.wantQueued)
 			}
 		})

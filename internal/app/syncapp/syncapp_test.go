@@ -10,11 +10,10 @@ import (
 
 	"github.com/apmc-sync/apmc/internal/apmc"
 	"github.com/apmc-sync/apmc/internal/app"
+	"github.com/apmc-sync/apmc/internal/app/apptest"
 	"github.com/apmc-sync/apmc/internal/app/syncapp"
-	"github.com/apmc-sync/apmc/internal/awstest"
 	"github.com/apmc-sync/apmc/internal/connector"
 	"github.com/apmc-sync/apmc/internal/dynamo"
-	"github.com/apmc-sync/apmc/internal/secrets"
 )
 
 func TestConfigFromEnv(t *testing.T) {
@@ -75,8 +74,7 @@ func TestConfigFromEnv(t *testing.T) {
 }
 
 func TestNewRefusesAnIncompleteConfig(t *testing.T) {
-	svc := awstest.Kumo(t)
-	clients := app.Clients{DynamoDB: svc.DynamoDB, SQS: svc.SQS, KMS: svc.KMS}
+	clients := apptest.New(t).Clients
 	complete := syncapp.Config{InstancesTable: "i", ExecutionsTable: "e", ContactsTable: "c", QueueURL: "q", KMSKeyID: "k"}
 	tests := []struct {
 		name string
@@ -99,8 +97,7 @@ func TestNewRefusesAnIncompleteConfig(t *testing.T) {
 }
 
 func TestNewReservesTimeForTwoAPICalls(t *testing.T) {
-	svc := awstest.Kumo(t)
-	deps := app.Deps{AWS: app.Clients{DynamoDB: svc.DynamoDB, SQS: svc.SQS, KMS: svc.KMS}}
+	deps := app.Deps{AWS: apptest.New(t).Clients}
 	cfg := syncapp.Config{InstancesTable: "i", ExecutionsTable: "e", ContactsTable: "c", QueueURL: "q", KMSKeyID: "k"}
 	for _, tt := range []struct {
 		timeout, want time.Duration
@@ -124,26 +121,15 @@ func TestNewReservesTimeForTwoAPICalls(t *testing.T) {
 // instance is held, read through the sealed instance and recorded in the
 // executions table.
 func TestHandleRecordsExecutions(t *testing.T) {
-	svc := awstest.Kumo(t)
+	paused := apptest.Instance("acme")
+	paused.State = apmc.StatePaused
+	d := apptest.New(t, paused)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	tables := svc.Tables(t, "syncapp")
-	queues := svc.Queues(t, "syncapp", 30)
-	key := svc.Key(t)
-	in := apmc.Instance{
-		ID: "acme", Name: "Acme", State: apmc.StatePaused, Direction: apmc.DirectionBoth, StatusIfNew: "subscribed",
-		MailchimpListID: "list-acme", AccessplanitBaseURL: "http://127.0.0.1:9/api/v2", DefaultCompanyID: "3",
-		Mappings: apmc.DefaultMappings(),
-		Secrets: apmc.Secrets{MailchimpAPIKey: "mc-key-acme-us21", AccessplanitAPIKey: "ap-key-acme",
-			AccessplanitToken: "ap-token-acme", MailchimpToken: "mc-token-acme"},
-	}
-	if err := dynamo.NewInstanceStore(svc.DynamoDB, tables.Instances, secrets.NewKMS(svc.KMS, key)).Create(ctx, in); err != nil {
-		t.Fatalf("Create() error = %v", err)
-	}
 	f, err := syncapp.New(syncapp.Config{
-		InstancesTable: tables.Instances, ExecutionsTable: tables.Executions, ContactsTable: tables.Contacts,
-		QueueURL: queues.ChangesURL, KMSKeyID: key, InstanceCacheTTL: time.Minute, RetryBase: time.Second,
-	}, app.Deps{AWS: app.Clients{DynamoDB: svc.DynamoDB, SQS: svc.SQS, KMS: svc.KMS}})
+		InstancesTable: d.Tables.Instances, ExecutionsTable: d.Tables.Executions, ContactsTable: d.Tables.Contacts,
+		QueueURL: d.Queues.ChangesURL, KMSKeyID: d.KeyID, InstanceCacheTTL: time.Minute, RetryBase: time.Second,
+	}, app.Deps{AWS: d.Clients})
 	if err != nil {
 		t.Fatalf("New() error = %v", err)
 	}
@@ -155,7 +141,7 @@ func TestHandleRecordsExecutions(t *testing.T) {
 	if err != nil || len(res.BatchItemFailures) != 0 {
 		t.Fatalf("Handle() = %+v, %v, want no failures", res, err)
 	}
-	list, _, err := dynamo.NewExecutionStore(svc.DynamoDB, tables.Executions).Executions(ctx, "acme", apmc.ExecutionQuery{})
+	list, _, err := dynamo.NewExecutionStore(d.Clients.DynamoDB, d.Tables.Executions).Executions(ctx, "acme", apmc.ExecutionQuery{})
 	if err != nil {
 		t.Fatalf("Executions() error = %v", err)
 	}
