@@ -5,6 +5,8 @@ import (
 
 	"github.com/awslabs/goformation/v7/cloudformation"
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/apmc-sync/apmc/internal/apmc"
 )
 
 func TestQueues(t *testing.T) {
@@ -31,7 +33,8 @@ func TestQueues(t *testing.T) {
 		{"ChangesQueue.MessageRetentionPeriod", changes.MessageRetentionPeriod, cloudformation.Int(4 * 24 * 3600)},
 		{"ChangesQueue.RedrivePolicy", changes.RedrivePolicy, map[string]any{
 			"deadLetterTargetArn": cloudformation.GetAtt("ChangesDeadLetterQueue", "Arn"),
-			"maxReceiveCount":     float64(5),
+			// The engine counts attempts against the same number.
+			"maxReceiveCount": float64(apmc.DefaultMaxAttempts),
 		}},
 		{"ChangesDeadLetterQueue.FifoQueue", dlq.FifoQueue, cloudformation.Bool(true)},
 		{"ChangesDeadLetterQueue.SqsManagedSseEnabled", dlq.SqsManagedSseEnabled, cloudformation.Bool(true)},

@@ -10,20 +10,17 @@ import (
 	"net/url"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/kms"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/apmc-sync/apmc/internal/app"
+	"github.com/apmc-sync/apmc/internal/app/executionsapp"
 	"github.com/apmc-sync/apmc/internal/awsconfig"
+	"github.com/apmc-sync/apmc/internal/connector"
 	"github.com/apmc-sync/apmc/internal/dynamo"
 	"github.com/apmc-sync/apmc/internal/local"
 	"github.com/apmc-sync/apmc/internal/ops"
-	"github.com/apmc-sync/apmc/internal/queue"
-	"github.com/apmc-sync/apmc/internal/secrets"
 )
 
 // defaultLocalFile is where `apmc local` writes the local stack's facts.
@@ -168,35 +165,26 @@ type resources struct {
 	name, instancesTable, executionsTable, queueURL, dlqURL, kmsKeyID, webhookBaseURL string
 }
 
-// build creates the clients; endpoint, when set, replaces AWS's.
+// build opens the deployment's stores and operations, as the executions
+// function builds them but with the secrets key; endpoint, when set,
+// replaces AWS's.
 func build(cfg aws.Config, endpoint string, r resources) (*target, error) {
-	ddb := dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
-		if endpoint != "" {
-			o.BaseEndpoint = aws.String(endpoint)
-		}
-	})
-	sq := sqs.NewFromConfig(cfg, func(o *sqs.Options) {
-		if endpoint != "" {
-			o.BaseEndpoint = aws.String(endpoint)
-		}
-	})
-	km := kms.NewFromConfig(cfg, func(o *kms.Options) {
-		if endpoint != "" {
-			o.BaseEndpoint = aws.String(endpoint)
-		}
-	})
-	t := &target{
+	operations, err := executionsapp.NewOps(executionsapp.OpsConfig{
+		InstancesTable: r.instancesTable, ExecutionsTable: r.executionsTable,
+		QueueURL: r.queueURL, DeadLetterURL: r.dlqURL, KMSKeyID: r.kmsKeyID,
+	}, app.NewClients(cfg, endpoint))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", r.name, err)
+	}
+	return &target{
 		Name:           r.name,
-		Instances:      dynamo.NewInstanceStore(ddb, r.instancesTable, secrets.NewKMS(km, r.kmsKeyID)),
-		Executions:     dynamo.NewExecutionStore(ddb, r.executionsTable),
+		Instances:      operations.Instances,
+		Executions:     operations.Executions,
+		Ops:            operations.Service,
 		WebhookBaseURL: r.webhookBaseURL,
-		HTTP:           &http.Client{Timeout: 30 * time.Second},
-	}
-	t.Ops = &ops.Service{Instances: t.Instances, Executions: t.Executions, Queue: queue.NewProducer(sq, r.queueURL)}
-	if r.dlqURL != "" {
-		t.Ops.DeadLetters = &queue.DeadLetters{Client: sq, URL: r.dlqURL}
-	}
-	return t, nil
+		// The same bound as the sync function's calls to the same APIs.
+		HTTP: &http.Client{Timeout: connector.DefaultTimeout},
+	}, nil
 }
 
 // loopback reports whether an endpoint URL names this machine.

@@ -11,12 +11,20 @@ import (
 	"github.com/apmc-sync/apmc/internal/mailchimp"
 )
 
+// DefaultTimeout bounds each call to Mailchimp or accessplanit unless a
+// Connector says otherwise. It is 10 s, the value the README documents for
+// the sync function (API_TIMEOUT_SECONDS): a change makes at most two API
+// calls, and the sync function (30 s by default) does not start one with less
+// than twice this (+1 s) left, so both calls and the execution's record fit
+// in one invocation. The local stack and the CLI use the same bound.
+const DefaultTimeout = 10 * time.Second
+
 // Connector implements apmc.Connector.
 type Connector struct {
 	// HTTPClient is shared by every client; nil means a client with sensible
 	// connection pooling.
 	HTTPClient *http.Client
-	// Timeout bounds each API call; 0 means 30 s.
+	// Timeout bounds each API call; 0 means DefaultTimeout.
 	Timeout time.Duration
 	// MaxMailchimpConnections is how many Mailchimp requests one API key may
 	// have in flight at once from this process; 0 means
@@ -78,7 +86,7 @@ func (c *Connector) timeout() time.Duration {
 	if c.Timeout > 0 {
 		return c.Timeout
 	}
-	return 30 * time.Second
+	return DefaultTimeout
 }
 
 // Mailchimp returns the Mailchimp client for the instance.

@@ -1,27 +1,18 @@
 package console
 
 import (
-	"context"
 	"log/slog"
 	"net/http"
 	"time"
 
-	"github.com/apmc-sync/apmc/internal/apmc"
 	"github.com/apmc-sync/apmc/internal/ops"
 )
 
-// Executions reads executions.
-type Executions interface {
-	Executions(ctx context.Context, instanceID string, q apmc.ExecutionQuery) ([]apmc.Execution, string, error)
-	Execution(ctx context.Context, instanceID, id string) (apmc.Execution, error)
-}
-
 // Config wires the console.
 type Config struct {
-	// Ops performs the operations and reads the instance summaries.
+	// Ops performs the operations and reads the instance summaries and,
+	// through its execution store, the executions.
 	Ops *ops.Service
-	// Executions reads executions for the lists and detail pages.
-	Executions Executions
 	// TokenHash is the hex SHA-256 of the operator token (as api.HashToken
 	// returns it); empty or malformed, nobody can sign in. Sessions are
 	// bound to it (changing the token ends them all) but never signed with

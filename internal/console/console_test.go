@@ -52,7 +52,7 @@ func newConsole(t *testing.T, secure bool) *consoleServer {
 	s := startStack(t)
 	key := make([]byte, console.MinSessionKeySize)
 	_, _ = rand.Read(key)
-	h := console.New(console.Config{Ops: s.Ops, Executions: s.Executions, TokenHash: api.HashToken(s.Info.APIToken), SessionKey: key, Secure: secure})
+	h := console.New(console.Config{Ops: s.Ops, TokenHash: api.HashToken(s.Info.APIToken), SessionKey: key, Secure: secure})
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	client := &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}

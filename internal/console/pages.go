@@ -55,7 +55,7 @@ func (c *console) instance(w http.ResponseWriter, r *http.Request, sess session)
 		}
 		d.Problem, status = err.Error(), http.StatusBadRequest
 	} else {
-		list, next, err := c.cfg.Executions.Executions(r.Context(), id, q)
+		list, next, err := c.cfg.Ops.Executions.Executions(r.Context(), id, q)
 		if err != nil {
 			if !apmc.IsInvalid(err) {
 				c.fail(w, r, sess, err)
@@ -104,7 +104,7 @@ type executionData struct {
 // execution shows one execution with its steps, logs and links.
 func (c *console) execution(w http.ResponseWriter, r *http.Request, sess session) {
 	id := r.PathValue("id")
-	e, err := c.cfg.Executions.Execution(r.Context(), id, r.PathValue("eid"))
+	e, err := c.cfg.Ops.Executions.Execution(r.Context(), id, r.PathValue("eid"))
 	if err != nil {
 		c.fail(w, r, sess, err)
 		return

@@ -29,7 +29,7 @@ func BenchmarkApplyToMailchimp(b *testing.B) {
 	} {
 		b.Run(tt.name, func(b *testing.B) {
 			p := newParts(b)
-			e := p.engine()
+			e := p.engine(b)
 			ctx := context.Background()
 			at := time.Now().Add(-time.Hour)
 			user := func(i int) *apmc.User {

@@ -11,11 +11,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/apmc-sync/apmc/internal/apmc"
+	"github.com/apmc-sync/apmc/internal/app"
+	"github.com/apmc-sync/apmc/internal/app/ingestapp"
+	"github.com/apmc-sync/apmc/internal/app/syncapp"
 	"github.com/apmc-sync/apmc/internal/awstest"
-	"github.com/apmc-sync/apmc/internal/connector"
 	"github.com/apmc-sync/apmc/internal/dynamo"
-	"github.com/apmc-sync/apmc/internal/queue"
 	sbmc "github.com/apmc-sync/apmc/internal/sandbox/mailchimp"
+	"github.com/apmc-sync/apmc/internal/secrets"
 )
 
 // parts are the pieces a function is built from, on an in-process kumo and
@@ -23,9 +25,9 @@ import (
 // consumer would compete for the CPU).
 type parts struct {
 	instances *apmc.CachedInstances
-	contacts  *dynamo.ContactStore
-	execs     *dynamo.ExecutionStore
-	producer  *queue.Producer
+	clients   app.Clients
+	tables    dynamo.Tables
+	keyID     string
 	sqs       *sqs.Client
 	queueURL  string
 	instance  apmc.Instance
@@ -39,12 +41,11 @@ func newParts(b *testing.B) *parts {
 	svc := awstest.Kumo(b)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	ddb := svc.DynamoDB
-	p := &parts{sqs: svc.SQS}
-	tables := svc.Tables(b, "bench")
+	p := &parts{sqs: svc.SQS, clients: app.Clients{DynamoDB: svc.DynamoDB, SQS: svc.SQS, KMS: svc.KMS}}
+	p.tables = svc.Tables(b, "bench")
+	p.keyID = svc.Key(b)
 	qs := svc.Queues(b, "bench-changes", 30)
 	p.queueURL = qs.ChangesURL
-	p.producer = queue.NewProducer(p.sqs, qs.ChangesURL)
 
 	p.mailchimp = sbmc.New(sbmc.Options{})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -68,21 +69,37 @@ func newParts(b *testing.B) *parts {
 		Secrets: apmc.Secrets{MailchimpAPIKey: apiKey, AccessplanitAPIKey: "ap-key-bench", AccessplanitToken: "ap-token-bench",
 			MailchimpToken: "mc-token-bench", MailchimpSigningSecret: "signing-secret-bench"},
 	}
-	store := svc.Instances(b, tables)
+	store := dynamo.NewInstanceStore(svc.DynamoDB, p.tables.Instances, secrets.NewKMS(svc.KMS, p.keyID))
 	if err := store.Create(ctx, p.instance); err != nil {
 		b.Fatalf("create instance: %v", err)
 	}
 	// A warm function keeps the instance; the benchmarks measure that case.
 	p.instances = &apmc.CachedInstances{Next: store, TTL: time.Hour}
-	p.contacts = dynamo.NewContactStore(ddb, tables.Contacts)
-	p.execs = dynamo.NewExecutionStore(ddb, tables.Executions)
 	return p
 }
 
-// engine is the sync engine as the sync function builds it.
-func (p *parts) engine() *apmc.Engine {
-	return &apmc.Engine{Instances: p.instances, Contacts: p.contacts, Executions: p.execs,
-		Connector: &connector.Connector{Timeout: 10 * time.Second}}
+// deps are what the functions are handed: kumo's clients and the warm
+// instance cache.
+func (p *parts) deps() app.Deps {
+	return app.Deps{AWS: p.clients, Instances: p.instances}
+}
+
+// engine is the sync engine, built by the sync function's constructor.
+func (p *parts) engine(b *testing.B) *apmc.Engine {
+	b.Helper()
+	f, err := syncapp.New(syncapp.Config{
+		InstancesTable: p.tables.Instances, ExecutionsTable: p.tables.Executions, ContactsTable: p.tables.Contacts,
+		QueueURL: p.queueURL, KMSKeyID: p.keyID,
+	}, p.deps())
+	if err != nil {
+		b.Fatalf("syncapp.New() error = %v", err)
+	}
+	return f.Engine
+}
+
+// ingestConfig is the ingest functions' configuration.
+func (p *parts) ingestConfig() ingestapp.Config {
+	return ingestapp.Config{InstancesTable: p.tables.Instances, QueueURL: p.queueURL, KMSKeyID: p.keyID, InstanceCacheTTL: time.Hour}
 }
 
 // drain empties the queue now and then, so a long benchmark does not keep

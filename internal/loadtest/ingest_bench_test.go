@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/apmc-sync/apmc/internal/ingest"
+	"github.com/apmc-sync/apmc/internal/app/ingestapp"
 	"github.com/apmc-sync/apmc/internal/loadtest"
 	"github.com/apmc-sync/apmc/internal/mailchimp"
 )
@@ -23,7 +23,10 @@ const drainEvery = 1000
 // token, parse the User, and send the change to the FIFO queue on kumo.
 func BenchmarkIngestAccessplanitWebhook(b *testing.B) {
 	p := newParts(b)
-	h := ingest.NewAccessplanit(ingest.Deps{Instances: p.instances, Queue: p.producer})
+	h, err := ingestapp.NewAccessplanit(p.ingestConfig(), p.deps())
+	if err != nil {
+		b.Fatalf("ingestapp.NewAccessplanit() error = %v", err)
+	}
 	path := "/webhooks/accessplanit/" + p.instance.ID + "/" + p.instance.Secrets.AccessplanitToken
 	b.ReportAllocs()
 	i := 0
@@ -48,7 +51,10 @@ func BenchmarkIngestAccessplanitWebhook(b *testing.B) {
 // parse the form, and send the change to the FIFO queue on kumo.
 func BenchmarkIngestMailchimpWebhook(b *testing.B) {
 	p := newParts(b)
-	h := ingest.NewMailchimp(ingest.Deps{Instances: p.instances, Queue: p.producer})
+	h, err := ingestapp.NewMailchimp(p.ingestConfig(), p.deps())
+	if err != nil {
+		b.Fatalf("ingestapp.NewMailchimp() error = %v", err)
+	}
 	path := "/webhooks/mailchimp/" + p.instance.ID + "/" + p.instance.Secrets.MailchimpToken
 	b.ReportAllocs()
 	i := 0

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/apmc-sync/apmc/internal/awsconfig"
+	"github.com/apmc-sync/apmc/internal/connector"
 )
 
 // Config configures the local stack. The zero value runs everything
@@ -67,7 +68,8 @@ type Config struct {
 	// InstanceCacheTTL is how long functions keep an instance (default 2 s).
 	InstanceCacheTTL time.Duration
 	// APITimeout bounds each call to the Mailchimp and accessplanit APIs
-	// (default 15 s); tests shorten it to provoke timeouts.
+	// (default connector.DefaultTimeout, as in the sync function); tests
+	// shorten it to provoke timeouts.
 	APITimeout time.Duration
 
 	Logger *slog.Logger
@@ -99,7 +101,7 @@ func (c *Config) defaults() {
 		c.InstanceCacheTTL = 2 * time.Second
 	}
 	if c.APITimeout <= 0 {
-		c.APITimeout = 15 * time.Second
+		c.APITimeout = connector.DefaultTimeout
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)

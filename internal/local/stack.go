@@ -12,23 +12,21 @@ import (
 	"sync"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/sivchari/kumo"
 
 	"github.com/apmc-sync/apmc/internal/api"
 	"github.com/apmc-sync/apmc/internal/apmc"
-	"github.com/apmc-sync/apmc/internal/connector"
+	"github.com/apmc-sync/apmc/internal/app"
+	"github.com/apmc-sync/apmc/internal/app/executionsapp"
+	"github.com/apmc-sync/apmc/internal/app/ingestapp"
+	"github.com/apmc-sync/apmc/internal/app/syncapp"
 	"github.com/apmc-sync/apmc/internal/console"
 	"github.com/apmc-sync/apmc/internal/dynamo"
-	"github.com/apmc-sync/apmc/internal/ingest"
 	"github.com/apmc-sync/apmc/internal/ops"
 	"github.com/apmc-sync/apmc/internal/queue"
 	sbap "github.com/apmc-sync/apmc/internal/sandbox/accessplanit"
 	sbmc "github.com/apmc-sync/apmc/internal/sandbox/mailchimp"
-	"github.com/apmc-sync/apmc/internal/secrets"
 )
 
 // DemoInstanceID is the id of the instance the stack seeds.
@@ -42,9 +40,10 @@ type Stack struct {
 	Mailchimp    *sbmc.Server
 	Accessplanit *sbap.Server
 
+	// The executions function's stores; the instance store holds the
+	// secrets key.
 	Instances  *dynamo.InstanceStore
 	Executions *dynamo.ExecutionStore
-	Contacts   *dynamo.ContactStore
 	SQS        *sqs.Client
 	Queues     queue.Queues
 	// Cache is the instance cache the functions share; Forget after changing
@@ -85,9 +84,9 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	if err != nil {
 		return nil, err
 	}
-	ddb := dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(endpoint) })
-	s.SQS = sqs.NewFromConfig(awsCfg, func(o *sqs.Options) { o.BaseEndpoint = aws.String(endpoint) })
-	kmsClient := kms.NewFromConfig(awsCfg, func(o *kms.Options) { o.BaseEndpoint = aws.String(endpoint) })
+	clients := app.NewClients(awsCfg, endpoint)
+	ddb, kmsClient := clients.DynamoDB, clients.KMS
+	s.SQS = clients.SQS
 
 	tables := dynamo.Tables{Instances: cfg.Prefix + "-instances", Executions: cfg.Prefix + "-executions", Contacts: cfg.Prefix + "-contacts"}
 	if err := dynamo.CreateTables(ctx, ddb, tables); err != nil {
@@ -102,11 +101,6 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 		return nil, err
 	}
 
-	s.Instances = dynamo.NewInstanceStore(ddb, tables.Instances, secrets.NewKMS(kmsClient, keyID))
-	s.Executions = dynamo.NewExecutionStore(ddb, tables.Executions)
-	s.Contacts = dynamo.NewContactStore(ddb, tables.Contacts)
-	s.Cache = &apmc.CachedInstances{Next: s.Instances, TTL: cfg.InstanceCacheTTL}
-
 	// The stack's own endpoints.
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -120,20 +114,16 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	if cfg.APIToken == "" {
 		cfg.APIToken = randomHex(24)
 	}
-	producer := queue.NewProducer(s.SQS, s.Queues.ChangesURL)
-	deps := ingest.Deps{Instances: s.Cache, Queue: producer, Logger: cfg.Logger}
+	fns, err := s.buildFunctions(ctx, cfg, clients, tables, keyID)
+	if err != nil {
+		return nil, err
+	}
 	mux := http.NewServeMux()
-	mux.Handle("/webhooks/accessplanit/", ingest.NewAccessplanit(deps))
-	mux.Handle("/webhooks/mailchimp/", ingest.NewMailchimp(deps))
-	s.Ops = &ops.Service{Instances: s.Instances, Executions: s.Executions, Queue: producer, DeadLetters: &queue.DeadLetters{Client: s.SQS, URL: s.Queues.DeadLetterURL}}
-	mux.Handle("/api/", api.New(api.Config{Ops: s.Ops, TokenHash: api.HashToken(cfg.APIToken), Logger: cfg.Logger}))
-	// Each stack signs its console sessions with a random key of its own,
-	// as the deployed console signs them with one only KMS can compute.
-	sessionKey := make([]byte, console.MinSessionKeySize)
-	_, _ = rand.Read(sessionKey) // crypto/rand.Read never fails (Go 1.24+)
-	consoleHandler := console.New(console.Config{Ops: s.Ops, Executions: s.Executions, TokenHash: api.HashToken(cfg.APIToken), SessionKey: sessionKey, Logger: cfg.Logger})
-	mux.Handle("/console", consoleHandler)
-	mux.Handle("/console/", consoleHandler)
+	mux.Handle("/webhooks/accessplanit/", fns.ingestAccessplanit)
+	mux.Handle("/webhooks/mailchimp/", fns.ingestMailchimp)
+	mux.Handle("/api/", fns.executions)
+	mux.Handle("/console", fns.executions)
+	mux.Handle("/console/", fns.executions)
 	s.serve(ln, mux)
 
 	info := Info{APIURL: base + "/api/", InstanceID: DemoInstanceID, APIToken: cfg.APIToken}
@@ -142,10 +132,8 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 		ContactsTable: tables.Contacts, QueueURL: atEndpoint(s.Queues.ChangesURL, endpoint), DeadLetterURL: atEndpoint(s.Queues.DeadLetterURL, endpoint), KMSKeyID: keyID}
 
 	// The sync consumer, fed as Lambda's event source mapping would.
-	engine := &apmc.Engine{Instances: s.Cache, Contacts: s.Contacts, Executions: s.Executions, Connector: &connector.Connector{Timeout: cfg.APITimeout, MaxMailchimpConnections: cfg.MailchimpMaxConnections}}
 	s.newPoller = func() *queue.Poller {
-		consumer := &queue.Consumer{Engine: engine, Visibility: s.SQS, QueueURL: s.Queues.ChangesURL, RetryBase: cfg.RetryBase, Parallel: cfg.Parallel, Logger: cfg.Logger}
-		return &queue.Poller{Client: s.SQS, QueueURL: s.Queues.ChangesURL, QueueARN: s.Queues.ChangesARN, Handler: consumer.Handle, Workers: cfg.Workers, Logger: cfg.Logger}
+		return &queue.Poller{Client: s.SQS, QueueURL: s.Queues.ChangesURL, QueueARN: s.Queues.ChangesARN, Handler: fns.sync.Handle, Workers: cfg.Workers, Logger: cfg.Logger}
 	}
 	s.runCtx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	s.StartConsumer()
@@ -160,6 +148,60 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 		}
 	}
 	return s, nil
+}
+
+// functions are the stack's four functions, each built by the constructor
+// its Lambda function's main calls.
+type functions struct {
+	ingestAccessplanit, ingestMailchimp http.Handler
+	sync                                *queue.Consumer
+	executions                          http.Handler
+}
+
+// buildFunctions builds the functions over the stack's tables, queues and key,
+// sets the stack's stores and operations from the executions function's,
+// and gives the functions one instance cache (s.Cache).
+func (s *Stack) buildFunctions(ctx context.Context, cfg Config, clients app.Clients, tables dynamo.Tables, keyID string) (functions, error) {
+	var fns functions
+	// Each stack signs its console sessions with a random key of its own,
+	// as the deployed console signs them with one only KMS can compute.
+	sessionKey := make([]byte, console.MinSessionKeySize)
+	_, _ = rand.Read(sessionKey) // crypto/rand.Read never fails (Go 1.24+)
+	executions, err := executionsapp.New(ctx, executionsapp.Config{
+		Ops: executionsapp.OpsConfig{
+			InstancesTable: tables.Instances, ExecutionsTable: tables.Executions,
+			QueueURL: s.Queues.ChangesURL, DeadLetterURL: s.Queues.DeadLetterURL,
+			// The stack seeds its demo instance, secrets included.
+			KMSKeyID: keyID,
+		},
+		TokenHash:  api.HashToken(cfg.APIToken),
+		SessionKey: sessionKey,
+	}, app.Deps{AWS: clients, Logger: cfg.Logger})
+	if err != nil {
+		return fns, fmt.Errorf("build the executions function: %w", err)
+	}
+	fns.executions = executions.Handler
+	s.Instances, s.Executions, s.Ops = executions.Ops.Instances, executions.Ops.Executions, executions.Ops.Service
+	s.Cache = &apmc.CachedInstances{Next: s.Instances, TTL: cfg.InstanceCacheTTL}
+
+	deps := app.Deps{AWS: clients, Logger: cfg.Logger, Instances: s.Cache}
+	ingestCfg := ingestapp.Config{InstancesTable: tables.Instances, QueueURL: s.Queues.ChangesURL, KMSKeyID: keyID, InstanceCacheTTL: cfg.InstanceCacheTTL}
+	if fns.ingestAccessplanit, err = ingestapp.NewAccessplanit(ingestCfg, deps); err != nil {
+		return fns, fmt.Errorf("build the accessplanit ingest function: %w", err)
+	}
+	if fns.ingestMailchimp, err = ingestapp.NewMailchimp(ingestCfg, deps); err != nil {
+		return fns, fmt.Errorf("build the Mailchimp ingest function: %w", err)
+	}
+	syncFn, err := syncapp.New(syncapp.Config{
+		InstancesTable: tables.Instances, ExecutionsTable: tables.Executions, ContactsTable: tables.Contacts,
+		QueueURL: s.Queues.ChangesURL, KMSKeyID: keyID, InstanceCacheTTL: cfg.InstanceCacheTTL,
+		RetryBase: cfg.RetryBase, APITimeout: cfg.APITimeout, MailchimpMaxConnections: cfg.MailchimpMaxConnections, Parallel: cfg.Parallel,
+	}, deps)
+	if err != nil {
+		return fns, fmt.Errorf("build the sync function: %w", err)
+	}
+	fns.sync = syncFn.Consumer
+	return fns, nil
 }
 
 // StartConsumer starts a fresh sync consumer on the changes queue, as a new

@@ -1,0 +1,90 @@
+// Package ingestapp builds the two webhook functions, ingest-accessplanit
+// and ingest-mailchimp: from their settings to the endpoint that queues each
+// delivery as a change. The functions' mains and the local stack both use
+// it.
+package ingestapp
+
+import (
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/apmc-sync/apmc/internal/apmc"
+	"github.com/apmc-sync/apmc/internal/app"
+	"github.com/apmc-sync/apmc/internal/dynamo"
+	"github.com/apmc-sync/apmc/internal/ingest"
+	"github.com/apmc-sync/apmc/internal/queue"
+	"github.com/apmc-sync/apmc/internal/secrets"
+)
+
+// DefaultInstanceCacheTTL is how long a warm ingest function keeps an
+// instance: ingest only authenticates and queues, so a pause or a new token
+// may take this long to reach it.
+const DefaultInstanceCacheTTL = 60 * time.Second
+
+// Config is what both ingest functions need from their environment.
+type Config struct {
+	// InstancesTable is the DynamoDB table of instances.
+	InstancesTable string
+	// QueueURL is the changes queue.
+	QueueURL string
+	// KMSKeyID is the key sealing instance secrets (the webhook tokens).
+	KMSKeyID string
+	// InstanceCacheTTL is how long an instance is kept; 0 reads it for
+	// every delivery.
+	InstanceCacheTTL time.Duration
+}
+
+// ConfigFromEnv reads the configuration from the variables the template
+// sets (INSTANCES_TABLE, QUEUE_URL, KMS_KEY_ID, INSTANCE_CACHE_SECONDS),
+// reporting every problem at once.
+func ConfigFromEnv(getenv func(string) string) (Config, error) {
+	env := app.Env{Getenv: getenv}
+	cfg := Config{
+		InstancesTable:   env.Required("INSTANCES_TABLE"),
+		QueueURL:         env.Required("QUEUE_URL"),
+		KMSKeyID:         env.Required("KMS_KEY_ID"),
+		InstanceCacheTTL: env.Seconds("INSTANCE_CACHE_SECONDS", DefaultInstanceCacheTTL),
+	}
+	return cfg, env.Err()
+}
+
+// Validate reports the settings that are missing.
+func (c Config) Validate() error {
+	return app.Require("ingest",
+		app.Setting{Name: "instances table", Value: c.InstancesTable},
+		app.Setting{Name: "queue URL", Value: c.QueueURL},
+		app.Setting{Name: "KMS key", Value: c.KMSKeyID},
+	)
+}
+
+// NewAccessplanit returns the accessplanit webhook endpoint.
+func NewAccessplanit(cfg Config, deps app.Deps) (http.Handler, error) {
+	return newEndpoint(cfg, deps, ingest.NewAccessplanit)
+}
+
+// NewMailchimp returns the Mailchimp webhook endpoint.
+func NewMailchimp(cfg Config, deps app.Deps) (http.Handler, error) {
+	return newEndpoint(cfg, deps, ingest.NewMailchimp)
+}
+
+// newEndpoint builds what both endpoints read instances through and queue
+// changes with, and the endpoint on them.
+func newEndpoint(cfg Config, deps app.Deps, endpoint func(ingest.Deps) http.Handler) (http.Handler, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if deps.AWS.DynamoDB == nil || deps.AWS.SQS == nil || deps.AWS.KMS == nil {
+		return nil, errors.New("ingest: no AWS clients")
+	}
+	instances := deps.Instances
+	if instances == nil {
+		store := dynamo.NewInstanceStore(deps.AWS.DynamoDB, cfg.InstancesTable, secrets.NewKMS(deps.AWS.KMS, cfg.KMSKeyID))
+		instances = &apmc.CachedInstances{Next: store, TTL: cfg.InstanceCacheTTL}
+	}
+	return endpoint(ingest.Deps{
+		Instances: instances,
+		Queue:     queue.NewProducer(deps.AWS.SQS, cfg.QueueURL),
+		Logger:    deps.Log(),
+	}), nil
+}

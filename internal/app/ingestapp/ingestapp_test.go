@@ -1,0 +1,157 @@
+package ingestapp_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/apmc-sync/apmc/internal/app"
+	"github.com/apmc-sync/apmc/internal/app/apptest"
+	"github.com/apmc-sync/apmc/internal/app/ingestapp"
+)
+
+func TestConfigFromEnv(t *testing.T) {
+	all := map[string]string{"INSTANCES_TABLE": "instances", "QUEUE_URL": "https://sqs/changes.fifo", "KMS_KEY_ID": "key"}
+	with := func(k, v string) map[string]string {
+		m := map[string]string{}
+		for name, value := range all {
+			m[name] = value
+		}
+		m[k] = v
+		return m
+	}
+	tests := []struct {
+		name    string
+		vars    map[string]string
+		want    ingestapp.Config
+		wantErr string
+	}{
+		{"defaults", all, ingestapp.Config{InstancesTable: "instances", QueueURL: "https://sqs/changes.fifo", KMSKeyID: "key", InstanceCacheTTL: ingestapp.DefaultInstanceCacheTTL}, ""},
+		{"cache seconds", with("INSTANCE_CACHE_SECONDS", "3"), ingestapp.Config{InstancesTable: "instances", QueueURL: "https://sqs/changes.fifo", KMSKeyID: "key", InstanceCacheTTL: 3 * time.Second}, ""},
+		{"nothing set", nil, ingestapp.Config{InstanceCacheTTL: ingestapp.DefaultInstanceCacheTTL}, "configuration: INSTANCES_TABLE is not set; QUEUE_URL is not set; KMS_KEY_ID is not set"},
+		{"bad cache seconds", with("INSTANCE_CACHE_SECONDS", "soon"), ingestapp.Config{InstancesTable: "instances", QueueURL: "https://sqs/changes.fifo", KMSKeyID: "key", InstanceCacheTTL: ingestapp.DefaultInstanceCacheTTL},
+			`configuration: INSTANCE_CACHE_SECONDS must be a whole number of seconds, not "soon"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := ingestapp.ConfigFromEnv(func(name string) string { return tt.vars[name] })
+			gotErr := ""
+			if err != nil {
+				gotErr = err.Error()
+			}
+			if gotErr != tt.wantErr {
+				t.Errorf("ConfigFromEnv() error = %q, want %q", gotErr, tt.wantErr)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("ConfigFromEnv() mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestNewRefusesAnIncompleteConfig(t *testing.T) {
+	deps := app.Deps{AWS: apptest.New(t).Clients}
+	tests := []struct {
+		name string
+		cfg  ingestapp.Config
+		deps app.Deps
+		want string
+	}{
+		{"no settings", ingestapp.Config{}, deps, "ingest configuration: no instances table, queue URL, KMS key"},
+		{"no key", ingestapp.Config{InstancesTable: "t", QueueURL: "q"}, deps, "ingest configuration: no KMS key"},
+		{"no clients", ingestapp.Config{InstancesTable: "t", QueueURL: "q", KMSKeyID: "k"}, app.Deps{}, "ingest: no AWS clients"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for name, build := range map[string]func(ingestapp.Config, app.Deps) (http.Handler, error){
+				"NewAccessplanit": ingestapp.NewAccessplanit, "NewMailchimp": ingestapp.NewMailchimp,
+			} {
+				h, err := build(tt.cfg, tt.deps)
+				if err == nil || err.Error() != tt.want || h != nil {
+					t.Errorf("%s() = %v, %v, want nil, %q", name, h, err, tt.want)
+				}
+			}
+		})
+	}
+}
+
+// TestEndpointsQueueDeliveries builds both endpoints as their functions do,
+// over kumo, and checks each authenticates a delivery against the sealed
+// instance and queues the change.
+func TestEndpointsQueueDeliveries(t *testing.T) {
+	d := apptest.New(t, apptest.Instance("acme"))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cfg := ingestapp.Config{InstancesTable: d.Tables.Instances, QueueURL: d.Queues.ChangesURL, KMSKeyID: d.KeyID, InstanceCacheTTL: time.Minute}
+	deps := app.Deps{AWS: d.Clients}
+	accessplanit, err := ingestapp.NewAccessplanit(cfg, deps)
+	if err != nil {
+		t.Fatalf("NewAccessplanit() error = %v", err)
+	}
+	mailchimp, err := ingestapp.NewMailchimp(cfg, deps)
+	if err != nil {
+		t.Fatalf("NewMailchimp() error = %v", err)
+	}
+	user := `{"ID":1042,"Forenames":"Ada","Surname":"Lovelace","Email":"ada@example.com"}`
+	form := "type=subscribe&fired_at=2026-11-26+09%3A14%3A07&data%5Bemail%5D=grace%40example.com&data%5Bmerges%5D%5BFNAME%5D=Grace&data%5Bmerges%5D%5BLNAME%5D=Hopper"
+	tests := []struct {
+		name        string
+		handler     http.Handler
+		method      string
+		path        string
+		contentType string
+		body        string
+		wantStatus  int
+		wantQueued  bool
+	}{
+		{"accessplanit user created", accessplanit, http.MethodPost, "/webhooks/accessplanit/acme/ap-token-acme-5c1d", "application/json", user, http.StatusAccepted, true},
+		{"accessplanit wrong token", accessplanit, http.MethodPost, "/webhooks/accessplanit/acme/mc-token-acme-9e2f", "application/json", user, http.StatusNotFound, false},
+		{"mailchimp URL check", mailchimp, http.MethodGet, "/webhooks/mailchimp/acme/mc-token-acme-9e2f", "", "", http.StatusOK, false},
+		{"mailchimp subscribe", mailchimp, http.MethodPost, "/webhooks/mailchimp/acme/mc-token-acme-9e2f", "application/x-www-form-urlencoded", form, http.StatusOK, true},
+		{"mailchimp unknown instance", mailchimp, http.MethodPost, "/webhooks/mailchimp/other/mc-token-acme-9e2f", "application/x-www-form-urlencoded", form, http.StatusNotFound, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req := httptest.NewRequest(tt.method, tt.path, strings.NewReader(tt.body))
+			if tt.contentType != "" {
+				req.Header.Set("Content-Type", tt.contentType)
+			}
+			w := httptest.NewRecorder()
+			tt.handler.ServeHTTP(w, req)
+			if w.Code != tt.wantStatus {
+				t.Fatalf("%s %s = %d %s, want %d", tt.method, tt.path, w.Code, w.Body, tt.wantStatus)
+			}
+			if got := drain(ctx, t, d.Clients.SQS, d.Queues.ChangesURL); got != map[bool]int{true: 1}[tt.wantQueued] {
+				t.Errorf("%s %s queued %d changes, want queued = %v", tt.method, tt.path, got, tt.wantQueued)
+			}
+		})
+	}
+}
+
+// drain receives and deletes what the queue holds and says how many.
+func drain(ctx context.Context, t *testing.T, client *sqs.Client, url string) int {
+	t.Helper()
+	n := 0
+	for {
+		out, err := client.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(url), MaxNumberOfMessages: 10})
+		if err != nil {
+			t.Fatalf("ReceiveMessage() error = %v", err)
+		}
+		if len(out.Messages) == 0 {
+			return n
+		}
+		for _, m := range out.Messages {
+			n++
+			if _, err := client.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(url), ReceiptHandle: m.ReceiptHandle}); err != nil {
+				t.Fatalf("DeleteMessage() error = %v", err)
+			}
+		}
+	}
+}

@@ -1,0 +1,128 @@
+// Package syncapp builds the sync function: from its settings to the
+// consumer that applies each batch of the changes queue to the other system
+// and records the executions. The function's main, the local stack and the
+// benchmarks all use it.
+package syncapp
+
+import (
+	"errors"
+	"time"
+
+	"github.com/apmc-sync/apmc/internal/apmc"
+	"github.com/apmc-sync/apmc/internal/app"
+	"github.com/apmc-sync/apmc/internal/connector"
+	"github.com/apmc-sync/apmc/internal/dynamo"
+	"github.com/apmc-sync/apmc/internal/queue"
+	"github.com/apmc-sync/apmc/internal/secrets"
+)
+
+// Defaults of the settings a deployment may leave unset.
+const (
+	// DefaultInstanceCacheTTL is short, so a pause takes effect within
+	// seconds.
+	DefaultInstanceCacheTTL = 5 * time.Second
+	// DefaultRetryBase is the first retry delay; each later one doubles.
+	DefaultRetryBase = 15 * time.Second
+)
+
+// Config is what the sync function needs from its environment.
+type Config struct {
+	// InstancesTable, ExecutionsTable and ContactsTable are the DynamoDB
+	// tables.
+	InstancesTable  string
+	ExecutionsTable string
+	ContactsTable   string
+	// QueueURL is the changes queue, whose messages' visibility delays
+	// retries.
+	QueueURL string
+	// KMSKeyID is the key sealing instance secrets (the API keys).
+	KMSKeyID string
+	// InstanceCacheTTL is how long an instance is kept, and so how long a
+	// pause may take to take effect.
+	InstanceCacheTTL time.Duration
+	// RetryBase is the first retry delay; 0 retries at the queue's pace.
+	RetryBase time.Duration
+	// APITimeout bounds each call to Mailchimp or accessplanit; 0 means
+	// connector.DefaultTimeout.
+	APITimeout time.Duration
+	// MailchimpMaxConnections caps the Mailchimp requests in flight per
+	// API key; 0 means connector.DefaultMaxMailchimpConnections.
+	MailchimpMaxConnections int
+	// Parallel is how many message groups of one batch are applied at once;
+	// 0 means the consumer's default. Not read from the environment.
+	Parallel int
+}
+
+// ConfigFromEnv reads the configuration from the variables the template
+// sets (INSTANCES_TABLE, EXECUTIONS_TABLE, CONTACTS_TABLE, QUEUE_URL,
+// KMS_KEY_ID, MAILCHIMP_MAX_CONNECTIONS) and the optional
+// INSTANCE_CACHE_SECONDS, RETRY_BASE_SECONDS and API_TIMEOUT_SECONDS,
+// reporting every problem at once.
+func ConfigFromEnv(getenv func(string) string) (Config, error) {
+	env := app.Env{Getenv: getenv}
+	cfg := Config{
+		InstancesTable:          env.Required("INSTANCES_TABLE"),
+		ExecutionsTable:         env.Required("EXECUTIONS_TABLE"),
+		ContactsTable:           env.Required("CONTACTS_TABLE"),
+		QueueURL:                env.Required("QUEUE_URL"),
+		KMSKeyID:                env.Required("KMS_KEY_ID"),
+		InstanceCacheTTL:        env.Seconds("INSTANCE_CACHE_SECONDS", DefaultInstanceCacheTTL),
+		RetryBase:               env.Seconds("RETRY_BASE_SECONDS", DefaultRetryBase),
+		APITimeout:              env.Seconds("API_TIMEOUT_SECONDS", connector.DefaultTimeout),
+		MailchimpMaxConnections: env.Positive("MAILCHIMP_MAX_CONNECTIONS", connector.DefaultMaxMailchimpConnections),
+	}
+	return cfg, env.Err()
+}
+
+// Validate reports the settings that are missing.
+func (c Config) Validate() error {
+	return app.Require("sync",
+		app.Setting{Name: "instances table", Value: c.InstancesTable},
+		app.Setting{Name: "executions table", Value: c.ExecutionsTable},
+		app.Setting{Name: "contacts table", Value: c.ContactsTable},
+		app.Setting{Name: "queue URL", Value: c.QueueURL},
+		app.Setting{Name: "KMS key", Value: c.KMSKeyID},
+	)
+}
+
+// Function is the sync function, built.
+type Function struct {
+	// Consumer applies a batch of the changes queue: Lambda's handler
+	// (Consumer.Handle), and the local stack's poller's.
+	Consumer *queue.Consumer
+	// Engine applies one change; the benchmarks drive it directly.
+	Engine *apmc.Engine
+}
+
+// New builds the sync function.
+func New(cfg Config, deps app.Deps) (*Function, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if deps.AWS.DynamoDB == nil || deps.AWS.SQS == nil || deps.AWS.KMS == nil {
+		return nil, errors.New("sync: no AWS clients")
+	}
+	apiTimeout := cfg.APITimeout
+	if apiTimeout <= 0 {
+		apiTimeout = connector.DefaultTimeout
+	}
+	instances := deps.Instances
+	if instances == nil {
+		store := dynamo.NewInstanceStore(deps.AWS.DynamoDB, cfg.InstancesTable, secrets.NewKMS(deps.AWS.KMS, cfg.KMSKeyID))
+		instances = &apmc.CachedInstances{Next: store, TTL: cfg.InstanceCacheTTL}
+	}
+	engine := &apmc.Engine{
+		Instances:  instances,
+		Contacts:   dynamo.NewContactStore(deps.AWS.DynamoDB, cfg.ContactsTable),
+		Executions: dynamo.NewExecutionStore(deps.AWS.DynamoDB, cfg.ExecutionsTable),
+		Connector:  &connector.Connector{Timeout: apiTimeout, MaxMailchimpConnections: cfg.MailchimpMaxConnections},
+	}
+	consumer := &queue.Consumer{
+		Engine: engine, Visibility: deps.AWS.SQS, QueueURL: cfg.QueueURL, RetryBase: cfg.RetryBase, Parallel: cfg.Parallel,
+		// A change makes at most two API calls; one that cannot finish before
+		// the function times out is handed back instead of cut off.
+		Reserve: 2*apiTimeout + time.Second,
+		Logger:  deps.Log(),
+	}
+	return &Function{Consumer: consumer, Engine: engine}, nil
+}
