@@ -26,7 +26,6 @@ type settingsFlags struct {
 	discardWhilePaused bool
 	retentionDays      int
 	maps, unmaps       multiFlag
-	jsonOut            bool
 	given              map[string]bool
 }
 

@@ -38,9 +38,6 @@ func New(cfg Config) http.Handler {
 	mux.HandleFunc("GET /api/instances/{id}", a.summary)
 	mux.HandleFunc("GET /api/instances/{id}/executions", a.listExecutions)
 	mux.HandleFunc("GET /api/instances/{id}/executions/{eid}", a.getExecution)
-	// The execution route serves the detail itself; /detail is kept for
-	// clients written before it did.
-	mux.HandleFunc("GET /api/instances/{id}/executions/{eid}/detail", a.getExecution)
 	a.opsRoutes(mux)
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, a.log(), errRoute)

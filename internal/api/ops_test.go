@@ -200,6 +200,10 @@ func TestOperations(t *testing.T) {
 					t.Errorf("a refused redrive left %d dead letters, want 1", len(left))
 				}
 			}},
+		{name: "no second summary route", method: http.MethodGet, path: fixed("/api/instances/alpha/summary"), wantStatus: http.StatusNotFound, wantError: "not found"},
+		{name: "no second summaries route", method: http.MethodGet, path: fixed("/api/summaries"), wantStatus: http.StatusNotFound, wantError: "not found"},
+		{name: "no second detail route", method: http.MethodGet, path: func(e *env) string { return "/api/instances/alpha/executions/" + e.executions[5].ID + "/detail" },
+			wantStatus: http.StatusNotFound, wantError: "not found"},
 		{name: "anonymous pause", path: fixed("/api/instances/alpha/pause"), wantStatus: http.StatusUnauthorized, wantError: "authentication required"},
 	}
 	for _, tc := range tests {
@@ -339,7 +343,6 @@ func TestExecutionDetail(t *testing.T) {
 			{"detail", "/api/instances/alpha/executions/" + failed.ID, http.StatusOK, "", 2, related},
 			{"errors only", "/api/instances/alpha/executions/" + failed.ID + "?errors_only=true", http.StatusOK, "", 1, related},
 			{"errors only off", "/api/instances/alpha/executions/" + failed.ID + "?errors_only=false", http.StatusOK, "", 2, related},
-			{"the /detail alias", "/api/instances/alpha/executions/" + failed.ID + "/detail?errors_only=1", http.StatusOK, "", 1, related},
 			{"no error lines", "/api/instances/alpha/executions/" + ok.ID + "?errors_only=true", http.StatusOK, "", 0, []api.Link{}},
 			{"a retry links to its original", "/api/instances/alpha/executions/" + retry.ID, http.StatusOK, "", 1, []api.Link{}},
 			{"bad errors_only", "/api/instances/alpha/executions/" + failed.ID + "?errors_only=maybe", http.StatusBadRequest, "errors_only must be true or false", 0, nil},

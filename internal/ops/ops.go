@@ -178,7 +178,7 @@ func (s *Service) Replay(ctx context.Context, instanceID, executionID string) (R
 
 func (s *Service) replay(ctx context.Context, e apmc.Execution) (Replayed, error) {
 	if e.Change == nil {
-		return Replayed{}, apmc.Invalidf("execution %s: %v", e.ID, ErrNotReplayable)
+		return Replayed{}, apmc.Invalidf("execution %s: %w", e.ID, ErrNotReplayable)
 	}
 	c := s.again(*e.Change, "replay")
 	c.Origin = apmc.OriginReplay
