@@ -82,7 +82,7 @@ func (a *server) replayMatching(w http.ResponseWriter, r *http.Request) {
 		writeError(w, a.log(), err)
 		return
 	}
-	q, err := ParseQuery(r.URL.Query())
+	q, err := parseQuery(r.URL.Query())
 	if err != nil {
 		writeError(w, a.log(), err)
 		return

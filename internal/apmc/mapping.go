@@ -337,3 +337,7 @@ var emailPattern = regexp.MustCompile(`^[^\s@<>()\[\],;:"]+@[^\s@<>()\[\],;:"]+\
 
 // LooksLikeEmail is a cheap syntactic check; Mailchimp has the final say.
 func LooksLikeEmail(s string) bool { return len(s) <= 254 && emailPattern.MatchString(s) }
+
+// NormalEmail is an email as contacts are matched by: trimmed and
+// lower-cased, as Mailchimp's identity.
+func NormalEmail(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
