@@ -6,11 +6,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/url"
-	"strconv"
+	"strings"
+	"time"
 
-	"github.com/apmc-sync/apmc/internal/api"
 	"github.com/apmc-sync/apmc/internal/apmc"
+	"github.com/apmc-sync/apmc/internal/ops"
 )
 
 // runExecutions dispatches `apmc executions …`.
@@ -21,8 +21,8 @@ func runExecutions(ctx context.Context, args []string, stdout, stderr io.Writer)
 	}, args, stdout, stderr)
 }
 
-// filterFlags are the execution filters, read by the API's own parser so
-// the CLI and the API accept exactly the same values.
+// filterFlags are the execution filters, read into the typed query, which
+// validates itself as it does for the API and the console.
 type filterFlags struct {
 	status, flow, from, to, contact, cursor string
 	originalOnly, changedOnly               bool
@@ -43,25 +43,32 @@ func addFilterFlags(fs *flag.FlagSet) *filterFlags {
 	return f
 }
 
+// query returns the filters as an execution query, or an error naming
+// every flag that is wrong.
 func (f *filterFlags) query() (apmc.ExecutionQuery, error) {
-	v := url.Values{}
-	for k, s := range map[string]string{"status": f.status, "flow": f.flow, "from": f.from, "to": f.to, "contact": f.contact, "cursor": f.cursor} {
-		if s != "" {
-			v.Set(k, s)
+	q := apmc.ExecutionQuery{
+		Status: apmc.Status(f.status), Flow: apmc.Flow(f.flow), Contact: apmc.NormalEmail(f.contact), Cursor: f.cursor,
+		OriginalOnly: f.originalOnly, ChangedOnly: f.changedOnly, Limit: f.limit,
+	}
+	var problems []string
+	for _, p := range []struct {
+		name, value string
+		dst         *time.Time
+	}{{"from", f.from, &q.From}, {"to", f.to, &q.To}} {
+		if p.value == "" {
+			continue
 		}
+		t, err := time.Parse(time.RFC3339, p.value)
+		if err != nil {
+			problems = append(problems, p.name+" must be an RFC 3339 time, such as 2026-11-26T09:00:00Z")
+		}
+		*p.dst = t
 	}
-	if f.originalOnly {
-		v.Set("original_only", "true")
+	if err := q.Validate(); err != nil {
+		problems = append(problems, err.Error())
 	}
-	if f.changedOnly {
-		v.Set("changed_only", "true")
-	}
-	if f.limit != 0 {
-		v.Set("limit", strconv.Itoa(f.limit))
-	}
-	q, err := api.ParseQuery(v)
-	if err != nil {
-		return q, fmt.Errorf("filters: %w", err)
+	if len(problems) > 0 {
+		return apmc.ExecutionQuery{}, fmt.Errorf("filters: %s", strings.Join(problems, "; "))
 	}
 	return q, nil
 }
@@ -87,10 +94,7 @@ func executionsList(ctx context.Context, args []string, stdout, stderr io.Writer
 	if err != nil {
 		return err
 	}
-	if _, err := t.Instances.Display(ctx, pos[0]); err != nil {
-		return fmt.Errorf("read instance %s: %w", pos[0], err)
-	}
-	list, next, err := t.Executions.Executions(ctx, pos[0], q)
+	list, next, err := t.Ops.ListExecutions(ctx, pos[0], q)
 	if err != nil {
 		return err
 	}
@@ -129,17 +133,9 @@ func executionsShow(ctx context.Context, args []string, stdout, stderr io.Writer
 	if err != nil {
 		return err
 	}
-	e, err := t.Executions.Execution(ctx, pos[0], pos[1])
-	if err != nil {
-		return fmt.Errorf("read execution %s: %w", pos[1], err)
-	}
-	related, err := t.Ops.Related(ctx, e)
+	d, err := t.Ops.Detail(ctx, pos[0], pos[1], *errorsOnly)
 	if err != nil {
 		return err
-	}
-	d := api.Detail{Execution: api.FilterLogs(e, *errorsOnly), Related: []api.Link{}}
-	for _, x := range related {
-		d.Related = append(d.Related, api.Link{ID: x.ID, Origin: x.Origin, Status: x.Status})
 	}
 	if *c.jsonOut {
 		return printJSON(stdout, d)
@@ -147,7 +143,7 @@ func executionsShow(ctx context.Context, args []string, stdout, stderr io.Writer
 	return printExecution(stdout, d)
 }
 
-func printExecution(w io.Writer, d api.Detail) error {
+func printExecution(w io.Writer, d ops.Detail) error {
 	e := d.Execution
 	tb := newTable(w)
 	tb.row("id", e.ID)
@@ -198,9 +194,9 @@ func printExecution(w io.Writer, d api.Detail) error {
 	}
 	if len(d.Related) > 0 {
 		fmt.Fprintln(w)
-		rt := newTable(w, "RELATED", "ORIGIN", "STATUS")
+		rt := newTable(w, "RELATED", "ORIGIN", "STATUS", "STARTED")
 		for _, r := range d.Related {
-			rt.row(r.ID, string(r.Origin), string(r.Status))
+			rt.row(r.ID, string(r.Origin), string(r.Status), when(r.StartedAt))
 		}
 		return rt.flush()
 	}

@@ -213,7 +213,7 @@ func instanceShow(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		tb.row("last execution", when(*sum.LastExecutionAt)+" "+string(sum.LastStatus))
 	}
 	var counts []string
-	for _, st := range []apmc.Status{apmc.StatusSucceeded, apmc.StatusFailed, apmc.StatusSuppressed, apmc.StatusSkipped, apmc.StatusHeld} {
+	for _, st := range apmc.Statuses {
 		counts = append(counts, fmt.Sprintf("%s %d", st, sum.Last24h[st]))
 	}
 	tb.row("last 24 hours", strings.Join(counts, ", "))

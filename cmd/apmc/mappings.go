@@ -72,15 +72,3 @@ func applyMappings(base []apmc.FieldMapping, add []apmc.FieldMapping, remove []s
 	}
 	return out, nil
 }
-
-// formatMapping is the -map form of a mapping.
-func formatMapping(m apmc.FieldMapping) string {
-	s := m.MergeTag + "=" + m.Field
-	if m.Type != "" {
-		s += ":" + string(m.Type)
-	}
-	if m.Direction != "" {
-		s += ":" + string(m.Direction)
-	}
-	return s
-}

@@ -5,7 +5,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/apmc-sync/apmc/internal/api"
 	"github.com/apmc-sync/apmc/internal/apmc"
 	"github.com/apmc-sync/apmc/internal/ops"
 )
@@ -72,7 +71,7 @@ func TestPauseResumeExecutionsReplayAndDeadLetters(t *testing.T) {
 			t.Errorf("executions show = %q, want it to contain %q", out, want)
 		}
 	}
-	var d api.Detail
+	var d ops.Detail
 	if err := json.Unmarshal([]byte(s.must(t, "executions", "show", id, done.ID, "--json", "--errors-only")), &d); err != nil {
 		t.Fatalf("executions show --json does not decode: %v", err)
 	}

@@ -27,7 +27,6 @@ type settingsFlags struct {
 	emailChanges       string
 	retentionDays      int
 	maps, unmaps       multiFlag
-	jsonOut            bool
 	given              map[string]bool
 }
 

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"sort"
 	"strings"
+
+	"github.com/apmc-sync/apmc/internal/apmc"
 )
 
 // CustomField is one custom field of the User module, a property named
@@ -18,6 +20,16 @@ type CustomField struct {
 	Label string `json:"label,omitempty"`
 	// Type is the platform's data type for it, when known.
 	Type string `json:"type,omitempty"`
+}
+
+// UserField describes the custom field as the domain's rules read it: a
+// type naming a date holds a date-time, anything else is taken as text.
+func (c CustomField) UserField() apmc.UserField {
+	kind := apmc.KindText
+	if strings.Contains(strings.ToLower(c.Type), "date") {
+		kind = apmc.KindDate
+	}
+	return apmc.UserField{Name: c.Name, Kind: kind}
 }
 
 // CustomFields lists the custom fields of the User module.

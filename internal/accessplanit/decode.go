@@ -13,21 +13,17 @@ import (
 	"github.com/apmc-sync/apmc/internal/apmc"
 )
 
-// knownFields are the User properties the platform is known to have, in
-// their canonical spelling. Decoding maps any other spelling of them (say
-// "email") to this one, so the rest of the service can rely on it.
-var knownFields = canonicalNames(UserFields...)
-
-// UserFields are the standard User properties, in their canonical spelling
-// (ASSUMPTION: the names of the platform's public demo client's model);
-// custom fields ("CF_<Name>") come on top, listed by CustomFields.
-var UserFields = []string{
-	"ID", "Title", "Forenames", "MiddleNames", "Surname", "Email", "Phone", "Mobile",
-	"JobTitle", "DOB", "MainCompanyID", "MainCompanyName", "UserCompaniesIDs", "Status",
-	"MarketingOptIn", "ExternalID", "UniqueID", "DateCreated", "DateUpdated",
-	"CreatedByID", "UpdatedByID", "UpdatedByName", "Address", "Town", "County",
-	"Postcode", "Country",
-}
+// knownFields are the User properties the platform is known to have
+// (apmc.UserFields, an ASSUMPTION there), in their canonical spelling.
+// Decoding maps any other spelling of them (say "email") to this one, so
+// the rest of the service can rely on it.
+var knownFields = func() map[string]string {
+	names := make([]string, 0, len(apmc.UserFields))
+	for _, f := range apmc.UserFields {
+		names = append(names, f.Name)
+	}
+	return canonicalNames(names...)
+}()
 
 func canonicalNames(names ...string) map[string]string {
 	m := make(map[string]string, len(names))

@@ -4,20 +4,21 @@ import (
 	"encoding/json"
 	"regexp"
 	"strings"
+
+	"github.com/apmc-sync/apmc/internal/apmc"
 )
 
 // ASSUMPTION: the platform binds request bodies to typed properties, so a
 // date must be sent as a date-time without zone, an ID as a number and a
-// flag as a JSON boolean; a string in their place may be rejected. Custom
-// fields (CF_*) are sent as text: their types are not known here.
-var (
-	// dateFields hold date-times.
-	dateFields = map[string]bool{"DOB": true, "DateCreated": true, "DateUpdated": true}
-	// numericFields hold numeric IDs.
-	numericFields = map[string]bool{"ID": true, "MainCompanyID": true, "CreatedByID": true, "UpdatedByID": true}
-	// boolFields hold flags.
-	boolFields = map[string]bool{"MarketingOptIn": true}
-)
+// flag as a JSON boolean; a string in their place may be rejected. The
+// standard properties' kinds are apmc.UserFields'. Custom fields (CF_*) are
+// sent as text: their types are not known here.
+
+// kindOf returns the kind of a standard property, or "" for any other.
+func kindOf(name string) apmc.FieldKind {
+	f, _ := apmc.StandardUserField(name)
+	return f.Kind
+}
 
 // writeLayout is the form dates are written in.
 const writeLayout = "2006-01-02T15:04:05"
@@ -39,21 +40,21 @@ func encodeFields(fields map[string]string) map[string]any {
 func encodeValue(name, v string) any {
 	t := strings.TrimSpace(v)
 	switch {
-	case dateFields[name] || (strings.HasPrefix(name, "Date") && !strings.HasPrefix(name, "CF_")):
+	case kindOf(name) == apmc.KindDate || (strings.HasPrefix(name, "Date") && !strings.HasPrefix(name, "CF_")):
 		if t == "" {
 			return nil
 		}
 		if d, err := parseTime(t); err == nil {
 			return d.Format(writeLayout)
 		}
-	case numericFields[name]:
+	case kindOf(name) == apmc.KindID:
 		if t == "" {
 			return nil
 		}
 		if integerPattern.MatchString(t) {
 			return json.Number(t)
 		}
-	case boolFields[name]:
+	case kindOf(name) == apmc.KindFlag:
 		switch strings.ToLower(t) {
 		case "true", "yes", "1", "y":
 			return true

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -38,9 +39,6 @@ func New(cfg Config) http.Handler {
 	mux.HandleFunc("GET /api/instances/{id}", a.summary)
 	mux.HandleFunc("GET /api/instances/{id}/executions", a.listExecutions)
 	mux.HandleFunc("GET /api/instances/{id}/executions/{eid}", a.getExecution)
-	// The execution route serves the detail itself; /detail is kept for
-	// clients written before it did.
-	mux.HandleFunc("GET /api/instances/{id}/executions/{eid}/detail", a.getExecution)
 	a.opsRoutes(mux)
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, a.log(), errRoute)
@@ -101,16 +99,12 @@ func (a *server) listExecutions(w http.ResponseWriter, r *http.Request) {
 		writeError(w, a.log(), err)
 		return
 	}
-	q, err := ParseQuery(r.URL.Query())
+	q, err := parseQuery(r.URL.Query())
 	if err != nil {
 		writeError(w, a.log(), err)
 		return
 	}
-	if _, err := a.cfg.Ops.Instances.Display(r.Context(), id); err != nil {
-		writeError(w, a.log(), err)
-		return
-	}
-	list, next, err := a.cfg.Ops.Executions.Executions(r.Context(), id, q)
+	list, next, err := a.cfg.Ops.ListExecutions(r.Context(), id, q)
 	if err != nil {
 		writeError(w, a.log(), err)
 		return
@@ -121,29 +115,13 @@ func (a *server) listExecutions(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"executions": list, "next_cursor": next})
 }
 
-// ParseQuery reads execution filters from query parameters; a bad value is
-// an error naming the parameter.
-func ParseQuery(v map[string][]string) (apmc.ExecutionQuery, error) {
-	get := func(k string) string {
-		if len(v[k]) == 0 {
-			return ""
-		}
-		return strings.TrimSpace(v[k][0])
-	}
-	var q apmc.ExecutionQuery
+// parseQuery reads execution filters from query parameters; a value that
+// is not of its parameter's form, or a query ExecutionQuery.Validate
+// refuses, is an error naming the parameter.
+func parseQuery(v url.Values) (apmc.ExecutionQuery, error) {
+	get := func(k string) string { return strings.TrimSpace(v.Get(k)) }
+	q := apmc.ExecutionQuery{Status: apmc.Status(get("status")), Flow: apmc.Flow(get("flow")), Contact: apmc.NormalEmail(get("contact")), Cursor: get("cursor")}
 	var problems []string
-	switch s := apmc.Status(get("status")); s {
-	case "", apmc.StatusSucceeded, apmc.StatusFailed, apmc.StatusSuppressed, apmc.StatusSkipped, apmc.StatusHeld:
-		q.Status = s
-	default:
-		problems = append(problems, "status must be succeeded, failed, suppressed, skipped or held")
-	}
-	switch f := apmc.Flow(get("flow")); f {
-	case "", apmc.FlowToMailchimp, apmc.FlowToAccessplanit:
-		q.Flow = f
-	default:
-		problems = append(problems, "flow must be accessplanit_to_mailchimp or mailchimp_to_accessplanit")
-	}
 	for _, p := range []struct {
 		name string
 		dst  *time.Time
@@ -155,9 +133,6 @@ func ParseQuery(v map[string][]string) (apmc.ExecutionQuery, error) {
 			}
 			*p.dst = t
 		}
-	}
-	if !q.From.IsZero() && !q.To.IsZero() && !q.From.Before(q.To) {
-		problems = append(problems, "from must be before to")
 	}
 	for _, p := range []struct {
 		name string
@@ -171,20 +146,16 @@ func ParseQuery(v map[string][]string) (apmc.ExecutionQuery, error) {
 			*p.dst = b
 		}
 	}
-	if s := get("contact"); s != "" {
-		if !apmc.LooksLikeEmail(s) {
-			problems = append(problems, "contact must be an email address")
-		}
-		q.Contact = strings.ToLower(s)
-	}
 	if s := get("limit"); s != "" {
 		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > 200 {
-			problems = append(problems, "limit must be a number from 1 to 200")
+		if err != nil || n == 0 {
+			n = -1 // not a page size: Validate names the parameter
 		}
 		q.Limit = n
 	}
-	q.Cursor = get("cursor")
+	if err := q.Validate(); err != nil {
+		problems = append(problems, err.Error())
+	}
 	if len(problems) > 0 {
 		return apmc.ExecutionQuery{}, apmc.Invalidf("%s", strings.Join(problems, "; "))
 	}

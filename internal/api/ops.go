@@ -1,18 +1,14 @@
 package api
 
 import (
-	"errors"
 	"net/http"
 	"strconv"
 
 	"github.com/apmc-sync/apmc/internal/apmc"
-	"github.com/apmc-sync/apmc/internal/ops"
 )
 
 // opsRoutes registers the operations beyond listing instances and executions.
 func (a *server) opsRoutes(mux *http.ServeMux) {
-	mux.HandleFunc("GET /api/instances/{id}/summary", a.summary)
-	mux.HandleFunc("GET /api/summaries", a.summaries)
 	mux.HandleFunc("GET /api/instances/{id}/contacts/{email}/timeline", a.timeline)
 	mux.HandleFunc("POST /api/instances/{id}/pause", a.pause)
 	mux.HandleFunc("POST /api/instances/{id}/resume", a.resume)
@@ -72,9 +68,6 @@ func (a *server) resume(w http.ResponseWriter, r *http.Request) {
 
 func (a *server) replay(w http.ResponseWriter, r *http.Request) {
 	res, err := a.cfg.Ops.Replay(r.Context(), r.PathValue("id"), r.PathValue("eid"))
-	if errors.Is(err, ops.ErrNotReplayable) {
-		err = apmc.Invalidf("%v", err)
-	}
 	if err != nil {
 		writeError(w, a.log(), err)
 		return
@@ -89,7 +82,7 @@ func (a *server) replayMatching(w http.ResponseWriter, r *http.Request) {
 		writeError(w, a.log(), err)
 		return
 	}
-	q, err := ParseQuery(r.URL.Query())
+	q, err := parseQuery(r.URL.Query())
 	if err != nil {
 		writeError(w, a.log(), err)
 		return

@@ -11,7 +11,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/apmc-sync/apmc/internal/api"
 	"github.com/apmc-sync/apmc/internal/apmc"
 	"github.com/apmc-sync/apmc/internal/ops"
 	"github.com/apmc-sync/apmc/internal/queue"
@@ -200,6 +199,10 @@ func TestOperations(t *testing.T) {
 					t.Errorf("a refused redrive left %d dead letters, want 1", len(left))
 				}
 			}},
+		{name: "no second summary route", method: http.MethodGet, path: fixed("/api/instances/alpha/summary"), wantStatus: http.StatusNotFound, wantError: "not found"},
+		{name: "no second summaries route", method: http.MethodGet, path: fixed("/api/summaries"), wantStatus: http.StatusNotFound, wantError: "not found"},
+		{name: "no second detail route", method: http.MethodGet, path: func(e *env) string { return "/api/instances/alpha/executions/" + e.executions[5].ID + "/detail" },
+			wantStatus: http.StatusNotFound, wantError: "not found"},
 		{name: "anonymous pause", path: fixed("/api/instances/alpha/pause"), wantStatus: http.StatusUnauthorized, wantError: "authentication required"},
 	}
 	for _, tc := range tests {
@@ -327,21 +330,20 @@ func TestExecutionDetail(t *testing.T) {
 	{
 		e, mode := newEnv(t), ""
 		failed, retry, ok := e.executions[5], e.executions[4], e.executions[6]
-		related := []api.Link{{ID: retry.ID, Origin: apmc.OriginRetry, Status: apmc.StatusSucceeded}}
+		related := []ops.Link{{ID: retry.ID, Origin: apmc.OriginRetry, Status: apmc.StatusSucceeded, StartedAt: retry.StartedAt}}
 		for _, tc := range []struct {
 			name       string
 			path       string
 			wantStatus int
 			wantError  string
 			wantLogs   int
-			related    []api.Link
+			related    []ops.Link
 		}{
 			{"detail", "/api/instances/alpha/executions/" + failed.ID, http.StatusOK, "", 2, related},
 			{"errors only", "/api/instances/alpha/executions/" + failed.ID + "?errors_only=true", http.StatusOK, "", 1, related},
 			{"errors only off", "/api/instances/alpha/executions/" + failed.ID + "?errors_only=false", http.StatusOK, "", 2, related},
-			{"the /detail alias", "/api/instances/alpha/executions/" + failed.ID + "/detail?errors_only=1", http.StatusOK, "", 1, related},
-			{"no error lines", "/api/instances/alpha/executions/" + ok.ID + "?errors_only=true", http.StatusOK, "", 0, []api.Link{}},
-			{"a retry links to its original", "/api/instances/alpha/executions/" + retry.ID, http.StatusOK, "", 1, []api.Link{}},
+			{"no error lines", "/api/instances/alpha/executions/" + ok.ID + "?errors_only=true", http.StatusOK, "", 0, []ops.Link{}},
+			{"a retry links to its original", "/api/instances/alpha/executions/" + retry.ID, http.StatusOK, "", 1, []ops.Link{}},
 			{"bad errors_only", "/api/instances/alpha/executions/" + failed.ID + "?errors_only=maybe", http.StatusBadRequest, "errors_only must be true or false", 0, nil},
 			{"bad errors_only on an unknown execution", "/api/instances/alpha/executions/01JZZZZZZZZZZZZZZZZZZZZZZZ?errors_only=maybe", http.StatusBadRequest, "errors_only", 0, nil},
 			{"misspelt errors_only", "/api/instances/alpha/executions/" + failed.ID + "?errors=true", http.StatusBadRequest, `"errors"`, 0, nil},
@@ -358,7 +360,7 @@ func TestExecutionDetail(t *testing.T) {
 					}
 					return
 				}
-				var d api.Detail
+				var d ops.Detail
 				if err := json.Unmarshal([]byte(a.raw), &d); err != nil {
 					t.Fatalf("detail %s: %v", a.raw, err)
 				}

@@ -8,7 +8,7 @@ import (
 	"github.com/apmc-sync/apmc/internal/apmc"
 )
 
-// filterParams are the query parameters ParseQuery reads.
+// filterParams are the query parameters parseQuery reads.
 var filterParams = []string{"status", "flow", "from", "to", "original_only", "changed_only", "contact", "limit", "cursor"}
 
 // onlyParams refuses query parameters outside known, naming them, so a

@@ -28,9 +28,8 @@ type SideState struct {
 	// Values are the mapped values (by merge tag) the side holds as far as the
 	// service knows: written by the service, or seen in a change from it.
 	Values Values `json:"values,omitempty"`
-	// Fingerprint and WrittenAt describe the service's last write to the side.
-	Fingerprint string    `json:"fingerprint,omitempty"`
-	WrittenAt   time.Time `json:"written_at,omitzero"`
+	// WrittenAt is when the service last wrote to the side.
+	WrittenAt time.Time `json:"written_at,omitzero"`
 	// Pending are the service's recent writes to the side whose webhooks
 	// (echoes) are still expected, oldest first: a change from the side
 	// carrying one of their fingerprints is an echo, not a change.

@@ -56,7 +56,6 @@ func (s *SideState) recordWrite(fp string, now time.Time) {
 		keep = keep[len(keep)-maxPendingWrites:]
 	}
 	s.Pending = keep
-	s.Fingerprint = fp
 	s.WrittenAt = now.UTC()
 }
 

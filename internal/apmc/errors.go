@@ -23,27 +23,44 @@ func IsPermanent(err error) bool {
 	return errors.As(err, &p) && p.Permanent()
 }
 
-// Error is the domain's own error: a clear message for an operator, and
-// whether retrying could help.
+// Error is the domain's own permanent error: a clear message for an
+// operator, and whether the input was at fault. Transient failures are the
+// adapters' errors, never this type.
 type Error struct {
-	Msg       string
-	Retryable bool
-	Invalid   bool // the input (a request, a configuration) was at fault
+	Msg     string
+	Invalid bool  // the input (a request, a configuration) was at fault
+	cause   error // what Permanentf or Invalidf built, wrapping any %w operands
 }
 
 func (e *Error) Error() string { return e.Msg }
 
-// Permanent reports whether no retry can fix the error.
-func (e *Error) Permanent() bool { return !e.Retryable }
-
-// Permanentf returns a permanent error with a formatted message.
-func Permanentf(format string, args ...any) error {
-	return &Error{Msg: fmt.Sprintf(format, args...)}
+// Unwrap returns the errors a %w verb of Permanentf or Invalidf wrapped, so
+// errors.Is finds them.
+func (e *Error) Unwrap() []error {
+	switch c := e.cause.(type) {
+	case interface{ Unwrap() error }:
+		return []error{c.Unwrap()}
+	case interface{ Unwrap() []error }:
+		return c.Unwrap()
+	}
+	return nil
 }
 
-// Invalidf returns a permanent error blaming the input.
+// Permanent reports that no retry can fix the error: always true.
+func (e *Error) Permanent() bool { return true }
+
+// Permanentf returns a permanent error with a message formatted as
+// fmt.Errorf does: errors given to %w stay reachable with errors.Is.
+func Permanentf(format string, args ...any) error {
+	cause := fmt.Errorf(format, args...)
+	return &Error{Msg: cause.Error(), cause: cause}
+}
+
+// Invalidf returns a permanent error blaming the input, formatted as
+// Permanentf.
 func Invalidf(format string, args ...any) error {
-	return &Error{Msg: fmt.Sprintf(format, args...), Invalid: true}
+	cause := fmt.Errorf(format, args...)
+	return &Error{Msg: cause.Error(), Invalid: true, cause: cause}
 }
 
 // IsInvalid reports whether err blames the input.

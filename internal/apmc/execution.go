@@ -110,10 +110,6 @@ func (r *recorder) step(name string, fn func(out map[string]any) error) error {
 	return err
 }
 
-func (r *recorder) skipStep(name, why string) {
-	r.exec.Steps = append(r.exec.Steps, Step{Name: name, Status: "skipped", Output: map[string]any{"reason": why}})
-}
-
 // redact replaces every secret value in s.
 func (r *recorder) redact(s string) string { return Redact(s, r.secrets) }
 

@@ -78,15 +78,10 @@ var (
 	birthdayPattern = regexp.MustCompile(`^(0[1-9]|1[0-2])/(0[1-9]|[12][0-9]|3[01])$`)
 )
 
-// readOnlyFields are User properties the platform sets itself; they can be
-// sent to Mailchimp but never written back.
-var readOnlyFields = map[string]bool{
-	"ID": true, "MainCompanyName": true, "DateCreated": true, "DateUpdated": true,
-	"CreatedByID": true, "UpdatedByID": true, "UpdatedByName": true, "UniqueID": true,
-	"UserCompaniesIDs": true,
-}
-
-// ValidateMappings checks a mapping set for an instance syncing in direction d.
+// ValidateMappings checks a mapping set for an instance syncing in direction
+// d: tags, types, directions, the mandatory mappings, and what the standard
+// User fields (UserFields) allow. Whether a field exists on the platform is
+// for ResolveFields, which needs the platform's custom fields.
 func ValidateMappings(ms []FieldMapping, d Direction) error {
 	var problems []string
 	seen := map[string]bool{}
@@ -115,12 +110,13 @@ func ValidateMappings(ms []FieldMapping, d Direction) error {
 		default:
 			problems = append(problems, fmt.Sprintf("%s: direction %q is not valid", m.MergeTag, m.Direction))
 		}
-		toAP := m.allows(FlowToAccessplanit) && d.Allows(FlowToAccessplanit)
-		if toAP && readOnlyFields[m.Field] {
-			problems = append(problems, fmt.Sprintf("%s: accessplanit field %s is read-only; set the mapping's direction to %s", m.MergeTag, m.Field, DirectionToMailchimp))
-		}
-		if toAP && m.typ() == TypeBirthday && m.Field == FieldDOB {
-			problems = append(problems, fmt.Sprintf("%s: a Mailchimp birthday holds only MM/DD, so it cannot fill the date field DOB; map it to a text field (for example a CF_ custom field), or set the mapping's direction to %s", m.MergeTag, DirectionToMailchimp))
+		if f, ok := StandardUserField(m.Field); ok {
+			if f.ReadOnly && m.allows(FlowToAccessplanit) && d.Allows(FlowToAccessplanit) {
+				problems = append(problems, fmt.Sprintf("%s: accessplanit field %s is read-only; set the mapping's direction to %s", m.MergeTag, m.Field, DirectionToMailchimp))
+			}
+			if p := birthdayProblem(m, f, d); p != "" {
+				problems = append(problems, p)
+			}
 		}
 	}
 	for tag, field := range map[string]string{TagEmail: FieldEmail, TagFirstName: FieldForenames, TagLastName: FieldSurname} {
@@ -194,7 +190,7 @@ func (v Values) Diff(old Values) []string {
 func (v Values) Cleared(ms []FieldMapping, f Flow, before Values) []FieldMapping {
 	var out []FieldMapping
 	for _, m := range ms {
-		if !m.allows(f) || mandatoryTag(m.MergeTag) || (f == FlowToAccessplanit && readOnlyFields[m.Field]) {
+		if !m.allows(f) || mandatoryTag(m.MergeTag) || (f == FlowToAccessplanit && readOnlyField(m.Field)) {
 			continue
 		}
 		if v[m.MergeTag] == "" && before[m.MergeTag] != "" {
@@ -291,7 +287,7 @@ func MapToAccessplanit(ms []FieldMapping, merges Values) (map[string]string, []s
 	out := map[string]string{}
 	var warnings, missing []string
 	for _, m := range ms {
-		if !m.allows(FlowToAccessplanit) || readOnlyFields[m.Field] {
+		if !m.allows(FlowToAccessplanit) || readOnlyField(m.Field) {
 			continue
 		}
 		raw := strings.TrimSpace(merges[m.MergeTag])
@@ -337,3 +333,7 @@ var emailPattern = regexp.MustCompile(`^[^\s@<>()\[\],;:"]+@[^\s@<>()\[\],;:"]+\
 
 // LooksLikeEmail is a cheap syntactic check; Mailchimp has the final say.
 func LooksLikeEmail(s string) bool { return len(s) <= 254 && emailPattern.MatchString(s) }
+
+// NormalEmail is an email as contacts are matched by: trimmed and
+// lower-cased, as Mailchimp's identity.
+func NormalEmail(s string) string { return strings.ToLower(strings.TrimSpace(s)) }

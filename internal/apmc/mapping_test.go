@@ -121,6 +121,9 @@ func TestValidateMappings(t *testing.T) {
 		{name: "birthday into DOB two-way refused", extra: []FieldMapping{{MergeTag: "BIRTHDAY", Field: "DOB", Type: TypeBirthday}}, dir: DirectionBoth, wantErr: "cannot fill the date field DOB"},
 		{name: "birthday from DOB one-way allowed", extra: []FieldMapping{{MergeTag: "BIRTHDAY", Field: "DOB", Type: TypeBirthday, Direction: DirectionToMailchimp}}, dir: DirectionBoth},
 		{name: "birthday into DOB fine when the instance only sends to Mailchimp", extra: []FieldMapping{{MergeTag: "BIRTHDAY", Field: "DOB", Type: TypeBirthday}}, dir: DirectionToMailchimp},
+		{name: "birthday from an ID refused", extra: []FieldMapping{{MergeTag: "BIRTHDAY", Field: "MainCompanyID", Type: TypeBirthday, Direction: DirectionToMailchimp}}, dir: DirectionBoth, wantErr: "a birthday cannot come from MainCompanyID"},
+		{name: "birthday from a flag refused", extra: []FieldMapping{{MergeTag: "BIRTHDAY", Field: "MarketingOptIn", Type: TypeBirthday, Direction: DirectionToMailchimp}}, dir: DirectionBoth, wantErr: "a birthday cannot come from MarketingOptIn"},
+		{name: "birthday from a text field both ways allowed", extra: []FieldMapping{{MergeTag: "BIRTHDAY", Field: "JobTitle", Type: TypeBirthday}}, dir: DirectionBoth},
 		{name: "read-only field two-way refused", extra: []FieldMapping{{MergeTag: "COMPANY", Field: "MainCompanyName"}}, dir: DirectionBoth, wantErr: "read-only"},
 		{name: "missing LNAME", drop: TagLastName, dir: DirectionBoth, wantErr: "LNAME is mandatory"},
 		{name: "duplicate tag", extra: []FieldMapping{{MergeTag: "FNAME", Field: "Title"}}, dir: DirectionBoth, wantErr: "mapped twice"},
@@ -232,4 +235,65 @@ func FuzzMapToAccessplanit(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestResolveFields(t *testing.T) {
+	custom := []UserField{{Name: "CF_Region", Kind: KindText}, {Name: "CF_Joined", Kind: KindDate}}
+	tests := []struct {
+		name      string
+		m         FieldMapping
+		dir       Direction
+		wantField string // the field as resolved; "" when refused
+		wantErr   string
+	}{
+		{name: "standard field", m: FieldMapping{MergeTag: "PHONE", Field: "Phone"}, dir: DirectionBoth, wantField: "Phone"},
+		{name: "custom field, platform spelling", m: FieldMapping{MergeTag: "REGION", Field: "cf_region"}, dir: DirectionBoth, wantField: "CF_Region"},
+		{name: "unknown custom field", m: FieldMapping{MergeTag: "REGION", Field: "CF_Area"}, dir: DirectionBoth, wantErr: "no User custom field CF_Area"},
+		{name: "unknown standard field", m: FieldMapping{MergeTag: "COMPANY", Field: "Bogus"}, dir: DirectionBoth, wantErr: "accessplanit Users have no field Bogus"},
+		{name: "birthday into a custom date both ways", m: FieldMapping{MergeTag: "BIRTHDAY", Field: "CF_Joined", Type: TypeBirthday}, dir: DirectionBoth, wantErr: "cannot fill the date field CF_Joined"},
+		{name: "birthday from a custom date one way", m: FieldMapping{MergeTag: "BIRTHDAY", Field: "CF_Joined", Type: TypeBirthday, Direction: DirectionToMailchimp}, dir: DirectionBoth, wantField: "CF_Joined"},
+		{name: "birthday into a custom date, instance one way", m: FieldMapping{MergeTag: "BIRTHDAY", Field: "CF_Joined", Type: TypeBirthday}, dir: DirectionToMailchimp, wantField: "CF_Joined"},
+		{name: "birthday into a custom text", m: FieldMapping{MergeTag: "BIRTHDAY", Field: "CF_Region", Type: TypeBirthday}, dir: DirectionBoth, wantField: "CF_Region"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, problems := ResolveFields([]FieldMapping{tt.m}, tt.dir, custom)
+			if tt.wantErr != "" {
+				if len(problems) != 1 || !strings.Contains(problems[0], tt.wantErr) {
+					t.Errorf("ResolveFields(%+v) problems = %q, want one saying %q", tt.m, problems, tt.wantErr)
+				}
+				return
+			}
+			if len(problems) != 0 || len(got) != 1 || got[0].Field != tt.wantField {
+				t.Errorf("ResolveFields(%+v) = %+v, %q; want field %s and no problem", tt.m, got, problems, tt.wantField)
+			}
+		})
+	}
+}
+
+func TestCheckMergeField(t *testing.T) {
+	tests := []struct {
+		typ       MergeType
+		mergeType string
+		wantErr   string
+	}{
+		{"", "text", ""},
+		{TypePhone, "text", ""},
+		{"", "phone", ""},
+		{TypeBirthday, "birthday", ""},
+		{"", "birthday", "must be birthday, not text"},
+		{TypeText, "date", "must be date, not text"},
+		{TypeNumber, "number", ""},
+		{TypeDate, "number", "must be number, not date"},
+		{TypeText, "imageurl", ""},
+		{TypeText, "address", "address merge fields are not supported"},
+		{TypeBirthday, "dropdown", "must be text, not birthday"},
+	}
+	for _, tt := range tests {
+		m := FieldMapping{MergeTag: "X", Field: "Title", Type: tt.typ}
+		got := CheckMergeField(m, tt.mergeType)
+		if (tt.wantErr == "") != (got == "") || !strings.Contains(got, tt.wantErr) {
+			t.Errorf("CheckMergeField(type %q, %s) = %q, want %q", tt.typ, tt.mergeType, got, tt.wantErr)
+		}
+	}
 }

@@ -110,3 +110,26 @@ func TestNoticesAreFixedTexts(t *testing.T) {
 		t.Errorf("an unknown notice code was shown")
 	}
 }
+
+// TestReplayOfAnExecutionWithoutAChange shows the answer the API documents
+// (400, naming why) for an execution that kept no change, and that nothing
+// is queued.
+func TestReplayOfAnExecutionWithoutAChange(t *testing.T) {
+	c := newConsole(t, false)
+	ck := c.login(t)
+	e := saveExecutions(t, c, 1, "nochange@example.com", apmc.StatusFailed)[0]
+	e.Change = nil
+	if err := c.stack.Executions.SaveExecution(context.Background(), e); err != nil {
+		t.Fatalf("SaveExecution() error = %v", err)
+	}
+	page := "/console/instances/demo/executions/" + e.ID
+	_, body := c.do(t, http.MethodGet, page, nil, ck)
+	res, body := c.do(t, http.MethodPost, page+"/replay", url.Values{"csrf": {csrf(t, body)}}, ck)
+	if res.StatusCode != http.StatusBadRequest || !strings.Contains(body, "the execution kept no change to replay") {
+		t.Errorf("POST %s/replay = %d %s, want 400 saying the execution kept no change to replay", page, res.StatusCode, body)
+	}
+	list, _, err := c.stack.Executions.Executions(context.Background(), "demo", apmc.ExecutionQuery{Contact: "nochange@example.com"})
+	if err != nil || len(list) != 1 {
+		t.Errorf("executions of the contact after the refused replay = %d (%v), want only the original", len(list), err)
+	}
+}

@@ -8,13 +8,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/apmc-sync/apmc/internal/api"
 	"github.com/apmc-sync/apmc/internal/apmc"
 )
 
 // filters are the execution filters as the instance page's form holds them.
-// They are validated by api.ParseQuery, so the console and the API accept
-// the same filters.
+// parseFilters turns them into the typed query, which validates itself as
+// the API's and the CLI's do, so every front end accepts the same filters.
 type filters struct {
 	Status       string
 	Flow         string
@@ -37,21 +36,13 @@ var localLayouts = []string{"2006-01-02T15:04", "2006-01-02T15:04:05"}
 func parseFilters(v url.Values) (filters, apmc.ExecutionQuery, error) {
 	get := func(k string) string { return strings.TrimSpace(v.Get(k)) }
 	f := filters{Status: get("status"), Flow: get("flow"), Contact: get("contact"), Cursor: get("cursor")}
-	q := url.Values{}
-	set := func(k, val string) {
-		if val != "" {
-			q.Set(k, val)
-		}
-	}
-	set("status", f.Status)
-	set("flow", f.Flow)
-	set("contact", f.Contact)
-	set("cursor", f.Cursor)
+	q := apmc.ExecutionQuery{Status: apmc.Status(f.Status), Flow: apmc.Flow(f.Flow), Contact: apmc.NormalEmail(f.Contact), Cursor: f.Cursor, Limit: pageSize}
 	var problems []string
 	for _, p := range []struct {
 		name string
 		dst  *string
-	}{{"from", &f.From}, {"to", &f.To}} {
+		at   *time.Time
+	}{{"from", &f.From, &q.From}, {"to", &f.To, &q.To}} {
 		s := get(p.name)
 		if s == "" {
 			continue
@@ -63,12 +54,12 @@ func parseFilters(v url.Values) (filters, apmc.ExecutionQuery, error) {
 			continue
 		}
 		*p.dst = t.UTC().Format("2006-01-02T15:04:05")
-		q.Set(p.name, t.UTC().Format(time.RFC3339))
+		*p.at = t.UTC().Truncate(time.Second)
 	}
 	for _, p := range []struct {
-		name string
-		dst  *bool
-	}{{"original_only", &f.OriginalOnly}, {"changed_only", &f.ChangedOnly}} {
+		name      string
+		dst, into *bool
+	}{{"original_only", &f.OriginalOnly, &q.OriginalOnly}, {"changed_only", &f.ChangedOnly, &q.ChangedOnly}} {
 		switch s := get(p.name); s {
 		case "", "off":
 		case "on":
@@ -80,19 +71,15 @@ func parseFilters(v url.Values) (filters, apmc.ExecutionQuery, error) {
 			}
 			*p.dst = b
 		}
-		if *p.dst {
-			q.Set(p.name, "true")
-		}
+		*p.into = *p.dst
+	}
+	if err := q.Validate(); err != nil {
+		problems = append(problems, err.Error())
 	}
 	if len(problems) > 0 {
 		return f, apmc.ExecutionQuery{}, apmc.Invalidf("%s", strings.Join(problems, "; "))
 	}
-	eq, err := api.ParseQuery(q)
-	if err != nil {
-		return f, apmc.ExecutionQuery{}, err
-	}
-	eq.Limit = pageSize
-	return f, eq, nil
+	return f, q, nil
 }
 
 // parseTime reads an RFC 3339 time or a datetime-local value (UTC).

@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"strconv"
 
-	"github.com/apmc-sync/apmc/internal/api"
 	"github.com/apmc-sync/apmc/internal/apmc"
 	"github.com/apmc-sync/apmc/internal/ops"
 )
@@ -42,8 +41,8 @@ func (c *console) instance(w http.ResponseWriter, r *http.Request, sess session)
 	}
 	d := instanceData{
 		Summary:  sum,
-		Statuses: []apmc.Status{apmc.StatusSucceeded, apmc.StatusFailed, apmc.StatusSuppressed, apmc.StatusSkipped, apmc.StatusHeld},
-		Flows:    []apmc.Flow{apmc.FlowToMailchimp, apmc.FlowToAccessplanit},
+		Statuses: apmc.Statuses,
+		Flows:    apmc.Flows,
 	}
 	f, q, err := parseFilters(r.URL.Query())
 	d.Filters = f
@@ -95,32 +94,25 @@ func instanceNotice(r *http.Request) *notice {
 // executionData is what the execution page shows.
 type executionData struct {
 	InstanceID string
-	Execution  apmc.Execution
-	Related    []apmc.Execution
+	ops.Detail
 	ErrorsOnly bool
-	AllLogs    int // log lines before filtering
 }
 
-// execution shows one execution with its steps, logs and links.
+// execution shows one execution with its steps, logs and links; with
+// errors_only (true or false, as the API reads it) only the error lines.
 func (c *console) execution(w http.ResponseWriter, r *http.Request, sess session) {
 	id := r.PathValue("id")
-	e, err := c.cfg.Ops.Executions.Execution(r.Context(), id, r.PathValue("eid"))
+	errorsOnly, _ := strconv.ParseBool(r.URL.Query().Get("errors_only")) // anything else shows every line
+	d, err := c.cfg.Ops.Detail(r.Context(), id, r.PathValue("eid"), errorsOnly)
 	if err != nil {
 		c.fail(w, r, sess, err)
 		return
 	}
-	related, err := c.cfg.Ops.Related(r.Context(), e)
-	if err != nil {
-		c.fail(w, r, sess, err)
-		return
-	}
-	errorsOnly := r.URL.Query().Get("errors_only") == "1"
-	d := executionData{InstanceID: id, Related: related, ErrorsOnly: errorsOnly, AllLogs: len(e.Logs), Execution: api.FilterLogs(e, errorsOnly)}
 	var n *notice
 	if replay := r.URL.Query().Get("replayed"); validID(replay) {
 		n = &notice{Text: "Replay queued; it will be recorded as execution", Link: execURL(id, replay), LinkText: replay}
 	}
-	c.render(w, http.StatusOK, "execution", page{Title: "Execution " + e.ID, Session: sess, Notice: n, Data: d})
+	c.render(w, http.StatusOK, "execution", page{Title: "Execution " + d.ID, Session: sess, Notice: n, Data: executionData{InstanceID: id, Detail: d, ErrorsOnly: errorsOnly}})
 }
 
 // validID reports whether s looks like an execution id (a ULID).

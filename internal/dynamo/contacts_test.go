@@ -21,8 +21,8 @@ func TestContactStore(t *testing.T) {
 		c := apmc.Contact{
 			InstanceID: "inst-1", Email: "ada@example.com", UserID: "u-7",
 			Mailchimp: apmc.SideState{
-				Values:      apmc.Values{"EMAIL": "ada@example.com", "FNAME": "Ada"},
-				Fingerprint: "fp-mc", WrittenAt: at, SourceTime: at.Add(-time.Minute),
+				Values:    apmc.Values{"EMAIL": "ada@example.com", "FNAME": "Ada"},
+				WrittenAt: at, SourceTime: at.Add(-time.Minute),
 			},
 			Accessplanit: apmc.SideState{Values: apmc.Values{"LNAME": "Lovelace"}, SourceTime: at},
 			UpdatedAt:    at,

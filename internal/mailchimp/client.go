@@ -36,7 +36,6 @@ var dataCentrePattern = regexp.MustCompile(`^[a-z]{2,10}[0-9]{1,4}$`)
 type Client struct {
 	baseURL string
 	apiKey  string
-	bearer  bool
 	http    *http.Client
 	timeout time.Duration
 	optErr  error
@@ -72,10 +71,6 @@ func WithHTTPClient(hc *http.Client) Option {
 		}
 	}
 }
-
-// WithBearer authenticates with "Authorization: Bearer KEY" instead of HTTP
-// basic authentication.
-func WithBearer() Option { return func(c *Client) { c.bearer = true } }
 
 // WithTimeout bounds each call (default DefaultTimeout).
 func WithTimeout(d time.Duration) Option {
@@ -169,12 +164,8 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 	if in != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	if c.bearer {
-		req.Header.Set("Authorization", "Bearer "+c.apiKey)
-	} else {
-		// Mailchimp ignores the user name; only the password (the key) counts.
-		req.SetBasicAuth("apmc", c.apiKey)
-	}
+	// Mailchimp ignores the user name; only the password (the key) counts.
+	req.SetBasicAuth("apmc", c.apiKey)
 
 	resp, err := c.http.Do(req)
 	if err != nil {

@@ -93,41 +93,23 @@ func TestClientHidesKey(t *testing.T) {
 }
 
 func TestAuthHeader(t *testing.T) {
-	tests := []struct {
-		name   string
-		opts   []Option
-		bearer bool
-	}{
-		{"basic", nil, false},
-		{"bearer", []Option{WithBearer()}, true},
+	var got *http.Request
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = r.Clone(context.Background())
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"health_status":"Everything's Chimpy!"}`)
+	}))
+	defer srv.Close()
+	c, err := New(testKey, WithBaseURL(srv.URL+"/3.0"))
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			var got *http.Request
-			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				got = r.Clone(context.Background())
-				w.Header().Set("Content-Type", "application/json")
-				fmt.Fprint(w, `{"health_status":"Everything's Chimpy!"}`)
-			}))
-			defer srv.Close()
-			c, err := New(testKey, append(tt.opts, WithBaseURL(srv.URL+"/3.0"))...)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := c.Ping(context.Background()); err != nil {
-				t.Fatalf("Ping() = %v, want nil", err)
-			}
-			if tt.bearer {
-				if h := got.Header.Get("Authorization"); h != "Bearer "+testKey {
-					t.Errorf("Authorization = %q, want Bearer with the key", h)
-				}
-				return
-			}
-			_, pass, ok := got.BasicAuth()
-			if !ok || pass != testKey {
-				t.Errorf("BasicAuth() password = %q, %v; want the key, true", pass, ok)
-			}
-		})
+	if err := c.Ping(context.Background()); err != nil {
+		t.Fatalf("Ping() = %v, want nil", err)
+	}
+	_, pass, ok := got.BasicAuth()
+	if !ok || pass != testKey {
+		t.Errorf("BasicAuth() password = %q, %v; want the key, true", pass, ok)
 	}
 }
 

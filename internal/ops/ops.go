@@ -87,7 +87,7 @@ func (s *Service) Summary(ctx context.Context, id string) (Summary, error) {
 		t := latest[0].StartedAt
 		sum.LastExecutionAt, sum.LastStatus = &t, latest[0].Status
 	}
-	for _, st := range []apmc.Status{apmc.StatusSucceeded, apmc.StatusFailed, apmc.StatusSuppressed, apmc.StatusSkipped, apmc.StatusHeld} {
+	for _, st := range apmc.Statuses {
 		n, err := s.Executions.CountExecutions(ctx, id, apmc.ExecutionQuery{Status: st, From: s.now().Add(-24 * time.Hour)})
 		if err != nil {
 			return Summary{}, fmt.Errorf("count %s executions: %w", st, err)
@@ -178,7 +178,7 @@ func (s *Service) Replay(ctx context.Context, instanceID, executionID string) (R
 
 func (s *Service) replay(ctx context.Context, e apmc.Execution) (Replayed, error) {
 	if e.Change == nil {
-		return Replayed{}, apmc.Invalidf("execution %s: %v", e.ID, ErrNotReplayable)
+		return Replayed{}, apmc.Invalidf("execution %s: %w", e.ID, ErrNotReplayable)
 	}
 	c := s.again(*e.Change, "replay")
 	c.Origin = apmc.OriginReplay
@@ -195,6 +195,9 @@ const MaxBulkReplay = 1000
 // ReplayMatching replays every execution matching q (typically status
 // failed), oldest first, at most MaxBulkReplay.
 func (s *Service) ReplayMatching(ctx context.Context, instanceID string, q apmc.ExecutionQuery) ([]Replayed, error) {
+	if err := q.Validate(); err != nil {
+		return nil, err
+	}
 	if _, err := s.Instances.Display(ctx, instanceID); err != nil {
 		return nil, fmt.Errorf("read instance %s: %w", instanceID, err)
 	}
@@ -229,7 +232,7 @@ func (s *Service) Timeline(ctx context.Context, instanceID, email string) ([]apm
 	if _, err := s.Instances.Display(ctx, instanceID); err != nil {
 		return nil, fmt.Errorf("read instance %s: %w", instanceID, err)
 	}
-	list, err := s.all(ctx, instanceID, apmc.ExecutionQuery{Contact: normalEmail(email)})
+	list, err := s.all(ctx, instanceID, apmc.ExecutionQuery{Contact: apmc.NormalEmail(email)})
 	if err != nil {
 		return nil, err
 	}
