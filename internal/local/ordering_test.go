@@ -82,8 +82,8 @@ func TestMailchimpDeliveriesInOrderDuplicatesAndStale(t *testing.T) {
 	s := startStackWith(t, nil)
 	list := s.Info.Sandbox.Mailchimp.ListID
 	const email = "order.mc@example.com"
-	if err := s.Mailchimp.SubscribeAsUser(list, email, map[string]any{"FNAME": "Zero", "LNAME": "Order"}); err != nil {
-		t.Fatalf("SubscribeAsUser() error = %v", err)
+	if err := s.Mailchimp.SubscribeInUI(list, email, map[string]any{"FNAME": "Zero", "LNAME": "Order"}); err != nil {
+		t.Fatalf("SubscribeInUI() error = %v", err)
 	}
 	waitFor(t, "the user to be created", func() bool { return len(usersWithEmail(s, email)) == 1 })
 	settle(t, s)
