@@ -175,7 +175,7 @@ func ParseQuery(v map[string][]string) (apmc.ExecutionQuery, error) {
 		if !apmc.LooksLikeEmail(s) {
 			problems = append(problems, "contact must be an email address")
 		}
-		q.Contact = strings.ToLower(s)
+		q.Contact = apmc.NormaliseEmail(s)
 	}
 	if s := get("limit"); s != "" {
 		n, err := strconv.Atoi(s)

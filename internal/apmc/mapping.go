@@ -230,7 +230,7 @@ func MapToMailchimp(ms []FieldMapping, u User) (Values, []string, error) {
 			if !LooksLikeEmail(raw) {
 				return nil, warnings, Permanentf("accessplanit user %s: %s %q is not an email address", u.ID, m.Field, raw)
 			}
-			out[TagEmail] = strings.ToLower(raw)
+			out[TagEmail] = NormaliseEmail(raw)
 			continue
 		}
 		v, warn := toMerge(m, raw)
@@ -303,7 +303,7 @@ func MapToAccessplanit(ms []FieldMapping, merges Values) (map[string]string, []s
 		}
 		switch {
 		case m.MergeTag == TagEmail:
-			raw = strings.ToLower(raw)
+			raw = NormaliseEmail(raw)
 		case m.typ() == TypeDate:
 			t, ok := parseDate(raw)
 			if !ok {

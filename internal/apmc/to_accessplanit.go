@@ -28,7 +28,7 @@ func (e *Engine) toAccessplanit(ctx context.Context, rec *recorder, in Instance,
 	if err != nil {
 		return outcome{}, fmt.Errorf("connect to accessplanit: %w", err)
 	}
-	email := strings.ToLower(c.Email)
+	email := NormaliseEmail(c.Email)
 	merges := maps.Clone(c.Merges)
 	if merges == nil {
 		merges = Values{}
@@ -226,7 +226,7 @@ func (e *Engine) findUser(ctx context.Context, rec *recorder, ap Accessplanit, c
 
 // emailChanged applies a Mailchimp email change to the linked User.
 func (e *Engine) emailChanged(ctx context.Context, rec *recorder, in Instance, c Change) (outcome, error) {
-	oldEmail, newEmail := strings.ToLower(c.OldEmail), strings.ToLower(c.NewEmail)
+	oldEmail, newEmail := NormaliseEmail(c.OldEmail), NormaliseEmail(c.NewEmail)
 	if oldEmail == "" || newEmail == "" {
 		return outcome{}, Permanentf("the email change names no old or no new address")
 	}
@@ -330,7 +330,7 @@ func changedFields(u User, fields map[string]string) map[string]string {
 	for f, v := range fields {
 		cur := strings.TrimSpace(u.Fields[f])
 		if f == FieldEmail {
-			cur = strings.ToLower(cur)
+			cur = NormaliseEmail(cur)
 		}
 		if cur == v {
 			continue

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"strings"
 
 	"github.com/apmc-sync/apmc/internal/apmc"
 )
@@ -15,7 +14,7 @@ import (
 // SubscriberHash is Mailchimp's id of a member in an audience: the lower-case
 // hex MD5 of the lower-cased email address.
 func SubscriberHash(email string) string {
-	sum := md5.Sum([]byte(strings.ToLower(strings.TrimSpace(email))))
+	sum := md5.Sum([]byte(apmc.NormaliseEmail(email)))
 	return hex.EncodeToString(sum[:])
 }
 
@@ -32,7 +31,7 @@ type memberJSON struct {
 // empty values are left out, as the mapping leaves them out; EMAIL is added
 // from email_address, lower-cased, so the values compare with mapped ones.
 func (m memberJSON) toMember() apmc.Member {
-	out := apmc.Member{ID: m.ID, Email: strings.ToLower(m.EmailAddress), Status: m.Status, MergeFields: apmc.Values{}}
+	out := apmc.Member{ID: m.ID, Email: apmc.NormaliseEmail(m.EmailAddress), Status: m.Status, MergeFields: apmc.Values{}}
 	if out.ID == "" && out.Email != "" {
 		out.ID = SubscriberHash(out.Email)
 	}
@@ -102,9 +101,9 @@ type upsertBody struct {
 // member's status is left alone (m.Status is never sent). EMAIL is not sent as a merge field: the
 // address is the member's identity.
 func (c *Client) UpsertMember(ctx context.Context, listID string, m apmc.Member, statusIfNew string) (apmc.Member, error) {
-	email := strings.ToLower(strings.TrimSpace(m.Email))
+	email := apmc.NormaliseEmail(m.Email)
 	if email == "" {
-		email = strings.ToLower(strings.TrimSpace(m.MergeFields[apmc.TagEmail]))
+		email = apmc.NormaliseEmail(m.MergeFields[apmc.TagEmail])
 	}
 	if email == "" {
 		return apmc.Member{}, apmc.Invalidf("upsert member: no email address")
@@ -135,7 +134,7 @@ func (c *Client) UpsertMember(ctx context.Context, listID string, m apmc.Member,
 // ChangeEmail moves the member at oldEmail to newEmail (a PATCH of the
 // member at the old address's hash).
 func (c *Client) ChangeEmail(ctx context.Context, listID, oldEmail, newEmail string) (apmc.Member, error) {
-	newEmail = strings.ToLower(strings.TrimSpace(newEmail))
+	newEmail = apmc.NormaliseEmail(newEmail)
 	if newEmail == "" {
 		return apmc.Member{}, apmc.Invalidf("change member email: new address is empty")
 	}

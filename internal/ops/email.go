@@ -1,5 +1,0 @@
-package ops
-
-import "strings"
-
-func normalEmail(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
