@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"sort"
 	"strconv"
 	"strings"
@@ -60,24 +61,23 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r = r.WithContext(context.WithValue(r.Context(), ownerContext{}, owner))
-	s.api.ServeHTTP(w, s.withModuleSpelling(r, module))
+	r.URL = s.spellModule(r.URL, module)
+	s.api.ServeHTTP(w, r)
 }
 
-// withModuleSpelling returns r with its module spelt as the routes spell it.
-// The platform matches module names whatever their case ("user" is "User");
+// spellModule returns u with its module spelt as the routes spell it. The
+// platform matches module names whatever their case ("user" is "User");
 // ServeMux patterns cannot, so this is the one step of routing done by hand.
-func (s *Server) withModuleSpelling(r *http.Request, module string) *http.Request {
+func (s *Server) spellModule(u *url.URL, module string) *url.URL {
 	for _, m := range modules {
 		if m != module && strings.EqualFold(m, module) {
-			u := *r.URL
-			u.Path = s.opts.Prefix + m + strings.TrimPrefix(u.Path, s.opts.Prefix+module)
-			u.RawPath = ""
-			r2 := *r
-			r2.URL = &u
-			return &r2
+			spelt := *u
+			spelt.Path = s.opts.Prefix + m + strings.TrimPrefix(u.Path, s.opts.Prefix+module)
+			spelt.RawPath = ""
+			return &spelt
 		}
 	}
-	return r
+	return u
 }
 
 // apiRoutes maps the modules' paths to their handlers. A path takes the
@@ -101,7 +101,8 @@ func (s *Server) apiRoutes() *http.ServeMux {
 }
 
 // methods dispatches by HTTP method and answers like the platform (405, in
-// its error shape) when a path does not take the method.
+// its error shape) when a path does not take the method; the Mailchimp
+// simulator routes its API the same way, with Mailchimp's error shape.
 type methods map[string]http.HandlerFunc
 
 func (m methods) ServeHTTP(w http.ResponseWriter, r *http.Request) {
