@@ -47,7 +47,7 @@ func addFilterFlags(fs *flag.FlagSet) *filterFlags {
 // every flag that is wrong.
 func (f *filterFlags) query() (apmc.ExecutionQuery, error) {
 	q := apmc.ExecutionQuery{
-		Status: apmc.Status(f.status), Flow: apmc.Flow(f.flow), Contact: apmc.NormalEmail(f.contact), Cursor: f.cursor,
+		Status: apmc.Status(f.status), Flow: apmc.Flow(f.flow), Contact: apmc.NormaliseEmail(f.contact), Cursor: f.cursor,
 		OriginalOnly: f.originalOnly, ChangedOnly: f.changedOnly, Limit: f.limit,
 	}
 	var problems []string

@@ -102,7 +102,7 @@ func ParseWebhook(method string, body []byte, instanceID string, receivedAt time
 		ReceivedAt: receivedAt,
 		Origin:     apmc.OriginWebhook,
 		UserID:     firstText(user, "ID", "UserID"),
-		Email:      strings.ToLower(strings.TrimSpace(firstText(user, "Email"))),
+		Email:      apmc.NormaliseEmail(firstText(user, "Email")),
 	}
 	if c.UserID == "" && c.Email == "" {
 		return apmc.Change{}, malformedf("no user ID and no email in the body")

@@ -120,7 +120,7 @@ func (a *server) listExecutions(w http.ResponseWriter, r *http.Request) {
 // refuses, is an error naming the parameter.
 func parseQuery(v url.Values) (apmc.ExecutionQuery, error) {
 	get := func(k string) string { return strings.TrimSpace(v.Get(k)) }
-	q := apmc.ExecutionQuery{Status: apmc.Status(get("status")), Flow: apmc.Flow(get("flow")), Contact: apmc.NormalEmail(get("contact")), Cursor: get("cursor")}
+	q := apmc.ExecutionQuery{Status: apmc.Status(get("status")), Flow: apmc.Flow(get("flow")), Contact: apmc.NormaliseEmail(get("contact")), Cursor: get("cursor")}
 	var problems []string
 	for _, p := range []struct {
 		name string

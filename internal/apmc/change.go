@@ -71,7 +71,7 @@ type User struct {
 }
 
 // Email returns the User's email address, lower-cased.
-func (u User) Email() string { return strings.ToLower(strings.TrimSpace(u.Fields[FieldEmail])) }
+func (u User) Email() string { return NormaliseEmail(u.Fields[FieldEmail]) }
 
 // Member is a Mailchimp audience member.
 type Member struct {

@@ -334,10 +334,6 @@ func ChangedFields(u User, fields map[string]string) map[string]string {
 	return out
 }
 
-// NormaliseEmail is the one form of an email address the service compares
-// and stores: trimmed and lower-cased, as Mailchimp identifies members.
-func NormaliseEmail(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
-
 func later(a, b time.Time) time.Time {
 	if b.After(a) {
 		return b

@@ -226,7 +226,7 @@ func MapToMailchimp(ms []FieldMapping, u User) (Values, []string, error) {
 			if !LooksLikeEmail(raw) {
 				return nil, warnings, Permanentf("accessplanit user %s: %s %q is not an email address", u.ID, m.Field, raw)
 			}
-			out[TagEmail] = strings.ToLower(raw)
+			out[TagEmail] = NormaliseEmail(raw)
 			continue
 		}
 		v, warn := toMerge(m, raw)
@@ -299,7 +299,7 @@ func MapToAccessplanit(ms []FieldMapping, merges Values) (map[string]string, []s
 		}
 		switch {
 		case m.MergeTag == TagEmail:
-			raw = strings.ToLower(raw)
+			raw = NormaliseEmail(raw)
 		case m.typ() == TypeDate:
 			t, ok := parseDate(raw)
 			if !ok {
@@ -333,7 +333,3 @@ var emailPattern = regexp.MustCompile(`^[^\s@<>()\[\],;:"]+@[^\s@<>()\[\],;:"]+\
 
 // LooksLikeEmail is a cheap syntactic check; Mailchimp has the final say.
 func LooksLikeEmail(s string) bool { return len(s) <= 254 && emailPattern.MatchString(s) }
-
-// NormalEmail is an email as contacts are matched by: trimmed and
-// lower-cased, as Mailchimp's identity.
-func NormalEmail(s string) string { return strings.ToLower(strings.TrimSpace(s)) }

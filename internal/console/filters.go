@@ -36,7 +36,7 @@ var localLayouts = []string{"2006-01-02T15:04", "2006-01-02T15:04:05"}
 func parseFilters(v url.Values) (filters, apmc.ExecutionQuery, error) {
 	get := func(k string) string { return strings.TrimSpace(v.Get(k)) }
 	f := filters{Status: get("status"), Flow: get("flow"), Contact: get("contact"), Cursor: get("cursor")}
-	q := apmc.ExecutionQuery{Status: apmc.Status(f.Status), Flow: apmc.Flow(f.Flow), Contact: apmc.NormalEmail(f.Contact), Cursor: f.Cursor, Limit: pageSize}
+	q := apmc.ExecutionQuery{Status: apmc.Status(f.Status), Flow: apmc.Flow(f.Flow), Contact: apmc.NormaliseEmail(f.Contact), Cursor: f.Cursor, Limit: pageSize}
 	var problems []string
 	for _, p := range []struct {
 		name string

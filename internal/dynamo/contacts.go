@@ -3,7 +3,6 @@ package dynamo
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -55,11 +54,9 @@ func (it contactItem) contact() apmc.Contact {
 func contactKey(instanceID, email string) map[string]types.AttributeValue {
 	return map[string]types.AttributeValue{
 		AttrInstanceID: &types.AttributeValueMemberS{Value: instanceID},
-		AttrEmail:      &types.AttributeValueMemberS{Value: normalEmail(email)},
+		AttrEmail:      &types.AttributeValueMemberS{Value: apmc.NormaliseEmail(email)},
 	}
 }
-
-func normalEmail(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
 
 // Contact returns the state for an email; none wraps apmc.ErrNotFound.
 func (s *ContactStore) Contact(ctx context.Context, instanceID, email string) (apmc.Contact, error) {
@@ -129,7 +126,7 @@ func (s *ContactStore) ContactByUserID(ctx context.Context, instanceID, userID s
 // stored), storing c.Version+1; otherwise it returns an error wrapping
 // apmc.ErrConflict.
 func (s *ContactStore) SaveContact(ctx context.Context, c apmc.Contact) error {
-	email := normalEmail(c.Email)
+	email := apmc.NormaliseEmail(c.Email)
 	if c.InstanceID == "" || email == "" {
 		return apmc.Invalidf("save contact: instance id and email are required")
 	}

@@ -3,7 +3,6 @@ package dynamo
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -67,7 +66,7 @@ func toExecutionItem(e apmc.Execution) executionItem {
 		StatusKey: compositeKey(e.InstanceID, string(e.Status)),
 		FlowKey:   compositeKey(e.InstanceID, string(e.Flow)),
 	}
-	if c := strings.ToLower(strings.TrimSpace(e.Contact)); c != "" {
+	if c := apmc.NormaliseEmail(e.Contact); c != "" {
 		it.ContactKey = compositeKey(e.InstanceID, c)
 	}
 	return it

@@ -3,7 +3,6 @@ package dynamo
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -43,7 +42,7 @@ func planExecutions(instanceID string, q apmc.ExecutionQuery) (executionPlan, []
 	}
 	switch {
 	case q.Contact != "":
-		p = executionPlan{IndexByContact, AttrContactKey, compositeKey(instanceID, strings.ToLower(strings.TrimSpace(q.Contact)))}
+		p = executionPlan{IndexByContact, AttrContactKey, compositeKey(instanceID, apmc.NormaliseEmail(q.Contact))}
 		status()
 		flow()
 	case q.Status != "":

@@ -15,8 +15,8 @@ func TestFieldClearedInAccessplanitIsClearedInMailchimp(t *testing.T) {
 	s := startStackWith(t, nil)
 	list := s.Info.Sandbox.Mailchimp.ListID
 	id := createSynced(t, s, "Ada", "Lovelace", "clear.ap@example.com")
-	if err := s.Accessplanit.EditUser(id, map[string]any{"Phone": "+44 1"}); err != nil {
-		t.Fatalf("EditUser() error = %v", err)
+	if err := s.Accessplanit.EditUserInUI(id, map[string]any{"Phone": "+44 1"}); err != nil {
+		t.Fatalf("EditUserInUI() error = %v", err)
 	}
 	waitFor(t, "the phone to reach Mailchimp", func() bool {
 		m, _ := s.Mailchimp.Member(list, "clear.ap@example.com")
@@ -25,8 +25,8 @@ func TestFieldClearedInAccessplanitIsClearedInMailchimp(t *testing.T) {
 	settle(t, s)
 	apWrites := s.Accessplanit.Stats().Writes
 
-	if err := s.Accessplanit.EditUser(id, map[string]any{"Phone": nil, "Forenames": "Augusta"}); err != nil {
-		t.Fatalf("EditUser() error = %v", err)
+	if err := s.Accessplanit.EditUserInUI(id, map[string]any{"Phone": nil, "Forenames": "Augusta"}); err != nil {
+		t.Fatalf("EditUserInUI() error = %v", err)
 	}
 	waitFor(t, "the phone to be cleared in Mailchimp", func() bool {
 		m, _ := s.Mailchimp.Member(list, "clear.ap@example.com")
@@ -48,15 +48,15 @@ func TestFieldClearedInMailchimpIsClearedInAccessplanit(t *testing.T) {
 	s := startStackWith(t, nil)
 	list := s.Info.Sandbox.Mailchimp.ListID
 	id := createSynced(t, s, "Grace", "Hopper", "clear.mc@example.com")
-	if err := s.Mailchimp.EditMember(list, "clear.mc@example.com", map[string]any{"PHONE": "+1 555 0100"}, "user"); err != nil {
-		t.Fatalf("EditMember() error = %v", err)
+	if err := s.Mailchimp.EditMemberInUI(list, "clear.mc@example.com", map[string]any{"PHONE": "+1 555 0100"}, "user"); err != nil {
+		t.Fatalf("EditMemberInUI() error = %v", err)
 	}
 	waitFor(t, "the phone to reach accessplanit", func() bool { return toString(apUser(t, s, id)["Phone"]) == "+1 555 0100" })
 	settle(t, s)
 	writes := s.Mailchimp.Stats().MemberWrites
 
-	if err := s.Mailchimp.EditMember(list, "clear.mc@example.com", map[string]any{"PHONE": ""}, "user"); err != nil {
-		t.Fatalf("EditMember() error = %v", err)
+	if err := s.Mailchimp.EditMemberInUI(list, "clear.mc@example.com", map[string]any{"PHONE": ""}, "user"); err != nil {
+		t.Fatalf("EditMemberInUI() error = %v", err)
 	}
 	waitFor(t, "the phone to be cleared in accessplanit", func() bool { return toString(apUser(t, s, id)["Phone"]) == "" })
 	settle(t, s)
@@ -97,8 +97,8 @@ func TestEmailMoveEchoIsSuppressed(t *testing.T) {
 	list := s.Info.Sandbox.Mailchimp.ListID
 	id := createSynced(t, s, "Mary", "Somerville", "mary.old@example.com")
 	writes := s.Mailchimp.Stats().Requests["PATCH"] + s.Mailchimp.Stats().Requests["PUT"]
-	if err := s.Accessplanit.EditUser(id, map[string]any{"Email": "mary.new@example.com"}); err != nil {
-		t.Fatalf("EditUser() error = %v", err)
+	if err := s.Accessplanit.EditUserInUI(id, map[string]any{"Email": "mary.new@example.com"}); err != nil {
+		t.Fatalf("EditUserInUI() error = %v", err)
 	}
 	waitFor(t, "the member to move", func() bool { _, ok := s.Mailchimp.Member(list, "mary.new@example.com"); return ok })
 	settle(t, s)

@@ -26,10 +26,10 @@ func TestNothingDestructiveFlows(t *testing.T) {
 			return s.Accessplanit.DeleteUserInUI(id)
 		}, apmc.FlowToMailchimp, apmc.EventDeleted, "deletes never cascade", "subscribed"},
 		{"Mailchimp delete", func(t *testing.T, s *local.Stack, _, email string) error {
-			return s.Mailchimp.Unsubscribe(s.Info.Sandbox.Mailchimp.ListID, email, "delete")
+			return s.Mailchimp.UnsubscribeInUI(s.Info.Sandbox.Mailchimp.ListID, email, "delete")
 		}, apmc.FlowToAccessplanit, apmc.EventUnsubscribe, "deletes never cascade", "archived"},
 		{"Mailchimp unsubscribe", func(t *testing.T, s *local.Stack, _, email string) error {
-			return s.Mailchimp.Unsubscribe(s.Info.Sandbox.Mailchimp.ListID, email, "unsub")
+			return s.Mailchimp.UnsubscribeInUI(s.Info.Sandbox.Mailchimp.ListID, email, "unsub")
 		}, apmc.FlowToAccessplanit, apmc.EventUnsubscribe, "unsubscribes never flow", "unsubscribed"},
 		{"Mailchimp cleaned", func(t *testing.T, s *local.Stack, _, email string) error {
 			return s.Mailchimp.Clean(s.Info.Sandbox.Mailchimp.ListID, email, "hard")
@@ -83,12 +83,12 @@ func TestSyncNeverResubscribes(t *testing.T) {
 	list := s.Info.Sandbox.Mailchimp.ListID
 	const email = "opted.out@example.com"
 	id := createSynced(t, s, "Opted", "Out", email)
-	if err := s.Mailchimp.Unsubscribe(list, email, "unsub"); err != nil {
-		t.Fatalf("Unsubscribe() error = %v", err)
+	if err := s.Mailchimp.UnsubscribeInUI(list, email, "unsub"); err != nil {
+		t.Fatalf("UnsubscribeInUI() error = %v", err)
 	}
 	settle(t, s)
-	if err := s.Accessplanit.EditUser(id, map[string]any{"Forenames": "Still Out"}); err != nil {
-		t.Fatalf("EditUser() error = %v", err)
+	if err := s.Accessplanit.EditUserInUI(id, map[string]any{"Forenames": "Still Out"}); err != nil {
+		t.Fatalf("EditUserInUI() error = %v", err)
 	}
 	waitFor(t, "the edit to reach Mailchimp", func() bool {
 		m, _ := s.Mailchimp.Member(list, email)
@@ -126,8 +126,8 @@ func TestMailchimpRefusalsArePermanent(t *testing.T) {
 			if err := tt.refuse(s, email); err != nil {
 				t.Fatalf("refuse error = %v", err)
 			}
-			if err := s.Accessplanit.EditUser(id, map[string]any{"Forenames": "Changed"}); err != nil {
-				t.Fatalf("EditUser() error = %v", err)
+			if err := s.Accessplanit.EditUserInUI(id, map[string]any{"Forenames": "Changed"}); err != nil {
+				t.Fatalf("EditUserInUI() error = %v", err)
 			}
 			e := waitExecution(t, s, "the failed execution", apmc.ExecutionQuery{Flow: apmc.FlowToMailchimp, Status: apmc.StatusFailed}, func(apmc.Execution) bool { return true })
 			if e.Retryable || e.Attempt != 1 || !strings.Contains(e.Error, tt.reason) {

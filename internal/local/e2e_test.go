@@ -82,8 +82,8 @@ func TestAccessplanitToMailchimpEndToEnd(t *testing.T) {
 
 	// An update reaches Mailchimp.
 	writes := mc.Stats().MemberWrites
-	if err := ap.EditUser(id, map[string]any{"Forenames": "Augusta Ada"}); err != nil {
-		t.Fatalf("EditUser() error = %v", err)
+	if err := ap.EditUserInUI(id, map[string]any{"Forenames": "Augusta Ada"}); err != nil {
+		t.Fatalf("EditUserInUI() error = %v", err)
 	}
 	execs = waitExecutions(t, s, email, apmc.FlowToMailchimp, 2)
 	if execs[0].Status != apmc.StatusSucceeded || !execs[0].Changed {
@@ -99,8 +99,8 @@ func TestAccessplanitToMailchimpEndToEnd(t *testing.T) {
 	// An update of an unmapped field writes nothing.
 	waitExecutions(t, s, email, apmc.FlowToAccessplanit, 2)
 	writes = mc.Stats().MemberWrites
-	if err := ap.EditUser(id, map[string]any{"JobTitle": "Analyst"}); err != nil {
-		t.Fatalf("EditUser() error = %v", err)
+	if err := ap.EditUserInUI(id, map[string]any{"JobTitle": "Analyst"}); err != nil {
+		t.Fatalf("EditUserInUI() error = %v", err)
 	}
 	execs = waitExecutions(t, s, email, apmc.FlowToMailchimp, 3)
 	if e := execs[0]; e.Status != apmc.StatusSucceeded || e.Changed {

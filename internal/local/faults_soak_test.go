@@ -88,8 +88,8 @@ func TestSoakUnderFaults(t *testing.T) {
 			changes++
 			time.Sleep(soakPace)
 			if i%2 == 1 {
-				if err := s.Mailchimp.SubscribeAsUser(list, c.email, map[string]any{"FNAME": c.want["FNAME"], "LNAME": c.want["LNAME"], "PHONE": c.want["PHONE"]}); err != nil {
-					t.Fatalf("SubscribeAsUser(%s) error = %v", c.email, err)
+				if err := s.Mailchimp.SubscribeInUI(list, c.email, map[string]any{"FNAME": c.want["FNAME"], "LNAME": c.want["LNAME"], "PHONE": c.want["PHONE"]}); err != nil {
+					t.Fatalf("SubscribeInUI(%s) error = %v", c.email, err)
 				}
 				continue
 			}
@@ -129,8 +129,8 @@ func TestSoakUnderFaults(t *testing.T) {
 					changes++
 					time.Sleep(soakPace)
 					if (i+phase)%2 == 0 {
-						if err := s.Mailchimp.EditMember(list, c.email, map[string]any{f.tag: v}, "user"); err != nil {
-							t.Fatalf("EditMember(%s) error = %v", c.email, err)
+						if err := s.Mailchimp.EditMemberInUI(list, c.email, map[string]any{f.tag: v}, "user"); err != nil {
+							t.Fatalf("EditMemberInUI(%s) error = %v", c.email, err)
 						}
 						c.want[f.tag] = v
 						continue
@@ -145,8 +145,8 @@ func TestSoakUnderFaults(t *testing.T) {
 						waitMember(t, s, c.email, prev.tag, c.want[prev.tag])
 						faults.aim(c.email, faults.nextMailchimp(true))
 					}
-					if err := s.Accessplanit.EditUser(c.userID, map[string]any{f.field: v}); err != nil {
-						t.Fatalf("EditUser(%s) error = %v", c.userID, err)
+					if err := s.Accessplanit.EditUserInUI(c.userID, map[string]any{f.field: v}); err != nil {
+						t.Fatalf("EditUserInUI(%s) error = %v", c.userID, err)
 					}
 					c.want[f.tag] = v
 				}
@@ -351,8 +351,8 @@ func TestQueueUnreachableSenderRetries(t *testing.T) {
 	s, outage := startStackWithOutage(t, nil)
 	const email = "sender.retries@example.com"
 	outage.set(sqsSends)
-	if err := s.Mailchimp.SubscribeAsUser(s.Info.Sandbox.Mailchimp.ListID, email, map[string]any{"FNAME": "Sender", "LNAME": "Retries"}); err != nil {
-		t.Fatalf("SubscribeAsUser() error = %v", err)
+	if err := s.Mailchimp.SubscribeInUI(s.Info.Sandbox.Mailchimp.ListID, email, map[string]any{"FNAME": "Sender", "LNAME": "Retries"}); err != nil {
+		t.Fatalf("SubscribeInUI() error = %v", err)
 	}
 	waitFor(t, "Mailchimp to retry a refused delivery", func() bool { return s.Mailchimp.Stats().WebhookRetries > 0 })
 	outage.set(nil)

@@ -96,8 +96,8 @@ func TestTransientFailuresAreRetried(t *testing.T) {
 				f := *tt.accessplanit
 				f.Count = 2
 				s.Accessplanit.InjectFaults(f)
-				if err := s.Mailchimp.SubscribeAsUser(s.Info.Sandbox.Mailchimp.ListID, email, map[string]any{"FNAME": "Flaky", "LNAME": "Network"}); err != nil {
-					t.Fatalf("SubscribeAsUser() error = %v", err)
+				if err := s.Mailchimp.SubscribeInUI(s.Info.Sandbox.Mailchimp.ListID, email, map[string]any{"FNAME": "Flaky", "LNAME": "Network"}); err != nil {
+					t.Fatalf("SubscribeInUI() error = %v", err)
 				}
 			}
 			waitExecution(t, s, "the change to succeed", apmc.ExecutionQuery{Flow: flow, Contact: email}, func(e apmc.Execution) bool { return e.Status == apmc.StatusSucceeded })

@@ -65,8 +65,8 @@ func TestForgedAccessplanitDeliveriesWriteNothing(t *testing.T) {
 	}
 
 	// The next real edit still syncs: nothing was frozen.
-	if err := s.Accessplanit.EditUser(id, map[string]any{"Forenames": "Victoria"}); err != nil {
-		t.Fatalf("EditUser() error = %v", err)
+	if err := s.Accessplanit.EditUserInUI(id, map[string]any{"Forenames": "Victoria"}); err != nil {
+		t.Fatalf("EditUserInUI() error = %v", err)
 	}
 	waitFor(t, "the real edit to reach Mailchimp", func() bool {
 		m, _ := s.Mailchimp.Member(list, email)
@@ -89,15 +89,15 @@ func TestUnconfirmedMailchimpDeliveriesWriteNothing(t *testing.T) {
 	const email = "victim.mc@example.com"
 	const mallory = "mallory.mc@example.com"
 	const ghost = "ghost.mc@example.com"
-	if err := s.Mailchimp.SubscribeAsUser(list, email, map[string]any{"FNAME": "Vic", "LNAME": "Tim"}); err != nil {
-		t.Fatalf("SubscribeAsUser() error = %v", err)
+	if err := s.Mailchimp.SubscribeInUI(list, email, map[string]any{"FNAME": "Vic", "LNAME": "Tim"}); err != nil {
+		t.Fatalf("SubscribeInUI() error = %v", err)
 	}
 	waitFor(t, "the user to be created", func() bool { return len(usersWithEmail(s, email)) == 1 })
 	settle(t, s)
 	id := toString(usersWithEmail(s, email)[0]["ID"])
 	// The attacker subscribes an address of their own, through a signup form.
-	if err := s.Mailchimp.SubscribeAsUser(list, mallory, map[string]any{"FNAME": "Mallory", "LNAME": "Evil"}); err != nil {
-		t.Fatalf("SubscribeAsUser() error = %v", err)
+	if err := s.Mailchimp.SubscribeInUI(list, mallory, map[string]any{"FNAME": "Mallory", "LNAME": "Evil"}); err != nil {
+		t.Fatalf("SubscribeInUI() error = %v", err)
 	}
 	waitFor(t, "the attacker's user", func() bool { return len(usersWithEmail(s, mallory)) == 1 })
 	settle(t, s)
@@ -141,8 +141,8 @@ func TestUnconfirmedMailchimpDeliveriesWriteNothing(t *testing.T) {
 	}
 
 	// The next real edit still syncs: a far-future fired_at froze nothing.
-	if err := s.Mailchimp.EditMember(list, email, map[string]any{"FNAME": "Victoria"}, "user"); err != nil {
-		t.Fatalf("EditMember() error = %v", err)
+	if err := s.Mailchimp.EditMemberInUI(list, email, map[string]any{"FNAME": "Victoria"}, "user"); err != nil {
+		t.Fatalf("EditMemberInUI() error = %v", err)
 	}
 	waitFor(t, "the real edit to reach accessplanit", func() bool { return toString(apUser(t, s, id)["Forenames"]) == "Victoria" })
 }
@@ -155,14 +155,14 @@ func TestConfirmedMailchimpEmailChangeIsFollowed(t *testing.T) {
 	list := s.Info.Sandbox.Mailchimp.ListID
 	const email = "mover.mc@example.com"
 	const moved = "moved.mc@example.com"
-	if err := s.Mailchimp.SubscribeAsUser(list, email, map[string]any{"FNAME": "Mo", "LNAME": "Ver"}); err != nil {
-		t.Fatalf("SubscribeAsUser() error = %v", err)
+	if err := s.Mailchimp.SubscribeInUI(list, email, map[string]any{"FNAME": "Mo", "LNAME": "Ver"}); err != nil {
+		t.Fatalf("SubscribeInUI() error = %v", err)
 	}
 	waitFor(t, "the user to be created", func() bool { return len(usersWithEmail(s, email)) == 1 })
 	settle(t, s)
 	id := toString(usersWithEmail(s, email)[0]["ID"])
-	if err := s.Mailchimp.ChangeEmailAsUser(list, email, moved); err != nil {
-		t.Fatalf("ChangeEmailAsUser() error = %v", err)
+	if err := s.Mailchimp.ChangeEmailInUI(list, email, moved); err != nil {
+		t.Fatalf("ChangeEmailInUI() error = %v", err)
 	}
 	waitFor(t, "the login email to follow", func() bool { return strings.EqualFold(toString(apUser(t, s, id)["Email"]), moved) })
 	settle(t, s)

@@ -36,8 +36,8 @@ func TestMailchimpEmailChangeUpdatesTheLinkedUser(t *testing.T) {
 	id := createSynced(t, s, "Ada", "Lovelace", "ada.old@example.com")
 	mcWrites, apWrites := s.Mailchimp.Stats().MemberWrites, s.Accessplanit.Stats().Writes
 
-	if err := s.Mailchimp.ChangeEmailAsUser(list, "ada.old@example.com", "ada.new@example.com"); err != nil {
-		t.Fatalf("ChangeEmailAsUser() error = %v", err)
+	if err := s.Mailchimp.ChangeEmailInUI(list, "ada.old@example.com", "ada.new@example.com"); err != nil {
+		t.Fatalf("ChangeEmailInUI() error = %v", err)
 	}
 	e := waitExecution(t, s, "the upemail execution", apmc.ExecutionQuery{Flow: apmc.FlowToAccessplanit}, func(e apmc.Execution) bool { return e.Event == apmc.EventUpEmail })
 	settle(t, s)
@@ -67,8 +67,8 @@ func TestAccessplanitEmailChangeMovesTheMember(t *testing.T) {
 	old, _ := s.Mailchimp.Member(list, "grace.old@example.com")
 	apWrites := s.Accessplanit.Stats().Writes
 
-	if err := s.Accessplanit.EditUser(id, map[string]any{"Email": "grace.new@example.com"}); err != nil {
-		t.Fatalf("EditUser() error = %v", err)
+	if err := s.Accessplanit.EditUserInUI(id, map[string]any{"Email": "grace.new@example.com"}); err != nil {
+		t.Fatalf("EditUserInUI() error = %v", err)
 	}
 	waitFor(t, "the member to move", func() bool { _, ok := s.Mailchimp.Member(list, "grace.new@example.com"); return ok })
 	settle(t, s)
@@ -101,14 +101,14 @@ func TestAccessplanitEmailChangeToATakenAddressWritesThatMember(t *testing.T) {
 	id := createSynced(t, s, "Alan", "Turing", "alan@example.com")
 	// Someone else already subscribed at the new address, before accessplanit knew.
 	setDirection(t, s, apmc.DirectionToMailchimp)
-	if err := s.Mailchimp.SubscribeAsUser(list, "taken@example.com", map[string]any{"FNAME": "Other", "LNAME": "Person"}); err != nil {
-		t.Fatalf("SubscribeAsUser() error = %v", err)
+	if err := s.Mailchimp.SubscribeInUI(list, "taken@example.com", map[string]any{"FNAME": "Other", "LNAME": "Person"}); err != nil {
+		t.Fatalf("SubscribeInUI() error = %v", err)
 	}
 	settle(t, s)
 	setDirection(t, s, apmc.DirectionBoth)
 
-	if err := s.Accessplanit.EditUser(id, map[string]any{"Email": "taken@example.com"}); err != nil {
-		t.Fatalf("EditUser() error = %v", err)
+	if err := s.Accessplanit.EditUserInUI(id, map[string]any{"Email": "taken@example.com"}); err != nil {
+		t.Fatalf("EditUserInUI() error = %v", err)
 	}
 	e := waitExecution(t, s, "the email change execution", apmc.ExecutionQuery{Flow: apmc.FlowToMailchimp, Contact: "taken@example.com"}, func(apmc.Execution) bool { return true })
 	settle(t, s)
@@ -143,8 +143,8 @@ func TestUsersSharingAnEmailMostRecentChangeWins(t *testing.T) {
 		t.Errorf("FNAME = %v, want Second (the most recent change)", m.MergeFields["FNAME"])
 	}
 
-	if err := s.Accessplanit.EditUser(first, map[string]any{"Forenames": "First Again"}); err != nil {
-		t.Fatalf("EditUser() error = %v", err)
+	if err := s.Accessplanit.EditUserInUI(first, map[string]any{"Forenames": "First Again"}); err != nil {
+		t.Fatalf("EditUserInUI() error = %v", err)
 	}
 	waitFor(t, "the first user's change to win", func() bool {
 		m, _ := s.Mailchimp.Member(list, email)

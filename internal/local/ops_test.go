@@ -31,8 +31,8 @@ func TestPauseHoldsAndResumeAppliesInOrder(t *testing.T) {
 	const email = "held@example.com"
 	id := newUser(t, s.Accessplanit, company, "First", email)
 	waitExecutions(t, s, email, apmc.FlowToMailchimp, 1)
-	if err := s.Accessplanit.EditUser(id, map[string]any{"Forenames": "Second"}); err != nil {
-		t.Fatalf("EditUser() error = %v", err)
+	if err := s.Accessplanit.EditUserInUI(id, map[string]any{"Forenames": "Second"}); err != nil {
+		t.Fatalf("EditUserInUI() error = %v", err)
 	}
 	held := waitExecutions(t, s, email, apmc.FlowToMailchimp, 2)
 	for _, e := range held {

@@ -60,8 +60,8 @@ func TestDiscardWhilePausedSkipsAndResumeReleasesNothing(t *testing.T) {
 	const email = "discarded@example.com"
 	userID := newUser(t, s.Accessplanit, s.Info.Sandbox.Accessplanit.DefaultCompanyID, "First", email)
 	waitExecutions(t, s, email, apmc.FlowToMailchimp, 1)
-	if err := s.Accessplanit.EditUser(userID, map[string]any{"Forenames": "Second"}); err != nil {
-		t.Fatalf("EditUser() error = %v", err)
+	if err := s.Accessplanit.EditUserInUI(userID, map[string]any{"Forenames": "Second"}); err != nil {
+		t.Fatalf("EditUserInUI() error = %v", err)
 	}
 	discarded := waitExecutions(t, s, email, apmc.FlowToMailchimp, 2)
 	for _, e := range discarded {

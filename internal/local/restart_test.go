@@ -71,8 +71,8 @@ func TestRestartOnPersistentEndpoint(t *testing.T) {
 	// Mailchimp → accessplanit: the webhook was registered on the new
 	// simulator, with a signing secret the instance now holds.
 	const other = "katherine.johnson@example.com"
-	if err := second.Mailchimp.SubscribeAsUser(list, other, map[string]any{"FNAME": "Katherine", "LNAME": "Johnson"}); err != nil {
-		t.Fatalf("SubscribeAsUser() error = %v", err)
+	if err := second.Mailchimp.SubscribeInUI(list, other, map[string]any{"FNAME": "Katherine", "LNAME": "Johnson"}); err != nil {
+		t.Fatalf("SubscribeInUI() error = %v", err)
 	}
 	waitFor(t, "user "+other+" in the new accessplanit simulator", func() bool {
 		for _, u := range second.Accessplanit.Users() {

@@ -76,8 +76,8 @@ func TestSecretsNeverLeak(t *testing.T) {
 		sbmc.FaultRule{Kind: sbmc.FaultStatus, Method: http.MethodPut, Status: 401, Title: "API Key Invalid", Detail: "Your API key may be invalid", Count: 1})
 	newUser(t, s.Accessplanit, company, "Flaky", "flaky@example.com")
 	waitExecutions(t, s, "flaky@example.com", apmc.FlowToMailchimp, 2)
-	if err := s.Mailchimp.SubscribeAsUser(list, "fromchimp@example.com", map[string]any{"FNAME": "From", "LNAME": "Chimp"}); err != nil {
-		t.Fatalf("SubscribeAsUser() error = %v", err)
+	if err := s.Mailchimp.SubscribeInUI(list, "fromchimp@example.com", map[string]any{"FNAME": "From", "LNAME": "Chimp"}); err != nil {
+		t.Fatalf("SubscribeInUI() error = %v", err)
 	}
 	waitExecutions(t, s, "fromchimp@example.com", apmc.FlowToAccessplanit, 1)
 	// Refused deliveries.

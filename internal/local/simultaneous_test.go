@@ -17,13 +17,13 @@ func TestSimultaneousEditsConverge(t *testing.T) {
 	for round := 1; round <= 5; round++ {
 		var wg sync.WaitGroup
 		wg.Go(func() {
-			if err := s.Accessplanit.EditUser(id, map[string]any{"Forenames": fmt.Sprintf("AP%d", round)}); err != nil {
-				t.Errorf("EditUser() error = %v", err)
+			if err := s.Accessplanit.EditUserInUI(id, map[string]any{"Forenames": fmt.Sprintf("AP%d", round)}); err != nil {
+				t.Errorf("EditUserInUI() error = %v", err)
 			}
 		})
 		wg.Go(func() {
-			if err := s.Mailchimp.EditMember(list, email, map[string]any{"FNAME": fmt.Sprintf("MC%d", round)}, "user"); err != nil {
-				t.Errorf("EditMember() error = %v", err)
+			if err := s.Mailchimp.EditMemberInUI(list, email, map[string]any{"FNAME": fmt.Sprintf("MC%d", round)}, "user"); err != nil {
+				t.Errorf("EditMemberInUI() error = %v", err)
 			}
 		})
 		wg.Wait()

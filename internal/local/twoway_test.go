@@ -16,8 +16,8 @@ func TestMailchimpSubscribeCreatesUserInDefaultAccount(t *testing.T) {
 	list := s.Info.Sandbox.Mailchimp.ListID
 	const email = "new.person@example.com"
 
-	if err := s.Mailchimp.SubscribeAsUser(list, email, map[string]any{"FNAME": "New", "LNAME": "Person", "PHONE": "0161 496 0000"}); err != nil {
-		t.Fatalf("SubscribeAsUser() error = %v", err)
+	if err := s.Mailchimp.SubscribeInUI(list, email, map[string]any{"FNAME": "New", "LNAME": "Person", "PHONE": "0161 496 0000"}); err != nil {
+		t.Fatalf("SubscribeInUI() error = %v", err)
 	}
 	e := waitExecution(t, s, "the subscribe execution", apmc.ExecutionQuery{Flow: apmc.FlowToAccessplanit}, func(e apmc.Execution) bool { return e.Event == apmc.EventSubscribe })
 	if e.Status != apmc.StatusSucceeded || !e.Changed {
@@ -45,13 +45,13 @@ func TestMailchimpSubscribeCreatesUserInDefaultAccount(t *testing.T) {
 
 	// A profile change updates only the field that differs, on the linked User.
 	id := toString(u["ID"])
-	if err := s.Accessplanit.EditUser(id, map[string]any{"JobTitle": "Trainer"}); err != nil {
-		t.Fatalf("EditUser() error = %v", err)
+	if err := s.Accessplanit.EditUserInUI(id, map[string]any{"JobTitle": "Trainer"}); err != nil {
+		t.Fatalf("EditUserInUI() error = %v", err)
 	}
 	settle(t, s)
 	apWrites := s.Accessplanit.Stats().Writes
-	if err := s.Mailchimp.EditMember(list, email, map[string]any{"LNAME": "Person-Smith"}, "user"); err != nil {
-		t.Fatalf("EditMember() error = %v", err)
+	if err := s.Mailchimp.EditMemberInUI(list, email, map[string]any{"LNAME": "Person-Smith"}, "user"); err != nil {
+		t.Fatalf("EditMemberInUI() error = %v", err)
 	}
 	settle(t, s)
 	after := apUser(t, s, id)
@@ -82,8 +82,8 @@ func TestMailchimpFindsExistingUserByEmail(t *testing.T) {
 	if err != nil {
 		t.Fatalf("AddUser() error = %v", err)
 	}
-	if err := s.Mailchimp.SubscribeAsUser(list, "old.timer@example.com", map[string]any{"FNAME": "Old", "LNAME": "Timer", "PHONE": "2"}); err != nil {
-		t.Fatalf("SubscribeAsUser() error = %v", err)
+	if err := s.Mailchimp.SubscribeInUI(list, "old.timer@example.com", map[string]any{"FNAME": "Old", "LNAME": "Timer", "PHONE": "2"}); err != nil {
+		t.Fatalf("SubscribeInUI() error = %v", err)
 	}
 	settle(t, s)
 	if n := len(s.Accessplanit.Users()); n != 1 {
@@ -114,8 +114,8 @@ func TestMailchimpWithoutNamesFailsPermanently(t *testing.T) {
 			t.Parallel()
 			s := startStackWith(t, nil)
 			email := strings.ReplaceAll(tt.name, " ", ".") + "@example.com"
-			if err := s.Mailchimp.SubscribeAsUser(s.Info.Sandbox.Mailchimp.ListID, email, tt.merges); err != nil {
-				t.Fatalf("SubscribeAsUser() error = %v", err)
+			if err := s.Mailchimp.SubscribeInUI(s.Info.Sandbox.Mailchimp.ListID, email, tt.merges); err != nil {
+				t.Fatalf("SubscribeInUI() error = %v", err)
 			}
 			e := waitExecution(t, s, "the failed execution", apmc.ExecutionQuery{Flow: apmc.FlowToAccessplanit}, func(apmc.Execution) bool { return true })
 			settle(t, s)
@@ -170,8 +170,8 @@ func TestDirections(t *testing.T) {
 			if _, err := s.Accessplanit.CreateUserInUI(map[string]any{"Forenames": "From", "Surname": "Accessplanit", "Email": "from.ap@example.com", "MainCompanyID": s.Info.Sandbox.Accessplanit.DefaultCompanyID}); err != nil {
 				t.Fatalf("CreateUserInUI() error = %v", err)
 			}
-			if err := s.Mailchimp.SubscribeAsUser(list, "from.mc@example.com", map[string]any{"FNAME": "From", "LNAME": "Mailchimp"}); err != nil {
-				t.Fatalf("SubscribeAsUser() error = %v", err)
+			if err := s.Mailchimp.SubscribeInUI(list, "from.mc@example.com", map[string]any{"FNAME": "From", "LNAME": "Mailchimp"}); err != nil {
+				t.Fatalf("SubscribeInUI() error = %v", err)
 			}
 			settle(t, s)
 
@@ -211,13 +211,13 @@ func TestOneEditWritesOnceAndNeverBack(t *testing.T) {
 		echoFlow apmc.Flow
 	}{
 		{"edit in accessplanit", func(t *testing.T, s *local.Stack, id string) {
-			if err := s.Accessplanit.EditUser(id, map[string]any{"Forenames": "Edited"}); err != nil {
-				t.Fatalf("EditUser() error = %v", err)
+			if err := s.Accessplanit.EditUserInUI(id, map[string]any{"Forenames": "Edited"}); err != nil {
+				t.Fatalf("EditUserInUI() error = %v", err)
 			}
 		}, apmc.FlowToAccessplanit},
 		{"edit in Mailchimp", func(t *testing.T, s *local.Stack, _ string) {
-			if err := s.Mailchimp.EditMember(s.Info.Sandbox.Mailchimp.ListID, "loop@example.com", map[string]any{"FNAME": "Edited"}, "admin"); err != nil {
-				t.Fatalf("EditMember() error = %v", err)
+			if err := s.Mailchimp.EditMemberInUI(s.Info.Sandbox.Mailchimp.ListID, "loop@example.com", map[string]any{"FNAME": "Edited"}, "admin"); err != nil {
+				t.Fatalf("EditMemberInUI() error = %v", err)
 			}
 		}, apmc.FlowToMailchimp},
 	}

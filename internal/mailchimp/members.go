@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/apmc-sync/apmc/internal/apmc"
@@ -16,7 +15,7 @@ import (
 // SubscriberHash is Mailchimp's id of a member in an audience: the lower-case
 // hex MD5 of the lower-cased email address.
 func SubscriberHash(email string) string {
-	sum := md5.Sum([]byte(strings.ToLower(strings.TrimSpace(email))))
+	sum := md5.Sum([]byte(apmc.NormaliseEmail(email)))
 	return hex.EncodeToString(sum[:])
 }
 
@@ -35,7 +34,7 @@ type memberJSON struct {
 // empty values are left out, as the mapping leaves them out; EMAIL is added
 // from email_address, lower-cased, so the values compare with mapped ones.
 func (m memberJSON) toMember() apmc.Member {
-	out := apmc.Member{ID: m.ID, Email: strings.ToLower(m.EmailAddress), Status: m.Status, MergeFields: apmc.Values{}, ContactID: m.ContactID}
+	out := apmc.Member{ID: m.ID, Email: apmc.NormaliseEmail(m.EmailAddress), Status: m.Status, MergeFields: apmc.Values{}, ContactID: m.ContactID}
 	// Mailchimp writes times in ISO 8601 with an offset; an unreadable one
 	// is left unknown rather than failing the read.
 	if t, err := time.Parse(time.RFC3339, m.LastChanged); err == nil {
@@ -110,9 +109,9 @@ type upsertBody struct {
 // member's status is left alone (m.Status is never sent). EMAIL is not sent as a merge field: the
 // address is the member's identity.
 func (c *Client) UpsertMember(ctx context.Context, listID string, m apmc.Member, statusIfNew string) (apmc.Member, error) {
-	email := strings.ToLower(strings.TrimSpace(m.Email))
+	email := apmc.NormaliseEmail(m.Email)
 	if email == "" {
-		email = strings.ToLower(strings.TrimSpace(m.MergeFields[apmc.TagEmail]))
+		email = apmc.NormaliseEmail(m.MergeFields[apmc.TagEmail])
 	}
 	if email == "" {
 		return apmc.Member{}, apmc.Invalidf("upsert member: no email address")
@@ -143,7 +142,7 @@ func (c *Client) UpsertMember(ctx context.Context, listID string, m apmc.Member,
 // ChangeEmail moves the member at oldEmail to newEmail (a PATCH of the
 // member at the old address's hash).
 func (c *Client) ChangeEmail(ctx context.Context, listID, oldEmail, newEmail string) (apmc.Member, error) {
-	newEmail = strings.ToLower(strings.TrimSpace(newEmail))
+	newEmail = apmc.NormaliseEmail(newEmail)
 	if newEmail == "" {
 		return apmc.Member{}, apmc.Invalidf("change member email: new address is empty")
 	}

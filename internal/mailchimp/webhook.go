@@ -119,7 +119,7 @@ func ParseWebhook(form url.Values, instanceID string, receivedAt time.Time) (apm
 
 // emailField reads data[name], which type needs, lower-cased.
 func emailField(form url.Values, name, typ string) (string, error) {
-	v := strings.ToLower(strings.TrimSpace(form.Get("data[" + name + "]")))
+	v := apmc.NormaliseEmail(form.Get("data[" + name + "]"))
 	switch {
 	case v == "":
 		return "", malformed("%s: no data[%s]", typ, name)

@@ -232,7 +232,7 @@ func (s *Service) Timeline(ctx context.Context, instanceID, email string) ([]apm
 	if _, err := s.Instances.Display(ctx, instanceID); err != nil {
 		return nil, fmt.Errorf("read instance %s: %w", instanceID, err)
 	}
-	list, err := s.all(ctx, instanceID, apmc.ExecutionQuery{Contact: apmc.NormalEmail(email)})
+	list, err := s.all(ctx, instanceID, apmc.ExecutionQuery{Contact: apmc.NormaliseEmail(email)})
 	if err != nil {
 		return nil, err
 	}

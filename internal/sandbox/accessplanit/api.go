@@ -2,10 +2,12 @@ package accessplanit
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"sort"
 	"strconv"
 	"strings"
@@ -28,10 +30,23 @@ func badRequest(w http.ResponseWriter, msg string, problems ...string) {
 	writeJSON(w, http.StatusBadRequest, errorBody{Message: msg, Errors: problems})
 }
 
-// serveAPI serves the emulated API v2.
+// modules are the modules the platform serves, spelt as its paths spell them.
+var modules = []string{"User", "Company", "CustomFieldMetadata"}
+
+// ownerContext carries the owner of the request's API key to the handlers.
+type ownerContext struct{}
+
+// ownerFrom returns the owner serveAPI authenticated.
+func ownerFrom(r *http.Request) string {
+	owner, _ := r.Context().Value(ownerContext{}).(string)
+	return owner
+}
+
+// serveAPI runs one API v2 request through what stands in front of the
+// platform's handlers, in the order a client meets it: latency, injected
+// faults, authentication, then the route.
 func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
-	rest := strings.TrimPrefix(r.URL.Path, s.opts.Prefix)
-	module, id, _ := strings.Cut(rest, "/")
+	module, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, s.opts.Prefix), "/")
 	s.count(r.Method + " " + module)
 
 	if !s.delay(r) {
@@ -45,18 +60,71 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusUnauthorized, errorBody{Message: "Authorization has been denied for this request."})
 		return
 	}
-	switch {
-	case strings.EqualFold(module, "User"):
-		s.serveUser(w, r, id, owner)
-	case strings.EqualFold(module, "Company") && r.Method == http.MethodGet:
-		s.serveList(w, r, id, s.companyItems, companyField)
-	case strings.EqualFold(module, "CustomFieldMetadata") && r.Method == http.MethodGet && id == "":
-		s.serveList(w, r, "", s.customFieldItems, customFieldMetadataField)
-	case strings.EqualFold(module, "Company"), strings.EqualFold(module, "CustomFieldMetadata"):
-		writeJSON(w, http.StatusMethodNotAllowed, errorBody{Message: fmt.Sprintf("The requested resource does not support http method '%s'.", r.Method)})
-	default:
-		writeJSON(w, http.StatusNotFound, errorBody{Message: fmt.Sprintf("No module named '%s'.", module)})
+	r = r.WithContext(context.WithValue(r.Context(), ownerContext{}, owner))
+	r.URL = s.spellModule(r.URL, module)
+	s.api.ServeHTTP(w, r)
+}
+
+// spellModule returns u with its module spelt as the routes spell it. The
+// platform matches module names whatever their case ("user" is "User");
+// ServeMux patterns cannot, so this is the one step of routing done by hand.
+func (s *Server) spellModule(u *url.URL, module string) *url.URL {
+	for _, m := range modules {
+		if m != module && strings.EqualFold(m, module) {
+			spelt := *u
+			spelt.Path = s.opts.Prefix + m + strings.TrimPrefix(u.Path, s.opts.Prefix+module)
+			spelt.RawPath = ""
+			return &spelt
+		}
 	}
+	return u
+}
+
+// apiRoutes maps the modules' paths to their handlers. A path takes the
+// methods listed for it; anything else under the prefix answers 404.
+func (s *Server) apiRoutes() *http.ServeMux {
+	p := s.opts.Prefix
+	mux := http.NewServeMux()
+	mux.HandleFunc(p, s.noResource)
+	mux.Handle(p+"User", methods{http.MethodGet: s.getUsers, http.MethodPost: s.postUser})
+	mux.Handle(p+"User/{id}", methods{
+		http.MethodGet:    s.getUser,
+		http.MethodPut:    s.putUser,
+		http.MethodPatch:  s.putUser,
+		http.MethodDelete: s.deleteUserByAPI,
+	})
+	mux.Handle(p+"Company", methods{http.MethodGet: s.getCompanies})
+	mux.Handle(p+"Company/{id}", methods{http.MethodGet: s.getCompany})
+	mux.Handle(p+"CustomFieldMetadata", methods{http.MethodGet: s.getCustomFields})
+	mux.Handle(p+"CustomFieldMetadata/{id}", methods{}) // the list only: 405 for every method
+	return mux
+}
+
+// methods dispatches by HTTP method and answers like the platform (405, in
+// its error shape) when a path does not take the method; the Mailchimp
+// simulator routes its API the same way, with Mailchimp's error shape.
+type methods map[string]http.HandlerFunc
+
+func (m methods) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h, ok := m[r.Method]
+	if !ok {
+		writeJSON(w, http.StatusMethodNotAllowed, errorBody{Message: fmt.Sprintf("The requested resource does not support http method '%s'.", r.Method)})
+		return
+	}
+	h(w, r)
+}
+
+// noResource answers a path no route takes: an unknown module, or a known
+// module's path with more segments than it has.
+func (s *Server) noResource(w http.ResponseWriter, r *http.Request) {
+	module, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, s.opts.Prefix), "/")
+	for _, m := range modules {
+		if m == module {
+			writeJSON(w, http.StatusNotFound, errorBody{Message: "No HTTP resource was found that matches the request URI."})
+			return
+		}
+	}
+	writeJSON(w, http.StatusNotFound, errorBody{Message: fmt.Sprintf("No module named '%s'.", module)})
 }
 
 // authenticate returns the owner of the request's API key.
@@ -74,51 +142,71 @@ func (s *Server) authenticate(r *http.Request) (string, bool) {
 	return k.owner, true
 }
 
-func (s *Server) serveUser(w http.ResponseWriter, r *http.Request, id, owner string) {
-	switch {
-	case r.Method == http.MethodGet:
-		s.serveList(w, r, id, s.userItems, userField)
-	case r.Method == http.MethodPost && id == "":
-		in, ok := readFields(w, r)
-		if !ok {
-			return
-		}
-		u, problems := s.createUser(in, owner, true)
-		if problems != nil {
-			badRequest(w, "The request is invalid.", problems...)
-			return
-		}
-		w.Header().Set("Location", s.opts.Prefix+"User/"+itoa(u["ID"].(int)))
-		writeJSON(w, http.StatusCreated, u)
-	case (r.Method == http.MethodPut || r.Method == http.MethodPatch) && id != "":
-		in, ok := readFields(w, r)
-		if !ok {
-			return
-		}
-		n, err := strconv.Atoi(id)
-		if err != nil {
-			writeJSON(w, http.StatusNotFound, errorBody{Message: fmt.Sprintf("User %s not found.", id)})
-			return
-		}
-		u, problems, found := s.updateUser(n, in, owner, true)
-		switch {
-		case !found:
-			writeJSON(w, http.StatusNotFound, errorBody{Message: fmt.Sprintf("User %d not found.", n)})
-		case problems != nil:
-			badRequest(w, "The request is invalid.", problems...)
-		default:
-			writeJSON(w, http.StatusOK, u)
-		}
-	case r.Method == http.MethodDelete && id != "":
-		n, err := strconv.Atoi(id)
-		if err != nil || !s.deleteUser(n, owner) {
-			writeJSON(w, http.StatusNotFound, errorBody{Message: fmt.Sprintf("User %s not found.", id)})
-			return
-		}
-		w.WriteHeader(http.StatusNoContent)
-	default:
-		writeJSON(w, http.StatusMethodNotAllowed, errorBody{Message: fmt.Sprintf("The requested resource does not support http method '%s'.", r.Method)})
+func (s *Server) getUsers(w http.ResponseWriter, r *http.Request) {
+	serveList(w, r, s.userItems, userField)
+}
+
+func (s *Server) getUser(w http.ResponseWriter, r *http.Request) {
+	serveItem(w, r.PathValue("id"), s.userItems)
+}
+
+func (s *Server) postUser(w http.ResponseWriter, r *http.Request) {
+	in, ok := readFields(w, r)
+	if !ok {
+		return
 	}
+	u, problems := s.createUser(in, ownerFrom(r), true)
+	if problems != nil {
+		badRequest(w, "The request is invalid.", problems...)
+		return
+	}
+	w.Header().Set("Location", s.opts.Prefix+"User/"+itoa(u["ID"].(int)))
+	writeJSON(w, http.StatusCreated, u)
+}
+
+// putUser serves PUT and PATCH alike: both change only the properties sent.
+func (s *Server) putUser(w http.ResponseWriter, r *http.Request) {
+	in, ok := readFields(w, r)
+	if !ok {
+		return
+	}
+	id := r.PathValue("id")
+	n, err := strconv.Atoi(id)
+	if err != nil {
+		writeJSON(w, http.StatusNotFound, errorBody{Message: fmt.Sprintf("User %s not found.", id)})
+		return
+	}
+	u, problems, found := s.updateUser(n, in, ownerFrom(r), true)
+	switch {
+	case !found:
+		writeJSON(w, http.StatusNotFound, errorBody{Message: fmt.Sprintf("User %d not found.", n)})
+	case problems != nil:
+		badRequest(w, "The request is invalid.", problems...)
+	default:
+		writeJSON(w, http.StatusOK, u)
+	}
+}
+
+func (s *Server) deleteUserByAPI(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	n, err := strconv.Atoi(id)
+	if err != nil || !s.deleteUser(n, ownerFrom(r)) {
+		writeJSON(w, http.StatusNotFound, errorBody{Message: fmt.Sprintf("User %s not found.", id)})
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) getCompanies(w http.ResponseWriter, r *http.Request) {
+	serveList(w, r, s.companyItems, companyField)
+}
+
+func (s *Server) getCompany(w http.ResponseWriter, r *http.Request) {
+	serveItem(w, r.PathValue("id"), s.companyItems)
+}
+
+func (s *Server) getCustomFields(w http.ResponseWriter, r *http.Request) {
+	serveList(w, r, s.customFieldItems, customFieldMetadataField)
 }
 
 // readFields decodes a write's JSON object, keeping numbers exact.
@@ -138,24 +226,25 @@ func readFields(w http.ResponseWriter, r *http.Request) (map[string]any, bool) {
 	return in, true
 }
 
-// serveList answers a list (or, with an id, the one item with that ID).
-func (s *Server) serveList(w http.ResponseWriter, r *http.Request, id string, items func() []map[string]any, field func(string) (string, bool)) {
-	if id != "" {
-		for _, item := range items() {
-			if valueText(item["ID"]) == id {
-				writeJSON(w, http.StatusOK, item)
-				return
-			}
-		}
-		writeJSON(w, http.StatusNotFound, errorBody{Message: fmt.Sprintf("No item with ID %s.", id)})
-		return
-	}
+// serveList answers a list, narrowed and shaped by the request's OData query.
+func serveList(w http.ResponseWriter, r *http.Request, items func() []map[string]any, field func(string) (string, bool)) {
 	lq, err := parseListQuery(r.URL.Query(), field)
 	if err != nil {
 		badRequest(w, err.Error())
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"results": lq.apply(items())})
+}
+
+// serveItem answers the one item with that ID.
+func serveItem(w http.ResponseWriter, id string, items func() []map[string]any) {
+	for _, item := range items() {
+		if valueText(item["ID"]) == id {
+			writeJSON(w, http.StatusOK, item)
+			return
+		}
+	}
+	writeJSON(w, http.StatusNotFound, errorBody{Message: fmt.Sprintf("No item with ID %s.", id)})
 }
 
 func userField(name string) (string, bool) {

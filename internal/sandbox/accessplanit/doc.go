@@ -7,6 +7,9 @@
 // It serves local runs, tests and benchmarks. Beside the emulated API it
 // has a small JSON control API under /_sandbox/ (acting as an admin in the
 // platform's UI, injecting faults, setting latency, reading statistics),
-// and the same controls as Go methods. It depends on no other package of
+// and the same controls as Go methods. Its actions are POSTs, and the Go
+// methods that act as an administrator in the UI end in InUI
+// (CreateUserInUI, EditUserInUI, DeleteUserInUI), as in the Mailchimp
+// simulator. It depends on no other package of
 // the project, so it cannot share the client's assumptions by accident.
 package accessplanit

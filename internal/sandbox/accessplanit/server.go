@@ -20,7 +20,7 @@ type Options struct {
 	Prefix string
 	// CustomFields are the User module's custom fields, named "CF_<Name>".
 	CustomFields []string
-	// UIUserID is the user recorded for edits made through EditUser and the
+	// UIUserID is the user recorded for edits made through EditUserInUI and the
 	// control API (default DefaultUIUserID).
 	UIUserID string
 	// Now is the clock (default time.Now).
@@ -50,7 +50,8 @@ type Server struct {
 	latency       time.Duration
 	faults        []Fault
 
-	hooks *hooks
+	hooks        *hooks
+	api, control *http.ServeMux
 }
 
 type apiKey struct {
@@ -99,6 +100,8 @@ func New(opts Options) *Server {
 		}
 	}
 	s.hooks = newHooks(opts, s.recordDelivery)
+	s.api = s.apiRoutes()
+	s.control = s.controlRoutes()
 	return s
 }
 
@@ -140,7 +143,7 @@ func (s *Server) AddCompany(name string) string {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case strings.HasPrefix(r.URL.Path, controlPrefix):
-		s.serveControl(w, r)
+		s.control.ServeHTTP(w, r)
 	case strings.HasPrefix(r.URL.Path, s.opts.Prefix):
 		s.serveAPI(w, r)
 	default:

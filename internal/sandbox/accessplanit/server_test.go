@@ -112,7 +112,7 @@ func TestUpdateAndDelete(t *testing.T) {
 	_, created := e.call(t, http.MethodPost, "User", map[string]any{"Forenames": "Ada", "Surname": "L", "MainCompanyID": 1})
 	id := created["ID"].(float64)
 	path := "User/" + jsonNumber(id)
-	if err := e.sim.EditUser(jsonNumber(id), map[string]any{"JobTitle": "Admin"}); err != nil {
+	if err := e.sim.EditUserInUI(jsonNumber(id), map[string]any{"JobTitle": "Admin"}); err != nil {
 		t.Fatal(err)
 	}
 	status, got := e.call(t, http.MethodPut, path, map[string]any{"Surname": "Lovelace"})
@@ -145,15 +145,15 @@ func TestEditUserIsRecordedAgainstTheUIUser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := e.sim.EditUser(id, map[string]any{"Email": "x@y.z"}); err != nil {
+	if err := e.sim.EditUserInUI(id, map[string]any{"Email": "x@y.z"}); err != nil {
 		t.Fatal(err)
 	}
 	u, _ := e.sim.User(id)
 	if u["UpdatedByID"] != 1 || u["Email"] != "x@y.z" {
-		t.Errorf("User(%s) after EditUser = %v, want UpdatedByID 1 (the UI user)", id, u)
+		t.Errorf("User(%s) after EditUserInUI = %v, want UpdatedByID 1 (the UI user)", id, u)
 	}
-	if err := e.sim.EditUser(id, map[string]any{"Surname": ""}); err == nil {
-		t.Errorf("EditUser emptying Surname error = nil, want a validation error")
+	if err := e.sim.EditUserInUI(id, map[string]any{"Surname": ""}); err == nil {
+		t.Errorf("EditUserInUI emptying Surname error = nil, want a validation error")
 	}
 }
 
@@ -311,7 +311,7 @@ func TestWebhooks(t *testing.T) {
 	_, created := e.call(t, http.MethodPost, "User", map[string]any{"Forenames": "A", "Surname": "One", "MainCompanyID": 1})
 	id := jsonNumber(created["ID"].(float64))
 	e.call(t, http.MethodPut, "User/"+id, map[string]any{"Surname": "Two"})
-	if err := e.sim.EditUser(id, map[string]any{"Surname": "Three"}); err != nil {
+	if err := e.sim.EditUserInUI(id, map[string]any{"Surname": "Three"}); err != nil {
 		t.Fatal(err)
 	}
 	e.call(t, http.MethodDelete, "User/"+id, nil)

@@ -125,10 +125,10 @@ func (s *Server) CreateUserInUI(fields map[string]any) (string, error) {
 	return itoa(u["ID"].(int)), nil
 }
 
-// EditUser changes a User as an administrator in the platform's UI would:
+// EditUserInUI changes a User as an administrator in the platform's UI would:
 // UpdatedByID becomes the UI user (not an API key's owner), and the change
 // is sent to the webhooks.
-func (s *Server) EditUser(id string, fields map[string]any) error {
+func (s *Server) EditUserInUI(id string, fields map[string]any) error {
 	n, err := strconv.Atoi(id)
 	if err != nil {
 		return &NotFoundError{ID: id}

@@ -24,10 +24,10 @@ func (s *Server) memberFor(listID, email string) (*list, *Member, error) {
 	return l, m, nil
 }
 
-// EditMember changes merge values of a member as a person in Mailchimp does:
+// EditMemberInUI changes merge values of a member as a person in Mailchimp does:
 // source "user" for the contact on their profile page, "admin" for an
 // account user in the UI. It fires profile webhooks when a value changes.
-func (s *Server) EditMember(listID, email string, merges map[string]any, source string) error {
+func (s *Server) EditMemberInUI(listID, email string, merges map[string]any, source string) error {
 	if source != "user" && source != "admin" {
 		return fmt.Errorf("edit member: source %q is neither user nor admin", source)
 	}
@@ -51,9 +51,9 @@ func (s *Server) EditMember(listID, email string, merges map[string]any, source 
 	return nil
 }
 
-// SubscribeAsUser subscribes email through a sign-up form (source "user"),
+// SubscribeInUI subscribes email through a sign-up form (source "user"),
 // creating the member or resubscribing it, and fires subscribe webhooks.
-func (s *Server) SubscribeAsUser(listID, email string, merges map[string]any) error {
+func (s *Server) SubscribeInUI(listID, email string, merges map[string]any) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	l, ok := s.lists[listID]
@@ -93,11 +93,11 @@ func (s *Server) SubscribeAsUser(listID, email string, merges map[string]any) er
 	return nil
 }
 
-// Unsubscribe unsubscribes a member: action "unsub" as the contact does
+// UnsubscribeInUI unsubscribes a member: action "unsub" as the contact does
 // from an email's link (source user), "delete" as an account user deleting
 // the contact (source admin; the member is archived). It fires unsubscribe
 // webhooks with reason "manual".
-func (s *Server) Unsubscribe(listID, email, action string) error {
+func (s *Server) UnsubscribeInUI(listID, email, action string) error {
 	source, status := "user", "unsubscribed"
 	switch action {
 	case "unsub":
@@ -122,9 +122,9 @@ func (s *Server) Unsubscribe(listID, email, action string) error {
 	return nil
 }
 
-// ChangeEmailAsUser changes a member's address as the contact does on their
+// ChangeEmailInUI changes a member's address as the contact does on their
 // profile page (source user) and fires upemail webhooks.
-func (s *Server) ChangeEmailAsUser(listID, oldEmail, newEmail string) error {
+func (s *Server) ChangeEmailInUI(listID, oldEmail, newEmail string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	l, m, err := s.memberFor(listID, oldEmail)

@@ -11,8 +11,23 @@ import (
 // controlRoutes serves the simulator's own JSON API under /_sandbox/. It is
 // not part of Mailchimp and needs no API key: it is for the local stack and
 // demos, on a loopback address.
+//
+//	GET    /_sandbox/stats                                   the counters
+//	POST   /_sandbox/stats/reset                             zero the counters
+//	POST   /_sandbox/latency                                 {"latency": "250ms"}
+//	POST   /_sandbox/faults                                  {"kind": "status", "status": 503, "count": 2}
+//	DELETE /_sandbox/faults                                  clear the faults not yet served
+//	POST   /_sandbox/accounts                                {"api_key": …}
+//	POST   /_sandbox/lists                                   {"api_key": …, "name": …, "merge_fields": […]} → {"id": …}
+//	GET    /_sandbox/lists/{list_id}/members                 every member
+//	POST   /_sandbox/lists/{list_id}/subscribe               subscribe in the UI (webhook sent)
+//	POST   /_sandbox/lists/{list_id}/members/{email}/{action} act on a member in the UI: edit,
+//	                                                         unsubscribe, change-email, clean, compliance, forget
 func (s *Server) controlRoutes() *http.ServeMux {
 	mux := http.NewServeMux()
+	mux.HandleFunc(controlPrefix, func(w http.ResponseWriter, _ *http.Request) {
+		controlJSON(w, http.StatusNotFound, map[string]string{"error": "no such control endpoint"})
+	})
 	mux.HandleFunc("GET /_sandbox/stats", func(w http.ResponseWriter, _ *http.Request) {
 		controlJSON(w, http.StatusOK, s.Stats())
 	})
@@ -20,7 +35,7 @@ func (s *Server) controlRoutes() *http.ServeMux {
 		s.ResetStats()
 		w.WriteHeader(http.StatusNoContent)
 	})
-	mux.HandleFunc("PUT /_sandbox/latency", s.controlLatency)
+	mux.HandleFunc("POST /_sandbox/latency", s.controlLatency)
 	mux.HandleFunc("POST /_sandbox/faults", s.controlFaults)
 	mux.HandleFunc("DELETE /_sandbox/faults", func(w http.ResponseWriter, _ *http.Request) {
 		s.ClearFaults()
@@ -157,7 +172,7 @@ func (s *Server) controlSubscribe(w http.ResponseWriter, r *http.Request) {
 		controlError(w, err)
 		return
 	}
-	if err := s.SubscribeAsUser(r.PathValue("list_id"), in.Email, in.Merges); err != nil {
+	if err := s.SubscribeInUI(r.PathValue("list_id"), in.Email, in.Merges); err != nil {
 		controlError(w, err)
 		return
 	}
@@ -186,14 +201,14 @@ func (s *Server) controlMemberAction(w http.ResponseWriter, r *http.Request) {
 		if in.Source == "" {
 			in.Source = "user"
 		}
-		err = s.EditMember(listID, email, in.Merges, in.Source)
+		err = s.EditMemberInUI(listID, email, in.Merges, in.Source)
 	case "unsubscribe":
 		if in.Action == "" {
 			in.Action = "unsub"
 		}
-		err = s.Unsubscribe(listID, email, in.Action)
+		err = s.UnsubscribeInUI(listID, email, in.Action)
 	case "change-email":
-		err = s.ChangeEmailAsUser(listID, email, in.NewEmail)
+		err = s.ChangeEmailInUI(listID, email, in.NewEmail)
 	case "clean":
 		if in.Reason == "" {
 			in.Reason = "hard"

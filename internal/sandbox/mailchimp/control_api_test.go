@@ -28,7 +28,7 @@ func TestControlAPI(t *testing.T) {
 		}},
 		{"POST", "/_sandbox/lists/" + e.listID + "/members/nobody@example.com/edit", `{"merges":{"FNAME":"X"}}`, 404, nil},
 		{"POST", "/_sandbox/lists/" + e.listID + "/members/dee@example.com/unsubscribe", `{"action":"bogus"}`, 400, nil},
-		{"PUT", "/_sandbox/latency", `{"latency":"20ms"}`, 204, nil},
+		{"POST", "/_sandbox/latency", `{"latency":"20ms"}`, 204, nil},
 		{"POST", "/_sandbox/faults", `{"kind":"status","status":503,"count":1}`, 204, func(t *testing.T) {
 			start := time.Now()
 			if resp, _ := e.do("GET", "/3.0/ping", nil); resp.StatusCode != 503 {

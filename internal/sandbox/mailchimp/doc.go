@@ -11,7 +11,9 @@
 // A Server serves the API under /3.0 (a client's base URL is
 // http://HOST:PORT/3.0) and a small JSON control API under /_sandbox/ that is
 // not part of Mailchimp: it simulates edits made in Mailchimp's UI, injects
-// faults, sets latency and reads counters.
+// faults, sets latency and reads counters. Its actions are POSTs, and the Go
+// methods that do the same as a person in Mailchimp's UI end in InUI
+// (SubscribeInUI, EditMemberInUI, …), as in the accessplanit simulator.
 //
 // Where Mailchimp's behaviour is not documented, the simulator's choice is
 // marked INFERRED in the code.

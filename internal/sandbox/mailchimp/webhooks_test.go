@@ -162,10 +162,10 @@ func TestWebhookDeliveries(t *testing.T) {
 		{name: "profile", method: "PATCH", path: e.memberPath(ann), wantCode: 200, body: map[string]any{"merge_fields": map[string]any{"LNAME": "Lee"}}},
 		{name: "email", method: "PATCH", path: e.memberPath(ann), wantCode: 200, body: map[string]any{"email_address": "ann.lee@example.com"}},
 	})
-	if err := e.srv.EditMember(e.listID, "ann.lee@example.com", map[string]any{"FNAME": "Annie"}, "user"); err != nil {
+	if err := e.srv.EditMemberInUI(e.listID, "ann.lee@example.com", map[string]any{"FNAME": "Annie"}, "user"); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.srv.Unsubscribe(e.listID, "ann.lee@example.com", "unsub"); err != nil {
+	if err := e.srv.UnsubscribeInUI(e.listID, "ann.lee@example.com", "unsub"); err != nil {
 		t.Fatal(err)
 	}
 	if err := e.srv.Clean(e.listID, "ann.lee@example.com", "hard"); err != nil {
