@@ -132,6 +132,8 @@ func TestHttpAPIRoutes(t *testing.T) {
 			"ANY /api/{proxy+} AWS_IAM",
 			// The console authenticates itself (operator token → session cookie).
 			"ANY /console/{proxy+} " + public,
+			// The API's OpenAPI document only; every other /api route needs IAM.
+			"GET /api/openapi.json " + public,
 			"GET /console " + public,
 		}},
 	}

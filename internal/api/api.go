@@ -31,7 +31,8 @@ type Config struct {
 	Logger       *slog.Logger
 }
 
-// New returns the API handler, serving under /api/.
+// New returns the API handler, serving under /api/; its OpenAPI document
+// (GET /api/openapi.json) needs no token.
 func New(cfg Config) http.Handler {
 	a := &server{cfg: cfg}
 	mux := http.NewServeMux()
@@ -43,7 +44,7 @@ func New(cfg Config) http.Handler {
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, a.log(), errRoute)
 	})
-	return a.authenticated(mux)
+	return public(a.authenticated(mux))
 }
 
 type server struct{ cfg Config }
