@@ -49,6 +49,7 @@ func (h *accessplanitHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) 
 		writeError(w, log, fmt.Errorf("%w: %w", errMalformed, err))
 		return
 	}
+	change.ID = deliveryID(id, r.Method, body)
 	if err := h.d.Queue.Enqueue(r.Context(), change); err != nil {
 		writeError(w, log, err)
 		return

@@ -78,6 +78,7 @@ func (h *mailchimpHandler) deliver(w http.ResponseWriter, r *http.Request) {
 		writeError(w, log, fmt.Errorf("%w: %w", errMalformed, err))
 		return
 	}
+	change.ID = deliveryID(id, r.Method, body)
 	if change.Event == apmc.EventCampaign {
 		log.Info("campaign event acknowledged and ignored")
 		writeJSON(w, http.StatusOK, response{Status: "ignored"})
