@@ -14,6 +14,7 @@ import (
 	"github.com/apmc-sync/apmc/internal/awstest"
 	"github.com/apmc-sync/apmc/internal/connector"
 	"github.com/apmc-sync/apmc/internal/dynamo"
+	"github.com/apmc-sync/apmc/internal/ingest"
 	"github.com/apmc-sync/apmc/internal/queue"
 	sbmc "github.com/apmc-sync/apmc/internal/sandbox/mailchimp"
 )
@@ -23,6 +24,7 @@ import (
 // consumer would compete for the CPU).
 type parts struct {
 	instances *apmc.CachedInstances
+	webhooks  *ingest.Cache
 	contacts  *dynamo.ContactStore
 	execs     *dynamo.ExecutionStore
 	producer  *queue.Producer
@@ -74,6 +76,7 @@ func newParts(b *testing.B) *parts {
 	}
 	// A warm function keeps the instance; the benchmarks measure that case.
 	p.instances = &apmc.CachedInstances{Next: store, TTL: time.Hour}
+	p.webhooks = &ingest.Cache{Next: store, TTL: time.Hour}
 	p.contacts = dynamo.NewContactStore(ddb, tables.Contacts)
 	p.execs = dynamo.NewExecutionStore(ddb, tables.Executions)
 	return p

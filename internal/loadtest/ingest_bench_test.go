@@ -23,7 +23,7 @@ const drainEvery = 1000
 // token, parse the User, and send the change to the FIFO queue on kumo.
 func BenchmarkIngestAccessplanitWebhook(b *testing.B) {
 	p := newParts(b)
-	h := ingest.NewAccessplanit(ingest.Deps{Instances: p.instances, Queue: p.producer})
+	h := ingest.NewAccessplanit(ingest.Deps{Webhooks: p.webhooks, Queue: p.producer})
 	path := "/webhooks/accessplanit/" + p.instance.ID + "/" + p.instance.Secrets.AccessplanitToken
 	b.ReportAllocs()
 	i := 0
@@ -48,7 +48,7 @@ func BenchmarkIngestAccessplanitWebhook(b *testing.B) {
 // parse the form, and send the change to the FIFO queue on kumo.
 func BenchmarkIngestMailchimpWebhook(b *testing.B) {
 	p := newParts(b)
-	h := ingest.NewMailchimp(ingest.Deps{Instances: p.instances, Queue: p.producer})
+	h := ingest.NewMailchimp(ingest.Deps{Webhooks: p.webhooks, Queue: p.producer})
 	path := "/webhooks/mailchimp/" + p.instance.ID + "/" + p.instance.Secrets.MailchimpToken
 	b.ReportAllocs()
 	i := 0

@@ -121,7 +121,7 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 		cfg.APIToken = randomHex(24)
 	}
 	producer := queue.NewProducer(s.SQS, s.Queues.ChangesURL)
-	deps := ingest.Deps{Instances: s.Cache, Queue: producer, Logger: cfg.Logger}
+	deps := ingest.Deps{Webhooks: &ingest.Cache{Next: s.Instances, TTL: cfg.InstanceCacheTTL}, Queue: producer, Logger: cfg.Logger}
 	mux := http.NewServeMux()
 	mux.Handle("/webhooks/accessplanit/", ingest.NewAccessplanit(deps))
 	mux.Handle("/webhooks/mailchimp/", ingest.NewMailchimp(deps))
