@@ -50,6 +50,10 @@ func (h *accessplanitHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) 
 		return
 	}
 	change.ID = deliveryID(id, r.Method, body)
+	if err := checkKeys(change); err != nil {
+		writeError(w, log, err)
+		return
+	}
 	if err := h.d.Queue.Enqueue(r.Context(), change); err != nil {
 		writeError(w, log, err)
 		return

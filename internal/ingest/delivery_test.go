@@ -102,3 +102,37 @@ func TestDeduplicationPerInstanceAndMethod(t *testing.T) {
 		t.Errorf("%d messages queued, want 3 (one per instance and method)", len(q))
 	}
 }
+
+// TestKeyLimits checks that emails and user ids DynamoDB could not store as
+// keys are refused with a 400 naming the field, and nothing is queued.
+func TestKeyLimits(t *testing.T) {
+	e := newEnv(t)
+	ep := e.start(t)
+	longEmail := strings.Repeat("a", 1100) + "@example.com"
+	okEmail := strings.Repeat("a", 900) + "@example.com"
+	longUser := strings.Repeat("7", 2100)
+	tests := []struct {
+		name, method, path, contentType, body string
+		wantStatus                            int
+		wantError                             string
+	}{
+		{"accessplanit email over 1,024 bytes", http.MethodPut, ep.apPath(plainID), "application/json", `{"ID":1,"Email":"` + longEmail + `"}`, http.StatusBadRequest, "email has 1112 bytes"},
+		{"accessplanit user id over 2,048 bytes", http.MethodPut, ep.apPath(plainID), "application/json", `{"ID":"` + longUser + `"}`, http.StatusBadRequest, "user id has 2100 bytes"},
+		{"accessplanit email of 912 bytes", http.MethodPut, ep.apPath(plainID), "application/json", `{"ID":1,"Email":"` + okEmail + `"}`, http.StatusAccepted, ""},
+		{"mailchimp email over 1,024 bytes", http.MethodPost, ep.mcPath(plainID), formType, "type=subscribe&fired_at=2026-03-04+10:00:00&data[email]=" + longEmail, http.StatusBadRequest, "email"},
+		{"mailchimp new email over 1,024 bytes", http.MethodPost, ep.mcPath(plainID), formType, "type=upemail&fired_at=2026-03-04+10:00:00&data[old_email]=a@example.com&data[new_email]=" + longEmail, http.StatusBadRequest, "email has 1112 bytes"},
+	}
+	want := 0
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := ep.send(t, tt.method, tt.path, tt.contentType, strings.NewReader(tt.body), nil)
+			checkAnswer(t, a, tt.wantStatus, tt.wantError)
+		})
+		if tt.wantStatus < 300 {
+			want++
+		}
+	}
+	if q := ep.drain(t); len(q) != want {
+		t.Errorf("%d messages queued, want %d", len(q), want)
+	}
+}

@@ -77,6 +77,10 @@ func (h *mailchimpHandler) deliver(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	change.ID = deliveryID(id, r.Method, body)
+	if err := checkKeys(change); err != nil {
+		writeError(w, log, err)
+		return
+	}
 	if change.Event == apmc.EventCampaign {
 		log.Info("campaign event acknowledged and ignored")
 		writeJSON(w, http.StatusOK, response{Status: "ignored"})
