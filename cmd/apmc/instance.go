@@ -133,12 +133,11 @@ func instanceConfigure(ctx context.Context, args []string, stdout, stderr io.Wri
 		return fmt.Errorf("read instance %s: %w", pos[0], err)
 	}
 	read := in.ConfigVersion
-	secretsChanged := false
 	if s.given["mailchimp-api-key"] {
-		in.Secrets.MailchimpAPIKey, secretsChanged = s.mailchimpAPIKey, true
+		in.Secrets.MailchimpAPIKey = s.mailchimpAPIKey
 	}
 	if s.given["accessplanit-api-key"] {
-		in.Secrets.AccessplanitAPIKey, secretsChanged = s.accessplanitAPIKey, true
+		in.Secrets.AccessplanitAPIKey = s.accessplanitAPIKey
 	}
 	if s.given["mailchimp-base-url"] {
 		in.MailchimpBaseURL = s.mailchimpBaseURL
@@ -159,9 +158,9 @@ func instanceConfigure(ctx context.Context, args []string, stdout, stderr io.Wri
 	if err := connectAndCheck(ctx, t, &in, wantList, wantCompany, stderr); err != nil {
 		return err
 	}
-	if !secretsChanged {
-		in.Secrets = apmc.Secrets{} // keep the stored ones, sealed as they are
-	}
+	// The secrets are always written back, changed or not: that also
+	// writes the digests of the webhook tokens, which migrates an instance
+	// stored before the ingest functions read digests.
 	if err := t.Instances.Update(ctx, in); err != nil {
 		return err
 	}
