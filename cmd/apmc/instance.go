@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -123,6 +124,7 @@ func instanceCreate(ctx context.Context, args []string, stdout, stderr io.Writer
 func instanceConfigure(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	c := newCommand("instance configure", stderr)
 	s := addSettingsFlags(c.fs)
+	requireSignature := c.fs.Bool("require-signature", false, "refuse Mailchimp deliveries without a valid X-Mailchimp-Signature (--require-signature=false allows them again while no signing secret is stored)")
 	t, pos, err := c.open(ctx, args, "ID")
 	if err != nil {
 		return err
@@ -145,6 +147,11 @@ func instanceConfigure(ctx context.Context, args []string, stdout, stderr io.Wri
 	if s.given["accessplanit-url"] {
 		in.AccessplanitBaseURL = s.accessplanitURL
 	}
+	c.fs.Visit(func(f *flag.Flag) {
+		if f.Name == "require-signature" {
+			in.RequireSignature = *requireSignature
+		}
+	})
 	if err := s.apply(&in); err != nil {
 		return err
 	}

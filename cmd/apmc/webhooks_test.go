@@ -119,3 +119,29 @@ func TestWebhooksRotate(t *testing.T) {
 		t.Errorf("webhooks check after rotation:\n%s", out)
 	}
 }
+
+func TestConfigureRequireSignature(t *testing.T) {
+	s := startStack(t)
+	s.must(t, s.createArgs("Shop", "--id", "shop")...)
+	for _, tt := range []struct {
+		args []string
+		want bool
+	}{
+		{[]string{"--require-signature"}, true},
+		{[]string{"--name", "Shop 2"}, true}, // other settings keep it
+		{[]string{"--require-signature=false"}, false},
+	} {
+		s.must(t, append([]string{"instance", "configure", "shop"}, tt.args...)...)
+		in, err := s.Instances.Display(context.Background(), "shop")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if in.RequireSignature != tt.want {
+			t.Errorf("after configure %v, RequireSignature = %v, want %v", tt.args, in.RequireSignature, tt.want)
+		}
+		auth, err := s.Instances.WebhookAuth(context.Background(), "shop", "mailchimp")
+		if err != nil || auth.RequireSignature != tt.want {
+			t.Errorf("after configure %v, WebhookAuth() = %+v, %v; want RequireSignature %v", tt.args, auth.RequireSignature, err, tt.want)
+		}
+	}
+}

@@ -89,7 +89,7 @@ func toInstanceItem(in apmc.Instance) instanceItem {
 		MailchimpListID: in.MailchimpListID, MailchimpBaseURL: in.MailchimpBaseURL, StatusIfNew: in.StatusIfNew,
 		AccessplanitBaseURL: in.AccessplanitBaseURL, DefaultCompanyID: in.DefaultCompanyID,
 		AccessplanitUserID: in.AccessplanitUserID, Mappings: in.Mappings,
-		DiscardWhilePaused: in.DiscardWhilePaused, RetentionDays: in.RetentionDays,
+		DiscardWhilePaused: in.DiscardWhilePaused, RetentionDays: in.RetentionDays, RequireSignature: in.RequireSignature,
 	}
 }
 
@@ -99,7 +99,7 @@ func (it instanceItem) instance() apmc.Instance {
 		MailchimpListID: it.MailchimpListID, MailchimpBaseURL: it.MailchimpBaseURL, StatusIfNew: it.StatusIfNew,
 		AccessplanitBaseURL: it.AccessplanitBaseURL, DefaultCompanyID: it.DefaultCompanyID,
 		AccessplanitUserID: it.AccessplanitUserID, Mappings: it.Mappings,
-		DiscardWhilePaused: it.DiscardWhilePaused, RetentionDays: it.RetentionDays,
+		DiscardWhilePaused: it.DiscardWhilePaused, RetentionDays: it.RetentionDays, RequireSignature: it.RequireSignature,
 	}
 }
 

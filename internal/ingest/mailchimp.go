@@ -56,11 +56,15 @@ func (h *mailchimpHandler) deliver(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := h.d.now().UTC()
-	if secret := auth.SigningSecret; secret != "" {
+	switch secret := auth.SigningSecret; {
+	case secret != "":
 		if err := mailchimp.VerifySignature(r.Header.Get("X-Mailchimp-Signature"), body, secret, now); err != nil {
 			writeError(w, log, fmt.Errorf("%w: %w", errUnauthorized, err))
 			return
 		}
+	case auth.RequireSignature:
+		writeError(w, log, fmt.Errorf("%w: the instance requires signed deliveries and holds no signing secret yet (apmc webhooks register stores it)", errUnauthorized))
+		return
 	}
 	if !utf8.Valid(body) {
 		writeError(w, log, fmt.Errorf("%w: the body is not valid UTF-8", errMalformed))
