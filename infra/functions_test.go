@@ -67,12 +67,10 @@ func TestFunctionsEnvironment(t *testing.T) {
 		{"IngestAccessplanitFunction", map[string]string{
 			"INSTANCES_TABLE": "!Ref InstancesTable",
 			"QUEUE_URL":       "!Ref ChangesQueue",
-			"KMS_KEY_ID":      "!Ref SecretsKey",
 		}},
 		{"IngestMailchimpFunction", map[string]string{
 			"INSTANCES_TABLE": "!Ref InstancesTable",
 			"QUEUE_URL":       "!Ref ChangesQueue",
-			"KMS_KEY_ID":      "!Ref SecretsKey",
 		}},
 		{"SyncFunction", map[string]string{
 			"INSTANCES_TABLE":  "!Ref InstancesTable",

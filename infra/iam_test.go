@@ -127,8 +127,8 @@ func TestFunctionPermissions(t *testing.T) {
 		want []string
 	}{
 		{"IngestAccessplanitFunction", []string{
+			// The token digests only: no KMS right at all.
 			"dynamodb:GetItem on InstancesTable",
-			"kms:Decrypt on SecretsKey",
 			// Its own log group only (Lambda creates the streams).
 			"logs:CreateLogStream on IngestAccessplanitLogGroup",
 			"logs:PutLogEvents on IngestAccessplanitLogGroup",
@@ -136,7 +136,6 @@ func TestFunctionPermissions(t *testing.T) {
 		}},
 		{"IngestMailchimpFunction", []string{
 			"dynamodb:GetItem on InstancesTable",
-			"kms:Decrypt on SecretsKey",
 			"logs:CreateLogStream on IngestMailchimpLogGroup",
 			"logs:PutLogEvents on IngestMailchimpLogGroup",
 			"sqs:SendMessage on ChangesQueue",

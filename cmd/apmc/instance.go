@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -123,6 +124,7 @@ func instanceCreate(ctx context.Context, args []string, stdout, stderr io.Writer
 func instanceConfigure(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	c := newCommand("instance configure", stderr)
 	s := addSettingsFlags(c.fs)
+	requireSignature := c.fs.Bool("require-signature", false, "refuse Mailchimp deliveries without a valid X-Mailchimp-Signature (--require-signature=false allows them again while no signing secret is stored)")
 	t, pos, err := c.open(ctx, args, "ID")
 	if err != nil {
 		return err
@@ -133,12 +135,11 @@ func instanceConfigure(ctx context.Context, args []string, stdout, stderr io.Wri
 		return fmt.Errorf("read instance %s: %w", pos[0], err)
 	}
 	read := in.ConfigVersion
-	secretsChanged := false
 	if s.given["mailchimp-api-key"] {
-		in.Secrets.MailchimpAPIKey, secretsChanged = s.mailchimpAPIKey, true
+		in.Secrets.MailchimpAPIKey = s.mailchimpAPIKey
 	}
 	if s.given["accessplanit-api-key"] {
-		in.Secrets.AccessplanitAPIKey, secretsChanged = s.accessplanitAPIKey, true
+		in.Secrets.AccessplanitAPIKey = s.accessplanitAPIKey
 	}
 	if s.given["mailchimp-base-url"] {
 		in.MailchimpBaseURL = s.mailchimpBaseURL
@@ -146,6 +147,11 @@ func instanceConfigure(ctx context.Context, args []string, stdout, stderr io.Wri
 	if s.given["accessplanit-url"] {
 		in.AccessplanitBaseURL = s.accessplanitURL
 	}
+	c.fs.Visit(func(f *flag.Flag) {
+		if f.Name == "require-signature" {
+			in.RequireSignature = *requireSignature
+		}
+	})
 	if err := s.apply(&in); err != nil {
 		return err
 	}
@@ -159,9 +165,9 @@ func instanceConfigure(ctx context.Context, args []string, stdout, stderr io.Wri
 	if err := connectAndCheck(ctx, t, &in, wantList, wantCompany, stderr); err != nil {
 		return err
 	}
-	if !secretsChanged {
-		in.Secrets = apmc.Secrets{} // keep the stored ones, sealed as they are
-	}
+	// The secrets are always written back, changed or not: that also
+	// writes the digests of the webhook tokens, which migrates an instance
+	// stored before the ingest functions read digests.
 	if err := t.Instances.Update(ctx, in); err != nil {
 		return err
 	}

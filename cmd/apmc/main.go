@@ -69,6 +69,7 @@ commands:
   instance show ID | instance list     an instance at a glance; every instance
   webhooks register ID                 register the Mailchimp webhook; print the accessplanit URL
   webhooks check ID                    verify both webhooks reach the instance
+  webhooks rotate ID [--grace 24h]     new webhook tokens; the old ones work for --grace; re-registers Mailchimp's, prints accessplanit's URL
   pause ID | resume ID                 hold changes; apply the held ones in order
   executions list ID [filters]         the instance's executions, newest first
   executions show ID EXECUTION_ID      one execution: steps, logs, related executions

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/apmc-sync/apmc/internal/apmc"
 	"github.com/apmc-sync/apmc/internal/mailchimp"
@@ -18,6 +19,7 @@ func runWebhooks(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	return dispatch(ctx, "webhooks", map[string]subcommand{
 		"register": webhooksRegister,
 		"check":    webhooksCheck,
+		"rotate":   webhooksRotate,
 	}, args, stdout, stderr)
 }
 
@@ -77,33 +79,96 @@ func webhooksRegister(ctx context.Context, args []string, stdout, stderr io.Writ
 	}
 	if existing != "" {
 		fmt.Fprintf(stdout, "Mailchimp webhook already registered on audience %s (webhook %s)\n", in.MailchimpListID, existing)
-	} else {
-		hook, err := mc.CreateWebhook(ctx, in.MailchimpListID, mailchimp.Webhook{URL: urls.mailchimp, Events: allEvents, Sources: allSources})
-		if err != nil {
-			return scrubbed(fmt.Errorf("register the Mailchimp webhook (Mailchimp first checks that the URL answers a GET): %w", err), in)
-		}
-		fmt.Fprintf(stdout, "Mailchimp webhook registered on audience %s (webhook %s), all events and sources (api included)\n", in.MailchimpListID, hook.ID)
-		if hook.SigningSecret != "" {
-			in.Secrets.MailchimpSigningSecret = hook.SigningSecret
-			if err := t.Instances.Update(ctx, in); err != nil {
-				return fmt.Errorf("store the webhook's signing secret: %w", err)
-			}
-			fmt.Fprintf(stdout, "signing secret stored sealed (config version %d)\n", in.ConfigVersion+1)
-		}
+	} else if err := registerMailchimp(ctx, t, mc, in, urls, stdout); err != nil {
+		return err
 	}
+	printURLs(stdout, urls, *show)
+	return nil
+}
+
+// registerMailchimp registers the instance's Mailchimp webhook at
+// urls.mailchimp and stores the signing secret Mailchimp returns.
+func registerMailchimp(ctx context.Context, t *target, mc *mailchimp.Client, in apmc.Instance, urls webhookURLs, stdout io.Writer) error {
+	hook, err := mc.CreateWebhook(ctx, in.MailchimpListID, mailchimp.Webhook{URL: urls.mailchimp, Events: allEvents, Sources: allSources})
+	if err != nil {
+		return scrubbed(fmt.Errorf("register the Mailchimp webhook (Mailchimp first checks that the URL answers a GET): %w", err), in)
+	}
+	fmt.Fprintf(stdout, "Mailchimp webhook registered on audience %s (webhook %s), all events and sources (api included)\n", in.MailchimpListID, hook.ID)
+	if hook.SigningSecret != "" {
+		in.Secrets.MailchimpSigningSecret = hook.SigningSecret
+		if err := t.Instances.Update(ctx, in); err != nil {
+			return fmt.Errorf("store the webhook's signing secret: %w", err)
+		}
+		fmt.Fprintf(stdout, "signing secret stored (config version %d)\n", in.ConfigVersion+1)
+	}
+	return nil
+}
+
+// printURLs prints both webhook URLs, path tokens redacted unless show.
+func printURLs(stdout io.Writer, urls webhookURLs, show bool) {
 	shown := func(u string) string {
-		if *show {
+		if show {
 			return u
 		}
 		return redactPath(u)
 	}
 	fmt.Fprintf(stdout, "Mailchimp webhook URL:    %s\n", shown(urls.mailchimp))
 	fmt.Fprintf(stdout, "accessplanit webhook URL: %s\n", shown(urls.accessplanit))
-	if *show {
+	if show {
 		fmt.Fprintln(stdout, "In accessplanit, add a webhook on the User module (create, update and delete) sending to the accessplanit URL above. Keep it secret: its last part is the instance's token.")
 	} else {
 		fmt.Fprintln(stdout, "To see the accessplanit URL to paste into the platform, run again with --show-webhook-urls (it prints a secret token).")
 	}
+}
+
+// DefaultRotationGrace is how long replaced webhook tokens keep working
+// after `webhooks rotate`: a day, time to update accessplanit's webhook.
+const DefaultRotationGrace = 24 * time.Hour
+
+// webhooksRotate issues new path tokens for both webhooks: the replaced
+// ones keep working for --grace, then stop. It registers the Mailchimp
+// webhook at its new URL and prints the new accessplanit URL, which the
+// operator pastes into accessplanit within the grace period.
+func webhooksRotate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	c := newCommand("webhooks rotate", stderr)
+	grace := c.fs.Duration("grace", DefaultRotationGrace, "how long the replaced tokens keep working (0: they stop at once)")
+	t, pos, err := c.open(ctx, args, "ID")
+	if err != nil {
+		return err
+	}
+	if *grace < 0 {
+		return fmt.Errorf("-grace %s: must not be negative", *grace)
+	}
+	if t.WebhookBaseURL == "" {
+		return errors.New("the webhook base URL is unknown: pass -webhook-base-url (stack output ApiUrl) or set APMC_WEBHOOK_BASE_URL")
+	}
+	apToken, err := newToken()
+	if err != nil {
+		return err
+	}
+	mcToken, err := newToken()
+	if err != nil {
+		return err
+	}
+	if _, err := t.Instances.RotateWebhookTokens(ctx, pos[0], apToken, mcToken, *grace); err != nil {
+		return fmt.Errorf("rotate the webhook tokens of instance %s: %w", pos[0], err)
+	}
+	fmt.Fprintf(stdout, "new webhook tokens stored for instance %s; the replaced ones work until %s\n", pos[0], time.Now().Add(*grace).UTC().Format(time.RFC3339))
+	in, urls, err := withURLs(ctx, t, pos[0])
+	if err != nil {
+		return err
+	}
+	mc, err := connectMailchimp(ctx, t.HTTP, in.Secrets.MailchimpAPIKey, in.MailchimpBaseURL)
+	if err != nil {
+		return err
+	}
+	if err := registerMailchimp(ctx, t, mc, in, urls, stdout); err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, "The Mailchimp webhook at the old URL stays registered: delete it in Mailchimp (Audience → Settings → Webhooks); it is refused once the grace period ends.")
+	fmt.Fprintf(stdout, "Mailchimp webhook URL:    %s\n", redactPath(urls.mailchimp))
+	fmt.Fprintf(stdout, "accessplanit webhook URL: %s\n", urls.accessplanit)
+	fmt.Fprintln(stdout, "In accessplanit, point the User module's webhooks (create, update and delete) at the new accessplanit URL above before the grace period ends. Keep it secret: its last part is the instance's token.")
 	return nil
 }
 

@@ -2,8 +2,6 @@ package accessplanit
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -34,11 +32,9 @@ func malformedf(format string, args ...any) error {
 // ASSUMPTION: the webhook payload is not public. The User may come as the
 // body itself (whole, or just {"ID": …}), or inside a wrapper under one of
 // these keys, beside siblings such as Event, EventType or Module and a
-// delivery id (Id or WebhookInstanceID). Keys match without regard to case.
-var (
-	wrapperKeys  = []string{"Data", "Entity", "User", "Record", "Payload", "Body", "Object"}
-	deliveryKeys = []string{"WebhookInstanceID", "WebhookInstance", "DeliveryID"}
-)
+// delivery id (Id or WebhookInstanceID, not used: a delivery is identified by
+// its content). Keys match without regard to case.
+var wrapperKeys = []string{"Data", "Entity", "User", "Record", "Payload", "Body", "Object"}
 
 // maxWrapperDepth bounds how deep wrappers are looked into.
 const maxWrapperDepth = 4
@@ -48,7 +44,8 @@ const maxWrapperDepth = 4
 // update, DELETE a delete. The Change carries the whole User only when the
 // delivery does (ID, Email, Forenames, Surname and DateUpdated); otherwise
 // only the User's ID and email, and the User is read from the API when the
-// change is applied. Errors wrap ErrMalformed.
+// change is applied. The Change's ID is left to the caller, which has the
+// raw delivery to derive it from. Errors wrap ErrMalformed.
 func ParseWebhook(method string, body []byte, instanceID string, receivedAt time.Time) (apmc.Change, error) {
 	var event apmc.Event
 	switch strings.ToUpper(strings.TrimSpace(method)) {
@@ -75,22 +72,14 @@ func ParseWebhook(method string, body []byte, instanceID string, receivedAt time
 		return apmc.Change{}, malformedf("body is not valid JSON: %v", err)
 	}
 
-	deliveryID := ""
 	user := top
 	for depth := 0; depth < maxWrapperDepth; depth++ {
-		if id := firstText(user, deliveryKeys...); id != "" && deliveryID == "" {
-			deliveryID = id
-		}
 		if module := firstText(user, "Module", "ModuleName", "EntityType"); module != "" && !strings.EqualFold(module, "User") && !strings.EqualFold(module, "Users") {
 			return apmc.Change{}, malformedf("the delivery is about module %.40q, not User", module)
 		}
 		inner, ok := wrapped(user)
 		if !ok {
 			break
-		}
-		// In a wrapper, a bare "Id" beside the User is the delivery's own id.
-		if id := firstText(user, "Id", "ID"); id != "" && deliveryID == "" {
-			deliveryID = id
 		}
 		user = inner
 	}
@@ -106,12 +95,6 @@ func ParseWebhook(method string, body []byte, instanceID string, receivedAt time
 	}
 	if c.UserID == "" && c.Email == "" {
 		return apmc.Change{}, malformedf("no user ID and no email in the body")
-	}
-	if deliveryID != "" {
-		c.ID = "webhook-instance:" + deliveryID
-	} else {
-		sum := sha256.Sum256(append([]byte(strings.ToUpper(strings.TrimSpace(method))+"\n"), body...))
-		c.ID = "sha256:" + hex.EncodeToString(sum[:])
 	}
 	if s := firstText(user, "DateUpdated"); s != "" {
 		if t, err := parseTime(s); err == nil {

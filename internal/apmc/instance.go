@@ -92,6 +92,9 @@ type Instance struct {
 	DiscardWhilePaused bool `json:"discard_while_paused,omitempty"`
 	// RetentionDays is how long executions are kept (default 30).
 	RetentionDays int `json:"retention_days,omitempty"`
+	// RequireSignature refuses Mailchimp deliveries without a valid
+	// X-Mailchimp-Signature, even before a signing secret is stored.
+	RequireSignature bool `json:"require_signature,omitempty"`
 
 	// Secrets are only filled in by reads meant for syncing, never for display.
 	Secrets Secrets `json:"-"`

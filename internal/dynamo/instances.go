@@ -26,7 +26,10 @@ type Sealer interface {
 
 // InstanceStore keeps instances. Their secrets are sealed together as one
 // blob, so a write costs one Encrypt and a read for syncing one Decrypt;
-// reads for display never call KMS at all.
+// reads for display never call KMS at all. Beside the blob, each write
+// stores what the webhook endpoints need in plain attributes they read
+// alone (WebhookAuth): the SHA-256 digests of the path tokens and the
+// Mailchimp signing secret, so those endpoints need no KMS access.
 type InstanceStore struct {
 	client *dynamodb.Client
 	table  string
@@ -41,8 +44,10 @@ func NewInstanceStore(client *dynamodb.Client, table string, sealer Sealer) *Ins
 	return &InstanceStore{client: client, table: table, sealer: sealer, now: time.Now}
 }
 
-// instanceItem is an instance as stored: its configuration and the sealed
-// secrets, never a secret in clear.
+// instanceItem is an instance as stored: its configuration, the sealed
+// secrets and the webhook credentials. The only secret in clear is the
+// Mailchimp signing secret, which verifies deliveries and opens nothing;
+// path tokens are kept as digests.
 type instanceItem struct {
 	InstanceID            string              `json:"instance_id"`
 	Name                  string              `json:"name"`
@@ -60,8 +65,14 @@ type instanceItem struct {
 	DiscardWhilePaused    bool                `json:"discard_while_paused,omitempty"`
 	RetentionDays         int                 `json:"retention_days,omitempty"`
 	SealedSecrets         []byte              `json:"sealed_secrets,omitempty"`
-	UpdatedAt             time.Time           `json:"updated_at"`
-	ExpiresAt             int64               `json:"expires_at,omitempty"`
+	// The digests of each side's accepted webhook path tokens.
+	AccessplanitTokens []apmc.TokenDigest `json:"accessplanit_token_digests,omitempty"`
+	MailchimpTokens    []apmc.TokenDigest `json:"mailchimp_token_digests,omitempty"`
+	// SigningSecret is the Mailchimp webhook's signing secret.
+	SigningSecret    string    `json:"webhook_signing_secret,omitempty"`
+	RequireSignature bool      `json:"require_signature,omitempty"`
+	UpdatedAt        time.Time `json:"updated_at"`
+	ExpiresAt        int64     `json:"expires_at,omitempty"`
 }
 
 // sealedSecrets is the clear-text form of the sealed blob.
@@ -79,7 +90,7 @@ func toInstanceItem(in apmc.Instance) instanceItem {
 		MailchimpListID: in.MailchimpListID, MailchimpBaseURL: in.MailchimpBaseURL, StatusIfNew: in.StatusIfNew,
 		AccessplanitBaseURL: in.AccessplanitBaseURL, DefaultCompanyID: in.DefaultCompanyID,
 		AccessplanitUserID: in.AccessplanitUserID, MailchimpEmailChanges: in.MailchimpEmailChanges, Mappings: in.Mappings,
-		DiscardWhilePaused: in.DiscardWhilePaused, RetentionDays: in.RetentionDays,
+		DiscardWhilePaused: in.DiscardWhilePaused, RetentionDays: in.RetentionDays, RequireSignature: in.RequireSignature,
 	}
 }
 
@@ -89,7 +100,7 @@ func (it instanceItem) instance() apmc.Instance {
 		MailchimpListID: it.MailchimpListID, MailchimpBaseURL: it.MailchimpBaseURL, StatusIfNew: it.StatusIfNew,
 		AccessplanitBaseURL: it.AccessplanitBaseURL, DefaultCompanyID: it.DefaultCompanyID,
 		AccessplanitUserID: it.AccessplanitUserID, MailchimpEmailChanges: it.MailchimpEmailChanges, Mappings: it.Mappings,
-		DiscardWhilePaused: it.DiscardWhilePaused, RetentionDays: it.RetentionDays,
+		DiscardWhilePaused: it.DiscardWhilePaused, RetentionDays: it.RetentionDays, RequireSignature: it.RequireSignature,
 	}
 }
 
@@ -157,6 +168,7 @@ func (s *InstanceStore) Create(ctx context.Context, in apmc.Instance) error {
 		return err
 	}
 	it.SealedSecrets = sealed
+	it.setWebhookAuth(in.Secrets, nil, s.now())
 	if err := s.put(ctx, it, absent(s.now())); err != nil {
 		if errors.Is(err, apmc.ErrConflict) {
 			return fmt.Errorf("create instance %s: an instance with this id already exists: %w", in.ID, apmc.ErrConflict)
@@ -185,10 +197,14 @@ func (s *InstanceStore) Update(ctx context.Context, in apmc.Instance) error {
 	it.ConfigVersion = in.ConfigVersion + 1
 	it.SealedSecrets = stored.SealedSecrets
 	it.ExpiresAt = stored.ExpiresAt
+	it.AccessplanitTokens, it.MailchimpTokens, it.SigningSecret = stored.AccessplanitTokens, stored.MailchimpTokens, stored.SigningSecret
 	if in.Secrets != (apmc.Secrets{}) {
 		if it.SealedSecrets, err = s.seal(ctx, in.ID, in.Secrets); err != nil {
 			return err
 		}
+		// Writing the secrets writes the digests of the tokens: this is also
+		// how an instance stored before digests existed gets them.
+		it.setWebhookAuth(in.Secrets, stored.webhookTokens(), s.now())
 	}
 	if err := s.put(ctx, it, versionIs(in.ConfigVersion)); err != nil {
 		return fmt.Errorf("update instance %s: %w", in.ID, err)
@@ -297,4 +313,135 @@ func (s *InstanceStore) open(ctx context.Context, id string, sealed []byte) (apm
 		return apmc.Secrets{}, fmt.Errorf("open secrets of instance %s: sealed blob is not valid", id)
 	}
 	return apmc.Secrets(sec), nil
+}
+
+// setWebhookAuth stores the digests of sec's path tokens as the current
+// ones and its signing secret. Of before, the digests still in their grace
+// period stay accepted until they expire; a current one that is not
+// sec's any more is dropped at once (use RotateWebhookTokens to keep it).
+func (it *instanceItem) setWebhookAuth(sec apmc.Secrets, before map[apmc.Side][]apmc.TokenDigest, now time.Time) {
+	it.AccessplanitTokens, it.MailchimpTokens = nil, nil
+	for side, token := range map[apmc.Side]string{apmc.SideAccessplanit: sec.AccessplanitToken, apmc.SideMailchimp: sec.MailchimpToken} {
+		var digests []apmc.TokenDigest
+		if token != "" {
+			digests = append(digests, apmc.TokenDigest{Digest: apmc.DigestToken(token)})
+		}
+		for _, d := range before[side] {
+			if !d.ExpiresAt.IsZero() && now.Before(d.ExpiresAt) {
+				digests = append(digests, d)
+			}
+		}
+		if side == apmc.SideAccessplanit {
+			it.AccessplanitTokens = digests
+		} else {
+			it.MailchimpTokens = digests
+		}
+	}
+	it.SigningSecret = sec.MailchimpSigningSecret
+}
+
+// webhookTokens returns the stored digests by side.
+func (it instanceItem) webhookTokens() map[apmc.Side][]apmc.TokenDigest {
+	return map[apmc.Side][]apmc.TokenDigest{apmc.SideAccessplanit: it.AccessplanitTokens, apmc.SideMailchimp: it.MailchimpTokens}
+}
+
+// tokenAttr names the attribute holding a side's token digests.
+func tokenAttr(side apmc.Side) string { return string(side) + "_token_digests" }
+
+// WebhookAuth returns what the webhook endpoint of side needs to
+// authenticate a delivery. It reads only those attributes (a projection),
+// never the sealed secrets, and calls no KMS. An instance stored before
+// token digests existed has none, so it accepts no delivery until its
+// secrets are written again (apmc instance configure or webhooks rotate).
+func (s *InstanceStore) WebhookAuth(ctx context.Context, id string, side apmc.Side) (apmc.WebhookAuth, error) {
+	if id == "" {
+		return apmc.WebhookAuth{}, fmt.Errorf("webhook credentials: empty instance id: %w", apmc.ErrNotFound)
+	}
+	if side != apmc.SideAccessplanit && side != apmc.SideMailchimp {
+		return apmc.WebhookAuth{}, fmt.Errorf("webhook credentials of instance %s: unknown side %q", id, side)
+	}
+	proj := expression.NamesList(expression.Name(AttrInstanceID), expression.Name(AttrExpiresAt),
+		expression.Name(tokenAttr(side)))
+	if side == apmc.SideMailchimp {
+		proj = proj.AddNames(expression.Name("webhook_signing_secret"), expression.Name("require_signature"))
+	}
+	expr, err := expression.NewBuilder().WithProjection(proj).Build()
+	if err != nil {
+		return apmc.WebhookAuth{}, fmt.Errorf("webhook credentials of instance %s: build projection: %w", id, err)
+	}
+	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:                aws.String(s.table),
+		Key:                      map[string]types.AttributeValue{AttrInstanceID: &types.AttributeValueMemberS{Value: id}},
+		ProjectionExpression:     expr.Projection(),
+		ExpressionAttributeNames: expr.Names(),
+	})
+	if err != nil {
+		return apmc.WebhookAuth{}, fmt.Errorf("webhook credentials of instance %s: %w", id, err)
+	}
+	if len(out.Item) == 0 || expired(out.Item, s.now()) {
+		return apmc.WebhookAuth{}, fmt.Errorf("instance %s: %w", id, apmc.ErrNotFound)
+	}
+	var it instanceItem
+	if err := unmarshalItem(out.Item, &it); err != nil {
+		return apmc.WebhookAuth{}, fmt.Errorf("webhook credentials of instance %s: decode item: %w", id, err)
+	}
+	auth := apmc.WebhookAuth{Tokens: it.webhookTokens()[side]}
+	if side == apmc.SideMailchimp {
+		auth.SigningSecret, auth.RequireSignature = it.SigningSecret, it.RequireSignature
+	}
+	return auth, nil
+}
+
+// RotateWebhookTokens replaces the instance's webhook path tokens with
+// accessplanitToken and mailchimpToken, storing the next config version.
+// The tokens they replace stay accepted for grace (none when grace is 0),
+// then stop working. It returns the instance with its secrets opened, for
+// registering the new URLs.
+func (s *InstanceStore) RotateWebhookTokens(ctx context.Context, id, accessplanitToken, mailchimpToken string, grace time.Duration) (apmc.Instance, error) {
+	if accessplanitToken == "" || mailchimpToken == "" {
+		return apmc.Instance{}, apmc.Invalidf("rotate webhook tokens of instance %s: both new tokens are required", id)
+	}
+	if grace < 0 {
+		return apmc.Instance{}, apmc.Invalidf("rotate webhook tokens of instance %s: grace %s is negative", id, grace)
+	}
+	it, err := s.get(ctx, id)
+	if err != nil {
+		return apmc.Instance{}, fmt.Errorf("rotate webhook tokens: %w", err)
+	}
+	sec, err := s.open(ctx, id, it.SealedSecrets)
+	if err != nil {
+		return apmc.Instance{}, fmt.Errorf("rotate webhook tokens: %w", err)
+	}
+	now := s.now()
+	// The replaced tokens: the current digests, or for an instance stored
+	// before digests existed, those of its sealed tokens.
+	before := map[apmc.Side][]apmc.TokenDigest{}
+	for side, token := range map[apmc.Side]string{apmc.SideAccessplanit: sec.AccessplanitToken, apmc.SideMailchimp: sec.MailchimpToken} {
+		current := it.webhookTokens()[side]
+		if len(current) == 0 && token != "" {
+			current = []apmc.TokenDigest{{Digest: apmc.DigestToken(token)}}
+		}
+		for _, d := range current {
+			if d.ExpiresAt.IsZero() {
+				if grace == 0 {
+					continue
+				}
+				d.ExpiresAt = now.Add(grace).UTC()
+			}
+			before[side] = append(before[side], d)
+		}
+	}
+	sec.AccessplanitToken, sec.MailchimpToken = accessplanitToken, mailchimpToken
+	if it.SealedSecrets, err = s.seal(ctx, id, sec); err != nil {
+		return apmc.Instance{}, err
+	}
+	it.setWebhookAuth(sec, before, now)
+	read := it.ConfigVersion
+	it.ConfigVersion = read + 1
+	if err := s.put(ctx, it, versionIs(read)); err != nil {
+		return apmc.Instance{}, fmt.Errorf("rotate webhook tokens of instance %s: %w", id, err)
+	}
+	in := it.instance()
+	in.Secrets = sec
+	return in, nil
 }

@@ -120,7 +120,9 @@ func TestInstanceStoreCreateAndRead(t *testing.T) {
 			t.Errorf("Instance(%s) with a failing sealer error = nil, want an error", in.ID)
 		}
 
-		// The stored item holds no secret in clear.
+		// The stored item holds no secret in clear but the Mailchimp signing
+		// secret, which the Mailchimp endpoint reads without KMS to verify
+		// deliveries; the path tokens are there as digests only.
 		raw, err := b.client.GetItem(ctx, &dynamodb.GetItemInput{
 			TableName: aws.String(tables.Instances),
 			Key:       map[string]types.AttributeValue{AttrInstanceID: &types.AttributeValueMemberS{Value: in.ID}},
@@ -132,6 +134,9 @@ func TestInstanceStoreCreateAndRead(t *testing.T) {
 			t.Fatalf("GetItem(%s) = no item, want the stored instance", in.ID)
 		}
 		for _, secret := range testSecrets.Values() {
+			if secret == testSecrets.MailchimpSigningSecret {
+				continue
+			}
 			if containsText(raw.Item, secret) {
 				t.Errorf("stored item of %s holds secret %q in clear", in.ID, secret)
 			}

@@ -29,7 +29,7 @@ type accessplanitHandler struct{ d Deps }
 func (h *accessplanitHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("instanceID")
 	log := h.d.logger().With("endpoint", "accessplanit", "instance_id", id, "method", r.Method)
-	if _, err := authenticate(r.Context(), h.d.Instances, id, r.PathValue("token"), func(s apmc.Secrets) string { return s.AccessplanitToken }); err != nil {
+	if _, err := authenticate(r.Context(), h.d.Webhooks, id, apmc.SideAccessplanit, r.PathValue("token"), h.d.now()); err != nil {
 		writeError(w, log, err)
 		return
 	}
@@ -47,6 +47,11 @@ func (h *accessplanitHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) 
 	change, err := accessplanit.ParseWebhook(r.Method, body, id, h.d.now().UTC())
 	if err != nil {
 		writeError(w, log, fmt.Errorf("%w: %w", errMalformed, err))
+		return
+	}
+	change.ID = deliveryID(id, r.Method, body)
+	if err := checkKeys(change); err != nil {
+		writeError(w, log, err)
 		return
 	}
 	if err := h.d.Queue.Enqueue(r.Context(), change); err != nil {

@@ -159,7 +159,7 @@ func (e *env) start(t *testing.T, opts ...endpointOption) *endpoint {
 	t.Helper()
 	qs := e.aws.Queues(t, "changes", 30)
 	ep := &endpoint{env: e, queueURL: qs.ChangesURL, logs: &lockedBuffer{}}
-	deps := ingest.Deps{Instances: e.instances, Logger: slog.New(slog.NewJSONHandler(ep.logs, nil))}
+	deps := ingest.Deps{Webhooks: e.instances, Logger: slog.New(slog.NewJSONHandler(ep.logs, nil))}
 	sendTo := qs.ChangesURL
 	for _, o := range opts {
 		o(&deps, &sendTo)

@@ -17,14 +17,14 @@ import (
 	"github.com/apmc-sync/apmc/internal/ingest"
 )
 
-// oneInstance is the domain port apmc.Instances over a single instance.
+// oneInstance is the domain port apmc.WebhookAuths over a single instance.
 type oneInstance struct{ in apmc.Instance }
 
-func (o oneInstance) Instance(_ context.Context, id string) (apmc.Instance, error) {
+func (o oneInstance) WebhookAuth(_ context.Context, id string, _ apmc.Side) (apmc.WebhookAuth, error) {
 	if id != o.in.ID {
-		return apmc.Instance{}, fmt.Errorf("instance %s: %w", id, apmc.ErrNotFound)
+		return apmc.WebhookAuth{}, fmt.Errorf("instance %s: %w", id, apmc.ErrNotFound)
 	}
-	return o.in, nil
+	return apmc.WebhookAuth{Tokens: []apmc.TokenDigest{{Digest: apmc.DigestToken(o.in.Secrets.AccessplanitToken)}}}, nil
 }
 
 // countingQueue is the Enqueuer port that only counts.
@@ -64,7 +64,7 @@ func FuzzAccessplanitHandler(f *testing.F) {
 
 	in := validInstance(plainID)
 	q := &countingQueue{}
-	srv := httptest.NewServer(ingest.NewAccessplanit(ingest.Deps{Instances: oneInstance{in}, Queue: q, MaxBody: 4096}))
+	srv := httptest.NewServer(ingest.NewAccessplanit(ingest.Deps{Webhooks: oneInstance{in}, Queue: q, MaxBody: 4096}))
 	defer srv.Close()
 	url := srv.URL + "/webhooks/accessplanit/" + in.ID + "/" + in.Secrets.AccessplanitToken
 

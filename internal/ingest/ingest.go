@@ -2,14 +2,13 @@ package ingest
 
 import (
 	"context"
-	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/apmc-sync/apmc/internal/apmc"
@@ -26,11 +25,13 @@ type Enqueuer interface {
 
 // Deps are what the endpoints need.
 type Deps struct {
-	Instances apmc.Instances
-	Queue     Enqueuer
-	Logger    *slog.Logger
-	Now       func() time.Time
-	MaxBody   int64
+	// Webhooks gives each instance's webhook credentials; wrap the store in
+	// a Cache so a warm function reads them at most once per TTL.
+	Webhooks apmc.WebhookAuths
+	Queue    Enqueuer
+	Logger   *slog.Logger
+	Now      func() time.Time
+	MaxBody  int64
 }
 
 func (d Deps) now() time.Time {
@@ -69,29 +70,41 @@ var (
 // must not become a 503 that makes the sender retry.
 const maxInstanceIDBytes = 2048
 
-// authenticate returns the instance whose path token matches. An unknown
-// instance and a wrong token give the same error after the same work, so
-// nobody can tell which instances exist.
-func authenticate(ctx context.Context, instances apmc.Instances, id, token string, expected func(apmc.Secrets) string) (apmc.Instance, error) {
-	var in apmc.Instance
-	err := fmt.Errorf("instance id of %d bytes: %w", len(id), apmc.ErrNotFound)
-	if len(id) <= maxInstanceIDBytes {
-		in, err = instances.Instance(ctx, id)
+// authenticate returns the webhook credentials of the instance's side
+// when token is one of its accepted path tokens. An unknown instance and a
+// wrong token give the same error after the same work, so nobody can tell
+// which instances exist.
+func authenticate(ctx context.Context, auths apmc.WebhookAuths, id string, side apmc.Side, token string, now time.Time) (apmc.WebhookAuth, error) {
+	if len(id) > maxInstanceIDBytes {
+		refuse(token, now)
+		return apmc.WebhookAuth{}, errNoSuchWebhook
 	}
-	want := ""
+	auth, err := auths.WebhookAuth(ctx, id, side)
+	if c, ok := auths.(*Cache); ok && (errors.Is(err, apmc.ErrNotFound) || (err == nil && !auth.Accepts(token, now))) {
+		// Cached credentials may predate a creation or a rotation: read
+		// them again, at most once a second per instance id.
+		auth, err = c.recheck(ctx, id, side)
+	}
 	switch {
-	case err == nil:
-		want = expected(in.Secrets)
-	case !errors.Is(err, apmc.ErrNotFound):
-		return apmc.Instance{}, fmt.Errorf("load instance: %w", err)
+	case errors.Is(err, apmc.ErrNotFound):
+		refuse(token, now)
+		return apmc.WebhookAuth{}, errNoSuchWebhook
+	case err != nil:
+		return apmc.WebhookAuth{}, fmt.Errorf("load webhook credentials: %w", err)
+	case !auth.Accepts(token, now):
+		return apmc.WebhookAuth{}, errNoSuchWebhook
 	}
-	// Compare digests so the time taken says nothing about the token's length.
-	got, exp := sha256.Sum256([]byte(token)), sha256.Sum256([]byte(want))
-	if subtle.ConstantTimeCompare(got[:], exp[:]) != 1 || want == "" || err != nil {
-		return apmc.Instance{}, errNoSuchWebhook
-	}
-	return in, nil
+	return auth, nil
 }
+
+// refuse does the work of checking a token against one digest, so an
+// unknown instance takes as long to refuse as a wrong token.
+func refuse(token string, now time.Time) {
+	apmc.WebhookAuth{Tokens: []apmc.TokenDigest{{Digest: noToken}}}.Accepts(token, now)
+}
+
+// noToken has the length of a digest but is not hex, so no token matches it.
+var noToken = strings.Repeat("-", 64)
 
 // readBody reads the body, refusing one over the limit before reading it all.
 func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {

@@ -27,13 +27,11 @@ func NewMailchimp(d Deps) http.Handler {
 
 type mailchimpHandler struct{ d Deps }
 
-func token(s apmc.Secrets) string { return s.MailchimpToken }
-
 // check answers the GET Mailchimp sends when a webhook is registered.
 func (h *mailchimpHandler) check(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("instanceID")
 	log := h.d.logger().With("endpoint", "mailchimp", "instance_id", id, "method", r.Method)
-	if _, err := authenticate(r.Context(), h.d.Instances, id, r.PathValue("token"), token); err != nil {
+	if _, err := authenticate(r.Context(), h.d.Webhooks, id, apmc.SideMailchimp, r.PathValue("token"), h.d.now()); err != nil {
 		writeError(w, log, err)
 		return
 	}
@@ -43,7 +41,7 @@ func (h *mailchimpHandler) check(w http.ResponseWriter, r *http.Request) {
 func (h *mailchimpHandler) deliver(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("instanceID")
 	log := h.d.logger().With("endpoint", "mailchimp", "instance_id", id, "method", r.Method)
-	in, err := authenticate(r.Context(), h.d.Instances, id, r.PathValue("token"), token)
+	auth, err := authenticate(r.Context(), h.d.Webhooks, id, apmc.SideMailchimp, r.PathValue("token"), h.d.now())
 	if err != nil {
 		writeError(w, log, err)
 		return
@@ -58,11 +56,15 @@ func (h *mailchimpHandler) deliver(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := h.d.now().UTC()
-	if secret := in.Secrets.MailchimpSigningSecret; secret != "" {
+	switch secret := auth.SigningSecret; {
+	case secret != "":
 		if err := mailchimp.VerifySignature(r.Header.Get("X-Mailchimp-Signature"), body, secret, now); err != nil {
 			writeError(w, log, fmt.Errorf("%w: %w", errUnauthorized, err))
 			return
 		}
+	case auth.RequireSignature:
+		writeError(w, log, fmt.Errorf("%w: the instance requires signed deliveries and holds no signing secret yet (apmc webhooks register stores it)", errUnauthorized))
+		return
 	}
 	if !utf8.Valid(body) {
 		writeError(w, log, fmt.Errorf("%w: the body is not valid UTF-8", errMalformed))
@@ -76,6 +78,11 @@ func (h *mailchimpHandler) deliver(w http.ResponseWriter, r *http.Request) {
 	change, err := mailchimp.ParseWebhook(form, id, now)
 	if err != nil {
 		writeError(w, log, fmt.Errorf("%w: %w", errMalformed, err))
+		return
+	}
+	change.ID = deliveryID(id, r.Method, body)
+	if err := checkKeys(change); err != nil {
+		writeError(w, log, err)
 		return
 	}
 	if change.Event == apmc.EventCampaign {

@@ -99,7 +99,7 @@ func (p *parts) engine(b *testing.B) *apmc.Engine {
 
 // ingestConfig is the ingest functions' configuration.
 func (p *parts) ingestConfig() ingestapp.Config {
-	return ingestapp.Config{InstancesTable: p.tables.Instances, QueueURL: p.queueURL, KMSKeyID: p.keyID, InstanceCacheTTL: time.Hour}
+	return ingestapp.Config{InstancesTable: p.tables.Instances, QueueURL: p.queueURL, InstanceCacheTTL: time.Hour}
 }
 
 // drain empties the queue now and then, so a long benchmark does not keep

@@ -129,7 +129,7 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	info := Info{APIURL: base + "/api/", InstanceID: DemoInstanceID, APIToken: cfg.APIToken}
 	info.ConsoleURL = base + "/console/"
 	info.AWS = AWS{Endpoint: endpoint, Region: awsCfg.Region, InstancesTable: tables.Instances, ExecutionsTable: tables.Executions,
-		ContactsTable: tables.Contacts, QueueURL: atEndpoint(s.Queues.ChangesURL, endpoint), DeadLetterURL: atEndpoint(s.Queues.DeadLetterURL, endpoint), KMSKeyID: keyID}
+		ContactsTable: tables.Contacts, QueueURL: atEndpoint(s.Queues.ChangesURL, endpoint), DeadLetterURL: atEndpoint(s.Queues.DeadLetterURL, endpoint)}
 
 	// The sync consumer, fed as Lambda's event source mapping would.
 	s.newPoller = func() *queue.Poller {
@@ -185,7 +185,7 @@ func (s *Stack) buildFunctions(ctx context.Context, cfg Config, clients app.Clie
 	s.Cache = &apmc.CachedInstances{Next: s.Instances, TTL: cfg.InstanceCacheTTL}
 
 	deps := app.Deps{AWS: clients, Logger: cfg.Logger, Instances: s.Cache}
-	ingestCfg := ingestapp.Config{InstancesTable: tables.Instances, QueueURL: s.Queues.ChangesURL, KMSKeyID: keyID, InstanceCacheTTL: cfg.InstanceCacheTTL}
+	ingestCfg := ingestapp.Config{InstancesTable: tables.Instances, QueueURL: s.Queues.ChangesURL, InstanceCacheTTL: cfg.InstanceCacheTTL}
 	if fns.ingestAccessplanit, err = ingestapp.NewAccessplanit(ingestCfg, deps); err != nil {
 		return fns, fmt.Errorf("build the accessplanit ingest function: %w", err)
 	}
@@ -194,7 +194,7 @@ func (s *Stack) buildFunctions(ctx context.Context, cfg Config, clients app.Clie
 	}
 	syncFn, err := syncapp.New(syncapp.Config{
 		InstancesTable: tables.Instances, ExecutionsTable: tables.Executions, ContactsTable: tables.Contacts,
-		QueueURL: s.Queues.ChangesURL, KMSKeyID: keyID, InstanceCacheTTL: cfg.InstanceCacheTTL,
+		QueueURL: s.Queues.ChangesURL, InstanceCacheTTL: cfg.InstanceCacheTTL,
 		RetryBase: cfg.RetryBase, APITimeout: cfg.APITimeout, MailchimpMaxConnections: cfg.MailchimpMaxConnections, Parallel: cfg.Parallel,
 	}, deps)
 	if err != nil {

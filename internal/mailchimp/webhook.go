@@ -34,9 +34,8 @@ const mergesPrefix = "data[merges]["
 // address sent as one string; other nested values (GROUPINGS) are not merge
 // values and are skipped; INTERESTS stays the string it is.
 //
-// Change.ID is the delivery's dedup key: type, data[id] (or the email),
-// fired_at, a digest of the merge values, and for upemail the new email,
-// since Mailchimp sends no delivery id. Errors wrap ErrMalformed.
+// Change.ID is left to the caller, which has the raw body to derive it
+// from (Mailchimp sends no delivery id). Errors wrap ErrMalformed.
 func ParseWebhook(form url.Values, instanceID string, receivedAt time.Time) (apmc.Change, error) {
 	for k, vs := range form {
 		if !utf8.ValidString(k) {
@@ -67,7 +66,6 @@ func ParseWebhook(form url.Values, instanceID string, receivedAt time.Time) (apm
 		OccurredAt: fired,
 	}
 	data := func(k string) string { return strings.TrimSpace(form.Get("data[" + k + "]")) }
-	key := data("id")
 
 	switch typ {
 	case "subscribe", "profile", "unsubscribe", "cleaned":
@@ -84,9 +82,6 @@ func ParseWebhook(form url.Values, instanceID string, receivedAt time.Time) (apm
 			ch.Merges = merges(form)
 			ch.Merges[apmc.TagEmail] = email
 		}
-		if key == "" {
-			key = email
-		}
 	case "upemail":
 		oldEmail, err := emailField(form, "old_email", typ)
 		if err != nil {
@@ -97,23 +92,16 @@ func ParseWebhook(form url.Values, instanceID string, receivedAt time.Time) (apm
 			return apmc.Change{}, err
 		}
 		ch.OldEmail, ch.NewEmail, ch.Email = oldEmail, newEmail, newEmail
-		key = oldEmail + "|" + newEmail
 	case "campaign":
 		// A campaign was sent or cancelled: no contact is concerned.
 		ch.Reason = data("reason")
-		if key == "" {
+		if data("id") == "" {
 			return apmc.Change{}, malformed("campaign: no data[id]")
 		}
 	default:
 		return apmc.Change{}, malformed("unknown type %q", typ)
 	}
 	ch.Event = apmc.Event(typ)
-	ch.ID = "mailchimp|" + typ + "|" + key + "|" + fired.Format(firedAtLayout)
-	if len(ch.Merges) > 0 {
-		// fired_at has whole seconds: two edits of one contact within a second
-		// differ only in their values, and must not be taken for duplicates.
-		ch.ID += "|" + ch.Merges.Fingerprint()[:12]
-	}
 	return ch, nil
 }
 

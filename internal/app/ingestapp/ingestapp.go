@@ -9,12 +9,10 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/apmc-sync/apmc/internal/apmc"
 	"github.com/apmc-sync/apmc/internal/app"
 	"github.com/apmc-sync/apmc/internal/dynamo"
 	"github.com/apmc-sync/apmc/internal/ingest"
 	"github.com/apmc-sync/apmc/internal/queue"
-	"github.com/apmc-sync/apmc/internal/secrets"
 )
 
 // DefaultInstanceCacheTTL is how long a warm ingest function keeps an
@@ -28,22 +26,19 @@ type Config struct {
 	InstancesTable string
 	// QueueURL is the changes queue.
 	QueueURL string
-	// KMSKeyID is the key sealing instance secrets (the webhook tokens).
-	KMSKeyID string
 	// InstanceCacheTTL is how long an instance is kept; 0 reads it for
 	// every delivery.
 	InstanceCacheTTL time.Duration
 }
 
 // ConfigFromEnv reads the configuration from the variables the template
-// sets (INSTANCES_TABLE, QUEUE_URL, KMS_KEY_ID, INSTANCE_CACHE_SECONDS),
+// sets (INSTANCES_TABLE, QUEUE_URL, INSTANCE_CACHE_SECONDS),
 // reporting every problem at once.
 func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	env := app.Env{Getenv: getenv}
 	cfg := Config{
 		InstancesTable:   env.Required("INSTANCES_TABLE"),
 		QueueURL:         env.Required("QUEUE_URL"),
-		KMSKeyID:         env.Required("KMS_KEY_ID"),
 		InstanceCacheTTL: env.Seconds("INSTANCE_CACHE_SECONDS", DefaultInstanceCacheTTL),
 	}
 	return cfg, env.Err()
@@ -54,7 +49,6 @@ func (c Config) Validate() error {
 	return app.Require("ingest",
 		app.Setting{Name: "instances table", Value: c.InstancesTable},
 		app.Setting{Name: "queue URL", Value: c.QueueURL},
-		app.Setting{Name: "KMS key", Value: c.KMSKeyID},
 	)
 }
 
@@ -74,17 +68,15 @@ func newEndpoint(cfg Config, deps app.Deps, endpoint func(ingest.Deps) http.Hand
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if deps.AWS.DynamoDB == nil || deps.AWS.SQS == nil || deps.AWS.KMS == nil {
+	if deps.AWS.DynamoDB == nil || deps.AWS.SQS == nil {
 		return nil, errors.New("ingest: no AWS clients")
 	}
-	instances := deps.Instances
-	if instances == nil {
-		store := dynamo.NewInstanceStore(deps.AWS.DynamoDB, cfg.InstancesTable, secrets.NewKMS(deps.AWS.KMS, cfg.KMSKeyID))
-		instances = &apmc.CachedInstances{Next: store, TTL: cfg.InstanceCacheTTL}
-	}
+	// No sealer: the endpoints read only the token digests and the signing
+	// secret, never a sealed secret, so the functions need no KMS right.
+	store := dynamo.NewInstanceStore(deps.AWS.DynamoDB, cfg.InstancesTable, nil)
 	return endpoint(ingest.Deps{
-		Instances: instances,
-		Queue:     queue.NewProducer(deps.AWS.SQS, cfg.QueueURL),
-		Logger:    deps.Log(),
+		Webhooks: &ingest.Cache{Next: store, TTL: cfg.InstanceCacheTTL},
+		Queue:    queue.NewProducer(deps.AWS.SQS, cfg.QueueURL),
+		Logger:   deps.Log(),
 	}), nil
 }

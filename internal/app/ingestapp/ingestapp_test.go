@@ -18,7 +18,7 @@ import (
 )
 
 func TestConfigFromEnv(t *testing.T) {
-	all := map[string]string{"INSTANCES_TABLE": "instances", "QUEUE_URL": "https://sqs/changes.fifo", "KMS_KEY_ID": "key"}
+	all := map[string]string{"INSTANCES_TABLE": "instances", "QUEUE_URL": "https://sqs/changes.fifo"}
 	with := func(k, v string) map[string]string {
 		m := map[string]string{}
 		for name, value := range all {
@@ -33,10 +33,10 @@ func TestConfigFromEnv(t *testing.T) {
 		want    ingestapp.Config
 		wantErr string
 	}{
-		{"defaults", all, ingestapp.Config{InstancesTable: "instances", QueueURL: "https://sqs/changes.fifo", KMSKeyID: "key", InstanceCacheTTL: ingestapp.DefaultInstanceCacheTTL}, ""},
-		{"cache seconds", with("INSTANCE_CACHE_SECONDS", "3"), ingestapp.Config{InstancesTable: "instances", QueueURL: "https://sqs/changes.fifo", KMSKeyID: "key", InstanceCacheTTL: 3 * time.Second}, ""},
-		{"nothing set", nil, ingestapp.Config{InstanceCacheTTL: ingestapp.DefaultInstanceCacheTTL}, "configuration: INSTANCES_TABLE is not set; QUEUE_URL is not set; KMS_KEY_ID is not set"},
-		{"bad cache seconds", with("INSTANCE_CACHE_SECONDS", "soon"), ingestapp.Config{InstancesTable: "instances", QueueURL: "https://sqs/changes.fifo", KMSKeyID: "key", InstanceCacheTTL: ingestapp.DefaultInstanceCacheTTL},
+		{"defaults", all, ingestapp.Config{InstancesTable: "instances", QueueURL: "https://sqs/changes.fifo", InstanceCacheTTL: ingestapp.DefaultInstanceCacheTTL}, ""},
+		{"cache seconds", with("INSTANCE_CACHE_SECONDS", "3"), ingestapp.Config{InstancesTable: "instances", QueueURL: "https://sqs/changes.fifo", InstanceCacheTTL: 3 * time.Second}, ""},
+		{"nothing set", nil, ingestapp.Config{InstanceCacheTTL: ingestapp.DefaultInstanceCacheTTL}, "configuration: INSTANCES_TABLE is not set; QUEUE_URL is not set"},
+		{"bad cache seconds", with("INSTANCE_CACHE_SECONDS", "soon"), ingestapp.Config{InstancesTable: "instances", QueueURL: "https://sqs/changes.fifo", InstanceCacheTTL: ingestapp.DefaultInstanceCacheTTL},
 			`configuration: INSTANCE_CACHE_SECONDS must be a whole number of seconds, not "soon"`},
 	}
 	for _, tt := range tests {
@@ -64,9 +64,9 @@ func TestNewRefusesAnIncompleteConfig(t *testing.T) {
 		deps app.Deps
 		want string
 	}{
-		{"no settings", ingestapp.Config{}, deps, "ingest configuration: no instances table, queue URL, KMS key"},
-		{"no key", ingestapp.Config{InstancesTable: "t", QueueURL: "q"}, deps, "ingest configuration: no KMS key"},
-		{"no clients", ingestapp.Config{InstancesTable: "t", QueueURL: "q", KMSKeyID: "k"}, app.Deps{}, "ingest: no AWS clients"},
+		{"no settings", ingestapp.Config{}, deps, "ingest configuration: no instances table, queue URL"},
+		{"no queue", ingestapp.Config{InstancesTable: "t"}, deps, "ingest configuration: no queue URL"},
+		{"no clients", ingestapp.Config{InstancesTable: "t", QueueURL: "q"}, app.Deps{}, "ingest: no AWS clients"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -89,7 +89,7 @@ func TestEndpointsQueueDeliveries(t *testing.T) {
 	d := apptest.New(t, apptest.Instance("acme"))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	cfg := ingestapp.Config{InstancesTable: d.Tables.Instances, QueueURL: d.Queues.ChangesURL, KMSKeyID: d.KeyID, InstanceCacheTTL: time.Minute}
+	cfg := ingestapp.Config{InstancesTable: d.Tables.Instances, QueueURL: d.Queues.ChangesURL, InstanceCacheTTL: time.Minute}
 	deps := app.Deps{AWS: d.Clients}
 	accessplanit, err := ingestapp.NewAccessplanit(cfg, deps)
 	if err != nil {

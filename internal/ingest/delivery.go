@@ -1,0 +1,54 @@
+package ingest
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strings"
+
+	"github.com/apmc-sync/apmc/internal/apmc"
+)
+
+// deliveryID identifies a delivery by its content: the SHA-256 of the
+// instance, the method and the raw body. It becomes the change's ID, and
+// through it the queue's deduplication id, so only a byte-identical
+// delivery (a sender's retry) is dropped as a duplicate. An id taken from
+// the delivery's fields instead (a delivery id, a user id and a time) would
+// let a forged delivery sent first make the genuine one, with other
+// content, look like its duplicate.
+func deliveryID(instanceID, method string, body []byte) string {
+	h := sha256.New()
+	// The instance id and method cannot hold a newline (they come from the
+	// URL path and the request line), so the fields cannot run into each other.
+	h.Write([]byte(instanceID + "\n" + strings.ToUpper(method) + "\n"))
+	h.Write(body)
+	return "sha256:" + hex.EncodeToString(h.Sum(nil))
+}
+
+// DynamoDB's key limits: a sort key (the contact's email) holds at most
+// 1,024 bytes, a partition key (an index's instance#email or
+// instance#user id) at most 2,048.
+const (
+	maxSortKeyBytes      = 1024
+	maxPartitionKeyBytes = 2048
+)
+
+// checkKeys refuses a change whose email or user id could not be stored
+// as a key: such a change would fail at every attempt, so it is refused
+// at once with a 400 instead of queued.
+func checkKeys(c apmc.Change) error {
+	for _, f := range []struct{ name, value string }{
+		{"email", c.Email}, {"old email", c.OldEmail}, {"new email", c.NewEmail}, {"user id", c.UserID},
+	} {
+		if f.value == "" {
+			continue
+		}
+		if f.name != "user id" && len(f.value) > maxSortKeyBytes {
+			return fmt.Errorf("%w: the %s has %d bytes, at most %d are accepted", errMalformed, f.name, len(f.value), maxSortKeyBytes)
+		}
+		if n := len(c.InstanceID) + 1 + len(f.value); n > maxPartitionKeyBytes {
+			return fmt.Errorf("%w: the %s has %d bytes, at most %d are accepted for this instance", errMalformed, f.name, len(f.value), maxPartitionKeyBytes-1-len(c.InstanceID))
+		}
+	}
+	return nil
+}
