@@ -129,7 +129,7 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	info := Info{APIURL: base + "/api/", InstanceID: DemoInstanceID, APIToken: cfg.APIToken}
 	info.ConsoleURL = base + "/console/"
 	info.AWS = AWS{Endpoint: endpoint, Region: awsCfg.Region, InstancesTable: tables.Instances, ExecutionsTable: tables.Executions,
-		ContactsTable: tables.Contacts, QueueURL: atEndpoint(s.Queues.ChangesURL, endpoint), DeadLetterURL: atEndpoint(s.Queues.DeadLetterURL, endpoint)}
+		ContactsTable: tables.Contacts, QueueURL: atEndpoint(s.Queues.ChangesURL, endpoint), DeadLetterURL: atEndpoint(s.Queues.DeadLetterURL, endpoint), KMSKeyID: keyID}
 
 	// The sync consumer, fed as Lambda's event source mapping would.
 	s.newPoller = func() *queue.Poller {
@@ -194,7 +194,7 @@ func (s *Stack) buildFunctions(ctx context.Context, cfg Config, clients app.Clie
 	}
 	syncFn, err := syncapp.New(syncapp.Config{
 		InstancesTable: tables.Instances, ExecutionsTable: tables.Executions, ContactsTable: tables.Contacts,
-		QueueURL: s.Queues.ChangesURL, InstanceCacheTTL: cfg.InstanceCacheTTL,
+		QueueURL: s.Queues.ChangesURL, KMSKeyID: keyID, InstanceCacheTTL: cfg.InstanceCacheTTL,
 		RetryBase: cfg.RetryBase, APITimeout: cfg.APITimeout, MailchimpMaxConnections: cfg.MailchimpMaxConnections, Parallel: cfg.Parallel,
 	}, deps)
 	if err != nil {
