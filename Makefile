@@ -1,10 +1,12 @@
 # apmc — accessplanit ⇄ Mailchimp sync.
 #   make run     the whole system locally (simulated Mailchimp and accessplanit)
-#   make test    every test, with the servers they need started and stopped
+#   make test    the lint, then every test, with the servers they need started and stopped
+#   make lint    gofmt, go vet and golangci-lint (.golangci.yml): must report nothing
 SHELL := /bin/bash
 GO ?= go
 TOOLS := $(CURDIR)/.tools/bin
 RIE_VERSION := v0.0.0-20261030222936-bef5c4ba774d
+GOLANGCI_LINT_VERSION := v2.15.0
 LAMBDA_BUILD := CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -tags lambda.norpc -trimpath -ldflags='-s -w'
 FUZZTIME ?= 30s
 
@@ -37,14 +39,21 @@ fuzz:
 	done; \
 	test $$n -gt 0 || { echo "no fuzz target found"; exit 1; }; echo "$$n fuzz targets run"
 
-lint:
+# lint checks formatting, runs go vet, then golangci-lint with .golangci.yml;
+# any finding fails it (and so fails make test).
+lint: $(TOOLS)/golangci-lint
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) vet ./...
+	$(TOOLS)/golangci-lint run ./...
 
-tools: $(TOOLS)/aws-lambda-rie
+tools: $(TOOLS)/aws-lambda-rie $(TOOLS)/golangci-lint
 
 $(TOOLS)/aws-lambda-rie:
 	GOBIN=$(TOOLS) $(GO) install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@$(RIE_VERSION)
+
+# Installed once; delete .tools/bin/golangci-lint after changing the version.
+$(TOOLS)/golangci-lint:
+	GOBIN=$(TOOLS) $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
 
 # SAM runs build-<LogicalId> for functions with BuildMethod: makefile.
 ARTIFACTS_DIR ?= $(CURDIR)/bin/$@

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# test.sh — what `make test` runs: starts DynamoDB Local on 127.0.0.1, runs
+# test.sh — what `make test` runs: runs the lint (gofmt, go vet and
+# golangci-lint, as `make lint`), starts DynamoDB Local on 127.0.0.1, runs
 # every test with the servers required (a missing one fails instead of
 # skipping), and stops DynamoDB Local whatever happens.
 set -euo pipefail
@@ -7,6 +8,8 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 
 start=$(date +%s)
+# A lint finding fails the run before any test starts.
+make --no-print-directory lint
 trap 'infra/dynamodb-local.sh stop >/dev/null 2>&1 || true' EXIT
 eval "$(infra/dynamodb-local.sh start)"
 
@@ -16,7 +19,6 @@ export AWS_EC2_METADATA_DISABLED=true
 # The console's browser test drives Debian's chromium (installed here in CI, as root).
 command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 export APMC_CHROMIUM=$(command -v chromium)
-go vet ./...
 # The load and throughput tests measure the machine: they run after the
 # others, alone, so other packages' tests do not skew them.
 go test -count=1 -timeout 20m $(go list ./... | grep -v /internal/loadtest)

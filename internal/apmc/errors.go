@@ -37,7 +37,7 @@ func (e *Error) Error() string { return e.Msg }
 // Unwrap returns the errors a %w verb of Permanentf or Invalidf wrapped, so
 // errors.Is finds them.
 func (e *Error) Unwrap() []error {
-	switch c := e.cause.(type) {
+	switch c := e.cause.(type) { //nolint:errorlint // Unwrap looks at its own cause, not down the chain errors.As walks
 	case interface{ Unwrap() error }:
 		return []error{c.Unwrap()}
 	case interface{ Unwrap() []error }:

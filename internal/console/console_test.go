@@ -172,8 +172,8 @@ func TestSessionRequired(t *testing.T) {
 		t.Errorf("GET /console/login = %d, want 200", res.StatusCode)
 	}
 	// Signing out clears the cookie.
-	res, body := c.do(t, http.MethodGet, "/console/", nil, good)
-	res, _ = c.do(t, http.MethodPost, "/console/logout", url.Values{"csrf": {csrf(t, body)}}, good)
+	_, body := c.do(t, http.MethodGet, "/console/", nil, good)
+	res, _ := c.do(t, http.MethodPost, "/console/logout", url.Values{"csrf": {csrf(t, body)}}, good)
 	if res.StatusCode != http.StatusSeeOther || len(res.Cookies()) != 1 || res.Cookies()[0].MaxAge >= 0 {
 		t.Errorf("POST /console/logout = %d with cookies %v, want 303 clearing the session cookie", res.StatusCode, res.Cookies())
 	}

@@ -2,6 +2,7 @@ package console
 
 import (
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"testing"
 	"time"
@@ -80,7 +81,7 @@ func TestClientOf(t *testing.T) {
 		{"not an address", "not an address"},
 	}
 	for _, tt := range tests {
-		r := httptest.NewRequest("POST", "/console/login", nil)
+		r := httptest.NewRequest(http.MethodPost, "/console/login", nil)
 		r.RemoteAddr = tt.remote
 		r.Header.Set("X-Forwarded-For", "198.51.100.9")
 		if got := clientOf(r); got != tt.want {

@@ -117,7 +117,7 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, erro
 		return nil, fmt.Errorf("%w: at most %d bytes", errTooLarge, limit)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%w: reading the body failed: %v", errMalformed, err)
+		return nil, fmt.Errorf("%w: reading the body failed: %w", errMalformed, err)
 	}
 	return body, nil
 }

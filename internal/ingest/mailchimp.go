@@ -72,7 +72,7 @@ func (h *mailchimpHandler) deliver(w http.ResponseWriter, r *http.Request) {
 	}
 	form, err := url.ParseQuery(string(body))
 	if err != nil {
-		writeError(w, log, fmt.Errorf("%w: the form cannot be decoded: %v", errMalformed, err))
+		writeError(w, log, fmt.Errorf("%w: the form cannot be decoded: %w", errMalformed, err))
 		return
 	}
 	change, err := mailchimp.ParseWebhook(form, id, now)

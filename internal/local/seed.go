@@ -87,7 +87,7 @@ func (s *Stack) seed(ctx context.Context, cfg Config, base string, info *Info) e
 	// checks the URL with a GET first, and answers with the signing secret.
 	mc, err := mailchimp.New(in.Secrets.MailchimpAPIKey, mailchimp.WithBaseURL(in.MailchimpBaseURL))
 	if err != nil {
-		return fmt.Errorf("Mailchimp client: %w", err)
+		return fmt.Errorf("build the Mailchimp client: %w", err)
 	}
 	hook, err := mc.CreateWebhook(ctx, in.MailchimpListID, mailchimp.Webhook{
 		URL:     info.Webhooks.Mailchimp,

@@ -77,13 +77,24 @@ func (rec *recorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header()[k] = v
 	}
 	w.WriteHeader(out.Code)
-	w.Write(out.Body.Bytes())
+	_, _ = w.Write(out.Body.Bytes()) // the client under test sees a failed write as its own error
 }
 
 func (rec *recorder) answer(w http.ResponseWriter, r *http.Request, body []byte) {
 	reply := func(v any) {
+		raw, err := json.Marshal(v)
+		if err != nil {
+			http.Error(w, "encode the answer: "+err.Error(), http.StatusInternalServerError)
+			return
+		}
 		w.Header().Set("Content-Type", "application/json; charset=utf-8")
-		json.NewEncoder(w).Encode(v)
+		_, _ = w.Write(raw) // w is an httptest.ResponseRecorder: writes cannot fail
+	}
+	// malformed answers a request body that is not JSON as Mailchimp does.
+	malformed := func(err error) {
+		w.Header().Set("Content-Type", "application/problem+json")
+		w.WriteHeader(http.StatusBadRequest)
+		fmt.Fprintf(w, `{"type":"t","title":"JSON Schema Validation Failed","status":400,"detail":%q,"instance":"x"}`, err.Error())
 	}
 	parts := strings.Split(strings.TrimPrefix(r.URL.Path, "/3.0/"), "/")
 	page := func(total int) (int, int) {
@@ -127,11 +138,17 @@ func (rec *recorder) answer(w http.ResponseWriter, r *http.Request, body []byte)
 			EmailAddress string         `json:"email_address"`
 			MergeFields  map[string]any `json:"merge_fields"`
 		}
-		json.Unmarshal(body, &in)
+		if err := json.Unmarshal(body, &in); err != nil {
+			malformed(err)
+			return
+		}
 		reply(member(in.EmailAddress, in.MergeFields))
 	case r.Method == http.MethodPost && len(parts) == 3 && parts[2] == "webhooks":
 		var in map[string]any
-		json.Unmarshal(body, &in)
+		if err := json.Unmarshal(body, &in); err != nil {
+			malformed(err)
+			return
+		}
 		in["id"], in["list_id"], in["signing_secret"] = "5d9a5e3f7b", parts[1], "one-time-signing-secret"
 		reply(in)
 	case r.Method == http.MethodGet && len(parts) == 3 && parts[2] == "webhooks":

@@ -157,10 +157,10 @@ type token struct {
 func tokenize(s string) ([]token, error) {
 	var toks []token
 	for i := 0; i < len(s); {
-		switch c := s[i]; {
-		case c == ' ' || c == '\t':
+		switch s[i] {
+		case ' ', '\t':
 			i++
-		case c == '\'':
+		case '\'':
 			var b strings.Builder
 			i++
 			closed := false
@@ -182,7 +182,7 @@ func tokenize(s string) ([]token, error) {
 				return nil, fmt.Errorf("$filter '%s': unterminated string literal.", s)
 			}
 			toks = append(toks, token{text: b.String(), quoted: true})
-		case c == '(' || c == ')' || c == ',':
+		case '(', ')', ',':
 			return nil, fmt.Errorf("$filter '%s' is not supported: functions and parentheses are not.", s)
 		default:
 			j := i
@@ -198,7 +198,9 @@ func tokenize(s string) ([]token, error) {
 
 func isIdent(s string) bool {
 	for i, r := range s {
-		if !(r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || i > 0 && r >= '0' && r <= '9') {
+		letter := r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z'
+		digit := i > 0 && r >= '0' && r <= '9'
+		if !letter && !digit {
 			return false
 		}
 	}

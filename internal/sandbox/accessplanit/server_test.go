@@ -173,7 +173,7 @@ func TestAuth(t *testing.T) {
 		var body map[string]any
 		_ = json.NewDecoder(resp.Body).Decode(&body)
 		resp.Body.Close()
-		if resp.StatusCode != 401 || body["Message"] == nil {
+		if resp.StatusCode != http.StatusUnauthorized || body["Message"] == nil {
 			t.Errorf("GET User with Authorization %q = %d %v, want 401 with a Message", header, resp.StatusCode, body)
 		}
 	}
@@ -348,19 +348,19 @@ func TestControlAPI(t *testing.T) {
 		resp.Body.Close()
 		return resp
 	}
-	if resp := post("users", `{"Forenames":"A","Surname":"B","MainCompanyID":1}`); resp.StatusCode != 201 {
+	if resp := post("users", `{"Forenames":"A","Surname":"B","MainCompanyID":1}`); resp.StatusCode != http.StatusCreated {
 		t.Errorf("POST /_sandbox/users status = %d, want 201", resp.StatusCode)
 	}
-	if resp := post("users", `{"Forenames":"A"}`); resp.StatusCode != 400 {
+	if resp := post("users", `{"Forenames":"A"}`); resp.StatusCode != http.StatusBadRequest {
 		t.Errorf("POST /_sandbox/users invalid status = %d, want 400", resp.StatusCode)
 	}
-	if resp := post("faults", `{"status":429,"count":1}`); resp.StatusCode != 204 {
+	if resp := post("faults", `{"status":429,"count":1}`); resp.StatusCode != http.StatusNoContent {
 		t.Errorf("POST /_sandbox/faults status = %d, want 204", resp.StatusCode)
 	}
 	if status, _ := e.call(t, http.MethodGet, "User", nil); status != 429 {
 		t.Errorf("GET User after a 429 fault status = %d, want 429", status)
 	}
-	if resp := post("latency", `{"latency":"1ms"}`); resp.StatusCode != 204 {
+	if resp := post("latency", `{"latency":"1ms"}`); resp.StatusCode != http.StatusNoContent {
 		t.Errorf("POST /_sandbox/latency status = %d, want 204", resp.StatusCode)
 	}
 	if len(e.sim.Users()) != 1 || e.sim.Users()[0]["UpdatedByID"] != 1 {

@@ -62,7 +62,7 @@ func TestPingAndLists(t *testing.T) {
 	}
 	for _, tt := range tests {
 		resp, body := e.do(http.MethodGet, "/3.0/lists"+tt.query, nil)
-		if resp.StatusCode != 200 {
+		if resp.StatusCode != http.StatusOK {
 			t.Fatalf("GET /lists%s = %d %s, want 200", tt.query, resp.StatusCode, body)
 		}
 		v := decodeObject(t, body)

@@ -31,7 +31,7 @@ func TestControlAPI(t *testing.T) {
 		{"POST", "/_sandbox/latency", `{"latency":"20ms"}`, 204, nil},
 		{"POST", "/_sandbox/faults", `{"kind":"status","status":503,"count":1}`, 204, func(t *testing.T) {
 			start := time.Now()
-			if resp, _ := e.do("GET", "/3.0/ping", nil); resp.StatusCode != 503 {
+			if resp, _ := e.do("GET", "/3.0/ping", nil); resp.StatusCode != http.StatusServiceUnavailable {
 				t.Errorf("GET /ping after a fault via control API = %d, want 503", resp.StatusCode)
 			}
 			if time.Since(start) < 20*time.Millisecond {

@@ -40,7 +40,7 @@ func TestFaults(t *testing.T) {
 				}
 			}
 			// The rule is used up: the next request passes.
-			if resp, body := e.do("GET", "/3.0/ping", nil); resp.StatusCode != 200 {
+			if resp, body := e.do("GET", "/3.0/ping", nil); resp.StatusCode != http.StatusOK {
 				t.Errorf("GET /ping after the fault = %d %s, want 200", resp.StatusCode, body)
 			}
 			if got := e.srv.Stats().Faults; got != 1 {

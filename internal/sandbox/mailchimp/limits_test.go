@@ -52,7 +52,7 @@ func TestConcurrencyLimit(t *testing.T) {
 			t.Errorf("%d concurrent: Stats() = 429s %d peak %d, want %d and %d", tt.concurrent, st.TooManyRequests, st.PeakInFlight, tt.want429, min(tt.concurrent, maxInFlight))
 		}
 		// Once the slots are free again, requests pass.
-		if resp, body := e.do("GET", "/3.0/ping", nil); resp.StatusCode != 200 {
+		if resp, body := e.do("GET", "/3.0/ping", nil); resp.StatusCode != http.StatusOK {
 			t.Errorf("GET /ping after the burst = %d %s, want 200", resp.StatusCode, body)
 		}
 	}

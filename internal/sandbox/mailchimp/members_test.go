@@ -134,7 +134,7 @@ func TestBatchSubscribe(t *testing.T) {
 	}
 	for _, tt := range tests {
 		resp, body := e.do("POST", "/3.0/lists/"+e.listID, map[string]any{"members": members, "update_existing": tt.updateExisting})
-		if resp.StatusCode != 200 {
+		if resp.StatusCode != http.StatusOK {
 			t.Fatalf("POST /lists/{id} update_existing=%v = %d %s, want 200", tt.updateExisting, resp.StatusCode, body)
 		}
 		v := decodeObject(t, body)

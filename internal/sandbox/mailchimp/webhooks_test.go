@@ -67,7 +67,7 @@ func (e *env) register(t *testing.T, rc *receiver, path string, sources map[stri
 		"events":  map[string]bool{"subscribe": true, "unsubscribe": true, "profile": true, "cleaned": true, "upemail": true, "campaign": false},
 		"sources": sources,
 	})
-	if resp.StatusCode != 200 {
+	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("POST webhooks = %d %s, want 200", resp.StatusCode, body)
 	}
 	secret, _ := decodeObject(t, body)["signing_secret"].(string)
@@ -140,7 +140,7 @@ func TestWebhookRegistration(t *testing.T) {
 			}
 			// The same URL, or one differing only by query, is refused.
 			resp, body = e.do("POST", "/3.0/lists/"+e.listID+"/webhooks", map[string]any{"url": rc.URL + "/hook/secret-token?x=1"})
-			if resp.StatusCode != 400 {
+			if resp.StatusCode != http.StatusBadRequest {
 				t.Errorf("POST duplicate webhook = %d %s, want 400", resp.StatusCode, body)
 			}
 		})
