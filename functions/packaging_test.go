@@ -198,7 +198,9 @@ type world struct {
 	ddb       *dynamodb.Client
 	sqs       *sqs.Client
 	mailchimp *sbmc.Server
-	operator  string // the operator token whose hash OPERATOR_TOKEN_HASH holds
+	// accessplanit is the platform simulator the sync function reads Users from.
+	accessplanit *sbap.Server
+	operator     string // the operator token whose hash OPERATOR_TOKEN_HASH holds
 }
 
 func newWorld(t *testing.T, ctx context.Context) *world {
@@ -215,6 +217,7 @@ func newWorld(t *testing.T, ctx context.Context) *world {
 	mcServer := httptest.NewServer(w.mailchimp)
 	t.Cleanup(mcServer.Close)
 	ap := sbap.New(sbap.Options{})
+	w.accessplanit = ap
 	t.Cleanup(ap.Close)
 	apServer := httptest.NewServer(ap)
 	t.Cleanup(apServer.Close)
@@ -573,7 +576,14 @@ func TestFunctionsUnderEmulator(t *testing.T) {
 		fn := startEmulator(t, rie, "sync", bootstraps["sync"], w.env)
 		defer fn.stop(t)
 
-		raw := event(t, "sync", "sqs-change.json", map[string]string{"{{instance_id}}": id})
+		// A delivery is a trigger: the platform must hold the User it names,
+		// and the sync function reads it back from there.
+		userID, err := w.accessplanit.AddUser(map[string]any{"Title": "Dr", "Forenames": "Ada", "Surname": "Lovelace", "Email": "Ada.Lovelace@Example.com",
+			"Phone": "+44 20 7946 0958", "MainCompanyID": w.instance.DefaultCompanyID})
+		if err != nil {
+			t.Fatalf("AddUser() error = %v", err)
+		}
+		raw := event(t, "sync", "sqs-change.json", map[string]string{"{{instance_id}}": id, "1042": userID})
 		var ev events.SQSEvent
 		if err := json.Unmarshal(raw, &ev); err != nil || len(ev.Records) != 1 {
 			t.Fatalf("sqs-change.json: %d records, error %v; want one record", len(ev.Records), err)
@@ -601,7 +611,7 @@ func TestFunctionsUnderEmulator(t *testing.T) {
 		for _, tag := range []string{"FNAME", "LNAME", "PHONE", "COMPANY"} {
 			gotMerges[tag] = m.MergeFields[tag]
 		}
-		wantMerges := map[string]any{"FNAME": "Ada", "LNAME": "Lovelace", "PHONE": "+44 20 7946 0958", "COMPANY": "Analytical Engines Ltd"}
+		wantMerges := map[string]any{"FNAME": "Ada", "LNAME": "Lovelace", "PHONE": "+44 20 7946 0958", "COMPANY": "Acme Training Ltd"}
 		if diff := cmp.Diff(wantMerges, gotMerges); diff != "" {
 			t.Errorf("member merge fields (-want +got):\n%s", diff)
 		}
