@@ -42,9 +42,9 @@ type Plan struct {
 	Reason string
 	// Warnings are logged with the execution.
 	Warnings []string
-	// Seen is the contact state to save whatever else happens (when Save).
+	// Seen is the contact state to save whatever else happens; none when
+	// its Email is empty.
 	Seen Contact
-	Save bool
 
 	// Values are the source's mapped values (by merge tag); Write is what to
 	// send to Mailchimp (fields emptied in accessplanit cleared).
@@ -54,20 +54,14 @@ type Plan struct {
 	Fields map[string]string
 	// PreviousEmail is the address the contact moves from.
 	PreviousEmail string
-	// NewEmail is the address the contact moves to.
-	NewEmail string
 }
-
-// clockSkewLimit bounds how far ahead of the service's clock a time read
-// from either API may be; a later time is taken as the service's now.
-const clockSkewLimit = clockSkew
 
 // sourceTime is a time read from an API, or stored from one, limited to the
 // service's clock plus a small skew: a platform whose clock runs ahead
 // (or a time stored by an older version that believed a delivery) can never
 // make later real changes look stale.
 func sourceTime(t, now time.Time) time.Time {
-	if t.After(now.Add(clockSkewLimit)) {
+	if t.After(now.Add(clockSkew)) {
 		return now.UTC()
 	}
 	return t
@@ -78,7 +72,7 @@ func sourceTime(t, now time.Time) time.Time {
 // delivery an older version believed, or a clock that ran ahead, so it is
 // unknown; a contact frozen that way recovers with its next real change.
 func storedTime(t, now time.Time) time.Time {
-	if t.After(now.Add(clockSkewLimit)) {
+	if t.After(now.Add(clockSkew)) {
 		return time.Time{}
 	}
 	return t
@@ -149,14 +143,14 @@ func DecideToMailchimp(in ToMailchimpInput) (Plan, error) {
 		echo := contact
 		echo.Accessplanit.consumeEcho(i)
 		echo.Accessplanit.SourceTime = later(known, read)
-		return Plan{Action: ActionSuppress, Reason: "echo of the service's own write to accessplanit", Seen: echo, Save: true, Values: values}, nil
+		return Plan{Action: ActionSuppress, Reason: "echo of the service's own write to accessplanit", Seen: echo, Values: values}, nil
 	}
 	seen := contact
 	seen.UserID = u.ID
 	seen.Accessplanit.Values = values
 	seen.Accessplanit.SourceTime = later(known, read)
 	if owner := in.Instance.AccessplanitUserID; owner != "" && u.UpdatedByID == owner && !moved {
-		return Plan{Action: ActionSuppress, Reason: "the User was last changed by the integration's own API user: it holds nothing new", Seen: seen, Save: true, Values: values}, nil
+		return Plan{Action: ActionSuppress, Reason: "the User was last changed by the integration's own API user: it holds nothing new", Seen: seen, Values: values}, nil
 	}
 	if !read.IsZero() && known.After(read) {
 		return Plan{Action: ActionSkip, Reason: fmt.Sprintf("stale read: the user changed at %s, a change from %s was already applied", stamp(read), stamp(known))}, nil
@@ -165,7 +159,7 @@ func DecideToMailchimp(in ToMailchimpInput) (Plan, error) {
 		warnings = append(warnings, fmt.Sprintf("accessplanit users %s and %s share the email %s; the most recent change (user %s) wins in Mailchimp", contact.UserID, u.ID, values[TagEmail], u.ID))
 	}
 	if !moved && contact.Mailchimp.Values.Equal(values) {
-		return Plan{Action: ActionRecord, Reason: "no mapped field changed; nothing written to Mailchimp", Seen: seen, Save: true, Values: values, Warnings: warnings}, nil
+		return Plan{Action: ActionRecord, Reason: "no mapped field changed; nothing written to Mailchimp", Seen: seen, Values: values, Warnings: warnings}, nil
 	}
 	// A field emptied in accessplanit is cleared in Mailchimp, not left as it was.
 	write := maps.Clone(values)
@@ -173,7 +167,7 @@ func DecideToMailchimp(in ToMailchimpInput) (Plan, error) {
 		write[m.MergeTag] = ""
 		warnings = append(warnings, fmt.Sprintf("%s cleared: %s is empty in accessplanit", m.MergeTag, m.Field))
 	}
-	p := Plan{Action: ActionWrite, Seen: seen, Save: true, Values: values, Write: write, Warnings: warnings, NewEmail: values[TagEmail]}
+	p := Plan{Action: ActionWrite, Seen: seen, Values: values, Write: write, Warnings: warnings}
 	if moved {
 		p.Action = ActionMove
 		p.PreviousEmail = in.Previous.Email
@@ -225,7 +219,7 @@ func DecideToAccessplanit(in ToAccessplanitInput) (Plan, error) {
 		if in.Member.ContactID != "" {
 			echo.MemberContactID = in.Member.ContactID
 		}
-		return Plan{Action: ActionSuppress, Reason: "echo of the service's own write to Mailchimp", Seen: echo, Save: true, Values: values}, nil
+		return Plan{Action: ActionSuppress, Reason: "echo of the service's own write to Mailchimp", Seen: echo, Values: values}, nil
 	}
 	if !read.IsZero() && known.After(read) {
 		return Plan{Action: ActionSkip, Reason: fmt.Sprintf("stale read: the member changed at %s, a change from %s was already applied", stamp(read), stamp(known))}, nil
@@ -245,7 +239,7 @@ func DecideToAccessplanit(in ToAccessplanitInput) (Plan, error) {
 		fields[m.Field] = ""
 		warnings = append(warnings, fmt.Sprintf("%s cleared: %s is empty in Mailchimp", m.Field, m.MergeTag))
 	}
-	return Plan{Action: ActionWrite, Seen: seen, Save: true, Values: values, Fields: fields, Warnings: warnings}, nil
+	return Plan{Action: ActionWrite, Seen: seen, Values: values, Fields: fields, Warnings: warnings}, nil
 }
 
 // EmailChangeInput is what a Mailchimp email change is decided from: both
@@ -297,7 +291,7 @@ func DecideEmailChange(in EmailChangeInput) (Plan, error) {
 		return Plan{Action: ActionSkip, Reason: fmt.Sprintf("not confirmed by Mailchimp: the member at %s is not the contact that was at %s; nothing is written", in.NewEmail, in.OldEmail)}, nil
 	}
 	if in.Instance.EmailChanges() == EmailChangesNewUser {
-		return Plan{Action: ActionWrite, Reason: "the new address is a new User (mailchimp_email_changes: new_user)", NewEmail: in.NewEmail, PreviousEmail: in.OldEmail}, nil
+		return Plan{Action: ActionWrite, Reason: "the new address is a new User (mailchimp_email_changes: new_user)", PreviousEmail: in.OldEmail}, nil
 	}
 	seen := in.Contact
 	seen.Email = in.NewEmail
@@ -309,7 +303,7 @@ func DecideEmailChange(in EmailChangeInput) (Plan, error) {
 	}
 	mv[TagEmail] = in.NewEmail
 	seen.Mailchimp.Values = mv
-	return Plan{Action: ActionMove, Seen: seen, Save: true, PreviousEmail: in.OldEmail, NewEmail: in.NewEmail}, nil
+	return Plan{Action: ActionMove, Seen: seen, PreviousEmail: in.OldEmail}, nil
 }
 
 // ChangedFields returns the fields whose value differs from the User's: the

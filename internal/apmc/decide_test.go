@@ -160,3 +160,19 @@ func TestForgedDeliveryWritesWhatTheSourceHolds(t *testing.T) {
 		t.Errorf("real edit after a forged delivery = %s changed=%v %q", exec.Status, exec.Changed, exec.Reason)
 	}
 }
+
+// A User with no email can never be a contact: it fails for good at once,
+// before the contact state (keyed by email) is looked up, so no store
+// refusal of an empty key turns it into retries.
+func TestUserWithoutEmailFailsBeforeLoadingItsContact(t *testing.T) {
+	f := newFixture(t, nil)
+	exec := f.apply(t, apChange("c1", apUser("1", "Ada", "Lovelace", "", t0)))
+	if exec.Status != StatusFailed || exec.Retryable || !strings.Contains(exec.Error, "EMAIL") {
+		t.Fatalf("Apply() = %s retryable=%v %q, want failed for good naming EMAIL", exec.Status, exec.Retryable, exec.Error)
+	}
+	for _, s := range exec.Steps {
+		if s.Name == "load_contact" {
+			t.Errorf("steps include load_contact; want none for a User without email")
+		}
+	}
+}

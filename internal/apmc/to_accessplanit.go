@@ -77,7 +77,7 @@ func (e *Engine) applyMember(ctx context.Context, rec *recorder, in Instance, em
 		if len(changed) == 0 {
 			seen.UserID = user.ID
 			seen.Accessplanit.Values, _, _ = MapToMailchimp(in.Mappings, user)
-			return e.settle(ctx, rec, Plan{Action: ActionRecord, Reason: "no mapped field changed; nothing written to accessplanit", Seen: seen, Save: true}, contact)
+			return e.settle(ctx, rec, Plan{Action: ActionRecord, Reason: "no mapped field changed; nothing written to accessplanit", Seen: seen}, contact)
 		}
 		err = rec.step("update_user", func(out map[string]any) error {
 			out["user_id"] = user.ID
@@ -218,12 +218,6 @@ func (e *Engine) emailChanged(ctx context.Context, rec *recorder, in Instance, c
 		if err == nil {
 			ci.LinkedUserEmail = u.Email()
 		}
-	}
-	if p, err := DecideEmailChange(ci); err != nil || p.Action == ActionSuppress || p.Action == ActionSkip && in.EmailChanges() == EmailChangesIgnore {
-		if err != nil {
-			return outcome{}, err
-		}
-		return e.settle(ctx, rec, p, Contact{})
 	}
 	if ci.OldMember, ci.OldFound, err = e.readMember(ctx, rec, in, "read_old_member", oldEmail); err != nil {
 		return outcome{}, err

@@ -34,9 +34,15 @@ func (e *Engine) toMailchimp(ctx context.Context, rec *recorder, in Instance, c 
 		return e.settle(ctx, rec, Plan{Action: ActionSkip, Reason: "the accessplanit user no longer exists"}, Contact{})
 	}
 	email := user.Email()
-	if email != "" {
-		rec.exec.Contact = email
+	if email == "" {
+		// Nothing to key a contact by: the decision refuses it for good.
+		_, err := DecideToMailchimp(ToMailchimpInput{Instance: in, User: user, Found: true, Now: e.now()})
+		if err == nil {
+			err = Permanentf("the accessplanit user %s has no email", user.ID)
+		}
+		return outcome{}, err
 	}
+	rec.exec.Contact = email
 
 	var contact Contact
 	var previous *Contact
@@ -135,10 +141,7 @@ func (e *Engine) toMailchimp(ctx context.Context, rec *recorder, in Instance, c 
 // what the plan learnt of the contact, when that is new, and maps the plan
 // to the execution's outcome.
 func (e *Engine) settle(ctx context.Context, rec *recorder, p Plan, stored Contact) (outcome, error) {
-	var err error
-	if p.Save {
-		err = e.saveIfNew(ctx, rec, stored, p.Seen)
-	}
+	err := e.saveIfNew(ctx, rec, stored, p.Seen)
 	switch p.Action {
 	case ActionSuppress:
 		return outcome{status: StatusSuppressed, reason: p.Reason}, err

@@ -73,8 +73,10 @@ type Deps struct {
 	Logger *slog.Logger
 	// Instances, when set, is the instance cache the function reads
 	// instances through instead of building its own from its configuration.
-	// The local stack runs every function in one process and gives them one
-	// cache, so forgetting an instance there reaches all of them.
+	// The local stack runs every function in one process and gives the sync
+	// and executions functions one cache, so forgetting an instance there
+	// reaches both. (The ingest functions read only webhook credentials,
+	// through a cache of their own.)
 	Instances *apmc.CachedInstances
 }
 

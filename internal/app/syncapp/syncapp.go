@@ -119,9 +119,11 @@ func New(cfg Config, deps app.Deps) (*Function, error) {
 	}
 	consumer := &queue.Consumer{
 		Engine: engine, Visibility: deps.AWS.SQS, QueueURL: cfg.QueueURL, RetryBase: cfg.RetryBase, Parallel: cfg.Parallel,
-		// A change makes at most two API calls; one that cannot finish before
-		// the function times out is handed back instead of cut off.
-		Reserve: 2*apiTimeout + time.Second,
+		// A change makes up to three API calls in a row (read its source,
+		// find the User, write); one that cannot finish before the function
+		// times out is handed back instead of cut off. The consumer keeps at
+		// most half the batch's time in hand.
+		Reserve: 3*apiTimeout + time.Second,
 		Logger:  deps.Log(),
 	}
 	return &Function{Consumer: consumer, Engine: engine}, nil

@@ -96,14 +96,14 @@ func TestNewRefusesAnIncompleteConfig(t *testing.T) {
 	}
 }
 
-func TestNewReservesTimeForTwoAPICalls(t *testing.T) {
+func TestNewReservesTimeForThreeAPICalls(t *testing.T) {
 	deps := app.Deps{AWS: apptest.New(t).Clients}
 	cfg := syncapp.Config{InstancesTable: "i", ExecutionsTable: "e", ContactsTable: "c", QueueURL: "q", KMSKeyID: "k"}
 	for _, tt := range []struct {
 		timeout, want time.Duration
 	}{
-		{0, 2*connector.DefaultTimeout + time.Second},
-		{3 * time.Second, 7 * time.Second},
+		{0, 3*connector.DefaultTimeout + time.Second},
+		{3 * time.Second, 10 * time.Second},
 	} {
 		cfg.APITimeout = tt.timeout
 		f, err := syncapp.New(cfg, deps)
