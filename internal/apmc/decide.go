@@ -103,6 +103,42 @@ func NoReadNeeded(c Change) (Plan, bool) {
 	return Plan{Action: ActionSkip, Reason: fmt.Sprintf("Mailchimp %s events are not synced", c.Event)}, true
 }
 
+// ClaimedEcho reports whether a delivery claims to be the echo of one of the
+// service's pending writes to its side, and if so returns the plan that
+// suppresses it. It is the one decision taken from a delivery's values, and
+// it is safe: believing the claim can only make the service write nothing
+// and forget the pending write it names. A forged claim therefore costs the
+// real echo a read, never a write; a real change carries other values and
+// is read back as usual. It spares the read of the source for the service's
+// own echoes, which are as many as its writes.
+func ClaimedEcho(in Instance, c Change, contact Contact, now time.Time) (Plan, bool) {
+	var side *SideState
+	var claimed Values
+	switch {
+	case c.Source == SideMailchimp && (c.Event == EventSubscribe || c.Event == EventProfile):
+		merges := maps.Clone(c.Merges)
+		if merges == nil {
+			merges = Values{}
+		}
+		merges[TagEmail] = NormaliseEmail(c.Email)
+		claimed, side = restrict(merges, in.Mappings, FlowToMailchimp), &contact.Mailchimp
+	case c.Source == SideAccessplanit && c.User != nil && c.Event != EventDeleted:
+		values, _, err := MapToMailchimp(in.Mappings, *c.User)
+		if err != nil {
+			return Plan{}, false
+		}
+		claimed, side = values, &contact.Accessplanit
+	default:
+		return Plan{}, false
+	}
+	i := side.echoOf(claimed.Fingerprint(), now)
+	if i < 0 {
+		return Plan{}, false
+	}
+	side.consumeEcho(i)
+	return Plan{Action: ActionSuppress, Reason: fmt.Sprintf("echo of the service's own write to %s", c.Source), Seen: contact}, true
+}
+
 // ToMailchimpInput is what an accessplanit change is decided from.
 type ToMailchimpInput struct {
 	Instance Instance

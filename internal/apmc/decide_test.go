@@ -139,7 +139,7 @@ func TestForgedDeliveryWritesWhatTheSourceHolds(t *testing.T) {
 		if err != nil || exec.Status != StatusSucceeded {
 			t.Fatalf("Apply(%s) = %s %v %q", c.ID, exec.Status, err, exec.Error)
 		}
-		if got := exec.Steps[1].Output["accessplanit_requests_per_change"]; got != 0.5 {
+		if got := stepOutput(exec, "read_user")["accessplanit_requests_per_change"]; got != 0.5 {
 			t.Errorf("read_user step output requests per change = %v, want 0.5", got)
 		}
 	}
@@ -174,5 +174,45 @@ func TestUserWithoutEmailFailsBeforeLoadingItsContact(t *testing.T) {
 		if s.Name == "load_contact" {
 			t.Errorf("steps include load_contact; want none for a User without email")
 		}
+	}
+}
+
+func stepOutput(e Execution, name string) map[string]any {
+	for _, s := range e.Steps {
+		if s.Name == name {
+			return s.Output
+		}
+	}
+	return nil
+}
+
+// A delivery claiming to be the echo of a pending write is suppressed
+// without reading its source; a forged claim only uses the pending write up,
+// and the real echo after it is read back and writes nothing.
+func TestClaimedEchoIsSuppressedWithoutARead(t *testing.T) {
+	f := newFixture(t, nil)
+	f.mc.members["ada@example.com"] = Member{Email: "ada@example.com", Status: "subscribed", MergeFields: Values{"FNAME": "Ada", "LNAME": "Lovelace"}}
+	// The service writes the User to Mailchimp: its echo is pending.
+	f.apply(t, apChange("c0", apUser("1", "Augusta", "Lovelace", "ada@example.com", t0)))
+	echo := Change{ID: "e1", InstanceID: "inst1", Source: SideMailchimp, Event: EventProfile, ReceivedAt: t0, Email: "ada@example.com",
+		Merges: f.mc.members["ada@example.com"].MergeFields}
+	mcReads, apWrites := f.mc.reads, f.ap.writes
+	exec, err := f.engine.Apply(context.Background(), Delivery{Change: echo, Attempt: 1})
+	if err != nil || exec.Status != StatusSuppressed {
+		t.Fatalf("Apply(echo) = %s %v %q, want suppressed", exec.Status, err, exec.Reason)
+	}
+	if f.mc.reads != mcReads {
+		t.Errorf("Mailchimp reads for a claimed echo = %d, want 0", f.mc.reads-mcReads)
+	}
+	// The same claim again (a forgery, or a late duplicate) finds no pending
+	// write: the member is read back, and nothing is written.
+	again := echo
+	again.ID = "e2"
+	exec, err = f.engine.Apply(context.Background(), Delivery{Change: again, Attempt: 1})
+	if err != nil || exec.Status == StatusFailed || exec.Changed {
+		t.Fatalf("Apply(repeated claim) = %s changed=%v %v %q, want nothing written", exec.Status, exec.Changed, err, exec.Reason)
+	}
+	if f.mc.reads == mcReads || f.ap.writes != apWrites {
+		t.Errorf("repeated claim: Mailchimp reads %d (want a read), accessplanit writes %d (want 0)", f.mc.reads-mcReads, f.ap.writes-apWrites)
 	}
 }

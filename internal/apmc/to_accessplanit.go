@@ -16,11 +16,14 @@ func (e *Engine) toAccessplanit(ctx context.Context, rec *recorder, in Instance,
 	if email == "" {
 		return outcome{}, Permanentf("the change names no email")
 	}
-	member, found, err := e.readMember(ctx, rec, in, "read_member", email)
+	contact, err := e.loadContact(ctx, rec, in.ID, email)
 	if err != nil {
 		return outcome{}, err
 	}
-	contact, err := e.loadContact(ctx, rec, in.ID, email)
+	if p, ok := ClaimedEcho(in, c, contact, e.now()); ok {
+		return e.settle(ctx, rec, p, contact)
+	}
+	member, found, err := e.readMember(ctx, rec, in, "read_member", email)
 	if err != nil {
 		return outcome{}, err
 	}

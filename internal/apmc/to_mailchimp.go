@@ -20,6 +20,20 @@ func (e *Engine) toMailchimp(ctx context.Context, rec *recorder, in Instance, c 
 		return outcome{}, fmt.Errorf("connect to Mailchimp: %w", err)
 	}
 
+	// The contact the delivery names, when it names one by email: loaded
+	// first so the service's own echoes are suppressed without a read.
+	var claimed *Contact
+	if email := triggerEmail(c); email != "" && c.User != nil {
+		contact, err := e.loadContact(ctx, rec, in.ID, email)
+		if err != nil {
+			return outcome{}, err
+		}
+		if p, ok := ClaimedEcho(in, c, contact, e.now()); ok {
+			return e.settle(ctx, rec, p, contact)
+		}
+		claimed = &contact
+	}
+
 	var user User
 	var found, batched bool
 	err = rec.step("read_user", func(out map[string]any) error {
@@ -48,7 +62,7 @@ func (e *Engine) toMailchimp(ctx context.Context, rec *recorder, in Instance, c 
 	var previous *Contact
 	err = rec.step("load_contact", func(out map[string]any) error {
 		var err error
-		contact, previous, err = e.contactForUser(ctx, in.ID, email, user.ID)
+		contact, previous, err = e.contactForUser(ctx, in.ID, email, user.ID, claimed)
 		out["known"] = contact.Version > 0 || previous != nil
 		if previous != nil {
 			out["previous_email"] = previous.Email
@@ -203,12 +217,22 @@ func (e *Engine) readUser(ctx context.Context, ap Accessplanit, in Instance, c C
 	return users[0], true, false, nil
 }
 
-// contactForUser loads the contact state for email. When there is none but
+// contactForUser loads the contact state for email (loaded, when it is the
+// state of that email read already). When there is none but
 // the User is linked to a contact under another email, the User's email
 // changed: that contact is returned as previous, and the new state starts
 // from what it knew.
-func (e *Engine) contactForUser(ctx context.Context, instanceID, email, userID string) (Contact, *Contact, error) {
-	contact, err := e.Contacts.Contact(ctx, instanceID, email)
+func (e *Engine) contactForUser(ctx context.Context, instanceID, email, userID string, loaded *Contact) (Contact, *Contact, error) {
+	var contact Contact
+	var err error
+	switch {
+	case loaded != nil && loaded.Email == email && loaded.Version > 0:
+		contact = *loaded
+	case loaded != nil && loaded.Email == email:
+		err = ErrNotFound
+	default:
+		contact, err = e.Contacts.Contact(ctx, instanceID, email)
+	}
 	switch {
 	case err == nil:
 		return contact, nil, nil

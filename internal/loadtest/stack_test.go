@@ -22,6 +22,9 @@ var stackSeq atomic.Int64
 type env struct {
 	stack *local.Stack
 	aws   *loadtest.CountingTransport
+
+	mu    sync.Mutex
+	users map[int]string // User number → the ID the platform gave it
 }
 
 // startStack runs the local stack on loopback with its AWS requests counted.
@@ -45,12 +48,35 @@ func startStack(tb testing.TB, cfg local.Config) *env {
 // deliveryRequest builds the POST of UserDelivery(i) to the stack's
 // accessplanit webhook.
 func (e *env) deliveryRequest(i int) (*http.Request, error) {
-	req, err := http.NewRequest(http.MethodPost, e.stack.Info.Webhooks.Accessplanit, bytes.NewReader(loadtest.UserDelivery(i, time.Now())))
+	id, err := e.user(i)
+	if err != nil {
+		return nil, err
+	}
+	req, err := http.NewRequest(http.MethodPost, e.stack.Info.Webhooks.Accessplanit, bytes.NewReader(loadtest.UserDeliveryWithID(id, i, time.Now())))
 	if err != nil {
 		return nil, err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	return req, nil
+}
+
+// user makes the platform hold User number i, as it would before sending
+// its webhook (the sync reads the User back), silently; it returns its ID.
+func (e *env) user(i int) (string, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if id, ok := e.users[i]; ok {
+		return id, nil
+	}
+	id, err := e.stack.Accessplanit.AddUser(loadtest.UserFields(i, e.stack.Info.Sandbox.Accessplanit.DefaultCompanyID))
+	if err != nil {
+		return "", fmt.Errorf("add user %d to the accessplanit simulator: %w", i, err)
+	}
+	if e.users == nil {
+		e.users = map[int]string{}
+	}
+	e.users[i] = id
+	return id, nil
 }
 
 // mailchimpRequests is the total of the Mailchimp simulator's API requests.

@@ -106,8 +106,9 @@ func measureThroughput(tb testing.TB, e *env, first, n int) throughput {
 }
 
 // TestThroughputNearPhysicalLimit holds the sync to ≥ 90 % of 10 / L with
-// zero 429s, one Mailchimp call per changed contact and no accessplanit
-// call for deliveries carrying the whole User. It writes 600 contacts
+// zero 429s, one Mailchimp call per changed contact and at most 0.2
+// accessplanit requests per change: each User is read back from the
+// platform, a whole batch of them in one request. It writes 600 contacts
 // (about 7 s of steady state); APMC_THROUGHPUT_CHANGES overrides.
 func TestThroughputNearPhysicalLimit(t *testing.T) {
 	if testing.Short() {
@@ -140,7 +141,7 @@ func TestThroughputNearPhysicalLimit(t *testing.T) {
 	if m.mailchimp != 1 {
 		t.Errorf("Mailchimp requests per changed contact = %.3f, want 1", m.mailchimp)
 	}
-	if m.accessplanit != 0 {
-		t.Errorf("accessplanit requests per change carrying the whole User = %.3f, want 0", m.accessplanit)
+	if m.accessplanit > 0.2 || m.accessplanit == 0 {
+		t.Errorf("accessplanit requests per change = %.3f, want above 0 (every User is read back) and at most 0.2 (batched)", m.accessplanit)
 	}
 }
