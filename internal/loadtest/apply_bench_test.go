@@ -10,8 +10,9 @@ import (
 )
 
 // BenchmarkApplyToMailchimp measures the engine applying one accessplanit
-// change carrying the whole User, with the contact state and executions on
-// kumo (DynamoDB) and the Mailchimp simulator at zero latency. "changed"
+// change: reading the User back from the accessplanit simulator (one
+// request: a change applied on its own, not batched), with the contact state
+// and executions on kumo (DynamoDB) and both simulators at zero latency. "changed"
 // alternates a mapped field, so every change is one Mailchimp write;
 // "unchanged" alters an unmapped field, so nothing is written to Mailchimp.
 func BenchmarkApplyToMailchimp(b *testing.B) {
@@ -31,21 +32,22 @@ func BenchmarkApplyToMailchimp(b *testing.B) {
 			p := newParts(b)
 			e := p.engine(b)
 			ctx := context.Background()
-			at := time.Now().Add(-time.Hour)
-			user := func(i int) *apmc.User {
-				u := &apmc.User{ID: "4242", UpdatedAt: at.Add(time.Duration(i) * time.Millisecond), Fields: map[string]string{
-					"ID": "4242", "Forenames": "Ada", "Surname": "Lovelace", "Email": "ada@example.com", "Phone": "+44 20 7946 0000",
-				}}
-				for k, v := range tt.change(i) {
-					u.Fields[k] = v
-				}
-				return u
+			id, err := p.accessplanit.AddUser(map[string]any{"Forenames": "Ada", "Surname": "Lovelace", "Email": "ada@example.com",
+				"Phone": "+44 20 7946 0000", "MainCompanyID": p.instance.DefaultCompanyID})
+			if err != nil {
+				b.Fatalf("AddUser() error = %v", err)
 			}
 			apply := func(i int) apmc.Execution {
-				u := user(i)
+				edit := map[string]any{}
+				for k, v := range tt.change(i) {
+					edit[k] = v
+				}
+				if err := p.accessplanit.EditUserInUI(id, edit); err != nil {
+					b.Fatalf("EditUserInUI() error = %v", err)
+				}
 				exec, err := e.Apply(ctx, apmc.Delivery{Attempt: 1, Change: apmc.Change{
 					ID: fmt.Sprintf("bench-%d", i), InstanceID: p.instance.ID, Source: apmc.SideAccessplanit, Event: apmc.EventUpdated,
-					ReceivedAt: time.Now(), OccurredAt: u.UpdatedAt, Email: u.Email(), UserID: u.ID, User: u,
+					ReceivedAt: time.Now(), UserID: id,
 				}})
 				if err != nil || exec.Status != apmc.StatusSucceeded {
 					b.Fatalf("Apply(%d) = %s %q, %v; want succeeded", i, exec.Status, exec.Error, err)

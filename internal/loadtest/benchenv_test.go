@@ -16,6 +16,7 @@ import (
 	"github.com/apmc-sync/apmc/internal/app/syncapp"
 	"github.com/apmc-sync/apmc/internal/awstest"
 	"github.com/apmc-sync/apmc/internal/dynamo"
+	sbap "github.com/apmc-sync/apmc/internal/sandbox/accessplanit"
 	sbmc "github.com/apmc-sync/apmc/internal/sandbox/mailchimp"
 	"github.com/apmc-sync/apmc/internal/secrets"
 )
@@ -32,9 +33,12 @@ type parts struct {
 	queueURL  string
 	instance  apmc.Instance
 	mailchimp *sbmc.Server
+	// accessplanit holds the Users the changes name: the engine reads them
+	// back before writing.
+	accessplanit *sbap.Server
 }
 
-// newParts starts kumo and the Mailchimp simulator (zero latency) and
+// newParts starts kumo and both simulators (zero latency) and
 // creates the tables, the queue, a KMS key and one instance.
 func newParts(b *testing.B) *parts {
 	b.Helper()
@@ -58,13 +62,26 @@ func newParts(b *testing.B) *parts {
 		_ = hs.Close()
 		p.mailchimp.Close()
 	})
+	p.accessplanit = sbap.New(sbap.Options{})
+	apLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatalf("listen: %v", err)
+	}
+	apServer := &http.Server{Handler: p.accessplanit, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = apServer.Serve(apLn) }()
+	b.Cleanup(func() {
+		_ = apServer.Close()
+		p.accessplanit.Close()
+	})
+	p.accessplanit.AddAPIKey("ap-key-bench", "9000")
+
 	apiKey := "0123456789abcdef0123456789abcdef-us21"
 	p.mailchimp.AddAccount(apiKey)
 
 	p.instance = apmc.Instance{
 		ID: "bench", Name: "Benchmark", State: apmc.StateEnabled, Direction: apmc.DirectionBoth, StatusIfNew: "subscribed",
 		MailchimpListID: p.mailchimp.AddList(apiKey, "Benchmark"), MailchimpBaseURL: "http://" + ln.Addr().String() + "/3.0",
-		AccessplanitBaseURL: "http://127.0.0.1:9/api/v2/", DefaultCompanyID: "1",
+		AccessplanitBaseURL: "http://" + apLn.Addr().String() + p.accessplanit.Prefix(), DefaultCompanyID: p.accessplanit.AddCompany("Bench Ltd"),
 		Mappings: append(apmc.DefaultMappings(), apmc.FieldMapping{MergeTag: "PHONE", Field: "Phone", Type: apmc.TypePhone}),
 		Secrets: apmc.Secrets{MailchimpAPIKey: apiKey, AccessplanitAPIKey: "ap-key-bench", AccessplanitToken: "ap-token-bench",
 			MailchimpToken: "mc-token-bench", MailchimpSigningSecret: "signing-secret-bench"},

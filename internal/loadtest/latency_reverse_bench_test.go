@@ -12,13 +12,15 @@ import (
 	"github.com/apmc-sync/apmc/internal/loadtest"
 	"github.com/apmc-sync/apmc/internal/local"
 	"github.com/apmc-sync/apmc/internal/mailchimp"
+	sbmc "github.com/apmc-sync/apmc/internal/sandbox/mailchimp"
 )
 
 // BenchmarkWebhookToAccessplanitWrite measures the latency from posting a
 // Mailchimp subscribe webhook (signed when the stack's instance has a
 // signing secret) to the User being created in accessplanit, one delivery
-// at a time, on the local stack with the simulators at zero latency. It
-// reports p50 and p99 in milliseconds.
+// at a time, on the local stack with the simulators at zero latency. The
+// audience holds the member before its webhook is posted (the sync reads it
+// back). It reports p50 and p99 in milliseconds.
 func BenchmarkWebhookToAccessplanitWrite(b *testing.B) {
 	e := startStack(b, local.Config{RetryBase: 200 * time.Millisecond})
 	secret := e.stack.Info.Sandbox.Mailchimp.SigningSecret
@@ -36,6 +38,10 @@ func BenchmarkWebhookToAccessplanitWrite(b *testing.B) {
 			"data[merges][LNAME]": {fmt.Sprintf("Tester %d", i)}, "data[merges][PHONE]": {"+44 20 7946 0000"},
 		}.Encode())
 		i++
+		if err := e.stack.Mailchimp.Import(e.stack.Info.Sandbox.Mailchimp.ListID, []sbmc.ImportedMember{{EmailAddress: email,
+			MergeFields: map[string]any{"FNAME": "Reverse", "LNAME": fmt.Sprintf("Tester %d", i-1), "PHONE": "+44 20 7946 0000"}}}); err != nil {
+			b.Fatalf("Import() error = %v", err)
+		}
 		req, err := http.NewRequest(http.MethodPost, e.stack.Info.Webhooks.Mailchimp, bytes.NewReader(body))
 		if err != nil {
 			b.Fatalf("request: %v", err)

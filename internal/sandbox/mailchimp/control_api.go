@@ -21,6 +21,7 @@ import (
 //	POST   /_sandbox/lists                                   {"api_key": …, "name": …, "merge_fields": […]} → {"id": …}
 //	GET    /_sandbox/lists/{list_id}/members                 every member
 //	POST   /_sandbox/lists/{list_id}/subscribe               subscribe in the UI (webhook sent)
+//	POST   /_sandbox/lists/{list_id}/import                  members that existed before: created or updated, no webhook
 //	POST   /_sandbox/lists/{list_id}/members/{email}/{action} act on a member in the UI: edit,
 //	                                                         unsubscribe, change-email, clean, compliance, forget
 func (s *Server) controlRoutes() *http.ServeMux {
@@ -45,6 +46,7 @@ func (s *Server) controlRoutes() *http.ServeMux {
 	mux.HandleFunc("POST /_sandbox/lists", s.controlList)
 	mux.HandleFunc("GET /_sandbox/lists/{list_id}/members", s.controlMembers)
 	mux.HandleFunc("POST /_sandbox/lists/{list_id}/subscribe", s.controlSubscribe)
+	mux.HandleFunc("POST /_sandbox/lists/{list_id}/import", s.controlImport)
 	mux.HandleFunc("POST /_sandbox/lists/{list_id}/members/{email}/{action}", s.controlMemberAction)
 	return mux
 }
