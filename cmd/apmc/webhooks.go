@@ -37,7 +37,7 @@ type webhookURLs struct{ mailchimp, accessplanit string }
 // withURLs reads the instance, secrets opened, and its webhook URLs.
 func withURLs(ctx context.Context, t *target, id string) (apmc.Instance, webhookURLs, error) {
 	if t.WebhookBaseURL == "" {
-		return apmc.Instance{}, webhookURLs{}, errors.New("the webhook base URL is unknown: pass -webhook-base-url (stack output ApiUrl) or set APMC_WEBHOOK_BASE_URL")
+		return apmc.Instance{}, webhookURLs{}, errNoWebhookBase
 	}
 	in, err := t.Instances.Instance(ctx, id)
 	if err != nil {
@@ -51,6 +51,9 @@ func withURLs(ctx context.Context, t *target, id string) (apmc.Instance, webhook
 		accessplanit: fmt.Sprintf("%s/webhooks/accessplanit/%s/%s", t.WebhookBaseURL, in.ID, in.Secrets.AccessplanitToken),
 	}, nil
 }
+
+// errNoWebhookBase says how to give the CLI the deployment's webhook base URL.
+var errNoWebhookBase = errors.New("the webhook base URL is unknown: pass -webhook-base-url (stack output ApiUrl) or set APMC_WEBHOOK_BASE_URL")
 
 func webhooksRegister(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	c := newCommand("webhooks register", stderr)
@@ -140,7 +143,7 @@ func webhooksRotate(ctx context.Context, args []string, stdout, stderr io.Writer
 		return fmt.Errorf("-grace %s: must not be negative", *grace)
 	}
 	if t.WebhookBaseURL == "" {
-		return errors.New("the webhook base URL is unknown: pass -webhook-base-url (stack output ApiUrl) or set APMC_WEBHOOK_BASE_URL")
+		return errNoWebhookBase // before any token is replaced
 	}
 	apToken, err := newToken()
 	if err != nil {
@@ -163,7 +166,7 @@ func webhooksRotate(ctx context.Context, args []string, stdout, stderr io.Writer
 		return err
 	}
 	if err := registerMailchimp(ctx, t, mc, in, urls, stdout); err != nil {
-		return err
+		return fmt.Errorf("%w (the new tokens are stored and the old ones keep working for the grace period: run apmc webhooks register %s to retry)", err, in.ID)
 	}
 	fmt.Fprintln(stdout, "The Mailchimp webhook at the old URL stays registered: delete it in Mailchimp (Audience → Settings → Webhooks); it is refused once the grace period ends.")
 	fmt.Fprintf(stdout, "Mailchimp webhook URL:    %s\n", redactPath(urls.mailchimp))
