@@ -58,7 +58,7 @@ func WithTimeout(d time.Duration) Option {
 func New(baseURL, apiKey string, opts ...Option) (*Client, error) {
 	baseURL = strings.TrimSpace(baseURL)
 	if err := apmc.CheckBaseURL(baseURL); err != nil {
-		return nil, fmt.Errorf("accessplanit base URL %s", err)
+		return nil, fmt.Errorf("accessplanit base URL %w", err)
 	}
 	u, err := url.Parse(baseURL)
 	if err != nil {
