@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
@@ -201,6 +202,8 @@ type world struct {
 	// accessplanit is the platform simulator the sync function reads Users from.
 	accessplanit *sbap.Server
 	operator     string // the operator token whose hash OPERATOR_TOKEN_HASH holds
+	// plainHTTP is instance with its base URLs in plain http to loopback.
+	plainHTTP apmc.Instance
 }
 
 func newWorld(t *testing.T, ctx context.Context) *world {
@@ -212,15 +215,23 @@ func newWorld(t *testing.T, ctx context.Context) *world {
 	w.queueURL, w.dlqURL = queues.ChangesURL, queues.DeadLetterURL
 	keyID := svc.Key(t)
 
+	// The Lambda build sends API keys over https only, even to loopback
+	// (apmc.LoopbackHTTP is false there), so the simulators serve https with
+	// httptest's certificate, which the functions trust as Go does any extra
+	// root on Linux: through SSL_CERT_FILE.
 	w.mailchimp = sbmc.New(sbmc.Options{})
 	t.Cleanup(w.mailchimp.Close)
-	mcServer := httptest.NewServer(w.mailchimp)
+	mcServer := httptest.NewTLSServer(w.mailchimp)
 	t.Cleanup(mcServer.Close)
 	ap := sbap.New(sbap.Options{})
 	w.accessplanit = ap
 	t.Cleanup(ap.Close)
-	apServer := httptest.NewServer(ap)
+	apServer := httptest.NewTLSServer(ap)
 	t.Cleanup(apServer.Close)
+	certFile := filepath.Join(t.TempDir(), "simulators.pem")
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: mcServer.Certificate().Raw}), 0o600); err != nil {
+		t.Fatalf("write the simulators' certificate: %v", err)
+	}
 
 	mcKey := randomHex(t, 16) + "-us21"
 	w.mailchimp.AddAccount(mcKey)
@@ -236,8 +247,18 @@ func newWorld(t *testing.T, ctx context.Context) *world {
 			apmc.FieldMapping{MergeTag: "COMPANY", Field: "MainCompanyName", Direction: apmc.DirectionToMailchimp}),
 		Secrets: apmc.Secrets{MailchimpAPIKey: mcKey, AccessplanitAPIKey: apKey, AccessplanitToken: randomHex(t, 20), MailchimpToken: randomHex(t, 20)},
 	}
-	if err := dynamo.NewInstanceStore(w.ddb, w.tables.Instances, secrets.NewKMS(svc.KMS, keyID)).Create(ctx, w.instance); err != nil {
+	store := dynamo.NewInstanceStore(w.ddb, w.tables.Instances, secrets.NewKMS(svc.KMS, keyID))
+	if err := store.Create(ctx, w.instance); err != nil {
 		t.Fatalf("create the instance: %v", err)
+	}
+	// The same simulators named with plain http: valid in this (test)
+	// build, refused by the Lambda build.
+	w.plainHTTP = w.instance
+	w.plainHTTP.ID = "plain-http"
+	w.plainHTTP.MailchimpBaseURL = strings.Replace(w.instance.MailchimpBaseURL, "https://", "http://", 1)
+	w.plainHTTP.AccessplanitBaseURL = strings.Replace(w.instance.AccessplanitBaseURL, "https://", "http://", 1)
+	if err := store.Create(ctx, w.plainHTTP); err != nil {
+		t.Fatalf("create the plain http instance: %v", err)
 	}
 	w.operator = randomHex(t, 24)
 	w.env = []string{
@@ -255,6 +276,7 @@ func newWorld(t *testing.T, ctx context.Context) *world {
 		"DEAD_LETTER_QUEUE_URL=" + w.dlqURL,
 		"KMS_KEY_ID=" + keyID,
 		"OPERATOR_TOKEN_HASH=" + api.HashToken(w.operator),
+		"SSL_CERT_FILE=" + certFile,
 	}
 	return w
 }
@@ -631,6 +653,28 @@ func TestFunctionsUnderEmulator(t *testing.T) {
 		want := []string{string(apmc.StatusSucceeded), string(apmc.FlowToMailchimp), change.ID, "ada.lovelace@example.com"}
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("execution status, flow, change, contact (-want +got):\n%s", diff)
+		}
+
+		// The deployed binary never sends an API key over plain http, not
+		// even to loopback: the change fails at once, without a retry.
+		plain := event(t, "sync", "sqs-change.json", map[string]string{"{{instance_id}}": w.plainHTTP.ID, "1042": userID})
+		if err := json.Unmarshal(plain, &ev); err != nil || len(ev.Records) != 1 {
+			t.Fatalf("sqs-change.json: %d records, error %v; want one record", len(ev.Records), err)
+		}
+		if err := json.Unmarshal([]byte(ev.Records[0].Body), &change); err != nil {
+			t.Fatalf("the record's body is not a change: %v", err)
+		}
+		plain = []byte(strings.NewReplacer("{{group_id}}", change.GroupID(), "{{dedup_id}}", change.DedupID()).Replace(string(plain)))
+		resp = events.SQSEventResponse{}
+		if answer := fn.invoke(t, ctx, plain); json.Unmarshal(answer, &resp) != nil || len(resp.BatchItemFailures) != 0 {
+			t.Errorf("sync of a plain http instance answered %s, want no batch item failure (a permanent failure)", answer)
+		}
+		execs, _, err = dynamo.NewExecutionStore(w.ddb, w.tables.Executions).Executions(ctx, w.plainHTTP.ID, apmc.ExecutionQuery{})
+		if err != nil || len(execs) != 1 {
+			t.Fatalf("Executions(%s) = %d executions, %v; want 1", w.plainHTTP.ID, len(execs), err)
+		}
+		if e := execs[0]; e.Status != apmc.StatusFailed || !strings.Contains(e.Error, "must use https") {
+			t.Errorf("plain http execution = status %s error %q, want failed with %q", e.Status, e.Error, "must use https")
 		}
 	})
 

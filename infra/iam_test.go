@@ -2,11 +2,14 @@ package infra
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/apmc-sync/apmc/internal/dynamo"
 )
 
 // Least privilege, as far as the template decides it.
@@ -34,7 +37,8 @@ var functionLogGroups = map[string]string{
 }
 
 // grants returns a function's permissions, read from its role's inline
-// policies, as "action on resource" lines, sorted, failing the test on any
+// policies, as "action on resource" lines (followed by "if" and the
+// statement's condition when it has one), sorted, failing the test on any
 // statement that is not a plain Allow of listed actions on this stack's own
 // resources.
 func (s *stack) grants(t *testing.T, id string) []string {
@@ -70,6 +74,11 @@ func (s *stack) grants(t *testing.T, id string) []string {
 					t.Errorf("%s has %s, want only Action and Resource", where, k)
 				}
 			}
+			// A condition narrows the grant: it is part of the line.
+			var cond string
+			if c, ok := m["Condition"]; ok {
+				cond = " if " + render(c)
+			}
 			for _, action := range list(node(st, "Action")) {
 				for _, r := range list(node(st, "Resource")) {
 					resource, err := s.ownResource(r)
@@ -77,7 +86,7 @@ func (s *stack) grants(t *testing.T, id string) []string {
 						t.Errorf("%s: %v", where, err)
 						continue
 					}
-					lines = append(lines, render(action)+" on "+resource)
+					lines = append(lines, render(action)+" on "+resource+cond)
 				}
 			}
 		}
@@ -162,11 +171,14 @@ func TestFunctionPermissions(t *testing.T) {
 			"dynamodb:GetItem on InstancesTable",
 			// Resume marks the held executions it released.
 			"dynamodb:PutItem on ExecutionsTable",
-			// Pause and resume write the instance's state.
-			"dynamodb:PutItem on InstancesTable",
 			"dynamodb:Query on ExecutionsTable",
 			"dynamodb:Query on ExecutionsTable/index/*",
 			"dynamodb:Scan on InstancesTable",
+			// Pause and resume update the instance's state and nothing else
+			// (no PutItem, no DeleteItem): the connection settings and
+			// secrets stay the operator's.
+			"dynamodb:UpdateItem on InstancesTable if {ForAllValues:StringEquals: {dynamodb:Attributes: [instance_id, state, config_version, updated_at]}, " +
+				"StringEqualsIfExists: {dynamodb:ReturnValues: [NONE]}}",
 			// The console's session key, derived once per cold start; no
 			// right on SecretsKey.
 			"kms:GenerateMac on ConsoleSessionKey",
@@ -190,6 +202,35 @@ func TestFunctionPermissions(t *testing.T) {
 		if got := node(s.raw, "Globals", "Function", key); got != nil {
 			t.Errorf("Globals.Function.%s = %s, want none (permissions are per function)", key, render(got))
 		}
+	}
+}
+
+// TestStateUpdateMatchesCode holds the executions function's one write to
+// the instances table to the attributes SetState names: a new attribute
+// there must be granted here, or pausing fails in AWS only.
+func TestStateUpdateMatchesCode(t *testing.T) {
+	s := mustLoadStack(t)
+	var found bool
+	for _, p := range list(node(s.properties("ExecutionsRole"), "Policies")) {
+		for _, st := range list(node(p, "PolicyDocument", "Statement")) {
+			if !slices.Contains(list(node(st, "Action")), any("dynamodb:UpdateItem")) {
+				continue
+			}
+			found = true
+			var got []string
+			for _, a := range list(node(st, "Condition", "ForAllValues:StringEquals", "dynamodb:Attributes")) {
+				got = append(got, render(a))
+			}
+			want := dynamo.StateAttributes()
+			slices.Sort(got)
+			slices.Sort(want)
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("ExecutionsRole UpdateItem dynamodb:Attributes mismatch with dynamo.StateAttributes (-code +template):\n%s", diff)
+			}
+		}
+	}
+	if !found {
+		t.Error("ExecutionsRole has no dynamodb:UpdateItem statement, want the one pause and resume use")
 	}
 }
 

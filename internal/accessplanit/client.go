@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -51,28 +50,19 @@ func WithTimeout(d time.Duration) Option {
 }
 
 // New returns a client for the platform whose API v2 lives at baseURL, such
-// as https://host/instance/api/v2/. The URL must use https, so the API key
-// never travels in clear; plain http is allowed only to a loopback address
-// (for simulators and tests).
+// as https://host/instance/api/v2/. The URL must pass apmc.CheckBaseURL
+// (https, so the API key never travels in clear; plain http only to a
+// loopback address, and not in the Lambda build), and the client follows a
+// redirect only as apmc.CheckRedirect allows: on the same host, never to
+// plain http.
 func New(baseURL, apiKey string, opts ...Option) (*Client, error) {
-	u, err := url.Parse(strings.TrimSpace(baseURL))
+	baseURL = strings.TrimSpace(baseURL)
+	if err := apmc.CheckBaseURL(baseURL); err != nil {
+		return nil, fmt.Errorf("accessplanit base URL %w", err)
+	}
+	u, err := url.Parse(baseURL)
 	if err != nil {
 		return nil, fmt.Errorf("accessplanit base URL is not a URL: %w", err)
-	}
-	if u.Host == "" || u.Hostname() == "" {
-		return nil, fmt.Errorf("accessplanit base URL %q has no host", baseURL)
-	}
-	if u.User != nil {
-		return nil, fmt.Errorf("accessplanit base URL must not hold credentials")
-	}
-	switch u.Scheme {
-	case "https":
-	case "http":
-		if !isLoopback(u.Hostname()) {
-			return nil, fmt.Errorf("accessplanit base URL %s must use https (plain http is only allowed to a loopback address)", u.Redacted())
-		}
-	default:
-		return nil, fmt.Errorf("accessplanit base URL %s must use https", u.Redacted())
 	}
 	if strings.TrimSpace(apiKey) == "" {
 		return nil, errors.New("accessplanit API key is empty")
@@ -88,6 +78,11 @@ func New(baseURL, apiKey string, opts ...Option) (*Client, error) {
 	for _, o := range opts {
 		o(c)
 	}
+	hc := *c.http
+	hc.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		return apmc.CheckRedirect(via[len(via)-1].URL, req.URL, len(via))
+	}
+	c.http = &hc
 	return c, nil
 }
 
@@ -96,14 +91,6 @@ func (c *Client) BaseURL() string { return c.base.String() }
 
 // String describes the client without its API key.
 func (c *Client) String() string { return "accessplanit.Client(" + c.base.String() + ")" }
-
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
 
 // query is an ordered list of OData query options. The keys keep their
 // literal "$" and spaces are sent as %20, the form OData servers expect.
@@ -154,7 +141,11 @@ func (c *Client) do(ctx context.Context, method, path string, q query, body any)
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		// Network errors and timeouts are transient: no Permanent method.
+		// Network errors and timeouts are transient: no Permanent method. A
+		// refused redirect stays permanent.
+		if apmc.IsPermanent(err) {
+			return nil, nil, apmc.Permanentf("%s: %s", what, c.redact(err.Error()))
+		}
 		return nil, nil, fmt.Errorf("%s: %s", what, c.redact(err.Error()))
 	}
 	defer resp.Body.Close()

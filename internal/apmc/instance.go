@@ -1,11 +1,8 @@
 package apmc
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
-	"net"
-	"net/url"
 	"strings"
 )
 
@@ -162,11 +159,11 @@ func (in Instance) Validate() error {
 	if in.MailchimpListID == "" {
 		problems = append(problems, "mailchimp_list_id is required")
 	}
-	if err := checkBaseURL(in.AccessplanitBaseURL); err != nil {
+	if err := CheckBaseURL(in.AccessplanitBaseURL); err != nil {
 		problems = append(problems, "accessplanit_base_url "+err.Error())
 	}
 	if in.MailchimpBaseURL != "" {
-		if err := checkBaseURL(in.MailchimpBaseURL); err != nil {
+		if err := CheckBaseURL(in.MailchimpBaseURL); err != nil {
 			problems = append(problems, "mailchimp_base_url "+err.Error())
 		}
 	}
@@ -180,32 +177,6 @@ func (in Instance) Validate() error {
 		return Invalidf("invalid instance: %s", strings.Join(problems, "; "))
 	}
 	return nil
-}
-
-// checkBaseURL accepts https URLs, and plain http only to a loopback address
-// (simulators on this machine), so API keys never travel in clear.
-func checkBaseURL(raw string) error {
-	if raw == "" {
-		return errors.New("is required")
-	}
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" {
-		return fmt.Errorf("%q is not an absolute URL", raw)
-	}
-	if u.User != nil {
-		return errors.New("must not hold credentials")
-	}
-	switch u.Scheme {
-	case "https":
-		return nil
-	case "http":
-		host := u.Hostname()
-		if ip := net.ParseIP(host); host == "localhost" || (ip != nil && ip.IsLoopback()) {
-			return nil
-		}
-		return errors.New("must use https (plain http only to a loopback address)")
-	}
-	return fmt.Errorf("scheme %q is not https", u.Scheme)
 }
 
 // String hides the secrets, so a formatted instance never shows them.

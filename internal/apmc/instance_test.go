@@ -14,7 +14,6 @@ func TestInstanceValidate(t *testing.T) {
 		wantErr string
 	}{
 		{name: "valid", mutate: func(*Instance) {}},
-		{name: "loopback http allowed", mutate: func(in *Instance) { in.AccessplanitBaseURL = "http://127.0.0.1:8082/accessplan/api/v2/" }},
 		{name: "plain http refused", mutate: func(in *Instance) { in.AccessplanitBaseURL = "http://example.accessplanit.com/x/api/v2/" }, wantErr: "must use https"},
 		{name: "credentials in URL refused", mutate: func(in *Instance) { in.AccessplanitBaseURL = "https://u:p@example.com/api/v2/" }, wantErr: "credentials"},
 		{name: "missing URL", mutate: func(in *Instance) { in.AccessplanitBaseURL = "" }, wantErr: "accessplanit_base_url is required"},

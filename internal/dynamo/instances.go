@@ -212,8 +212,19 @@ func (s *InstanceStore) Update(ctx context.Context, in apmc.Instance) error {
 	return nil
 }
 
+// StateAttributes are the only attributes SetState names in its request:
+// the key, the state, the config version (read and written) and the time of
+// the change. The executions function's IAM role may update these and no
+// other (a dynamodb:Attributes condition in template.yaml), so the API and
+// console can pause and resume an instance but never rewrite its
+// connection settings or secrets.
+func StateAttributes() []string {
+	return []string{AttrInstanceID, "state", "config_version", "updated_at"}
+}
+
 // SetState pauses or resumes an instance, storing the next config version,
-// and returns it without secrets.
+// and returns it without secrets. It updates only StateAttributes, if the
+// config version is still the one read; other attributes are never sent.
 func (s *InstanceStore) SetState(ctx context.Context, id string, st apmc.State) (apmc.Instance, error) {
 	if st != apmc.StateEnabled && st != apmc.StatePaused {
 		return apmc.Instance{}, apmc.Invalidf("set state of instance %s: state %q must be %s or %s", id, st, apmc.StateEnabled, apmc.StatePaused)
@@ -226,9 +237,8 @@ func (s *InstanceStore) SetState(ctx context.Context, id string, st apmc.State) 
 			return apmc.Instance{}, fmt.Errorf("set state: %w", err)
 		}
 		read := it.ConfigVersion
-		it.State = st
-		it.ConfigVersion = read + 1
-		if err = s.put(ctx, it, versionIs(read)); err == nil {
+		it.State, it.ConfigVersion, it.UpdatedAt = st, read+1, s.now().UTC()
+		if err = s.updateState(ctx, it, read); err == nil {
 			return it.instance(), nil
 		}
 		if !errors.Is(err, apmc.ErrConflict) {
@@ -236,6 +246,32 @@ func (s *InstanceStore) SetState(ctx context.Context, id string, st apmc.State) 
 		}
 	}
 	return apmc.Instance{}, fmt.Errorf("set state of instance %s: %w", id, err)
+}
+
+// updateState writes the item's state, config version and update time if the
+// stored config version is still read; a failed condition wraps
+// apmc.ErrConflict.
+func (s *InstanceStore) updateState(ctx context.Context, it instanceItem, read int) error {
+	update := expression.Set(expression.Name("state"), expression.Value(it.State)).
+		Set(expression.Name("config_version"), expression.Value(it.ConfigVersion)).
+		Set(expression.Name("updated_at"), expression.Value(it.UpdatedAt))
+	expr, err := expression.NewBuilder().WithUpdate(update).WithCondition(versionIs(read)).Build()
+	if err != nil {
+		return fmt.Errorf("build update: %w", err)
+	}
+	_, err = s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 aws.String(s.table),
+		Key:                       map[string]types.AttributeValue{AttrInstanceID: &types.AttributeValueMemberS{Value: it.InstanceID}},
+		UpdateExpression:          expr.Update(),
+		ConditionExpression:       expr.Condition(),
+		ExpressionAttributeNames:  expr.Names(),
+		ExpressionAttributeValues: expr.Values(),
+		ReturnValues:              types.ReturnValueNone,
+	})
+	if conditionFailed(err) {
+		return fmt.Errorf("config version %d was changed by someone else: %w", read, apmc.ErrConflict)
+	}
+	return err
 }
 
 func versionIs(v int) expression.ConditionBuilder {

@@ -45,16 +45,19 @@ type Client struct {
 type Option func(*Client)
 
 // WithBaseURL sends calls to u instead of the data centre's URL (for
-// simulators). u must be an http(s) URL ending in "/3.0".
+// simulators). u must pass apmc.CheckBaseURL (https; plain http only to a
+// loopback address, and not in the Lambda build) and end in "/3.0".
 func WithBaseURL(u string) Option {
 	return func(c *Client) {
 		u = strings.TrimRight(u, "/")
 		p, err := url.Parse(u)
-		switch {
-		case err != nil:
+		if err != nil {
 			c.optErr = errors.New("base URL does not parse as a URL")
-		case p.Host == "" || (p.Scheme != "http" && p.Scheme != "https"):
-			c.optErr = fmt.Errorf("base URL %q is not an absolute http(s) URL", p.Redacted())
+			return
+		}
+		switch err := apmc.CheckBaseURL(u); {
+		case err != nil:
+			c.optErr = fmt.Errorf("base URL %q %w", p.Redacted(), err)
 		case !strings.HasSuffix(p.Path, "/3.0"):
 			c.optErr = fmt.Errorf("base URL %q must end in /3.0", p.Redacted())
 		default:
@@ -83,8 +86,9 @@ func WithTimeout(d time.Duration) Option {
 
 // New returns a client for apiKey. The data centre is the part of the key
 // after its last "-" ("…-us21" calls https://us21.api.mailchimp.com/3.0);
-// a key without one is an error unless WithBaseURL names the server.
-// Errors never contain the key.
+// a key without one is an error unless WithBaseURL names the server. The
+// client follows a redirect only as apmc.CheckRedirect allows. Errors never
+// contain the key.
 func New(apiKey string, opts ...Option) (*Client, error) {
 	apiKey = strings.TrimSpace(apiKey)
 	if apiKey == "" {
@@ -104,6 +108,13 @@ func New(apiKey string, opts ...Option) (*Client, error) {
 		}
 		c.baseURL = "https://" + dc + ".api.mailchimp.com/3.0"
 	}
+	// A redirect is followed only on the same host and never to plain
+	// http, so the key goes nowhere else.
+	hc := *c.http
+	hc.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		return apmc.CheckRedirect(via[len(via)-1].URL, req.URL, len(via))
+	}
+	c.http = &hc
 	return c, nil
 }
 
