@@ -25,6 +25,9 @@ func TestParameters(t *testing.T) {
 		{"SyncMaximumConcurrency", "Number", "5", "2", "1000", false},
 		// Mailchimp allows 10 connections per user (TestMailchimpConnectionBudget).
 		{"MailchimpConnectionsPerFunction", "Number", "2", "1", "10", false},
+		// Per webhook route, within API Gateway's default account quotas.
+		{"WebhookThrottleRateLimit", "Number", "50", "1", "10000", false},
+		{"WebhookThrottleBurstLimit", "Number", "100", "1", "5000", false},
 		{"RetentionDays", "Number", "30", "<nil>", "<nil>", false},
 		// No default: the operator must choose a token at deploy time.
 		{"OperatorTokenHash", "String", "<nil>", "<nil>", "<nil>", true},

@@ -192,6 +192,9 @@ func printExecution(w io.Writer, d ops.Detail) error {
 	if err := lt.flush(); err != nil {
 		return err
 	}
+	if d.RelatedTruncated {
+		fmt.Fprintln(w, "\nThe search for related executions stopped at its limit; later retries and replays may be missing.")
+	}
 	if len(d.Related) > 0 {
 		fmt.Fprintln(w)
 		rt := newTable(w, "RELATED", "ORIGIN", "STATUS", "STARTED")

@@ -77,15 +77,15 @@ func runTimeline(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
-	list, err := t.Ops.Timeline(ctx, pos[0], pos[1])
+	tl, err := t.Ops.Timeline(ctx, pos[0], pos[1])
 	if err != nil {
 		return err
 	}
-	if list == nil {
-		list = []apmc.Execution{}
+	if tl.Truncated {
+		fmt.Fprintf(stderr, "only the newest %d executions are shown; older ones were left out\n", len(tl.Executions))
 	}
 	if *c.jsonOut {
-		return printJSON(stdout, list)
+		return printJSON(stdout, tl.Executions)
 	}
-	return executionTable(stdout, list)
+	return executionTable(stdout, tl.Executions)
 }

@@ -37,15 +37,16 @@ func (a *server) summaries(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *server) timeline(w http.ResponseWriter, r *http.Request) {
-	list, err := a.cfg.Ops.Timeline(r.Context(), r.PathValue("id"), r.PathValue("email"))
+	tl, err := a.cfg.Ops.Timeline(r.Context(), r.PathValue("id"), r.PathValue("email"))
 	if err != nil {
 		writeError(w, a.log(), err)
 		return
 	}
-	if list == nil {
-		list = []apmc.Execution{}
+	answer := map[string]any{"contact": r.PathValue("email"), "executions": tl.Executions}
+	if tl.Truncated {
+		answer["truncated"] = true
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"contact": r.PathValue("email"), "executions": list})
+	writeJSON(w, http.StatusOK, answer)
 }
 
 func (a *server) pause(w http.ResponseWriter, r *http.Request) {

@@ -9,9 +9,10 @@ import (
 // MaxPageSize is the most executions one page holds.
 const MaxPageSize = 200
 
-// ExecutionQuery filters an instance's executions, newest first. The API,
-// the console and the CLI each read it from their own syntax and call
-// Validate; the operations validate it again before using it.
+// ExecutionQuery filters an instance's executions, newest first unless
+// OldestFirst. The API, the console and the CLI each read it from their own
+// syntax and call Validate; the operations validate it again before using
+// it.
 type ExecutionQuery struct {
 	Status       Status    // empty: any
 	Flow         Flow      // empty: both
@@ -21,6 +22,7 @@ type ExecutionQuery struct {
 	Contact      string    // email, as NormalEmail returns it; empty: any
 	Cursor       string    // opaque, from a previous page
 	Limit        int       // page size; 0 means 50, at most MaxPageSize
+	OldestFirst  bool      // order by execution id ascending (the operations' walks)
 }
 
 // Statuses are the statuses an execution ends with, in the order

@@ -133,15 +133,16 @@ type timelineData struct {
 	InstanceID string
 	Contact    string
 	Executions []apmc.Execution
+	Truncated  bool // older executions were left out
 }
 
 // timeline shows everything that happened to one contact, oldest first.
 func (c *console) timeline(w http.ResponseWriter, r *http.Request, sess session) {
 	id, contact := r.PathValue("id"), r.URL.Query().Get("contact")
-	list, err := c.cfg.Ops.Timeline(r.Context(), id, contact)
+	tl, err := c.cfg.Ops.Timeline(r.Context(), id, contact)
 	if err != nil {
 		c.fail(w, r, sess, err)
 		return
 	}
-	c.render(w, http.StatusOK, "timeline", page{Title: "Timeline of " + contact, Session: sess, Data: timelineData{InstanceID: id, Contact: contact, Executions: list}})
+	c.render(w, http.StatusOK, "timeline", page{Title: "Timeline of " + contact, Session: sess, Data: timelineData{InstanceID: id, Contact: contact, Executions: tl.Executions, Truncated: tl.Truncated}})
 }

@@ -200,6 +200,10 @@ func TestExecutionStoreQuery(t *testing.T) {
 			{"empty window", apmc.ExecutionQuery{From: minute(9), To: minute(9)}},
 			{"no match", apmc.ExecutionQuery{Status: apmc.StatusHeld}},
 			{"unknown contact", apmc.ExecutionQuery{Contact: "carol@example.com"}},
+			{"oldest first", apmc.ExecutionQuery{OldestFirst: true}},
+			{"status oldest first", apmc.ExecutionQuery{Status: apmc.StatusFailed, OldestFirst: true}},
+			{"contact from oldest first", apmc.ExecutionQuery{Contact: "ada@example.com", From: minute(4), OldestFirst: true}},
+			{"flow window original oldest first", apmc.ExecutionQuery{Flow: apmc.FlowToMailchimp, From: minute(2), To: minute(20), OriginalOnly: true, OldestFirst: true}},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
@@ -209,7 +213,9 @@ func TestExecutionStoreQuery(t *testing.T) {
 						want = append(want, e.ID)
 					}
 				}
-				slices.Reverse(want) // newest first
+				if !tt.q.OldestFirst {
+					slices.Reverse(want) // newest first
+				}
 
 				page, next, err := store.Executions(ctx, "inst-1", tt.q)
 				if err != nil {

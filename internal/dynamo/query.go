@@ -118,7 +118,7 @@ func idAt(ms uint64, fill byte) string {
 }
 
 // Executions returns a page of an instance's executions matching q, newest
-// first, and the cursor of the next page ("" when there is none). A page
+// first (oldest first with q.OldestFirst), and the cursor of the next page ("" when there is none). A page
 // holds q.PageSize() executions whenever that many more match.
 func (s *ExecutionStore) Executions(ctx context.Context, instanceID string, q apmc.ExecutionQuery) ([]apmc.Execution, string, error) {
 	if instanceID == "" {
@@ -136,7 +136,7 @@ func (s *ExecutionStore) Executions(ctx context.Context, instanceID string, q ap
 		return nil, "", nil
 	}
 	size := q.PageSize()
-	in.ScanIndexForward = aws.Bool(false)
+	in.ScanIndexForward = aws.Bool(q.OldestFirst)
 	in.Limit = aws.Int32(int32(size))
 	if after != "" {
 		in.ExclusiveStartKey = plan.startKey(instanceID, after)

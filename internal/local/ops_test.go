@@ -90,12 +90,13 @@ func TestReplayOfAFailedExecution(t *testing.T) {
 	if replay.ID != r.ExecutionID || replay.Origin != apmc.OriginReplay || replay.OriginalID != failed.ID || replay.Status != apmc.StatusSucceeded {
 		t.Errorf("replay = id %s origin %s original %s status %s; want id %s, replay of %s, succeeded", replay.ID, replay.Origin, replay.OriginalID, replay.Status, r.ExecutionID, failed.ID)
 	}
-	related, err := s.Ops.Related(ctx, failed)
-	if err != nil || len(related) != 1 || related[0].ID != replay.ID {
-		t.Errorf("Related(original) = %v, %v; want the replay", related, err)
+	related, truncated, err := s.Ops.Related(ctx, failed)
+	if err != nil || truncated || len(related) != 1 || related[0].ID != replay.ID {
+		t.Errorf("Related(original) = %v, truncated %v, %v; want the replay", related, truncated, err)
 	}
-	timeline, err := s.Ops.Timeline(ctx, s.Info.InstanceID, "Replay@Example.com")
-	if err != nil || len(timeline) < 2 || timeline[0].ID != failed.ID {
+	tl, err := s.Ops.Timeline(ctx, s.Info.InstanceID, "Replay@Example.com")
+	timeline := tl.Executions
+	if err != nil || tl.Truncated || len(timeline) < 2 || timeline[0].ID != failed.ID {
 		t.Errorf("Timeline() = %d executions, %v; want oldest first starting with the failure", len(timeline), err)
 	}
 	// Filters: original_only hides the replay.

@@ -15,6 +15,9 @@ type Detail struct {
 	apmc.Execution
 	// Related lists the retries and replays of the execution, oldest first.
 	Related []Link `json:"related"`
+	// RelatedTruncated says the search for Related stopped at
+	// Bounds.MaxWalk executions, so later links may be missing.
+	RelatedTruncated bool `json:"related_truncated,omitempty"`
 	// AllLogs is the number of log lines before filtering: with errors
 	// only, Logs holds fewer.
 	AllLogs int `json:"-"`
@@ -35,11 +38,11 @@ func (s *Service) Detail(ctx context.Context, instanceID, executionID string, er
 	if err != nil {
 		return Detail{}, fmt.Errorf("read execution %s: %w", executionID, err)
 	}
-	related, err := s.Related(ctx, e)
+	related, truncated, err := s.Related(ctx, e)
 	if err != nil {
 		return Detail{}, fmt.Errorf("read the executions related to %s: %w", executionID, err)
 	}
-	d := Detail{Execution: e, Related: []Link{}, AllLogs: len(e.Logs)}
+	d := Detail{Execution: e, Related: []Link{}, RelatedTruncated: truncated, AllLogs: len(e.Logs)}
 	for _, x := range related {
 		d.Related = append(d.Related, Link{ID: x.ID, Origin: x.Origin, Status: x.Status, StartedAt: x.StartedAt})
 	}

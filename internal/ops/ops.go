@@ -50,6 +50,8 @@ type Service struct {
 	Queue       Queue
 	DeadLetters DeadLetters // nil: no dead-letter queue operations
 	Now         func() time.Time
+	// Bounds bound the walks over executions (zero: the defaults).
+	Bounds Bounds
 }
 
 func (s *Service) now() time.Time {
@@ -129,23 +131,6 @@ func (s *Service) Pause(ctx context.Context, id string) (apmc.Instance, error) {
 	return in, nil
 }
 
-// all returns every execution matching q, newest first.
-func (s *Service) all(ctx context.Context, id string, q apmc.ExecutionQuery) ([]apmc.Execution, error) {
-	q.Limit = 200
-	var out []apmc.Execution
-	for {
-		page, next, err := s.Executions.Executions(ctx, id, q)
-		if err != nil {
-			return nil, fmt.Errorf("read executions: %w", err)
-		}
-		out = append(out, page...)
-		if next == "" {
-			return out, nil
-		}
-		q.Cursor = next
-	}
-}
-
 // again returns a copy of c to be queued anew: a fresh delivery id (so the
 // queue does not take it for a duplicate) received now.
 func (s *Service) again(c apmc.Change, why string) apmc.Change {
@@ -189,11 +174,12 @@ func (s *Service) replay(ctx context.Context, e apmc.Execution) (Replayed, error
 	return Replayed{OriginalID: e.ID, ChangeID: c.ID, ExecutionID: apmc.FirstExecutionID(c)}, nil
 }
 
-// MaxBulkReplay bounds one bulk replay.
+// MaxBulkReplay is the default bound of one bulk replay (Bounds.MaxBulkReplay).
 const MaxBulkReplay = 1000
 
 // ReplayMatching replays every execution matching q (typically status
-// failed), oldest first, at most MaxBulkReplay.
+// failed), oldest first. When more than Bounds.MaxBulkReplay match, it
+// refuses and queues nothing; it reads at most one page past the bound.
 func (s *Service) ReplayMatching(ctx context.Context, instanceID string, q apmc.ExecutionQuery) ([]Replayed, error) {
 	if err := q.Validate(); err != nil {
 		return nil, err
@@ -201,14 +187,19 @@ func (s *Service) ReplayMatching(ctx context.Context, instanceID string, q apmc.
 	if _, err := s.Instances.Display(ctx, instanceID); err != nil {
 		return nil, fmt.Errorf("read instance %s: %w", instanceID, err)
 	}
-	list, err := s.all(ctx, instanceID, q)
+	limit := s.Bounds.maxBulkReplay()
+	q.OldestFirst = true
+	var list []apmc.Execution
+	truncated, err := s.walk(ctx, instanceID, q, limit, func(e apmc.Execution) error {
+		list = append(list, e)
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	if len(list) > MaxBulkReplay {
-		return nil, apmc.Invalidf("%d executions match; narrow the filter to at most %d", len(list), MaxBulkReplay)
+	if truncated {
+		return nil, apmc.Invalidf("more than %d executions match; narrow the filter to at most %d", limit, limit)
 	}
-	slices.Reverse(list)
 	out := []Replayed{}
 	for _, e := range list {
 		if e.Change == nil {
@@ -223,41 +214,56 @@ func (s *Service) ReplayMatching(ctx context.Context, instanceID string, q apmc.
 	return out, nil
 }
 
-// Timeline returns everything that happened to one contact, oldest first,
-// across both flows.
-func (s *Service) Timeline(ctx context.Context, instanceID, email string) ([]apmc.Execution, error) {
-	if !apmc.LooksLikeEmail(email) {
-		return nil, apmc.Invalidf("%q is not an email address", email)
-	}
-	if _, err := s.Instances.Display(ctx, instanceID); err != nil {
-		return nil, fmt.Errorf("read instance %s: %w", instanceID, err)
-	}
-	list, err := s.all(ctx, instanceID, apmc.ExecutionQuery{Contact: apmc.NormaliseEmail(email)})
-	if err != nil {
-		return nil, err
-	}
-	slices.Reverse(list)
-	return list, nil
+// Timeline is everything that happened to one contact, across both flows.
+type Timeline struct {
+	// Executions are the contact's executions, oldest first: the newest
+	// Bounds.MaxWalk of them.
+	Executions []apmc.Execution `json:"executions"`
+	// Truncated says older executions were left out.
+	Truncated bool `json:"truncated,omitempty"`
 }
 
-// Related returns the executions linked to e: retries of it and replays of it.
-func (s *Service) Related(ctx context.Context, e apmc.Execution) ([]apmc.Execution, error) {
-	q := apmc.ExecutionQuery{From: e.StartedAt.Add(-time.Second)}
+// Timeline returns everything that happened to one contact, oldest first,
+// across both flows: at most Bounds.MaxWalk executions, the newest.
+func (s *Service) Timeline(ctx context.Context, instanceID, email string) (Timeline, error) {
+	if !apmc.LooksLikeEmail(email) {
+		return Timeline{}, apmc.Invalidf("%q is not an email address", email)
+	}
+	if _, err := s.Instances.Display(ctx, instanceID); err != nil {
+		return Timeline{}, fmt.Errorf("read instance %s: %w", instanceID, err)
+	}
+	tl := Timeline{Executions: []apmc.Execution{}}
+	q := apmc.ExecutionQuery{Contact: apmc.NormaliseEmail(email)}
+	truncated, err := s.walk(ctx, instanceID, q, s.Bounds.maxWalk(), func(e apmc.Execution) error {
+		tl.Executions = append(tl.Executions, e)
+		return nil
+	})
+	if err != nil {
+		return Timeline{}, err
+	}
+	slices.Reverse(tl.Executions)
+	tl.Truncated = truncated
+	return tl, nil
+}
+
+// Related returns the executions linked to e, oldest first: retries of it
+// and replays of it. It reads at most Bounds.MaxWalk executions from e's
+// start on; truncated says it stopped there, so later links may be missing.
+func (s *Service) Related(ctx context.Context, e apmc.Execution) (related []apmc.Execution, truncated bool, err error) {
+	q := apmc.ExecutionQuery{From: e.StartedAt.Add(-time.Second), OldestFirst: true}
 	if e.Contact != "" {
 		q.Contact = e.Contact
 	}
-	list, err := s.all(ctx, e.InstanceID, q)
-	if err != nil {
-		return nil, err
-	}
-	var out []apmc.Execution
-	for _, x := range list {
+	truncated, err = s.walk(ctx, e.InstanceID, q, s.Bounds.maxWalk(), func(x apmc.Execution) error {
 		if x.OriginalID == e.ID && x.ID != e.ID {
-			out = append(out, x)
+			related = append(related, x)
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, false, err
 	}
-	slices.Reverse(out)
-	return out, nil
+	return related, truncated, nil
 }
 
 // DeadLetterList returns up to max changes in the dead-letter queue.

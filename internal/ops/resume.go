@@ -2,9 +2,8 @@ package ops
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/apmc-sync/apmc/internal/apmc"
@@ -27,50 +26,57 @@ const (
 	resumeSweepWait = 200 * time.Millisecond
 )
 
-// Resume enables the instance and releases its held changes, oldest first,
-// so they are applied in the order they arrived. Each held execution is
-// released once, however often the sweeps see it.
+// Resume enables the instance and releases all its held changes, oldest
+// first (execution ids are time-ordered), so they are applied in the order
+// they arrived. It reads them a page at a time, however many there are.
+// Each held execution is released once, however often the sweeps see it:
+// it is read again, consistently, before it is released.
 func (s *Service) Resume(ctx context.Context, id string) (ResumeResult, error) {
 	in, err := s.Instances.SetState(ctx, id, apmc.StateEnabled)
 	if err != nil {
 		return ResumeResult{}, fmt.Errorf("resume instance %s: %w", id, err)
 	}
 	res := ResumeResult{Instance: in}
-	seen := map[string]bool{}
 	for pass := range resumeSweeps {
 		if pass > 0 {
 			if err := sleep(ctx, resumeSweepWait); err != nil {
 				return res, fmt.Errorf("release held changes of instance %s: %w", id, err)
 			}
 		}
-		held, err := s.all(ctx, id, apmc.ExecutionQuery{Status: apmc.StatusHeld})
+		released := 0
+		_, err := s.walk(ctx, id, apmc.ExecutionQuery{Status: apmc.StatusHeld, OldestFirst: true}, 0, func(e apmc.Execution) error {
+			ok, err := s.release(ctx, e)
+			if ok {
+				released++
+			}
+			return err
+		})
+		res.Released += released
 		if err != nil {
 			return res, fmt.Errorf("release held changes of instance %s: %w", id, err)
 		}
-		fresh := slices.DeleteFunc(held, func(e apmc.Execution) bool { return seen[e.ID] })
-		if len(fresh) == 0 && pass > 0 {
+		if released == 0 && pass > 0 {
 			break
-		}
-		// Execution ids are time-ordered: sort by them, oldest first.
-		slices.SortFunc(fresh, func(a, b apmc.Execution) int { return strings.Compare(a.ID, b.ID) })
-		for _, e := range fresh {
-			seen[e.ID] = true
-			released, err := s.release(ctx, e)
-			if released {
-				res.Released++
-			}
-			if err != nil {
-				return res, err
-			}
 		}
 	}
 	return res, nil
 }
 
 // release queues a held execution's change again and marks the execution
-// released; an execution that kept no change is left as it is.
+// released; an execution that kept no change, or is no longer held (the
+// status index lags, or another resume released it), is left as it is.
 func (s *Service) release(ctx context.Context, e apmc.Execution) (bool, error) {
 	if e.Change == nil {
+		return false, nil
+	}
+	current, err := s.Executions.Execution(ctx, e.InstanceID, e.ID)
+	if errors.Is(err, apmc.ErrNotFound) {
+		return false, nil // expired since it was listed
+	}
+	if err != nil {
+		return false, fmt.Errorf("read held execution %s: %w", e.ID, err)
+	}
+	if e = current; e.Status != apmc.StatusHeld || e.Change == nil {
 		return false, nil
 	}
 	c := s.again(*e.Change, "resume")

@@ -113,18 +113,20 @@ func (q *lateQueue) Enqueue(ctx context.Context, c apmc.Change) error {
 // does until it catches up.
 type laggingIndex struct {
 	*dynamo.ExecutionStore
-	mu    sync.Mutex
-	stale []apmc.Execution
-	lags  int
+	mu       sync.Mutex
+	stale    []apmc.Execution
+	lags     int
+	maxLimit int // largest page size asked for
 }
 
 func (l *laggingIndex) Executions(ctx context.Context, id string, q apmc.ExecutionQuery) ([]apmc.Execution, string, error) {
 	page, next, err := l.ExecutionStore.Executions(ctx, id, q)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.maxLimit = max(l.maxLimit, q.Limit)
 	if err != nil || q.Status != apmc.StatusHeld {
 		return page, next, err
 	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
 	if l.stale == nil {
 		l.stale = slices.Clone(page)
 		return page, next, nil
@@ -139,14 +141,17 @@ func (l *laggingIndex) Executions(ctx context.Context, id string, q apmc.Executi
 func TestResumeReleasesEveryHeldChangeOnceInOrder(t *testing.T) {
 	base := time.Now().UTC().Add(-time.Hour).Truncate(time.Second)
 	for _, tc := range []struct {
-		name string
-		lags int // passes that still see released executions as held
-		late bool
+		name     string
+		lags     int // passes that still see released executions as held
+		late     bool
+		pageSize int // 0: the default
 	}{
 		{name: "held before resume"},
 		{name: "one held while resume runs", late: true},
 		{name: "the status index lags", lags: 2},
 		{name: "both", late: true, lags: 1},
+		{name: "two per page", pageSize: 2},
+		{name: "two per page, both", late: true, lags: 1, pageSize: 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := newStack(t)
@@ -167,7 +172,7 @@ func TestResumeReleasesEveryHeldChangeOnceInOrder(t *testing.T) {
 				}
 			}
 			executions := &laggingIndex{ExecutionStore: s.executions, lags: tc.lags}
-			svc := &ops.Service{Instances: s.instances, Executions: executions, Queue: q}
+			svc := &ops.Service{Instances: s.instances, Executions: executions, Queue: q, Bounds: ops.Bounds{PageSize: tc.pageSize}}
 
 			res, err := svc.Resume(ctx, "inst")
 			if err != nil {
@@ -175,6 +180,9 @@ func TestResumeReleasesEveryHeldChangeOnceInOrder(t *testing.T) {
 			}
 			if res.Released != len(want) || res.Instance.State != apmc.StateEnabled {
 				t.Errorf("Resume() = released %d, state %s; want %d, enabled", res.Released, res.Instance.State, len(want))
+			}
+			if tc.pageSize != 0 && executions.maxLimit > tc.pageSize {
+				t.Errorf("Resume() asked for pages of %d, want at most %d", executions.maxLimit, tc.pageSize)
 			}
 			var got []string
 			for _, c := range s.drain(t) {
