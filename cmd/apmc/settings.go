@@ -25,6 +25,7 @@ type settingsFlags struct {
 	statusIfNew        string
 	discardWhilePaused bool
 	emailChanges       string
+	conflictWinner     string
 	retentionDays      int
 	maps, unmaps       multiFlag
 	given              map[string]bool
@@ -43,6 +44,7 @@ func addSettingsFlags(fs *flag.FlagSet) *settingsFlags {
 	fs.StringVar(&s.defaultCompany, "default-company", "", "accessplanit Account (Company) id for users created from Mailchimp")
 	fs.StringVar(&s.statusIfNew, "status-if-new", "", "status of contacts new to Mailchimp: subscribed, pending, unsubscribed or transactional (default subscribed)")
 	fs.BoolVar(&s.discardWhilePaused, "discard-while-paused", false, "drop changes arriving while paused instead of holding them")
+	fs.StringVar(&s.conflictWinner, "conflict-winner", "", "which side wins first sync's conflicts (both sides differ, never synced): newest (default), accessplanit or mailchimp")
 	fs.StringVar(&s.emailChanges, "mailchimp-email-changes", "", "what a confirmed email change in Mailchimp does to the linked accessplanit User's login email: follow (default), new_user or ignore")
 	fs.IntVar(&s.retentionDays, "retention-days", 0, "days executions are kept (default 30)")
 	fs.Var(&s.maps, "map", "field mapping TAG=Field[:type][:direction] (repeatable), e.g. BIRTHDAY=DOB:birthday:accessplanit_to_mailchimp")
@@ -69,6 +71,9 @@ func (s *settingsFlags) apply(in *apmc.Instance) error {
 	}
 	if s.given["accessplanit-user-id"] {
 		in.AccessplanitUserID = s.accessplanitUserID
+	}
+	if s.given["conflict-winner"] {
+		in.ConflictWinner = apmc.ConflictWinner(s.conflictWinner)
 	}
 	if s.given["mailchimp-email-changes"] {
 		in.MailchimpEmailChanges = apmc.EmailChanges(s.emailChanges)

@@ -67,7 +67,8 @@ func sourceTime(t, now time.Time) time.Time {
 	return t
 }
 
-// storedTime is a source time stored in a contact state, as far as it can
+// storedTime is a source time stored in a contact state (or compared with
+// another side's), as far as it can
 // be trusted: one later than the service's clock can only have come from a
 // delivery an older version believed, or a clock that ran ahead, so it is
 // unknown; a contact frozen that way recovers with its next real change.

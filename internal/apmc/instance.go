@@ -82,6 +82,8 @@ type Instance struct {
 	// MailchimpEmailChanges says what a confirmed email change in Mailchimp
 	// does to the linked accessplanit User; empty means EmailChangesFollow.
 	MailchimpEmailChanges EmailChanges `json:"mailchimp_email_changes,omitempty"`
+	// ConflictWinner decides first sync's conflicts; empty means newest.
+	ConflictWinner ConflictWinner `json:"conflict_winner,omitempty"`
 
 	Mappings []FieldMapping `json:"mappings"`
 
@@ -155,6 +157,11 @@ func (in Instance) Validate() error {
 	case "", EmailChangesFollow, EmailChangesNewUser, EmailChangesIgnore:
 	default:
 		problems = append(problems, fmt.Sprintf("mailchimp_email_changes %q must be %s, %s or %s", in.MailchimpEmailChanges, EmailChangesFollow, EmailChangesNewUser, EmailChangesIgnore))
+	}
+	switch in.ConflictWinner {
+	case "", WinnerNewest, WinnerAccessplanit, WinnerMailchimp:
+	default:
+		problems = append(problems, fmt.Sprintf("conflict_winner %q must be %s, %s or %s", in.ConflictWinner, WinnerNewest, WinnerAccessplanit, WinnerMailchimp))
 	}
 	if in.MailchimpListID == "" {
 		problems = append(problems, "mailchimp_list_id is required")
