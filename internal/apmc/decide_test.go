@@ -26,7 +26,7 @@ func TestDecideToMailchimp(t *testing.T) {
 	future.UpdatedAt = t0.AddDate(10, 0, 0)
 	echoed := synced
 	echoed.Mailchimp.Values, _, _ = MapToMailchimp(in.Mappings, edited)
-	echoed.Accessplanit.recordWrite(echoed.Mailchimp.Values.Fingerprint(), t0)
+	echoed.Accessplanit.RecordWrite(echoed.Mailchimp.Values.Fingerprint(), t0)
 	deleted := user
 	deleted.Fields = map[string]string{"ID": "1", "Forenames": "Ada", "Surname": "Lovelace", "Email": "ada@example.com", "Status": "Deleted"}
 	previous := synced

@@ -42,9 +42,9 @@ func (s *SideState) consumeEcho(i int) {
 	s.Pending = slices.Clone(s.Pending[i+1:])
 }
 
-// recordWrite remembers a write of values with fingerprint fp at now, and
+// RecordWrite remembers a write of values with fingerprint fp at now, and
 // forgets the writes whose echoes are overdue.
-func (s *SideState) recordWrite(fp string, now time.Time) {
+func (s *SideState) RecordWrite(fp string, now time.Time) {
 	var keep []PendingWrite
 	for _, p := range s.Pending {
 		if now.Sub(p.At) <= echoWindow {

@@ -9,9 +9,9 @@ import (
 func TestSideStateEchoes(t *testing.T) {
 	at := time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)
 	var s SideState
-	s.recordWrite("a", at)
-	s.recordWrite("b", at.Add(time.Second))
-	s.recordWrite("c", at.Add(2*time.Second))
+	s.RecordWrite("a", at)
+	s.RecordWrite("b", at.Add(time.Second))
+	s.RecordWrite("c", at.Add(2*time.Second))
 
 	tests := []struct {
 		name string
@@ -42,7 +42,7 @@ func TestSideStateEchoes(t *testing.T) {
 	// The list is bounded.
 	var many SideState
 	for i := range 2 * maxPendingWrites {
-		many.recordWrite(string(rune('a'+i)), at)
+		many.RecordWrite(string(rune('a'+i)), at)
 	}
 	if n := len(many.Pending); n != maxPendingWrites {
 		t.Errorf("pending writes after %d writes = %d, want %d", 2*maxPendingWrites, n, maxPendingWrites)

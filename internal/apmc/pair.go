@@ -3,6 +3,7 @@ package apmc
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 )
@@ -129,13 +130,13 @@ func DecidePair(in Instance, p Pair, now time.Time) PairPlan {
 	var memberFields map[string]string
 	var memberValues Values
 	if p.Member != nil {
-		merges := Values{}
-		for k, v := range p.Member.MergeFields {
-			merges[k] = v
-		}
-		merges[TagEmail] = p.Email
-		memberValues = restrict(merges, in.Mappings, FlowToMailchimp)
+		memberValues = MemberValues(in.Mappings, *p.Member)
 		if toAP {
+			merges := maps.Clone(p.Member.MergeFields)
+			if merges == nil {
+				merges = Values{}
+			}
+			merges[TagEmail] = NormaliseEmail(p.Member.Email)
 			var err error
 			if memberFields, _, err = MapToAccessplanit(in.Mappings, merges); err != nil {
 				return done(PairInvalid, err.Error())
@@ -193,6 +194,17 @@ func DecidePair(in Instance, p Pair, now time.Time) PairPlan {
 		out.ToAccessplanit = changed
 	}
 	return done(PairConflict, fmt.Sprintf("both sides hold different values; %s wins (conflict_winner: %s)", out.Winner, in.conflictWinner()))
+}
+
+// MemberValues are a member's values as the mappings towards Mailchimp see
+// them (EMAIL included): what a User's mapped values are compared with.
+func MemberValues(ms []FieldMapping, m Member) Values {
+	merges := maps.Clone(m.MergeFields)
+	if merges == nil {
+		merges = Values{}
+	}
+	merges[TagEmail] = NormaliseEmail(m.Email)
+	return restrict(merges, ms, FlowToMailchimp)
 }
 
 // conflictWinner picks the side a conflict's values come from. With

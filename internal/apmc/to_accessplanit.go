@@ -121,7 +121,7 @@ func (e *Engine) applyMember(ctx context.Context, rec *recorder, in Instance, em
 	written, _, _ := MapToMailchimp(in.Mappings, after)
 	seen.UserID = after.ID
 	seen.Accessplanit.Values = written
-	seen.Accessplanit.recordWrite(written.Fingerprint(), e.now())
+	seen.Accessplanit.RecordWrite(written.Fingerprint(), e.now())
 	err = rec.step("save_contact_state", func(map[string]any) error {
 		if err := e.Contacts.SaveContact(ctx, seen); err != nil {
 			return fmt.Errorf("save contact state: %w", err)
@@ -273,7 +273,7 @@ func (e *Engine) emailChanged(ctx context.Context, rec *recorder, in Instance, c
 	moved := plan.Seen
 	moved.UserID = user.ID
 	moved.Accessplanit.Values = written
-	moved.Accessplanit.recordWrite(written.Fingerprint(), e.now())
+	moved.Accessplanit.RecordWrite(written.Fingerprint(), e.now())
 	// The state under the new address is saved before the User is written:
 	// the platform's webhook for the write names the new address, so it is
 	// queued in another message group than this change and may be applied

@@ -133,7 +133,7 @@ func (e *Engine) toMailchimp(ctx context.Context, rec *recorder, in Instance, c 
 
 	seen := plan.Seen
 	seen.Mailchimp.Values = plan.Values
-	seen.Mailchimp.recordWrite(plan.Values.Fingerprint(), e.now())
+	seen.Mailchimp.RecordWrite(plan.Values.Fingerprint(), e.now())
 	if written.ContactID != "" {
 		seen.MemberContactID = written.ContactID
 	}

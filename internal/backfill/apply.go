@@ -1,0 +1,378 @@
+package backfill
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/apmc-sync/apmc/internal/apmc"
+)
+
+// MaxBatch is the most members one batch subscribe call carries
+// (Mailchimp's limit).
+const MaxBatch = 500
+
+// MemberBatches writes many members of an audience in one call.
+type MemberBatches interface {
+	// UpsertMembers creates or updates the members in one call: a new member
+	// gets statusIfNew, an existing member's status is never changed. It
+	// returns the members written and, by email, why the others were
+	// refused; err means the whole call failed.
+	UpsertMembers(ctx context.Context, listID string, members []apmc.Member, statusIfNew string) (written []apmc.Member, refused map[string]error, err error)
+}
+
+// Applier applies a plan: it reads both sides again, decides every contact
+// afresh and writes what that decision says.
+type Applier struct {
+	Reader    Reader
+	Mailchimp MemberBatches
+	// Member makes the single calls a move needs.
+	Member       apmc.Mailchimp
+	Accessplanit apmc.Accessplanit
+	Contacts     apmc.Contacts
+	Executions   apmc.Executions
+	// Pace waits before each accessplanit write (the instance's request
+	// budget); nil does not wait.
+	Pace func(ctx context.Context) error
+	// Cancelled is asked between batches; true stops the apply cleanly.
+	Cancelled func(ctx context.Context) bool
+	Now       func() time.Time
+}
+
+// Result is what an apply did.
+type Result struct {
+	// Counts are the fresh decisions, by action.
+	Counts map[apmc.PairAction]int `json:"counts"`
+	// Written and Failed count the contacts written and refused.
+	Written int `json:"written"`
+	Failed  int `json:"failed"`
+	// ChangedSincePlan counts contacts decided otherwise than in the plan.
+	ChangedSincePlan int `json:"changed_since_plan"`
+	// ChangedLive counts contacts left alone because a live change reached
+	// them while the apply ran.
+	ChangedLive int `json:"changed_live"`
+	// MailchimpRequests counts the batch calls (and single moves).
+	MailchimpRequests int  `json:"mailchimp_requests"`
+	Cancelled         bool `json:"cancelled,omitempty"`
+}
+
+// Apply applies plan to the instance. A plan from another instance, or an
+// expired one, is refused.
+func (a Applier) Apply(ctx context.Context, in apmc.Instance, plan Plan, progress Progress) (Result, error) {
+	now := a.now()
+	if plan.InstanceID != in.ID {
+		return Result{}, apmc.Invalidf("plan %s is for instance %s, not %s", plan.ID, plan.InstanceID, in.ID)
+	}
+	if !now.Before(plan.ExpiresAt) {
+		return Result{}, apmc.Invalidf("plan %s expired at %s: make a new plan", plan.ID, plan.ExpiresAt.Format(time.RFC3339))
+	}
+	pairs, err := a.Reader.Pairs(ctx, in)
+	if err != nil {
+		return Result{}, err
+	}
+	planned := make(map[string]apmc.PairAction, len(plan.Contacts))
+	for _, c := range plan.Contacts {
+		planned[c.Email] = c.Action
+	}
+	res := Result{}
+	var decided []apmc.PairPlan
+	var toMC, toAP []int // indexes into pairs/decided
+	for i, p := range pairs {
+		d := apmc.DecidePair(in, p, now)
+		decided = append(decided, d)
+		if was, ok := planned[d.Email]; ok && was != d.Action || !ok && d.Action != apmc.PairUnchanged {
+			res.ChangedSincePlan++
+		}
+		switch side, writes := d.Writes(); {
+		case writes && side == apmc.SideMailchimp:
+			toMC = append(toMC, i)
+		case writes && side == apmc.SideAccessplanit:
+			toAP = append(toAP, i)
+		}
+	}
+	res.Counts = apmc.PlanCounts(decided)
+	done := 0
+	report := func(n int) {
+		done += n
+		if progress != nil {
+			progress("apply", done)
+		}
+	}
+	for chunk := range slices.Chunk(toMC, MaxBatch) {
+		if a.cancelled(ctx) {
+			res.Cancelled = true
+			return res, nil
+		}
+		if err := a.toMailchimp(ctx, in, pairs, decided, chunk, &res); err != nil {
+			return res, err
+		}
+		report(len(chunk))
+	}
+	for _, i := range toAP {
+		if a.cancelled(ctx) {
+			res.Cancelled = true
+			return res, nil
+		}
+		if err := a.toAccessplanit(ctx, in, pairs[i], decided[i], &res); err != nil {
+			return res, err
+		}
+		report(1)
+	}
+	return res, nil
+}
+
+// toMailchimp writes one batch of contacts to Mailchimp.
+func (a Applier) toMailchimp(ctx context.Context, in apmc.Instance, pairs []apmc.Pair, decided []apmc.PairPlan, chunk []int, res *Result) error {
+	var batch []apmc.Member
+	var live []int
+	for _, i := range chunk {
+		p, d := pairs[i], decided[i]
+		if a.changedLive(ctx, in.ID, p) {
+			res.ChangedLive++
+			continue
+		}
+		if p.Member != nil && apmc.NormaliseEmail(p.Member.Email) != d.Email {
+			// A linked User whose email changed: the member moves, one call.
+			if err := a.move(ctx, in, p, d, res); err != nil {
+				return err
+			}
+			continue
+		}
+		batch = append(batch, apmc.Member{Email: d.Email, MergeFields: withoutEmail(d.ToMailchimp)})
+		live = append(live, i)
+	}
+	if len(batch) == 0 {
+		return nil
+	}
+	started := a.now()
+	res.MailchimpRequests++
+	written, refused, err := a.Mailchimp.UpsertMembers(ctx, in.MailchimpListID, batch, in.StatusIfNew)
+	if err != nil {
+		return fmt.Errorf("batch write of %d members: %w", len(batch), err)
+	}
+	byEmail := map[string]apmc.Member{}
+	for _, m := range written {
+		byEmail[apmc.NormaliseEmail(m.Email)] = m
+	}
+	for _, i := range live {
+		p, d := pairs[i], decided[i]
+		step := apmc.Step{Name: "batch_upsert_members", Status: "ok", Output: map[string]any{"batch_size": len(batch), "mailchimp_requests_per_contact": 1 / float64(len(batch))}}
+		if why := refused[d.Email]; why != nil {
+			step.Status, step.Error = "failed", why.Error()
+			res.Failed++
+			if err := a.record(ctx, in, p, d, apmc.FlowToMailchimp, started, step, why); err != nil {
+				return err
+			}
+			continue
+		}
+		m, ok := byEmail[d.Email]
+		if !ok {
+			err := errors.New("Mailchimp named the member neither written nor refused")
+			step.Status, step.Error = "failed", err.Error()
+			res.Failed++
+			if err := a.record(ctx, in, p, d, apmc.FlowToMailchimp, started, step, err); err != nil {
+				return err
+			}
+			continue
+		}
+		c := contactFor(in.ID, p, d)
+		c.Accessplanit.Values = d.ToMailchimp
+		c.Mailchimp.Values = d.ToMailchimp
+		c.Mailchimp.RecordWrite(d.ToMailchimp.Fingerprint(), a.now())
+		if m.ContactID != "" {
+			c.MemberContactID = m.ContactID
+		}
+		if err := a.save(ctx, c, res); err != nil {
+			return err
+		}
+		res.Written++
+		step.Output["member_id"] = m.ID
+		if err := a.record(ctx, in, p, d, apmc.FlowToMailchimp, started, step, nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// move moves a linked contact's member to the User's new email: one call,
+// and one more when mapped values changed too.
+func (a Applier) move(ctx context.Context, in apmc.Instance, p apmc.Pair, d apmc.PairPlan, res *Result) error {
+	started := a.now()
+	from := apmc.NormaliseEmail(p.Member.Email)
+	step := apmc.Step{Name: "move_member", Status: "ok", Output: map[string]any{"previous_email": from}}
+	res.MailchimpRequests++
+	m, err := a.Member.ChangeEmail(ctx, in.MailchimpListID, from, d.Email)
+	if err == nil && !withoutEmail(d.ToMailchimp).Equal(withoutEmail(apmc.MemberValues(in.Mappings, *p.Member))) {
+		res.MailchimpRequests++
+		m, err = a.Member.UpsertMember(ctx, in.MailchimpListID, apmc.Member{Email: d.Email, MergeFields: withoutEmail(d.ToMailchimp)}, in.StatusIfNew)
+	}
+	if err != nil {
+		if !apmc.IsPermanent(err) {
+			return fmt.Errorf("move member %s to %s: %w", from, d.Email, err)
+		}
+		step.Status, step.Error = "failed", err.Error()
+		res.Failed++
+		return a.record(ctx, in, p, d, apmc.FlowToMailchimp, started, step, err)
+	}
+	c := contactFor(in.ID, p, d)
+	c.Accessplanit.Values = d.ToMailchimp
+	c.Mailchimp.Values = d.ToMailchimp
+	c.Mailchimp.RecordWrite(d.ToMailchimp.Fingerprint(), a.now())
+	if m.ContactID != "" {
+		c.MemberContactID = m.ContactID
+	}
+	c.Version = 0 // the state under the new address is new
+	if err := a.save(ctx, c, res); err != nil {
+		return err
+	}
+	if err := a.Contacts.DeleteContact(ctx, in.ID, from); err != nil {
+		return fmt.Errorf("remove the contact state of %s: %w", from, err)
+	}
+	res.Written++
+	return a.record(ctx, in, p, d, apmc.FlowToMailchimp, started, step, nil)
+}
+
+// toAccessplanit writes one contact to accessplanit, paced.
+func (a Applier) toAccessplanit(ctx context.Context, in apmc.Instance, p apmc.Pair, d apmc.PairPlan, res *Result) error {
+	if a.changedLive(ctx, in.ID, p) {
+		res.ChangedLive++
+		return nil
+	}
+	if a.Pace != nil {
+		if err := a.Pace(ctx); err != nil {
+			return err
+		}
+	}
+	started := a.now()
+	step := apmc.Step{Name: "write_user", Status: "ok", Output: map[string]any{"fields": d.ToAccessplanit}}
+	var user apmc.User
+	var err error
+	if d.UserID != "" {
+		step.Output["user_id"] = d.UserID
+		err = a.Accessplanit.UpdateUser(ctx, d.UserID, d.ToAccessplanit)
+		user = apmc.User{ID: d.UserID}
+	} else {
+		create := maps.Clone(d.ToAccessplanit)
+		create["MainCompanyID"] = in.DefaultCompanyID
+		user, err = a.Accessplanit.CreateUser(ctx, create)
+		step.Output["user_id"] = user.ID
+	}
+	if err != nil {
+		if !apmc.IsPermanent(err) {
+			return fmt.Errorf("write accessplanit user for %s: %w", d.Email, err)
+		}
+		step.Status, step.Error = "failed", err.Error()
+		res.Failed++
+		return a.record(ctx, in, p, d, apmc.FlowToAccessplanit, started, step, err)
+	}
+	c := contactFor(in.ID, p, d)
+	c.UserID = user.ID
+	values := restrictToMailchimp(in, p)
+	c.Mailchimp.Values = values
+	c.Accessplanit.Values = values
+	c.Accessplanit.RecordWrite(values.Fingerprint(), a.now())
+	if p.Member != nil && p.Member.ContactID != "" {
+		c.MemberContactID = p.Member.ContactID
+	}
+	if err := a.save(ctx, c, res); err != nil {
+		return err
+	}
+	res.Written++
+	return a.record(ctx, in, p, d, apmc.FlowToAccessplanit, started, step, nil)
+}
+
+// changedLive reports whether the live sync changed the contact's state
+// since the pair was read: the job then leaves the contact to it.
+func (a Applier) changedLive(ctx context.Context, instanceID string, p apmc.Pair) bool {
+	c, err := a.Contacts.Contact(ctx, instanceID, p.Email)
+	switch {
+	case errors.Is(err, apmc.ErrNotFound):
+		return p.Contact.Version != 0
+	case err != nil:
+		return true // unknown: leave it to the live sync
+	}
+	return c.Version != p.Contact.Version
+}
+
+// save stores a contact state under the version read; a lost race means a
+// live change came in between, which the live sync has recorded.
+func (a Applier) save(ctx context.Context, c apmc.Contact, res *Result) error {
+	err := a.Contacts.SaveContact(ctx, c)
+	if errors.Is(err, apmc.ErrConflict) {
+		res.ChangedLive++
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("save contact state of %s: %w", c.Email, err)
+	}
+	return nil
+}
+
+// record stores the execution of one contact's write.
+func (a Applier) record(ctx context.Context, in apmc.Instance, p apmc.Pair, d apmc.PairPlan, flow apmc.Flow, started time.Time, write apmc.Step, failure error) error {
+	now := a.now()
+	event := apmc.EventUpdated
+	if d.Action == apmc.PairCreateInMailchimp || d.Action == apmc.PairCreateInAccessplanit {
+		event = apmc.EventCreated
+	}
+	e := apmc.Execution{
+		ID: apmc.NewExecutionID(started), InstanceID: in.ID, ChangeID: "backfill:" + d.Email, Flow: flow, Event: event,
+		Origin: apmc.OriginBackfill, Attempt: 1, Status: apmc.StatusSucceeded, Changed: true, Contact: d.Email,
+		Reason: d.Reason, ConfigVersion: in.ConfigVersion, StartedAt: started.UTC(), FinishedAt: now.UTC(),
+		ExpiresAt: started.Add(time.Duration(in.Retention()) * 24 * time.Hour),
+		Steps:     []apmc.Step{{Name: "decide", Status: "ok", Output: map[string]any{"action": string(d.Action), "winner": string(d.Winner), "reason": d.Reason}}, write},
+		Logs:      []apmc.LogLine{},
+	}
+	if failure != nil {
+		e.Status = apmc.StatusFailed
+		e.Error = apmc.Redact(failure.Error(), in.Secrets.Values())
+	}
+	if err := a.Executions.SaveExecution(ctx, e); err != nil {
+		return fmt.Errorf("record the execution for %s: %w", d.Email, err)
+	}
+	return nil
+}
+
+func (a Applier) cancelled(ctx context.Context) bool {
+	return ctx.Err() != nil || a.Cancelled != nil && a.Cancelled(ctx)
+}
+
+func (a Applier) now() time.Time {
+	if a.Now != nil {
+		return a.Now()
+	}
+	return time.Now()
+}
+
+// contactFor is the state to store for a pair: what the service
+// remembered, or a new one.
+func contactFor(instanceID string, p apmc.Pair, d apmc.PairPlan) apmc.Contact {
+	c := p.Contact
+	c.InstanceID, c.Email = instanceID, d.Email
+	if d.UserID != "" {
+		c.UserID = d.UserID
+	}
+	return c
+}
+
+// restrictToMailchimp is the member's mapped values as the contact's known
+// values after its User was written from them.
+func restrictToMailchimp(in apmc.Instance, p apmc.Pair) apmc.Values {
+	if p.Member == nil {
+		return apmc.Values{}
+	}
+	return apmc.MemberValues(in.Mappings, *p.Member)
+}
+
+func withoutEmail(v apmc.Values) apmc.Values {
+	out := make(apmc.Values, len(v))
+	for k, x := range v {
+		if k != apmc.TagEmail {
+			out[k] = x
+		}
+	}
+	return out
+}

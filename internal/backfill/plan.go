@@ -1,0 +1,200 @@
+package backfill
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/apmc-sync/apmc/internal/apmc"
+)
+
+// UserPages reads the platform's Users page by page.
+type UserPages interface {
+	// UserPage returns page n (from 0) of the Users, with at least the
+	// given properties; an empty page is the end.
+	UserPage(ctx context.Context, n int, fields []string) ([]apmc.User, error)
+}
+
+// MemberPages reads the audience's members page by page.
+type MemberPages interface {
+	// MemberPage returns page n (from 0) of the audience's members; an empty
+	// page is the end.
+	MemberPage(ctx context.Context, n int) ([]apmc.Member, error)
+}
+
+// ContactStates lists what the service remembers of an instance's contacts.
+type ContactStates interface {
+	// EachContact calls fn with every contact state of the instance.
+	EachContact(ctx context.Context, instanceID string, fn func(apmc.Contact) error) error
+}
+
+// Progress is told how far a long read has gone: the stage ("users",
+// "members", "contacts", "apply") and the items done.
+type Progress func(stage string, done int)
+
+// Plan is a classified first sync that has written nothing.
+type Plan struct {
+	ID         string                  `json:"plan_id"`
+	InstanceID string                  `json:"instance_id"`
+	CreatedAt  time.Time               `json:"created_at"`
+	ExpiresAt  time.Time               `json:"expires_at"`
+	Counts     map[apmc.PairAction]int `json:"counts"`
+	// Shared counts the Users left alone because a more recently changed
+	// User has their email.
+	Shared   int             `json:"shared_emails"`
+	Contacts []apmc.PairPlan `json:"-"`
+}
+
+// PlanTTL is how long a plan can be inspected and applied.
+const PlanTTL = 24 * time.Hour
+
+// Reader reads both sides of an instance for a plan.
+type Reader struct {
+	Users    UserPages
+	Members  MemberPages
+	Contacts ContactStates
+	Progress Progress
+}
+
+// Pairs reads both sides completely and pairs them: a User linked to a
+// contact is paired with that contact's member even when its email changed
+// since (a move, not a new contact), then Users and members are paired by
+// email. Deleted Users are left out.
+func (r Reader) Pairs(ctx context.Context, in apmc.Instance) ([]apmc.Pair, error) {
+	fields := mappedFields(in.Mappings)
+	users := map[string][]apmc.User{} // by email
+	byID := map[string]string{}       // User ID → email
+	if err := pages(ctx, "users", r.Progress, func(n int) (int, error) {
+		page, err := r.Users.UserPage(ctx, n, fields)
+		for _, u := range page {
+			if u.Fields["Status"] == "Deleted" {
+				continue
+			}
+			e := u.Email()
+			users[e] = append(users[e], u)
+			byID[u.ID] = e
+		}
+		return len(page), err
+	}); err != nil {
+		return nil, fmt.Errorf("read accessplanit users: %w", err)
+	}
+	members := map[string]apmc.Member{}
+	if err := pages(ctx, "members", r.Progress, func(n int) (int, error) {
+		page, err := r.Members.MemberPage(ctx, n)
+		for _, m := range page {
+			members[apmc.NormaliseEmail(m.Email)] = m
+		}
+		return len(page), err
+	}); err != nil {
+		return nil, fmt.Errorf("read Mailchimp members: %w", err)
+	}
+	contacts := map[string]apmc.Contact{}
+	if r.Contacts != nil {
+		n := 0
+		if err := r.Contacts.EachContact(ctx, in.ID, func(c apmc.Contact) error {
+			contacts[c.Email] = c
+			if n++; r.Progress != nil && n%1000 == 0 {
+				r.Progress("contacts", n)
+			}
+			return nil
+		}); err != nil {
+			return nil, fmt.Errorf("read contact states: %w", err)
+		}
+	}
+
+	var out []apmc.Pair
+	used := map[string]bool{} // member emails already paired
+	// Linked first: a contact whose User now has another email that the
+	// audience does not hold yet is that member, moved.
+	for email, c := range contacts {
+		now, ok := byID[c.UserID]
+		if c.UserID == "" || !ok || now == email {
+			continue
+		}
+		m, held := members[email]
+		if _, taken := members[now]; !held || taken {
+			continue
+		}
+		var moved []apmc.User
+		for _, u := range users[now] {
+			if u.ID == c.UserID {
+				moved = append(moved, u)
+			}
+		}
+		out = append(out, apmc.Pair{Email: now, Users: moved, Member: &m, Contact: c})
+		used[email] = true
+		users[now] = slices.DeleteFunc(users[now], func(u apmc.User) bool { return u.ID == c.UserID })
+		if len(users[now]) == 0 {
+			delete(users, now)
+		}
+	}
+	for email, us := range users {
+		p := apmc.Pair{Email: email, Users: us, Contact: contacts[email]}
+		if m, ok := members[email]; ok && !used[email] {
+			p.Member = &m
+			used[email] = true
+		}
+		out = append(out, p)
+	}
+	for email, m := range members {
+		if !used[email] {
+			out = append(out, apmc.Pair{Email: email, Member: &m, Contact: contacts[email]})
+		}
+	}
+	slices.SortFunc(out, func(a, b apmc.Pair) int {
+		switch {
+		case a.Email < b.Email:
+			return -1
+		case a.Email > b.Email:
+			return 1
+		}
+		return 0
+	})
+	return out, nil
+}
+
+// NewPlan classifies every pair; it writes nothing.
+func NewPlan(id string, in apmc.Instance, pairs []apmc.Pair, now time.Time) Plan {
+	p := Plan{ID: id, InstanceID: in.ID, CreatedAt: now.UTC(), ExpiresAt: now.Add(PlanTTL).UTC()}
+	p.Contacts = make([]apmc.PairPlan, 0, len(pairs))
+	for _, pair := range pairs {
+		cp := apmc.DecidePair(in, pair, now)
+		p.Shared += len(cp.SharedWith)
+		p.Contacts = append(p.Contacts, cp)
+	}
+	p.Counts = apmc.PlanCounts(p.Contacts)
+	return p
+}
+
+// pages calls read with page numbers from 0 until it returns an empty page.
+func pages(ctx context.Context, stage string, progress Progress, read func(n int) (int, error)) error {
+	done := 0
+	for n := 0; ; n++ {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		got, err := read(n)
+		if err != nil {
+			return err
+		}
+		if got == 0 {
+			return nil
+		}
+		done += got
+		if progress != nil {
+			progress(stage, done)
+		}
+	}
+}
+
+// mappedFields are the accessplanit properties the mappings use.
+func mappedFields(ms []apmc.FieldMapping) []string {
+	var out []string
+	for _, m := range ms {
+		if !slices.Contains(out, m.Field) {
+			out = append(out, m.Field)
+		}
+	}
+	return out
+}
