@@ -198,8 +198,22 @@ func DecideToMailchimp(in ToMailchimpInput) (Plan, error) {
 	if !moved && contact.Mailchimp.Values.Equal(values) {
 		return Plan{Action: ActionRecord, Reason: "no mapped field changed; nothing written to Mailchimp", Seen: seen, Values: values, Warnings: warnings}, nil
 	}
-	// A field emptied in accessplanit is cleared in Mailchimp, not left as it was.
+	// Only what differs from what Mailchimp is known to hold is written (and
+	// the names Mailchimp needs), so a concurrent edit of another field in
+	// Mailchimp is not reverted; a moved or new member gets every value.
 	write := maps.Clone(values)
+	if !moved && contact.Version > 0 {
+		write = Values{}
+		for _, tag := range values.Diff(contact.Mailchimp.Values) {
+			write[tag] = values[tag]
+		}
+		for _, tag := range []string{TagEmail, TagFirstName, TagLastName} {
+			if v, ok := values[tag]; ok {
+				write[tag] = v
+			}
+		}
+	}
+	// A field emptied in accessplanit is cleared in Mailchimp, not left as it was.
 	for _, m := range values.Cleared(in.Instance.Mappings, FlowToMailchimp, contact.Mailchimp.Values) {
 		write[m.MergeTag] = ""
 		warnings = append(warnings, fmt.Sprintf("%s cleared: %s is empty in accessplanit", m.MergeTag, m.Field))
@@ -270,6 +284,22 @@ func DecideToAccessplanit(in ToAccessplanitInput) (Plan, error) {
 	fields, warnings, err := MapToAccessplanit(in.Instance.Mappings, merges)
 	if err != nil {
 		return Plan{}, err
+	}
+	if contact.Version > 0 {
+		// Only what differs from what accessplanit is known to hold flows
+		// back: a member holding exactly that brings nothing new (the late
+		// echo of a write, a repeated delivery), and a concurrent edit of
+		// another field in accessplanit is not reverted. A mapping that only
+		// flows to accessplanit has no known value, so it always counts.
+		known := contact.Accessplanit.Values
+		for _, m := range in.Instance.Mappings {
+			if m.allows(FlowToAccessplanit) && m.allows(FlowToMailchimp) && values[m.MergeTag] == known[m.MergeTag] {
+				delete(fields, m.Field)
+			}
+		}
+		if len(fields) == 0 && len(merges.Cleared(in.Instance.Mappings, FlowToAccessplanit, contact.Mailchimp.Values)) == 0 {
+			return Plan{Action: ActionRecord, Reason: "the member holds what accessplanit is known to hold; nothing written to accessplanit", Seen: seen, Values: values, Warnings: warnings}, nil
+		}
 	}
 	// A field emptied in Mailchimp is cleared in accessplanit.
 	for _, m := range merges.Cleared(in.Instance.Mappings, FlowToAccessplanit, contact.Mailchimp.Values) {

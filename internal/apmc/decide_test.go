@@ -216,3 +216,62 @@ func TestClaimedEchoIsSuppressedWithoutARead(t *testing.T) {
 		t.Errorf("repeated claim: Mailchimp reads %d (want a read), accessplanit writes %d (want 0)", f.mc.reads-mcReads, f.ap.writes-apWrites)
 	}
 }
+
+// A forged claim to be an echo uses up the pending write it names; the real
+// echo after it is read back and, holding only what accessplanit is known
+// to hold, writes nothing, so an edit made meanwhile in accessplanit
+// survives and reaches Mailchimp.
+func TestForgedEchoClaimLosesNoEdit(t *testing.T) {
+	f := newFixture(t, nil)
+	f.apply(t, apChange("c0", apUser("1", "Augusta", "Lovelace", "ada@example.com", t0)))
+	written := f.mc.members["ada@example.com"].MergeFields
+	claim := func(id string) Change {
+		return Change{ID: id, InstanceID: "inst1", Source: SideMailchimp, Event: EventProfile, ReceivedAt: t0, Email: "ada@example.com", Merges: written}
+	}
+	if exec, err := f.engine.Apply(context.Background(), Delivery{Change: claim("forged"), Attempt: 1}); err != nil || exec.Status != StatusSuppressed {
+		t.Fatalf("Apply(forged claim) = %s %v, want suppressed", exec.Status, err)
+	}
+	// Meanwhile someone edits the User in accessplanit.
+	u := f.ap.users["1"]
+	u.Fields["Forenames"] = "Beatrice"
+	u.UpdatedAt = t0.Add(time.Second)
+	u.UpdatedByID = "ui-user"
+	f.ap.users["1"] = u
+	// The real echo of the service's write arrives.
+	exec, err := f.engine.Apply(context.Background(), Delivery{Change: claim("real-echo"), Attempt: 1})
+	if err != nil || exec.Status == StatusFailed || exec.Changed {
+		t.Fatalf("Apply(real echo) = %s changed=%v %v %q, want nothing written", exec.Status, exec.Changed, err, exec.Reason)
+	}
+	if got := f.ap.users["1"].Fields["Forenames"]; got != "Beatrice" {
+		t.Fatalf("accessplanit Forenames after the real echo = %q, want Beatrice (the edit survives)", got)
+	}
+	f.engine.Now = func() time.Time { return t0.Add(time.Minute) }
+	f.apply(t, Change{ID: "edit", InstanceID: "inst1", Source: SideAccessplanit, Event: EventUpdated, ReceivedAt: t0, UserID: "1"})
+	if got := f.mc.members["ada@example.com"].MergeFields["FNAME"]; got != "Beatrice" {
+		t.Errorf("Mailchimp FNAME = %q, want Beatrice", got)
+	}
+}
+
+// A Mailchimp edit of one field writes only that field to accessplanit, so a
+// concurrent accessplanit edit of another field is not reverted.
+func TestMailchimpEditWritesOnlyWhatChanged(t *testing.T) {
+	f := newFixture(t, nil)
+	f.apply(t, apChange("c0", apUser("1", "Ada", "Lovelace", "ada@example.com", t0)))
+	// accessplanit: Surname edited (its webhook not yet applied);
+	// Mailchimp: FNAME edited.
+	u := f.ap.users["1"]
+	u.Fields["Surname"] = "Byron"
+	f.ap.users["1"] = u
+	m := f.mc.members["ada@example.com"]
+	m.MergeFields["FNAME"] = "Augusta"
+	f.mc.members["ada@example.com"] = m
+	f.engine.Now = func() time.Time { return t0.Add(time.Minute) }
+	exec, err := f.engine.Apply(context.Background(), Delivery{Change: Change{ID: "mc", InstanceID: "inst1", Source: SideMailchimp, Event: EventProfile, ReceivedAt: t0, Email: "ada@example.com"}, Attempt: 1})
+	if err != nil || exec.Status != StatusSucceeded {
+		t.Fatalf("Apply(Mailchimp edit) = %s %v %q", exec.Status, err, exec.Error)
+	}
+	got := f.ap.users["1"].Fields
+	if got["Forenames"] != "Augusta" || got["Surname"] != "Byron" {
+		t.Errorf("accessplanit = %s %s, want Augusta Byron (FNAME written, the Surname edit kept)", got["Forenames"], got["Surname"])
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"strings"
 )
 
@@ -74,6 +75,9 @@ func (e *Engine) applyMember(ctx context.Context, rec *recorder, in Instance, em
 	}
 
 	seen := plan.Seen
+	if !found && !slices.Contains(creatingStatuses, member.Status) {
+		return e.settle(ctx, rec, Plan{Action: ActionSkip, Reason: fmt.Sprintf("the member is %s: no accessplanit User is created for it", member.Status), Seen: seen}, contact)
+	}
 	var after User
 	if found {
 		changed := ChangedFields(user, plan.Fields)
@@ -130,6 +134,11 @@ func (e *Engine) applyMember(ctx context.Context, rec *recorder, in Instance, em
 	})
 	return outcome{status: StatusSucceeded, changed: true}, err
 }
+
+// creatingStatuses are the member statuses a new accessplanit User is
+// created for: a contact who opted out, bounced or was archived is not
+// turned into a User.
+var creatingStatuses = []string{"subscribed", "pending", "transactional"}
 
 // readMember reads the member with that email from Mailchimp as a step;
 // found is false when the audience does not hold the address.
