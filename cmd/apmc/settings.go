@@ -45,7 +45,7 @@ func addSettingsFlags(fs *flag.FlagSet) *settingsFlags {
 	fs.StringVar(&s.statusIfNew, "status-if-new", "", "status of contacts new to Mailchimp: subscribed, pending, unsubscribed or transactional (default subscribed)")
 	fs.BoolVar(&s.discardWhilePaused, "discard-while-paused", false, "drop changes arriving while paused instead of holding them")
 	fs.StringVar(&s.conflictWinner, "conflict-winner", "", "which side wins first sync's conflicts (both sides differ, never synced): newest (default), accessplanit or mailchimp")
-	fs.StringVar(&s.emailChanges, "mailchimp-email-changes", "", "what a confirmed email change in Mailchimp does to the linked accessplanit User's login email: follow (default), new_user or ignore")
+	fs.StringVar(&s.emailChanges, "mailchimp-email-changes", "", "what a confirmed email change in Mailchimp does in accessplanit: new_user (default: the new address is a new User), follow (the linked User's login email changes: anyone holding the contact's Mailchimp profile link could then move it) or ignore")
 	fs.IntVar(&s.retentionDays, "retention-days", 0, "days executions are kept (default 30)")
 	fs.Var(&s.maps, "map", "field mapping TAG=Field[:type][:direction] (repeatable), e.g. BIRTHDAY=DOB:birthday:accessplanit_to_mailchimp")
 	fs.Var(&s.unmaps, "unmap", "merge tag whose mapping is removed (repeatable; configure)")

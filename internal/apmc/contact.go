@@ -13,6 +13,10 @@ type Contact struct {
 	// last read from or answered by Mailchimp: it confirms that a member at
 	// a new address is the same person (an email change).
 	MemberContactID string `json:"member_contact_id,omitempty"`
+	// MovedTo is the address Mailchimp moved this contact's member to, when
+	// the instance did not let the User follow (mailchimp_email_changes
+	// new_user or ignore): the old address is then never added back.
+	MovedTo string `json:"moved_to,omitempty"`
 
 	Mailchimp    SideState `json:"mailchimp"`
 	Accessplanit SideState `json:"accessplanit"`

@@ -186,6 +186,9 @@ func DecideToMailchimp(in ToMailchimpInput) (Plan, error) {
 	seen.UserID = u.ID
 	seen.Accessplanit.Values = values
 	seen.Accessplanit.SourceTime = later(known, read)
+	if contact.MovedTo != "" && !moved {
+		return Plan{Action: ActionSkip, Reason: fmt.Sprintf("Mailchimp moved this contact to %s; the old address is not added back", contact.MovedTo), Seen: seen}, nil
+	}
 	if owner := in.Instance.AccessplanitUserID; owner != "" && u.UpdatedByID == owner && !moved {
 		return Plan{Action: ActionSuppress, Reason: "the User was last changed by the integration's own API user: it holds nothing new", Seen: seen, Values: values}, nil
 	}
@@ -342,9 +345,6 @@ func DecideEmailChange(in EmailChangeInput) (Plan, error) {
 		// the new address, linked to a User that has it.
 		return Plan{Action: ActionSuppress, Reason: "echo of the service's own email change in Mailchimp"}, nil
 	}
-	if in.Instance.EmailChanges() == EmailChangesIgnore {
-		return Plan{Action: ActionSkip, Reason: "the instance is set to ignore email changes made in Mailchimp (mailchimp_email_changes: ignore)"}, nil
-	}
 	switch {
 	case in.OldFound:
 		return Plan{Action: ActionSkip, Reason: fmt.Sprintf("not confirmed by Mailchimp: the audience still holds the old address %s; nothing is written", in.OldEmail)}, nil
@@ -357,8 +357,15 @@ func DecideEmailChange(in EmailChangeInput) (Plan, error) {
 	case in.NewMember.ContactID != in.Contact.MemberContactID:
 		return Plan{Action: ActionSkip, Reason: fmt.Sprintf("not confirmed by Mailchimp: the member at %s is not the contact that was at %s; nothing is written", in.NewEmail, in.OldEmail)}, nil
 	}
-	if in.Instance.EmailChanges() == EmailChangesNewUser {
-		return Plan{Action: ActionWrite, Reason: "the new address is a new User (mailchimp_email_changes: new_user)", PreviousEmail: in.OldEmail}, nil
+	// Not followed: the old address has left the audience and is never
+	// added back for the old User.
+	left := in.Contact
+	left.MovedTo = in.NewEmail
+	switch in.Instance.EmailChanges() {
+	case EmailChangesIgnore:
+		return Plan{Action: ActionSkip, Reason: "the instance is set to ignore email changes made in Mailchimp (mailchimp_email_changes: ignore); the User keeps its email", Seen: left}, nil
+	case EmailChangesNewUser:
+		return Plan{Action: ActionWrite, Reason: "the new address is a new User (mailchimp_email_changes: new_user); the old User keeps its email", Seen: left, PreviousEmail: in.OldEmail}, nil
 	}
 	seen := in.Contact
 	seen.Email = in.NewEmail

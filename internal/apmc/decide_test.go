@@ -52,6 +52,7 @@ func TestDecideToMailchimp(t *testing.T) {
 		{name: "an older read than one applied is stale", user: user, found: true, contact: func() Contact { c := synced; c.Accessplanit.SourceTime = t0.Add(time.Hour); return c }(), now: t0.Add(2 * time.Hour), wantAction: ActionSkip, wantReason: "stale"},
 		{name: "a stored future time is clamped, so a real edit is not stale", user: edited, found: true, contact: frozen, now: t0.Add(2 * time.Minute), wantAction: ActionWrite},
 		{name: "a future time read from the API is clamped to now", user: future, found: true, contact: synced, now: t0.Add(2 * time.Minute), wantAction: ActionWrite},
+		{name: "an address Mailchimp moved away is not added back", user: edited, found: true, contact: func() Contact { c := synced; c.MovedTo = "new@example.com"; return c }(), now: t0.Add(2 * time.Minute), wantAction: ActionSkip, wantReason: "not added back"},
 		{name: "an email change moves the member", user: user, found: true, contact: Contact{InstanceID: "inst1", Email: "ada@example.com", UserID: "1", Mailchimp: previous.Mailchimp}, previous: &previous, wantAction: ActionMove},
 	}
 	for _, tt := range tests {
@@ -89,7 +90,8 @@ func TestDecideEmailChange(t *testing.T) {
 		wantAction Action
 		wantReason string
 	}{
-		{name: "confirmed change is followed", newFound: true, newMember: same, contact: linked, wantAction: ActionMove},
+		{name: "confirmed change is followed when set to follow", setting: EmailChangesFollow, newFound: true, newMember: same, contact: linked, wantAction: ActionMove},
+		{name: "by default the new address is a new User", newFound: true, newMember: same, contact: linked, wantAction: ActionWrite, wantReason: "new User"},
 		{name: "old address still in the audience", oldFound: true, newFound: true, newMember: same, contact: linked, wantAction: ActionSkip, wantReason: "still holds the old address"},
 		{name: "new address not in the audience", contact: linked, wantAction: ActionSkip, wantReason: "does not hold the new address"},
 		{name: "another person at the new address", newFound: true, newMember: other, contact: linked, wantAction: ActionSkip, wantReason: "not the contact"},
@@ -108,6 +110,9 @@ func TestDecideEmailChange(t *testing.T) {
 			}
 			if p.Action != tt.wantAction || !strings.Contains(p.Reason, tt.wantReason) {
 				t.Errorf("DecideEmailChange() = %s %q, want %s %q", p.Action, p.Reason, tt.wantAction, tt.wantReason)
+			}
+			if confirmedNotFollowed := p.Action != ActionMove && p.Seen.Email != ""; confirmedNotFollowed && p.Seen.MovedTo != "new@example.com" {
+				t.Errorf("DecideEmailChange() keeps the old contact without MovedTo: %+v", p.Seen)
 			}
 		})
 	}

@@ -37,10 +37,12 @@ type EmailChanges string
 // The settings for Mailchimp email changes.
 const (
 	// EmailChangesFollow changes the linked User's email, once Mailchimp
-	// confirms the change.
+	// confirms the change. Opt in knowingly: Mailchimp lets whoever holds a
+	// contact's profile link (every campaign carries one, and campaigns get
+	// forwarded) change the address, and the User's email is its login.
 	EmailChangesFollow EmailChanges = "follow"
 	// EmailChangesNewUser treats the new address as a new User, as the
-	// platform itself does; the old User is left as it is.
+	// platform itself does; the old User is left as it is. The default.
 	EmailChangesNewUser EmailChanges = "new_user"
 	// EmailChangesIgnore leaves accessplanit as it is.
 	EmailChangesIgnore EmailChanges = "ignore"
@@ -49,7 +51,7 @@ const (
 // EmailChanges returns the instance's setting for Mailchimp email changes.
 func (in Instance) EmailChanges() EmailChanges {
 	if in.MailchimpEmailChanges == "" {
-		return EmailChangesFollow
+		return EmailChangesNewUser
 	}
 	return in.MailchimpEmailChanges
 }
@@ -80,7 +82,7 @@ type Instance struct {
 	// User last changed by it holds nothing new: its change is an echo.
 	AccessplanitUserID string `json:"accessplanit_user_id,omitempty"`
 	// MailchimpEmailChanges says what a confirmed email change in Mailchimp
-	// does to the linked accessplanit User; empty means EmailChangesFollow.
+	// does to the linked accessplanit User; empty means EmailChangesNewUser.
 	MailchimpEmailChanges EmailChanges `json:"mailchimp_email_changes,omitempty"`
 	// ConflictWinner decides first sync's conflicts; empty means newest.
 	ConflictWinner ConflictWinner `json:"conflict_winner,omitempty"`

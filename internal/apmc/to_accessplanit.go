@@ -251,6 +251,9 @@ func (e *Engine) emailChanged(ctx context.Context, rec *recorder, in Instance, c
 	case ActionWrite:
 		// new_user: the new address is decided like a subscribe of it.
 		rec.logf("info", "%s", plan.Reason)
+		if err := e.saveIfNew(ctx, rec, contact, plan.Seen); err != nil {
+			return outcome{}, err
+		}
 		rec.exec.Contact = newEmail
 		return e.applyMember(ctx, rec, in, newEmail, ci.NewMember, ci.NewFound, ci.NewContact)
 	case ActionMove:

@@ -73,6 +73,7 @@ func TestMailchimpEmailAndNameChangedTogether(t *testing.T) {
 	t.Parallel()
 	for run := range 3 {
 		s := startStackWith(t, nil)
+		followEmailChanges(t, s)
 		list := s.Info.Sandbox.Mailchimp.ListID
 		id := createSynced(t, s, "Alan", "Turing", "alan.old@example.com")
 		body, _ := json.Marshal(map[string]any{"email_address": "alan.new@example.com", "merge_fields": map[string]string{"FNAME": "Alan M."}})

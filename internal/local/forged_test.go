@@ -148,10 +148,12 @@ func TestUnconfirmedMailchimpDeliveriesWriteNothing(t *testing.T) {
 }
 
 // A real email change made in Mailchimp is confirmed by Mailchimp (the old
-// address is gone, the new one holds the same contact) and followed.
+// address is gone, the new one holds the same contact) and followed, on an
+// instance set to follow.
 func TestConfirmedMailchimpEmailChangeIsFollowed(t *testing.T) {
 	t.Parallel()
 	s := startStackWith(t, nil)
+	followEmailChanges(t, s)
 	list := s.Info.Sandbox.Mailchimp.ListID
 	const email = "mover.mc@example.com"
 	const moved = "moved.mc@example.com"
@@ -180,5 +182,39 @@ func upemailForm(s *local.Stack, oldEmail, newEmail string, fired time.Time) url
 		"data[new_id]":    []string{"id-" + newEmail},
 		"data[new_email]": []string{newEmail},
 		"data[old_email]": []string{oldEmail},
+	}
+}
+
+// By default (mailchimp_email_changes: new_user) a confirmed email change
+// makes the new address a new User: the old User keeps its login email, and
+// its next edit does not add the old address back to the audience.
+func TestMailchimpEmailChangeMakesANewUserByDefault(t *testing.T) {
+	t.Parallel()
+	s := startStackWith(t, nil)
+	list := s.Info.Sandbox.Mailchimp.ListID
+	const email = "keeper.mc@example.com"
+	const moved = "kept.mc@example.com"
+	if err := s.Mailchimp.SubscribeInUI(list, email, map[string]any{"FNAME": "Kee", "LNAME": "Per"}); err != nil {
+		t.Fatalf("SubscribeInUI() error = %v", err)
+	}
+	waitFor(t, "the user to be created", func() bool { return len(usersWithEmail(s, email)) == 1 })
+	settle(t, s)
+	id := toString(usersWithEmail(s, email)[0]["ID"])
+	if err := s.Mailchimp.ChangeEmailInUI(list, email, moved); err != nil {
+		t.Fatalf("ChangeEmailInUI() error = %v", err)
+	}
+	waitFor(t, "a User for the new address", func() bool { return len(usersWithEmail(s, moved)) == 1 })
+	settle(t, s)
+	if got := toString(apUser(t, s, id)["Email"]); !strings.EqualFold(got, email) {
+		t.Errorf("old User's email = %q, want %s kept", got, email)
+	}
+	if err := s.Accessplanit.EditUserInUI(id, map[string]any{"Forenames": "Keeper"}); err != nil {
+		t.Fatalf("EditUserInUI() error = %v", err)
+	}
+	waitExecution(t, s, "the old User's edit", apmc.ExecutionQuery{Flow: apmc.FlowToMailchimp, Contact: email}, func(e apmc.Execution) bool {
+		return strings.Contains(e.Reason, "not added back")
+	})
+	if _, ok := s.Mailchimp.Member(list, email); ok {
+		t.Errorf("the old address %s was added back to the audience", email)
 	}
 }

@@ -32,6 +32,7 @@ func noFailures(t *testing.T, s *local.Stack) {
 func TestMailchimpEmailChangeUpdatesTheLinkedUser(t *testing.T) {
 	t.Parallel()
 	s := startStackWith(t, nil)
+	followEmailChanges(t, s)
 	list := s.Info.Sandbox.Mailchimp.ListID
 	id := createSynced(t, s, "Ada", "Lovelace", "ada.old@example.com")
 	mcWrites, apWrites := s.Mailchimp.Stats().MemberWrites, s.Accessplanit.Stats().Writes

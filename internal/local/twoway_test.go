@@ -132,6 +132,22 @@ func TestMailchimpWithoutNamesFailsPermanently(t *testing.T) {
 	}
 }
 
+// followEmailChanges lets the demo instance's Users follow email changes
+// confirmed by Mailchimp (mailchimp_email_changes: follow).
+func followEmailChanges(t *testing.T, s *local.Stack) {
+	t.Helper()
+	ctx := context.Background()
+	in, err := s.Instances.Instance(ctx, s.Info.InstanceID)
+	if err != nil {
+		t.Fatalf("Instance() error = %v", err)
+	}
+	in.MailchimpEmailChanges = apmc.EmailChangesFollow
+	if err := s.Instances.Update(ctx, in); err != nil {
+		t.Fatalf("Update() error = %v", err)
+	}
+	s.Cache.Forget(in.ID)
+}
+
 // setDirection changes the demo instance's direction and makes the stack
 // see it at once.
 func setDirection(t *testing.T, s *local.Stack, d apmc.Direction) {
