@@ -135,7 +135,7 @@ func TestODataDateFilters(t *testing.T) {
 		{"DateUpdated le 2026-02-01T12:00:00.5Z", 200, []string{"Jan", "Feb"}},
 		{"DateUpdated eq 2026-03-01T00:00:00Z", 200, []string{"Mar"}},
 		{"DateUpdated gt 2026-02-01T13:00:00+02:00", 200, []string{"Feb", "Mar"}}, // 11:00Z
-		{"DateUpdated gt 2026-02-01T15:00:00+02:00", 200, []string{"Mar"}}, // 13:00Z
+		{"DateUpdated gt 2026-02-01T15:00:00+02:00", 200, []string{"Mar"}},        // 13:00Z
 		{"DateUpdated gt datetime'2026-02-01T12:00:00'", 200, []string{"Feb", "Mar"}},
 		{"DateUpdated lt 2026-01-15T00:00:00Z or DateUpdated ge 2026-03-01T00:00:00Z", 200, []string{"Jan", "Mar"}},
 		{"DateUpdated ge 2026-01-15T00:00:00Z and Forenames eq 'mar'", 200, []string{"Mar"}},
