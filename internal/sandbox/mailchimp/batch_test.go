@@ -115,7 +115,7 @@ func TestBatchLatency(t *testing.T) {
 
 func TestControlBatchLatency(t *testing.T) {
 	e := newEnv(t)
-	req, _ := http.NewRequest("POST", e.http.URL+"/_sandbox/latency", strings.NewReader(`{"latency":"0s","batch_base":"120ms","batch_per_member":"1ms"}`))
+	req, _ := http.NewRequest(http.MethodPost, e.http.URL+"/_sandbox/latency", strings.NewReader(`{"latency":"0s","batch_base":"120ms","batch_per_member":"1ms"}`))
 	resp, err := e.http.Client().Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -127,7 +127,7 @@ func TestControlBatchLatency(t *testing.T) {
 	if got := e.srv.batchLatency(20); got != 140*time.Millisecond {
 		t.Errorf("batch latency of 20 members = %v, want 140ms", got)
 	}
-	req, _ = http.NewRequest("POST", e.http.URL+"/_sandbox/latency", strings.NewReader(`{"latency":"0s","batch_base":"-1s"}`))
+	req, _ = http.NewRequest(http.MethodPost, e.http.URL+"/_sandbox/latency", strings.NewReader(`{"latency":"0s","batch_base":"-1s"}`))
 	resp, err = e.http.Client().Do(req)
 	if err != nil {
 		t.Fatal(err)
