@@ -143,6 +143,31 @@ func (rec *recorder) answer(w http.ResponseWriter, r *http.Request, body []byte)
 			return
 		}
 		reply(member(in.EmailAddress, in.MergeFields))
+	case r.Method == http.MethodPost && len(parts) == 2 && parts[0] == "lists":
+		var in struct {
+			Members []struct {
+				EmailAddress string         `json:"email_address"`
+				MergeFields  map[string]any `json:"merge_fields"`
+			} `json:"members"`
+		}
+		if err := json.Unmarshal(body, &in); err != nil {
+			malformed(err)
+			return
+		}
+		// The first member is new, the second existed, the rest are refused.
+		created, updated, errs := []any{}, []any{}, []any{}
+		for i, m := range in.Members {
+			switch i {
+			case 0:
+				created = append(created, member(m.EmailAddress, m.MergeFields))
+			case 1:
+				updated = append(updated, member(m.EmailAddress, m.MergeFields))
+			default:
+				errs = append(errs, map[string]any{"email_address": m.EmailAddress, "error": m.EmailAddress + " looks fake or invalid, please enter a real email address.", "error_code": "ERROR_GENERIC"})
+			}
+		}
+		reply(map[string]any{"new_members": created, "updated_members": updated, "errors": errs,
+			"total_created": len(created), "total_updated": len(updated), "error_count": len(errs)})
 	case r.Method == http.MethodPost && len(parts) == 3 && parts[2] == "webhooks":
 		var in map[string]any
 		if err := json.Unmarshal(body, &in); err != nil {
@@ -190,8 +215,8 @@ func TestContract(t *testing.T) {
 	}
 	exerciseClient(t, c)
 
-	if len(rec.exchanges) < 11 {
-		t.Fatalf("recorded %d requests, want at least 11", len(rec.exchanges))
+	if len(rec.exchanges) < 12 {
+		t.Fatalf("recorded %d requests, want at least 12", len(rec.exchanges))
 	}
 	for _, x := range rec.exchanges {
 		name := x.req.Method + " " + x.req.URL.RequestURI()
@@ -244,6 +269,7 @@ func TestContractValidatorRejects(t *testing.T) {
 		{"bad status_if_new", http.MethodPut, member, `{"email_address":"a@b.co","status_if_new":"active"}`},
 		{"path without the /3.0 prefix", http.MethodGet, "http://127.0.0.1:1/lists/list1/members/x", ""},
 		{"count not a number", http.MethodGet, "http://127.0.0.1:1/3.0/lists?count=many", ""},
+		{"batch member with neither status", http.MethodPost, "http://127.0.0.1:1/3.0/lists/list1", `{"members":[{"email_address":"a@b.co"}],"update_existing":true}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -310,6 +336,22 @@ func exerciseClient(t *testing.T, c *Client) {
 		t.Errorf("UpsertMember() mismatch (-want +got):\n%s", diff)
 	}
 
+	batch, err := c.BatchSubscribe(ctx, "list1", []apmc.Member{
+		{Email: "First@Example.com", Status: "unsubscribed", MergeFields: apmc.Values{"FNAME": "First"}},
+		{MergeFields: apmc.Values{"EMAIL": "second@example.com", "LNAME": "Second"}},
+		{Email: "third@example.com"},
+	}, "subscribed")
+	wantBatch := BatchResult{
+		Created: []apmc.Member{{ID: SubscriberHash("first@example.com"), Email: "first@example.com", Status: "subscribed", MergeFields: apmc.Values{"EMAIL": "first@example.com", "FNAME": "First"}}},
+		Updated: []apmc.Member{{ID: SubscriberHash("second@example.com"), Email: "second@example.com", Status: "subscribed", MergeFields: apmc.Values{"EMAIL": "second@example.com", "LNAME": "Second"}}},
+		Errors:  map[string]BatchError{"third@example.com": {Code: "ERROR_GENERIC", Message: "third@example.com looks fake or invalid, please enter a real email address."}},
+	}
+	if err != nil {
+		t.Errorf("BatchSubscribe() error = %v", err)
+	} else if diff := cmp.Diff(wantBatch, batch); diff != "" {
+		t.Errorf("BatchSubscribe() mismatch (-want +got):\n%s", diff)
+	}
+
 	moved, err := c.ChangeEmail(ctx, "list1", "Old@Example.com", "New@Example.com")
 	if err != nil || moved.Email != "new@example.com" {
 		t.Errorf("ChangeEmail() = %+v, %v; want email new@example.com, nil", moved, err)
@@ -331,8 +373,8 @@ func exerciseClient(t *testing.T, c *Client) {
 	}
 }
 
-// TestRequestBodies pins what the upsert, email change and webhook
-// registration send: the schema allows more than the service means to.
+// TestRequestBodies pins what the upsert, batch subscribe, email change and
+// webhook registration send: the schema allows more than the service means to.
 func TestRequestBodies(t *testing.T) {
 	rec := &recorder{}
 	srv := httptest.NewServer(rec)
@@ -349,6 +391,11 @@ func TestRequestBodies(t *testing.T) {
 			"merge_fields": map[string]any{"FNAME": "Ada", "LNAME": "Lovelace"},
 		},
 		"PATCH /3.0/lists/list1/members/" + SubscriberHash("old@example.com"): {"email_address": "new@example.com"},
+		"POST /3.0/lists/list1": {"update_existing": true, "members": []any{
+			map[string]any{"email_address": "first@example.com", "status_if_new": "subscribed", "merge_fields": map[string]any{"FNAME": "First"}},
+			map[string]any{"email_address": "second@example.com", "status_if_new": "subscribed", "merge_fields": map[string]any{"LNAME": "Second"}},
+			map[string]any{"email_address": "third@example.com", "status_if_new": "subscribed"},
+		}},
 		"POST /3.0/lists/list1/webhooks": {
 			"url":     "https://example.com/hooks/mailchimp/tok",
 			"events":  map[string]any{"subscribe": true, "unsubscribe": true, "profile": true, "cleaned": true, "upemail": true, "campaign": false},

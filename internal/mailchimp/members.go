@@ -109,34 +109,54 @@ type upsertBody struct {
 // member's status is left alone (m.Status is never sent). EMAIL is not sent as a merge field: the
 // address is the member's identity.
 func (c *Client) UpsertMember(ctx context.Context, listID string, m apmc.Member, statusIfNew string) (apmc.Member, error) {
-	email := apmc.NormaliseEmail(m.Email)
-	if email == "" {
-		email = apmc.NormaliseEmail(m.MergeFields[apmc.TagEmail])
-	}
+	email := memberEmail(m)
 	if email == "" {
 		return apmc.Member{}, apmc.Invalidf("upsert member: no email address")
 	}
-	switch statusIfNew {
-	case "subscribed", "unsubscribed", "cleaned", "pending", "transactional":
-	default:
-		return apmc.Member{}, apmc.Invalidf("upsert member: status for new members %q is not one of subscribed, unsubscribed, cleaned, pending, transactional", statusIfNew)
+	if err := checkStatusIfNew(statusIfNew); err != nil {
+		return apmc.Member{}, fmt.Errorf("upsert member: %w", err)
 	}
 	hash := SubscriberHash(email)
-	body := upsertBody{EmailAddress: email, StatusIfNew: statusIfNew}
-	for tag, v := range m.MergeFields {
-		if tag == apmc.TagEmail {
-			continue
-		}
-		if body.MergeFields == nil {
-			body.MergeFields = map[string]string{}
-		}
-		body.MergeFields[tag] = v
-	}
+	body := upsertBody{EmailAddress: email, StatusIfNew: statusIfNew, MergeFields: mergeFieldsToSend(m.MergeFields)}
 	var out memberJSON
 	if err := c.do(ctx, http.MethodPut, memberPath(listID, hash), nil, body, &out); err != nil {
 		return apmc.Member{}, fmt.Errorf("upsert member %s: %w", hash, err)
 	}
 	return out.toMember(), nil
+}
+
+// memberEmail is m's address, lower-cased: m.Email, or else its EMAIL
+// merge field.
+func memberEmail(m apmc.Member) string {
+	if email := apmc.NormaliseEmail(m.Email); email != "" {
+		return email
+	}
+	return apmc.NormaliseEmail(m.MergeFields[apmc.TagEmail])
+}
+
+// checkStatusIfNew refuses a status a new member cannot be given.
+func checkStatusIfNew(status string) error {
+	switch status {
+	case "subscribed", "unsubscribed", "cleaned", "pending", "transactional":
+		return nil
+	}
+	return apmc.Invalidf("status for new members %q is not one of subscribed, unsubscribed, cleaned, pending, transactional", status)
+}
+
+// mergeFieldsToSend are the merge values of a write: every one but EMAIL,
+// which is the member's identity, not a field; nil when there are none.
+func mergeFieldsToSend(values apmc.Values) map[string]string {
+	var out map[string]string
+	for tag, v := range values {
+		if tag == apmc.TagEmail {
+			continue
+		}
+		if out == nil {
+			out = map[string]string{}
+		}
+		out[tag] = v
+	}
+	return out
 }
 
 // ChangeEmail moves the member at oldEmail to newEmail (a PATCH of the

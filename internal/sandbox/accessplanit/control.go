@@ -16,6 +16,7 @@ const controlPrefix = "/_sandbox/"
 //
 //	GET    /_sandbox/users              every User
 //	POST   /_sandbox/users              create a User in the UI (webhook sent)
+//	POST   /_sandbox/users/import       [User, …] that existed before: stored, no webhook → {"ids": […]}
 //	GET    /_sandbox/users/{id}         one User
 //	POST   /_sandbox/users/{id}/edit    edit a User in the UI (webhook sent)
 //	POST   /_sandbox/users/{id}/delete  delete a User in the UI (webhook sent)
@@ -35,6 +36,7 @@ func (s *Server) controlRoutes() *http.ServeMux {
 		writeJSON(w, http.StatusOK, map[string]any{"results": s.Users()})
 	})
 	mux.HandleFunc("POST /_sandbox/users", s.controlCreateUser)
+	mux.HandleFunc("POST /_sandbox/users/import", s.controlImport)
 	mux.HandleFunc("GET /_sandbox/users/{id}", s.controlUser)
 	mux.HandleFunc("POST /_sandbox/users/{id}/edit", s.controlEditUser)
 	mux.HandleFunc("POST /_sandbox/users/{id}/delete", s.controlDeleteUser)
@@ -169,7 +171,7 @@ func decodeControl(w http.ResponseWriter, r *http.Request, v any) bool {
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20))
 	dec.UseNumber()
 	if err := dec.Decode(v); err != nil {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "body must be a JSON object: " + err.Error()})
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "body must be JSON: " + err.Error()})
 		return false
 	}
 	return true

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // listQuery is a parsed set of OData query options.
@@ -27,6 +28,24 @@ type condition struct {
 	op    string
 	value string
 	null  bool
+	// date is set for a date-time literal, compared as a time with a date
+	// property's value.
+	date    bool
+	dateVal time.Time
+}
+
+// dateFields are the User properties that hold date-times.
+var dateFields = []string{"DOB", "DateCreated", "DateUpdated"}
+
+// parseDateLiteral reads an OData date-time literal: ISO 8601 with or
+// without a zone (none means UTC) and fractional seconds.
+func parseDateLiteral(s string) (time.Time, bool) {
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999", "2006-01-02T15:04", "2006-01-02"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC(), true
+		}
+	}
+	return time.Time{}, false
 }
 
 // parseListQuery reads $filter, $top, $skip, $select and $orderby. fields
@@ -91,13 +110,16 @@ func parseListQuery(q url.Values, fields func(string) (string, bool)) (listQuery
 }
 
 // parseFilter reads "Field op 'text'" or "Field op 123" terms (also true,
-// false and null; op eq, ne, gt, ge, lt or le) joined with "and" and "or",
-// "and" binding tighter. Parentheses and functions are refused.
+// false, null and, on date properties, a date-time written bare as
+// 2026-01-01T00:00:00Z or as datetime'2026-01-01T00:00:00'; op eq, ne, gt,
+// ge, lt or le) joined with "and" and "or", "and" binding tighter.
+// Parentheses and functions are refused.
 func parseFilter(f string, fields func(string) (string, bool)) ([][]condition, error) {
 	toks, err := tokenize(f)
 	if err != nil {
 		return nil, err
 	}
+	toks = joinDatetimeLiterals(toks)
 	unsupported := fmt.Errorf("$filter '%s' is not supported: use Field eq 'value' terms (or ne, gt, ge, lt, le) joined with and / or.", f)
 	var out [][]condition
 	var group []condition
@@ -115,7 +137,16 @@ func parseFilter(f string, fields func(string) (string, bool)) ([][]condition, e
 			return nil, fmt.Errorf("Could not find a property named '%s' on type 'User'.", field.text)
 		}
 		c := condition{field: name, op: opName, value: lit.text}
-		if !lit.quoted {
+		if lit.datetime || !lit.quoted && len(lit.text) >= 10 && lit.text[4] == '-' { // 2026-01-01…
+			t, ok := parseDateLiteral(lit.text)
+			if !ok {
+				return nil, fmt.Errorf("$filter '%s': '%s' is not a valid date-time.", f, lit.text)
+			}
+			if !slices.Contains(dateFields, name) {
+				return nil, fmt.Errorf("$filter '%s': '%s' is not a date property and cannot be compared with a date-time.", f, name)
+			}
+			c.date, c.dateVal = true, t
+		} else if !lit.quoted {
 			switch {
 			case strings.EqualFold(lit.text, "null"):
 				c.null = true
@@ -152,6 +183,22 @@ func parseFilter(f string, fields func(string) (string, bool)) ([][]condition, e
 type token struct {
 	text   string
 	quoted bool
+	// datetime marks a datetime'...' literal, its text the quoted part.
+	datetime bool
+}
+
+// joinDatetimeLiterals turns the two tokens of datetime'...' into one.
+func joinDatetimeLiterals(toks []token) []token {
+	out := toks[:0]
+	for i := 0; i < len(toks); i++ {
+		if !toks[i].quoted && strings.EqualFold(toks[i].text, "datetime") && i+1 < len(toks) && toks[i+1].quoted {
+			out = append(out, token{text: toks[i+1].text, quoted: true, datetime: true})
+			i++
+			continue
+		}
+		out = append(out, toks[i])
+	}
+	return out
 }
 
 func tokenize(s string) ([]token, error) {
@@ -212,8 +259,9 @@ func isIdent(s string) bool {
 //
 // ASSUMPTION: text compares without regard to case, as the platform's SQL
 // Server collation (case-insensitive by default) would; numbers compare by
-// value; dates compare as the ISO 8601 text they are answered as, which
-// orders them correctly.
+// value; a date property compared with a date-time literal compares as a
+// time (the platform's zoneless stamps are UTC); compared with a quoted
+// text it compares as the ISO 8601 text it is answered as.
 func (lq listQuery) matches(item map[string]any) bool {
 	if len(lq.filter) == 0 {
 		return true
@@ -238,7 +286,16 @@ func groupMatches(group []condition, item map[string]any) bool {
 		if v == nil {
 			return false
 		}
-		r := compareValues(v, literal(c.value))
+		var r int
+		if c.date {
+			t, ok := parseDateLiteral(valueText(v))
+			if !ok {
+				return false
+			}
+			r = t.Compare(c.dateVal)
+		} else {
+			r = compareValues(v, literal(c.value))
+		}
 		ok := false
 		switch c.op {
 		case "eq":

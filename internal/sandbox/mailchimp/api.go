@@ -117,6 +117,7 @@ func (s *Server) apiRoutes() *http.ServeMux {
 	mux.Handle("/3.0/ping", methods{http.MethodGet: s.getPing})
 	mux.Handle("/3.0/lists", methods{http.MethodGet: s.getLists})
 	mux.Handle("/3.0/lists/{list_id}", methods{http.MethodGet: s.getList, http.MethodPost: s.postBatchSubscribe})
+	mux.Handle("/3.0/lists/{list_id}/members", methods{http.MethodGet: s.getMembers})
 	mux.Handle("/3.0/lists/{list_id}/members/{subscriber_hash}", methods{
 		http.MethodGet:   s.getMember,
 		http.MethodPut:   s.putMember,

@@ -14,7 +14,7 @@ import (
 //
 //	GET    /_sandbox/stats                                   the counters
 //	POST   /_sandbox/stats/reset                             zero the counters
-//	POST   /_sandbox/latency                                 {"latency": "250ms"}
+//	POST   /_sandbox/latency                                 {"latency": "250ms", "batch_base": "1s", "batch_per_member": "2ms"}
 //	POST   /_sandbox/faults                                  {"kind": "status", "status": 503, "count": 2}
 //	DELETE /_sandbox/faults                                  clear the faults not yet served
 //	POST   /_sandbox/accounts                                {"api_key": …}
@@ -79,18 +79,29 @@ func decodeControl(r *http.Request, v any) error {
 
 func (s *Server) controlLatency(w http.ResponseWriter, r *http.Request) {
 	var in struct {
-		Latency string `json:"latency"` // a Go duration, e.g. "250ms"
+		Latency        string `json:"latency"`          // a Go duration, e.g. "250ms"
+		BatchBase      string `json:"batch_base"`       // optional: see SetBatchLatency
+		BatchPerMember string `json:"batch_per_member"` // optional: see SetBatchLatency
 	}
 	if err := decodeControl(r, &in); err != nil {
 		controlError(w, err)
 		return
 	}
-	d, err := time.ParseDuration(in.Latency)
-	if err != nil || d < 0 {
-		controlError(w, errors.New("latency must be a non-negative duration such as 250ms"))
-		return
+	var d [3]time.Duration
+	for i, v := range []string{in.Latency, in.BatchBase, in.BatchPerMember} {
+		if v == "" && i > 0 {
+			continue
+		}
+		var err error
+		if d[i], err = time.ParseDuration(v); err != nil || d[i] < 0 {
+			controlError(w, errors.New("latency, batch_base and batch_per_member must be non-negative durations such as 250ms"))
+			return
+		}
 	}
-	s.SetLatency(d)
+	s.SetLatency(d[0])
+	if in.BatchBase != "" || in.BatchPerMember != "" {
+		s.SetBatchLatency(d[1], d[2])
+	}
 	w.WriteHeader(http.StatusNoContent)
 }
 

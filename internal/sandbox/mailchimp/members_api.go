@@ -104,6 +104,9 @@ func (s *Server) postBatchSubscribe(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, errInvalid(FieldError{Field: "members", Message: fmt.Sprintf("This value should contain %d elements or less.", maxBatchMembers)}))
 		return
 	}
+	if !sleep(r.Context(), s.batchLatency(len(in.Members))) {
+		return // the client went away
+	}
 	skip := r.URL.Query().Get("skip_merge_validation") == "true"
 	s.mu.Lock()
 	l, aerr := s.ownList(apiKeyFrom(r), r.PathValue("list_id"))

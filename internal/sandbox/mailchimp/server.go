@@ -32,6 +32,10 @@ type Options struct {
 	// WebhookAttempts is how many times one delivery is tried in all. Zero
 	// means 4.
 	WebhookAttempts int
+	// BatchLatency and BatchLatencyPerMember are what a batch subscribe
+	// costs on top of the latency of every request: a base plus a cost per
+	// member sent. See SetBatchLatency.
+	BatchLatency, BatchLatencyPerMember time.Duration
 }
 
 // Server simulates the Mailchimp Marketing API. It is an http.Handler; the
@@ -51,6 +55,8 @@ type Server struct {
 	lists        map[string]*list
 	listOrder    []string
 	latency      time.Duration
+	batchBase    time.Duration // see SetBatchLatency
+	batchMember  time.Duration
 	faults       []*faultRule
 	stats        Stats
 	nextWebID    int
@@ -65,14 +71,16 @@ type account struct {
 // New returns a Server with no accounts and no audiences.
 func New(opts Options) *Server {
 	s := &Server{
-		log:        opts.Logger,
-		now:        opts.Now,
-		client:     opts.HTTPClient,
-		retryDelay: opts.WebhookRetryDelay,
-		attempts:   opts.WebhookAttempts,
-		accounts:   map[string]*account{},
-		lists:      map[string]*list{},
-		nextWebID:  100001,
+		log:         opts.Logger,
+		now:         opts.Now,
+		client:      opts.HTTPClient,
+		retryDelay:  opts.WebhookRetryDelay,
+		attempts:    opts.WebhookAttempts,
+		batchBase:   opts.BatchLatency,
+		batchMember: opts.BatchLatencyPerMember,
+		accounts:    map[string]*account{},
+		lists:       map[string]*list{},
+		nextWebID:   100001,
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -143,4 +151,21 @@ func (s *Server) SetLatency(d time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.latency = d
+}
+
+// SetBatchLatency makes each batch subscribe take base plus perMember for
+// every member it carries, on top of SetLatency's latency and, like it,
+// while holding a connection slot: a large batch is one request, but not a
+// free one.
+func (s *Server) SetBatchLatency(base, perMember time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.batchBase, s.batchMember = base, perMember
+}
+
+// batchLatency is what a batch subscribe of n members costs.
+func (s *Server) batchLatency(n int) time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.batchBase + time.Duration(n)*s.batchMember
 }

@@ -1,0 +1,128 @@
+package mailchimp
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+
+	"github.com/apmc-sync/apmc/internal/apmc"
+)
+
+// MaxBatchMembers is the most members one batch subscribe may carry.
+const MaxBatchMembers = 500
+
+// BatchResult is what a batch subscribe did.
+type BatchResult struct {
+	// Created and Updated are the members Mailchimp created and updated, as
+	// they are after the call.
+	Created, Updated []apmc.Member
+	// Errors are the members Mailchimp refused, by lower-cased email; the
+	// others were written all the same.
+	Errors map[string]BatchError
+}
+
+// BatchError is Mailchimp's reason for refusing one member of a batch.
+type BatchError struct {
+	// Code is ERROR_CONTACT_EXISTS or ERROR_GENERIC.
+	Code    string
+	Message string
+	// Field and FieldMessage name the field at fault, when there is one.
+	Field, FieldMessage string
+}
+
+// Error describes the refusal as Mailchimp gave it.
+func (e BatchError) Error() string {
+	msg := "mailchimp refused the member (" + e.Code + "): " + e.Message
+	if e.Field != "" {
+		msg += " [" + e.Field + ": " + e.FieldMessage + "]"
+	}
+	return msg
+}
+
+// Permanent reports that sending the member again as it is would be refused
+// again: Mailchimp refuses a member of a batch for what it holds (an
+// invalid address or value, a compliance state), not for its own load,
+// which fails the whole call instead.
+func (e BatchError) Permanent() bool { return true }
+
+// batchMember is one member of a batch subscribe body. It never carries
+// status: see BatchSubscribe.
+type batchMember struct {
+	EmailAddress string            `json:"email_address"`
+	StatusIfNew  string            `json:"status_if_new"`
+	MergeFields  map[string]string `json:"merge_fields,omitempty"`
+}
+
+type batchBody struct {
+	Members        []batchMember `json:"members"`
+	UpdateExisting bool          `json:"update_existing"`
+}
+
+type batchAnswer struct {
+	NewMembers     []memberJSON `json:"new_members"`
+	UpdatedMembers []memberJSON `json:"updated_members"`
+	Errors         []struct {
+		EmailAddress string `json:"email_address"`
+		Error        string `json:"error"`
+		ErrorCode    string `json:"error_code"`
+		Field        string `json:"field"`
+		FieldMessage string `json:"field_message"`
+	} `json:"errors"`
+}
+
+// BatchSubscribe creates or updates up to MaxBatchMembers members in one
+// call (POST /lists/{list_id}, update_existing true), each with its email
+// (m.Email, or else the EMAIL merge field) and merge fields.
+//
+// It never changes an existing member's status. Mailchimp documents
+// update_existing as "whether this batch operation will change existing
+// members' subscription status", so a member sent with status would have it
+// overwritten (an unsubscribed person re-subscribed). The batch endpoint
+// takes status_if_new per member (the published schema requires status or
+// status_if_new), which applies only to a member it creates; so every member
+// is sent with status_if_new = statusIfNew and without status, and
+// m.Status is ignored.
+//
+// A member Mailchimp refuses is in the result's Errors with its reason; the
+// call fails only when the request as a whole does. More than
+// MaxBatchMembers members, a member without an address or an address sent
+// twice is refused before anything is sent.
+func (c *Client) BatchSubscribe(ctx context.Context, listID string, members []apmc.Member, statusIfNew string) (BatchResult, error) {
+	if len(members) > MaxBatchMembers {
+		return BatchResult{}, apmc.Invalidf("batch subscribe: %d members, at most %d a call", len(members), MaxBatchMembers)
+	}
+	if err := checkStatusIfNew(statusIfNew); err != nil {
+		return BatchResult{}, fmt.Errorf("batch subscribe: %w", err)
+	}
+	result := BatchResult{Errors: map[string]BatchError{}}
+	if len(members) == 0 {
+		return result, nil
+	}
+	body := batchBody{UpdateExisting: true, Members: make([]batchMember, 0, len(members))}
+	seen := make(map[string]bool, len(members))
+	for i, m := range members {
+		email := memberEmail(m)
+		if email == "" {
+			return BatchResult{}, apmc.Invalidf("batch subscribe: member %d has no email address", i)
+		}
+		if seen[email] {
+			return BatchResult{}, apmc.Invalidf("batch subscribe: %s is in the batch twice", email)
+		}
+		seen[email] = true
+		body.Members = append(body.Members, batchMember{EmailAddress: email, StatusIfNew: statusIfNew, MergeFields: mergeFieldsToSend(m.MergeFields)})
+	}
+	var answer batchAnswer
+	if err := c.do(ctx, http.MethodPost, "/lists/"+pathSegment(listID), nil, body, &answer); err != nil {
+		return BatchResult{}, fmt.Errorf("batch subscribe %d members: %w", len(members), err)
+	}
+	for _, m := range answer.NewMembers {
+		result.Created = append(result.Created, m.toMember())
+	}
+	for _, m := range answer.UpdatedMembers {
+		result.Updated = append(result.Updated, m.toMember())
+	}
+	for _, e := range answer.Errors {
+		result.Errors[apmc.NormaliseEmail(e.EmailAddress)] = BatchError{Code: e.ErrorCode, Message: e.Error, Field: e.Field, FieldMessage: e.FieldMessage}
+	}
+	return result, nil
+}
