@@ -86,6 +86,9 @@ type Instance struct {
 	MailchimpEmailChanges EmailChanges `json:"mailchimp_email_changes,omitempty"`
 	// ConflictWinner decides first sync's conflicts; empty means newest.
 	ConflictWinner ConflictWinner `json:"conflict_winner,omitempty"`
+	// AccessplanitRequestsPerHour paces first sync's writes to accessplanit;
+	// 0 means the default.
+	AccessplanitRequestsPerHour int `json:"accessplanit_requests_per_hour,omitempty"`
 
 	Mappings []FieldMapping `json:"mappings"`
 
@@ -159,6 +162,9 @@ func (in Instance) Validate() error {
 	case "", EmailChangesFollow, EmailChangesNewUser, EmailChangesIgnore:
 	default:
 		problems = append(problems, fmt.Sprintf("mailchimp_email_changes %q must be %s, %s or %s", in.MailchimpEmailChanges, EmailChangesFollow, EmailChangesNewUser, EmailChangesIgnore))
+	}
+	if in.AccessplanitRequestsPerHour < 0 || in.AccessplanitRequestsPerHour > 1_000_000 {
+		problems = append(problems, fmt.Sprintf("accessplanit_requests_per_hour %d must be between 0 (the default) and 1000000", in.AccessplanitRequestsPerHour))
 	}
 	switch in.ConflictWinner {
 	case "", WinnerNewest, WinnerAccessplanit, WinnerMailchimp:

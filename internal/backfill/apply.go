@@ -170,7 +170,7 @@ func (a Applier) toMailchimp(ctx context.Context, in apmc.Instance, pairs []apmc
 		}
 		m, ok := byEmail[d.Email]
 		if !ok {
-			err := errors.New("Mailchimp named the member neither written nor refused")
+			err := errors.New("the batch answer named the member neither written nor refused")
 			step.Status, step.Error = "failed", err.Error()
 			res.Failed++
 			if err := a.record(ctx, in, p, d, apmc.FlowToMailchimp, started, step, err); err != nil {
@@ -375,4 +375,13 @@ func withoutEmail(v apmc.Values) apmc.Values {
 		}
 	}
 	return out
+}
+
+// Sides are an instance's two systems as first sync uses them.
+type Sides struct {
+	Users        UserPages
+	Members      MemberPages
+	Batches      MemberBatches
+	Member       apmc.Mailchimp
+	Accessplanit apmc.Accessplanit
 }

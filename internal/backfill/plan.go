@@ -198,3 +198,30 @@ func mappedFields(ms []apmc.FieldMapping) []string {
 	}
 	return out
 }
+
+// Job states.
+const (
+	JobRunning   = "running"
+	JobDone      = "done"
+	JobCancelled = "cancelled"
+	JobFailed    = "failed"
+)
+
+// Job is an instance's first-sync apply: one at a time per instance.
+type Job struct {
+	InstanceID string    `json:"instance_id"`
+	PlanID     string    `json:"plan_id"`
+	Status     string    `json:"status"`
+	Done       int       `json:"done"`
+	Total      int       `json:"total"`
+	StartedAt  time.Time `json:"started_at"`
+	UpdatedAt  time.Time `json:"updated_at"`
+	// CancelRequested asks the running apply to stop after its batch.
+	CancelRequested bool    `json:"cancel_requested,omitempty"`
+	Result          *Result `json:"result,omitempty"`
+	Error           string  `json:"error,omitempty"`
+}
+
+// JobLease is how long a running job may go without a progress update
+// before another apply may take over (its runner died).
+const JobLease = 10 * time.Minute

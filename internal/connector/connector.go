@@ -13,10 +13,10 @@ import (
 
 // DefaultTimeout bounds each call to Mailchimp or accessplanit unless a
 // Connector says otherwise. It is 10 s, the value the README documents for
-// the sync function (API_TIMEOUT_SECONDS): a change makes at most two API
-// calls, and the sync function (30 s by default) does not start one with less
-// than twice this (+1 s) left, so both calls and the execution's record fit
-// in one invocation. The local stack and the CLI use the same bound.
+// the sync function (API_TIMEOUT_SECONDS): a change makes up to three API
+// calls in a row, and the sync function (30 s by default) does not start one
+// with less than half its time left, so its calls and the execution's record
+// fit in one invocation. The local stack and the CLI use the same bound.
 const DefaultTimeout = 10 * time.Second
 
 // Connector implements apmc.Connector.
@@ -91,6 +91,15 @@ func (c *Connector) timeout() time.Duration {
 
 // Mailchimp returns the Mailchimp client for the instance.
 func (c *Connector) Mailchimp(in apmc.Instance) (apmc.Mailchimp, error) {
+	return c.mailchimpClient(in)
+}
+
+// Accessplanit returns the accessplanit client for the instance.
+func (c *Connector) Accessplanit(in apmc.Instance) (apmc.Accessplanit, error) {
+	return c.accessplanitClient(in)
+}
+
+func (c *Connector) mailchimpClient(in apmc.Instance) (*mailchimp.Client, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	k := cacheKey(in)
@@ -112,8 +121,7 @@ func (c *Connector) Mailchimp(in apmc.Instance) (apmc.Mailchimp, error) {
 	return cl, nil
 }
 
-// Accessplanit returns the accessplanit client for the instance.
-func (c *Connector) Accessplanit(in apmc.Instance) (apmc.Accessplanit, error) {
+func (c *Connector) accessplanitClient(in apmc.Instance) (*accessplanit.Client, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	k := cacheKey(in)

@@ -62,6 +62,7 @@ type instanceItem struct {
 	AccessplanitUserID    string              `json:"accessplanit_user_id,omitempty"`
 	MailchimpEmailChanges apmc.EmailChanges   `json:"mailchimp_email_changes,omitempty"`
 	ConflictWinner        apmc.ConflictWinner `json:"conflict_winner,omitempty"`
+	APRequestsPerHour     int                 `json:"accessplanit_requests_per_hour,omitempty"`
 	Mappings              []apmc.FieldMapping `json:"mappings"`
 	DiscardWhilePaused    bool                `json:"discard_while_paused,omitempty"`
 	RetentionDays         int                 `json:"retention_days,omitempty"`
@@ -90,7 +91,7 @@ func toInstanceItem(in apmc.Instance) instanceItem {
 		InstanceID: in.ID, Name: in.Name, State: in.State, ConfigVersion: in.ConfigVersion, Direction: in.Direction,
 		MailchimpListID: in.MailchimpListID, MailchimpBaseURL: in.MailchimpBaseURL, StatusIfNew: in.StatusIfNew,
 		AccessplanitBaseURL: in.AccessplanitBaseURL, DefaultCompanyID: in.DefaultCompanyID,
-		AccessplanitUserID: in.AccessplanitUserID, MailchimpEmailChanges: in.MailchimpEmailChanges, ConflictWinner: in.ConflictWinner, Mappings: in.Mappings,
+		AccessplanitUserID: in.AccessplanitUserID, MailchimpEmailChanges: in.MailchimpEmailChanges, ConflictWinner: in.ConflictWinner, APRequestsPerHour: in.AccessplanitRequestsPerHour, Mappings: in.Mappings,
 		DiscardWhilePaused: in.DiscardWhilePaused, RetentionDays: in.RetentionDays, RequireSignature: in.RequireSignature,
 	}
 }
@@ -100,7 +101,7 @@ func (it instanceItem) instance() apmc.Instance {
 		ID: it.InstanceID, Name: it.Name, State: it.State, ConfigVersion: it.ConfigVersion, Direction: it.Direction,
 		MailchimpListID: it.MailchimpListID, MailchimpBaseURL: it.MailchimpBaseURL, StatusIfNew: it.StatusIfNew,
 		AccessplanitBaseURL: it.AccessplanitBaseURL, DefaultCompanyID: it.DefaultCompanyID,
-		AccessplanitUserID: it.AccessplanitUserID, MailchimpEmailChanges: it.MailchimpEmailChanges, ConflictWinner: it.ConflictWinner, Mappings: it.Mappings,
+		AccessplanitUserID: it.AccessplanitUserID, MailchimpEmailChanges: it.MailchimpEmailChanges, ConflictWinner: it.ConflictWinner, AccessplanitRequestsPerHour: it.APRequestsPerHour, Mappings: it.Mappings,
 		DiscardWhilePaused: it.DiscardWhilePaused, RetentionDays: it.RetentionDays, RequireSignature: it.RequireSignature,
 	}
 }

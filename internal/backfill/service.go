@@ -1,0 +1,206 @@
+package backfill
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/apmc-sync/apmc/internal/apmc"
+)
+
+// Store keeps contact states, plans and the instance's one job.
+type Store interface {
+	ContactStates
+	apmc.Contacts
+	SavePlan(ctx context.Context, p Plan) error
+	Plan(ctx context.Context, instanceID, id string) (Plan, error)
+	Plans(ctx context.Context, instanceID string) ([]Plan, error)
+	StartJob(ctx context.Context, j Job) error
+	SaveJob(ctx context.Context, j Job) error
+	Job(ctx context.Context, instanceID string) (Job, error)
+	CancelJob(ctx context.Context, instanceID string) error
+}
+
+// Service plans and applies first syncs; the CLI, the API and the job
+// function share it.
+type Service struct {
+	// Instances reads instances with their secrets opened.
+	Instances  apmc.Instances
+	Connect    func(apmc.Instance) (Sides, error)
+	Store      Store
+	Executions apmc.Executions
+	Now        func() time.Time
+	// NewID names a plan; nil uses a time-ordered id.
+	NewID func(now time.Time) string
+	// Sleep waits between paced accessplanit writes; nil uses a timer.
+	Sleep func(ctx context.Context, d time.Duration) error
+}
+
+// DefaultAccessplanitRequestsPerHour paces first sync's accessplanit writes
+// unless the instance says otherwise: a fifth of the 5,000 requests an hour
+// the platform's v1 API allowed (an ASSUMPTION for v2), leaving the rest to
+// the live sync and the platform's other users.
+const DefaultAccessplanitRequestsPerHour = 1000
+
+// Plan reads both sides of the instance, classifies every contact and
+// stores the plan; it writes nothing to either system.
+func (s Service) Plan(ctx context.Context, instanceID string, progress Progress) (Plan, error) {
+	in, sides, err := s.open(ctx, instanceID)
+	if err != nil {
+		return Plan{}, err
+	}
+	pairs, err := Reader{Users: sides.Users, Members: sides.Members, Contacts: s.Store, Progress: progress}.Pairs(ctx, in)
+	if err != nil {
+		return Plan{}, err
+	}
+	now := s.now()
+	id := apmc.NewExecutionID(now)
+	if s.NewID != nil {
+		id = s.NewID(now)
+	}
+	p := NewPlan(id, in, pairs, now)
+	if err := s.Store.SavePlan(ctx, p); err != nil {
+		return Plan{}, err
+	}
+	return p, nil
+}
+
+// Apply applies a stored plan as the instance's one running job, saving its
+// progress as it goes. A plan is required: nobody applies what they have
+// not seen.
+func (s Service) Apply(ctx context.Context, instanceID, planID string, progress Progress) (Result, error) {
+	if planID == "" {
+		return Result{}, apmc.Invalidf("a plan id is required: run a plan first and apply it by its id")
+	}
+	plan, err := s.Store.Plan(ctx, instanceID, planID)
+	if errors.Is(err, apmc.ErrNotFound) {
+		return Result{}, apmc.Invalidf("plan %s of instance %s does not exist or has expired: make a new plan", planID, instanceID)
+	}
+	if err != nil {
+		return Result{}, err
+	}
+	in, sides, err := s.open(ctx, instanceID)
+	if err != nil {
+		return Result{}, err
+	}
+	total := 0
+	for _, c := range plan.Contacts {
+		if _, writes := c.Writes(); writes {
+			total++
+		}
+	}
+	job := Job{InstanceID: instanceID, PlanID: planID, Total: total}
+	if err := s.Store.StartJob(ctx, job); err != nil {
+		return Result{}, err
+	}
+	job.Status, job.StartedAt = JobRunning, s.now().UTC()
+	last := time.Time{}
+	a := Applier{
+		Reader:       Reader{Users: sides.Users, Members: sides.Members, Contacts: s.Store, Progress: progress},
+		Mailchimp:    sides.Batches,
+		Member:       sides.Member,
+		Accessplanit: sides.Accessplanit,
+		Contacts:     s.Store,
+		Executions:   s.Executions,
+		Pace:         s.pace(in),
+		Now:          s.Now,
+		Cancelled: func(ctx context.Context) bool {
+			j, err := s.Store.Job(ctx, instanceID)
+			return err == nil && j.CancelRequested
+		},
+	}
+	res, err := a.Apply(ctx, in, plan, func(stage string, done int) {
+		if progress != nil {
+			progress(stage, done)
+		}
+		if stage == "apply" && s.now().Sub(last) >= time.Second {
+			last = s.now()
+			job.Done = done
+			_ = s.Store.SaveJob(ctx, job) // progress only; the end is saved below
+		}
+	})
+	job.Result = &res
+	job.Done = res.Written + res.Failed
+	switch {
+	case err != nil:
+		job.Status, job.Error = JobFailed, apmc.Redact(err.Error(), in.Secrets.Values())
+	case res.Cancelled:
+		job.Status = JobCancelled
+	default:
+		job.Status = JobDone
+	}
+	// The end is saved with a context of its own, so a cancelled caller
+	// still leaves the job ended rather than running until its lease ends.
+	saveCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if serr := s.Store.SaveJob(saveCtx, job); serr != nil && err == nil {
+		err = serr
+	}
+	return res, err
+}
+
+// Status returns the instance's first-sync job.
+func (s Service) Status(ctx context.Context, instanceID string) (Job, error) {
+	return s.Store.Job(ctx, instanceID)
+}
+
+// Cancel asks the running first sync to stop after its current batch.
+func (s Service) Cancel(ctx context.Context, instanceID string) error {
+	return s.Store.CancelJob(ctx, instanceID)
+}
+
+func (s Service) open(ctx context.Context, instanceID string) (apmc.Instance, Sides, error) {
+	in, err := s.Instances.Instance(ctx, instanceID)
+	if err != nil {
+		return apmc.Instance{}, Sides{}, fmt.Errorf("read instance %s: %w", instanceID, err)
+	}
+	sides, err := s.Connect(in)
+	if err != nil {
+		return apmc.Instance{}, Sides{}, err
+	}
+	return in, sides, nil
+}
+
+// pace waits between accessplanit writes so they stay under the instance's
+// budget.
+func (s Service) pace(in apmc.Instance) func(ctx context.Context) error {
+	rate := in.AccessplanitRequestsPerHour
+	if rate <= 0 {
+		rate = DefaultAccessplanitRequestsPerHour
+	}
+	gap := time.Hour / time.Duration(rate)
+	var next time.Time
+	return func(ctx context.Context) error {
+		now := s.now()
+		if wait := next.Sub(now); wait > 0 {
+			if err := s.sleep(ctx, wait); err != nil {
+				return err
+			}
+			now = next
+		}
+		next = now.Add(gap)
+		return nil
+	}
+}
+
+func (s Service) sleep(ctx context.Context, d time.Duration) error {
+	if s.Sleep != nil {
+		return s.Sleep(ctx, d)
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+func (s Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
