@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/apmc-sync/apmc/internal/apmc"
 	"github.com/apmc-sync/apmc/internal/dynamo"
 )
 
@@ -136,15 +137,19 @@ func TestFunctionPermissions(t *testing.T) {
 		want []string
 	}{
 		{"IngestAccessplanitFunction", []string{
-			// The token digests only: no KMS right at all.
-			"dynamodb:GetItem on InstancesTable",
+			// Its own token digests only (a projection): not the Mailchimp
+			// signing secret, and no KMS right at all.
+			"dynamodb:GetItem on InstancesTable if {ForAllValues:StringEquals: {dynamodb:Attributes: [instance_id, expires_at, accessplanit_token_digests]}, " +
+				"StringEqualsIfExists: {dynamodb:Select: [SPECIFIC_ATTRIBUTES]}}",
 			// Its own log group only (Lambda creates the streams).
 			"logs:CreateLogStream on IngestAccessplanitLogGroup",
 			"logs:PutLogEvents on IngestAccessplanitLogGroup",
 			"sqs:SendMessage on ChangesQueue",
 		}},
 		{"IngestMailchimpFunction", []string{
-			"dynamodb:GetItem on InstancesTable",
+			// Its own token digests and the signing secret (a projection).
+			"dynamodb:GetItem on InstancesTable if {ForAllValues:StringEquals: {dynamodb:Attributes: [instance_id, expires_at, mailchimp_token_digests, webhook_signing_secret, require_signature]}, " +
+				"StringEqualsIfExists: {dynamodb:Select: [SPECIFIC_ATTRIBUTES]}}",
 			"logs:CreateLogStream on IngestMailchimpLogGroup",
 			"logs:PutLogEvents on IngestMailchimpLogGroup",
 			"sqs:SendMessage on ChangesQueue",
@@ -231,6 +236,47 @@ func TestStateUpdateMatchesCode(t *testing.T) {
 	}
 	if !found {
 		t.Error("ExecutionsRole has no dynamodb:UpdateItem statement, want the one pause and resume use")
+	}
+}
+
+// TestWebhookAuthReadMatchesCode holds each ingest function's one read of
+// the instances table to the attributes WebhookAuth projects for its side:
+// a new attribute there must be granted here, or webhooks fail in AWS only;
+// an attribute granted here that the code does not read is a right too many.
+func TestWebhookAuthReadMatchesCode(t *testing.T) {
+	s := mustLoadStack(t)
+	for _, tt := range []struct {
+		role string
+		side apmc.Side
+	}{
+		{"IngestAccessplanitRole", apmc.SideAccessplanit},
+		{"IngestMailchimpRole", apmc.SideMailchimp},
+	} {
+		var found int
+		for _, p := range list(node(s.properties(tt.role), "Policies")) {
+			for _, st := range list(node(p, "PolicyDocument", "Statement")) {
+				if render(node(st, "Resource")) != "!GetAtt InstancesTable.Arn" {
+					continue
+				}
+				found++
+				if actions := list(node(st, "Action")); len(actions) != 1 || actions[0] != any("dynamodb:GetItem") {
+					t.Errorf("%s instances table actions = %s, want [dynamodb:GetItem]", tt.role, render(node(st, "Action")))
+				}
+				var got []string
+				for _, a := range list(node(st, "Condition", "ForAllValues:StringEquals", "dynamodb:Attributes")) {
+					got = append(got, render(a))
+				}
+				want := dynamo.WebhookAuthAttributes(tt.side)
+				slices.Sort(got)
+				slices.Sort(want)
+				if diff := cmp.Diff(want, got); diff != "" {
+					t.Errorf("%s GetItem dynamodb:Attributes mismatch with dynamo.WebhookAuthAttributes(%s) (-code +template):\n%s", tt.role, tt.side, diff)
+				}
+			}
+		}
+		if found != 1 {
+			t.Errorf("%s has %d statements on the instances table, want the one GetItem of WebhookAuth", tt.role, found)
+		}
 	}
 }
 

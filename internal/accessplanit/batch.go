@@ -25,20 +25,17 @@ var alwaysSelected = []string{"ID", "Email", "Status", "DateUpdated", "UpdatedBy
 // Users returns the Users with the given IDs, reading only the named
 // properties (plus ID, Email, Status, DateUpdated and UpdatedByID), in as few
 // requests as it can: one request per 50 IDs. IDs with no User are left out
-// of the answer. It returns the Users and the number of requests made.
+// of the answer, and so are IDs that are not User IDs (see ValidUserID):
+// they are skipped, not read, so one malformed ID does not fail the reads
+// of the others. It returns the Users and the number of requests made.
 func (c *Client) Users(ctx context.Context, ids []string, fields []string) ([]apmc.User, int, error) {
 	var want []string
 	for _, id := range ids {
 		id = strings.TrimSpace(id)
-		if id == "" {
+		if !ValidUserID(id) || slices.Contains(want, id) {
 			continue
 		}
-		if !idPattern.MatchString(id) {
-			return nil, 0, apmc.Invalidf("read accessplanit users: %.70q is not a User ID", id)
-		}
-		if !slices.Contains(want, id) {
-			want = append(want, id)
-		}
+		want = append(want, id)
 	}
 	selected := selectList(fields)
 	var out []apmc.User

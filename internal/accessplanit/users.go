@@ -19,7 +19,8 @@ import (
 // odataString quotes s as an OData string literal: a quote is doubled.
 func odataString(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
-// User returns the User with that ID; an unknown ID wraps apmc.ErrNotFound.
+// User returns the User with that ID; an unknown ID wraps apmc.ErrNotFound,
+// and so does one that is not a User ID (see ValidUserID), without a request.
 //
 // ASSUMPTION: the documented form GET User?$filter=ID eq '{id}' is used
 // rather than GET User/{id}, which may not exist.
@@ -27,6 +28,9 @@ func (c *Client) User(ctx context.Context, id string) (apmc.User, error) {
 	id = strings.TrimSpace(id)
 	if id == "" {
 		return apmc.User{}, apmc.Invalidf("get accessplanit user: empty ID")
+	}
+	if !ValidUserID(id) {
+		return apmc.User{}, errNoUser(fmt.Sprintf("%.70q", id))
 	}
 	body, _, err := c.do(ctx, http.MethodGet, "User", query{{"$filter", "ID eq " + odataString(id)}}, nil)
 	if err != nil {
@@ -111,7 +115,15 @@ func (c *Client) CreateUser(ctx context.Context, fields map[string]string) (apmc
 	return users[0], nil
 }
 
+// idPattern is what a User ID looks like: accessplanit's IDs are numbers,
+// and this also allows the letters, "_" and "-" of other ID formats, but
+// nothing that would need quoting in a URL or an OData filter.
 var idPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+
+// ValidUserID reports whether id is a plausible accessplanit User ID: 1 to
+// 64 letters, digits, "_" or "-". The ingest refuses a delivery naming any
+// other, and Users skips one, so a single bad ID cannot fail a whole batch.
+func ValidUserID(id string) bool { return idPattern.MatchString(id) }
 
 // createdUser reads the answer to POST User: the User itself, or its ID, or
 // neither.

@@ -386,6 +386,21 @@ func (it instanceItem) webhookTokens() map[apmc.Side][]apmc.TokenDigest {
 // tokenAttr names the attribute holding a side's token digests.
 func tokenAttr(side apmc.Side) string { return string(side) + "_token_digests" }
 
+// WebhookAuthAttributes are the only attributes WebhookAuth reads for side
+// (its projection): the key, the expiry and the side's token digests, and
+// for Mailchimp also the signing secret and whether a signature is
+// required. Each ingest function's IAM role may read these and no other (a
+// dynamodb:Attributes condition in template.yaml), so the accessplanit
+// endpoint cannot read the Mailchimp signing secret, and neither can read
+// the sealed secrets or the connection settings.
+func WebhookAuthAttributes(side apmc.Side) []string {
+	attrs := []string{AttrInstanceID, AttrExpiresAt, tokenAttr(side)}
+	if side == apmc.SideMailchimp {
+		attrs = append(attrs, "webhook_signing_secret", "require_signature")
+	}
+	return attrs
+}
+
 // WebhookAuth returns what the webhook endpoint of side needs to
 // authenticate a delivery. It reads only those attributes (a projection),
 // never the sealed secrets, and calls no KMS. An instance stored before
@@ -398,10 +413,10 @@ func (s *InstanceStore) WebhookAuth(ctx context.Context, id string, side apmc.Si
 	if side != apmc.SideAccessplanit && side != apmc.SideMailchimp {
 		return apmc.WebhookAuth{}, fmt.Errorf("webhook credentials of instance %s: unknown side %q", id, side)
 	}
-	proj := expression.NamesList(expression.Name(AttrInstanceID), expression.Name(AttrExpiresAt),
-		expression.Name(tokenAttr(side)))
-	if side == apmc.SideMailchimp {
-		proj = proj.AddNames(expression.Name("webhook_signing_secret"), expression.Name("require_signature"))
+	attrs := WebhookAuthAttributes(side)
+	proj := expression.NamesList(expression.Name(attrs[0]))
+	for _, a := range attrs[1:] {
+		proj = proj.AddNames(expression.Name(a))
 	}
 	expr, err := expression.NewBuilder().WithProjection(proj).Build()
 	if err != nil {

@@ -16,16 +16,20 @@ const (
 	DefaultMissTTL = 30 * time.Second
 	// DefaultMaxEntries bounds the entries kept, found and unknown alike.
 	DefaultMaxEntries = 10_000
-	// recheckAfter is how old an entry must be before a delivery it refuses
-	// reads the credentials again (after a rotation or a creation), so a
-	// stream of wrong tokens costs at most one read per instance a second.
+	// recheckAfter is how old a known instance's entry must be before a
+	// delivery whose token it refuses reads the credentials again (after a
+	// rotation), so a stream of wrong tokens costs at most one read per
+	// instance a second. An unknown instance is not read again before
+	// MissTTL: a newly created one is accepted within MissTTL.
 	recheckAfter = time.Second
 )
 
 // Cache keeps webhook credentials read from Next, so a warm function reads
 // an instance's at most once per TTL. Unknown instances are remembered too
-// (for MissTTL), so unauthenticated requests for made-up ids cost no read
-// after the first; at most MaxEntries are kept, whatever ids are sent.
+// (for MissTTL, and not read again before it ends, so an instance created
+// meanwhile is accepted once it does), so unauthenticated requests for
+// made-up ids cost one read per id per MissTTL; at most MaxEntries are
+// kept, whatever ids are sent.
 type Cache struct {
 	Next       apmc.WebhookAuths
 	TTL        time.Duration
@@ -71,14 +75,16 @@ func (c *Cache) WebhookAuth(ctx context.Context, id string, side apmc.Side) (apm
 	return c.read(ctx, id, side, now)
 }
 
-// recheck reads the credentials again when the cached ones refused a
-// token and are older than recheckAfter; otherwise it returns them.
+// recheck reads a known instance's credentials again when the cached ones
+// refused a token and are older than recheckAfter; otherwise it returns
+// them. A remembered unknown instance is answered from the cache until
+// MissTTL ends, so made-up ids cannot buy a read a second each.
 func (c *Cache) recheck(ctx context.Context, id string, side apmc.Side) (apmc.WebhookAuth, error) {
 	now := c.now()
 	c.mu.Lock()
 	e, ok := c.entries[cacheKey{id, side}]
 	c.mu.Unlock()
-	if ok && now.Before(e.expires) && now.Sub(e.read) < recheckAfter {
+	if ok && now.Before(e.expires) && (e.missing || now.Sub(e.read) < recheckAfter) {
 		return e.answer(id)
 	}
 	return c.read(ctx, id, side, now)

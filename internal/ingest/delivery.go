@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/apmc-sync/apmc/internal/accessplanit"
 	"github.com/apmc-sync/apmc/internal/apmc"
 )
 
@@ -34,8 +35,10 @@ const (
 )
 
 // checkKeys refuses a change whose email or user id could not be stored
-// as a key: such a change would fail at every attempt, so it is refused
-// at once with a 400 instead of queued.
+// as a key, or whose user id cannot be an accessplanit User ID (it would
+// have to be quoted in the read that fetches the User): such a change
+// would fail at every attempt, so it is refused at once with a 400
+// instead of queued.
 func checkKeys(c apmc.Change) error {
 	for _, f := range []struct{ name, value string }{
 		{"email", c.Email}, {"old email", c.OldEmail}, {"new email", c.NewEmail}, {"user id", c.UserID},
@@ -49,6 +52,9 @@ func checkKeys(c apmc.Change) error {
 		if n := len(c.InstanceID) + 1 + len(f.value); n > maxPartitionKeyBytes {
 			return fmt.Errorf("%w: the %s has %d bytes, at most %d are accepted for this instance", errMalformed, f.name, len(f.value), maxPartitionKeyBytes-1-len(c.InstanceID))
 		}
+	}
+	if c.UserID != "" && !accessplanit.ValidUserID(c.UserID) {
+		return fmt.Errorf("%w: the user id %.70q is not an accessplanit User ID (1 to 64 letters, digits, _ or -)", errMalformed, c.UserID)
 	}
 	return nil
 }

@@ -104,7 +104,8 @@ func TestDeduplicationPerInstanceAndMethod(t *testing.T) {
 }
 
 // TestKeyLimits checks that emails and user ids DynamoDB could not store as
-// keys are refused with a 400 naming the field, and nothing is queued.
+// keys, and user ids that are not accessplanit User IDs, are refused with a
+// 400 naming the field, and nothing is queued.
 func TestKeyLimits(t *testing.T) {
 	e := newEnv(t)
 	ep := e.start(t)
@@ -118,6 +119,11 @@ func TestKeyLimits(t *testing.T) {
 	}{
 		{"accessplanit email over 1,024 bytes", http.MethodPut, ep.apPath(plainID), "application/json", `{"ID":1,"Email":"` + longEmail + `"}`, http.StatusBadRequest, "email has 1112 bytes"},
 		{"accessplanit user id over 2,048 bytes", http.MethodPut, ep.apPath(plainID), "application/json", `{"ID":"` + longUser + `"}`, http.StatusBadRequest, "user id has 2100 bytes"},
+		{"accessplanit user id of 65 characters", http.MethodPut, ep.apPath(plainID), "application/json", `{"ID":"` + strings.Repeat("7", 65) + `"}`, http.StatusBadRequest, "is not an accessplanit User ID"},
+		{"accessplanit user id with a quote", http.MethodPut, ep.apPath(plainID), "application/json", `{"ID":"10'42","Email":"ada@example.com"}`, http.StatusBadRequest, `user id "10'42" is not an accessplanit User ID`},
+		{"accessplanit user id with spaces", http.MethodPost, ep.apPath(plainID), "application/json", `{"Data":{"ID":"10 42"}}`, http.StatusBadRequest, "is not an accessplanit User ID"},
+		{"accessplanit user id with a filter", http.MethodPut, ep.apPath(plainID), "application/json", `{"ID":"1' or ID ne '0"}`, http.StatusBadRequest, "is not an accessplanit User ID"},
+		{"accessplanit user id of 64 characters", http.MethodPut, ep.apPath(plainID), "application/json", `{"ID":"` + strings.Repeat("7", 64) + `"}`, http.StatusAccepted, ""},
 		{"accessplanit email of 912 bytes", http.MethodPut, ep.apPath(plainID), "application/json", `{"ID":1,"Email":"` + okEmail + `"}`, http.StatusAccepted, ""},
 		{"mailchimp email over 1,024 bytes", http.MethodPost, ep.mcPath(plainID), formType, "type=subscribe&fired_at=2026-03-04+10:00:00&data[email]=" + longEmail, http.StatusBadRequest, "email"},
 		{"mailchimp new email over 1,024 bytes", http.MethodPost, ep.mcPath(plainID), formType, "type=upemail&fired_at=2026-03-04+10:00:00&data[old_email]=a@example.com&data[new_email]=" + longEmail, http.StatusBadRequest, "new_email"},

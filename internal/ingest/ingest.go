@@ -80,9 +80,10 @@ func authenticate(ctx context.Context, auths apmc.WebhookAuths, id string, side 
 		return apmc.WebhookAuth{}, errNoSuchWebhook
 	}
 	auth, err := auths.WebhookAuth(ctx, id, side)
-	if c, ok := auths.(*Cache); ok && (errors.Is(err, apmc.ErrNotFound) || (err == nil && !auth.Accepts(token, now))) {
-		// Cached credentials may predate a creation or a rotation: read
-		// them again, at most once a second per instance id.
+	if c, ok := auths.(*Cache); ok && err == nil && !auth.Accepts(token, now) {
+		// A known instance's cached credentials may predate a rotation:
+		// read them again, at most once a second per instance. An unknown
+		// instance stays unknown until the cache's MissTTL ends.
 		auth, err = c.recheck(ctx, id, side)
 	}
 	switch {
