@@ -1,0 +1,163 @@
+package backfill_test
+
+import (
+	"context"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/apmc-sync/apmc/internal/apmc"
+	"github.com/apmc-sync/apmc/internal/awstest"
+	"github.com/apmc-sync/apmc/internal/backfill"
+	"github.com/apmc-sync/apmc/internal/connector"
+	"github.com/apmc-sync/apmc/internal/dynamo"
+	sbap "github.com/apmc-sync/apmc/internal/sandbox/accessplanit"
+	sbmc "github.com/apmc-sync/apmc/internal/sandbox/mailchimp"
+)
+
+type world struct {
+	svc      backfill.Service
+	store    *dynamo.ContactStore
+	execs    *dynamo.ExecutionStore
+	ap       *sbap.Server
+	mc       *sbmc.Server
+	instance apmc.Instance
+}
+
+func newWorld(t *testing.T) *world {
+	t.Helper()
+	env := awstest.Kumo(t)
+	tables := env.Tables(t, "backfill")
+	ap := sbap.New(sbap.Options{})
+	apSrv := httptest.NewServer(ap)
+	mc := sbmc.New(sbmc.Options{})
+	mcSrv := httptest.NewServer(mc)
+	t.Cleanup(func() { apSrv.Close(); mcSrv.Close(); mc.Close(); ap.Close() })
+	mcKey := "0123456789abcdef0123456789abcdef-us21"
+	mc.AddAccount(mcKey)
+	ap.AddAPIKey("ap-key", "9000")
+	in := apmc.Instance{
+		ID: "first", Name: "First sync", State: apmc.StateEnabled, Direction: apmc.DirectionBoth, StatusIfNew: "subscribed",
+		MailchimpListID: mc.AddList(mcKey, "Audience"), MailchimpBaseURL: mcSrv.URL + "/3.0",
+		AccessplanitBaseURL: apSrv.URL + ap.Prefix(), DefaultCompanyID: ap.AddCompany("Acme"), AccessplanitUserID: "9000",
+		Mappings:                    apmc.DefaultMappings(),
+		AccessplanitRequestsPerHour: 1_000_000,
+		Secrets:                     apmc.Secrets{MailchimpAPIKey: mcKey, AccessplanitAPIKey: "ap-key"},
+	}
+	w := &world{store: dynamo.NewContactStore(env.DynamoDB, tables.Contacts), execs: dynamo.NewExecutionStore(env.DynamoDB, tables.Executions), ap: ap, mc: mc, instance: in}
+	conn := &connector.Connector{}
+	w.svc = backfill.Service{
+		Instances:  staticInstances{in},
+		Connect:    conn.Backfill,
+		Store:      w.store,
+		Executions: w.execs,
+	}
+	return w
+}
+
+type staticInstances struct{ in apmc.Instance }
+
+func (s staticInstances) Instance(_ context.Context, id string) (apmc.Instance, error) {
+	if id != s.in.ID {
+		return apmc.Instance{}, apmc.ErrNotFound
+	}
+	return s.in, nil
+}
+
+// A first sync plans without writing, applies the plan through batch calls
+// and leaves nothing for a second plan to do.
+func TestPlanApplyAndPlanAgain(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	old := time.Now().Add(-48 * time.Hour).UTC().Format("2006-01-02T15:04:05")
+	if _, err := w.ap.ImportUsers([]map[string]any{
+		{"Forenames": "Only", "Surname": "InAP", "Email": "only.ap@example.com", "DateUpdated": old},
+		{"Forenames": "Same", "Surname": "Both", "Email": "same@example.com", "DateUpdated": old},
+		{"Forenames": "Newer", "Surname": "InAP", "Email": "differs@example.com"},
+		{"Forenames": "Gone", "Surname": "Away", "Email": "unsub@example.com"},
+		{"Forenames": "No", "Surname": "Email"},
+	}); err != nil {
+		t.Fatalf("ImportUsers() error = %v", err)
+	}
+	if err := w.mc.Import(w.instance.MailchimpListID, []sbmc.ImportedMember{
+		{EmailAddress: "only.mc@example.com", MergeFields: map[string]any{"FNAME": "Only", "LNAME": "InMC"}},
+		{EmailAddress: "same@example.com", MergeFields: map[string]any{"FNAME": "Same", "LNAME": "Both"}},
+		{EmailAddress: "differs@example.com", MergeFields: map[string]any{"FNAME": "Older", "LNAME": "InMC"}, LastChanged: time.Now().Add(-72 * time.Hour)},
+		{EmailAddress: "unsub@example.com", Status: "unsubscribed", MergeFields: map[string]any{"FNAME": "Gone", "LNAME": "Away"}},
+	}); err != nil {
+		t.Fatalf("Import() error = %v", err)
+	}
+	apWrites, mcWrites := w.ap.Stats().Writes, w.mc.Stats().MemberWrites
+
+	plan, err := w.svc.Plan(ctx, w.instance.ID, nil)
+	if err != nil {
+		t.Fatalf("Plan() error = %v", err)
+	}
+	want := map[apmc.PairAction]int{
+		apmc.PairCreateInMailchimp: 1, apmc.PairCreateInAccessplanit: 1, apmc.PairConflict: 1,
+		apmc.PairUnchanged: 1, apmc.PairBlocked: 1, apmc.PairInvalid: 1,
+	}
+	for _, a := range apmc.PairActions {
+		if plan.Counts[a] != want[a] {
+			t.Errorf("plan counts[%s] = %d, want %d (all counts %v)", a, plan.Counts[a], want[a], plan.Counts)
+		}
+	}
+	if w.ap.Stats().Writes != apWrites || w.mc.Stats().MemberWrites != mcWrites {
+		t.Fatal("planning wrote to a system")
+	}
+	stored, err := w.store.Plan(ctx, w.instance.ID, plan.ID)
+	if err != nil || len(stored.Contacts) != len(plan.Contacts) || stored.Counts[apmc.PairConflict] != 1 {
+		t.Fatalf("stored plan = %d contacts %v, %v; want it as planned", len(stored.Contacts), stored.Counts, err)
+	}
+
+	res, err := w.svc.Apply(ctx, w.instance.ID, plan.ID, nil)
+	if err != nil {
+		t.Fatalf("Apply() error = %v", err)
+	}
+	if res.Written != 3 || res.Failed != 0 {
+		t.Errorf("Apply() written %d failed %d, want 3 and 0 (%+v)", res.Written, res.Failed, res)
+	}
+	if m, ok := w.mc.Member(w.instance.MailchimpListID, "only.ap@example.com"); !ok || m.Status != "subscribed" {
+		t.Errorf("member only.ap = %+v %v, want created subscribed", m, ok)
+	}
+	if m, _ := w.mc.Member(w.instance.MailchimpListID, "differs@example.com"); m.MergeFields["FNAME"] != "Newer" {
+		t.Errorf("conflict: Mailchimp FNAME = %v, want Newer (accessplanit changed last)", m.MergeFields["FNAME"])
+	}
+	if m, _ := w.mc.Member(w.instance.MailchimpListID, "unsub@example.com"); m.Status != "unsubscribed" {
+		t.Errorf("unsubscribed member's status = %s, want unsubscribed (never re-subscribed)", m.Status)
+	}
+	created := 0
+	for _, u := range w.ap.Users() {
+		if e, _ := u["Email"].(string); strings.EqualFold(e, "only.mc@example.com") {
+			created++
+		}
+	}
+	if created != 1 {
+		t.Errorf("Users with only.mc@example.com = %d, want 1", created)
+	}
+	job, err := w.svc.Status(ctx, w.instance.ID)
+	if err != nil || job.Status != backfill.JobDone || job.PlanID != plan.ID {
+		t.Errorf("Status() = %+v, %v; want done for plan %s", job, err, plan.ID)
+	}
+
+	again, err := w.svc.Plan(ctx, w.instance.ID, nil)
+	if err != nil {
+		t.Fatalf("Plan() again error = %v", err)
+	}
+	for _, a := range []apmc.PairAction{apmc.PairCreateInMailchimp, apmc.PairUpdateInMailchimp, apmc.PairCreateInAccessplanit, apmc.PairUpdateInAccessplanit, apmc.PairConflict} {
+		if again.Counts[a] != 0 {
+			t.Errorf("second plan counts[%s] = %d, want 0 (%v)", a, again.Counts[a], again.Counts)
+		}
+	}
+}
+
+func TestApplyNeedsALivePlan(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	for _, id := range []string{"", "nope"} {
+		if _, err := w.svc.Apply(ctx, w.instance.ID, id, nil); err == nil || !apmc.IsInvalid(err) {
+			t.Errorf("Apply(plan %q) error = %v, want an invalid-input error", id, err)
+		}
+	}
+}
