@@ -275,6 +275,12 @@ func TestMailchimpEditWritesOnlyWhatChanged(t *testing.T) {
 	if err != nil || exec.Status != StatusSucceeded {
 		t.Fatalf("Apply(Mailchimp edit) = %s %v %q", exec.Status, err, exec.Error)
 	}
+	if n := stepOutput(exec, "find_user")["accessplanit_requests"]; n != 1 {
+		t.Errorf("find_user step accessplanit_requests = %v, want 1 (the linked User read)", n)
+	}
+	if n := stepOutput(exec, "update_user")["accessplanit_requests"]; n != 1 {
+		t.Errorf("update_user step accessplanit_requests = %v, want 1", n)
+	}
 	got := f.ap.users["1"].Fields
 	if got["Forenames"] != "Augusta" || got["Surname"] != "Byron" {
 		t.Errorf("accessplanit = %s %s, want Augusta Byron (FNAME written, the Surname edit kept)", got["Forenames"], got["Surname"])

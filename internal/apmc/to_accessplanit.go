@@ -63,8 +63,10 @@ func (e *Engine) applyMember(ctx context.Context, rec *recorder, in Instance, em
 	var user User
 	err = rec.step("find_user", func(out map[string]any) error {
 		var err error
-		user, found, err = e.findUser(ctx, rec, ap, contact, email)
+		var requests int
+		user, found, requests, err = e.findUser(ctx, rec, ap, contact, email)
 		out["found"] = found
+		out["accessplanit_requests"] = requests
 		if found {
 			out["user_id"] = user.ID
 		}
@@ -89,6 +91,7 @@ func (e *Engine) applyMember(ctx context.Context, rec *recorder, in Instance, em
 		err = rec.step("update_user", func(out map[string]any) error {
 			out["user_id"] = user.ID
 			out["changed_fields"] = changed
+			out["accessplanit_requests"] = 1
 			if err := ap.UpdateUser(ctx, user.ID, changed); err != nil {
 				return fmt.Errorf("update accessplanit user %s: %w", user.ID, err)
 			}
@@ -105,6 +108,7 @@ func (e *Engine) applyMember(ctx context.Context, rec *recorder, in Instance, em
 		err = rec.step("create_user", func(out map[string]any) error {
 			create := maps.Clone(plan.Fields)
 			create["MainCompanyID"] = in.DefaultCompanyID
+			out["accessplanit_requests"] = 1 // and one more when the platform's answer names the new User only by ID
 			created, err := ap.CreateUser(ctx, create)
 			if err != nil {
 				return fmt.Errorf("create accessplanit user: %w", err)
@@ -170,21 +174,25 @@ func (e *Engine) readMember(ctx context.Context, rec *recorder, in Instance, ste
 
 // findUser finds the accessplanit User for a Mailchimp contact: the linked
 // User first, else by email (the most recently changed one wins).
-func (e *Engine) findUser(ctx context.Context, rec *recorder, ap Accessplanit, contact Contact, email string) (User, bool, error) {
+// It also returns the accessplanit requests it made.
+func (e *Engine) findUser(ctx context.Context, rec *recorder, ap Accessplanit, contact Contact, email string) (User, bool, int, error) {
+	requests := 0
 	if contact.UserID != "" {
+		requests++
 		u, err := ap.User(ctx, contact.UserID)
 		switch {
 		case err == nil && u.Fields["Status"] != "Deleted":
-			return u, true, nil
+			return u, true, requests, nil
 		case err == nil || errors.Is(err, ErrNotFound):
 			rec.logf("warn", "linked accessplanit user %s no longer exists; looking the contact up by email", contact.UserID)
 		default:
-			return User{}, false, fmt.Errorf("read accessplanit user %s: %w", contact.UserID, err)
+			return User{}, false, requests, fmt.Errorf("read accessplanit user %s: %w", contact.UserID, err)
 		}
 	}
+	requests++
 	users, err := ap.UsersByEmail(ctx, email)
 	if err != nil {
-		return User{}, false, fmt.Errorf("find accessplanit users by email: %w", err)
+		return User{}, false, requests, fmt.Errorf("find accessplanit users by email: %w", err)
 	}
 	var live []User
 	for _, u := range users {
@@ -193,12 +201,12 @@ func (e *Engine) findUser(ctx context.Context, rec *recorder, ap Accessplanit, c
 		}
 	}
 	if len(live) == 0 {
-		return User{}, false, nil
+		return User{}, false, requests, nil
 	}
 	if len(live) > 1 {
 		rec.logf("warn", "%d accessplanit users have the email %s; updating the most recently changed one (%s)", len(live), email, live[0].ID)
 	}
-	return live[0], true, nil
+	return live[0], true, requests, nil
 }
 
 // emailChanged applies a Mailchimp email change once Mailchimp confirms it
@@ -265,8 +273,10 @@ func (e *Engine) emailChanged(ctx context.Context, rec *recorder, in Instance, c
 	var found bool
 	err = rec.step("find_user", func(out map[string]any) error {
 		var err error
-		user, found, err = e.findUser(ctx, rec, ap, contact, oldEmail)
+		var requests int
+		user, found, requests, err = e.findUser(ctx, rec, ap, contact, oldEmail)
 		out["found"] = found
+		out["accessplanit_requests"] = requests
 		return err
 	})
 	if err != nil {
@@ -302,6 +312,7 @@ func (e *Engine) emailChanged(ctx context.Context, rec *recorder, in Instance, c
 	err = rec.step("update_user", func(out map[string]any) error {
 		out["user_id"] = user.ID
 		out["changed_fields"] = map[string]string{FieldEmail: newEmail}
+		out["accessplanit_requests"] = 1
 		if err := ap.UpdateUser(ctx, user.ID, map[string]string{FieldEmail: newEmail}); err != nil {
 			return fmt.Errorf("update accessplanit user %s: %w", user.ID, err)
 		}
