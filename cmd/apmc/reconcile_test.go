@@ -34,6 +34,9 @@ func TestReconcilePrintsItsCountsAndRepairs(t *testing.T) {
 	if !strings.Contains(out, "changed since") || !strings.Contains(out, "enqueued") {
 		t.Errorf("reconcile = %q, want an incremental run's counts", out)
 	}
+	if show := s.must(t, "instance", "show", id); !strings.Contains(show, "last reconcile") || !strings.Contains(show, "checked") {
+		t.Errorf("instance show = %q, want the last reconcile and its counts", show)
+	}
 	if _, _, err := s.apmc(t, "reconcile"); err == nil {
 		t.Error("reconcile without an instance: no error, want one")
 	}

@@ -177,7 +177,7 @@ type resources struct {
 func build(cfg aws.Config, endpoint string, r resources) (*target, error) {
 	clients := app.NewClients(cfg, endpoint)
 	operations, err := executionsapp.NewOps(executionsapp.OpsConfig{
-		InstancesTable: r.instancesTable, ExecutionsTable: r.executionsTable,
+		InstancesTable: r.instancesTable, ExecutionsTable: r.executionsTable, ContactsTable: r.contactsTable,
 		QueueURL: r.queueURL, DeadLetterURL: r.dlqURL, KMSKeyID: r.kmsKeyID,
 	}, clients)
 	if err != nil {

@@ -81,6 +81,10 @@ func TestReconcileRepairsChangesWhoseWebhooksWereLost(t *testing.T) {
 	if err != nil || last.ID != again.ID || last.Checked != again.Checked {
 		t.Errorf("LastRun() = %+v, %v; want the run just made (%s)", last, err, again.ID)
 	}
+	sum, err := s.Ops.Summary(context.Background(), s.Info.InstanceID)
+	if err != nil || sum.LastReconcile == nil || sum.LastReconcile.ID != again.ID || sum.LastReconcile.Checked != again.Checked {
+		t.Errorf("Summary().LastReconcile = %+v, %v; want the run just made (%s, %d checked)", sum.LastReconcile, err, again.ID, again.Checked)
+	}
 }
 
 func TestIncrementalReconcileReadsOnlyWhatChangedSinceTheLastRun(t *testing.T) {

@@ -174,7 +174,7 @@ func (s *Stack) buildFunctions(ctx context.Context, cfg Config, clients app.Clie
 	_, _ = rand.Read(sessionKey) // crypto/rand.Read never fails (Go 1.24+)
 	executions, err := executionsapp.New(ctx, executionsapp.Config{
 		Ops: executionsapp.OpsConfig{
-			InstancesTable: tables.Instances, ExecutionsTable: tables.Executions,
+			InstancesTable: tables.Instances, ExecutionsTable: tables.Executions, ContactsTable: tables.Contacts,
 			QueueURL: s.Queues.ChangesURL, DeadLetterURL: s.Queues.DeadLetterURL,
 			// The stack seeds its demo instance, secrets included.
 			KMSKeyID: keyID,
