@@ -57,7 +57,7 @@ $(TOOLS)/golangci-lint:
 
 # SAM runs build-<LogicalId> for functions with BuildMethod: makefile.
 ARTIFACTS_DIR ?= $(CURDIR)/bin/$@
-build: build-IngestAccessplanitFunction build-IngestMailchimpFunction build-SyncFunction build-ExecutionsFunction
+build: build-IngestAccessplanitFunction build-IngestMailchimpFunction build-SyncFunction build-ExecutionsFunction build-ReconcileFunction
 
 build-IngestAccessplanitFunction:
 	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/ingest-accessplanit
@@ -67,6 +67,8 @@ build-SyncFunction:
 	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/sync
 build-ExecutionsFunction:
 	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/executions
+build-ReconcileFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/reconcile
 
 deploy:
 	sam build

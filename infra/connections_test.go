@@ -12,7 +12,8 @@ const mailchimpConnectionLimit = 10
 // TestMailchimpConnectionBudget checks that, deployed with its defaults,
 // the stack cannot exceed Mailchimp's connection limit: up to
 // SyncMaximumConcurrency sync functions run at once, each keeping up to
-// MAILCHIMP_MAX_CONNECTIONS (MailchimpConnectionsPerFunction) in flight.
+// MAILCHIMP_MAX_CONNECTIONS (MailchimpConnectionsPerFunction) in flight,
+// beside one reconcile function (reserved concurrency 1) keeping one.
 func TestMailchimpConnectionBudget(t *testing.T) {
 	s := mustLoadStack(t)
 	defaultOf := func(name string) float64 {
@@ -29,9 +30,17 @@ func TestMailchimpConnectionBudget(t *testing.T) {
 	}
 	functions := defaultOf("SyncMaximumConcurrency")
 	perFunction := defaultOf("MailchimpConnectionsPerFunction")
-	if got := functions * perFunction; got > mailchimpConnectionLimit {
-		t.Errorf("default SyncMaximumConcurrency × MailchimpConnectionsPerFunction = %v × %v = %v, want at most %d",
-			functions, perFunction, got, mailchimpConnectionLimit)
+	const reconcileConnections = 1
+	if got := functions*perFunction + reconcileConnections; got > mailchimpConnectionLimit {
+		t.Errorf("default SyncMaximumConcurrency × MailchimpConnectionsPerFunction + reconcile = %v × %v + %v = %v, want at most %d",
+			functions, perFunction, reconcileConnections, got, mailchimpConnectionLimit)
+	}
+	rvars := node(s.functionProperty("ReconcileFunction", "Environment"), "Variables")
+	if got := render(node(rvars, "MAILCHIMP_MAX_CONNECTIONS")); got != fmt.Sprint(reconcileConnections) {
+		t.Errorf("ReconcileFunction MAILCHIMP_MAX_CONNECTIONS = %s, want %d", got, reconcileConnections)
+	}
+	if got := render(s.functionProperty("ReconcileFunction", "ReservedConcurrentExecutions")); got != "1" {
+		t.Errorf("ReconcileFunction ReservedConcurrentExecutions = %s, want 1 (one run at a time)", got)
 	}
 	if p := s.typed.Parameters["MailchimpConnectionsPerFunction"]; p.MaxValue == nil || *p.MaxValue > mailchimpConnectionLimit {
 		t.Errorf("MailchimpConnectionsPerFunction MaxValue = %v, want at most %d", render(node(s.raw, "Parameters", "MailchimpConnectionsPerFunction", "MaxValue")), mailchimpConnectionLimit)
@@ -51,9 +60,9 @@ func TestMailchimpConnectionBudget(t *testing.T) {
 			t.Errorf("SyncFunction event %s MaximumConcurrency = %s, want !Ref SyncMaximumConcurrency", name, got)
 		}
 	}
-	// Only the sync function talks to Mailchimp.
+	// Only the sync and reconcile functions talk to Mailchimp.
 	for _, id := range functionIDs {
-		if id == "SyncFunction" {
+		if id == "SyncFunction" || id == "ReconcileFunction" {
 			continue
 		}
 		if got := node(s.functionProperty(id, "Environment"), "Variables", "MAILCHIMP_MAX_CONNECTIONS"); got != nil {

@@ -27,6 +27,7 @@ var functionRoles = map[string]string{
 	"IngestMailchimpFunction":    "IngestMailchimpRole",
 	"SyncFunction":               "SyncRole",
 	"ExecutionsFunction":         "ExecutionsRole",
+	"ReconcileFunction":          "ReconcileRole",
 }
 
 // functionLogGroups names each function's log group.
@@ -35,6 +36,7 @@ var functionLogGroups = map[string]string{
 	"IngestMailchimpFunction":    "IngestMailchimpLogGroup",
 	"SyncFunction":               "SyncLogGroup",
 	"ExecutionsFunction":         "ExecutionsLogGroup",
+	"ReconcileFunction":          "ReconcileLogGroup",
 }
 
 // grants returns a function's permissions, read from its role's inline
@@ -195,6 +197,19 @@ func TestFunctionPermissions(t *testing.T) {
 			"sqs:GetQueueAttributes on ChangesDeadLetterQueue",
 			"sqs:ReceiveMessage on ChangesDeadLetterQueue",
 			// Replay.
+			"sqs:SendMessage on ChangesQueue",
+		}},
+		{"ReconcileFunction", []string{
+			"dynamodb:GetItem on ContactsTable",
+			"dynamodb:GetItem on InstancesTable",
+			// Runs only: the sync alone writes contact states.
+			"dynamodb:PutItem on ContactsTable",
+			"dynamodb:Query on ContactsTable",
+			"dynamodb:Query on ContactsTable/index/*",
+			"dynamodb:Scan on InstancesTable",
+			"kms:Decrypt on SecretsKey",
+			"logs:CreateLogStream on ReconcileLogGroup",
+			"logs:PutLogEvents on ReconcileLogGroup",
 			"sqs:SendMessage on ChangesQueue",
 		}},
 	}

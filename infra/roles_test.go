@@ -54,10 +54,13 @@ func TestFunctionRoles(t *testing.T) {
 // them from outside.
 func TestOnlyFunctionRoles(t *testing.T) {
 	s := mustLoadStack(t)
-	want := make([]string, 0, len(functionRoles))
+	want := make([]string, 0, len(functionRoles)+1)
 	for _, role := range functionRoles {
 		want = append(want, role)
 	}
+	// The schedule's role, which may only invoke the reconcile function
+	// (TestReconcileSchedule).
+	want = append(want, "ReconcileScheduleRole")
 	sort.Strings(want)
 	var roles []string
 	for id := range node(s.raw, "Resources").(map[string]any) {

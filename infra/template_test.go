@@ -24,6 +24,7 @@ var functionIDs = []string{
 	"IngestMailchimpFunction",
 	"SyncFunction",
 	"ExecutionsFunction",
+	"ReconcileFunction",
 }
 
 // stack is the template seen two ways.
@@ -234,6 +235,11 @@ func TestResourceTypes(t *testing.T) {
 		{"IngestMailchimpFunction", "AWS::Serverless::Function"},
 		{"SyncFunction", "AWS::Serverless::Function"},
 		{"ExecutionsFunction", "AWS::Serverless::Function"},
+		{"ReconcileFunction", "AWS::Serverless::Function"},
+		{"ReconcileSchedule", "AWS::Scheduler::Schedule"},
+		{"ReconcileScheduleRole", "AWS::IAM::Role"},
+		{"ReconcileRole", "AWS::IAM::Role"},
+		{"ReconcileLogGroup", "AWS::Logs::LogGroup"},
 		{"ChangesQueue", "AWS::SQS::Queue"},
 		{"ChangesDeadLetterQueue", "AWS::SQS::Queue"},
 		{"InstancesTable", "AWS::DynamoDB::Table"},

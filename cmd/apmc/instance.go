@@ -227,6 +227,13 @@ func instanceShow(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if sum.DeadLetters >= 0 {
 		tb.row("dead letters (all instances)", fmt.Sprint(sum.DeadLetters))
 	}
+	if r := sum.LastReconcile; r != nil {
+		line := fmt.Sprintf("%s: %d checked, %d enqueued", when(r.StartedAt), r.Checked, r.Enqueued)
+		if r.Error != "" {
+			line += ", failed: " + r.Error
+		}
+		tb.row("last reconcile", line)
+	}
 	if err := tb.flush(); err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/apmc-sync/apmc/internal/local"
 )
@@ -26,6 +27,7 @@ func runLocal(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&cfg.AccessplanitAPIKey, "accessplanit-api-key", envOr("APMC_ACCESSPLANIT_API_KEY", ""), "the real accessplanit API key")
 	fs.StringVar(&cfg.AccessplanitCompanyID, "accessplanit-company-id", envOr("APMC_ACCESSPLANIT_COMPANY_ID", ""), "the accessplanit Account (Company) for users created from Mailchimp")
 	fs.StringVar(&cfg.APIToken, "api-token", envOr("APMC_API_TOKEN", ""), "operator token for the API (default: generated)")
+	fs.DurationVar(&cfg.ReconcileInterval, "reconcile-interval", time.Hour, "reconcile every instance at this interval, as the deployed schedule does (0: never; apmc reconcile runs one now)")
 	logLevel := fs.String("log-level", envOr("LOG_LEVEL", "info"), "debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
 		return err

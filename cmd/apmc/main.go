@@ -51,6 +51,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return runTimeline(ctx, args[1:], stdout, stderr)
 	case "dlq":
 		return runDLQ(ctx, args[1:], stdout, stderr)
+	case "reconcile":
+		return runReconcile(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		usage(stdout)
 		return nil
@@ -77,6 +79,7 @@ commands:
   replay ID --failed [filters]         replay every failed execution matching the filters
   timeline ID EMAIL                    everything that happened to one contact
   dlq list | dlq redrive [--max N]     the dead-letter queue
+  reconcile ID [--full]                enqueue what changed on either side without reaching the service
 
 Every command but local works on the local stack (.apmc/local.json, or
 --local-file) or, with --stack NAME, on AWS (--instances-table,

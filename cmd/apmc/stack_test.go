@@ -171,6 +171,7 @@ func TestStackWithExplicitFlagsOnKumo(t *testing.T) {
 	o := d.outputs
 	flags := []string{"--stack", "shop", "--aws-endpoint", d.env.URL,
 		"--instances-table", o["InstancesTableName"], "--executions-table", o["ExecutionsTableName"],
+		"--contacts-table", o["ContactsTableName"],
 		"--queue-url", o["ChangesQueueUrl"], "--dlq-url", o["DeadLetterQueueUrl"],
 		"--kms-key-id", o["SecretsKeyId"], "--webhook-base-url", "https://hooks.example.com"}
 	for _, tt := range []struct {

@@ -59,6 +59,9 @@ const (
 	OriginRetry    Origin = "retry"
 	OriginReplay   Origin = "replay"
 	OriginBackfill Origin = "backfill"
+	// OriginReconcile is a difference that a reconciliation found between
+	// a side and the contact states: a change whose webhook was lost.
+	OriginReconcile Origin = "reconcile"
 )
 
 // User is an accessplanit User as the domain sees it: every property as
@@ -114,7 +117,8 @@ type Change struct {
 	Action   string `json:"action,omitempty"` // unsubscribe: unsub | delete
 	Reason   string `json:"reason,omitempty"`
 
-	// Origin and OriginalExecutionID are set for replays and backfills.
+	// Origin and OriginalExecutionID are set for replays, backfills and
+	// reconciliations.
 	Origin              Origin `json:"origin,omitempty"`
 	OriginalExecutionID string `json:"original_execution_id,omitempty"`
 }

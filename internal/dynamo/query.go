@@ -55,7 +55,8 @@ func planExecutions(instanceID string, q apmc.ExecutionQuery) (executionPlan, []
 	}
 	if q.OriginalOnly {
 		filters = append(filters, expression.Name("origin").In(
-			expression.Value(string(apmc.OriginWebhook)), expression.Value(string(apmc.OriginBackfill))))
+			expression.Value(string(apmc.OriginWebhook)), expression.Value(string(apmc.OriginBackfill)),
+			expression.Value(string(apmc.OriginReconcile))))
 	}
 	if q.ChangedOnly {
 		filters = append(filters, expression.Name("changed").Equal(expression.Value(true)))

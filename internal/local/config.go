@@ -72,6 +72,11 @@ type Config struct {
 	// shorten it to provoke timeouts.
 	APITimeout time.Duration
 
+	// ReconcileInterval, when positive, reconciles every instance at that
+	// interval, as the deployed schedule does; 0 never does (Stack.Reconcile
+	// runs one on demand).
+	ReconcileInterval time.Duration
+
 	Logger *slog.Logger
 }
 

@@ -20,6 +20,7 @@ import (
 	"github.com/apmc-sync/apmc/internal/app"
 	"github.com/apmc-sync/apmc/internal/app/executionsapp"
 	"github.com/apmc-sync/apmc/internal/app/ingestapp"
+	"github.com/apmc-sync/apmc/internal/app/reconcileapp"
 	"github.com/apmc-sync/apmc/internal/app/syncapp"
 	"github.com/apmc-sync/apmc/internal/console"
 	"github.com/apmc-sync/apmc/internal/dynamo"
@@ -51,6 +52,9 @@ type Stack struct {
 	Cache *apmc.CachedInstances
 	// Ops are the operators' operations (pause, resume, replay, …).
 	Ops *ops.Service
+	// Reconcile is the reconcile function, run on demand or every
+	// Config.ReconcileInterval.
+	Reconcile *reconcileapp.Function
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -137,6 +141,7 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	}
 	s.runCtx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	s.StartConsumer()
+	s.scheduleReconcile(cfg.ReconcileInterval)
 
 	if err := s.seed(ctx, cfg, base, &info); err != nil {
 		return nil, err
@@ -169,7 +174,7 @@ func (s *Stack) buildFunctions(ctx context.Context, cfg Config, clients app.Clie
 	_, _ = rand.Read(sessionKey) // crypto/rand.Read never fails (Go 1.24+)
 	executions, err := executionsapp.New(ctx, executionsapp.Config{
 		Ops: executionsapp.OpsConfig{
-			InstancesTable: tables.Instances, ExecutionsTable: tables.Executions,
+			InstancesTable: tables.Instances, ExecutionsTable: tables.Executions, ContactsTable: tables.Contacts,
 			QueueURL: s.Queues.ChangesURL, DeadLetterURL: s.Queues.DeadLetterURL,
 			// The stack seeds its demo instance, secrets included.
 			KMSKeyID: keyID,
@@ -201,6 +206,14 @@ func (s *Stack) buildFunctions(ctx context.Context, cfg Config, clients app.Clie
 		return fns, fmt.Errorf("build the sync function: %w", err)
 	}
 	fns.sync = syncFn.Consumer
+
+	s.Reconcile, err = reconcileapp.New(reconcileapp.Config{
+		InstancesTable: tables.Instances, ContactsTable: tables.Contacts, QueueURL: s.Queues.ChangesURL, KMSKeyID: keyID,
+		APITimeout: cfg.APITimeout, MailchimpMaxConnections: cfg.MailchimpMaxConnections,
+	}, deps)
+	if err != nil {
+		return fns, fmt.Errorf("build the reconcile function: %w", err)
+	}
 	return fns, nil
 }
 

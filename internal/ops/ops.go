@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/apmc-sync/apmc/internal/apmc"
+	"github.com/apmc-sync/apmc/internal/reconcile"
 )
 
 // Instances is what ops needs of the instance store.
@@ -32,6 +33,13 @@ type Queue interface {
 	Enqueue(ctx context.Context, c apmc.Change) error
 }
 
+// Reconciles reads recorded reconciliations.
+type Reconciles interface {
+	// LastRun returns the instance's newest run; none wraps
+	// apmc.ErrNotFound.
+	LastRun(ctx context.Context, instanceID string) (reconcile.Run, error)
+}
+
 // DeadLetters is the dead-letter queue.
 type DeadLetters interface {
 	// Depth is the number of changes waiting in it.
@@ -49,7 +57,10 @@ type Service struct {
 	Executions  Executions
 	Queue       Queue
 	DeadLetters DeadLetters // nil: no dead-letter queue operations
-	Now         func() time.Time
+	// Reconciles reads the instances' reconciliations; nil: summaries
+	// show none.
+	Reconciles Reconciles
+	Now        func() time.Time
 	// Bounds bound the walks over executions (zero: the defaults).
 	Bounds Bounds
 }
@@ -72,6 +83,9 @@ type Summary struct {
 	// shared by every instance (-1 when unknown): it is the same number in
 	// every summary, not a count of this instance's changes.
 	DeadLetters int `json:"dead_letters"`
+	// LastReconcile is the instance's newest reconciliation, with its
+	// counts; nil when none is recorded.
+	LastReconcile *reconcile.Run `json:"last_reconcile,omitempty"`
 }
 
 // Summary returns the instance's summary.
@@ -99,6 +113,15 @@ func (s *Service) Summary(ctx context.Context, id string) (Summary, error) {
 	if s.DeadLetters != nil {
 		if n, err := s.DeadLetters.Depth(ctx); err == nil {
 			sum.DeadLetters = n
+		}
+	}
+	if s.Reconciles != nil {
+		run, err := s.Reconciles.LastRun(ctx, id)
+		switch {
+		case err == nil:
+			sum.LastReconcile = &run
+		case !errors.Is(err, apmc.ErrNotFound):
+			return Summary{}, fmt.Errorf("read the last reconciliation: %w", err)
 		}
 	}
 	return sum, nil

@@ -15,6 +15,9 @@ type OpsConfig struct {
 	// InstancesTable and ExecutionsTable are the DynamoDB tables.
 	InstancesTable  string
 	ExecutionsTable string
+	// ContactsTable holds the reconciliations the summaries show; empty,
+	// they show none.
+	ContactsTable string
 	// QueueURL is the changes queue replays and releases go to.
 	QueueURL string
 	// DeadLetterURL is the dead-letter queue; empty, the dead-letter
@@ -60,6 +63,9 @@ func NewOps(cfg OpsConfig, c app.Clients) (Ops, error) {
 		Executions: dynamo.NewExecutionStore(c.DynamoDB, cfg.ExecutionsTable),
 	}
 	o.Service = &ops.Service{Instances: o.Instances, Executions: o.Executions, Queue: queue.NewProducer(c.SQS, cfg.QueueURL)}
+	if cfg.ContactsTable != "" {
+		o.Service.Reconciles = dynamo.NewContactStore(c.DynamoDB, cfg.ContactsTable)
+	}
 	if cfg.DeadLetterURL != "" {
 		o.Service.DeadLetters = &queue.DeadLetters{Client: c.SQS, URL: cfg.DeadLetterURL}
 	}

@@ -1,0 +1,152 @@
+package local_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/apmc-sync/apmc/internal/apmc"
+	"github.com/apmc-sync/apmc/internal/local"
+	"github.com/apmc-sync/apmc/internal/reconcile"
+	sbmc "github.com/apmc-sync/apmc/internal/sandbox/mailchimp"
+)
+
+// reconcileNow runs one reconciliation of the stack's instance.
+func reconcileNow(t *testing.T, s *local.Stack, full bool) reconcile.Run {
+	t.Helper()
+	run, err := s.Reconcile.Service.Reconcile(context.Background(), s.Info.InstanceID, reconcile.Options{Full: full})
+	if err != nil {
+		t.Fatalf("Reconcile(full=%v) error = %v", full, err)
+	}
+	return run
+}
+
+// reconcileExecutions are the instance's executions of reconcile changes.
+func reconcileExecutions(t *testing.T, s *local.Stack) []apmc.Execution {
+	t.Helper()
+	var out []apmc.Execution
+	for _, e := range executions(t, s, apmc.ExecutionQuery{}) {
+		if e.Origin == apmc.OriginReconcile {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+func TestReconcileRepairsChangesWhoseWebhooksWereLost(t *testing.T) {
+	t.Parallel()
+	s := startStackWith(t, nil)
+	list := s.Info.Sandbox.Mailchimp.ListID
+	createSynced(t, s, "Ada", "Lovelace", "in.sync@example.com")
+	graceID := createSynced(t, s, "Grace", "Hopper", "lost.mc@example.com")
+
+	first := reconcileNow(t, s, false)
+	if !first.Full || first.Enqueued != 0 || first.Checked != 4 {
+		t.Fatalf("first run = full %v, checked %d, enqueued %d; want a full run (none before it) checking 2 Users and 2 members, enqueueing nothing",
+			first.Full, first.Checked, first.Enqueued)
+	}
+
+	// Changes made without webhooks: a member edited by an import, and a
+	// User created by one.
+	if err := s.Mailchimp.Import(list, []sbmc.ImportedMember{{EmailAddress: "lost.mc@example.com", MergeFields: map[string]any{"FNAME": "Amazing Grace", "LNAME": "Hopper"}}}); err != nil {
+		t.Fatalf("Mailchimp Import() error = %v", err)
+	}
+	if _, err := s.Accessplanit.ImportUsers([]map[string]any{{"Forenames": "Mary", "Surname": "Shelley", "Email": "lost.ap@example.com"}}); err != nil {
+		t.Fatalf("ImportUsers() error = %v", err)
+	}
+
+	run := reconcileNow(t, s, false)
+	if run.Full || !run.Since.Equal(first.StartedAt.Add(-reconcile.DefaultOverlap)) {
+		t.Errorf("second run = full %v since %v, want incremental since %v", run.Full, run.Since, first.StartedAt.Add(-reconcile.DefaultOverlap))
+	}
+	if run.Enqueued != 2 {
+		t.Errorf("second run enqueued %d, want 2 (the member and the User changed silently)", run.Enqueued)
+	}
+	waitFor(t, "the member's name to reach accessplanit", func() bool { return toString(apUser(t, s, graceID)["Forenames"]) == "Amazing Grace" })
+	waitFor(t, "the imported User to reach Mailchimp", func() bool {
+		m, ok := s.Mailchimp.Member(list, "lost.ap@example.com")
+		return ok && toString(m.MergeFields["FNAME"]) == "Mary"
+	})
+	settle(t, s)
+	noFailures(t, s)
+	if got := reconcileExecutions(t, s); len(got) != 2 {
+		t.Errorf("executions with origin reconcile = %d, want 2", len(got))
+	}
+
+	again := reconcileNow(t, s, true)
+	if again.Enqueued != 0 {
+		t.Errorf("full run after the repair enqueued %d, want 0 (both sides and the states agree)", again.Enqueued)
+	}
+	last, err := s.Reconcile.Service.Runs.LastRun(context.Background(), s.Info.InstanceID)
+	if err != nil || last.ID != again.ID || last.Checked != again.Checked {
+		t.Errorf("LastRun() = %+v, %v; want the run just made (%s)", last, err, again.ID)
+	}
+	sum, err := s.Ops.Summary(context.Background(), s.Info.InstanceID)
+	if err != nil || sum.LastReconcile == nil || sum.LastReconcile.ID != again.ID || sum.LastReconcile.Checked != again.Checked {
+		t.Errorf("Summary().LastReconcile = %+v, %v; want the run just made (%s, %d checked)", sum.LastReconcile, err, again.ID, again.Checked)
+	}
+}
+
+func TestIncrementalReconcileReadsOnlyWhatChangedSinceTheLastRun(t *testing.T) {
+	t.Parallel()
+	s := startStackWith(t, nil)
+	reconcileNow(t, s, true)
+
+	// A User last changed long before the last run: an incremental run
+	// does not read it; a full run does.
+	old := time.Now().Add(-3 * time.Hour).UTC().Format("2006-01-02T15:04:05")
+	if _, err := s.Accessplanit.ImportUsers([]map[string]any{{"Forenames": "Old", "Surname": "Timer", "Email": "old@example.com", "DateUpdated": old}}); err != nil {
+		t.Fatalf("ImportUsers() error = %v", err)
+	}
+	if run := reconcileNow(t, s, false); run.Checked != 0 || run.Enqueued != 0 {
+		t.Errorf("incremental run = checked %d, enqueued %d; want 0 and 0 (nothing changed since the last run)", run.Checked, run.Enqueued)
+	}
+	if run := reconcileNow(t, s, true); run.Checked != 1 || run.Enqueued != 1 {
+		t.Errorf("full run = checked %d, enqueued %d; want 1 and 1", run.Checked, run.Enqueued)
+	}
+	waitFor(t, "the old User to reach Mailchimp", func() bool {
+		_, ok := s.Mailchimp.Member(s.Info.Sandbox.Mailchimp.ListID, "old@example.com")
+		return ok
+	})
+}
+
+func TestReconcileOfAPausedInstanceHoldsItsChanges(t *testing.T) {
+	t.Parallel()
+	s := startStackWith(t, nil)
+	ctx := context.Background()
+	id := createSynced(t, s, "Grace", "Hopper", "paused@example.com")
+	reconcileNow(t, s, false)
+	if _, err := s.Ops.Pause(ctx, s.Info.InstanceID); err != nil {
+		t.Fatalf("Pause() error = %v", err)
+	}
+	s.Cache.Forget(s.Info.InstanceID) // the pause takes effect now, not within the cache's TTL
+	if err := s.Mailchimp.Import(s.Info.Sandbox.Mailchimp.ListID, []sbmc.ImportedMember{{EmailAddress: "paused@example.com", MergeFields: map[string]any{"FNAME": "Held", "LNAME": "Hopper"}}}); err != nil {
+		t.Fatalf("Mailchimp Import() error = %v", err)
+	}
+	if run := reconcileNow(t, s, false); run.Enqueued != 1 {
+		t.Fatalf("run while paused enqueued %d, want 1", run.Enqueued)
+	}
+	e := waitExecution(t, s, "the held reconcile execution", apmc.ExecutionQuery{}, func(e apmc.Execution) bool { return e.Origin == apmc.OriginReconcile })
+	if e.Status != apmc.StatusHeld {
+		t.Fatalf("reconcile execution while paused = %s, want held", e.Status)
+	}
+	if got := toString(apUser(t, s, id)["Forenames"]); got != "Grace" {
+		t.Errorf("accessplanit Forenames while paused = %q, want Grace", got)
+	}
+	if _, err := s.Ops.Resume(ctx, s.Info.InstanceID); err != nil {
+		t.Fatalf("Resume() error = %v", err)
+	}
+	waitFor(t, "the held change to be applied", func() bool { return toString(apUser(t, s, id)["Forenames"]) == "Held" })
+}
+
+func TestStackReconcilesOnItsInterval(t *testing.T) {
+	t.Parallel()
+	s := startStackWith(t, func(c *local.Config) { c.ReconcileInterval = 100 * time.Millisecond })
+	if _, err := s.Accessplanit.ImportUsers([]map[string]any{{"Forenames": "Tick", "Surname": "Tock", "Email": "tick@example.com"}}); err != nil {
+		t.Fatalf("ImportUsers() error = %v", err)
+	}
+	waitFor(t, "the scheduled reconcile to bring the User to Mailchimp", func() bool {
+		_, ok := s.Mailchimp.Member(s.Info.Sandbox.Mailchimp.ListID, "tick@example.com")
+		return ok
+	})
+}

@@ -1,0 +1,66 @@
+package reconcile_test
+
+import (
+	"testing"
+
+	"github.com/apmc-sync/apmc/internal/apmc"
+	"github.com/apmc-sync/apmc/internal/reconcile"
+)
+
+func TestDifferences(t *testing.T) {
+	in := apmc.Instance{ID: "i", Mappings: apmc.DefaultMappings(), Direction: apmc.DirectionBoth}
+	user := apmc.User{ID: "7", Fields: map[string]string{"Forenames": "Ada", "Surname": "Lovelace", "Email": "Ada@Example.com"}}
+	userValues, _, err := apmc.MapToMailchimp(in.Mappings, user)
+	if err != nil {
+		t.Fatalf("MapToMailchimp() error = %v", err)
+	}
+	member := apmc.Member{Email: "ada@example.com", Status: "subscribed", MergeFields: apmc.Values{"FNAME": "Ada", "LNAME": "Lovelace"}}
+	memberValues := apmc.MemberValues(in.Mappings, member)
+	synced := &apmc.Contact{Email: "ada@example.com", UserID: "7", Version: 3,
+		Accessplanit: apmc.SideState{Values: userValues}, Mailchimp: apmc.SideState{Values: memberValues}}
+	renamedUser := apmc.User{ID: "7", Fields: map[string]string{"Forenames": "Augusta", "Surname": "Lovelace", "Email": "ada@example.com"}}
+	deleted := apmc.User{ID: "7", Fields: map[string]string{"Forenames": "Ada", "Surname": "Lovelace", "Email": "ada@example.com", "Status": "Deleted"}}
+	noEmail := apmc.User{ID: "8", Fields: map[string]string{"Forenames": "No", "Surname": "Email"}}
+
+	users := []struct {
+		name    string
+		user    apmc.User
+		contact *apmc.Contact
+		want    bool
+	}{
+		{"unchanged since the last sync", user, synced, false},
+		{"changed without a webhook", renamedUser, synced, true},
+		{"never synced", user, nil, true},
+		{"deleted", deleted, nil, false},
+		{"no email", noEmail, nil, false},
+	}
+	for _, tt := range users {
+		if got := reconcile.UserDiffers(in, tt.user, tt.contact); got != tt.want {
+			t.Errorf("UserDiffers(%s) = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+
+	edited := member
+	edited.MergeFields = apmc.Values{"FNAME": "Augusta", "LNAME": "Lovelace"}
+	unsubscribed := edited
+	unsubscribed.Status = "unsubscribed"
+	pending := edited
+	pending.Status = "pending"
+	members := []struct {
+		name    string
+		member  apmc.Member
+		contact *apmc.Contact
+		want    bool
+	}{
+		{"unchanged since the last sync", member, synced, false},
+		{"changed without a webhook", edited, synced, true},
+		{"pending and changed", pending, synced, true},
+		{"never synced", member, nil, true},
+		{"unsubscribed", unsubscribed, synced, false},
+	}
+	for _, tt := range members {
+		if got := reconcile.MemberDiffers(in, tt.member, tt.contact); got != tt.want {
+			t.Errorf("MemberDiffers(%s) = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}

@@ -1,0 +1,301 @@
+package reconcile
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/oklog/ulid/v2"
+
+	"github.com/apmc-sync/apmc/internal/apmc"
+)
+
+// UserPages reads the platform's Users page by page.
+type UserPages interface {
+	// ChangedUsers returns page n (from 0) of the Users changed at or after
+	// since (every User when since is zero), with at least the given
+	// properties; an empty page is the end.
+	ChangedUsers(ctx context.Context, n int, since time.Time, fields []string) ([]apmc.User, error)
+}
+
+// MemberPages reads the audience's members page by page.
+type MemberPages interface {
+	// ChangedMembers returns page n (from 0) of the members changed after
+	// since (every member when since is zero); an empty page is the end.
+	ChangedMembers(ctx context.Context, n int, since time.Time) ([]apmc.Member, error)
+}
+
+// Sides is what a reconciliation reads of one instance's two systems.
+type Sides struct {
+	Users   UserPages
+	Members MemberPages
+}
+
+// Contacts is what a reconciliation reads of the contact states.
+type Contacts interface {
+	apmc.Contacts
+	// EachContact calls fn with every contact state of the instance.
+	EachContact(ctx context.Context, instanceID string, fn func(apmc.Contact) error) error
+}
+
+// Queue puts changes on the changes queue.
+type Queue interface {
+	Enqueue(ctx context.Context, c apmc.Change) error
+}
+
+// DefaultOverlap is how far before the last successful run's start an
+// incremental run reads again: changes stamped by a clock slightly behind,
+// or saved while the last run was reading, are not missed. A contact read
+// twice costs nothing: an unchanged one is no difference.
+const DefaultOverlap = 10 * time.Minute
+
+// Service runs reconciliations; the scheduled function, the local stack and
+// the CLI share it.
+type Service struct {
+	// Instances reads instances with their secrets opened.
+	Instances apmc.Instances
+	Connect   func(apmc.Instance) (Sides, error)
+	Contacts  Contacts
+	Runs      Runs
+	Queue     Queue
+	// Overlap is read again before the last run; 0 means DefaultOverlap.
+	Overlap time.Duration
+	Now     func() time.Time
+	Logger  *slog.Logger
+}
+
+// Options choose how a run reads.
+type Options struct {
+	// Full reads every User and member instead of those changed since the
+	// last successful run.
+	Full bool
+	// RunID names the run; a run retried under the same id enqueues the
+	// same change ids, which the queue deduplicates. Empty: a new id.
+	RunID string
+}
+
+// ScheduledRunID is the id of an instance's run for one scheduled time: a
+// time-ordered id that a retry of the same invocation gets again.
+func ScheduledRunID(instanceID string, scheduled time.Time) string {
+	seed := sha256.Sum256([]byte(instanceID + "|" + scheduled.UTC().Format(time.RFC3339Nano)))
+	return ulid.MustNew(ulid.Timestamp(scheduled), bytes.NewReader(seed[:])).String()
+}
+
+// Reconcile runs one reconciliation of the instance and records it. The run
+// is returned, with its counts so far, also when it fails.
+func (s Service) Reconcile(ctx context.Context, instanceID string, opts Options) (Run, error) {
+	now := s.now()
+	run := Run{ID: opts.RunID, InstanceID: instanceID, StartedAt: now.UTC(), Full: opts.Full}
+	if run.ID == "" {
+		run.ID = apmc.NewExecutionID(now)
+	}
+	err := s.reconcile(ctx, &run)
+	run.EndedAt = s.now().UTC()
+	if err != nil {
+		run.Error = err.Error()
+	}
+	if serr := s.Runs.SaveRun(context.WithoutCancel(ctx), run); serr != nil {
+		err = errors.Join(err, fmt.Errorf("record reconciliation %s: %w", run.ID, serr))
+	}
+	if err != nil {
+		return run, fmt.Errorf("reconcile instance %s: %w", instanceID, err)
+	}
+	s.log().InfoContext(ctx, "reconciled", "instance_id", instanceID, "run_id", run.ID, "full", run.Full,
+		"since", run.Since, "checked", run.Checked, "enqueued", run.Enqueued)
+	return run, nil
+}
+
+// Lister lists the deployment's instances.
+type Lister interface {
+	List(ctx context.Context) ([]apmc.Instance, error)
+}
+
+// ReconcileAll reconciles every instance, paused ones included (their
+// changes are held by the sync like any other), each under the run id
+// runID(instance) gives. A failed instance does not stop the others; their
+// errors are returned together.
+func (s Service) ReconcileAll(ctx context.Context, instances Lister, runID func(instanceID string) string) ([]Run, error) {
+	list, err := instances.List(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list instances: %w", err)
+	}
+	var runs []Run
+	var errs []error
+	for _, in := range list {
+		opts := Options{}
+		if runID != nil {
+			opts.RunID = runID(in.ID)
+		}
+		run, err := s.Reconcile(ctx, in.ID, opts)
+		runs = append(runs, run)
+		if err != nil {
+			s.log().ErrorContext(ctx, "reconciliation failed", "instance_id", in.ID, "run_id", run.ID, "error", err)
+			errs = append(errs, err)
+		}
+	}
+	return runs, errors.Join(errs...)
+}
+
+func (s Service) reconcile(ctx context.Context, run *Run) error {
+	in, err := s.Instances.Instance(ctx, run.InstanceID)
+	if err != nil {
+		return fmt.Errorf("read instance: %w", err)
+	}
+	if !run.Full {
+		last, err := s.Runs.LastSuccess(ctx, in.ID)
+		switch {
+		case errors.Is(err, apmc.ErrNotFound):
+			run.Full = true // nothing to start from: read everything
+		case err != nil:
+			return fmt.Errorf("read the last reconciliation: %w", err)
+		default:
+			run.Since = last.StartedAt.Add(-s.overlap()).UTC()
+		}
+	}
+	sides, err := s.Connect(in)
+	if err != nil {
+		return err
+	}
+	states, err := s.states(ctx, in.ID, run.Full)
+	if err != nil {
+		return err
+	}
+	if in.Direction.Allows(apmc.FlowToMailchimp) {
+		if err := s.users(ctx, in, sides.Users, states, run); err != nil {
+			return err
+		}
+	}
+	if in.Direction.Allows(apmc.FlowToAccessplanit) {
+		if err := s.members(ctx, in, sides.Members, states, run); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s Service) users(ctx context.Context, in apmc.Instance, pages UserPages, states contactStates, run *Run) error {
+	fields := mappedFields(in.Mappings)
+	for n := 0; ; n++ {
+		page, err := pages.ChangedUsers(ctx, n, run.Since, fields)
+		if err != nil {
+			return fmt.Errorf("read accessplanit users: %w", err)
+		}
+		if len(page) == 0 {
+			return nil
+		}
+		for _, u := range page {
+			run.Checked++
+			c, err := states.byUser(ctx, u)
+			if err != nil {
+				return err
+			}
+			if !UserDiffers(in, u, c) {
+				continue
+			}
+			change := apmc.Change{
+				ID: fmt.Sprintf("reconcile:%s:user:%s", run.ID, u.ID), InstanceID: in.ID,
+				Source: apmc.SideAccessplanit, Event: apmc.EventUpdated, ReceivedAt: s.now().UTC(), OccurredAt: u.UpdatedAt,
+				Email: u.Email(), UserID: u.ID, Origin: apmc.OriginReconcile,
+			}
+			if err := s.Queue.Enqueue(ctx, change); err != nil {
+				return fmt.Errorf("enqueue the change of user %s: %w", u.ID, err)
+			}
+			run.Enqueued++
+		}
+	}
+}
+
+func (s Service) members(ctx context.Context, in apmc.Instance, pages MemberPages, states contactStates, run *Run) error {
+	for n := 0; ; n++ {
+		page, err := pages.ChangedMembers(ctx, n, run.Since)
+		if err != nil {
+			return fmt.Errorf("read Mailchimp members: %w", err)
+		}
+		if len(page) == 0 {
+			return nil
+		}
+		for _, m := range page {
+			run.Checked++
+			email := apmc.NormaliseEmail(m.Email)
+			c, err := states.byEmail(ctx, email)
+			if err != nil {
+				return err
+			}
+			if !MemberDiffers(in, m, c) {
+				continue
+			}
+			change := apmc.Change{
+				ID: fmt.Sprintf("reconcile:%s:member:%s", run.ID, email), InstanceID: in.ID,
+				Source: apmc.SideMailchimp, Event: apmc.EventProfile, ReceivedAt: s.now().UTC(), OccurredAt: m.LastChanged,
+				Email: email, Origin: apmc.OriginReconcile,
+			}
+			if err := s.Queue.Enqueue(ctx, change); err != nil {
+				return fmt.Errorf("enqueue the change of member %s: %w", email, err)
+			}
+			run.Enqueued++
+		}
+	}
+}
+
+// UserDiffers reports whether a User holds mapped values other than the
+// ones its contact state (nil: none) remembers of accessplanit. Deleted
+// Users and Users whose values cannot be mapped (no email) are no
+// difference: the sync would do nothing with them.
+func UserDiffers(in apmc.Instance, u apmc.User, c *apmc.Contact) bool {
+	if u.Fields["Status"] == "Deleted" {
+		return false
+	}
+	values, _, err := apmc.MapToMailchimp(in.Mappings, u)
+	if err != nil {
+		return false
+	}
+	return c == nil || !values.Equal(c.Accessplanit.Values)
+}
+
+// MemberDiffers reports whether a member holds mapped values other than
+// the ones its contact state (nil: none) remembers of Mailchimp. Only
+// members the sync takes changes from count: subscribed, pending and
+// transactional ones.
+func MemberDiffers(in apmc.Instance, m apmc.Member, c *apmc.Contact) bool {
+	if !slices.Contains([]string{"subscribed", "pending", "transactional"}, m.Status) {
+		return false
+	}
+	return c == nil || !apmc.MemberValues(in.Mappings, m).Equal(c.Mailchimp.Values)
+}
+
+// mappedFields are the accessplanit properties the mappings use.
+func mappedFields(ms []apmc.FieldMapping) []string {
+	var out []string
+	for _, m := range ms {
+		if !slices.Contains(out, m.Field) {
+			out = append(out, m.Field)
+		}
+	}
+	return out
+}
+
+func (s Service) overlap() time.Duration {
+	if s.Overlap > 0 {
+		return s.Overlap
+	}
+	return DefaultOverlap
+}
+
+func (s Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+func (s Service) log() *slog.Logger {
+	if s.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return s.Logger
+}

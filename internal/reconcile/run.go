@@ -1,0 +1,42 @@
+package reconcile
+
+import (
+	"context"
+	"time"
+)
+
+// Run is one reconciliation of one instance.
+type Run struct {
+	ID         string    `json:"id"`
+	InstanceID string    `json:"instance_id"`
+	StartedAt  time.Time `json:"started_at"`
+	EndedAt    time.Time `json:"ended_at,omitzero"`
+	// Since is when the changes read start: the last successful run's
+	// start less the overlap. Zero for a full run, which reads everything.
+	Since time.Time `json:"since,omitzero"`
+	Full  bool      `json:"full"`
+	// Checked counts the Users and members compared with the contact
+	// states; Enqueued the differences put on the queue.
+	Checked  int    `json:"checked"`
+	Enqueued int    `json:"enqueued"`
+	Error    string `json:"error,omitempty"`
+}
+
+// Succeeded reports whether the run ended without an error.
+func (r Run) Succeeded() bool { return !r.EndedAt.IsZero() && r.Error == "" }
+
+// RunTTL is how long a run's record is kept.
+const RunTTL = 30 * 24 * time.Hour
+
+// Runs records reconciliations.
+type Runs interface {
+	// SaveRun stores the run, replacing an earlier record of it; a
+	// successful run also becomes the instance's last successful one.
+	SaveRun(ctx context.Context, r Run) error
+	// LastRun returns the instance's newest run; none wraps
+	// apmc.ErrNotFound.
+	LastRun(ctx context.Context, instanceID string) (Run, error)
+	// LastSuccess returns the instance's newest successful run; none wraps
+	// apmc.ErrNotFound.
+	LastSuccess(ctx context.Context, instanceID string) (Run, error)
+}
