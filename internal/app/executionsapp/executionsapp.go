@@ -45,16 +45,19 @@ type Config struct {
 
 // ConfigFromEnv reads the configuration from the variables the template
 // sets (INSTANCES_TABLE, EXECUTIONS_TABLE, QUEUE_URL, DEAD_LETTER_QUEUE_URL,
-// OPERATOR_TOKEN_HASH, CONSOLE_SESSION_KEY_ID), reporting every problem at
+// CONTACTS_TABLE, BACKFILL_QUEUE_URL, OPERATOR_TOKEN_HASH,
+// CONSOLE_SESSION_KEY_ID), reporting every problem at
 // once. The function is served over HTTPS, so the cookie is Secure.
 func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	env := app.Env{Getenv: getenv}
 	cfg := Config{
 		Ops: OpsConfig{
-			InstancesTable:  env.Required("INSTANCES_TABLE"),
-			ExecutionsTable: env.Required("EXECUTIONS_TABLE"),
-			QueueURL:        env.Required("QUEUE_URL"),
-			DeadLetterURL:   env.Required("DEAD_LETTER_QUEUE_URL"),
+			InstancesTable:   env.Required("INSTANCES_TABLE"),
+			ExecutionsTable:  env.Required("EXECUTIONS_TABLE"),
+			QueueURL:         env.Required("QUEUE_URL"),
+			DeadLetterURL:    env.Required("DEAD_LETTER_QUEUE_URL"),
+			ContactsTable:    env.Optional("CONTACTS_TABLE", ""),
+			BackfillQueueURL: env.Optional("BACKFILL_QUEUE_URL", ""),
 		},
 		TokenHash:    env.Optional("OPERATOR_TOKEN_HASH", ""),
 		SessionKeyID: env.Optional("CONSOLE_SESSION_KEY_ID", ""),
@@ -88,8 +91,13 @@ func New(ctx context.Context, cfg Config, deps app.Deps) (*Function, error) {
 		}
 	}
 	mux := http.NewServeMux()
+	var first api.Backfill // a nil *backfill.Service is no first sync
+	if operations.Backfill != nil {
+		first = operations.Backfill
+	}
 	mux.Handle("/api/", api.New(api.Config{
 		Ops:          operations.Service,
+		Backfill:     first,
 		TokenHash:    cfg.TokenHash,
 		TrustRequest: cfg.TrustRequest,
 		Logger:       log,

@@ -4,6 +4,7 @@ import (
 	"errors"
 
 	"github.com/apmc-sync/apmc/internal/app"
+	"github.com/apmc-sync/apmc/internal/backfill"
 	"github.com/apmc-sync/apmc/internal/dynamo"
 	"github.com/apmc-sync/apmc/internal/ops"
 	"github.com/apmc-sync/apmc/internal/queue"
@@ -20,6 +21,11 @@ type OpsConfig struct {
 	// DeadLetterURL is the dead-letter queue; empty, the dead-letter
 	// operations are unavailable.
 	DeadLetterURL string
+	// ContactsTable holds the first sync's plans and job, and
+	// BackfillQueueURL is the queue that starts the job; with either empty,
+	// the first-sync operations are unavailable.
+	ContactsTable    string
+	BackfillQueueURL string
 	// KMSKeyID is the key sealing instance secrets; empty, the instance
 	// store can neither seal nor open them. Display reads and the
 	// operations need none, so the executions function holds no right on
@@ -41,6 +47,10 @@ type Ops struct {
 	Instances  *dynamo.InstanceStore
 	Executions *dynamo.ExecutionStore
 	Service    *ops.Service
+	// Backfill starts, follows and cancels first syncs and reads their
+	// plans; nil without a contacts table and a backfill queue. It neither
+	// plans nor applies (no API clients here): the job function applies.
+	Backfill *backfill.Service
 }
 
 // NewOps builds the operations and their stores.
@@ -62,6 +72,13 @@ func NewOps(cfg OpsConfig, c app.Clients) (Ops, error) {
 	o.Service = &ops.Service{Instances: o.Instances, Executions: o.Executions, Queue: queue.NewProducer(c.SQS, cfg.QueueURL)}
 	if cfg.DeadLetterURL != "" {
 		o.Service.DeadLetters = &queue.DeadLetters{Client: c.SQS, URL: cfg.DeadLetterURL}
+	}
+	if cfg.ContactsTable != "" && cfg.BackfillQueueURL != "" {
+		o.Backfill = &backfill.Service{
+			Instances: o.Instances,
+			Store:     dynamo.NewContactStore(c.DynamoDB, cfg.ContactsTable),
+			Queue:     queue.Jobs{Client: c.SQS, URL: cfg.BackfillQueueURL},
+		}
 	}
 	return o, nil
 }
