@@ -24,6 +24,7 @@ var functionIDs = []string{
 	"IngestMailchimpFunction",
 	"SyncFunction",
 	"ExecutionsFunction",
+	"BackfillFunction",
 }
 
 // stack is the template seen two ways.
