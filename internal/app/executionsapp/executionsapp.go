@@ -91,9 +91,11 @@ func New(ctx context.Context, cfg Config, deps app.Deps) (*Function, error) {
 		}
 	}
 	mux := http.NewServeMux()
-	var first api.Backfill // a nil *backfill.Service is no first sync
+	// A nil *backfill.Service is no first sync: leave the interfaces nil.
+	var first api.Backfill
+	var firstShown console.Backfill
 	if operations.Backfill != nil {
-		first = operations.Backfill
+		first, firstShown = operations.Backfill, operations.Backfill
 	}
 	mux.Handle("/api/", api.New(api.Config{
 		Ops:          operations.Service,
@@ -107,6 +109,7 @@ func New(ctx context.Context, cfg Config, deps app.Deps) (*Function, error) {
 		TokenHash:  cfg.TokenHash,
 		SessionKey: sessionKey,
 		Secure:     cfg.Secure,
+		Backfill:   firstShown,
 		Logger:     log,
 	})
 	mux.Handle("/console", consoleHandler)
