@@ -57,7 +57,7 @@ $(TOOLS)/golangci-lint:
 
 # SAM runs build-<LogicalId> for functions with BuildMethod: makefile.
 ARTIFACTS_DIR ?= $(CURDIR)/bin/$@
-build: build-IngestAccessplanitFunction build-IngestMailchimpFunction build-SyncFunction build-ExecutionsFunction build-ReconcileFunction
+build: build-IngestAccessplanitFunction build-IngestMailchimpFunction build-SyncFunction build-ExecutionsFunction build-ReconcileFunction build-BackfillFunction
 
 build-IngestAccessplanitFunction:
 	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/ingest-accessplanit
@@ -65,6 +65,8 @@ build-IngestMailchimpFunction:
 	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/ingest-mailchimp
 build-SyncFunction:
 	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/sync
+build-BackfillFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/backfill
 build-ExecutionsFunction:
 	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/executions
 build-ReconcileFunction:

@@ -43,7 +43,7 @@ import (
 )
 
 // names are the Lambda functions, each a directory beside this file.
-var names = []string{"ingest-accessplanit", "ingest-mailchimp", "sync", "executions", "reconcile"}
+var names = []string{"ingest-accessplanit", "ingest-mailchimp", "sync", "executions", "reconcile", "backfill"}
 
 // maxARM64Bytes is the size a deployed (arm64) bootstrap must stay under: 15 MB.
 const maxARM64Bytes = 15_000_000

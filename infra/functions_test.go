@@ -44,6 +44,9 @@ func TestFunctionsSizing(t *testing.T) {
 		{"SyncFunction", "!Ref SyncTimeoutSeconds", "256"},
 		// HTTP API integrations time out at 30 s anyway.
 		{"ExecutionsFunction", "30", "256"},
+		// A first-sync run takes what Lambda allows; the job carries on in
+		// the next run (its queue's visibility timeout is longer).
+		{"BackfillFunction", "900", "512"},
 	}
 	for _, tt := range tests {
 		if got := render(s.functionProperty(tt.id, "Timeout")); got != tt.timeout {
@@ -87,9 +90,19 @@ func TestFunctionsEnvironment(t *testing.T) {
 			"CONTACTS_TABLE":        "!Ref ContactsTable",
 			"QUEUE_URL":             "!Ref ChangesQueue",
 			"DEAD_LETTER_QUEUE_URL": "!Ref ChangesDeadLetterQueue",
+			"BACKFILL_QUEUE_URL":    "!Ref BackfillQueue",
 			"OPERATOR_TOKEN_HASH":   "!Ref OperatorTokenHash",
 			// Names the KMS HMAC key the console's session key is derived from.
 			"CONSOLE_SESSION_KEY_ID": "!Ref ConsoleSessionKey",
+		}},
+		{"BackfillFunction", map[string]string{
+			"INSTANCES_TABLE":    "!Ref InstancesTable",
+			"EXECUTIONS_TABLE":   "!Ref ExecutionsTable",
+			"CONTACTS_TABLE":     "!Ref ContactsTable",
+			"BACKFILL_QUEUE_URL": "!Ref BackfillQueue",
+			// No MAILCHIMP_MAX_CONNECTIONS: a run makes one Mailchimp call
+			// at a time.
+			"KMS_KEY_ID": "!Ref SecretsKey",
 		}},
 	}
 	for _, tt := range tests {
@@ -126,6 +139,7 @@ func TestHttpAPIRoutes(t *testing.T) {
 			"POST /webhooks/mailchimp/{instanceID}/{token} " + public,
 		}},
 		{"SyncFunction", nil},
+		{"BackfillFunction", nil},
 		{"ExecutionsFunction", []string{
 			"ANY /api/{proxy+} AWS_IAM",
 			// The console authenticates itself (operator token → session cookie).

@@ -28,6 +28,7 @@ var functionRoles = map[string]string{
 	"SyncFunction":               "SyncRole",
 	"ExecutionsFunction":         "ExecutionsRole",
 	"ReconcileFunction":          "ReconcileRole",
+	"BackfillFunction":           "BackfillRole",
 }
 
 // functionLogGroups names each function's log group.
@@ -37,6 +38,7 @@ var functionLogGroups = map[string]string{
 	"SyncFunction":               "SyncLogGroup",
 	"ExecutionsFunction":         "ExecutionsLogGroup",
 	"ReconcileFunction":          "ReconcileLogGroup",
+	"BackfillFunction":           "BackfillLogGroup",
 }
 
 // grants returns a function's permissions, read from its role's inline
@@ -173,14 +175,37 @@ func TestFunctionPermissions(t *testing.T) {
 			"sqs:GetQueueAttributes on ChangesQueue",
 			"sqs:ReceiveMessage on ChangesQueue",
 		}},
+		{"BackfillFunction", []string{
+			"dynamodb:DeleteItem on ContactsTable",
+			"dynamodb:GetItem on ContactsTable",
+			"dynamodb:GetItem on InstancesTable",
+			// Contact states and the job record, its checkpoint.
+			"dynamodb:PutItem on ContactsTable",
+			"dynamodb:PutItem on ExecutionsTable",
+			// The instance's contact states and a plan's parts.
+			"dynamodb:Query on ContactsTable",
+			"kms:Decrypt on SecretsKey",
+			"logs:CreateLogStream on BackfillLogGroup",
+			"logs:PutLogEvents on BackfillLogGroup",
+			// The event source mapping polls its own queue; a run puts its
+			// continuation back on it.
+			"sqs:DeleteMessage on BackfillQueue",
+			"sqs:GetQueueAttributes on BackfillQueue",
+			"sqs:ReceiveMessage on BackfillQueue",
+			"sqs:SendMessage on BackfillQueue",
+		}},
 		{"ExecutionsFunction", []string{
+			// First syncs: plans and the job record, and a cancel request.
+			"dynamodb:GetItem on ContactsTable",
 			"dynamodb:GetItem on ExecutionsTable",
 			"dynamodb:GetItem on InstancesTable",
 			// Resume marks the held executions it released.
 			"dynamodb:PutItem on ExecutionsTable",
+			"dynamodb:Query on ContactsTable",
 			"dynamodb:Query on ExecutionsTable",
 			"dynamodb:Query on ExecutionsTable/index/*",
 			"dynamodb:Scan on InstancesTable",
+			"dynamodb:UpdateItem on ContactsTable",
 			// Pause and resume update the instance's state and nothing else
 			// (no PutItem, no DeleteItem): the connection settings and
 			// secrets stay the operator's.
@@ -196,6 +221,8 @@ func TestFunctionPermissions(t *testing.T) {
 			"sqs:DeleteMessage on ChangesDeadLetterQueue",
 			"sqs:GetQueueAttributes on ChangesDeadLetterQueue",
 			"sqs:ReceiveMessage on ChangesDeadLetterQueue",
+			// Start a first sync.
+			"sqs:SendMessage on BackfillQueue",
 			// Replay.
 			"sqs:SendMessage on ChangesQueue",
 		}},
@@ -233,7 +260,7 @@ func TestStateUpdateMatchesCode(t *testing.T) {
 	var found bool
 	for _, p := range list(node(s.properties("ExecutionsRole"), "Policies")) {
 		for _, st := range list(node(p, "PolicyDocument", "Statement")) {
-			if !slices.Contains(list(node(st, "Action")), any("dynamodb:UpdateItem")) {
+			if !slices.Contains(list(node(st, "Action")), any("dynamodb:UpdateItem")) || render(node(st, "Resource")) != "!GetAtt InstancesTable.Arn" {
 				continue
 			}
 			found = true

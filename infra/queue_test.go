@@ -90,14 +90,19 @@ func TestSyncEventSource(t *testing.T) {
 	if got := render(sqs[0]); got != want {
 		t.Errorf("SyncFunction SQS event = %s, want %s", got, want)
 	}
+	// The backfill function consumes its own queue, one job at a time.
+	jobs := render(node(s.functionProperty("BackfillFunction", "Events"), "Jobs", "Properties"))
+	if want := "{BatchSize: 1, FunctionResponseTypes: [ReportBatchItemFailures], Queue: !GetAtt BackfillQueue.Arn}"; jobs != want {
+		t.Errorf("BackfillFunction SQS event = %s, want %s", jobs, want)
+	}
 	for _, id := range functionIDs {
-		if id == "SyncFunction" {
+		if id == "SyncFunction" || id == "BackfillFunction" {
 			continue
 		}
 		events, _ := s.functionProperty(id, "Events").(map[string]any)
 		for name, e := range events {
 			if render(node(e, "Type")) == "SQS" {
-				t.Errorf("%s event %s consumes SQS, want only SyncFunction to", id, name)
+				t.Errorf("%s event %s consumes SQS, want only SyncFunction and BackfillFunction to", id, name)
 			}
 		}
 	}

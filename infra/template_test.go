@@ -25,6 +25,7 @@ var functionIDs = []string{
 	"SyncFunction",
 	"ExecutionsFunction",
 	"ReconcileFunction",
+	"BackfillFunction",
 }
 
 // stack is the template seen two ways.

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/apmc-sync/apmc/internal/apmc"
+	"github.com/apmc-sync/apmc/internal/backfill"
 	"github.com/apmc-sync/apmc/internal/ops"
 )
 
@@ -28,7 +29,10 @@ type Config struct {
 	// TrustRequest, when set, accepts requests the platform has already
 	// authenticated (in AWS: the HTTP API's IAM authorization).
 	TrustRequest func(r *http.Request) bool
-	Logger       *slog.Logger
+	// Backfill serves the first sync's plans and job; nil answers their
+	// routes 404.
+	Backfill Backfill
+	Logger   *slog.Logger
 }
 
 // New returns the API handler, serving under /api/; its OpenAPI document
@@ -41,6 +45,7 @@ func New(cfg Config) http.Handler {
 	mux.HandleFunc("GET /api/instances/{id}/executions", a.listExecutions)
 	mux.HandleFunc("GET /api/instances/{id}/executions/{eid}", a.getExecution)
 	a.opsRoutes(mux)
+	a.backfillRoutes(mux)
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, a.log(), errRoute)
 	})
@@ -180,6 +185,8 @@ func writeError(w http.ResponseWriter, log *slog.Logger, err error) {
 		status, msg = http.StatusNotFound, "not found"
 	case errors.Is(err, errBadRequest), apmc.IsInvalid(err):
 		status, msg = http.StatusBadRequest, err.Error()
+	case errors.Is(err, backfill.ErrJobRunning):
+		status, msg = http.StatusConflict, err.Error()
 	case errors.Is(err, apmc.ErrConflict):
 		status, msg = http.StatusConflict, "the resource changed meanwhile; try again"
 	}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/apmc-sync/apmc/internal/api"
 	"github.com/apmc-sync/apmc/internal/apmc"
 	"github.com/apmc-sync/apmc/internal/awstest"
+	"github.com/apmc-sync/apmc/internal/backfill"
 	"github.com/apmc-sync/apmc/internal/dynamo"
 	"github.com/apmc-sync/apmc/internal/ops"
 	"github.com/apmc-sync/apmc/internal/queue"
@@ -34,6 +36,11 @@ type env struct {
 	queues  queue.Queues
 	store   *dynamo.ExecutionStore
 	service *ops.Service
+	// The first sync's plans and job, in the contacts table, and the
+	// backfill queue Start puts jobs on.
+	contacts *dynamo.ContactStore
+	jobs     queue.Queues
+	backfill *backfill.Service
 }
 
 // newEnv serves the API with its operations over kumo-backed stores, a
@@ -116,7 +123,10 @@ func newEnv(t *testing.T) *env {
 		Queue:       queue.NewProducer(svc.SQS, e.queues.ChangesURL),
 		DeadLetters: &queue.DeadLetters{Client: svc.SQS, URL: e.queues.DeadLetterURL},
 	}
-	cfg := api.Config{Ops: e.service, TokenHash: api.HashToken(operatorToken)}
+	e.contacts = dynamo.NewContactStore(ddb, tables.Contacts)
+	e.jobs = svc.Queues(t, "api-backfill", 30)
+	e.backfill = &backfill.Service{Instances: instances, Store: e.contacts, Queue: queue.Jobs{Client: svc.SQS, URL: e.jobs.ChangesURL}}
+	cfg := api.Config{Ops: e.service, Backfill: e.backfill, TokenHash: api.HashToken(operatorToken)}
 	e.srv = httptest.NewServer(api.New(cfg))
 	t.Cleanup(e.srv.Close)
 	return e
@@ -192,4 +202,23 @@ func (e *env) pick(keep func(x apmc.Execution) bool) []string {
 		}
 	}
 	return out
+}
+
+// plan stores a plan of the instance with n contacts to create in
+// Mailchimp and one blocked, and returns it.
+func (e *env) plan(t *testing.T, instanceID string, n int) backfill.Plan {
+	t.Helper()
+	now := time.Now().UTC()
+	p := backfill.Plan{ID: "plan-" + strconv.FormatInt(now.UnixNano(), 36), InstanceID: instanceID, CreatedAt: now, ExpiresAt: now.Add(backfill.PlanTTL)}
+	for i := range n {
+		p.Contacts = append(p.Contacts, apmc.PairPlan{Email: fmt.Sprintf("new%d@example.com", i), UserID: fmt.Sprint(2000 + i), Action: apmc.PairCreateInMailchimp, Reason: "only in accessplanit"})
+	}
+	p.Contacts = append(p.Contacts, apmc.PairPlan{Email: "gone@example.com", Action: apmc.PairBlocked, Reason: "unsubscribed in Mailchimp"})
+	p.Counts = apmc.PlanCounts(p.Contacts)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := e.contacts.SavePlan(ctx, p); err != nil {
+		t.Fatalf("SavePlan() error = %v", err)
+	}
+	return p
 }

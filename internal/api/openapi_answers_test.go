@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"bytes"
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/apmc-sync/apmc/internal/api"
 	"github.com/apmc-sync/apmc/internal/apmc"
+	"github.com/apmc-sync/apmc/internal/backfill"
 	"github.com/apmc-sync/apmc/internal/dynamo"
 	"github.com/apmc-sync/apmc/internal/ops"
 	"github.com/apmc-sync/apmc/internal/queue"
@@ -105,6 +107,52 @@ func TestAnswersMatchDocument(t *testing.T) {
 		})
 	}
 
+	// The first sync: plans, a job that runs, a second plan refused, a
+	// cancel; requests with a body.
+	alphaPlan, betaPlan := e.plan(t, "alpha", 3), e.plan(t, "beta", api.MaxPlanContacts+1)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := e.contacts.StartJob(ctx, backfill.Job{InstanceID: "alpha", PlanID: alphaPlan.ID, Total: 3}); err != nil {
+		t.Fatalf("StartJob() error = %v", err)
+	}
+	other := e.plan(t, "alpha", 1)
+	plans, planOf := "/api/instances/alpha/plans", "/api/instances/beta/plans/"
+	first := []struct {
+		name, route, path, body string
+		wantValid               bool
+		want                    int
+	}{
+		{"plans", "GET /api/instances/{id}/plans", plans, "", true, 200},
+		{"plans, unknown parameter", "GET /api/instances/{id}/plans", plans + "?all=true", "", false, 400},
+		{"plans, unknown instance", "GET /api/instances/{id}/plans", "/api/instances/nobody/plans", "", true, 404},
+		{"plan", "GET /api/instances/{id}/plans/{pid}", planOf + betaPlan.ID, "", true, 200},
+		{"plan with contacts", "GET /api/instances/{id}/plans/{pid}", planOf + betaPlan.ID + "?contacts=true", "", true, 200},
+		{"plan, bad contacts", "GET /api/instances/{id}/plans/{pid}", planOf + betaPlan.ID + "?contacts=some", "", false, 400},
+		{"plan, unknown", "GET /api/instances/{id}/plans/{pid}", planOf + "nope", "", true, 404},
+		{"plan, another instance's", "GET /api/instances/{id}/plans/{pid}", planOf + alphaPlan.ID, "", true, 404},
+		{"start", "POST /api/instances/{id}/backfill", "/api/instances/beta/backfill", `{"plan_id":"` + betaPlan.ID + `"}`, true, 202},
+		{"start, no body", "POST /api/instances/{id}/backfill", "/api/instances/beta/backfill", "", false, 400},
+		{"start, unknown plan", "POST /api/instances/{id}/backfill", "/api/instances/beta/backfill", `{"plan_id":"nope"}`, true, 400},
+		{"start, unknown instance", "POST /api/instances/{id}/backfill", "/api/instances/nobody/backfill", `{"plan_id":"nope"}`, true, 404},
+		{"start, another running", "POST /api/instances/{id}/backfill", "/api/instances/alpha/backfill", `{"plan_id":"` + other.ID + `"}`, true, 409},
+		{"job", "GET /api/instances/{id}/backfill", "/api/instances/alpha/backfill", "", true, 200},
+		{"job, none", "GET /api/instances/{id}/backfill", "/api/instances/beta/backfill", "", true, 404},
+		{"cancel", "POST /api/instances/{id}/backfill/cancel", "/api/instances/alpha/backfill/cancel", "", true, 202},
+		{"cancel, none running", "POST /api/instances/{id}/backfill/cancel", "/api/instances/beta/backfill/cancel", "", true, 404},
+	}
+	for _, tc := range first {
+		t.Run(tc.name, func(t *testing.T) {
+			method, _, _ := strings.Cut(tc.route, " ")
+			x := sendBody(t, e.srv.Client(), method, e.srv.URL+tc.path, bearer, tc.body)
+			if x.res.StatusCode != tc.want {
+				t.Errorf("%s %s = %d %s, want %d", method, tc.path, x.res.StatusCode, x.short(), tc.want)
+			}
+			d.checkRequest(t, x, tc.wantValid)
+			d.checkAnswer(t, tc.route, x)
+			seen[tc.route+" "+strconv.Itoa(x.res.StatusCode)] = true
+		})
+	}
+
 	// Every authenticated operation refuses an anonymous request as documented.
 	for _, route := range d.operations() {
 		if s := d.operation(route).Security; s != nil && len(s) == 0 {
@@ -149,7 +197,7 @@ func TestAnswersMatchDocument(t *testing.T) {
 // handler.
 func concrete(route string) string {
 	_, path, _ := strings.Cut(route, " ")
-	return strings.NewReplacer("{id}", "alpha", "{eid}", "01JZZZZZZZZZZZZZZZZZZZZZZZ", "{email}", "ada@example.com").Replace(path)
+	return strings.NewReplacer("{id}", "alpha", "{eid}", "01JZZZZZZZZZZZZZZZZZZZZZZZ", "{email}", "ada@example.com", "{pid}", "plan-1").Replace(path)
 }
 
 // brokenAPI serves the API over tables and queues that do not exist, so
@@ -164,7 +212,8 @@ func brokenAPI(t *testing.T, e *env) *httptest.Server {
 		Queue:       queue.NewProducer(e.svc.SQS, missingQueue),
 		DeadLetters: &queue.DeadLetters{Client: e.svc.SQS, URL: missingQueue},
 	}
-	srv := httptest.NewServer(api.New(api.Config{Ops: svc, TokenHash: api.HashToken(operatorToken)}))
+	first := &backfill.Service{Store: dynamo.NewContactStore(e.svc.DynamoDB, gone+"-contacts"), Queue: queue.Jobs{Client: e.svc.SQS, URL: missingQueue}}
+	srv := httptest.NewServer(api.New(api.Config{Ops: svc, Backfill: first, TokenHash: api.HashToken(operatorToken)}))
 	t.Cleanup(srv.Close)
 	return srv
 }

@@ -185,9 +185,22 @@ type exchange struct {
 // ("" for none).
 func send(t *testing.T, client *http.Client, method, url, auth string) exchange {
 	t.Helper()
-	req, err := http.NewRequest(method, url, nil)
+	return sendBody(t, client, method, url, auth, "")
+}
+
+// sendBody is send with a JSON body ("" for none).
+func sendBody(t *testing.T, client *http.Client, method, url, auth, content string) exchange {
+	t.Helper()
+	var sent io.Reader
+	if content != "" {
+		sent = strings.NewReader(content)
+	}
+	req, err := http.NewRequest(method, url, sent)
 	if err != nil {
 		t.Fatalf("NewRequest(%s %s) error = %v", method, url, err)
+	}
+	if content != "" {
+		req.Header.Set("Content-Type", "application/json")
 	}
 	if auth != "" {
 		req.Header.Set("Authorization", auth)
@@ -202,6 +215,7 @@ func send(t *testing.T, client *http.Client, method, url, auth string) exchange 
 		t.Fatalf("%s %s: read body: %v", method, url, err)
 	}
 	res.Body = io.NopCloser(bytes.NewReader(body))
+	req.Body = io.NopCloser(strings.NewReader(content)) // re-readable for validation
 	return exchange{req: req, res: res, body: body}
 }
 

@@ -39,7 +39,12 @@ type Applier struct {
 	Pace func(ctx context.Context) error
 	// Cancelled is asked between batches; true stops the apply cleanly.
 	Cancelled func(ctx context.Context) bool
-	Now       func() time.Time
+	// Until, when set, stops the apply at the first batch boundary at or
+	// after it, with an incomplete result: the job function's time is up
+	// and a continuation carries on. At least one batch is written first,
+	// so every run makes progress.
+	Until time.Time
+	Now   func() time.Time
 }
 
 // Result is what an apply did.
@@ -57,6 +62,25 @@ type Result struct {
 	// MailchimpRequests counts the batch calls (and single moves).
 	MailchimpRequests int  `json:"mailchimp_requests"`
 	Cancelled         bool `json:"cancelled,omitempty"`
+	// Incomplete says the apply stopped at Applier.Until with contacts
+	// left to write; applying the plan again carries on.
+	Incomplete bool `json:"incomplete,omitempty"`
+}
+
+// then is the result of a job whose earlier runs did r and whose latest
+// run did next. The counts and the changes since the plan are the first
+// run's: a later run finds the contacts written before unchanged.
+func (r *Result) then(next Result) Result {
+	if r == nil {
+		return next
+	}
+	out := next
+	out.Counts, out.ChangedSincePlan = r.Counts, r.ChangedSincePlan
+	out.Written += r.Written
+	out.Failed += r.Failed
+	out.ChangedLive += r.ChangedLive
+	out.MailchimpRequests += r.MailchimpRequests
+	return out
 }
 
 // Apply applies plan to the instance. A plan from another instance, or an
@@ -106,6 +130,10 @@ func (a Applier) Apply(ctx context.Context, in apmc.Instance, plan Plan, progres
 			res.Cancelled = true
 			return res, nil
 		}
+		if done > 0 && a.timeUp() {
+			res.Incomplete = true
+			return res, nil
+		}
 		if err := a.toMailchimp(ctx, in, pairs, decided, chunk, &res); err != nil {
 			return res, err
 		}
@@ -114,6 +142,10 @@ func (a Applier) Apply(ctx context.Context, in apmc.Instance, plan Plan, progres
 	for _, i := range toAP {
 		if a.cancelled(ctx) {
 			res.Cancelled = true
+			return res, nil
+		}
+		if done > 0 && a.timeUp() {
+			res.Incomplete = true
 			return res, nil
 		}
 		if err := a.toAccessplanit(ctx, in, pairs[i], decided[i], &res); err != nil {
@@ -338,6 +370,11 @@ func (a Applier) record(ctx context.Context, in apmc.Instance, p apmc.Pair, d ap
 
 func (a Applier) cancelled(ctx context.Context) bool {
 	return ctx.Err() != nil || a.Cancelled != nil && a.Cancelled(ctx)
+}
+
+// timeUp reports whether the apply has reached Until.
+func (a Applier) timeUp() bool {
+	return !a.Until.IsZero() && !a.now().Before(a.Until)
 }
 
 func (a Applier) now() time.Time {

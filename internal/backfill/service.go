@@ -35,6 +35,13 @@ type Service struct {
 	NewID func(now time.Time) string
 	// Sleep waits between paced accessplanit writes; nil uses a timer.
 	Sleep func(ctx context.Context, d time.Duration) error
+	// Queue hands a started job to the function that runs it (Start).
+	Queue JobQueue
+	// Reserve is kept in hand before the context's deadline: an apply under
+	// a deadline stops at the last batch boundary before deadline - Reserve
+	// (plus one paced accessplanit gap) with an incomplete result, the job
+	// still running, for a continuation to carry on.
+	Reserve time.Duration
 }
 
 // DefaultAccessplanitRequestsPerHour paces first sync's accessplanit writes
@@ -70,13 +77,7 @@ func (s Service) Plan(ctx context.Context, instanceID string, progress Progress)
 // progress as it goes. A plan is required: nobody applies what they have
 // not seen.
 func (s Service) Apply(ctx context.Context, instanceID, planID string, progress Progress) (Result, error) {
-	if planID == "" {
-		return Result{}, apmc.Invalidf("a plan id is required: run a plan first and apply it by its id")
-	}
-	plan, err := s.Store.Plan(ctx, instanceID, planID)
-	if errors.Is(err, apmc.ErrNotFound) {
-		return Result{}, apmc.Invalidf("plan %s of instance %s does not exist or has expired: make a new plan", planID, instanceID)
-	}
+	plan, err := s.StoredPlan(ctx, instanceID, planID)
 	if err != nil {
 		return Result{}, err
 	}
@@ -91,10 +92,21 @@ func (s Service) Apply(ctx context.Context, instanceID, planID string, progress 
 		}
 	}
 	job := Job{InstanceID: instanceID, PlanID: planID, Total: total}
+	// A continuation (this plan's job, still running) keeps its progress:
+	// the contacts it wrote are unchanged now and are not written again.
+	prev, perr := s.Store.Job(ctx, instanceID)
+	continuing := perr == nil && prev.Status == JobRunning && prev.PlanID == planID
+	if continuing {
+		job = prev
+	}
 	if err := s.Store.StartJob(ctx, job); err != nil {
 		return Result{}, err
 	}
-	job.Status, job.StartedAt = JobRunning, s.now().UTC()
+	job.Status = JobRunning
+	if !continuing || job.StartedAt.IsZero() {
+		job.StartedAt = s.now().UTC()
+	}
+	base, before := job.Done, job.Result
 	last := time.Time{}
 	a := Applier{
 		Reader:       Reader{Users: sides.Users, Members: sides.Members, Contacts: s.Store, Progress: progress},
@@ -105,6 +117,7 @@ func (s Service) Apply(ctx context.Context, instanceID, planID string, progress 
 		Executions:   s.Executions,
 		Pace:         s.pace(in),
 		Now:          s.Now,
+		Until:        s.until(ctx, in),
 		Cancelled: func(ctx context.Context) bool {
 			j, err := s.Store.Job(ctx, instanceID)
 			return err == nil && j.CancelRequested
@@ -116,13 +129,21 @@ func (s Service) Apply(ctx context.Context, instanceID, planID string, progress 
 		}
 		if stage == "apply" && s.now().Sub(last) >= time.Second {
 			last = s.now()
-			job.Done = done
+			job.Done = min(base+done, job.Total)
 			_ = s.Store.SaveJob(ctx, job) // progress only; the end is saved below
 		}
 	})
+	if err != nil && !a.Until.IsZero() && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		// Cut off by the deadline mid-batch: a continuation carries on.
+		res.Incomplete, res.Cancelled, err = true, false, nil
+	}
+	ran := res.Written + res.Failed
+	res = before.then(res)
 	job.Result = &res
-	job.Done = res.Written + res.Failed
+	job.Done = min(base+ran, job.Total)
 	switch {
+	case res.Incomplete:
+		job.Status = JobRunning
 	case err != nil:
 		job.Status, job.Error = JobFailed, apmc.Redact(err.Error(), in.Secrets.Values())
 	case res.Cancelled:
@@ -150,6 +171,16 @@ func (s Service) Cancel(ctx context.Context, instanceID string) error {
 	return s.Store.CancelJob(ctx, instanceID)
 }
 
+// until is when an apply under ctx's deadline stops: the deadline less
+// the reserve and one paced accessplanit gap; zero without a deadline.
+func (s Service) until(ctx context.Context, in apmc.Instance) time.Time {
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		return time.Time{}
+	}
+	return deadline.Add(-s.Reserve - gap(in))
+}
+
 func (s Service) open(ctx context.Context, instanceID string) (apmc.Instance, Sides, error) {
 	in, err := s.Instances.Instance(ctx, instanceID)
 	if err != nil {
@@ -165,11 +196,7 @@ func (s Service) open(ctx context.Context, instanceID string) (apmc.Instance, Si
 // pace waits between accessplanit writes so they stay under the instance's
 // budget.
 func (s Service) pace(in apmc.Instance) func(ctx context.Context) error {
-	rate := in.AccessplanitRequestsPerHour
-	if rate <= 0 {
-		rate = DefaultAccessplanitRequestsPerHour
-	}
-	gap := time.Hour / time.Duration(rate)
+	gap := gap(in)
 	var next time.Time
 	return func(ctx context.Context) error {
 		now := s.now()
@@ -182,6 +209,15 @@ func (s Service) pace(in apmc.Instance) func(ctx context.Context) error {
 		next = now.Add(gap)
 		return nil
 	}
+}
+
+// gap is the time between two paced accessplanit writes.
+func gap(in apmc.Instance) time.Duration {
+	rate := in.AccessplanitRequestsPerHour
+	if rate <= 0 {
+		rate = DefaultAccessplanitRequestsPerHour
+	}
+	return time.Hour / time.Duration(rate)
 }
 
 func (s Service) sleep(ctx context.Context, d time.Duration) error {

@@ -27,6 +27,9 @@ type Config struct {
 	// Secure marks the session cookie Secure: set it wherever the console is
 	// served over HTTPS (in AWS).
 	Secure bool
+	// Backfill reads the instance's first-sync plans and job for the
+	// instance page; nil shows none.
+	Backfill Backfill
 	// Logger receives internal errors; nil discards them.
 	Logger *slog.Logger
 	// Now returns the current time; nil means time.Now. Tests set it.

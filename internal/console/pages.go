@@ -29,6 +29,7 @@ type instanceData struct {
 	ReplayFailed bool   // the filters allow a bulk replay of failures
 	Statuses     []apmc.Status
 	Flows        []apmc.Flow
+	FirstSync    *firstSync // nil: no first sync here
 }
 
 // instance shows an instance's state and its executions, filtered.
@@ -71,6 +72,7 @@ func (c *console) instance(w http.ResponseWriter, r *http.Request, sess session)
 		}
 		d.ReplayFailed = f.Status == "" || f.Status == string(apmc.StatusFailed)
 	}
+	d.FirstSync = c.firstSync(r.Context(), id)
 	c.render(w, status, "instance", page{Title: sum.Instance.Name, Session: sess, Notice: instanceNotice(r), Data: d})
 }
 

@@ -231,11 +231,16 @@ type jobItem struct {
 }
 
 // StartJob records a running first-sync job for the instance, unless one
-// is already running (and reported progress within backfill.JobLease): then
-// it returns an error wrapping apmc.ErrConflict.
+// of another plan is already running (and reported progress within
+// backfill.JobLease): then it returns an error wrapping
+// backfill.ErrJobRunning (and so apmc.ErrConflict). A running job of the
+// same plan is carried on: a continuation, or a redelivery after a crash.
 func (s *ContactStore) StartJob(ctx context.Context, j backfill.Job) error {
 	now := s.now().UTC()
-	j.Status, j.StartedAt, j.UpdatedAt = backfill.JobRunning, now, now
+	j.Status, j.UpdatedAt = backfill.JobRunning, now
+	if j.StartedAt.IsZero() {
+		j.StartedAt = now
+	}
 	item, err := marshalItem(jobItem{Key: jobKey, Job: j})
 	if err != nil {
 		return fmt.Errorf("start job: encode item: %w", err)
@@ -244,6 +249,7 @@ func (s *ContactStore) StartJob(ctx context.Context, j backfill.Job) error {
 		expression.AttributeNotExists(expression.Name(AttrInstanceID)),
 		expression.Name("status").NotEqual(expression.Value(backfill.JobRunning)),
 		expression.Name("updated_at").LessThan(expression.Value(now.Add(-backfill.JobLease).Format(time.RFC3339Nano))),
+		expression.Name("plan_id").Equal(expression.Value(j.PlanID)),
 	)
 	expr, err := expression.NewBuilder().WithCondition(cond).Build()
 	if err != nil {
@@ -255,7 +261,7 @@ func (s *ContactStore) StartJob(ctx context.Context, j backfill.Job) error {
 	})
 	switch {
 	case conditionFailed(err):
-		return fmt.Errorf("a first sync of instance %s is already running: %w", j.InstanceID, apmc.ErrConflict)
+		return fmt.Errorf("instance %s: %w", j.InstanceID, backfill.ErrJobRunning)
 	case err != nil:
 		return fmt.Errorf("start job: %w", err)
 	}

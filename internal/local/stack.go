@@ -18,10 +18,12 @@ import (
 	"github.com/apmc-sync/apmc/internal/api"
 	"github.com/apmc-sync/apmc/internal/apmc"
 	"github.com/apmc-sync/apmc/internal/app"
+	"github.com/apmc-sync/apmc/internal/app/backfillapp"
 	"github.com/apmc-sync/apmc/internal/app/executionsapp"
 	"github.com/apmc-sync/apmc/internal/app/ingestapp"
 	"github.com/apmc-sync/apmc/internal/app/reconcileapp"
 	"github.com/apmc-sync/apmc/internal/app/syncapp"
+	"github.com/apmc-sync/apmc/internal/backfill"
 	"github.com/apmc-sync/apmc/internal/console"
 	"github.com/apmc-sync/apmc/internal/dynamo"
 	"github.com/apmc-sync/apmc/internal/ops"
@@ -55,6 +57,10 @@ type Stack struct {
 	// Reconcile is the reconcile function, run on demand or every
 	// Config.ReconcileInterval.
 	Reconcile *reconcileapp.Function
+	// BackfillQueues are the first-sync job's queue and its dead-letter
+	// queue; Backfill starts, follows and cancels jobs as the API does.
+	BackfillQueues queue.Queues
+	Backfill       *backfill.Service
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -100,6 +106,12 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("create queues: %w", err)
 	}
+	// The first-sync job's queue: a run is limited to backfillRunLimit, so
+	// a message is received again only after a run that crashed.
+	s.BackfillQueues, err = queue.Create(ctx, s.SQS, cfg.Prefix+"-backfill", int((backfillRunLimit+time.Minute)/time.Second), apmc.DefaultMaxAttempts)
+	if err != nil {
+		return nil, fmt.Errorf("create the backfill queues: %w", err)
+	}
 	keyID, err := secretsKey(ctx, kmsClient, cfg.Prefix)
 	if err != nil {
 		return nil, err
@@ -142,6 +154,10 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	s.runCtx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	s.StartConsumer()
 	s.scheduleReconcile(cfg.ReconcileInterval)
+	// The backfill function, fed one job message at a time.
+	jobs := &queue.Poller{Client: s.SQS, QueueURL: s.BackfillQueues.ChangesURL, QueueARN: s.BackfillQueues.ChangesARN,
+		Handler: fns.backfill.Handle, Workers: 1, BatchSize: 1, Logger: cfg.Logger}
+	s.wg.Go(func() { jobs.Run(s.runCtx) })
 
 	if err := s.seed(ctx, cfg, base, &info); err != nil {
 		return nil, err
@@ -161,7 +177,13 @@ type functions struct {
 	ingestAccessplanit, ingestMailchimp http.Handler
 	sync                                *queue.Consumer
 	executions                          http.Handler
+	backfill                            *backfillapp.Function
 }
+
+// backfillRunLimit bounds one run of the local backfill function, as
+// Lambda's timeout bounds the deployed one: a longer job checkpoints and
+// carries on in the next run.
+const backfillRunLimit = 5 * time.Minute
 
 // buildFunctions builds the functions over the stack's tables, queues and key,
 // sets the stack's stores and operations from the executions function's,
@@ -176,6 +198,7 @@ func (s *Stack) buildFunctions(ctx context.Context, cfg Config, clients app.Clie
 		Ops: executionsapp.OpsConfig{
 			InstancesTable: tables.Instances, ExecutionsTable: tables.Executions, ContactsTable: tables.Contacts,
 			QueueURL: s.Queues.ChangesURL, DeadLetterURL: s.Queues.DeadLetterURL,
+			BackfillQueueURL: s.BackfillQueues.ChangesURL,
 			// The stack seeds its demo instance, secrets included.
 			KMSKeyID: keyID,
 		},
@@ -187,6 +210,7 @@ func (s *Stack) buildFunctions(ctx context.Context, cfg Config, clients app.Clie
 	}
 	fns.executions = executions.Handler
 	s.Instances, s.Executions, s.Ops = executions.Ops.Instances, executions.Ops.Executions, executions.Ops.Service
+	s.Backfill = executions.Ops.Backfill
 	s.Cache = &apmc.CachedInstances{Next: s.Instances, TTL: cfg.InstanceCacheTTL}
 
 	deps := app.Deps{AWS: clients, Logger: cfg.Logger, Instances: s.Cache}
@@ -213,6 +237,13 @@ func (s *Stack) buildFunctions(ctx context.Context, cfg Config, clients app.Clie
 	}, deps)
 	if err != nil {
 		return fns, fmt.Errorf("build the reconcile function: %w", err)
+	}
+	if fns.backfill, err = backfillapp.New(backfillapp.Config{
+		InstancesTable: tables.Instances, ExecutionsTable: tables.Executions, ContactsTable: tables.Contacts,
+		BackfillQueueURL: s.BackfillQueues.ChangesURL, KMSKeyID: keyID, APITimeout: cfg.APITimeout,
+		MailchimpMaxConnections: cfg.MailchimpMaxConnections, RunLimit: backfillRunLimit,
+	}, deps); err != nil {
+		return fns, fmt.Errorf("build the backfill function: %w", err)
 	}
 	return fns, nil
 }

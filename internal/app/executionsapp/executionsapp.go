@@ -45,16 +45,19 @@ type Config struct {
 
 // ConfigFromEnv reads the configuration from the variables the template
 // sets (INSTANCES_TABLE, EXECUTIONS_TABLE, QUEUE_URL, DEAD_LETTER_QUEUE_URL,
-// OPERATOR_TOKEN_HASH, CONSOLE_SESSION_KEY_ID), reporting every problem at
+// CONTACTS_TABLE, BACKFILL_QUEUE_URL, OPERATOR_TOKEN_HASH,
+// CONSOLE_SESSION_KEY_ID), reporting every problem at
 // once. The function is served over HTTPS, so the cookie is Secure.
 func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	env := app.Env{Getenv: getenv}
 	cfg := Config{
 		Ops: OpsConfig{
-			InstancesTable:  env.Required("INSTANCES_TABLE"),
-			ExecutionsTable: env.Required("EXECUTIONS_TABLE"),
-			QueueURL:        env.Required("QUEUE_URL"),
-			DeadLetterURL:   env.Required("DEAD_LETTER_QUEUE_URL"),
+			InstancesTable:   env.Required("INSTANCES_TABLE"),
+			ExecutionsTable:  env.Required("EXECUTIONS_TABLE"),
+			QueueURL:         env.Required("QUEUE_URL"),
+			DeadLetterURL:    env.Required("DEAD_LETTER_QUEUE_URL"),
+			ContactsTable:    env.Optional("CONTACTS_TABLE", ""),
+			BackfillQueueURL: env.Optional("BACKFILL_QUEUE_URL", ""),
 		},
 		TokenHash:    env.Optional("OPERATOR_TOKEN_HASH", ""),
 		SessionKeyID: env.Optional("CONSOLE_SESSION_KEY_ID", ""),
@@ -88,8 +91,15 @@ func New(ctx context.Context, cfg Config, deps app.Deps) (*Function, error) {
 		}
 	}
 	mux := http.NewServeMux()
+	// A nil *backfill.Service is no first sync: leave the interfaces nil.
+	var first api.Backfill
+	var firstShown console.Backfill
+	if operations.Backfill != nil {
+		first, firstShown = operations.Backfill, operations.Backfill
+	}
 	mux.Handle("/api/", api.New(api.Config{
 		Ops:          operations.Service,
+		Backfill:     first,
 		TokenHash:    cfg.TokenHash,
 		TrustRequest: cfg.TrustRequest,
 		Logger:       log,
@@ -99,6 +109,7 @@ func New(ctx context.Context, cfg Config, deps app.Deps) (*Function, error) {
 		TokenHash:  cfg.TokenHash,
 		SessionKey: sessionKey,
 		Secure:     cfg.Secure,
+		Backfill:   firstShown,
 		Logger:     log,
 	})
 	mux.Handle("/console", consoleHandler)

@@ -4,6 +4,7 @@ import (
 	"errors"
 
 	"github.com/apmc-sync/apmc/internal/app"
+	"github.com/apmc-sync/apmc/internal/backfill"
 	"github.com/apmc-sync/apmc/internal/dynamo"
 	"github.com/apmc-sync/apmc/internal/ops"
 	"github.com/apmc-sync/apmc/internal/queue"
@@ -15,14 +16,17 @@ type OpsConfig struct {
 	// InstancesTable and ExecutionsTable are the DynamoDB tables.
 	InstancesTable  string
 	ExecutionsTable string
-	// ContactsTable holds the reconciliations the summaries show; empty,
-	// they show none.
-	ContactsTable string
 	// QueueURL is the changes queue replays and releases go to.
 	QueueURL string
 	// DeadLetterURL is the dead-letter queue; empty, the dead-letter
 	// operations are unavailable.
 	DeadLetterURL string
+	// ContactsTable holds the reconciliations the summaries show and the
+	// first sync's plans and job; BackfillQueueURL is the queue that starts
+	// the job. Without the table the summaries show no reconciliation; with
+	// either empty, the first-sync operations are unavailable.
+	ContactsTable    string
+	BackfillQueueURL string
 	// KMSKeyID is the key sealing instance secrets; empty, the instance
 	// store can neither seal nor open them. Display reads and the
 	// operations need none, so the executions function holds no right on
@@ -44,6 +48,10 @@ type Ops struct {
 	Instances  *dynamo.InstanceStore
 	Executions *dynamo.ExecutionStore
 	Service    *ops.Service
+	// Backfill starts, follows and cancels first syncs and reads their
+	// plans; nil without a contacts table and a backfill queue. It neither
+	// plans nor applies (no API clients here): the job function applies.
+	Backfill *backfill.Service
 }
 
 // NewOps builds the operations and their stores.
@@ -68,6 +76,13 @@ func NewOps(cfg OpsConfig, c app.Clients) (Ops, error) {
 	}
 	if cfg.DeadLetterURL != "" {
 		o.Service.DeadLetters = &queue.DeadLetters{Client: c.SQS, URL: cfg.DeadLetterURL}
+	}
+	if cfg.ContactsTable != "" && cfg.BackfillQueueURL != "" {
+		o.Backfill = &backfill.Service{
+			Instances: o.Instances,
+			Store:     dynamo.NewContactStore(c.DynamoDB, cfg.ContactsTable),
+			Queue:     queue.Jobs{Client: c.SQS, URL: cfg.BackfillQueueURL},
+		}
 	}
 	return o, nil
 }

@@ -1,0 +1,171 @@
+// Package backfillapp builds the backfill function: the first-sync job,
+// fed by the backfill queue. Each message applies a stored plan as the
+// instance's one job until the invocation's time is nearly up, checkpointed
+// in the job record; a run that stops early puts the same message back on
+// the queue and the next run carries on, skipping the contacts already
+// written. The function's main, the local stack and the tests all use it.
+package backfillapp
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/apmc-sync/apmc/internal/apmc"
+	"github.com/apmc-sync/apmc/internal/app"
+	"github.com/apmc-sync/apmc/internal/backfill"
+	"github.com/apmc-sync/apmc/internal/connector"
+	"github.com/apmc-sync/apmc/internal/dynamo"
+	"github.com/apmc-sync/apmc/internal/queue"
+	"github.com/apmc-sync/apmc/internal/secrets"
+)
+
+// Config is what the backfill function needs from its environment.
+type Config struct {
+	// InstancesTable, ExecutionsTable and ContactsTable are the DynamoDB
+	// tables; plans and the job record live in the contacts table.
+	InstancesTable  string
+	ExecutionsTable string
+	ContactsTable   string
+	// BackfillQueueURL is the queue continuations are put back on.
+	BackfillQueueURL string
+	// KMSKeyID is the key sealing instance secrets (the API keys).
+	KMSKeyID string
+	// APITimeout bounds each call to Mailchimp or accessplanit; 0 means
+	// connector.DefaultTimeout.
+	APITimeout time.Duration
+	// MailchimpMaxConnections caps the Mailchimp requests in flight per
+	// API key; 0 means connector.DefaultMaxMailchimpConnections.
+	MailchimpMaxConnections int
+	// RunLimit, when set, bounds each run (the local stack's poller has no
+	// deadline of its own), so it checkpoints and continues as a Lambda run
+	// does. Not read from the environment.
+	RunLimit time.Duration
+}
+
+// ConfigFromEnv reads the configuration from the variables the template
+// sets (INSTANCES_TABLE, EXECUTIONS_TABLE, CONTACTS_TABLE,
+// BACKFILL_QUEUE_URL, KMS_KEY_ID, MAILCHIMP_MAX_CONNECTIONS) and the
+// optional API_TIMEOUT_SECONDS, reporting every problem at once.
+func ConfigFromEnv(getenv func(string) string) (Config, error) {
+	env := app.Env{Getenv: getenv}
+	cfg := Config{
+		InstancesTable:          env.Required("INSTANCES_TABLE"),
+		ExecutionsTable:         env.Required("EXECUTIONS_TABLE"),
+		ContactsTable:           env.Required("CONTACTS_TABLE"),
+		BackfillQueueURL:        env.Required("BACKFILL_QUEUE_URL"),
+		KMSKeyID:                env.Required("KMS_KEY_ID"),
+		APITimeout:              env.Seconds("API_TIMEOUT_SECONDS", connector.DefaultTimeout),
+		MailchimpMaxConnections: env.Positive("MAILCHIMP_MAX_CONNECTIONS", connector.DefaultMaxMailchimpConnections),
+	}
+	return cfg, env.Err()
+}
+
+// Validate reports the settings that are missing.
+func (c Config) Validate() error {
+	return app.Require("backfill",
+		app.Setting{Name: "instances table", Value: c.InstancesTable},
+		app.Setting{Name: "executions table", Value: c.ExecutionsTable},
+		app.Setting{Name: "contacts table", Value: c.ContactsTable},
+		app.Setting{Name: "backfill queue URL", Value: c.BackfillQueueURL},
+		app.Setting{Name: "KMS key", Value: c.KMSKeyID},
+	)
+}
+
+// Function is the backfill function, built.
+type Function struct {
+	// Service applies the plans; its Queue is the backfill queue.
+	Service  backfill.Service
+	runLimit time.Duration
+	log      *slog.Logger
+}
+
+// New builds the backfill function.
+func New(cfg Config, deps app.Deps) (*Function, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if deps.AWS.DynamoDB == nil || deps.AWS.SQS == nil || deps.AWS.KMS == nil {
+		return nil, errors.New("backfill: no AWS clients")
+	}
+	apiTimeout := cfg.APITimeout
+	if apiTimeout <= 0 {
+		apiTimeout = connector.DefaultTimeout
+	}
+	conn := &connector.Connector{Timeout: apiTimeout, MaxMailchimpConnections: cfg.MailchimpMaxConnections}
+	var instances apmc.Instances = dynamo.NewInstanceStore(deps.AWS.DynamoDB, cfg.InstancesTable, secrets.NewKMS(deps.AWS.KMS, cfg.KMSKeyID))
+	if deps.Instances != nil {
+		instances = deps.Instances
+	}
+	return &Function{
+		Service: backfill.Service{
+			Instances:  instances,
+			Connect:    conn.Backfill,
+			Store:      dynamo.NewContactStore(deps.AWS.DynamoDB, cfg.ContactsTable),
+			Executions: dynamo.NewExecutionStore(deps.AWS.DynamoDB, cfg.ExecutionsTable),
+			Queue:      queue.Jobs{Client: deps.AWS.SQS, URL: cfg.BackfillQueueURL},
+			// A batch is one Mailchimp call (or a move's two) and then a
+			// contact state and an execution per member: stop with time for
+			// both in hand.
+			Reserve: 2*apiTimeout + 30*time.Second,
+		},
+		runLimit: cfg.RunLimit,
+		log:      deps.Log(),
+	}, nil
+}
+
+// Handle runs the jobs of a batch of the backfill queue (the template gives
+// it one message at a time): Lambda's handler, and the local stack's
+// poller's. A message that cannot be decoded, or a job that can never run
+// (its plan is gone, another plan's job is running), is logged and dropped;
+// a failure a retry may fix is reported, and the queue redelivers the
+// message after its visibility timeout.
+func (f *Function) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+	var resp events.SQSEventResponse
+	for _, r := range ev.Records {
+		if err := f.run(ctx, r.Body); err != nil {
+			f.log.Error("first sync job failed; the queue retries it", "message_id", r.MessageId, "error", err.Error())
+			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: r.MessageId})
+		}
+	}
+	return resp, nil
+}
+
+// run applies the message's plan until done, cancelled or out of time.
+func (f *Function) run(ctx context.Context, body string) error {
+	var m backfill.Message
+	if err := json.Unmarshal([]byte(body), &m); err != nil || m.InstanceID == "" || m.PlanID == "" {
+		f.log.Error("dropped a first sync message that names no instance and plan", "body_bytes", len(body))
+		return nil
+	}
+	log := f.log.With("instance_id", m.InstanceID, "plan_id", m.PlanID)
+	if f.runLimit > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, f.runLimit)
+		defer cancel()
+	}
+	res, err := f.Service.Apply(ctx, m.InstanceID, m.PlanID, nil)
+	switch {
+	case err != nil && (apmc.IsPermanent(err) || apmc.IsInvalid(err) || errors.Is(err, apmc.ErrConflict) || errors.Is(err, apmc.ErrNotFound)):
+		log.Warn("first sync job not run", "error", err.Error())
+		return nil
+	case err != nil:
+		return err
+	case res.Incomplete:
+		// The message in hand is deleted once this run returns; until then
+		// its group holds the continuation back.
+		sendCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		if err := f.Service.Queue.SendJob(sendCtx, m); err != nil {
+			return err
+		}
+		log.Info("first sync job continues", "written", res.Written, "failed", res.Failed)
+		return nil
+	}
+	log.Info("first sync job ended", "written", res.Written, "failed", res.Failed, "cancelled", res.Cancelled)
+	return nil
+}

@@ -1,0 +1,80 @@
+package backfill
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/apmc-sync/apmc/internal/apmc"
+)
+
+// Message asks the job function to apply a plan: the body of a message on
+// the backfill queue. The same message carries a job on after a run that
+// stopped at its deadline.
+type Message struct {
+	InstanceID string `json:"instance_id"`
+	PlanID     string `json:"plan_id"`
+}
+
+// JobQueue hands jobs to the function that runs them.
+type JobQueue interface {
+	SendJob(ctx context.Context, m Message) error
+}
+
+// ErrJobRunning is returned (wrapped) when a first sync is started while
+// another one of the instance is running; it wraps apmc.ErrConflict.
+var ErrJobRunning = fmt.Errorf("a first sync of this instance is already running: %w", apmc.ErrConflict)
+
+// Start validates that the plan exists and hands its apply to the job
+// function, which runs it as the instance's one job; it does not wait. A
+// job of the instance already running (within its lease) refuses the start
+// with an error wrapping ErrJobRunning.
+func (s Service) Start(ctx context.Context, instanceID, planID string) (Message, error) {
+	if s.Queue == nil {
+		return Message{}, errors.New("start a first sync: no job queue")
+	}
+	if _, err := s.StoredPlan(ctx, instanceID, planID); err != nil {
+		return Message{}, err
+	}
+	j, err := s.Store.Job(ctx, instanceID)
+	switch {
+	case err == nil && j.Progressing(s.now()):
+		return Message{}, fmt.Errorf("plan %s is being applied (%d of %d done): %w", j.PlanID, j.Done, j.Total, ErrJobRunning)
+	case err != nil && !errors.Is(err, apmc.ErrNotFound):
+		return Message{}, fmt.Errorf("start a first sync: %w", err)
+	}
+	m := Message{InstanceID: instanceID, PlanID: planID}
+	if err := s.Queue.SendJob(ctx, m); err != nil {
+		return Message{}, fmt.Errorf("start a first sync: %w", err)
+	}
+	return m, nil
+}
+
+// StoredPlan returns a stored plan with its contacts. No plan id, or an
+// unknown or expired plan, is an invalid-input error.
+func (s Service) StoredPlan(ctx context.Context, instanceID, planID string) (Plan, error) {
+	if planID == "" {
+		return Plan{}, apmc.Invalidf("a plan id is required: run a plan first and apply it by its id")
+	}
+	plan, err := s.Store.Plan(ctx, instanceID, planID)
+	if errors.Is(err, apmc.ErrNotFound) {
+		return Plan{}, apmc.Invalidf("plan %s of instance %s does not exist or has expired: make a new plan", planID, instanceID)
+	}
+	if err != nil {
+		return Plan{}, err
+	}
+	return plan, nil
+}
+
+// Plans returns the instance's live plans, newest first, without their
+// contacts.
+func (s Service) Plans(ctx context.Context, instanceID string) ([]Plan, error) {
+	return s.Store.Plans(ctx, instanceID)
+}
+
+// Progressing reports whether the job is running and has reported within
+// its lease at now.
+func (j Job) Progressing(now time.Time) bool {
+	return j.Status == JobRunning && now.Sub(j.UpdatedAt) < JobLease
+}
