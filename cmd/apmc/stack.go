@@ -36,6 +36,7 @@ func (f *targetFlags) outputFlags() []struct {
 	}{
 		{"InstancesTableName", &f.instancesTable},
 		{"ExecutionsTableName", &f.executionsTable},
+		{"ContactsTableName", &f.contactsTable},
 		{"ChangesQueueUrl", &f.queueURL},
 		{"DeadLetterQueueUrl", &f.dlqURL},
 		{"SecretsKeyId", &f.kmsKeyID},

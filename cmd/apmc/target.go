@@ -17,6 +17,7 @@ import (
 	"github.com/apmc-sync/apmc/internal/app"
 	"github.com/apmc-sync/apmc/internal/app/executionsapp"
 	"github.com/apmc-sync/apmc/internal/awsconfig"
+	"github.com/apmc-sync/apmc/internal/backfill"
 	"github.com/apmc-sync/apmc/internal/connector"
 	"github.com/apmc-sync/apmc/internal/dynamo"
 	"github.com/apmc-sync/apmc/internal/local"
@@ -35,6 +36,7 @@ type targetFlags struct {
 	awsEndpoint     string
 	instancesTable  string
 	executionsTable string
+	contactsTable   string
 	queueURL        string
 	dlqURL          string
 	kmsKeyID        string
@@ -50,6 +52,7 @@ func addTargetFlags(fs *flag.FlagSet) *targetFlags {
 	fs.StringVar(&f.awsEndpoint, "aws-endpoint", envOr("APMC_AWS_ENDPOINT", ""), "DynamoDB/SQS/KMS endpoint override (AWS mode)")
 	fs.StringVar(&f.instancesTable, "instances-table", envOr("APMC_INSTANCES_TABLE", ""), "instances table (stack output InstancesTableName)")
 	fs.StringVar(&f.executionsTable, "executions-table", envOr("APMC_EXECUTIONS_TABLE", ""), "executions table (stack output ExecutionsTableName)")
+	fs.StringVar(&f.contactsTable, "contacts-table", envOr("APMC_CONTACTS_TABLE", ""), "contacts table, also holding first-sync plans and jobs (stack output ContactsTableName)")
 	fs.StringVar(&f.queueURL, "queue-url", envOr("APMC_QUEUE_URL", ""), "changes queue URL (stack output ChangesQueueUrl)")
 	fs.StringVar(&f.dlqURL, "dlq-url", envOr("APMC_DLQ_URL", ""), "dead-letter queue URL (stack output DeadLetterQueueUrl)")
 	fs.StringVar(&f.kmsKeyID, "kms-key-id", envOr("APMC_KMS_KEY_ID", ""), "KMS key sealing secrets (stack output SecretsKeyId; default alias/<stack>-secrets)")
@@ -64,6 +67,9 @@ type target struct {
 	Instances  *dynamo.InstanceStore
 	Executions *dynamo.ExecutionStore
 	Ops        *ops.Service
+	// Backfill plans and applies first syncs; nil when the contacts table
+	// is unknown.
+	Backfill *backfill.Service
 	// WebhookBaseURL is where /webhooks/… is served; empty when unknown.
 	WebhookBaseURL string
 	// HTTP calls Mailchimp, accessplanit and the webhook endpoints.
@@ -118,7 +124,7 @@ func (f *targetFlags) openLocal(ctx context.Context) (*target, error) {
 	}
 	base := strings.TrimSuffix(strings.TrimRight(info.APIURL, "/"), "/api")
 	return build(cfg, a.Endpoint, resources{
-		name: "local stack (" + f.localFile + ")", instancesTable: a.InstancesTable, executionsTable: a.ExecutionsTable,
+		name: "local stack (" + f.localFile + ")", instancesTable: a.InstancesTable, executionsTable: a.ExecutionsTable, contactsTable: a.ContactsTable,
 		queueURL: a.QueueURL, dlqURL: a.DeadLetterURL, kmsKeyID: a.KMSKeyID, webhookBaseURL: base,
 	})
 }
@@ -155,28 +161,41 @@ func (f *targetFlags) openAWS(ctx context.Context) (*target, error) {
 		key = "alias/" + f.stack + "-secrets"
 	}
 	return build(cfg, f.awsEndpoint, resources{
-		name: "stack " + f.stack, instancesTable: f.instancesTable, executionsTable: f.executionsTable,
+		name: "stack " + f.stack, instancesTable: f.instancesTable, executionsTable: f.executionsTable, contactsTable: f.contactsTable,
 		queueURL: f.queueURL, dlqURL: f.dlqURL, kmsKeyID: key, webhookBaseURL: strings.TrimRight(f.webhookBaseURL, "/"),
 	})
 }
 
 // resources name a deployment's tables, queues and key.
 type resources struct {
-	name, instancesTable, executionsTable, queueURL, dlqURL, kmsKeyID, webhookBaseURL string
+	name, instancesTable, executionsTable, contactsTable, queueURL, dlqURL, kmsKeyID, webhookBaseURL string
 }
 
 // build opens the deployment's stores and operations, as the executions
 // function builds them but with the secrets key; endpoint, when set,
 // replaces AWS's.
 func build(cfg aws.Config, endpoint string, r resources) (*target, error) {
+	clients := app.NewClients(cfg, endpoint)
 	operations, err := executionsapp.NewOps(executionsapp.OpsConfig{
 		InstancesTable: r.instancesTable, ExecutionsTable: r.executionsTable,
 		QueueURL: r.queueURL, DeadLetterURL: r.dlqURL, KMSKeyID: r.kmsKeyID,
-	}, app.NewClients(cfg, endpoint))
+	}, clients)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", r.name, err)
 	}
+	var first *backfill.Service
+	if r.contactsTable != "" {
+		// The instance store opens secrets with the KMS key: first sync
+		// calls both systems with the instance's own keys.
+		first = &backfill.Service{
+			Instances:  operations.Instances,
+			Connect:    (&connector.Connector{}).Backfill,
+			Store:      dynamo.NewContactStore(clients.DynamoDB, r.contactsTable),
+			Executions: operations.Executions,
+		}
+	}
 	return &target{
+		Backfill:       first,
 		Name:           r.name,
 		Instances:      operations.Instances,
 		Executions:     operations.Executions,
