@@ -30,13 +30,17 @@ func runBackfill(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}, args, stdout, stderr)
 }
 
-// firstSync returns the target's first-sync service, or says how to name
-// the contacts table it needs.
-func firstSync(t *target) (*backfill.Service, error) {
-	if t.Backfill == nil {
-		return nil, errors.New("the contacts table is unknown: pass -contacts-table (stack output ContactsTableName) or set APMC_CONTACTS_TABLE")
+// openFirstSync parses args like command.open and returns the target's
+// first-sync service, or says how to name the contacts table it needs.
+func openFirstSync(ctx context.Context, c *command, args []string, names ...string) (*backfill.Service, []string, error) {
+	t, pos, err := c.open(ctx, args, names...)
+	if err != nil {
+		return nil, nil, err
 	}
-	return t.Backfill, nil
+	if t.Backfill == nil {
+		return nil, nil, errors.New("the contacts table is unknown: pass -contacts-table (stack output ContactsTableName) or set APMC_CONTACTS_TABLE")
+	}
+	return t.Backfill, pos, nil
 }
 
 // firstSyncRate is the instance's accessplanit write budget for first sync.
@@ -65,11 +69,7 @@ func allCounts(counts map[apmc.PairAction]int) map[string]int {
 func backfillPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	c := newCommand("backfill plan", stderr)
 	out := c.fs.String("out", "", "also write every contact with its action and reason to this CSV file")
-	t, pos, err := c.open(ctx, args, "ID")
-	if err != nil {
-		return err
-	}
-	svc, err := firstSync(t)
+	svc, pos, err := openFirstSync(ctx, c, args, "ID")
 	if err != nil {
 		return err
 	}
@@ -89,11 +89,7 @@ func backfillPlan(ctx context.Context, args []string, stdout, stderr io.Writer) 
 func backfillShow(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	c := newCommand("backfill show", stderr)
 	out := c.fs.String("out", "", "also write every contact with its action and reason to this CSV file")
-	t, pos, err := c.open(ctx, args, "ID", "PLAN_ID")
-	if err != nil {
-		return err
-	}
-	svc, err := firstSync(t)
+	svc, pos, err := openFirstSync(ctx, c, args, "ID", "PLAN_ID")
 	if err != nil {
 		return err
 	}
@@ -200,16 +196,12 @@ type applyProgress struct {
 func backfillApply(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	c := newCommand("backfill apply", stderr)
 	planID := c.fs.String("plan", "", "the plan to apply (required: `apmc backfill plan ID` makes one)")
-	t, pos, err := c.open(ctx, args, "ID")
+	svc, pos, err := openFirstSync(ctx, c, args, "ID")
 	if err != nil {
 		return err
 	}
 	if *planID == "" {
 		return fmt.Errorf("backfill apply: -plan PLAN_ID is required: make a plan with `apmc backfill plan %s`, read it, then apply it by its id", pos[0])
-	}
-	svc, err := firstSync(t)
-	if err != nil {
-		return err
 	}
 	plan, err := svc.Store.Plan(ctx, pos[0], *planID)
 	if errors.Is(err, apmc.ErrNotFound) {
@@ -272,11 +264,7 @@ func printResult(stdout io.Writer, instanceID, planID, status string, res backfi
 
 func backfillStatus(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	c := newCommand("backfill status", stderr)
-	t, pos, err := c.open(ctx, args, "ID")
-	if err != nil {
-		return err
-	}
-	svc, err := firstSync(t)
+	svc, pos, err := openFirstSync(ctx, c, args, "ID")
 	if err != nil {
 		return err
 	}
@@ -315,11 +303,7 @@ func backfillStatus(ctx context.Context, args []string, stdout, stderr io.Writer
 
 func backfillCancel(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	c := newCommand("backfill cancel", stderr)
-	t, pos, err := c.open(ctx, args, "ID")
-	if err != nil {
-		return err
-	}
-	svc, err := firstSync(t)
+	svc, pos, err := openFirstSync(ctx, c, args, "ID")
 	if err != nil {
 		return err
 	}

@@ -2,7 +2,6 @@ package local_test
 
 import (
 	"context"
-	"strings"
 	"testing"
 	"time"
 
@@ -39,17 +38,6 @@ func firstSync(t *testing.T, s *local.Stack) backfill.Service {
 		Store:      dynamo.NewContactStore(clients.DynamoDB, s.Info.AWS.ContactsTable),
 		Executions: s.Executions,
 	}
-}
-
-// usersWith returns the simulator's Users with the email.
-func usersWith(s *local.Stack, email string) []map[string]any {
-	var out []map[string]any
-	for _, u := range s.Accessplanit.Users() {
-		if e, _ := u["Email"].(string); strings.EqualFold(e, email) {
-			out = append(out, u)
-		}
-	}
-	return out
 }
 
 // Data that existed on both sides before the instance was switched on is
@@ -132,7 +120,7 @@ func TestFirstSyncThroughTheStack(t *testing.T) {
 		if !ok || m.MergeFields["FNAME"] != fname || m.Status != "subscribed" {
 			t.Errorf("member %s = %+v (held %v), want subscribed with FNAME %s", email, m, ok, fname)
 		}
-		users := usersWith(s, email)
+		users := usersWithEmail(s, email)
 		if len(users) != 1 || users[0]["Forenames"] != fname {
 			t.Errorf("Users with %s = %v, want one with Forenames %s", email, users, fname)
 		}
