@@ -215,6 +215,7 @@ func instanceShow(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	tb.row("while paused", map[bool]string{true: "discard changes", false: "hold changes"}[in.DiscardWhilePaused])
 	tb.row("Mailchimp email changes", string(in.EmailChanges()))
 	tb.row("first sync conflicts", string(in.ConflictWinner))
+	tb.row("first sync pace", fmt.Sprintf("%d accessplanit writes an hour", firstSyncRate(in)))
 	tb.row("retention", fmt.Sprintf("%d days", in.Retention()))
 	if sum.LastExecutionAt != nil {
 		tb.row("last execution", when(*sum.LastExecutionAt)+" "+string(sum.LastStatus))

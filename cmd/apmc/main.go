@@ -1,8 +1,9 @@
 // Command apmc is the operator's tool: it creates and configures instances,
 // registers and checks their webhooks, pauses and resumes them, browses and
-// replays executions, and drains the dead-letter queue, on the local stack
-// or a stack deployed on AWS. `apmc local` runs the whole system on this
-// machine (see internal/local). Secrets are never printed.
+// replays executions, drains the dead-letter queue and runs first syncs
+// (backfill), on the local stack or a stack deployed on AWS. `apmc local`
+// runs the whole system on this machine (see internal/local). Secrets are
+// never printed.
 package main
 
 import (
@@ -53,6 +54,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return runDLQ(ctx, args[1:], stdout, stderr)
 	case "reconcile":
 		return runReconcile(ctx, args[1:], stdout, stderr)
+	case "backfill":
+		return runBackfill(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		usage(stdout)
 		return nil
@@ -80,11 +83,15 @@ commands:
   timeline ID EMAIL                    everything that happened to one contact
   dlq list | dlq redrive [--max N]     the dead-letter queue
   reconcile ID [--full]                enqueue what changed on either side without reaching the service
+  backfill plan ID [--out FILE.csv]    first sync: read both sides, classify every contact, write nothing
+  backfill show ID PLAN_ID             a stored plan (kept a day); --out FILE.csv lists every contact
+  backfill apply ID --plan PLAN_ID     apply a plan, deciding each contact afresh; progress bar on a terminal
+  backfill status ID | cancel ID       the instance's first sync: progress and result; stop it cleanly
 
 Every command but local works on the local stack (.apmc/local.json, or
 --local-file) or, with --stack NAME, on AWS (--instances-table,
---executions-table, --queue-url, --dlq-url, --kms-key-id, --webhook-base-url
-or APMC_* variables). Add --json for JSON; "apmc <command> -h" lists flags.
+--executions-table, --contacts-table, --queue-url, --dlq-url, --kms-key-id,
+--webhook-base-url or APMC_* variables). Add --json for JSON; "apmc <command> -h" lists flags.
 `)
 }
 

@@ -2,7 +2,10 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -95,6 +98,25 @@ func TestNoCommandPrintsASecret(t *testing.T) {
 	} {
 		runCmd(false, args...)
 	}
+	// First sync: plan, show, apply and status, on both instances.
+	for _, id := range []string{demo, "sweep"} {
+		var plan planJSON
+		if err := json.Unmarshal([]byte(runCmd(false, "backfill", "plan", id, "--json")), &plan); err != nil {
+			t.Fatalf("backfill plan %s --json does not decode: %v", id, err)
+		}
+		csvPath := filepath.Join(t.TempDir(), id+".csv")
+		runCmd(false, "backfill", "plan", id, "--out", csvPath)
+		runCmd(false, "backfill", "show", id, plan.PlanID)
+		runCmd(false, "backfill", "show", id, plan.PlanID, "--json")
+		runCmd(false, "backfill", "apply", id, "--plan", plan.PlanID)
+		runCmd(false, "backfill", "status", id)
+		runCmd(false, "backfill", "status", id, "--json")
+		b, err := os.ReadFile(csvPath)
+		if err != nil {
+			t.Fatalf("read %s: %v", csvPath, err)
+		}
+		results = append(results, result{"backfill plan " + id + " --out (the file)", string(b)})
+	}
 	shown := false
 	for _, r := range results {
 		shown = shown || strings.Contains(r.out, "rejected for the sweep")
@@ -118,6 +140,9 @@ func TestNoCommandPrintsASecret(t *testing.T) {
 		{"replay", demo, "not-an-id"}, {"replay", "nosuch", "--failed"}, {"timeline", demo},
 		{"dlq", "redrive", "--max", "-1"}, {"frobnicate"},
 		{"instance", "list", "--stack", "prod"},
+		{"backfill", "apply", demo}, {"backfill", "apply", demo, "--plan", "nosuch"},
+		{"backfill", "plan", "nosuch"}, {"backfill", "show", demo, "nosuch"},
+		{"backfill", "status", "nosuch"}, {"backfill", "cancel", demo},
 	} {
 		runCmd(true, args...)
 	}

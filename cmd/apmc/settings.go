@@ -26,6 +26,7 @@ type settingsFlags struct {
 	discardWhilePaused bool
 	emailChanges       string
 	conflictWinner     string
+	apRequestsPerHour  int
 	retentionDays      int
 	maps, unmaps       multiFlag
 	given              map[string]bool
@@ -45,6 +46,7 @@ func addSettingsFlags(fs *flag.FlagSet) *settingsFlags {
 	fs.StringVar(&s.statusIfNew, "status-if-new", "", "status of contacts new to Mailchimp: subscribed, pending, unsubscribed or transactional (default subscribed)")
 	fs.BoolVar(&s.discardWhilePaused, "discard-while-paused", false, "drop changes arriving while paused instead of holding them")
 	fs.StringVar(&s.conflictWinner, "conflict-winner", "", "which side wins first sync's conflicts (both sides differ, never synced): newest (default), accessplanit or mailchimp")
+	fs.IntVar(&s.apRequestsPerHour, "accessplanit-requests-per-hour", 0, "how many accessplanit writes an hour first sync may make (default 1000; 0 restores the default)")
 	fs.StringVar(&s.emailChanges, "mailchimp-email-changes", "", "what a confirmed email change in Mailchimp does in accessplanit: new_user (default: the new address is a new User), follow (the linked User's login email changes: anyone holding the contact's Mailchimp profile link could then move it) or ignore")
 	fs.IntVar(&s.retentionDays, "retention-days", 0, "days executions are kept (default 30)")
 	fs.Var(&s.maps, "map", "field mapping TAG=Field[:type][:direction] (repeatable), e.g. BIRTHDAY=DOB:birthday:accessplanit_to_mailchimp")
@@ -74,6 +76,9 @@ func (s *settingsFlags) apply(in *apmc.Instance) error {
 	}
 	if s.given["conflict-winner"] {
 		in.ConflictWinner = apmc.ConflictWinner(s.conflictWinner)
+	}
+	if s.given["accessplanit-requests-per-hour"] {
+		in.AccessplanitRequestsPerHour = s.apRequestsPerHour
 	}
 	if s.given["mailchimp-email-changes"] {
 		in.MailchimpEmailChanges = apmc.EmailChanges(s.emailChanges)

@@ -171,8 +171,7 @@ func TestStackWithExplicitFlagsOnKumo(t *testing.T) {
 	o := d.outputs
 	flags := []string{"--stack", "shop", "--aws-endpoint", d.env.URL,
 		"--instances-table", o["InstancesTableName"], "--executions-table", o["ExecutionsTableName"],
-		"--contacts-table", o["ContactsTableName"],
-		"--queue-url", o["ChangesQueueUrl"], "--dlq-url", o["DeadLetterQueueUrl"],
+		"--contacts-table", o["ContactsTableName"], "--queue-url", o["ChangesQueueUrl"], "--dlq-url", o["DeadLetterQueueUrl"],
 		"--kms-key-id", o["SecretsKeyId"], "--webhook-base-url", "https://hooks.example.com"}
 	for _, tt := range []struct {
 		args []string
@@ -184,9 +183,12 @@ func TestStackWithExplicitFlagsOnKumo(t *testing.T) {
 		{[]string{"instance", "show", "deployed-shop"}, "paused"},
 		{[]string{"executions", "list", "deployed-shop", "--json"}, "[]"},
 		{[]string{"dlq", "list"}, ""},
+		{[]string{"backfill", "show", "deployed-shop", "no-plan"}, "does not exist"},
 	} {
 		out, err := apmcRun(append(tt.args, flags...)...)
-		if err != nil {
+		if err != nil && tt.args[0] == "backfill" {
+			out = err.Error() // a plan that does not exist, read from the stack's contacts table
+		} else if err != nil {
 			t.Fatalf("apmc %s error = %v\n%s", strings.Join(tt.args, " "), err, out)
 		}
 		if !strings.Contains(out, tt.want) {
@@ -201,7 +203,7 @@ func TestStackWithExplicitFlagsOnKumo(t *testing.T) {
 func TestFillFromOutputs(t *testing.T) {
 	outputs := map[string]string{
 		"ApiUrl": "https://api.example.com", "InstancesTableName": "s-instances", "ExecutionsTableName": "s-executions",
-		"ChangesQueueUrl": "https://sqs/q.fifo", "DeadLetterQueueUrl": "https://sqs/dlq.fifo",
+		"ContactsTableName": "s-contacts", "ChangesQueueUrl": "https://sqs/q.fifo", "DeadLetterQueueUrl": "https://sqs/dlq.fifo",
 		"SecretsKeyId": "key-1", "SecretsKeyAlias": "alias/s-secrets",
 	}
 	tests := []struct {
@@ -212,12 +214,12 @@ func TestFillFromOutputs(t *testing.T) {
 	}{
 		{
 			name: "every resource from the outputs", outputs: outputs,
-			want: resources{instancesTable: "s-instances", executionsTable: "s-executions", queueURL: "https://sqs/q.fifo",
+			want: resources{instancesTable: "s-instances", executionsTable: "s-executions", contactsTable: "s-contacts", queueURL: "https://sqs/q.fifo",
 				dlqURL: "https://sqs/dlq.fifo", kmsKeyID: "key-1", webhookBaseURL: "https://api.example.com"},
 		},
 		{
 			name: "flags win", outputs: outputs, flags: []string{"-instances-table", "mine", "-kms-key-id", "alias/mine", "-webhook-base-url", "https://custom.example.com"},
-			want: resources{instancesTable: "mine", executionsTable: "s-executions", queueURL: "https://sqs/q.fifo",
+			want: resources{instancesTable: "mine", executionsTable: "s-executions", contactsTable: "s-contacts", queueURL: "https://sqs/q.fifo",
 				dlqURL: "https://sqs/dlq.fifo", kmsKeyID: "alias/mine", webhookBaseURL: "https://custom.example.com"},
 		},
 		{
@@ -230,13 +232,14 @@ func TestFillFromOutputs(t *testing.T) {
 			t.Setenv("APMC_KMS_KEY_ID", "")
 			t.Setenv("APMC_WEBHOOK_BASE_URL", "")
 			t.Setenv("APMC_INSTANCES_TABLE", "")
+			t.Setenv("APMC_CONTACTS_TABLE", "")
 			fs := flag.NewFlagSet("test", flag.ContinueOnError)
 			f := addTargetFlags(fs)
 			if err := fs.Parse(tt.flags); err != nil {
 				t.Fatal(err)
 			}
 			f.fillFromOutputs(tt.outputs)
-			got := resources{instancesTable: f.instancesTable, executionsTable: f.executionsTable, queueURL: f.queueURL,
+			got := resources{instancesTable: f.instancesTable, executionsTable: f.executionsTable, contactsTable: f.contactsTable, queueURL: f.queueURL,
 				dlqURL: f.dlqURL, kmsKeyID: f.kmsKeyID, webhookBaseURL: f.webhookBaseURL}
 			if got != tt.want {
 				t.Errorf("fillFromOutputs(%v) with flags %v = %+v, want %+v", tt.outputs, tt.flags, got, tt.want)

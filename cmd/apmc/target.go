@@ -18,6 +18,7 @@ import (
 	"github.com/apmc-sync/apmc/internal/app/executionsapp"
 	"github.com/apmc-sync/apmc/internal/app/reconcileapp"
 	"github.com/apmc-sync/apmc/internal/awsconfig"
+	"github.com/apmc-sync/apmc/internal/backfill"
 	"github.com/apmc-sync/apmc/internal/connector"
 	"github.com/apmc-sync/apmc/internal/dynamo"
 	"github.com/apmc-sync/apmc/internal/local"
@@ -52,7 +53,7 @@ func addTargetFlags(fs *flag.FlagSet) *targetFlags {
 	fs.StringVar(&f.awsEndpoint, "aws-endpoint", envOr("APMC_AWS_ENDPOINT", ""), "DynamoDB/SQS/KMS endpoint override (AWS mode)")
 	fs.StringVar(&f.instancesTable, "instances-table", envOr("APMC_INSTANCES_TABLE", ""), "instances table (stack output InstancesTableName)")
 	fs.StringVar(&f.executionsTable, "executions-table", envOr("APMC_EXECUTIONS_TABLE", ""), "executions table (stack output ExecutionsTableName)")
-	fs.StringVar(&f.contactsTable, "contacts-table", envOr("APMC_CONTACTS_TABLE", ""), "contacts table (stack output ContactsTableName)")
+	fs.StringVar(&f.contactsTable, "contacts-table", envOr("APMC_CONTACTS_TABLE", ""), "contacts table, also holding first-sync plans and jobs (stack output ContactsTableName)")
 	fs.StringVar(&f.queueURL, "queue-url", envOr("APMC_QUEUE_URL", ""), "changes queue URL (stack output ChangesQueueUrl)")
 	fs.StringVar(&f.dlqURL, "dlq-url", envOr("APMC_DLQ_URL", ""), "dead-letter queue URL (stack output DeadLetterQueueUrl)")
 	fs.StringVar(&f.kmsKeyID, "kms-key-id", envOr("APMC_KMS_KEY_ID", ""), "KMS key sealing secrets (stack output SecretsKeyId; default alias/<stack>-secrets)")
@@ -70,6 +71,9 @@ type target struct {
 	// Reconcile reconciles instances; nil when the deployment's contacts
 	// table is unknown.
 	Reconcile *reconcileapp.Function
+	// Backfill plans and applies first syncs; nil when the contacts table
+	// is unknown.
+	Backfill *backfill.Service
 	// WebhookBaseURL is where /webhooks/… is served; empty when unknown.
 	WebhookBaseURL string
 	// HTTP calls Mailchimp, accessplanit and the webhook endpoints.
@@ -192,8 +196,20 @@ func build(cfg aws.Config, endpoint string, r resources) (*target, error) {
 			return nil, fmt.Errorf("%s: %w", r.name, err)
 		}
 	}
+	var first *backfill.Service
+	if r.contactsTable != "" {
+		// The instance store opens secrets with the KMS key: first sync
+		// calls both systems with the instance's own keys.
+		first = &backfill.Service{
+			Instances:  operations.Instances,
+			Connect:    (&connector.Connector{}).Backfill,
+			Store:      dynamo.NewContactStore(clients.DynamoDB, r.contactsTable),
+			Executions: operations.Executions,
+		}
+	}
 	return &target{
 		Reconcile:      reconciler,
+		Backfill:       first,
 		Name:           r.name,
 		Instances:      operations.Instances,
 		Executions:     operations.Executions,
