@@ -216,16 +216,30 @@ func (a Applier) toMailchimp(ctx context.Context, in apmc.Instance, pairs []apmc
 	var live []int
 	for _, i := range chunk {
 		p, d := pairs[i], decided[i]
-		if a.changedLive(ctx, in.ID, p) {
-			res.ChangedLive++
-			continue
-		}
 		if p.Member != nil && apmc.NormaliseEmail(p.Member.Email) != d.Email {
 			// A linked User whose email changed: the member moves, one call.
+			if a.changedLive(ctx, in.ID, p) {
+				res.ChangedLive++
+				continue
+			}
 			if err := a.move(ctx, in, p, d, res); err != nil {
 				return err
 			}
 			continue
+		}
+		// The write is announced in the contact's state before the call, so
+		// the webhooks the batch makes Mailchimp send find it pending and are
+		// suppressed as echoes, even when they are applied before this
+		// apply gets the batch's answer. Saved under the version the pair
+		// was read with: a live change since leaves the contact to the live
+		// sync.
+		c := contactFor(in.ID, p, d)
+		c.Mailchimp.RecordWrite(d.ToMailchimp.Fingerprint(), a.now())
+		if err := a.Contacts.SaveContact(ctx, c); errors.Is(err, apmc.ErrConflict) {
+			res.ChangedLive++
+			continue
+		} else if err != nil {
+			return fmt.Errorf("announce the write of %s: %w", d.Email, err)
 		}
 		batch = append(batch, apmc.Member{Email: d.Email, MergeFields: withoutEmail(d.ToMailchimp)})
 		live = append(live, i)
@@ -264,14 +278,7 @@ func (a Applier) toMailchimp(ctx context.Context, in apmc.Instance, pairs []apmc
 			}
 			continue
 		}
-		c := contactFor(in.ID, p, d)
-		c.Accessplanit.Values = d.ToMailchimp
-		c.Mailchimp.Values = d.ToMailchimp
-		c.Mailchimp.RecordWrite(d.ToMailchimp.Fingerprint(), a.now())
-		if m.ContactID != "" {
-			c.MemberContactID = m.ContactID
-		}
-		if err := a.save(ctx, c, res); err != nil {
+		if err := a.written(ctx, in.ID, d, m); err != nil {
 			return err
 		}
 		res.Written++
@@ -279,6 +286,35 @@ func (a Applier) toMailchimp(ctx context.Context, in apmc.Instance, pairs []apmc
 		if err := a.record(ctx, in, p, d, apmc.FlowToMailchimp, started, step, nil); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// written records in the contact's state what a batch wrote: both sides
+// now hold the values, and the member's contact id. The echo of the write
+// may have been applied meanwhile (it used up the announced pending write),
+// so a lost race reads the state again and records on top of it.
+func (a Applier) written(ctx context.Context, instanceID string, d apmc.PairPlan, m apmc.Member) error {
+	var err error
+	for range 3 {
+		var c apmc.Contact
+		if c, err = a.Contacts.Contact(ctx, instanceID, d.Email); err != nil {
+			return fmt.Errorf("record the write of %s: %w", d.Email, err)
+		}
+		c.Accessplanit.Values = d.ToMailchimp
+		c.Mailchimp.Values = d.ToMailchimp
+		if d.UserID != "" {
+			c.UserID = d.UserID
+		}
+		if m.ContactID != "" {
+			c.MemberContactID = m.ContactID
+		}
+		if err = a.Contacts.SaveContact(ctx, c); !errors.Is(err, apmc.ErrConflict) {
+			break
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("record the write of %s: %w", d.Email, err)
 	}
 	return nil
 }

@@ -101,11 +101,11 @@ func TestFirstSyncThroughTheStack(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Apply() error = %v", err)
 	}
-	// ChangedLive is not asserted: a webhook of the batch can reach the live
-	// sync before the job has saved that contact's state, which the job
-	// then counts as a live change (the write itself was made).
-	if res.Written != 5 || res.Failed != 0 || res.ChangedSincePlan != 0 {
-		t.Errorf("Apply() = %+v, want 5 written, none failed or changed since the plan", res)
+	// The batch's webhooks may reach the live sync before the apply has the
+	// batch's answer: the write was announced in each contact's state
+	// before the call, so they are echoes, and nothing counts as live.
+	if res.Written != 5 || res.Failed != 0 || res.ChangedSincePlan != 0 || res.ChangedLive != 0 {
+		t.Errorf("Apply() = %+v, want 5 written, none failed, changed since the plan or changed live", res)
 	}
 	if res.MailchimpRequests != 1 {
 		t.Errorf("Apply() made %d Mailchimp requests, want 1 batch call", res.MailchimpRequests)
