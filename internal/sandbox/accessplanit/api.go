@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -270,10 +271,16 @@ func customFieldMetadataField(name string) (string, bool) {
 	return "", false
 }
 
-// userItems answers every User, in ID order.
+// userItems answers every User, in ID order. The answers are rendered once
+// per change of the users or companies and shared: a list page of a large
+// platform then costs no more than filtering and paging (callers copy
+// what they change).
 func (s *Server) userItems() []map[string]any {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.rendered != nil && s.renderedGen == s.gen {
+		return slices.Clone(s.rendered)
+	}
 	ids := make([]int, 0, len(s.users))
 	for id := range s.users {
 		ids = append(ids, id)
@@ -283,8 +290,12 @@ func (s *Server) userItems() []map[string]any {
 	for _, id := range ids {
 		out = append(out, s.users[id].json(s.companies, s.customFields))
 	}
-	return out
+	s.rendered, s.renderedGen = out, s.gen
+	return slices.Clone(out)
 }
+
+// changed marks the users' rendered answers stale; s.mu is held.
+func (s *Server) changed() { s.gen++ }
 
 func (s *Server) companyItems() []map[string]any {
 	s.mu.Lock()

@@ -69,6 +69,7 @@ func (s *Server) ImportUsers(users []map[string]any) ([]string, error) {
 		u.id = s.nextUserID
 		s.nextUserID++
 		s.users[u.id] = u
+		s.changed()
 		ids[i] = itoa(u.id)
 	}
 	return ids, nil

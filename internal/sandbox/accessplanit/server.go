@@ -38,17 +38,21 @@ type Options struct {
 type Server struct {
 	opts Options
 
-	mu            sync.Mutex
-	keys          map[string]*apiKey
-	users         map[int]*user
-	companies     map[int]string
-	customFields  []string
-	nextUserID    int
-	nextCompanyID int
-	lastStamp     time.Time
-	stats         Stats
-	latency       time.Duration
-	faults        []Fault
+	mu    sync.Mutex
+	keys  map[string]*apiKey
+	users map[int]*user
+	// gen counts changes of users and companies; rendered holds the users'
+	// answers as of renderedGen.
+	gen, renderedGen int
+	rendered         []map[string]any
+	companies        map[int]string
+	customFields     []string
+	nextUserID       int
+	nextCompanyID    int
+	lastStamp        time.Time
+	stats            Stats
+	latency          time.Duration
+	faults           []Fault
 
 	hooks        *hooks
 	api, control *http.ServeMux
@@ -135,6 +139,7 @@ func (s *Server) AddCompany(name string) string {
 	id := s.nextCompanyID
 	s.nextCompanyID++
 	s.companies[id] = name
+	s.changed()
 	return itoa(id)
 }
 

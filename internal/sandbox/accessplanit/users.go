@@ -2,6 +2,7 @@ package accessplanit
 
 import (
 	"encoding/json"
+	"maps"
 	"net/http"
 	"sort"
 	"strconv"
@@ -24,6 +25,7 @@ func (s *Server) createUser(in map[string]any, by string, notify bool) (map[stri
 	u.dateUpdated = u.dateCreated
 	u.createdBy, u.updatedBy = by, by
 	s.users[u.id] = u
+	s.changed()
 	s.stats.Writes++
 	out := u.json(s.companies, s.customFields)
 	if notify {
@@ -49,6 +51,7 @@ func (s *Server) updateUser(id int, in map[string]any, by string, notify bool) (
 	u.dateUpdated = s.stamp()
 	u.updatedBy = by
 	s.users[id] = u
+	s.changed()
 	s.stats.Writes++
 	out := u.json(s.companies, s.customFields)
 	if notify {
@@ -66,6 +69,7 @@ func (s *Server) deleteUser(id int, by string) bool {
 	if !ok {
 		return false
 	}
+	s.changed()
 	if u.text["Status"] == "Deleted" {
 		delete(s.users, id)
 	} else {
@@ -171,7 +175,13 @@ func normaliseInput(fields map[string]any) map[string]any {
 }
 
 // Users returns every User as the API answers it, in ID order.
-func (s *Server) Users() []map[string]any { return s.userItems() }
+func (s *Server) Users() []map[string]any {
+	items := s.userItems()
+	for i, it := range items {
+		items[i] = maps.Clone(it) // the caller's to change
+	}
+	return items
+}
 
 // User returns the User with that ID as the API answers it.
 func (s *Server) User(id string) (map[string]any, bool) {
