@@ -25,6 +25,7 @@ func runBackfill(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		"plan":   backfillPlan,
 		"show":   backfillShow,
 		"apply":  backfillApply,
+		"start":  backfillStart,
 		"status": backfillStatus,
 		"cancel": backfillCancel,
 	}, args, stdout, stderr)
@@ -314,6 +315,32 @@ func backfillCancel(ctx context.Context, args []string, stdout, stderr io.Writer
 		return printJSON(stdout, map[string]any{"instance_id": pos[0], "cancel_requested": true})
 	}
 	fmt.Fprintf(stdout, "cancel requested: the first sync of instance %s stops after its current batch (apmc backfill status %s)\n", pos[0], pos[0])
+	return nil
+}
+
+// backfillStart starts a plan's apply as the deployment's job: the backfill
+// function runs it batch by batch, checkpointed, whether or not this
+// terminal stays open; status follows it.
+func backfillStart(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	c := newCommand("backfill start", stderr)
+	planID := c.fs.String("plan", "", "the plan to apply (from apmc backfill plan); required")
+	svc, pos, err := openFirstSync(ctx, c, args, "ID")
+	if err != nil {
+		return err
+	}
+	if *planID == "" {
+		return errors.New("-plan is required: nobody applies what they have not seen (apmc backfill plan " + pos[0] + ")")
+	}
+	if svc.Queue == nil {
+		return errors.New("the first-sync job queue is unknown: pass -backfill-queue-url (stack output BackfillQueueUrl) or set APMC_BACKFILL_QUEUE_URL, or apply in this terminal with apmc backfill apply")
+	}
+	if _, err := svc.Start(ctx, pos[0], *planID); err != nil {
+		return fmt.Errorf("start the first sync of instance %s: %w", pos[0], err)
+	}
+	if *c.jsonOut {
+		return printJSON(stdout, map[string]any{"instance_id": pos[0], "plan_id": *planID, "started": true})
+	}
+	fmt.Fprintf(stdout, "first sync of instance %s started as a job with plan %s; follow it with: apmc backfill status %s\n", pos[0], *planID, pos[0])
 	return nil
 }
 

@@ -294,3 +294,48 @@ func readCSV(t *testing.T, path string) [][]string {
 	}
 	return rows
 }
+
+// backfill start hands the plan to the deployment's job (the local stack
+// runs the same backfill function); status follows it to its end.
+func TestBackfillStartRunsTheJob(t *testing.T) {
+	s := startStack(t)
+	id := s.Info.InstanceID
+	s.must(t, "instance", "configure", id, "--accessplanit-requests-per-hour", "1000000")
+	importFirstSyncData(t, s)
+	if _, _, err := s.apmc(t, "backfill", "start", id); err == nil || !strings.Contains(err.Error(), "-plan") {
+		t.Errorf("backfill start without a plan error = %v, want one asking for -plan", err)
+	}
+	var plan struct {
+		PlanID string `json:"plan_id"`
+	}
+	if err := json.Unmarshal([]byte(s.must(t, "backfill", "plan", id, "--json")), &plan); err != nil || plan.PlanID == "" {
+		t.Fatalf("backfill plan --json: %v", err)
+	}
+	out := s.must(t, "backfill", "start", id, "--plan", plan.PlanID)
+	if !strings.Contains(out, "started as a job") {
+		t.Errorf("backfill start printed %q, want it to say the job started", out)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var job backfill.Job
+		// Until the job function takes the message there is no job yet.
+		if out, _, err := s.apmc(t, "backfill", "status", id, "--json"); err == nil {
+			if err := json.Unmarshal([]byte(out), &job); err != nil {
+				t.Fatalf("backfill status --json: %v\n%s", err, out)
+			}
+		}
+		if job.Status == backfill.JobDone && job.PlanID == plan.PlanID {
+			if job.Result == nil || job.Result.Written == 0 {
+				t.Errorf("job result = %+v, want contacts written", job.Result)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("job = %+v 30 s after start, want done", job)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if _, ok := s.Mailchimp.Member(s.Info.Sandbox.Mailchimp.ListID, "cli.only.ap@example.com"); !ok {
+		t.Error("the job did not create the member only accessplanit held")
+	}
+}

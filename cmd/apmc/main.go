@@ -85,7 +85,8 @@ commands:
   reconcile ID [--full]                enqueue what changed on either side without reaching the service
   backfill plan ID [--out FILE.csv]    first sync: read both sides, classify every contact, write nothing
   backfill show ID PLAN_ID             a stored plan (kept a day); --out FILE.csv lists every contact
-  backfill apply ID --plan PLAN_ID     apply a plan, deciding each contact afresh; progress bar on a terminal
+  backfill apply ID --plan PLAN_ID     apply a plan in this terminal, deciding each contact afresh; progress bar
+  backfill start ID --plan PLAN_ID     apply a plan as the deployment's job (survives this terminal)
   backfill status ID | cancel ID       the instance's first sync: progress and result; stop it cleanly
 
 Every command but local works on the local stack (.apmc/local.json, or

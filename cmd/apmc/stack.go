@@ -37,6 +37,7 @@ func (f *targetFlags) outputFlags() []struct {
 		{"InstancesTableName", &f.instancesTable},
 		{"ExecutionsTableName", &f.executionsTable},
 		{"ContactsTableName", &f.contactsTable},
+		{"BackfillQueueUrl", &f.backfillQueue},
 		{"ChangesQueueUrl", &f.queueURL},
 		{"DeadLetterQueueUrl", &f.dlqURL},
 		{"SecretsKeyId", &f.kmsKeyID},

@@ -48,6 +48,7 @@ func deployOnKumo(t *testing.T) *deployed {
 		"InstancesTableName":  tables.Instances,
 		"ExecutionsTableName": tables.Executions,
 		"ContactsTableName":   tables.Contacts,
+		"BackfillQueueUrl":    env.Queues(t, "shop-backfill", 30).ChangesURL,
 		"ChangesQueueUrl":     queues.ChangesURL,
 		"DeadLetterQueueUrl":  queues.DeadLetterURL,
 		"SecretsKeyId":        key,
@@ -171,7 +172,8 @@ func TestStackWithExplicitFlagsOnKumo(t *testing.T) {
 	o := d.outputs
 	flags := []string{"--stack", "shop", "--aws-endpoint", d.env.URL,
 		"--instances-table", o["InstancesTableName"], "--executions-table", o["ExecutionsTableName"],
-		"--contacts-table", o["ContactsTableName"], "--queue-url", o["ChangesQueueUrl"], "--dlq-url", o["DeadLetterQueueUrl"],
+		"--contacts-table", o["ContactsTableName"], "--backfill-queue-url", o["BackfillQueueUrl"],
+		"--queue-url", o["ChangesQueueUrl"], "--dlq-url", o["DeadLetterQueueUrl"],
 		"--kms-key-id", o["SecretsKeyId"], "--webhook-base-url", "https://hooks.example.com"}
 	for _, tt := range []struct {
 		args []string

@@ -23,6 +23,7 @@ import (
 	"github.com/apmc-sync/apmc/internal/dynamo"
 	"github.com/apmc-sync/apmc/internal/local"
 	"github.com/apmc-sync/apmc/internal/ops"
+	"github.com/apmc-sync/apmc/internal/queue"
 )
 
 // defaultLocalFile is where `apmc local` writes the local stack's facts.
@@ -38,6 +39,7 @@ type targetFlags struct {
 	instancesTable  string
 	executionsTable string
 	contactsTable   string
+	backfillQueue   string
 	queueURL        string
 	dlqURL          string
 	kmsKeyID        string
@@ -54,6 +56,7 @@ func addTargetFlags(fs *flag.FlagSet) *targetFlags {
 	fs.StringVar(&f.instancesTable, "instances-table", envOr("APMC_INSTANCES_TABLE", ""), "instances table (stack output InstancesTableName)")
 	fs.StringVar(&f.executionsTable, "executions-table", envOr("APMC_EXECUTIONS_TABLE", ""), "executions table (stack output ExecutionsTableName)")
 	fs.StringVar(&f.contactsTable, "contacts-table", envOr("APMC_CONTACTS_TABLE", ""), "contacts table, also holding first-sync plans and jobs (stack output ContactsTableName)")
+	fs.StringVar(&f.backfillQueue, "backfill-queue-url", envOr("APMC_BACKFILL_QUEUE_URL", ""), "first-sync job queue URL (stack output BackfillQueueUrl); backfill start needs it")
 	fs.StringVar(&f.queueURL, "queue-url", envOr("APMC_QUEUE_URL", ""), "changes queue URL (stack output ChangesQueueUrl)")
 	fs.StringVar(&f.dlqURL, "dlq-url", envOr("APMC_DLQ_URL", ""), "dead-letter queue URL (stack output DeadLetterQueueUrl)")
 	fs.StringVar(&f.kmsKeyID, "kms-key-id", envOr("APMC_KMS_KEY_ID", ""), "KMS key sealing secrets (stack output SecretsKeyId; default alias/<stack>-secrets)")
@@ -129,7 +132,8 @@ func (f *targetFlags) openLocal(ctx context.Context) (*target, error) {
 	base := strings.TrimSuffix(strings.TrimRight(info.APIURL, "/"), "/api")
 	return build(cfg, a.Endpoint, resources{
 		name: "local stack (" + f.localFile + ")", instancesTable: a.InstancesTable, executionsTable: a.ExecutionsTable, contactsTable: a.ContactsTable,
-		queueURL: a.QueueURL, dlqURL: a.DeadLetterURL, kmsKeyID: a.KMSKeyID, webhookBaseURL: base,
+		backfillQueueURL: a.BackfillQueueURL,
+		queueURL:         a.QueueURL, dlqURL: a.DeadLetterURL, kmsKeyID: a.KMSKeyID, webhookBaseURL: base,
 	})
 }
 
@@ -166,13 +170,17 @@ func (f *targetFlags) openAWS(ctx context.Context) (*target, error) {
 	}
 	return build(cfg, f.awsEndpoint, resources{
 		name: "stack " + f.stack, instancesTable: f.instancesTable, executionsTable: f.executionsTable, contactsTable: f.contactsTable,
-		queueURL: f.queueURL, dlqURL: f.dlqURL, kmsKeyID: key, webhookBaseURL: strings.TrimRight(f.webhookBaseURL, "/"),
+		backfillQueueURL: f.backfillQueue,
+		queueURL:         f.queueURL, dlqURL: f.dlqURL, kmsKeyID: key, webhookBaseURL: strings.TrimRight(f.webhookBaseURL, "/"),
 	})
 }
 
 // resources name a deployment's tables, queues and key.
 type resources struct {
 	name, instancesTable, executionsTable, contactsTable, queueURL, dlqURL, kmsKeyID, webhookBaseURL string
+	// backfillQueueURL is the first-sync job queue; empty, a first sync can
+	// only run in the CLI's own process.
+	backfillQueueURL string
 }
 
 // build opens the deployment's stores and operations, as the executions
@@ -205,6 +213,9 @@ func build(cfg aws.Config, endpoint string, r resources) (*target, error) {
 			Connect:    (&connector.Connector{}).Backfill,
 			Store:      dynamo.NewContactStore(clients.DynamoDB, r.contactsTable),
 			Executions: operations.Executions,
+		}
+		if r.backfillQueueURL != "" {
+			first.Queue = queue.Jobs{Client: clients.SQS, URL: r.backfillQueueURL}
 		}
 	}
 	return &target{

@@ -54,9 +54,11 @@ type AWS struct {
 	InstancesTable  string `json:"instances_table"`
 	ExecutionsTable string `json:"executions_table"`
 	ContactsTable   string `json:"contacts_table"`
-	QueueURL        string `json:"queue_url"`
-	DeadLetterURL   string `json:"dead_letter_queue_url"`
-	KMSKeyID        string `json:"kms_key_id"`
+	// BackfillQueueURL is the first-sync job queue.
+	BackfillQueueURL string `json:"backfill_queue_url"`
+	QueueURL         string `json:"queue_url"`
+	DeadLetterURL    string `json:"dead_letter_queue_url"`
+	KMSKeyID         string `json:"kms_key_id"`
 }
 
 // write saves the info as JSON, readable by its owner only: it holds the

@@ -145,7 +145,8 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	info := Info{APIURL: base + "/api/", InstanceID: DemoInstanceID, APIToken: cfg.APIToken}
 	info.ConsoleURL = base + "/console/"
 	info.AWS = AWS{Endpoint: endpoint, Region: awsCfg.Region, InstancesTable: tables.Instances, ExecutionsTable: tables.Executions,
-		ContactsTable: tables.Contacts, QueueURL: atEndpoint(s.Queues.ChangesURL, endpoint), DeadLetterURL: atEndpoint(s.Queues.DeadLetterURL, endpoint), KMSKeyID: keyID}
+		ContactsTable: tables.Contacts, QueueURL: atEndpoint(s.Queues.ChangesURL, endpoint), DeadLetterURL: atEndpoint(s.Queues.DeadLetterURL, endpoint), KMSKeyID: keyID,
+		BackfillQueueURL: atEndpoint(s.BackfillQueues.ChangesURL, endpoint)}
 
 	// The sync consumer, fed as Lambda's event source mapping would.
 	s.newPoller = func() *queue.Poller {
