@@ -59,6 +59,9 @@ type Pair struct {
 	Member *Member
 	// Contact is what the service remembers (Version 0: nothing).
 	Contact Contact
+	// MovedFrom is the address Mailchimp moved this member from (its email
+	// change's webhook was lost).
+	MovedFrom string
 }
 
 // PairPlan is the decision for one contact.
@@ -147,6 +150,12 @@ func DecidePair(in Instance, p Pair, now time.Time) PairPlan {
 	switch {
 	case user == nil && p.Member == nil:
 		return done(PairUnchanged, "neither side holds the contact")
+	case p.Member == nil && p.Contact.MovedTo != "":
+		return done(PairUnchanged, fmt.Sprintf("Mailchimp moved this contact to %s; the old address is not added back", p.Contact.MovedTo))
+	case user == nil && p.MovedFrom != "" && in.EmailChanges() == EmailChangesIgnore:
+		return done(PairUnchanged, fmt.Sprintf("Mailchimp moved this contact here from %s; the instance ignores email changes made in Mailchimp", p.MovedFrom))
+	case user == nil && p.Contact.UserID != "":
+		return done(PairUnchanged, fmt.Sprintf("the linked User %s has another email now; no User is created for this address", p.Contact.UserID))
 	case p.Member == nil && !toMC, user == nil && !toAP:
 		return done(PairUnchanged, fmt.Sprintf("the instance syncs %s only", in.Direction))
 	case p.Member == nil:

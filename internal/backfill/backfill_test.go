@@ -161,3 +161,78 @@ func TestApplyNeedsALivePlan(t *testing.T) {
 		}
 	}
 }
+
+// A member whose address Mailchimp changed while the webhook was lost is
+// recognised by its contact id: its old address is not added back, and the
+// new one follows the instance's mailchimp_email_changes.
+func TestPlanRecognisesALostMailchimpEmailChange(t *testing.T) {
+	for _, tt := range []struct {
+		setting apmc.EmailChanges
+		want    map[apmc.PairAction]int
+	}{
+		{apmc.EmailChangesNewUser, map[apmc.PairAction]int{apmc.PairCreateInAccessplanit: 1, apmc.PairUnchanged: 1}},
+		{apmc.EmailChangesIgnore, map[apmc.PairAction]int{apmc.PairUnchanged: 2}},
+		{apmc.EmailChangesFollow, map[apmc.PairAction]int{apmc.PairUpdateInAccessplanit: 1}},
+	} {
+		t.Run(string(tt.setting), func(t *testing.T) {
+			w := newWorld(t)
+			w.instance.MailchimpEmailChanges = tt.setting
+			w.svc.Instances = staticInstances{w.instance}
+			ctx := context.Background()
+			if _, err := w.ap.ImportUsers([]map[string]any{{"Forenames": "Mo", "Surname": "Ver", "Email": "mover@example.com"}}); err != nil {
+				t.Fatalf("ImportUsers() error = %v", err)
+			}
+			first, err := w.svc.Plan(ctx, w.instance.ID, nil)
+			if err != nil {
+				t.Fatalf("Plan() error = %v", err)
+			}
+			if _, err := w.svc.Apply(ctx, w.instance.ID, first.ID, nil); err != nil {
+				t.Fatalf("Apply() error = %v", err)
+			}
+			// The contact changes its address in Mailchimp; the webhook is lost.
+			if err := w.mc.ChangeEmailInUI(w.instance.MailchimpListID, "mover@example.com", "moved@example.com"); err != nil {
+				t.Fatalf("ChangeEmailInUI() error = %v", err)
+			}
+			plan, err := w.svc.Plan(ctx, w.instance.ID, nil)
+			if err != nil {
+				t.Fatalf("Plan() error = %v", err)
+			}
+			for _, a := range apmc.PairActions {
+				if plan.Counts[a] != tt.want[a] {
+					t.Errorf("counts[%s] = %d, want %d (all %v)", a, plan.Counts[a], tt.want[a], plan.Counts)
+				}
+			}
+		})
+	}
+}
+
+// A linked User whose email changed to an address another member holds
+// leaves its old member alone: no second User is created for it.
+func TestPlanCreatesNoUserForTheOldAddressOfALinkedUser(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	ids, err := w.ap.ImportUsers([]map[string]any{{"Forenames": "Al", "Surname": "Pha", "Email": "alpha@example.com"}})
+	if err != nil {
+		t.Fatalf("ImportUsers() error = %v", err)
+	}
+	first, err := w.svc.Plan(ctx, w.instance.ID, nil)
+	if err != nil {
+		t.Fatalf("Plan() error = %v", err)
+	}
+	if _, err := w.svc.Apply(ctx, w.instance.ID, first.ID, nil); err != nil {
+		t.Fatalf("Apply() error = %v", err)
+	}
+	if err := w.mc.Import(w.instance.MailchimpListID, []sbmc.ImportedMember{{EmailAddress: "beta@example.com", MergeFields: map[string]any{"FNAME": "Al", "LNAME": "Pha"}}}); err != nil {
+		t.Fatalf("Import() error = %v", err)
+	}
+	if err := w.ap.EditUserInUI(ids[0], map[string]any{"Email": "beta@example.com"}); err != nil {
+		t.Fatalf("EditUserInUI() error = %v", err)
+	}
+	plan, err := w.svc.Plan(ctx, w.instance.ID, nil)
+	if err != nil {
+		t.Fatalf("Plan() error = %v", err)
+	}
+	if plan.Counts[apmc.PairCreateInAccessplanit] != 0 {
+		t.Errorf("plan creates %d Users, want none for the old address of a linked User (%v)", plan.Counts[apmc.PairCreateInAccessplanit], plan.Counts)
+	}
+}

@@ -105,6 +105,47 @@ func (r Reader) Pairs(ctx context.Context, in apmc.Instance) ([]apmc.Pair, error
 
 	var out []apmc.Pair
 	used := map[string]bool{} // member emails already paired
+	// Moved in Mailchimp while its webhook was lost: the member the service
+	// linked to a contact (by Mailchimp's contact id, which stays with the
+	// person) now has another address. What that means for the User is the
+	// instance's mailchimp_email_changes, as for a live email change.
+	byContactID := map[string]string{} // member contact id → email
+	for email, m := range members {
+		if m.ContactID != "" {
+			byContactID[m.ContactID] = email
+		}
+	}
+	for email, c := range contacts {
+		moved, ok := byContactID[c.MemberContactID]
+		if _, still := members[email]; c.MemberContactID == "" || !ok || moved == email || still {
+			continue
+		}
+		m := members[moved]
+		used[moved] = true
+		switch in.EmailChanges() {
+		case apmc.EmailChangesFollow:
+			// The linked User takes the new address: paired with the
+			// member, its email is updated like any other field.
+			var linked []apmc.User
+			for _, u := range users[email] {
+				if u.ID == c.UserID {
+					linked = append(linked, u)
+				}
+			}
+			users[email] = slices.DeleteFunc(users[email], func(u apmc.User) bool { return u.ID == c.UserID })
+			if len(users[email]) == 0 {
+				delete(users, email)
+			}
+			out = append(out, apmc.Pair{Email: moved, Users: linked, Member: &m, Contact: c})
+		default:
+			// The old address is not added back for the old User, and the
+			// new one is a new User (new_user) or left alone (ignore).
+			c.MovedTo = moved
+			contacts[email] = c
+			out = append(out, apmc.Pair{Email: moved, Users: users[moved], Member: &m, Contact: contacts[moved], MovedFrom: email})
+			delete(users, moved)
+		}
+	}
 	// Linked first: a contact whose User now has another email that the
 	// audience does not hold yet is that member, moved.
 	for email, c := range contacts {
