@@ -209,13 +209,17 @@ const (
 
 // Job is an instance's first-sync apply: one at a time per instance.
 type Job struct {
-	InstanceID string    `json:"instance_id"`
-	PlanID     string    `json:"plan_id"`
-	Status     string    `json:"status"`
-	Done       int       `json:"done"`
-	Total      int       `json:"total"`
-	StartedAt  time.Time `json:"started_at"`
-	UpdatedAt  time.Time `json:"updated_at"`
+	InstanceID string `json:"instance_id"`
+	PlanID     string `json:"plan_id"`
+	// RunID names the run that holds the job: a new apply takes a fresh
+	// one, a continuation carries its job's on. Another run is refused
+	// while this one holds the lease.
+	RunID     string    `json:"run_id,omitempty"`
+	Status    string    `json:"status"`
+	Done      int       `json:"done"`
+	Total     int       `json:"total"`
+	StartedAt time.Time `json:"started_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 	// CancelRequested asks the running apply to stop after its batch.
 	CancelRequested bool    `json:"cancel_requested,omitempty"`
 	Result          *Result `json:"result,omitempty"`

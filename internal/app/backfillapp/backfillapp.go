@@ -148,7 +148,11 @@ func (f *Function) run(ctx context.Context, body string) error {
 		ctx, cancel = context.WithTimeout(ctx, f.runLimit)
 		defer cancel()
 	}
-	res, err := f.Service.Apply(ctx, m.InstanceID, m.PlanID, nil)
+	if m.RunID == "" {
+		// Queued before runs were named: a new run.
+		m.RunID = backfill.NewRunID(time.Now())
+	}
+	res, err := f.Service.Run(ctx, m, nil)
 	switch {
 	case err != nil && (apmc.IsPermanent(err) || apmc.IsInvalid(err) || errors.Is(err, apmc.ErrConflict) || errors.Is(err, apmc.ErrNotFound)):
 		log.Warn("first sync job not run", "error", err.Error())
