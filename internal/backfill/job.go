@@ -69,6 +69,28 @@ func (s Service) Start(ctx context.Context, instanceID, planID string) (Message,
 	return m, nil
 }
 
+// Abandon marks the job failed with why when m, a continuation of its
+// running run, can never run (its instance is gone or paused, say), so the
+// job does not stay "running" with nothing left to run it. A message of any
+// other run leaves the job alone.
+func (s Service) Abandon(ctx context.Context, m Message, why error) error {
+	j, err := s.Store.Job(ctx, m.InstanceID)
+	if errors.Is(err, apmc.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("abandon the first sync of instance %s: %w", m.InstanceID, err)
+	}
+	if j.Status != JobRunning || m.RunID == "" || j.RunID != m.RunID {
+		return nil
+	}
+	j.Status, j.Error = JobFailed, "the job cannot continue: "+why.Error()
+	if err := s.Store.SaveJob(ctx, j); err != nil {
+		return fmt.Errorf("abandon the first sync of instance %s: %w", m.InstanceID, err)
+	}
+	return nil
+}
+
 // StoredPlan returns a stored plan with its contacts. No plan id, or an
 // unknown or expired plan, is an invalid-input error.
 func (s Service) StoredPlan(ctx context.Context, instanceID, planID string) (Plan, error) {

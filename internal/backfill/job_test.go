@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/apmc-sync/apmc/internal/apmc"
 	"github.com/apmc-sync/apmc/internal/backfill"
@@ -138,4 +139,98 @@ func (b barrier) EachContact(ctx context.Context, instanceID string, fn func(apm
 	b.read.Done()
 	b.read.Wait()
 	return err
+}
+
+// A job whose plan expires while it runs carries on: its continuation
+// does not need the plan. A continuation that can never run (the instance
+// paused since) ends the job failed instead of leaving it running.
+func TestContinuationOutlivesItsPlan(t *testing.T) {
+	for _, tt := range []struct {
+		name       string
+		paused     bool
+		wantStatus string
+	}{
+		{"plan expired", false, backfill.JobDone},
+		{"instance paused since", true, backfill.JobFailed},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			w := newWorld(t)
+			ctx := context.Background()
+			emails := mailchimpOnly(t, w, 3)
+			// Planned (and started) 25 hours ago: the plan has expired.
+			started := time.Now().Add(-backfill.PlanTTL - time.Hour)
+			w.svc.Now = func() time.Time { return started }
+			plan, err := w.svc.Plan(ctx, w.instance.ID, nil)
+			if err != nil {
+				t.Fatalf("Plan() error = %v", err)
+			}
+			m := backfill.Message{InstanceID: w.instance.ID, PlanID: plan.ID, RunID: backfill.NewRunID(started)}
+			if err := w.store.StartJob(ctx, backfill.Job{InstanceID: m.InstanceID, PlanID: m.PlanID, RunID: m.RunID, Total: len(emails)}); err != nil {
+				t.Fatalf("StartJob() error = %v", err)
+			}
+			w.svc.Now = time.Now
+			if _, err := w.svc.StoredPlan(ctx, w.instance.ID, plan.ID); !apmc.IsInvalid(err) {
+				t.Fatalf("StoredPlan() error = %v, want the plan expired", err)
+			}
+			if tt.paused {
+				in := w.instance
+				in.State = apmc.StatePaused
+				w.svc.Instances = staticInstances{in}
+			}
+
+			res, err := w.svc.Run(ctx, m, nil)
+			if err != nil {
+				if err := w.svc.Abandon(ctx, m, err); err != nil {
+					t.Fatalf("Abandon() error = %v", err)
+				}
+			}
+			job, jerr := w.svc.Status(ctx, w.instance.ID)
+			if jerr != nil || job.Status != tt.wantStatus {
+				t.Fatalf("Status() = %+v, %v; want %s (Run() = %+v, %v)", job, jerr, tt.wantStatus, res, err)
+			}
+			wantWritten := len(emails)
+			if tt.paused {
+				wantWritten = 0
+				if !strings.Contains(job.Error, "paused") {
+					t.Errorf("job error = %q, want the reason (paused)", job.Error)
+				}
+			}
+			if res.Written != wantWritten {
+				t.Errorf("Run() written = %d, want %d", res.Written, wantWritten)
+			}
+		})
+	}
+}
+
+// A paused instance holds its changes: a first sync is refused, started or
+// applied.
+func TestPausedInstanceRefusesFirstSync(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	mailchimpOnly(t, w, 2)
+	plan, err := w.svc.Plan(ctx, w.instance.ID, nil)
+	if err != nil {
+		t.Fatalf("Plan() error = %v", err)
+	}
+	in := w.instance
+	in.State = apmc.StatePaused
+	w.svc.Instances = staticInstances{in}
+	w.svc.Queue = refuseQueue{t}
+	if _, err := w.svc.Apply(ctx, in.ID, plan.ID, nil); !apmc.IsInvalid(err) {
+		t.Errorf("Apply() error = %v, want an invalid-input error", err)
+	}
+	if _, err := w.svc.Start(ctx, in.ID, plan.ID); !apmc.IsInvalid(err) {
+		t.Errorf("Start() error = %v, want an invalid-input error", err)
+	}
+	if n := len(w.ap.Users()); n != 0 {
+		t.Errorf("Users = %d, want none created", n)
+	}
+}
+
+// refuseQueue fails the test when a job is handed to it.
+type refuseQueue struct{ t *testing.T }
+
+func (q refuseQueue) SendJob(context.Context, backfill.Message) error {
+	q.t.Error("SendJob() called, want no job started")
+	return nil
 }

@@ -122,7 +122,8 @@ func New(cfg Config, deps app.Deps) (*Function, error) {
 // it one message at a time): Lambda's handler, and the local stack's
 // poller's. A message that cannot be decoded, or a job that can never run
 // (its plan is gone, another plan's job is running), is logged and dropped;
-// a failure a retry may fix is reported, and the queue redelivers the
+// a job this message was continuing is marked failed with the reason; a
+// failure a retry may fix is reported, and the queue redelivers the
 // message after its visibility timeout.
 func (f *Function) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
 	var resp events.SQSEventResponse
@@ -154,9 +155,15 @@ func (f *Function) run(ctx context.Context, body string) error {
 	}
 	res, err := f.Service.Run(ctx, m, nil)
 	switch {
-	case err != nil && (apmc.IsPermanent(err) || apmc.IsInvalid(err) || errors.Is(err, apmc.ErrConflict) || errors.Is(err, apmc.ErrNotFound)):
+	case errors.Is(err, apmc.ErrConflict):
+		// Another run holds the job: it is that run's.
 		log.Warn("first sync job not run", "error", err.Error())
 		return nil
+	case err != nil && (apmc.IsPermanent(err) || apmc.IsInvalid(err) || errors.Is(err, apmc.ErrNotFound)):
+		// Never runs: a job this message was carrying on ends failed
+		// rather than staying "running" with nothing left to run it.
+		log.Warn("first sync job not run", "error", err.Error())
+		return f.Service.Abandon(context.WithoutCancel(ctx), m, err)
 	case err != nil:
 		return err
 	case res.Incomplete:
