@@ -234,3 +234,21 @@ func (q refuseQueue) SendJob(context.Context, backfill.Message) error {
 	q.t.Error("SendJob() called, want no job started")
 	return nil
 }
+
+// Users without an email are each invalid, not Users sharing one email.
+func TestUsersWithoutEmailAreEachInvalid(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	if _, err := w.ap.ImportUsers([]map[string]any{
+		{"Forenames": "No", "Surname": "One"}, {"Forenames": "No", "Surname": "Two"}, {"Forenames": "No", "Surname": "Three"},
+	}); err != nil {
+		t.Fatalf("ImportUsers() error = %v", err)
+	}
+	plan, err := w.svc.Plan(ctx, w.instance.ID, nil)
+	if err != nil {
+		t.Fatalf("Plan() error = %v", err)
+	}
+	if plan.Counts[apmc.PairInvalid] != 3 || plan.Shared != 0 {
+		t.Errorf("Plan() invalid = %d, shared = %d; want 3 and 0 (counts %v)", plan.Counts[apmc.PairInvalid], plan.Shared, plan.Counts)
+	}
+}
