@@ -46,7 +46,10 @@ type Applier struct {
 	// and a continuation carries on. At least one batch is written first,
 	// so every run makes progress.
 	Until time.Time
-	Now   func() time.Time
+	// Concurrency caps the batch calls in flight (the function's share of
+	// Mailchimp's connections); 0 means BatchConcurrency.
+	Concurrency int
+	Now         func() time.Time
 }
 
 // Result is what an apply did.
@@ -159,18 +162,20 @@ func (a Applier) apply(ctx context.Context, in apmc.Instance, planned map[string
 // BatchConcurrency is how many batch calls an apply has in flight at once:
 // a batch call of 500 members takes about a second, so one at a time would
 // cap an apply near 500 contacts a second. Eight stay under Mailchimp's 10
-// connections per user, leaving two for the live sync.
+// connections per user, leaving two for the live sync: the CLI and the
+// local stack, which run alone, use it; the deployed job function is held
+// to its share of the connections (Applier.Concurrency).
 const BatchConcurrency = 8
 
 // batches writes the contacts at toMC to Mailchimp in batch calls, up to
-// BatchConcurrency at once. It stops sending batches at the first error or
+// a.concurrency() at once. It stops sending batches at the first error or
 // cancel, waits for those in flight, and reports each batch done.
 func (a Applier) batches(ctx context.Context, in apmc.Instance, pairs []apmc.Pair, decided []apmc.PairPlan, toMC []int, res *Result, report func(int)) error {
 	var (
 		mu       sync.Mutex // guards res, failure and report
 		failure  error
 		wg       sync.WaitGroup
-		inFlight = make(chan struct{}, BatchConcurrency)
+		inFlight = make(chan struct{}, a.concurrency())
 	)
 	sent := 0
 	for chunk := range slices.Chunk(toMC, MaxBatch) {
@@ -485,6 +490,14 @@ func (a Applier) record(ctx context.Context, in apmc.Instance, p apmc.Pair, d ap
 
 func (a Applier) cancelled(ctx context.Context) bool {
 	return ctx.Err() != nil || a.Cancelled != nil && a.Cancelled(ctx)
+}
+
+// concurrency is how many batch calls may be in flight at once.
+func (a Applier) concurrency() int {
+	if a.Concurrency > 0 {
+		return min(a.Concurrency, BatchConcurrency)
+	}
+	return BatchConcurrency
 }
 
 // timeUp reports whether the apply has reached Until.

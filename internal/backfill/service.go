@@ -43,6 +43,9 @@ type Service struct {
 	// (plus one paced accessplanit gap) with an incomplete result, the job
 	// still running, for a continuation to carry on.
 	Reserve time.Duration
+	// MailchimpConnections caps the batch calls an apply keeps in flight
+	// (Applier.Concurrency); 0 means BatchConcurrency.
+	MailchimpConnections int
 }
 
 // DefaultAccessplanitRequestsPerHour paces first sync's accessplanit writes
@@ -133,6 +136,7 @@ func (s Service) Run(ctx context.Context, m Message, progress Progress) (Result,
 		Pace:         s.pace(in),
 		Now:          s.Now,
 		Until:        s.until(ctx, in),
+		Concurrency:  s.MailchimpConnections,
 		// A cancel request stops the run, and so does another run having
 		// taken the job over (this one's lease ran out).
 		Cancelled: func(ctx context.Context) bool {

@@ -112,6 +112,9 @@ func New(cfg Config, deps app.Deps) (*Function, error) {
 			// contact state and an execution per member: stop with time for
 			// both in hand.
 			Reserve: 2*apiTimeout + 30*time.Second,
+			// Batch calls in flight stay within the connections the
+			// function may use (the template's BackfillMailchimpConnections).
+			MailchimpConnections: cfg.MailchimpMaxConnections,
 		},
 		runLimit: cfg.RunLimit,
 		log:      deps.Log(),
