@@ -30,10 +30,15 @@ func TestMailchimpConnectionBudget(t *testing.T) {
 	}
 	functions := defaultOf("SyncMaximumConcurrency")
 	perFunction := defaultOf("MailchimpConnectionsPerFunction")
+	backfill := defaultOf("BackfillMailchimpConnections")
 	const reconcileConnections = 1
-	if got := functions*perFunction + reconcileConnections; got > mailchimpConnectionLimit {
-		t.Errorf("default SyncMaximumConcurrency × MailchimpConnectionsPerFunction + reconcile = %v × %v + %v = %v, want at most %d",
-			functions, perFunction, reconcileConnections, got, mailchimpConnectionLimit)
+	if got := functions*perFunction + reconcileConnections + backfill; got > mailchimpConnectionLimit {
+		t.Errorf("default SyncMaximumConcurrency × MailchimpConnectionsPerFunction + reconcile + BackfillMailchimpConnections = %v × %v + %v + %v = %v, want at most %d",
+			functions, perFunction, reconcileConnections, backfill, got, mailchimpConnectionLimit)
+	}
+	bvars := node(s.functionProperty("BackfillFunction", "Environment"), "Variables")
+	if got := render(node(bvars, "MAILCHIMP_MAX_CONNECTIONS")); got != "!Ref BackfillMailchimpConnections" {
+		t.Errorf("BackfillFunction MAILCHIMP_MAX_CONNECTIONS = %s, want !Ref BackfillMailchimpConnections", got)
 	}
 	rvars := node(s.functionProperty("ReconcileFunction", "Environment"), "Variables")
 	if got := render(node(rvars, "MAILCHIMP_MAX_CONNECTIONS")); got != fmt.Sprint(reconcileConnections) {
@@ -60,9 +65,9 @@ func TestMailchimpConnectionBudget(t *testing.T) {
 			t.Errorf("SyncFunction event %s MaximumConcurrency = %s, want !Ref SyncMaximumConcurrency", name, got)
 		}
 	}
-	// Only the sync and reconcile functions talk to Mailchimp.
+	// Only the sync, reconcile and backfill functions talk to Mailchimp.
 	for _, id := range functionIDs {
-		if id == "SyncFunction" || id == "ReconcileFunction" {
+		if id == "SyncFunction" || id == "ReconcileFunction" || id == "BackfillFunction" {
 			continue
 		}
 		if got := node(s.functionProperty(id, "Environment"), "Variables", "MAILCHIMP_MAX_CONNECTIONS"); got != nil {

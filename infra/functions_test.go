@@ -100,9 +100,10 @@ func TestFunctionsEnvironment(t *testing.T) {
 			"EXECUTIONS_TABLE":   "!Ref ExecutionsTable",
 			"CONTACTS_TABLE":     "!Ref ContactsTable",
 			"BACKFILL_QUEUE_URL": "!Ref BackfillQueue",
-			// No MAILCHIMP_MAX_CONNECTIONS: a run makes one Mailchimp call
-			// at a time.
-			"KMS_KEY_ID": "!Ref SecretsKey",
+			"KMS_KEY_ID":         "!Ref SecretsKey",
+			// Its share of Mailchimp's connections, which also caps its
+			// batch calls in flight.
+			"MAILCHIMP_MAX_CONNECTIONS": "!Ref BackfillMailchimpConnections",
 		}},
 	}
 	for _, tt := range tests {

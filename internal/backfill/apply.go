@@ -46,7 +46,10 @@ type Applier struct {
 	// and a continuation carries on. At least one batch is written first,
 	// so every run makes progress.
 	Until time.Time
-	Now   func() time.Time
+	// Concurrency caps the batch calls in flight (the function's share of
+	// Mailchimp's connections); 0 means BatchConcurrency.
+	Concurrency int
+	Now         func() time.Time
 }
 
 // Result is what an apply did.
@@ -95,13 +98,22 @@ func (a Applier) Apply(ctx context.Context, in apmc.Instance, plan Plan, progres
 	if !now.Before(plan.ExpiresAt) {
 		return Result{}, apmc.Invalidf("plan %s expired at %s: make a new plan", plan.ID, plan.ExpiresAt.Format(time.RFC3339))
 	}
-	pairs, err := a.Reader.Pairs(ctx, in)
-	if err != nil {
-		return Result{}, err
-	}
 	planned := make(map[string]apmc.PairAction, len(plan.Contacts))
 	for _, c := range plan.Contacts {
 		planned[c.Email] = c.Action
+	}
+	return a.apply(ctx, in, planned, progress)
+}
+
+// apply reads both sides, decides every contact afresh and writes. With
+// planned (the plan's actions by email) it counts the contacts decided
+// otherwise; a continuation passes nil, its job having counted them in its
+// first run.
+func (a Applier) apply(ctx context.Context, in apmc.Instance, planned map[string]apmc.PairAction, progress Progress) (Result, error) {
+	now := a.now()
+	pairs, err := a.Reader.Pairs(ctx, in)
+	if err != nil {
+		return Result{}, err
 	}
 	res := Result{}
 	var decided []apmc.PairPlan
@@ -109,7 +121,7 @@ func (a Applier) Apply(ctx context.Context, in apmc.Instance, plan Plan, progres
 	for i, p := range pairs {
 		d := apmc.DecidePair(in, p, now)
 		decided = append(decided, d)
-		if was, ok := planned[d.Email]; ok && was != d.Action || !ok && d.Action != apmc.PairUnchanged {
+		if was, ok := planned[d.Email]; planned != nil && (ok && was != d.Action || !ok && d.Action != apmc.PairUnchanged) {
 			res.ChangedSincePlan++
 		}
 		switch side, writes := d.Writes(); {
@@ -150,18 +162,20 @@ func (a Applier) Apply(ctx context.Context, in apmc.Instance, plan Plan, progres
 // BatchConcurrency is how many batch calls an apply has in flight at once:
 // a batch call of 500 members takes about a second, so one at a time would
 // cap an apply near 500 contacts a second. Eight stay under Mailchimp's 10
-// connections per user, leaving two for the live sync.
+// connections per user, leaving two for the live sync: the CLI and the
+// local stack, which run alone, use it; the deployed job function is held
+// to its share of the connections (Applier.Concurrency).
 const BatchConcurrency = 8
 
 // batches writes the contacts at toMC to Mailchimp in batch calls, up to
-// BatchConcurrency at once. It stops sending batches at the first error or
+// a.concurrency() at once. It stops sending batches at the first error or
 // cancel, waits for those in flight, and reports each batch done.
 func (a Applier) batches(ctx context.Context, in apmc.Instance, pairs []apmc.Pair, decided []apmc.PairPlan, toMC []int, res *Result, report func(int)) error {
 	var (
 		mu       sync.Mutex // guards res, failure and report
 		failure  error
 		wg       sync.WaitGroup
-		inFlight = make(chan struct{}, BatchConcurrency)
+		inFlight = make(chan struct{}, a.concurrency())
 	)
 	sent := 0
 	for chunk := range slices.Chunk(toMC, MaxBatch) {
@@ -291,16 +305,9 @@ func (a Applier) toMailchimp(ctx context.Context, in apmc.Instance, pairs []apmc
 }
 
 // written records in the contact's state what a batch wrote: both sides
-// now hold the values, and the member's contact id. The echo of the write
-// may have been applied meanwhile (it used up the announced pending write),
-// so a lost race reads the state again and records on top of it.
+// now hold the values, and the member's contact id.
 func (a Applier) written(ctx context.Context, instanceID string, d apmc.PairPlan, m apmc.Member) error {
-	var err error
-	for range 3 {
-		var c apmc.Contact
-		if c, err = a.Contacts.Contact(ctx, instanceID, d.Email); err != nil {
-			return fmt.Errorf("record the write of %s: %w", d.Email, err)
-		}
+	return a.onTop(ctx, instanceID, d.Email, func(c *apmc.Contact) {
 		c.Accessplanit.Values = d.ToMailchimp
 		c.Mailchimp.Values = d.ToMailchimp
 		if d.UserID != "" {
@@ -309,12 +316,27 @@ func (a Applier) written(ctx context.Context, instanceID string, d apmc.PairPlan
 		if m.ContactID != "" {
 			c.MemberContactID = m.ContactID
 		}
+	})
+}
+
+// onTop records a write in the contact's state, after its announcement:
+// the echo of the write may have been applied meanwhile (it used up the
+// announced pending write), so the state is read again, changed by set and
+// saved, and a lost race does it again on top of the newer state.
+func (a Applier) onTop(ctx context.Context, instanceID, email string, set func(c *apmc.Contact)) error {
+	var err error
+	for range 3 {
+		var c apmc.Contact
+		if c, err = a.Contacts.Contact(ctx, instanceID, email); err != nil {
+			return fmt.Errorf("record the write of %s: %w", email, err)
+		}
+		set(&c)
 		if err = a.Contacts.SaveContact(ctx, c); !errors.Is(err, apmc.ErrConflict) {
 			break
 		}
 	}
 	if err != nil {
-		return fmt.Errorf("record the write of %s: %w", d.Email, err)
+		return fmt.Errorf("record the write of %s: %w", email, err)
 	}
 	return nil
 }
@@ -359,14 +381,24 @@ func (a Applier) move(ctx context.Context, in apmc.Instance, p apmc.Pair, d apmc
 
 // toAccessplanit writes one contact to accessplanit, paced.
 func (a Applier) toAccessplanit(ctx context.Context, in apmc.Instance, p apmc.Pair, d apmc.PairPlan, res *Result) error {
-	if a.changedLive(ctx, in.ID, p) {
-		res.ChangedLive++
-		return nil
-	}
 	if a.Pace != nil {
 		if err := a.Pace(ctx); err != nil {
 			return err
 		}
+	}
+	// The write is announced in the contact's state before the call, as a
+	// Mailchimp write is: the webhook the write makes accessplanit send
+	// finds it pending and is suppressed as an echo, and the save, under
+	// the version the pair was read with, lets only one writer through: a
+	// live change, or another apply, since leaves the contact alone.
+	values := restrictToMailchimp(in, p)
+	c := contactFor(in.ID, p, d)
+	c.Accessplanit.RecordWrite(values.Fingerprint(), a.now())
+	if err := a.Contacts.SaveContact(ctx, c); errors.Is(err, apmc.ErrConflict) {
+		res.ChangedLive++
+		return nil
+	} else if err != nil {
+		return fmt.Errorf("announce the write of %s: %w", d.Email, err)
 	}
 	started := a.now()
 	step := apmc.Step{Name: "write_user", Status: "ok", Output: map[string]any{"fields": d.ToAccessplanit}}
@@ -390,16 +422,14 @@ func (a Applier) toAccessplanit(ctx context.Context, in apmc.Instance, p apmc.Pa
 		res.Failed++
 		return a.record(ctx, in, p, d, apmc.FlowToAccessplanit, started, step, err)
 	}
-	c := contactFor(in.ID, p, d)
-	c.UserID = user.ID
-	values := restrictToMailchimp(in, p)
-	c.Mailchimp.Values = values
-	c.Accessplanit.Values = values
-	c.Accessplanit.RecordWrite(values.Fingerprint(), a.now())
-	if p.Member != nil && p.Member.ContactID != "" {
-		c.MemberContactID = p.Member.ContactID
-	}
-	if err := a.save(ctx, c, res); err != nil {
+	if err := a.onTop(ctx, in.ID, d.Email, func(c *apmc.Contact) {
+		c.UserID = user.ID
+		c.Mailchimp.Values = values
+		c.Accessplanit.Values = values
+		if p.Member != nil && p.Member.ContactID != "" {
+			c.MemberContactID = p.Member.ContactID
+		}
+	}); err != nil {
 		return err
 	}
 	res.Written++
@@ -460,6 +490,14 @@ func (a Applier) record(ctx context.Context, in apmc.Instance, p apmc.Pair, d ap
 
 func (a Applier) cancelled(ctx context.Context) bool {
 	return ctx.Err() != nil || a.Cancelled != nil && a.Cancelled(ctx)
+}
+
+// concurrency is how many batch calls may be in flight at once.
+func (a Applier) concurrency() int {
+	if a.Concurrency > 0 {
+		return min(a.Concurrency, BatchConcurrency)
+	}
+	return BatchConcurrency
 }
 
 // timeUp reports whether the apply has reached Until.

@@ -9,10 +9,28 @@ import (
 	"github.com/apmc-sync/apmc/internal/backfill"
 )
 
-// Batch calls go out several at once, never more than BatchConcurrency,
-// and every contact of every batch is written and counted once.
+// Batch calls go out several at once, never more than BatchConcurrency
+// nor the connections the service may use, and every contact of every
+// batch is written and counted once.
 func TestApplySendsBatchesConcurrently(t *testing.T) {
+	for _, tt := range []struct {
+		name          string
+		connections   int
+		minPeak, peak int
+	}{
+		{"alone", 0, 2, backfill.BatchConcurrency},
+		{"one connection", 1, 1, 1},
+		{"more connections than batches at once", 20, 2, backfill.BatchConcurrency},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			testApplyBatches(t, tt.connections, tt.minPeak, tt.peak)
+		})
+	}
+}
+
+func testApplyBatches(t *testing.T, connections, minPeak, peak int) {
 	w := newWorld(t)
+	w.svc.MailchimpConnections = connections
 	ctx := context.Background()
 	const users = 4*backfill.MaxBatch + 7 // five batches
 	var rows []map[string]any
@@ -46,8 +64,8 @@ func TestApplySendsBatchesConcurrently(t *testing.T) {
 		t.Errorf("audience holds %d members, want %d", got, users)
 	}
 	st := w.mc.Stats()
-	if st.PeakInFlight < 2 || st.PeakInFlight > backfill.BatchConcurrency {
-		t.Errorf("peak batch calls in flight = %d, want between 2 and %d", st.PeakInFlight, backfill.BatchConcurrency)
+	if st.PeakInFlight < minPeak || st.PeakInFlight > peak {
+		t.Errorf("peak batch calls in flight = %d, want between %d and %d", st.PeakInFlight, minPeak, peak)
 	}
 	if st.TooManyRequests != 0 {
 		t.Errorf("429s = %d, want 0", st.TooManyRequests)

@@ -15,6 +15,15 @@ import (
 type Message struct {
 	InstanceID string `json:"instance_id"`
 	PlanID     string `json:"plan_id"`
+	// RunID is the run the message starts or continues (Job.RunID): a
+	// continuation carries the RunID of its job, so only that job's run
+	// carries on.
+	RunID string `json:"run_id,omitempty"`
+}
+
+// NewRunID names a new run of a job.
+func NewRunID(now time.Time) string {
+	return "run-" + apmc.NewExecutionID(now)
 }
 
 // JobQueue hands jobs to the function that runs them.
@@ -26,15 +35,24 @@ type JobQueue interface {
 // another one of the instance is running; it wraps apmc.ErrConflict.
 var ErrJobRunning = fmt.Errorf("a first sync of this instance is already running: %w", apmc.ErrConflict)
 
-// Start validates that the plan exists and hands its apply to the job
-// function, which runs it as the instance's one job; it does not wait. A
-// job of the instance already running (within its lease) refuses the start
-// with an error wrapping ErrJobRunning.
+// Start validates that the plan exists and the instance is not paused, and
+// hands its apply to the job function as a new run, which runs it as the
+// instance's one job; it does not wait. A job of the instance already
+// running (within its lease) refuses the start with an error wrapping
+// ErrJobRunning, and the job function refuses the run the same way if
+// another one took the job meanwhile.
 func (s Service) Start(ctx context.Context, instanceID, planID string) (Message, error) {
 	if s.Queue == nil {
 		return Message{}, errors.New("start a first sync: no job queue")
 	}
 	if _, err := s.StoredPlan(ctx, instanceID, planID); err != nil {
+		return Message{}, err
+	}
+	in, err := s.Instances.Instance(ctx, instanceID)
+	if err != nil {
+		return Message{}, fmt.Errorf("read instance %s: %w", instanceID, err)
+	}
+	if err := refusePaused(in); err != nil {
 		return Message{}, err
 	}
 	j, err := s.Store.Job(ctx, instanceID)
@@ -44,11 +62,33 @@ func (s Service) Start(ctx context.Context, instanceID, planID string) (Message,
 	case err != nil && !errors.Is(err, apmc.ErrNotFound):
 		return Message{}, fmt.Errorf("start a first sync: %w", err)
 	}
-	m := Message{InstanceID: instanceID, PlanID: planID}
+	m := Message{InstanceID: instanceID, PlanID: planID, RunID: NewRunID(s.now())}
 	if err := s.Queue.SendJob(ctx, m); err != nil {
 		return Message{}, fmt.Errorf("start a first sync: %w", err)
 	}
 	return m, nil
+}
+
+// Abandon marks the job failed with why when m, a continuation of its
+// running run, can never run (its instance is gone or paused, say), so the
+// job does not stay "running" with nothing left to run it. A message of any
+// other run leaves the job alone.
+func (s Service) Abandon(ctx context.Context, m Message, why error) error {
+	j, err := s.Store.Job(ctx, m.InstanceID)
+	if errors.Is(err, apmc.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("abandon the first sync of instance %s: %w", m.InstanceID, err)
+	}
+	if j.Status != JobRunning || m.RunID == "" || j.RunID != m.RunID {
+		return nil
+	}
+	j.Status, j.Error = JobFailed, "the job cannot continue: "+why.Error()
+	if err := s.Store.SaveJob(ctx, j); err != nil {
+		return fmt.Errorf("abandon the first sync of instance %s: %w", m.InstanceID, err)
+	}
+	return nil
 }
 
 // StoredPlan returns a stored plan with its contacts. No plan id, or an

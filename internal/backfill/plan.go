@@ -60,11 +60,13 @@ type Reader struct {
 // Pairs reads both sides completely and pairs them: a User linked to a
 // contact is paired with that contact's member even when its email changed
 // since (a move, not a new contact), then Users and members are paired by
-// email. Deleted Users are left out.
+// email. Deleted Users are left out; a User without an email is a pair of
+// its own, not one of many Users sharing the empty email.
 func (r Reader) Pairs(ctx context.Context, in apmc.Instance) ([]apmc.Pair, error) {
 	fields := mappedFields(in.Mappings)
 	users := map[string][]apmc.User{} // by email
 	byID := map[string]string{}       // User ID → email
+	var noEmail []apmc.User           // each its own (invalid) pair
 	if err := pages(ctx, "users", r.Progress, func(n int) (int, error) {
 		page, err := r.Users.UserPage(ctx, n, fields)
 		for _, u := range page {
@@ -72,6 +74,10 @@ func (r Reader) Pairs(ctx context.Context, in apmc.Instance) ([]apmc.Pair, error
 				continue
 			}
 			e := u.Email()
+			if e == "" {
+				noEmail = append(noEmail, u)
+				continue
+			}
 			users[e] = append(users[e], u)
 			byID[u.ID] = e
 		}
@@ -178,6 +184,9 @@ func (r Reader) Pairs(ctx context.Context, in apmc.Instance) ([]apmc.Pair, error
 		}
 		out = append(out, p)
 	}
+	for _, u := range noEmail {
+		out = append(out, apmc.Pair{Users: []apmc.User{u}})
+	}
 	for email, m := range members {
 		if !used[email] {
 			out = append(out, apmc.Pair{Email: email, Member: &m, Contact: contacts[email]})
@@ -250,13 +259,17 @@ const (
 
 // Job is an instance's first-sync apply: one at a time per instance.
 type Job struct {
-	InstanceID string    `json:"instance_id"`
-	PlanID     string    `json:"plan_id"`
-	Status     string    `json:"status"`
-	Done       int       `json:"done"`
-	Total      int       `json:"total"`
-	StartedAt  time.Time `json:"started_at"`
-	UpdatedAt  time.Time `json:"updated_at"`
+	InstanceID string `json:"instance_id"`
+	PlanID     string `json:"plan_id"`
+	// RunID names the run that holds the job: a new apply takes a fresh
+	// one, a continuation carries its job's on. Another run is refused
+	// while this one holds the lease.
+	RunID     string    `json:"run_id,omitempty"`
+	Status    string    `json:"status"`
+	Done      int       `json:"done"`
+	Total     int       `json:"total"`
+	StartedAt time.Time `json:"started_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 	// CancelRequested asks the running apply to stop after its batch.
 	CancelRequested bool    `json:"cancel_requested,omitempty"`
 	Result          *Result `json:"result,omitempty"`

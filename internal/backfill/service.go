@@ -17,6 +17,7 @@ type Store interface {
 	Plan(ctx context.Context, instanceID, id string) (Plan, error)
 	Plans(ctx context.Context, instanceID string) ([]Plan, error)
 	StartJob(ctx context.Context, j Job) error
+	ContinueJob(ctx context.Context, j Job) error
 	SaveJob(ctx context.Context, j Job) error
 	Job(ctx context.Context, instanceID string) (Job, error)
 	CancelJob(ctx context.Context, instanceID string) error
@@ -42,6 +43,9 @@ type Service struct {
 	// (plus one paced accessplanit gap) with an incomplete result, the job
 	// still running, for a continuation to carry on.
 	Reserve time.Duration
+	// MailchimpConnections caps the batch calls an apply keeps in flight
+	// (Applier.Concurrency); 0 means BatchConcurrency.
+	MailchimpConnections int
 }
 
 // DefaultAccessplanitRequestsPerHour paces first sync's accessplanit writes
@@ -73,39 +77,53 @@ func (s Service) Plan(ctx context.Context, instanceID string, progress Progress)
 	return p, nil
 }
 
-// Apply applies a stored plan as the instance's one running job, saving its
-// progress as it goes. A plan is required: nobody applies what they have
-// not seen.
+// Apply applies a stored plan as a new run of the instance's one job,
+// saving its progress as it goes. A plan is required: nobody applies what
+// they have not seen. While another run holds the job (within its lease),
+// whatever its plan, Apply is refused with an error wrapping ErrJobRunning.
 func (s Service) Apply(ctx context.Context, instanceID, planID string, progress Progress) (Result, error) {
-	plan, err := s.StoredPlan(ctx, instanceID, planID)
-	if err != nil {
-		return Result{}, err
+	return s.Run(ctx, Message{InstanceID: instanceID, PlanID: planID, RunID: NewRunID(s.now())}, progress)
+}
+
+// Run runs the job a message asks for. A message carrying the RunID of the
+// instance's running job continues it, keeping its progress (the contacts
+// it wrote are unchanged now and are not written again) and without its
+// plan, which may have expired since the job started. Any other message
+// starts a new run of its plan under its RunID, which another run holding
+// the job refuses with an error wrapping ErrJobRunning.
+func (s Service) Run(ctx context.Context, m Message, progress Progress) (Result, error) {
+	if m.RunID == "" {
+		return Result{}, apmc.Invalidf("a first sync message of plan %s names no run", m.PlanID)
 	}
-	in, sides, err := s.open(ctx, instanceID)
-	if err != nil {
-		return Result{}, err
+	prev, err := s.Store.Job(ctx, m.InstanceID)
+	if err != nil && !errors.Is(err, apmc.ErrNotFound) {
+		return Result{}, fmt.Errorf("read the first sync of instance %s: %w", m.InstanceID, err)
 	}
-	total := 0
-	for _, c := range plan.Contacts {
-		if _, writes := c.Writes(); writes {
-			total++
+	continuing := err == nil && prev.Status == JobRunning && prev.RunID == m.RunID
+	var plan Plan
+	if !continuing {
+		if plan, err = s.StoredPlan(ctx, m.InstanceID, m.PlanID); err != nil {
+			return Result{}, err
 		}
 	}
-	job := Job{InstanceID: instanceID, PlanID: planID, Total: total}
-	// A continuation (this plan's job, still running) keeps its progress:
-	// the contacts it wrote are unchanged now and are not written again.
-	prev, perr := s.Store.Job(ctx, instanceID)
-	continuing := perr == nil && prev.Status == JobRunning && prev.PlanID == planID
-	if continuing {
-		job = prev
+	in, sides, err := s.open(ctx, m.InstanceID)
+	if err != nil {
+		return Result{}, err
 	}
-	if err := s.Store.StartJob(ctx, job); err != nil {
+	if err := refusePaused(in); err != nil {
+		return Result{}, err
+	}
+	job := prev
+	if continuing {
+		err = s.Store.ContinueJob(ctx, job)
+	} else {
+		job = Job{InstanceID: m.InstanceID, PlanID: m.PlanID, RunID: m.RunID, Total: writes(plan), StartedAt: s.now().UTC()}
+		err = s.Store.StartJob(ctx, job)
+	}
+	if err != nil {
 		return Result{}, err
 	}
 	job.Status = JobRunning
-	if !continuing || job.StartedAt.IsZero() {
-		job.StartedAt = s.now().UTC()
-	}
 	base, before := job.Done, job.Result
 	last := time.Time{}
 	a := Applier{
@@ -118,12 +136,19 @@ func (s Service) Apply(ctx context.Context, instanceID, planID string, progress 
 		Pace:         s.pace(in),
 		Now:          s.Now,
 		Until:        s.until(ctx, in),
+		Concurrency:  s.MailchimpConnections,
+		// A cancel request stops the run, and so does another run having
+		// taken the job over (this one's lease ran out).
 		Cancelled: func(ctx context.Context) bool {
-			j, err := s.Store.Job(ctx, instanceID)
-			return err == nil && j.CancelRequested
+			j, err := s.Store.Job(ctx, m.InstanceID)
+			return err == nil && (j.CancelRequested || j.RunID != m.RunID)
 		},
 	}
-	res, err := a.Apply(ctx, in, plan, func(stage string, done int) {
+	apply := func(p Progress) (Result, error) { return a.Apply(ctx, in, plan, p) }
+	if continuing {
+		apply = func(p Progress) (Result, error) { return a.apply(ctx, in, nil, p) }
+	}
+	res, err := apply(func(stage string, done int) {
 		if progress != nil {
 			progress(stage, done)
 		}
@@ -159,6 +184,26 @@ func (s Service) Apply(ctx context.Context, instanceID, planID string, progress 
 		err = serr
 	}
 	return res, err
+}
+
+// writes counts the contacts a plan writes.
+func writes(p Plan) int {
+	n := 0
+	for _, c := range p.Contacts {
+		if _, w := c.Writes(); w {
+			n++
+		}
+	}
+	return n
+}
+
+// refusePaused refuses a first sync of a paused instance: a paused instance
+// holds its changes, and a first sync must not write around that.
+func refusePaused(in apmc.Instance) error {
+	if in.State == apmc.StatePaused {
+		return apmc.Invalidf("instance %s is paused: resume it before its first sync", in.ID)
+	}
+	return nil
 }
 
 // Status returns the instance's first-sync job.

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -230,14 +231,13 @@ type jobItem struct {
 	backfill.Job
 }
 
-// StartJob records a running first-sync job for the instance, unless one
-// of another plan is already running (and reported progress within
-// backfill.JobLease): then it returns an error wrapping
-// backfill.ErrJobRunning (and so apmc.ErrConflict). A running job of the
-// same plan is carried on: a continuation, or a redelivery after a crash.
+// StartJob records a new run (j.RunID) of the instance's first-sync job,
+// unless another run holds it: a job still running that reported progress
+// within backfill.JobLease refuses the start with an error wrapping
+// backfill.ErrJobRunning (and so apmc.ErrConflict), whatever its plan.
 func (s *ContactStore) StartJob(ctx context.Context, j backfill.Job) error {
 	now := s.now().UTC()
-	j.Status, j.UpdatedAt = backfill.JobRunning, now
+	j.Status, j.UpdatedAt, j.CancelRequested = backfill.JobRunning, now, false
 	if j.StartedAt.IsZero() {
 		j.StartedAt = now
 	}
@@ -249,7 +249,6 @@ func (s *ContactStore) StartJob(ctx context.Context, j backfill.Job) error {
 		expression.AttributeNotExists(expression.Name(AttrInstanceID)),
 		expression.Name("status").NotEqual(expression.Value(backfill.JobRunning)),
 		expression.Name("updated_at").LessThan(expression.Value(now.Add(-backfill.JobLease).Format(time.RFC3339Nano))),
-		expression.Name("plan_id").Equal(expression.Value(j.PlanID)),
 	)
 	expr, err := expression.NewBuilder().WithCondition(cond).Build()
 	if err != nil {
@@ -268,16 +267,77 @@ func (s *ContactStore) StartJob(ctx context.Context, j backfill.Job) error {
 	return nil
 }
 
-// SaveJob stores the job's progress or end, keeping a cancel request made
-// meanwhile.
-func (s *ContactStore) SaveJob(ctx context.Context, j backfill.Job) error {
-	cur, err := s.Job(ctx, j.InstanceID)
-	if err == nil && cur.CancelRequested {
-		j.CancelRequested = true
+// ContinueJob renews the lease of the running job's run j.RunID, keeping
+// its cancel request: a continuation, or a redelivery after a crash. A job
+// no longer running under that run returns an error wrapping
+// backfill.ErrJobRunning.
+func (s *ContactStore) ContinueJob(ctx context.Context, j backfill.Job) error {
+	j.Status = backfill.JobRunning
+	cond := expression.Name("run_id").Equal(expression.Value(j.RunID)).
+		And(expression.Name("status").Equal(expression.Value(backfill.JobRunning)))
+	if err := s.updateJob(ctx, j, cond); err != nil {
+		return fmt.Errorf("continue job: %w", err)
 	}
-	j.UpdatedAt = s.now().UTC()
-	if err := s.putItem(ctx, jobItem{Key: jobKey, Job: j}); err != nil {
+	return nil
+}
+
+// SaveJob stores the progress or end of the job's run j.RunID. It never
+// clears a cancel request (it writes every field but that one), and once
+// another run holds the job it returns an error wrapping
+// backfill.ErrJobRunning instead of overwriting that run's record.
+func (s *ContactStore) SaveJob(ctx context.Context, j backfill.Job) error {
+	cond := expression.AttributeExists(expression.Name(AttrInstanceID))
+	if j.RunID != "" {
+		cond = expression.Name("run_id").Equal(expression.Value(j.RunID))
+	}
+	if err := s.updateJob(ctx, j, cond); err != nil {
 		return fmt.Errorf("save job: %w", err)
+	}
+	return nil
+}
+
+// updateJob writes every field of the job but cancel_requested (which
+// only CancelJob sets and only a new run clears) under cond.
+func (s *ContactStore) updateJob(ctx context.Context, j backfill.Job, cond expression.ConditionBuilder) error {
+	j.UpdatedAt = s.now().UTC()
+	item, err := marshalItem(jobItem{Key: jobKey, Job: j})
+	if err != nil {
+		return fmt.Errorf("encode item: %w", err)
+	}
+	// The update is written out rather than built: SET before REMOVE, the
+	// order every DynamoDB implementation parses.
+	var set, remove []string
+	names := map[string]string{}
+	values := map[string]types.AttributeValue{}
+	for n, name := range []string{"plan_id", "run_id", "status", "done", "total", "started_at", "updated_at", "result", "error"} {
+		ref := fmt.Sprintf("#j%d", n)
+		names[ref] = name
+		if v, ok := item[name]; ok {
+			values[":j"+ref[2:]] = v
+			set = append(set, ref+" = :j"+ref[2:])
+		} else {
+			remove = append(remove, ref)
+		}
+	}
+	update := "SET " + strings.Join(set, ", ")
+	if len(remove) > 0 {
+		update += " REMOVE " + strings.Join(remove, ", ")
+	}
+	expr, err := expression.NewBuilder().WithCondition(cond).Build()
+	if err != nil {
+		return fmt.Errorf("build condition: %w", err)
+	}
+	maps.Copy(names, expr.Names())
+	maps.Copy(values, expr.Values())
+	_, err = s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(s.table), Key: contactKey(j.InstanceID, jobKey), UpdateExpression: aws.String(update),
+		ConditionExpression: expr.Condition(), ExpressionAttributeNames: names, ExpressionAttributeValues: values,
+	})
+	switch {
+	case conditionFailed(err):
+		return fmt.Errorf("instance %s: %w", j.InstanceID, backfill.ErrJobRunning)
+	case err != nil:
+		return err
 	}
 	return nil
 }

@@ -112,6 +112,9 @@ func New(cfg Config, deps app.Deps) (*Function, error) {
 			// contact state and an execution per member: stop with time for
 			// both in hand.
 			Reserve: 2*apiTimeout + 30*time.Second,
+			// Batch calls in flight stay within the connections the
+			// function may use (the template's BackfillMailchimpConnections).
+			MailchimpConnections: cfg.MailchimpMaxConnections,
 		},
 		runLimit: cfg.RunLimit,
 		log:      deps.Log(),
@@ -122,7 +125,8 @@ func New(cfg Config, deps app.Deps) (*Function, error) {
 // it one message at a time): Lambda's handler, and the local stack's
 // poller's. A message that cannot be decoded, or a job that can never run
 // (its plan is gone, another plan's job is running), is logged and dropped;
-// a failure a retry may fix is reported, and the queue redelivers the
+// a job this message was continuing is marked failed with the reason; a
+// failure a retry may fix is reported, and the queue redelivers the
 // message after its visibility timeout.
 func (f *Function) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
 	var resp events.SQSEventResponse
@@ -148,11 +152,21 @@ func (f *Function) run(ctx context.Context, body string) error {
 		ctx, cancel = context.WithTimeout(ctx, f.runLimit)
 		defer cancel()
 	}
-	res, err := f.Service.Apply(ctx, m.InstanceID, m.PlanID, nil)
+	if m.RunID == "" {
+		// Queued before runs were named: a new run.
+		m.RunID = backfill.NewRunID(time.Now())
+	}
+	res, err := f.Service.Run(ctx, m, nil)
 	switch {
-	case err != nil && (apmc.IsPermanent(err) || apmc.IsInvalid(err) || errors.Is(err, apmc.ErrConflict) || errors.Is(err, apmc.ErrNotFound)):
+	case errors.Is(err, apmc.ErrConflict):
+		// Another run holds the job: it is that run's.
 		log.Warn("first sync job not run", "error", err.Error())
 		return nil
+	case err != nil && (apmc.IsPermanent(err) || apmc.IsInvalid(err) || errors.Is(err, apmc.ErrNotFound)):
+		// Never runs: a job this message was carrying on ends failed
+		// rather than staying "running" with nothing left to run it.
+		log.Warn("first sync job not run", "error", err.Error())
+		return f.Service.Abandon(context.WithoutCancel(ctx), m, err)
 	case err != nil:
 		return err
 	case res.Incomplete:
