@@ -72,7 +72,9 @@ type Service struct {
 // Options choose how a run reads.
 type Options struct {
 	// Full reads every User and member instead of those changed since the
-	// last successful run.
+	// last successful run. It repairs the contacts the service has synced;
+	// of the others it enqueues only those changed since the last
+	// successful run, as an incremental run would.
 	Full bool
 	// RunID names the run; a run retried under the same id enqueues the
 	// same change ids, which the queue deduplicates. Empty: a new id.
@@ -94,7 +96,7 @@ func (s Service) Reconcile(ctx context.Context, instanceID string, opts Options)
 	if run.ID == "" {
 		run.ID = apmc.NewExecutionID(now)
 	}
-	err := s.reconcile(ctx, &run)
+	_, err := s.reconcile(ctx, &run)
 	run.EndedAt = s.now().UTC()
 	if err != nil {
 		run.Error = err.Error()
@@ -106,7 +108,7 @@ func (s Service) Reconcile(ctx context.Context, instanceID string, opts Options)
 		return run, fmt.Errorf("reconcile instance %s: %w", instanceID, err)
 	}
 	s.log().InfoContext(ctx, "reconciled", "instance_id", instanceID, "run_id", run.ID, "full", run.Full,
-		"since", run.Since, "checked", run.Checked, "enqueued", run.Enqueued)
+		"since", run.Since, "checked", run.Checked, "enqueued", run.Enqueued, "skipped_unknown", run.SkippedUnknown)
 	return run, nil
 }
 
@@ -141,44 +143,81 @@ func (s Service) ReconcileAll(ctx context.Context, instances Lister, runID func(
 	return runs, errors.Join(errs...)
 }
 
-func (s Service) reconcile(ctx context.Context, run *Run) error {
+// scope is what one run reads and which contacts it may enqueue.
+type scope struct {
+	run *Run
+	// unknownSince is the earliest change time at which a contact the
+	// service has never synced is enqueued: the last successful run's
+	// start less the overlap, not before the baseline. Zero when there was
+	// no successful run: then no unknown contact is enqueued, as all that
+	// exists predates reconciliation and is first synced with a plan.
+	unknownSince time.Time
+}
+
+// takesUnknown reports whether a contact with no state, last changed at
+// changed, is enqueued: when it changed since unknownSince. A full run
+// takes those too, so that it never leaves out one that the next
+// incremental run, which starts after it, would no longer read.
+func (sc scope) takesUnknown(changed time.Time) bool {
+	switch {
+	case sc.unknownSince.IsZero():
+		return false
+	case !sc.run.Full && !sc.unknownSince.After(sc.run.Since):
+		return true // read because it changed since: the API's own filter
+	}
+	return !changed.Before(sc.unknownSince)
+}
+
+func (s Service) reconcile(ctx context.Context, run *Run) (secrets []string, err error) {
 	in, err := s.Instances.Instance(ctx, run.InstanceID)
 	if err != nil {
-		return fmt.Errorf("read instance: %w", err)
+		return nil, fmt.Errorf("read instance: %w", err)
 	}
-	if !run.Full {
-		last, err := s.Runs.LastSuccess(ctx, in.ID)
-		switch {
-		case errors.Is(err, apmc.ErrNotFound):
-			run.Full = true // nothing to start from: read everything
-		case err != nil:
-			return fmt.Errorf("read the last reconciliation: %w", err)
-		default:
-			run.Since = last.StartedAt.Add(-s.overlap()).UTC()
+	secrets = in.Secrets.Values()
+	sc := scope{run: run}
+	last, err := s.Runs.LastSuccess(ctx, in.ID)
+	switch {
+	case errors.Is(err, apmc.ErrNotFound):
+		run.Full = true // nothing to start from: read everything
+		run.Baseline = run.StartedAt
+	case err != nil:
+		return secrets, fmt.Errorf("read the last reconciliation: %w", err)
+	default:
+		since := last.StartedAt.Add(-s.overlap()).UTC()
+		if !run.Full {
+			run.Since = since
+		}
+		run.Baseline = last.Baseline
+		// The APIs' change times may be cut to the second: one in the
+		// baseline's second counts as after it.
+		sc.unknownSince = since
+		if baseline := run.Baseline.Truncate(time.Second); since.Before(baseline) {
+			sc.unknownSince = baseline
 		}
 	}
 	sides, err := s.Connect(in)
 	if err != nil {
-		return err
+		return secrets, err
 	}
 	states, err := s.states(ctx, in.ID, run.Full)
 	if err != nil {
-		return err
+		return secrets, err
 	}
 	if in.Direction.Allows(apmc.FlowToMailchimp) {
-		if err := s.users(ctx, in, sides.Users, states, run); err != nil {
-			return err
+		if err := s.users(ctx, in, sides.Users, states, sc); err != nil {
+			return secrets, err
 		}
 	}
 	if in.Direction.Allows(apmc.FlowToAccessplanit) {
-		if err := s.members(ctx, in, sides.Members, states, run); err != nil {
-			return err
+		if err := s.members(ctx, in, sides.Members, states, sc); err != nil {
+			return secrets, err
 		}
 	}
-	return nil
+	return secrets, nil
 }
 
-func (s Service) users(ctx context.Context, in apmc.Instance, pages UserPages, states contactStates, run *Run) error {
+func (s Service) users(ctx context.Context, in apmc.Instance, pages UserPages, states contactStates, sc scope) error {
+	run := sc.run
 	fields := mappedFields(in.Mappings)
 	for n := 0; ; n++ {
 		page, err := pages.ChangedUsers(ctx, n, run.Since, fields)
@@ -197,6 +236,10 @@ func (s Service) users(ctx context.Context, in apmc.Instance, pages UserPages, s
 			if !UserDiffers(in, u, c) {
 				continue
 			}
+			if c == nil && !sc.takesUnknown(u.UpdatedAt) {
+				run.SkippedUnknown++
+				continue
+			}
 			change := apmc.Change{
 				ID: fmt.Sprintf("reconcile:%s:user:%s", run.ID, u.ID), InstanceID: in.ID,
 				Source: apmc.SideAccessplanit, Event: apmc.EventUpdated, ReceivedAt: s.now().UTC(), OccurredAt: u.UpdatedAt,
@@ -210,7 +253,8 @@ func (s Service) users(ctx context.Context, in apmc.Instance, pages UserPages, s
 	}
 }
 
-func (s Service) members(ctx context.Context, in apmc.Instance, pages MemberPages, states contactStates, run *Run) error {
+func (s Service) members(ctx context.Context, in apmc.Instance, pages MemberPages, states contactStates, sc scope) error {
+	run := sc.run
 	for n := 0; ; n++ {
 		page, err := pages.ChangedMembers(ctx, n, run.Since)
 		if err != nil {
@@ -227,6 +271,10 @@ func (s Service) members(ctx context.Context, in apmc.Instance, pages MemberPage
 				return err
 			}
 			if !MemberDiffers(in, m, c) {
+				continue
+			}
+			if c == nil && !sc.takesUnknown(m.LastChanged) {
+				run.SkippedUnknown++
 				continue
 			}
 			change := apmc.Change{
