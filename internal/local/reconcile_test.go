@@ -164,6 +164,26 @@ func TestFirstReconcileLeavesWhatPredatesItToFirstSync(t *testing.T) {
 	}
 }
 
+func TestFullReconcileLeavesAnOlderUserSharingAnEmailAlone(t *testing.T) {
+	t.Parallel()
+	s := startStackWith(t, nil)
+	createSynced(t, s, "Ada", "Lovelace", "shared@example.com")
+	// An older User with the same email and other values: the newest User
+	// is the contact, this one is left alone.
+	old := time.Now().Add(-time.Hour).UTC().Format("2006-01-02T15:04:05")
+	if _, err := s.Accessplanit.ImportUsers([]map[string]any{{"Forenames": "Augusta", "Surname": "King", "Email": "shared@example.com", "DateUpdated": old}}); err != nil {
+		t.Fatalf("ImportUsers() error = %v", err)
+	}
+	for i := range 2 {
+		if run := reconcileNow(t, s, true); run.Checked != 3 || run.Enqueued != 0 {
+			t.Errorf("full run %d = checked %d, enqueued %d; want 3 (2 Users, 1 member) and 0", i+1, run.Checked, run.Enqueued)
+		}
+	}
+	if got := len(reconcileExecutions(t, s)); got != 0 {
+		t.Errorf("executions with origin reconcile = %d, want 0", got)
+	}
+}
+
 func TestReconcileOfAPausedInstanceHoldsItsChanges(t *testing.T) {
 	t.Parallel()
 	s := startStackWith(t, nil)

@@ -216,41 +216,98 @@ func (s Service) reconcile(ctx context.Context, run *Run) (secrets []string, err
 	return secrets, nil
 }
 
+// userOutcome is what a run does about one User: enqueue its change, count
+// it as never synced and left alone, or nothing.
+type userOutcome struct {
+	user    apmc.User
+	change  *apmc.Change
+	skipped bool
+}
+
+// newer reports whether a is the contact of their shared email rather
+// than b: the most recently changed User, the lower id on a tie, as first
+// sync and the sync decide.
+func newer(a, b apmc.User) bool {
+	if c := a.UpdatedAt.Compare(b.UpdatedAt); c != 0 {
+		return c > 0
+	}
+	return a.ID < b.ID
+}
+
+// users compares the Users read with their states. Several Users can share
+// an email; only the most recently changed one is the contact, so the
+// outcome of each email is decided once all are read: a User that shares
+// its email with a newer one is left alone, or a full run would enqueue it
+// every time (its values are not the contact's).
 func (s Service) users(ctx context.Context, in apmc.Instance, pages UserPages, states contactStates, sc scope) error {
 	run := sc.run
 	fields := mappedFields(in.Mappings)
+	outcomes := map[string]userOutcome{}
+	var emails []string
 	for n := 0; ; n++ {
 		page, err := pages.ChangedUsers(ctx, n, run.Since, fields)
 		if err != nil {
 			return fmt.Errorf("read accessplanit users: %w", err)
 		}
 		if len(page) == 0 {
-			return nil
+			break
 		}
 		for _, u := range page {
 			run.Checked++
-			c, err := states.byUser(ctx, u)
+			email := u.Email()
+			if email == "" {
+				continue // nothing to map: no difference
+			}
+			prev, seen := outcomes[email]
+			if seen && !newer(u, prev.user) {
+				continue
+			}
+			if !seen {
+				emails = append(emails, email)
+			}
+			out, err := s.userOutcome(ctx, in, u, states, sc)
 			if err != nil {
 				return err
 			}
-			if !UserDiffers(in, u, c) {
-				continue
-			}
-			if c == nil && !sc.takesUnknown(u.UpdatedAt) {
-				run.SkippedUnknown++
-				continue
-			}
-			change := apmc.Change{
-				ID: fmt.Sprintf("reconcile:%s:user:%s", run.ID, u.ID), InstanceID: in.ID,
-				Source: apmc.SideAccessplanit, Event: apmc.EventUpdated, ReceivedAt: s.now().UTC(), OccurredAt: u.UpdatedAt,
-				Email: u.Email(), UserID: u.ID, Origin: apmc.OriginReconcile,
-			}
-			if err := s.Queue.Enqueue(ctx, change); err != nil {
-				return fmt.Errorf("enqueue the change of user %s: %w", u.ID, err)
-			}
-			run.Enqueued++
+			outcomes[email] = out
 		}
 	}
+	for _, email := range emails {
+		out := outcomes[email]
+		if out.skipped {
+			run.SkippedUnknown++
+		}
+		if out.change == nil {
+			continue
+		}
+		if err := s.Queue.Enqueue(ctx, *out.change); err != nil {
+			return fmt.Errorf("enqueue the change of user %s: %w", out.user.ID, err)
+		}
+		run.Enqueued++
+	}
+	return nil
+}
+
+// userOutcome decides what the run does about the User.
+func (s Service) userOutcome(ctx context.Context, in apmc.Instance, u apmc.User, states contactStates, sc scope) (userOutcome, error) {
+	out := userOutcome{user: apmc.User{ID: u.ID, UpdatedAt: u.UpdatedAt}}
+	c, err := states.byUser(ctx, u)
+	if err != nil {
+		return out, err
+	}
+	if !UserDiffers(in, u, c) {
+		return out, nil
+	}
+	if c == nil && !sc.takesUnknown(u.UpdatedAt) {
+		out.skipped = true
+		return out, nil
+	}
+	out.change = &apmc.Change{
+		ID: fmt.Sprintf("reconcile:%s:user:%s", sc.run.ID, u.ID), InstanceID: in.ID,
+		Source: apmc.SideAccessplanit, Event: apmc.EventUpdated, ReceivedAt: s.now().UTC(), OccurredAt: u.UpdatedAt,
+		Email: u.Email(), UserID: u.ID, Origin: apmc.OriginReconcile,
+	}
+	return out, nil
 }
 
 func (s Service) members(ctx context.Context, in apmc.Instance, pages MemberPages, states contactStates, sc scope) error {
