@@ -1,7 +1,11 @@
 package local_test
 
 import (
+	"bytes"
 	"context"
+	"fmt"
+	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -181,6 +185,45 @@ func TestFullReconcileLeavesAnOlderUserSharingAnEmailAlone(t *testing.T) {
 	}
 	if got := len(reconcileExecutions(t, s)); got != 0 {
 		t.Errorf("executions with origin reconcile = %d, want 0", got)
+	}
+}
+
+func TestReconcileErrorsNeverCarryTheInstancesSecrets(t *testing.T) {
+	t.Parallel()
+	s := startStackWith(t, nil)
+	ctx := context.Background()
+	key := s.Info.Sandbox.Mailchimp.APIKey
+	var logs bytes.Buffer
+	svc := s.Reconcile.Service
+	svc.Logger = slog.New(slog.NewJSONHandler(&logs, nil))
+	// A client whose error quotes its request, key included.
+	svc.Connect = func(in apmc.Instance) (reconcile.Sides, error) {
+		return reconcile.Sides{}, fmt.Errorf("GET https://anystring:%s@example.com/3.0/lists: refused", in.Secrets.MailchimpAPIKey)
+	}
+
+	run, err := svc.Reconcile(ctx, s.Info.InstanceID, reconcile.Options{})
+	if err == nil {
+		t.Fatal("Reconcile() error = nil, want the connection's error")
+	}
+	_, allErr := svc.ReconcileAll(ctx, s.Instances, nil)
+	last, lerr := svc.Runs.LastRun(ctx, s.Info.InstanceID)
+	if lerr != nil {
+		t.Fatalf("LastRun() error = %v", lerr)
+	}
+	texts := []struct{ name, text string }{
+		{"the returned error", err.Error()},
+		{"Run.Error", run.Error},
+		{"the recorded run's error", last.Error},
+		{"ReconcileAll's error", fmt.Sprint(allErr)},
+		{"the log", logs.String()},
+	}
+	for _, tt := range texts {
+		if !strings.Contains(tt.text, "refused") {
+			t.Errorf("%s = %q, want the failure", tt.name, tt.text)
+		}
+		if strings.Contains(tt.text, key) {
+			t.Errorf("%s = %q, holds the Mailchimp API key", tt.name, tt.text)
+		}
 	}
 }
 

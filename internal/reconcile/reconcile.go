@@ -96,9 +96,15 @@ func (s Service) Reconcile(ctx context.Context, instanceID string, opts Options)
 	if run.ID == "" {
 		run.ID = apmc.NewExecutionID(now)
 	}
-	_, err := s.reconcile(ctx, &run)
+	secrets, err := s.reconcile(ctx, &run)
 	run.EndedAt = s.now().UTC()
 	if err != nil {
+		// An API client's error can quote a request with its key: the run's
+		// record, the log and the caller get the text with the instance's
+		// secrets replaced.
+		if text := apmc.Redact(err.Error(), secrets); text != err.Error() {
+			err = errors.New(text)
+		}
 		run.Error = err.Error()
 	}
 	if serr := s.Runs.SaveRun(context.WithoutCancel(ctx), run); serr != nil {
