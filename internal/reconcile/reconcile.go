@@ -247,7 +247,7 @@ func newer(a, b apmc.User) bool {
 // every time (its values are not the contact's).
 func (s Service) users(ctx context.Context, in apmc.Instance, pages UserPages, states contactStates, sc scope) error {
 	run := sc.run
-	fields := mappedFields(in.Mappings)
+	fields := apmc.MappedFields(in.Mappings)
 	outcomes := map[string]userOutcome{}
 	var emails []string
 	for n := 0; ; n++ {
@@ -377,17 +377,6 @@ func MemberDiffers(in apmc.Instance, m apmc.Member, c *apmc.Contact) bool {
 		return false
 	}
 	return c == nil || !apmc.MemberValues(in.Mappings, m).Equal(c.Mailchimp.Values)
-}
-
-// mappedFields are the accessplanit properties the mappings use.
-func mappedFields(ms []apmc.FieldMapping) []string {
-	var out []string
-	for _, m := range ms {
-		if !slices.Contains(out, m.Field) {
-			out = append(out, m.Field)
-		}
-	}
-	return out
 }
 
 func (s Service) overlap() time.Duration {
