@@ -11,7 +11,9 @@ import (
 
 // runReconcile runs one reconciliation of an instance now: what changed on
 // either side since the last run (or, with --full, everything) that the
-// contact states do not hold is enqueued as a change.
+// contact states do not hold is enqueued as a change. Contacts the service
+// has never synced are enqueued only when they changed since the last
+// successful run; the others are counted and left to first sync.
 func runReconcile(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	c := newCommand("reconcile", stderr)
 	full := c.fs.Bool("full", false, "compare every User and member, not only those changed since the last run")
@@ -40,5 +42,8 @@ func runReconcile(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		scope = "all"
 	}
 	fmt.Fprintf(stdout, "reconciled instance %s (%s): %d checked, %d enqueued\n", pos[0], scope, run.Checked, run.Enqueued)
+	if run.SkippedUnknown > 0 {
+		fmt.Fprintf(stdout, "%d contact(s) never synced left alone: first sync them with a plan (apmc backfill plan %s)\n", run.SkippedUnknown, pos[0])
+	}
 	return nil
 }

@@ -72,6 +72,19 @@ func DefaultMappings() []FieldMapping {
 	}
 }
 
+// MappedFields are the accessplanit properties the mappings use, in the
+// mappings' order, each once (two tags may map one property): what a
+// reader asks accessplanit for.
+func MappedFields(ms []FieldMapping) []string {
+	var out []string
+	for _, m := range ms {
+		if !slices.Contains(out, m.Field) {
+			out = append(out, m.Field)
+		}
+	}
+	return out
+}
+
 var (
 	mergeTagPattern = regexp.MustCompile(`^[A-Z0-9_]{1,10}$`)
 	fieldPattern    = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*$`)

@@ -1,7 +1,11 @@
 package local_test
 
 import (
+	"bytes"
 	"context"
+	"fmt"
+	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -101,13 +105,126 @@ func TestIncrementalReconcileReadsOnlyWhatChangedSinceTheLastRun(t *testing.T) {
 	if run := reconcileNow(t, s, false); run.Checked != 0 || run.Enqueued != 0 {
 		t.Errorf("incremental run = checked %d, enqueued %d; want 0 and 0 (nothing changed since the last run)", run.Checked, run.Enqueued)
 	}
-	if run := reconcileNow(t, s, true); run.Checked != 1 || run.Enqueued != 1 {
-		t.Errorf("full run = checked %d, enqueued %d; want 1 and 1", run.Checked, run.Enqueued)
+	// Never synced and changed before reconciliation began: a full run
+	// reads it but leaves it to first sync.
+	if run := reconcileNow(t, s, true); run.Checked != 1 || run.Enqueued != 0 || run.SkippedUnknown != 1 {
+		t.Errorf("full run = checked %d, enqueued %d, skipped unknown %d; want 1, 0 and 1", run.Checked, run.Enqueued, run.SkippedUnknown)
 	}
-	waitFor(t, "the old User to reach Mailchimp", func() bool {
-		_, ok := s.Mailchimp.Member(s.Info.Sandbox.Mailchimp.ListID, "old@example.com")
+}
+
+func TestFirstReconcileLeavesWhatPredatesItToFirstSync(t *testing.T) {
+	t.Parallel()
+	s := startStackWith(t, nil)
+	list := s.Info.Sandbox.Mailchimp.ListID
+	// Data both systems held before the integration was switched on,
+	// last changed within the overlap the next run reads again.
+	before := time.Now().Add(-5 * time.Minute).UTC()
+	if _, err := s.Accessplanit.ImportUsers([]map[string]any{
+		{"Forenames": "Pre", "Surname": "Existing", "Email": "pre.user@example.com", "DateUpdated": before.Format("2006-01-02T15:04:05")},
+	}); err != nil {
+		t.Fatalf("ImportUsers() error = %v", err)
+	}
+	if err := s.Mailchimp.Import(list, []sbmc.ImportedMember{
+		{EmailAddress: "pre.member@example.com", MergeFields: map[string]any{"FNAME": "Pre", "LNAME": "Member"}, LastChanged: before},
+	}); err != nil {
+		t.Fatalf("Mailchimp Import() error = %v", err)
+	}
+
+	runs := []struct {
+		name string
+		full bool
+	}{
+		{"the first (scheduled) run", false},
+		{"the next incremental run", false},
+		{"a full run", true},
+	}
+	for _, r := range runs {
+		run := reconcileNow(t, s, r.full)
+		if run.Checked != 2 || run.Enqueued != 0 || run.SkippedUnknown != 2 {
+			t.Errorf("%s = checked %d, enqueued %d, skipped unknown %d; want 2, 0 and 2 (nothing first-synced without a plan)",
+				r.name, run.Checked, run.Enqueued, run.SkippedUnknown)
+		}
+	}
+
+	// A User created after a run without a webhook: changed while the
+	// integration was on, so the next incremental run repairs it.
+	if _, err := s.Accessplanit.ImportUsers([]map[string]any{{"Forenames": "New", "Surname": "Comer", "Email": "new.user@example.com"}}); err != nil {
+		t.Fatalf("ImportUsers() error = %v", err)
+	}
+	if run := reconcileNow(t, s, false); run.Enqueued != 1 {
+		t.Errorf("run after the silent create enqueued %d, want 1 (the new User)", run.Enqueued)
+	}
+	waitFor(t, "the new User to reach Mailchimp", func() bool {
+		_, ok := s.Mailchimp.Member(list, "new.user@example.com")
 		return ok
 	})
+	settle(t, s)
+	noFailures(t, s)
+	if _, ok := s.Mailchimp.Member(list, "pre.user@example.com"); ok {
+		t.Error("the pre-existing User is in Mailchimp, want it left to first sync")
+	}
+	if got := len(reconcileExecutions(t, s)); got != 1 {
+		t.Errorf("executions with origin reconcile = %d, want 1", got)
+	}
+}
+
+func TestFullReconcileLeavesAnOlderUserSharingAnEmailAlone(t *testing.T) {
+	t.Parallel()
+	s := startStackWith(t, nil)
+	createSynced(t, s, "Ada", "Lovelace", "shared@example.com")
+	// An older User with the same email and other values: the newest User
+	// is the contact, this one is left alone.
+	old := time.Now().Add(-time.Hour).UTC().Format("2006-01-02T15:04:05")
+	if _, err := s.Accessplanit.ImportUsers([]map[string]any{{"Forenames": "Augusta", "Surname": "King", "Email": "shared@example.com", "DateUpdated": old}}); err != nil {
+		t.Fatalf("ImportUsers() error = %v", err)
+	}
+	for i := range 2 {
+		if run := reconcileNow(t, s, true); run.Checked != 3 || run.Enqueued != 0 {
+			t.Errorf("full run %d = checked %d, enqueued %d; want 3 (2 Users, 1 member) and 0", i+1, run.Checked, run.Enqueued)
+		}
+	}
+	if got := len(reconcileExecutions(t, s)); got != 0 {
+		t.Errorf("executions with origin reconcile = %d, want 0", got)
+	}
+}
+
+func TestReconcileErrorsNeverCarryTheInstancesSecrets(t *testing.T) {
+	t.Parallel()
+	s := startStackWith(t, nil)
+	ctx := context.Background()
+	key := s.Info.Sandbox.Mailchimp.APIKey
+	var logs bytes.Buffer
+	svc := s.Reconcile.Service
+	svc.Logger = slog.New(slog.NewJSONHandler(&logs, nil))
+	// A client whose error quotes its request, key included.
+	svc.Connect = func(in apmc.Instance) (reconcile.Sides, error) {
+		return reconcile.Sides{}, fmt.Errorf("GET https://anystring:%s@example.com/3.0/lists: refused", in.Secrets.MailchimpAPIKey)
+	}
+
+	run, err := svc.Reconcile(ctx, s.Info.InstanceID, reconcile.Options{})
+	if err == nil {
+		t.Fatal("Reconcile() error = nil, want the connection's error")
+	}
+	_, allErr := svc.ReconcileAll(ctx, s.Instances, nil)
+	last, lerr := svc.Runs.LastRun(ctx, s.Info.InstanceID)
+	if lerr != nil {
+		t.Fatalf("LastRun() error = %v", lerr)
+	}
+	texts := []struct{ name, text string }{
+		{"the returned error", err.Error()},
+		{"Run.Error", run.Error},
+		{"the recorded run's error", last.Error},
+		{"ReconcileAll's error", fmt.Sprint(allErr)},
+		{"the log", logs.String()},
+	}
+	for _, tt := range texts {
+		if !strings.Contains(tt.text, "refused") {
+			t.Errorf("%s = %q, want the failure", tt.name, tt.text)
+		}
+		if strings.Contains(tt.text, key) {
+			t.Errorf("%s = %q, holds the Mailchimp API key", tt.name, tt.text)
+		}
+	}
 }
 
 func TestReconcileOfAPausedInstanceHoldsItsChanges(t *testing.T) {

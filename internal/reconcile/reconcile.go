@@ -72,7 +72,9 @@ type Service struct {
 // Options choose how a run reads.
 type Options struct {
 	// Full reads every User and member instead of those changed since the
-	// last successful run.
+	// last successful run. It repairs the contacts the service has synced;
+	// of the others it enqueues only those changed since the last
+	// successful run, as an incremental run would.
 	Full bool
 	// RunID names the run; a run retried under the same id enqueues the
 	// same change ids, which the queue deduplicates. Empty: a new id.
@@ -94,9 +96,15 @@ func (s Service) Reconcile(ctx context.Context, instanceID string, opts Options)
 	if run.ID == "" {
 		run.ID = apmc.NewExecutionID(now)
 	}
-	err := s.reconcile(ctx, &run)
+	secrets, err := s.reconcile(ctx, &run)
 	run.EndedAt = s.now().UTC()
 	if err != nil {
+		// An API client's error can quote a request with its key: the run's
+		// record, the log and the caller get the text with the instance's
+		// secrets replaced.
+		if text := apmc.Redact(err.Error(), secrets); text != err.Error() {
+			err = errors.New(text)
+		}
 		run.Error = err.Error()
 	}
 	if serr := s.Runs.SaveRun(context.WithoutCancel(ctx), run); serr != nil {
@@ -106,7 +114,7 @@ func (s Service) Reconcile(ctx context.Context, instanceID string, opts Options)
 		return run, fmt.Errorf("reconcile instance %s: %w", instanceID, err)
 	}
 	s.log().InfoContext(ctx, "reconciled", "instance_id", instanceID, "run_id", run.ID, "full", run.Full,
-		"since", run.Since, "checked", run.Checked, "enqueued", run.Enqueued)
+		"since", run.Since, "checked", run.Checked, "enqueued", run.Enqueued, "skipped_unknown", run.SkippedUnknown)
 	return run, nil
 }
 
@@ -141,76 +149,175 @@ func (s Service) ReconcileAll(ctx context.Context, instances Lister, runID func(
 	return runs, errors.Join(errs...)
 }
 
-func (s Service) reconcile(ctx context.Context, run *Run) error {
+// scope is what one run reads and which contacts it may enqueue.
+type scope struct {
+	run *Run
+	// unknownSince is the earliest change time at which a contact the
+	// service has never synced is enqueued: the last successful run's
+	// start less the overlap, not before the baseline. Zero when there was
+	// no successful run: then no unknown contact is enqueued, as all that
+	// exists predates reconciliation and is first synced with a plan.
+	unknownSince time.Time
+}
+
+// takesUnknown reports whether a contact with no state, last changed at
+// changed, is enqueued: when it changed since unknownSince. A full run
+// takes those too, so that it never leaves out one that the next
+// incremental run, which starts after it, would no longer read.
+func (sc scope) takesUnknown(changed time.Time) bool {
+	switch {
+	case sc.unknownSince.IsZero():
+		return false
+	case !sc.run.Full && !sc.unknownSince.After(sc.run.Since):
+		return true // read because it changed since: the API's own filter
+	}
+	return !changed.Before(sc.unknownSince)
+}
+
+func (s Service) reconcile(ctx context.Context, run *Run) (secrets []string, err error) {
 	in, err := s.Instances.Instance(ctx, run.InstanceID)
 	if err != nil {
-		return fmt.Errorf("read instance: %w", err)
+		return nil, fmt.Errorf("read instance: %w", err)
 	}
-	if !run.Full {
-		last, err := s.Runs.LastSuccess(ctx, in.ID)
-		switch {
-		case errors.Is(err, apmc.ErrNotFound):
-			run.Full = true // nothing to start from: read everything
-		case err != nil:
-			return fmt.Errorf("read the last reconciliation: %w", err)
-		default:
-			run.Since = last.StartedAt.Add(-s.overlap()).UTC()
+	secrets = in.Secrets.Values()
+	sc := scope{run: run}
+	last, err := s.Runs.LastSuccess(ctx, in.ID)
+	switch {
+	case errors.Is(err, apmc.ErrNotFound):
+		run.Full = true // nothing to start from: read everything
+		run.Baseline = run.StartedAt
+	case err != nil:
+		return secrets, fmt.Errorf("read the last reconciliation: %w", err)
+	default:
+		since := last.StartedAt.Add(-s.overlap()).UTC()
+		if !run.Full {
+			run.Since = since
+		}
+		run.Baseline = last.Baseline
+		// The APIs' change times may be cut to the second: one in the
+		// baseline's second counts as after it.
+		sc.unknownSince = since
+		if baseline := run.Baseline.Truncate(time.Second); since.Before(baseline) {
+			sc.unknownSince = baseline
 		}
 	}
 	sides, err := s.Connect(in)
 	if err != nil {
-		return err
+		return secrets, err
 	}
 	states, err := s.states(ctx, in.ID, run.Full)
 	if err != nil {
-		return err
+		return secrets, err
 	}
 	if in.Direction.Allows(apmc.FlowToMailchimp) {
-		if err := s.users(ctx, in, sides.Users, states, run); err != nil {
-			return err
+		if err := s.users(ctx, in, sides.Users, states, sc); err != nil {
+			return secrets, err
 		}
 	}
 	if in.Direction.Allows(apmc.FlowToAccessplanit) {
-		if err := s.members(ctx, in, sides.Members, states, run); err != nil {
-			return err
+		if err := s.members(ctx, in, sides.Members, states, sc); err != nil {
+			return secrets, err
 		}
 	}
-	return nil
+	return secrets, nil
 }
 
-func (s Service) users(ctx context.Context, in apmc.Instance, pages UserPages, states contactStates, run *Run) error {
-	fields := mappedFields(in.Mappings)
+// userOutcome is what a run does about one User: enqueue its change, count
+// it as never synced and left alone, or nothing.
+type userOutcome struct {
+	user    apmc.User
+	change  *apmc.Change
+	skipped bool
+}
+
+// newer reports whether a is the contact of their shared email rather
+// than b: the most recently changed User, the lower id on a tie, as first
+// sync and the sync decide.
+func newer(a, b apmc.User) bool {
+	if c := a.UpdatedAt.Compare(b.UpdatedAt); c != 0 {
+		return c > 0
+	}
+	return a.ID < b.ID
+}
+
+// users compares the Users read with their states. Several Users can share
+// an email; only the most recently changed one is the contact, so the
+// outcome of each email is decided once all are read: a User that shares
+// its email with a newer one is left alone, or a full run would enqueue it
+// every time (its values are not the contact's).
+func (s Service) users(ctx context.Context, in apmc.Instance, pages UserPages, states contactStates, sc scope) error {
+	run := sc.run
+	fields := apmc.MappedFields(in.Mappings)
+	outcomes := map[string]userOutcome{}
+	var emails []string
 	for n := 0; ; n++ {
 		page, err := pages.ChangedUsers(ctx, n, run.Since, fields)
 		if err != nil {
 			return fmt.Errorf("read accessplanit users: %w", err)
 		}
 		if len(page) == 0 {
-			return nil
+			break
 		}
 		for _, u := range page {
 			run.Checked++
-			c, err := states.byUser(ctx, u)
+			email := u.Email()
+			if email == "" {
+				continue // nothing to map: no difference
+			}
+			prev, seen := outcomes[email]
+			if seen && !newer(u, prev.user) {
+				continue
+			}
+			if !seen {
+				emails = append(emails, email)
+			}
+			out, err := s.userOutcome(ctx, in, u, states, sc)
 			if err != nil {
 				return err
 			}
-			if !UserDiffers(in, u, c) {
-				continue
-			}
-			change := apmc.Change{
-				ID: fmt.Sprintf("reconcile:%s:user:%s", run.ID, u.ID), InstanceID: in.ID,
-				Source: apmc.SideAccessplanit, Event: apmc.EventUpdated, ReceivedAt: s.now().UTC(), OccurredAt: u.UpdatedAt,
-				Email: u.Email(), UserID: u.ID, Origin: apmc.OriginReconcile,
-			}
-			if err := s.Queue.Enqueue(ctx, change); err != nil {
-				return fmt.Errorf("enqueue the change of user %s: %w", u.ID, err)
-			}
-			run.Enqueued++
+			outcomes[email] = out
 		}
 	}
+	for _, email := range emails {
+		out := outcomes[email]
+		if out.skipped {
+			run.SkippedUnknown++
+		}
+		if out.change == nil {
+			continue
+		}
+		if err := s.Queue.Enqueue(ctx, *out.change); err != nil {
+			return fmt.Errorf("enqueue the change of user %s: %w", out.user.ID, err)
+		}
+		run.Enqueued++
+	}
+	return nil
 }
 
-func (s Service) members(ctx context.Context, in apmc.Instance, pages MemberPages, states contactStates, run *Run) error {
+// userOutcome decides what the run does about the User.
+func (s Service) userOutcome(ctx context.Context, in apmc.Instance, u apmc.User, states contactStates, sc scope) (userOutcome, error) {
+	out := userOutcome{user: apmc.User{ID: u.ID, UpdatedAt: u.UpdatedAt}}
+	c, err := states.byUser(ctx, u)
+	if err != nil {
+		return out, err
+	}
+	if !UserDiffers(in, u, c) {
+		return out, nil
+	}
+	if c == nil && !sc.takesUnknown(u.UpdatedAt) {
+		out.skipped = true
+		return out, nil
+	}
+	out.change = &apmc.Change{
+		ID: fmt.Sprintf("reconcile:%s:user:%s", sc.run.ID, u.ID), InstanceID: in.ID,
+		Source: apmc.SideAccessplanit, Event: apmc.EventUpdated, ReceivedAt: s.now().UTC(), OccurredAt: u.UpdatedAt,
+		Email: u.Email(), UserID: u.ID, Origin: apmc.OriginReconcile,
+	}
+	return out, nil
+}
+
+func (s Service) members(ctx context.Context, in apmc.Instance, pages MemberPages, states contactStates, sc scope) error {
+	run := sc.run
 	for n := 0; ; n++ {
 		page, err := pages.ChangedMembers(ctx, n, run.Since)
 		if err != nil {
@@ -227,6 +334,10 @@ func (s Service) members(ctx context.Context, in apmc.Instance, pages MemberPage
 				return err
 			}
 			if !MemberDiffers(in, m, c) {
+				continue
+			}
+			if c == nil && !sc.takesUnknown(m.LastChanged) {
+				run.SkippedUnknown++
 				continue
 			}
 			change := apmc.Change{
@@ -266,17 +377,6 @@ func MemberDiffers(in apmc.Instance, m apmc.Member, c *apmc.Contact) bool {
 		return false
 	}
 	return c == nil || !apmc.MemberValues(in.Mappings, m).Equal(c.Mailchimp.Values)
-}
-
-// mappedFields are the accessplanit properties the mappings use.
-func mappedFields(ms []apmc.FieldMapping) []string {
-	var out []string
-	for _, m := range ms {
-		if !slices.Contains(out, m.Field) {
-			out = append(out, m.Field)
-		}
-	}
-	return out
 }
 
 func (s Service) overlap() time.Duration {

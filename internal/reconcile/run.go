@@ -14,12 +14,24 @@ type Run struct {
 	// Since is when the changes read start: the last successful run's
 	// start less the overlap. Zero for a full run, which reads everything.
 	Since time.Time `json:"since,omitzero"`
-	Full  bool      `json:"full"`
+	// Baseline is when the instance's first successful run started,
+	// carried from run to run: a contact the service has never synced
+	// that last changed before it existed before reconciliation began, and
+	// is never enqueued (however far the overlap reaches back). Zero on
+	// runs recorded before it was kept.
+	Baseline time.Time `json:"baseline,omitzero"`
+	Full     bool      `json:"full"`
 	// Checked counts the Users and members compared with the contact
 	// states; Enqueued the differences put on the queue.
-	Checked  int    `json:"checked"`
-	Enqueued int    `json:"enqueued"`
-	Error    string `json:"error,omitempty"`
+	Checked  int `json:"checked"`
+	Enqueued int `json:"enqueued"`
+	// SkippedUnknown counts the Users and members the service has never
+	// synced (no contact state) that a full run left alone because they
+	// did not change since the last successful run: they predate the
+	// integration, or a run that already saw them, and are first synced
+	// with a plan (apmc backfill plan), never by a reconciliation.
+	SkippedUnknown int    `json:"skipped_unknown"`
+	Error          string `json:"error,omitempty"`
 }
 
 // Succeeded reports whether the run ended without an error.

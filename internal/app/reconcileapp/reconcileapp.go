@@ -105,7 +105,10 @@ type Result struct {
 	Instances int `json:"instances"`
 	Checked   int `json:"checked"`
 	Enqueued  int `json:"enqueued"`
-	Failed    int `json:"failed"`
+	// SkippedUnknown counts the contacts never synced that were left to
+	// first sync (see reconcile.Run).
+	SkippedUnknown int `json:"skipped_unknown"`
+	Failed         int `json:"failed"`
 }
 
 // Handle reconciles every instance, paused ones included: their changes are
@@ -121,6 +124,7 @@ func (f *Function) Handle(ctx context.Context, e Event) (Result, error) {
 	for _, r := range runs {
 		res.Checked += r.Checked
 		res.Enqueued += r.Enqueued
+		res.SkippedUnknown += r.SkippedUnknown
 		if r.Error != "" {
 			res.Failed++
 		}
