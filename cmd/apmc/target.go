@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 
 	"github.com/apmc-sync/apmc/internal/app"
+	"github.com/apmc-sync/apmc/internal/app/backfillapp"
 	"github.com/apmc-sync/apmc/internal/app/executionsapp"
 	"github.com/apmc-sync/apmc/internal/app/reconcileapp"
 	"github.com/apmc-sync/apmc/internal/awsconfig"
@@ -23,7 +24,6 @@ import (
 	"github.com/apmc-sync/apmc/internal/dynamo"
 	"github.com/apmc-sync/apmc/internal/local"
 	"github.com/apmc-sync/apmc/internal/ops"
-	"github.com/apmc-sync/apmc/internal/queue"
 )
 
 // defaultLocalFile is where `apmc local` writes the local stack's facts.
@@ -206,16 +206,14 @@ func build(cfg aws.Config, endpoint string, r resources) (*target, error) {
 	}
 	var first *backfill.Service
 	if r.contactsTable != "" {
-		// The instance store opens secrets with the KMS key: first sync
-		// calls both systems with the instance's own keys.
-		first = &backfill.Service{
-			Instances:  operations.Instances,
-			Connect:    (&connector.Connector{}).Backfill,
-			Store:      dynamo.NewContactStore(clients.DynamoDB, r.contactsTable),
-			Executions: operations.Executions,
-		}
-		if r.backfillQueueURL != "" {
-			first.Queue = queue.Jobs{Client: clients.SQS, URL: r.backfillQueueURL}
+		// Built as the backfill function builds it: first sync calls both
+		// systems with the instance's own keys, opened with the KMS key.
+		first, err = backfillapp.NewService(backfillapp.Config{
+			InstancesTable: r.instancesTable, ExecutionsTable: r.executionsTable, ContactsTable: r.contactsTable,
+			BackfillQueueURL: r.backfillQueueURL, KMSKeyID: r.kmsKeyID,
+		}, app.Deps{AWS: clients})
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", r.name, err)
 		}
 	}
 	return &target{

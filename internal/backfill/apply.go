@@ -129,6 +129,13 @@ func (a Applier) apply(ctx context.Context, in apmc.Instance, planned map[string
 			toMC = append(toMC, i)
 		case writes && side == apmc.SideAccessplanit:
 			toAP = append(toAP, i)
+		case p.Member == nil && p.Contact.MovedTo != "" && p.Contact.Version > 0:
+			// An email change Mailchimp made while its webhook was lost: the
+			// contact remembers it, so the live sync never adds the old
+			// address back for the old User either.
+			if err := a.Contacts.SaveContact(ctx, p.Contact); err != nil && !errors.Is(err, apmc.ErrConflict) {
+				return res, fmt.Errorf("remember the move of %s: %w", p.Contact.Email, err)
+			}
 		}
 	}
 	res.Counts = apmc.PlanCounts(decided)

@@ -202,6 +202,18 @@ func TestPlanRecognisesALostMailchimpEmailChange(t *testing.T) {
 					t.Errorf("counts[%s] = %d, want %d (all %v)", a, plan.Counts[a], tt.want[a], plan.Counts)
 				}
 			}
+			if _, err := w.svc.Apply(ctx, w.instance.ID, plan.ID, nil); err != nil {
+				t.Fatalf("Apply() error = %v", err)
+			}
+			if _, ok := w.mc.Member(w.instance.MailchimpListID, "mover@example.com"); ok {
+				t.Error("the apply added the old address back")
+			}
+			if tt.setting != apmc.EmailChangesFollow {
+				c, err := w.store.Contact(ctx, w.instance.ID, "mover@example.com")
+				if err != nil || c.MovedTo != "moved@example.com" {
+					t.Errorf("old contact = %+v, %v; want it to remember the move to moved@example.com", c, err)
+				}
+			}
 		})
 	}
 }

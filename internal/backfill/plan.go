@@ -63,7 +63,25 @@ type Reader struct {
 // email. Deleted Users are left out; a User without an email is a pair of
 // its own, not one of many Users sharing the empty email.
 func (r Reader) Pairs(ctx context.Context, in apmc.Instance) ([]apmc.Pair, error) {
-	fields := mappedFields(in.Mappings)
+	// The contact states first: a contact the live sync writes while the
+	// sides are read then has a newer version than the one read, and an
+	// apply's conditional writes leave it to the live sync instead of
+	// deciding it from a state older than the sides.
+	contacts := map[string]apmc.Contact{}
+	if r.Contacts != nil {
+		n := 0
+		if err := r.Contacts.EachContact(ctx, in.ID, func(c apmc.Contact) error {
+			contacts[c.Email] = c
+			if n++; r.Progress != nil && n%1000 == 0 {
+				r.Progress("contacts", n)
+			}
+			return nil
+		}); err != nil {
+			return nil, fmt.Errorf("read contact states: %w", err)
+		}
+	}
+
+	fields := apmc.MappedFields(in.Mappings)
 	users := map[string][]apmc.User{} // by email
 	byID := map[string]string{}       // User ID → email
 	var noEmail []apmc.User           // each its own (invalid) pair
@@ -95,20 +113,6 @@ func (r Reader) Pairs(ctx context.Context, in apmc.Instance) ([]apmc.Pair, error
 	}); err != nil {
 		return nil, fmt.Errorf("read Mailchimp members: %w", err)
 	}
-	contacts := map[string]apmc.Contact{}
-	if r.Contacts != nil {
-		n := 0
-		if err := r.Contacts.EachContact(ctx, in.ID, func(c apmc.Contact) error {
-			contacts[c.Email] = c
-			if n++; r.Progress != nil && n%1000 == 0 {
-				r.Progress("contacts", n)
-			}
-			return nil
-		}); err != nil {
-			return nil, fmt.Errorf("read contact states: %w", err)
-		}
-	}
-
 	var out []apmc.Pair
 	used := map[string]bool{} // member emails already paired
 	// Moved in Mailchimp while its webhook was lost: the member the service
@@ -236,17 +240,6 @@ func pages(ctx context.Context, stage string, progress Progress, read func(n int
 			progress(stage, done)
 		}
 	}
-}
-
-// mappedFields are the accessplanit properties the mappings use.
-func mappedFields(ms []apmc.FieldMapping) []string {
-	var out []string
-	for _, m := range ms {
-		if !slices.Contains(out, m.Field) {
-			out = append(out, m.Field)
-		}
-	}
-	return out
 }
 
 // Job states.

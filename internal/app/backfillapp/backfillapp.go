@@ -89,6 +89,25 @@ func New(cfg Config, deps app.Deps) (*Function, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	svc, err := NewService(cfg, deps)
+	if err != nil {
+		return nil, err
+	}
+	return &Function{Service: *svc, runLimit: cfg.RunLimit, log: deps.Log()}, nil
+}
+
+// NewService builds the first-sync service the function runs, which the CLI
+// also uses to plan and apply in its own process. The backfill queue is
+// optional here: without it the service cannot start a job, only run one.
+func NewService(cfg Config, deps app.Deps) (*backfill.Service, error) {
+	if err := app.Require("backfill",
+		app.Setting{Name: "instances table", Value: cfg.InstancesTable},
+		app.Setting{Name: "executions table", Value: cfg.ExecutionsTable},
+		app.Setting{Name: "contacts table", Value: cfg.ContactsTable},
+		app.Setting{Name: "KMS key", Value: cfg.KMSKeyID},
+	); err != nil {
+		return nil, err
+	}
 	if deps.AWS.DynamoDB == nil || deps.AWS.SQS == nil || deps.AWS.KMS == nil {
 		return nil, errors.New("backfill: no AWS clients")
 	}
@@ -101,24 +120,24 @@ func New(cfg Config, deps app.Deps) (*Function, error) {
 	if deps.Instances != nil {
 		instances = deps.Instances
 	}
-	return &Function{
-		Service: backfill.Service{
-			Instances:  instances,
-			Connect:    conn.Backfill,
-			Store:      dynamo.NewContactStore(deps.AWS.DynamoDB, cfg.ContactsTable),
-			Executions: dynamo.NewExecutionStore(deps.AWS.DynamoDB, cfg.ExecutionsTable),
-			Queue:      queue.Jobs{Client: deps.AWS.SQS, URL: cfg.BackfillQueueURL},
-			// A batch is one Mailchimp call (or a move's two) and then a
-			// contact state and an execution per member: stop with time for
-			// both in hand.
-			Reserve: 2*apiTimeout + 30*time.Second,
-			// Batch calls in flight stay within the connections the
-			// function may use (the template's BackfillMailchimpConnections).
-			MailchimpConnections: cfg.MailchimpMaxConnections,
-		},
-		runLimit: cfg.RunLimit,
-		log:      deps.Log(),
-	}, nil
+	svc := &backfill.Service{
+		Instances:  instances,
+		Connect:    conn.Backfill,
+		Store:      dynamo.NewContactStore(deps.AWS.DynamoDB, cfg.ContactsTable),
+		Executions: dynamo.NewExecutionStore(deps.AWS.DynamoDB, cfg.ExecutionsTable),
+		// A batch is one Mailchimp call (or a move's two) and then a
+		// contact state and an execution per member: stop with time for
+		// both in hand.
+		Reserve: 2*apiTimeout + 30*time.Second,
+		// Batch calls in flight stay within the connections the function
+		// may use (the template's BackfillMailchimpConnections); 0 (the CLI,
+		// which runs alone) leaves backfill.BatchConcurrency.
+		MailchimpConnections: cfg.MailchimpMaxConnections,
+	}
+	if cfg.BackfillQueueURL != "" {
+		svc.Queue = queue.Jobs{Client: deps.AWS.SQS, URL: cfg.BackfillQueueURL}
+	}
+	return svc, nil
 }
 
 // Handle runs the jobs of a batch of the backfill queue (the template gives
