@@ -159,8 +159,12 @@ func BenchmarkFirstSyncPlan(b *testing.B) {
 					b.Fatalf("plan classified %d paired contacts, want %d (%v)", got, n, p.Counts)
 				}
 			}
-			b.ReportMetric(time.Since(start).Seconds()/float64(b.N), "s/plan")
+			secs := time.Since(start).Seconds() / float64(b.N)
+			b.ReportMetric(secs, "s/plan")
 			b.ReportMetric(peakRSS(b)/(1<<20), "MB-peak-RSS")
+			if n == 50_000 && secs > 60 {
+				b.Errorf("a plan of 50,000 Users took %.1f s, want at most 60 s", secs)
+			}
 		})
 	}
 }
@@ -204,5 +208,15 @@ func BenchmarkFirstSyncApply(b *testing.B) {
 		b.ReportMetric(float64(w.dynamo.Count(loadtest.ServiceDynamoDB))/n, "dynamodb-req/contact")
 		b.ReportMetric(float64(after.TooManyRequests-before.TooManyRequests), "429s")
 		b.ReportMetric(float64(after.PeakInFlight), "peak-in-flight")
+		// The issue's bounds that do not depend on the machine's load.
+		if per := float64(requests) / n; per > 0.01 {
+			b.Errorf("Mailchimp requests per contact = %.4f, want at most 0.01", per)
+		}
+		if got := after.TooManyRequests - before.TooManyRequests; got != 0 {
+			b.Errorf("Mailchimp 429s = %d, want 0", got)
+		}
+		if rate := float64(n) / elapsed.Seconds(); rate < 1000 {
+			b.Logf("contacts/s = %.0f, below the 1,000 the issue asks for: rerun on a quiet machine (BENCHMARKS.md §6)", rate)
+		}
 	}
 }
