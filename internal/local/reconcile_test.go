@@ -259,6 +259,14 @@ func TestReconcileOfAPausedInstanceHoldsItsChanges(t *testing.T) {
 func TestStackReconcilesOnItsInterval(t *testing.T) {
 	t.Parallel()
 	s := startStackWith(t, func(c *local.Config) { c.ReconcileInterval = 100 * time.Millisecond })
+	// Data from before the first run is left to first sync: the User is
+	// created once the schedule has run, and a second later, so its
+	// DateUpdated is past the first run's baseline (kept to the second).
+	waitFor(t, "the first scheduled reconcile", func() bool {
+		_, err := s.Reconcile.Service.Runs.LastSuccess(context.Background(), s.Info.InstanceID)
+		return err == nil
+	})
+	time.Sleep(1100 * time.Millisecond)
 	if _, err := s.Accessplanit.ImportUsers([]map[string]any{{"Forenames": "Tick", "Surname": "Tock", "Email": "tick@example.com"}}); err != nil {
 		t.Fatalf("ImportUsers() error = %v", err)
 	}
