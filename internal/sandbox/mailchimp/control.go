@@ -89,6 +89,7 @@ func (s *Server) SubscribeInUI(listID, email string, merges map[string]any) erro
 		TimestampSignup: now, TimestampOpt: now, LastChanged: now,
 	}
 	l.members[hash] = m
+	l.membersChanged()
 	s.queueEvent(l, "subscribe", "user", m, nil, eventExtra{})
 	return nil
 }
@@ -143,9 +144,11 @@ func (s *Server) ChangeEmailInUI(listID, oldEmail, newEmail string) error {
 	}
 	before := m.clone()
 	delete(l.members, m.ID)
+	l.membersChanged()
 	m.ID, m.EmailAddress, m.UniqueEmailID = newHash, newEmail, newShortID()
 	m.LastChanged = s.now().UTC()
 	l.members[newHash] = m
+	l.membersChanged()
 	s.queueEvent(l, "upemail", "user", m, &before, eventExtra{})
 	return nil
 }
@@ -202,6 +205,7 @@ func (s *Server) Forget(listID, email string) error {
 	}
 	hash := SubscriberHash(email)
 	delete(l.members, hash)
+	l.membersChanged()
 	l.forgotten[hash] = true
 	return nil
 }

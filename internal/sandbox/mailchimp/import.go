@@ -70,6 +70,7 @@ func (s *Server) Import(listID string, members []ImportedMember) error {
 				Source: "Import", TimestampSignup: changed, TimestampOpt: changed,
 			}
 			l.members[hash] = m
+			l.membersChanged()
 		}
 		m.Status, m.MergeFields, m.LastChanged = st.in.Status, st.values, changed
 	}

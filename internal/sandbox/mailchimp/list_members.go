@@ -1,9 +1,7 @@
 package mailchimp
 
 import (
-	"cmp"
 	"net/http"
-	"slices"
 	"strings"
 	"time"
 )
@@ -49,7 +47,7 @@ func (s *Server) getMembers(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	matched := make([]*Member, 0, len(l.members))
-	for _, m := range l.members {
+	for _, m := range l.inOrder() {
 		if status != "" && m.Status != status {
 			continue
 		}
@@ -59,9 +57,6 @@ func (s *Server) getMembers(w http.ResponseWriter, r *http.Request) {
 		}
 		matched = append(matched, m)
 	}
-	slices.SortFunc(matched, func(a, b *Member) int {
-		return cmp.Or(a.TimestampSignup.Compare(b.TimestampSignup), cmp.Compare(a.ID, b.ID))
-	})
 	views := []any{}
 	for i := offset; i < len(matched) && len(views) < count; i++ {
 		views = append(views, l.memberView(matched[i]))

@@ -1,8 +1,10 @@
 package mailchimp
 
 import (
+	"cmp"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 )
@@ -34,10 +36,33 @@ type list struct {
 	created         time.Time
 	mergeFields     []MergeField
 	members         map[string]*Member // by subscriber hash
-	compliance      map[string]bool    // subscriber hashes in compliance state
-	forgotten       map[string]bool    // subscriber hashes permanently deleted
-	webhooks        []*webhook
-	events          *eventQueue
+	// ordered holds the members in list order (signup time, then hash)
+	// until the membership changes; nil means it is to be sorted again.
+	ordered    []*Member
+	compliance map[string]bool // subscriber hashes in compliance state
+	forgotten  map[string]bool // subscriber hashes permanently deleted
+	webhooks   []*webhook
+	events     *eventQueue
+}
+
+// membersChanged forgets the list order after a member was added, removed
+// or given another address; s.mu is held.
+func (l *list) membersChanged() { l.ordered = nil }
+
+// inOrder returns the members in list order, sorting them only after the
+// membership changed, so paging through a large audience is not quadratic;
+// s.mu is held and the slice is not to be changed.
+func (l *list) inOrder() []*Member {
+	if l.ordered == nil {
+		l.ordered = make([]*Member, 0, len(l.members))
+		for _, m := range l.members {
+			l.ordered = append(l.ordered, m)
+		}
+		slices.SortFunc(l.ordered, func(a, b *Member) int {
+			return cmp.Or(a.TimestampSignup.Compare(b.TimestampSignup), cmp.Compare(a.ID, b.ID))
+		})
+	}
+	return l.ordered
 }
 
 func (l *list) mergeField(tag string) (MergeField, bool) {

@@ -117,6 +117,7 @@ func (s *Server) writeMember(l *list, hash string, in memberInput, mode writeMod
 			m.TimestampOpt = now
 		}
 		l.members[hash] = m
+		l.membersChanged()
 		if status == "subscribed" {
 			s.queueEvent(l, "subscribe", "api", m, nil, eventExtra{})
 		}
@@ -132,10 +133,12 @@ func (s *Server) writeMember(l *list, hash string, in memberInput, mode writeMod
 	applyOptional(m, in)
 	if newHash != hash {
 		delete(l.members, hash)
+		l.membersChanged()
 		m.ID = newHash
 		m.EmailAddress = email
 		m.UniqueEmailID = newShortID()
 		l.members[newHash] = m
+		l.membersChanged()
 	}
 	changed := newHash != hash || before.Status != m.Status || before.EmailType != m.EmailType ||
 		!mergesEqual(before.MergeFields, m.MergeFields)
