@@ -189,7 +189,10 @@ func DecideToMailchimp(in ToMailchimpInput) (Plan, error) {
 	if contact.MovedTo != "" && !moved {
 		return Plan{Action: ActionSkip, Reason: fmt.Sprintf("Mailchimp moved this contact to %s; the old address is not added back", contact.MovedTo), Seen: seen}, nil
 	}
-	if owner := in.Instance.AccessplanitUserID; owner != "" && u.UpdatedByID == owner && !moved {
+	// The integration's own API user last changed the User, and it holds what
+	// Mailchimp holds: an echo. (A User it changed that holds more — an edit
+	// made while the service wrote another field — is a change.)
+	if owner := in.Instance.AccessplanitUserID; owner != "" && u.UpdatedByID == owner && !moved && values.Equal(contact.Mailchimp.Values) {
 		return Plan{Action: ActionSuppress, Reason: "the User was last changed by the integration's own API user: it holds nothing new", Seen: seen, Values: values}, nil
 	}
 	if !read.IsZero() && known.After(read) {

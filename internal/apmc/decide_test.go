@@ -20,6 +20,9 @@ func TestDecideToMailchimp(t *testing.T) {
 	edited.UpdatedAt = t0.Add(time.Minute)
 	byService := edited
 	byService.UpdatedByID = "9000"
+	// The service wrote Mailchimp's values to the User: Mailchimp holds them.
+	wroteFromMC := synced
+	wroteFromMC.Mailchimp.Values, _, _ = MapToMailchimp(in.Mappings, edited)
 	frozen := synced
 	frozen.Accessplanit.SourceTime = t0.AddDate(10, 0, 0) // stored by an older version that believed a delivery
 	future := edited
@@ -48,7 +51,8 @@ func TestDecideToMailchimp(t *testing.T) {
 		{name: "gone user is skipped", found: false, contact: synced, wantAction: ActionSkip, wantReason: "no longer exists"},
 		{name: "deleted user is skipped", user: deleted, found: true, contact: synced, wantAction: ActionSkip, wantReason: "deletes never cascade"},
 		{name: "echo of the service's write is suppressed", user: edited, found: true, contact: echoed, now: t0.Add(time.Minute), wantAction: ActionSuppress, wantReason: "echo"},
-		{name: "a User last changed by the integration's API user is suppressed", user: byService, found: true, contact: synced, now: t0.Add(2 * time.Minute), wantAction: ActionSuppress, wantReason: "integration's own API user"},
+		{name: "a User last changed by the integration's API user, holding what Mailchimp holds, is suppressed", user: byService, found: true, contact: wroteFromMC, now: t0.Add(2 * time.Minute), wantAction: ActionSuppress, wantReason: "integration's own API user"},
+		{name: "a User last changed by the integration's API user but holding more is written", user: byService, found: true, contact: synced, now: t0.Add(2 * time.Minute), wantAction: ActionWrite},
 		{name: "an older read than one applied is stale", user: user, found: true, contact: func() Contact { c := synced; c.Accessplanit.SourceTime = t0.Add(time.Hour); return c }(), now: t0.Add(2 * time.Hour), wantAction: ActionSkip, wantReason: "stale"},
 		{name: "a stored future time is clamped, so a real edit is not stale", user: edited, found: true, contact: frozen, now: t0.Add(2 * time.Minute), wantAction: ActionWrite},
 		{name: "a future time read from the API is clamped to now", user: future, found: true, contact: synced, now: t0.Add(2 * time.Minute), wantAction: ActionWrite},
@@ -284,5 +288,32 @@ func TestMailchimpEditWritesOnlyWhatChanged(t *testing.T) {
 	got := f.ap.users["1"].Fields
 	if got["Forenames"] != "Augusta" || got["Surname"] != "Byron" {
 		t.Errorf("accessplanit = %s %s, want Augusta Byron (FNAME written, the Surname edit kept)", got["Forenames"], got["Surname"])
+	}
+}
+
+// An accessplanit edit whose webhook is still on its way when the service
+// writes another field from Mailchimp is not taken for the service's own
+// write: its webhook, applied late, still carries it to Mailchimp.
+func TestAccessplanitEditSurvivesAWriteFromMailchimp(t *testing.T) {
+	f := newFixture(t, func(in *Instance) { in.AccessplanitUserID = "api-owner" })
+	f.apply(t, apChange("c0", apUser("1", "Ada", "Lovelace", "ada@example.com", t0)))
+	u := f.ap.users["1"]
+	u.Fields["Surname"] = "King" // its webhook is delayed
+	u.UpdatedAt = t0.Add(time.Second)
+	f.ap.users["1"] = u
+	m := f.mc.members["ada@example.com"]
+	m.MergeFields["FNAME"] = "Augusta"
+	f.mc.members["ada@example.com"] = m
+	f.engine.Now = func() time.Time { return t0.Add(time.Minute) }
+	if exec, err := f.engine.Apply(context.Background(), Delivery{Change: Change{ID: "mc", InstanceID: "inst1", Source: SideMailchimp, Event: EventProfile, ReceivedAt: t0, Email: "ada@example.com"}, Attempt: 1}); err != nil || exec.Status != StatusSucceeded {
+		t.Fatalf("Apply(Mailchimp edit) = %s %v %q", exec.Status, err, exec.Error)
+	}
+	f.engine.Now = func() time.Time { return t0.Add(2 * time.Minute) }
+	exec := f.apply(t, Change{ID: "late", InstanceID: "inst1", Source: SideAccessplanit, Event: EventUpdated, ReceivedAt: t0, UserID: "1"})
+	if exec.Status != StatusSucceeded || !exec.Changed {
+		t.Errorf("late accessplanit webhook = %s changed=%v %q, want the Surname written", exec.Status, exec.Changed, exec.Reason)
+	}
+	if got := f.mc.members["ada@example.com"].MergeFields; got["LNAME"] != "King" || got["FNAME"] != "Augusta" {
+		t.Errorf("Mailchimp = %v, want FNAME Augusta and LNAME King", got)
 	}
 }

@@ -126,7 +126,11 @@ func (e *Engine) applyMember(ctx context.Context, rec *recorder, in Instance, em
 		rec.logf("info", "accessplanit user %s created in account %s", after.ID, in.DefaultCompanyID)
 	}
 
-	written, _, _ := MapToMailchimp(in.Mappings, after)
+	var wrote map[string]string // the fields written to an existing User
+	if found {
+		wrote = ChangedFields(user, plan.Fields)
+	}
+	written := writtenValues(in.Mappings, contact, after, wrote)
 	seen.UserID = after.ID
 	seen.Accessplanit.Values = written
 	seen.Accessplanit.RecordWrite(written.Fingerprint(), e.now())
@@ -137,6 +141,31 @@ func (e *Engine) applyMember(ctx context.Context, rec *recorder, in Instance, em
 		return nil
 	})
 	return outcome{status: StatusSucceeded, changed: true}, err
+}
+
+// writtenValues is what accessplanit holds as far as the service knows after
+// it wrote a User: for an update, what it knew before with the written
+// fields overlaid — not the whole User read back, which may hold an edit
+// whose own webhook is still on its way (recording it as the service's
+// would suppress that webhook as an echo, and the edit would never reach
+// Mailchimp); for a new User, all of it.
+func writtenValues(ms []FieldMapping, before Contact, after User, wrote map[string]string) Values {
+	all, _, _ := MapToMailchimp(ms, after)
+	if wrote == nil || before.Version == 0 || before.Accessplanit.Values == nil {
+		return all
+	}
+	out := maps.Clone(before.Accessplanit.Values)
+	for _, m := range ms {
+		if _, ok := wrote[m.Field]; !ok || !m.allows(FlowToMailchimp) {
+			continue
+		}
+		if v, ok := all[m.MergeTag]; ok {
+			out[m.MergeTag] = v
+		} else {
+			delete(out, m.MergeTag)
+		}
+	}
+	return out
 }
 
 // creatingStatuses are the member statuses a new accessplanit User is

@@ -400,6 +400,12 @@ func (a Applier) toAccessplanit(ctx context.Context, in apmc.Instance, p apmc.Pa
 	// live change, or another apply, since leaves the contact alone.
 	values := restrictToMailchimp(in, p)
 	c := contactFor(in.ID, p, d)
+	moved := p.Contact.Version > 0 && p.Contact.Email != d.Email
+	if moved {
+		// The contact moves to the address Mailchimp moved it to: its state
+		// is a new item there, and the old one goes once the User is written.
+		c.Version = 0
+	}
 	c.Accessplanit.RecordWrite(values.Fingerprint(), a.now())
 	if err := a.Contacts.SaveContact(ctx, c); errors.Is(err, apmc.ErrConflict) {
 		res.ChangedLive++
@@ -438,6 +444,11 @@ func (a Applier) toAccessplanit(ctx context.Context, in apmc.Instance, p apmc.Pa
 		}
 	}); err != nil {
 		return err
+	}
+	if moved {
+		if err := a.Contacts.DeleteContact(ctx, in.ID, p.Contact.Email); err != nil {
+			return fmt.Errorf("remove the contact state of %s: %w", p.Contact.Email, err)
+		}
 	}
 	res.Written++
 	return a.record(ctx, in, p, d, apmc.FlowToAccessplanit, started, step, nil)

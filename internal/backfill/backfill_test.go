@@ -208,6 +208,20 @@ func TestPlanRecognisesALostMailchimpEmailChange(t *testing.T) {
 			if _, ok := w.mc.Member(w.instance.MailchimpListID, "mover@example.com"); ok {
 				t.Error("the apply added the old address back")
 			}
+			if tt.setting == apmc.EmailChangesFollow {
+				var emails []string
+				for _, u := range w.ap.Users() {
+					e, _ := u["Email"].(string)
+					emails = append(emails, strings.ToLower(e))
+				}
+				if len(emails) != 1 || emails[0] != "moved@example.com" {
+					t.Errorf("accessplanit emails after the apply = %v, want the one User at moved@example.com", emails)
+				}
+				again, err := w.svc.Plan(ctx, w.instance.ID, nil)
+				if err != nil || again.Counts[apmc.PairUpdateInAccessplanit] != 0 {
+					t.Errorf("plan after the apply = %v, %v; want nothing left to update", again.Counts, err)
+				}
+			}
 			if tt.setting != apmc.EmailChangesFollow {
 				c, err := w.store.Contact(ctx, w.instance.ID, "mover@example.com")
 				if err != nil || c.MovedTo != "moved@example.com" {
