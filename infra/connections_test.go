@@ -2,72 +2,59 @@ package infra
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 	"testing"
+
+	"github.com/apmc-sync/apmc/internal/dynamo"
 )
 
 // mailchimpConnectionLimit is how many connections Mailchimp allows one
 // user at once, across everything using the user's API keys.
 const mailchimpConnectionLimit = 10
 
-// TestMailchimpConnectionBudget checks that, deployed with its defaults,
-// the stack cannot exceed Mailchimp's connection limit: up to
-// SyncMaximumConcurrency sync functions run at once, each keeping up to
-// MAILCHIMP_MAX_CONNECTIONS (MailchimpConnectionsPerFunction) in flight,
-// beside one reconcile function (reserved concurrency 1) keeping one.
+// mailchimpFunctions are the functions that call Mailchimp.
+var mailchimpFunctions = []string{"SyncFunction", "ReconcileFunction", "BackfillFunction"}
+
+// TestMailchimpConnectionBudget checks that the stack keeps Mailchimp's
+// connection limit whatever its concurrency: every function that calls
+// Mailchimp may hold the slots of the shared budget (the contacts table's
+// budget partitions, and nothing else of it beyond its other grants), the
+// code keeps those slots where the grant points, and no other function
+// talks to Mailchimp. SyncMaximumConcurrency is then free to exceed 10.
 func TestMailchimpConnectionBudget(t *testing.T) {
 	s := mustLoadStack(t)
-	defaultOf := func(name string) float64 {
-		t.Helper()
-		p, ok := s.typed.Parameters[name]
-		if !ok {
-			t.Fatalf("parameter %s missing", name)
-		}
-		var v float64
-		if _, err := fmt.Sscan(fmt.Sprint(p.Default), &v); err != nil || v < 1 {
-			t.Fatalf("parameter %s Default = %v, want a number of at least 1", name, p.Default)
-		}
-		return v
+	if p := dynamo.BudgetPartition("acct"); !strings.HasPrefix(p, "budget#") {
+		t.Fatalf("BudgetPartition(acct) = %s, want it under the granted prefix budget#", p)
 	}
-	functions := defaultOf("SyncMaximumConcurrency")
-	perFunction := defaultOf("MailchimpConnectionsPerFunction")
-	backfill := defaultOf("BackfillMailchimpConnections")
-	const reconcileConnections = 1
-	if got := functions*perFunction + reconcileConnections + backfill; got > mailchimpConnectionLimit {
-		t.Errorf("default SyncMaximumConcurrency × MailchimpConnectionsPerFunction + reconcile + BackfillMailchimpConnections = %v × %v + %v + %v = %v, want at most %d",
-			functions, perFunction, reconcileConnections, backfill, got, mailchimpConnectionLimit)
+	const cond = " if {ForAllValues:StringLike: {dynamodb:LeadingKeys: [budget#*]}}"
+	for _, id := range mailchimpFunctions {
+		grants := strings.Join(s.grants(t, id), "\n")
+		for _, action := range []string{"dynamodb:Query", "dynamodb:UpdateItem"} {
+			if want := action + " on ContactsTable" + cond; !strings.Contains(grants, want) {
+				t.Errorf("%s grants lack %q: it could not share the Mailchimp budget", id, want)
+			}
+		}
+	}
+	var v float64
+	p := s.typed.Parameters["SyncMaximumConcurrency"]
+	if _, err := fmt.Sscan(fmt.Sprint(p.Default), &v); err != nil || v <= mailchimpConnectionLimit {
+		t.Errorf("SyncMaximumConcurrency Default = %v, want more than %d (the budget, not the concurrency, keeps Mailchimp's limit)", p.Default, mailchimpConnectionLimit)
 	}
 	bvars := node(s.functionProperty("BackfillFunction", "Environment"), "Variables")
 	if got := render(node(bvars, "MAILCHIMP_MAX_CONNECTIONS")); got != "!Ref BackfillMailchimpConnections" {
 		t.Errorf("BackfillFunction MAILCHIMP_MAX_CONNECTIONS = %s, want !Ref BackfillMailchimpConnections", got)
 	}
-	rvars := node(s.functionProperty("ReconcileFunction", "Environment"), "Variables")
-	if got := render(node(rvars, "MAILCHIMP_MAX_CONNECTIONS")); got != fmt.Sprint(reconcileConnections) {
-		t.Errorf("ReconcileFunction MAILCHIMP_MAX_CONNECTIONS = %s, want %d", got, reconcileConnections)
-	}
-	if got := render(s.functionProperty("ReconcileFunction", "ReservedConcurrentExecutions")); got != "1" {
-		t.Errorf("ReconcileFunction ReservedConcurrentExecutions = %s, want 1 (one run at a time)", got)
-	}
 	if p := s.typed.Parameters["MailchimpConnectionsPerFunction"]; p.MaxValue == nil || *p.MaxValue > mailchimpConnectionLimit {
 		t.Errorf("MailchimpConnectionsPerFunction MaxValue = %v, want at most %d", render(node(s.raw, "Parameters", "MailchimpConnectionsPerFunction", "MaxValue")), mailchimpConnectionLimit)
 	}
-	// The product bounds the stack only if the two parameters are what
-	// the function and its event source actually use.
 	vars := node(s.functionProperty("SyncFunction", "Environment"), "Variables")
 	if got := render(node(vars, "MAILCHIMP_MAX_CONNECTIONS")); got != "!Ref MailchimpConnectionsPerFunction" {
 		t.Errorf("SyncFunction MAILCHIMP_MAX_CONNECTIONS = %s, want !Ref MailchimpConnectionsPerFunction", got)
 	}
-	events, _ := s.functionProperty("SyncFunction", "Events").(map[string]any)
-	for name, e := range events {
-		if render(node(e, "Type")) != "SQS" {
-			continue
-		}
-		if got := render(node(e, "Properties", "ScalingConfig", "MaximumConcurrency")); got != "!Ref SyncMaximumConcurrency" {
-			t.Errorf("SyncFunction event %s MaximumConcurrency = %s, want !Ref SyncMaximumConcurrency", name, got)
-		}
-	}
 	// Only the sync, reconcile and backfill functions talk to Mailchimp.
 	for _, id := range functionIDs {
-		if id == "SyncFunction" || id == "ReconcileFunction" || id == "BackfillFunction" {
+		if slices.Contains(mailchimpFunctions, id) {
 			continue
 		}
 		if got := node(s.functionProperty(id, "Environment"), "Variables", "MAILCHIMP_MAX_CONNECTIONS"); got != nil {

@@ -164,7 +164,10 @@ func TestFunctionPermissions(t *testing.T) {
 			"dynamodb:GetItem on InstancesTable",
 			"dynamodb:PutItem on ContactsTable",
 			"dynamodb:PutItem on ExecutionsTable",
+			// The account's Mailchimp request budget, its partitions only.
+			"dynamodb:Query on ContactsTable if {ForAllValues:StringLike: {dynamodb:LeadingKeys: [budget#*]}}",
 			"dynamodb:Query on ContactsTable/index/*",
+			"dynamodb:UpdateItem on ContactsTable if {ForAllValues:StringLike: {dynamodb:LeadingKeys: [budget#*]}}",
 			"kms:Decrypt on SecretsKey",
 			"logs:CreateLogStream on SyncLogGroup",
 			"logs:PutLogEvents on SyncLogGroup",
@@ -184,6 +187,8 @@ func TestFunctionPermissions(t *testing.T) {
 			"dynamodb:PutItem on ExecutionsTable",
 			// The instance's contact states and a plan's parts.
 			"dynamodb:Query on ContactsTable",
+			"dynamodb:Query on ContactsTable if {ForAllValues:StringLike: {dynamodb:LeadingKeys: [budget#*]}}",
+			"dynamodb:UpdateItem on ContactsTable if {ForAllValues:StringLike: {dynamodb:LeadingKeys: [budget#*]}}",
 			"kms:Decrypt on SecretsKey",
 			"logs:CreateLogStream on BackfillLogGroup",
 			"logs:PutLogEvents on BackfillLogGroup",
@@ -232,8 +237,10 @@ func TestFunctionPermissions(t *testing.T) {
 			// Runs only: the sync alone writes contact states.
 			"dynamodb:PutItem on ContactsTable",
 			"dynamodb:Query on ContactsTable",
+			"dynamodb:Query on ContactsTable if {ForAllValues:StringLike: {dynamodb:LeadingKeys: [budget#*]}}",
 			"dynamodb:Query on ContactsTable/index/*",
 			"dynamodb:Scan on InstancesTable",
+			"dynamodb:UpdateItem on ContactsTable if {ForAllValues:StringLike: {dynamodb:LeadingKeys: [budget#*]}}",
 			"kms:Decrypt on SecretsKey",
 			"logs:CreateLogStream on ReconcileLogGroup",
 			"logs:PutLogEvents on ReconcileLogGroup",

@@ -22,7 +22,7 @@ func TestParameters(t *testing.T) {
 		{"LogLevel", "String", "INFO", "<nil>", "<nil>", false},
 		{"SyncTimeoutSeconds", "Number", "30", "5", "30", false},
 		// Lambda's smallest ScalingConfig.MaximumConcurrency is 2.
-		{"SyncMaximumConcurrency", "Number", "4", "2", "1000", false},
+		{"SyncMaximumConcurrency", "Number", "20", "2", "1000", false},
 		// Mailchimp allows 10 connections per user (TestMailchimpConnectionBudget).
 		{"MailchimpConnectionsPerFunction", "Number", "2", "1", "10", false},
 		// Per webhook route, within API Gateway's default account quotas.

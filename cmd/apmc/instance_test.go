@@ -90,6 +90,9 @@ func TestInstanceCreate(t *testing.T) {
 		t.Errorf("created instance = list %s, company %s, direction %s; want the only audience %s, the only Account %s, both",
 			in.MailchimpListID, in.DefaultCompanyID, in.Direction, s.mcListID, s.Info.Sandbox.Accessplanit.DefaultCompanyID)
 	}
+	if in.MailchimpAccountID == "" {
+		t.Errorf("created instance's MailchimpAccountID is empty, want the account id from Mailchimp's API root")
+	}
 	sec := in.Secrets
 	if sec.MailchimpAPIKey != s.mcKey || sec.AccessplanitAPIKey != s.apKey || len(sec.AccessplanitToken) < 32 || len(sec.MailchimpToken) < 32 || sec.AccessplanitToken == sec.MailchimpToken {
 		t.Errorf("created instance's secrets are not the keys given and two distinct random tokens")

@@ -119,6 +119,10 @@ func connectAndCheck(ctx context.Context, t *target, in *apmc.Instance, wantList
 		return err
 	}
 	fmt.Fprintln(w, "Mailchimp: API key accepted")
+	// The account names the Mailchimp request budget the instance shares.
+	if in.MailchimpAccountID, err = mc.AccountID(ctx); err != nil {
+		return fmt.Errorf("read the Mailchimp account: %w", err)
+	}
 	lists, err := mc.Lists(ctx)
 	if err != nil {
 		return fmt.Errorf("read Mailchimp audiences: %w", err)

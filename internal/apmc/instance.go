@@ -69,6 +69,11 @@ type Instance struct {
 	// MailchimpBaseURL overrides the data centre URL derived from the API key
 	// (used for simulators); empty means https://{dc}.api.mailchimp.com/3.0.
 	MailchimpBaseURL string `json:"mailchimp_base_url,omitempty"`
+	// MailchimpAccountID is the Mailchimp account the API key belongs to
+	// (the API root's account_id), read when the instance is configured.
+	// Instances on one account share its budget of requests in flight;
+	// empty means unknown, and the key alone names the budget.
+	MailchimpAccountID string `json:"mailchimp_account_id,omitempty"`
 	// StatusIfNew is the subscription status given to contacts created in
 	// Mailchimp: "subscribed", "pending", "unsubscribed" or "transactional".
 	StatusIfNew string `json:"status_if_new"`

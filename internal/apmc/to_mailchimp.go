@@ -113,6 +113,8 @@ func (e *Engine) toMailchimp(ctx context.Context, rec *recorder, in Instance, c 
 	var written Member
 	err = rec.step("upsert_member", func(out map[string]any) error {
 		out["changed_fields"] = plan.Values.Diff(contact.Mailchimp.Values)
+		ctx, wait := WithBudgetWait(ctx)
+		defer wait.record(out)
 		var err error
 		if plan.Action == ActionMove {
 			written, err = e.moveMember(ctx, rec, mc, in, plan.PreviousEmail, member, contact.Mailchimp.Values)

@@ -32,12 +32,18 @@ type Connector struct {
 	// and answers 429 beyond 10, so processes sharing a key should split
 	// the 10 between them. Further requests wait for a free connection.
 	MaxMailchimpConnections int
+	// Budget, when set, shares Mailchimp's limit per account between every
+	// process: each request also holds one of the account's slots in it.
+	// MaxMailchimpConnections then only gates this process's own requests
+	// before they ask the budget.
+	Budget Budget
 
 	mu           sync.Mutex
 	mailchimps   map[string]*mailchimp.Client
 	accessplanit map[string]*accessplanit.Client
-	// mailchimpSlots holds one semaphore per Mailchimp API key, shared by
-	// every instance (and configuration version) using that key.
+	// mailchimpSlots holds one semaphore per Mailchimp account (see
+	// budgetAccount), shared by every instance (and configuration version)
+	// using it.
 	mailchimpSlots map[string]chan struct{}
 }
 
@@ -59,9 +65,10 @@ func (c *Connector) httpClient() *http.Client {
 }
 
 // limitedClient returns an HTTP client that keeps at most
-// MaxMailchimpConnections requests with apiKey in flight. c.mu is held.
-func (c *Connector) limitedClient(apiKey string) *http.Client {
-	slots, ok := c.mailchimpSlots[apiKey]
+// MaxMailchimpConnections requests to account in flight, each also holding
+// a slot of the account's shared Budget when there is one. c.mu is held.
+func (c *Connector) limitedClient(account string) *http.Client {
+	slots, ok := c.mailchimpSlots[account]
 	if !ok {
 		n := c.MaxMailchimpConnections
 		if n <= 0 {
@@ -71,14 +78,14 @@ func (c *Connector) limitedClient(apiKey string) *http.Client {
 		if c.mailchimpSlots == nil {
 			c.mailchimpSlots = map[string]chan struct{}{}
 		}
-		c.mailchimpSlots[apiKey] = slots
+		c.mailchimpSlots[account] = slots
 	}
 	hc := *c.httpClient()
 	base := hc.Transport
 	if base == nil {
 		base = http.DefaultTransport
 	}
-	hc.Transport = &limitedTransport{base: base, slots: slots}
+	hc.Transport = &limitedTransport{base: base, slots: slots, budget: c.Budget, account: account}
 	return &hc
 }
 
@@ -106,7 +113,7 @@ func (c *Connector) mailchimpClient(in apmc.Instance) (*mailchimp.Client, error)
 	if cl, ok := c.mailchimps[k]; ok {
 		return cl, nil
 	}
-	opts := []mailchimp.Option{mailchimp.WithHTTPClient(c.limitedClient(in.Secrets.MailchimpAPIKey)), mailchimp.WithTimeout(c.timeout())}
+	opts := []mailchimp.Option{mailchimp.WithHTTPClient(c.limitedClient(budgetAccount(in))), mailchimp.WithTimeout(c.timeout())}
 	if in.MailchimpBaseURL != "" {
 		opts = append(opts, mailchimp.WithBaseURL(in.MailchimpBaseURL))
 	}

@@ -1,9 +1,12 @@
 package connector
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"sync"
+
+	"github.com/apmc-sync/apmc/internal/apmc"
 )
 
 // DefaultMaxMailchimpConnections is Mailchimp's limit of simultaneous
@@ -14,22 +17,45 @@ const DefaultMaxMailchimpConnections = 10
 // slot is taken before the request is sent and given back once its response
 // body is read to the end or closed, so the server has finished the request
 // before the slot is used again.
+//
+// With a budget, the request then also takes one of the account's shared
+// slots, and the time it waited for it is reported to the request's
+// apmc.BudgetWait.
 type limitedTransport struct {
-	base  http.RoundTripper
-	slots chan struct{}
+	base    http.RoundTripper
+	slots   chan struct{}
+	budget  Budget
+	account string
 }
 
 // RoundTrip waits for a slot (or the request's context), then sends r.
 func (t *limitedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	ctx := r.Context()
 	select {
 	case t.slots <- struct{}{}:
-	case <-r.Context().Done():
+	case <-ctx.Done():
 		if r.Body != nil {
 			_ = r.Body.Close()
 		}
-		return nil, r.Context().Err()
+		return nil, ctx.Err()
 	}
-	release := sync.OnceFunc(func() { <-t.slots })
+	releaseShared := func() {}
+	if t.budget != nil {
+		rel, waited, err := t.budget.Acquire(ctx, t.account)
+		apmc.AddBudgetWait(ctx, waited)
+		if err != nil {
+			<-t.slots
+			if r.Body != nil {
+				_ = r.Body.Close()
+			}
+			return nil, fmt.Errorf("wait for the Mailchimp request budget: %w", err)
+		}
+		releaseShared = rel
+	}
+	release := sync.OnceFunc(func() {
+		releaseShared()
+		<-t.slots
+	})
 	resp, err := t.base.RoundTrip(r)
 	if err != nil {
 		release()

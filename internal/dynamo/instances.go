@@ -56,6 +56,7 @@ type instanceItem struct {
 	Direction             apmc.Direction      `json:"direction"`
 	MailchimpListID       string              `json:"mailchimp_list_id"`
 	MailchimpBaseURL      string              `json:"mailchimp_base_url,omitempty"`
+	MailchimpAccountID    string              `json:"mailchimp_account_id,omitempty"`
 	StatusIfNew           string              `json:"status_if_new"`
 	AccessplanitBaseURL   string              `json:"accessplanit_base_url"`
 	DefaultCompanyID      string              `json:"default_company_id,omitempty"`
@@ -89,7 +90,7 @@ type sealedSecrets struct {
 func toInstanceItem(in apmc.Instance) instanceItem {
 	return instanceItem{
 		InstanceID: in.ID, Name: in.Name, State: in.State, ConfigVersion: in.ConfigVersion, Direction: in.Direction,
-		MailchimpListID: in.MailchimpListID, MailchimpBaseURL: in.MailchimpBaseURL, StatusIfNew: in.StatusIfNew,
+		MailchimpListID: in.MailchimpListID, MailchimpBaseURL: in.MailchimpBaseURL, MailchimpAccountID: in.MailchimpAccountID, StatusIfNew: in.StatusIfNew,
 		AccessplanitBaseURL: in.AccessplanitBaseURL, DefaultCompanyID: in.DefaultCompanyID,
 		AccessplanitUserID: in.AccessplanitUserID, MailchimpEmailChanges: in.MailchimpEmailChanges, ConflictWinner: in.ConflictWinner, APRequestsPerHour: in.AccessplanitRequestsPerHour, Mappings: in.Mappings,
 		DiscardWhilePaused: in.DiscardWhilePaused, RetentionDays: in.RetentionDays, RequireSignature: in.RequireSignature,
@@ -99,7 +100,7 @@ func toInstanceItem(in apmc.Instance) instanceItem {
 func (it instanceItem) instance() apmc.Instance {
 	return apmc.Instance{
 		ID: it.InstanceID, Name: it.Name, State: it.State, ConfigVersion: it.ConfigVersion, Direction: it.Direction,
-		MailchimpListID: it.MailchimpListID, MailchimpBaseURL: it.MailchimpBaseURL, StatusIfNew: it.StatusIfNew,
+		MailchimpListID: it.MailchimpListID, MailchimpBaseURL: it.MailchimpBaseURL, MailchimpAccountID: it.MailchimpAccountID, StatusIfNew: it.StatusIfNew,
 		AccessplanitBaseURL: it.AccessplanitBaseURL, DefaultCompanyID: it.DefaultCompanyID,
 		AccessplanitUserID: it.AccessplanitUserID, MailchimpEmailChanges: it.MailchimpEmailChanges, ConflictWinner: it.ConflictWinner, AccessplanitRequestsPerHour: it.APRequestsPerHour, Mappings: it.Mappings,
 		DiscardWhilePaused: it.DiscardWhilePaused, RetentionDays: it.RetentionDays, RequireSignature: it.RequireSignature,

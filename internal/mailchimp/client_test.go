@@ -259,3 +259,37 @@ func TestResponseSizeLimit(t *testing.T) {
 		t.Errorf("Ping() with an oversized answer = %v, want a size error", err)
 	}
 }
+
+func TestAccountID(t *testing.T) {
+	tests := []struct {
+		name    string
+		body    string
+		want    string
+		wantErr bool
+	}{
+		{name: "account id", body: `{"account_id":"8d3a3db4d97663a9074efcc16","account_name":"Shop"}`, want: "8d3a3db4d97663a9074efcc16"},
+		{name: "no account id", body: `{"account_name":"Shop"}`, wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var path string
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				path = r.URL.Path
+				w.Header().Set("Content-Type", "application/json")
+				fmt.Fprint(w, tt.body)
+			}))
+			defer srv.Close()
+			c, err := New(testKey, WithBaseURL(srv.URL+"/3.0"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := c.AccountID(context.Background())
+			if (err != nil) != tt.wantErr || got != tt.want {
+				t.Errorf("AccountID() = %q, %v; want %q, error %v", got, err, tt.want, tt.wantErr)
+			}
+			if path != "/3.0/" {
+				t.Errorf("AccountID() asked for %s, want the API root /3.0/", path)
+			}
+		})
+	}
+}

@@ -2,6 +2,7 @@ package mailchimp
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -49,6 +50,21 @@ func (c *Client) Ping(ctx context.Context) error {
 		return fmt.Errorf("ping: %w", err)
 	}
 	return nil
+}
+
+// AccountID returns the id of the account the key belongs to, from the API
+// root. Every key of one account shares its limit of connections.
+func (c *Client) AccountID(ctx context.Context) (string, error) {
+	var out struct {
+		AccountID string `json:"account_id"`
+	}
+	if err := c.do(ctx, http.MethodGet, "/", nil, nil, &out); err != nil {
+		return "", fmt.Errorf("read the account: %w", err)
+	}
+	if out.AccountID == "" {
+		return "", errors.New("read the account: the API root has no account_id")
+	}
+	return out.AccountID, nil
 }
 
 // Lists returns every audience of the account.

@@ -115,7 +115,10 @@ func NewService(cfg Config, deps app.Deps) (*backfill.Service, error) {
 	if apiTimeout <= 0 {
 		apiTimeout = connector.DefaultTimeout
 	}
-	conn := &connector.Connector{Timeout: apiTimeout, MaxMailchimpConnections: cfg.MailchimpMaxConnections}
+	// Every function that calls Mailchimp shares each account's budget.
+	mailchimpBudget := dynamo.NewMailchimpBudget(deps.AWS.DynamoDB, cfg.ContactsTable, connector.DefaultMaxMailchimpConnections,
+		connector.BudgetLease(apiTimeout), connector.BudgetWait(apiTimeout))
+	conn := &connector.Connector{Timeout: apiTimeout, MaxMailchimpConnections: cfg.MailchimpMaxConnections, Budget: mailchimpBudget}
 	var instances apmc.Instances = dynamo.NewInstanceStore(deps.AWS.DynamoDB, cfg.InstancesTable, secrets.NewKMS(deps.AWS.KMS, cfg.KMSKeyID))
 	if deps.Instances != nil {
 		instances = deps.Instances

@@ -82,7 +82,10 @@ func New(cfg Config, deps app.Deps) (*Function, error) {
 	}
 	store := dynamo.NewInstanceStore(deps.AWS.DynamoDB, cfg.InstancesTable, secrets.NewKMS(deps.AWS.KMS, cfg.KMSKeyID))
 	contacts := dynamo.NewContactStore(deps.AWS.DynamoDB, cfg.ContactsTable)
-	conn := &connector.Connector{Timeout: cfg.APITimeout, MaxMailchimpConnections: cfg.MailchimpMaxConnections}
+	// Every function that calls Mailchimp shares each account's budget.
+	mailchimpBudget := dynamo.NewMailchimpBudget(deps.AWS.DynamoDB, cfg.ContactsTable, connector.DefaultMaxMailchimpConnections,
+		connector.BudgetLease(cfg.APITimeout), connector.BudgetWait(cfg.APITimeout))
+	conn := &connector.Connector{Timeout: cfg.APITimeout, MaxMailchimpConnections: cfg.MailchimpMaxConnections, Budget: mailchimpBudget}
 	return &Function{
 		Service: reconcile.Service{
 			Instances: store, Connect: conn.Reconcile, Contacts: contacts, Runs: contacts,

@@ -111,11 +111,14 @@ func New(cfg Config, deps app.Deps) (*Function, error) {
 		store := dynamo.NewInstanceStore(deps.AWS.DynamoDB, cfg.InstancesTable, secrets.NewKMS(deps.AWS.KMS, cfg.KMSKeyID))
 		instances = &apmc.CachedInstances{Next: store, TTL: cfg.InstanceCacheTTL}
 	}
+	// Every function that calls Mailchimp shares each account's budget.
+	mailchimpBudget := dynamo.NewMailchimpBudget(deps.AWS.DynamoDB, cfg.ContactsTable, connector.DefaultMaxMailchimpConnections,
+		connector.BudgetLease(apiTimeout), connector.BudgetWait(apiTimeout))
 	engine := &apmc.Engine{
 		Instances:  instances,
 		Contacts:   dynamo.NewContactStore(deps.AWS.DynamoDB, cfg.ContactsTable),
 		Executions: dynamo.NewExecutionStore(deps.AWS.DynamoDB, cfg.ExecutionsTable),
-		Connector:  &connector.Connector{Timeout: apiTimeout, MaxMailchimpConnections: cfg.MailchimpMaxConnections},
+		Connector:  &connector.Connector{Timeout: apiTimeout, MaxMailchimpConnections: cfg.MailchimpMaxConnections, Budget: mailchimpBudget},
 	}
 	consumer := &queue.Consumer{
 		Engine: engine, Visibility: deps.AWS.SQS, QueueURL: cfg.QueueURL, RetryBase: cfg.RetryBase, Parallel: cfg.Parallel,

@@ -2,6 +2,8 @@ package mailchimp
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"net/http"
 	"strings"
 	"time"
@@ -114,6 +116,7 @@ func sleep(ctx context.Context, d time.Duration) bool {
 func (s *Server) apiRoutes() *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.Handle("/", methods{}) // anything else: 404 problem
+	mux.Handle("/3.0/{$}", methods{http.MethodGet: s.getRoot})
 	mux.Handle("/3.0/ping", methods{http.MethodGet: s.getPing})
 	mux.Handle("/3.0/lists", methods{http.MethodGet: s.getLists})
 	mux.Handle("/3.0/lists/{list_id}", methods{http.MethodGet: s.getList, http.MethodPost: s.postBatchSubscribe})
@@ -148,6 +151,13 @@ func (m methods) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h(w, r)
+}
+
+// getRoot answers the API root with the account's details; the simulator
+// knows only its id, which each key's account gets from the key.
+func (s *Server) getRoot(w http.ResponseWriter, r *http.Request) {
+	sum := sha256.Sum256([]byte(apiKeyFrom(r)))
+	writeJSON(w, map[string]string{"account_id": hex.EncodeToString(sum[:8])})
 }
 
 func (s *Server) getPing(w http.ResponseWriter, _ *http.Request) {

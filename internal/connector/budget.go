@@ -1,0 +1,52 @@
+package connector
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"time"
+
+	"github.com/apmc-sync/apmc/internal/apmc"
+)
+
+// Budget shares Mailchimp's limit of requests in flight per account between
+// every function instance (internal/dynamo.MailchimpBudget).
+type Budget interface {
+	// Acquire takes one of the account's slots, waiting a bounded time
+	// for one; it returns how to give it back and how long it waited. Its
+	// error is transient when no slot came free in time.
+	Acquire(ctx context.Context, account string) (release func(), waited time.Duration, err error)
+}
+
+// budgetAccount names the Mailchimp account whose budget the instance's
+// requests count against: the account's id when the instance knows it,
+// otherwise a digest of the API key (never the key itself, which would be
+// stored in DynamoDB), so two keys of one unknown account get a budget each.
+func budgetAccount(in apmc.Instance) string {
+	if in.MailchimpAccountID != "" {
+		return in.MailchimpAccountID
+	}
+	sum := sha256.Sum256([]byte(in.Secrets.MailchimpAPIKey))
+	return "key-" + hex.EncodeToString(sum[:12])
+}
+
+// BudgetLease is how long a request holds its account's slot unless it gives
+// it back: longer than the request may take (timeout, the API timeout, which
+// also bounds the wait for the slot), so a slot is never shared while in use,
+// and short enough that a crashed invocation's slot is soon free again.
+// 0 means DefaultTimeout.
+func BudgetLease(timeout time.Duration) time.Duration { return orDefault(timeout) + 5*time.Second }
+
+// BudgetWait bounds how long a request waits for a slot of its account: half
+// its API timeout, so the request itself keeps the other half. A change
+// whose request found no slot in time fails with a transient error and is
+// retried by the queue.
+// 0 means DefaultTimeout.
+func BudgetWait(timeout time.Duration) time.Duration { return orDefault(timeout) / 2 }
+
+func orDefault(timeout time.Duration) time.Duration {
+	if timeout <= 0 {
+		return DefaultTimeout
+	}
+	return timeout
+}

@@ -1,0 +1,223 @@
+package dynamo
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	mathrand "math/rand/v2"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// A Mailchimp account's request budget lives in the contacts table, in the
+// partition "budget#<account>", one item per slot under the sort keys
+// "slot#0".."slot#<n-1>" (no "@", so contact reads skip them). A slot is held
+// while its lease_until (epoch milliseconds) is in the future; its holder is
+// named by owner, so only the holder can give it back early. A holder that
+// crashes leaks nothing: its lease runs out.
+const (
+	budgetPrefix    = "budget#"
+	slotPrefix      = "slot#"
+	attrLeaseUntil  = "lease_until"
+	attrLeaseOwner  = "owner"
+	budgetFirstWait = 20 * time.Millisecond
+	budgetMaxPause  = 250 * time.Millisecond
+)
+
+// BudgetPartition is the contacts-table partition key of an account's
+// budget slots; the template's least-privilege policies name it.
+func BudgetPartition(account string) string { return budgetPrefix + account }
+
+// MailchimpBudget shares Mailchimp's limit of simultaneous requests per
+// account between every process that calls Mailchimp, with leased slots in
+// DynamoDB.
+type MailchimpBudget struct {
+	client *dynamodb.Client
+	table  string
+	// Slots is how many requests an account may have in flight.
+	Slots int
+	// Lease is how long a slot is held unless given back; longer than any
+	// one request may take.
+	Lease time.Duration
+	// MaxWait bounds how long Acquire waits for a slot.
+	MaxWait time.Duration
+	now     func() time.Time
+	sleep   func(context.Context, time.Duration) error
+}
+
+// NewMailchimpBudget returns a budget of slots requests per account kept in
+// the contacts table, leased for lease, waiting at most maxWait for one.
+func NewMailchimpBudget(client *dynamodb.Client, contactsTable string, slots int, lease, maxWait time.Duration) *MailchimpBudget {
+	return &MailchimpBudget{
+		client: client, table: contactsTable, Slots: slots, Lease: lease, MaxWait: maxWait,
+		now: time.Now, sleep: sleepCtx,
+	}
+}
+
+// ErrBudgetWait is wrapped by Acquire's error when no slot was free within
+// MaxWait. It is transient: the change is retried later.
+var ErrBudgetWait = errors.New("no Mailchimp request slot free")
+
+// Acquire takes one of the account's slots, waiting (with jittered backoff)
+// while all are held. It returns a function that gives the slot back and
+// how long it waited. At best it costs one write, and release one more.
+func (b *MailchimpBudget) Acquire(ctx context.Context, account string) (release func(), waited time.Duration, err error) {
+	start := b.now()
+	owner, err := newOwner()
+	if err != nil {
+		return nil, 0, err
+	}
+	pause := budgetFirstWait
+	// First a random slot, blind: when the account is not busy this is the
+	// only request.
+	candidates := []int{mathrand.IntN(b.Slots)}
+	for {
+		for _, slot := range candidates {
+			ok, err := b.take(ctx, account, slot, owner)
+			if err != nil {
+				return nil, b.now().Sub(start), err
+			}
+			if ok {
+				return b.releaser(account, slot, owner), b.now().Sub(start), nil
+			}
+		}
+		free, err := b.freeSlots(ctx, account)
+		if err != nil {
+			return nil, b.now().Sub(start), err
+		}
+		if len(free) > 0 {
+			candidates = free
+			continue
+		}
+		waited := b.now().Sub(start)
+		if waited >= b.MaxWait {
+			return nil, waited, fmt.Errorf("account %s: %w after %s", account, ErrBudgetWait, waited.Round(time.Millisecond))
+		}
+		// Full jitter keeps waiting invocations from retrying in step.
+		d := min(time.Duration(mathrand.Int64N(int64(pause)))+time.Millisecond, b.MaxWait-waited)
+		if err := b.sleep(ctx, d); err != nil {
+			return nil, b.now().Sub(start), fmt.Errorf("wait for a Mailchimp request slot of account %s: %w", account, err)
+		}
+		pause = min(2*pause, budgetMaxPause)
+		candidates = nil
+	}
+}
+
+func slotKey(account string, slot int) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{
+		AttrInstanceID: &types.AttributeValueMemberS{Value: BudgetPartition(account)},
+		AttrEmail:      &types.AttributeValueMemberS{Value: slotPrefix + strconv.Itoa(slot)},
+	}
+}
+
+// take leases slot to owner if nobody holds it; false means it is held.
+func (b *MailchimpBudget) take(ctx context.Context, account string, slot int, owner string) (bool, error) {
+	now := b.now()
+	free := expression.AttributeNotExists(expression.Name(attrLeaseUntil)).
+		Or(expression.Name(attrLeaseUntil).LessThanEqual(expression.Value(now.UnixMilli())))
+	update := expression.Set(expression.Name(attrLeaseUntil), expression.Value(now.Add(b.Lease).UnixMilli())).
+		Set(expression.Name(attrLeaseOwner), expression.Value(owner))
+	expr, err := expression.NewBuilder().WithCondition(free).WithUpdate(update).Build()
+	if err != nil {
+		return false, fmt.Errorf("take Mailchimp request slot: build update: %w", err)
+	}
+	_, err = b.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(b.table), Key: slotKey(account, slot),
+		ConditionExpression: expr.Condition(), UpdateExpression: expr.Update(),
+		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
+	})
+	switch {
+	case err == nil:
+		return true, nil
+	case conditionFailed(err):
+		return false, nil
+	default:
+		return false, fmt.Errorf("take Mailchimp request slot %d of account %s: %w", slot, account, err)
+	}
+}
+
+// freeSlots reads the account's slots and returns, shuffled, those nobody
+// holds (never written, or with a lease run out).
+func (b *MailchimpBudget) freeSlots(ctx context.Context, account string) ([]int, error) {
+	keyCond := expression.Key(AttrInstanceID).Equal(expression.Value(BudgetPartition(account)))
+	expr, err := expression.NewBuilder().WithKeyCondition(keyCond).Build()
+	if err != nil {
+		return nil, fmt.Errorf("read Mailchimp request slots: build query: %w", err)
+	}
+	out, err := b.client.Query(ctx, &dynamodb.QueryInput{
+		TableName: aws.String(b.table), KeyConditionExpression: expr.KeyCondition(),
+		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read Mailchimp request slots of account %s: %w", account, err)
+	}
+	held := make(map[int]bool, len(out.Items))
+	now := b.now().UnixMilli()
+	for _, it := range out.Items {
+		sk, _ := it[AttrEmail].(*types.AttributeValueMemberS)
+		until, _ := it[attrLeaseUntil].(*types.AttributeValueMemberN)
+		if sk == nil || until == nil {
+			continue
+		}
+		n, err1 := strconv.Atoi(sk.Value[len(slotPrefix):])
+		ms, err2 := strconv.ParseInt(until.Value, 10, 64)
+		if err1 == nil && err2 == nil && ms > now {
+			held[n] = true
+		}
+	}
+	var free []int
+	for _, n := range mathrand.Perm(b.Slots) {
+		if !held[n] {
+			free = append(free, n)
+		}
+	}
+	return free, nil
+}
+
+// releaser gives the slot back if owner still holds it. It runs once,
+// outside the request's context, so a cancelled request still frees its
+// slot; should it fail, the lease runs out instead.
+func (b *MailchimpBudget) releaser(account string, slot int, owner string) func() {
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		cond := expression.Name(attrLeaseOwner).Equal(expression.Value(owner))
+		update := expression.Remove(expression.Name(attrLeaseUntil)).Remove(expression.Name(attrLeaseOwner))
+		expr, err := expression.NewBuilder().WithCondition(cond).WithUpdate(update).Build()
+		if err != nil {
+			return
+		}
+		_, _ = b.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+			TableName: aws.String(b.table), Key: slotKey(account, slot),
+			ConditionExpression: expr.Condition(), UpdateExpression: expr.Update(),
+			ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
+		})
+	}
+}
+
+func newOwner() (string, error) {
+	var b [12]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("new request slot owner: %w", err)
+	}
+	return hex.EncodeToString(b[:]), nil
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

@@ -1,0 +1,142 @@
+package dynamo
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/apmc-sync/apmc/internal/apmc"
+)
+
+// inFlight counts holders of an account's slots and remembers the most
+// seen at once.
+type inFlight struct {
+	now, peak atomic.Int64
+}
+
+func (f *inFlight) enter() {
+	n := f.now.Add(1)
+	for {
+		p := f.peak.Load()
+		if n <= p || f.peak.CompareAndSwap(p, n) {
+			return
+		}
+	}
+}
+
+func (f *inFlight) leave() { f.now.Add(-1) }
+
+func TestMailchimpBudgetConcurrency(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		tables := newTables(t, b.client)
+		budget := NewMailchimpBudget(b.client, tables.Contacts, 10, 30*time.Second, 20*time.Second)
+		tests := []struct {
+			name      string
+			accounts  []string
+			perAcct   int
+			wantPeaks int // each account's peak must reach this, and never exceed 10
+		}{
+			{"one account, 30 callers", []string{"acct-a"}, 30, 10},
+			{"two accounts in parallel", []string{"acct-b", "acct-c"}, 20, 10},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				counts := map[string]*inFlight{}
+				for _, a := range tt.accounts {
+					counts[a] = &inFlight{}
+				}
+				// Every caller holds its slot until all callers have
+				// tried once, so the peak shows the limit being reached.
+				var wg sync.WaitGroup
+				errs := make(chan error, len(tt.accounts)*tt.perAcct)
+				for _, a := range tt.accounts {
+					for range tt.perAcct {
+						wg.Add(1)
+						go func() {
+							defer wg.Done()
+							release, _, err := budget.Acquire(context.Background(), a)
+							if err != nil {
+								errs <- err
+								return
+							}
+							counts[a].enter()
+							time.Sleep(50 * time.Millisecond)
+							counts[a].leave()
+							release()
+						}()
+					}
+				}
+				wg.Wait()
+				close(errs)
+				for err := range errs {
+					t.Errorf("Acquire() error = %v, want nil", err)
+				}
+				for a, c := range counts {
+					if p := c.peak.Load(); p > 10 || p < int64(tt.wantPeaks) {
+						t.Errorf("account %s: peak requests in flight = %d, want %d (never more than 10)", a, p, tt.wantPeaks)
+					}
+				}
+			})
+		}
+	})
+}
+
+func TestMailchimpBudgetLeaseAndWait(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		ctx := context.Background()
+		tables := newTables(t, b.client)
+		budget := NewMailchimpBudget(b.client, tables.Contacts, 2, 400*time.Millisecond, 150*time.Millisecond)
+
+		// Two holders that crash: they never release.
+		for i := range 2 {
+			if _, _, err := budget.Acquire(ctx, "acct"); err != nil {
+				t.Fatalf("Acquire() #%d error = %v", i+1, err)
+			}
+		}
+		start := time.Now()
+		_, waited, err := budget.Acquire(ctx, "acct")
+		if !errors.Is(err, ErrBudgetWait) || apmc.IsPermanent(err) {
+			t.Fatalf("Acquire() with every slot held = %v, want a transient ErrBudgetWait", err)
+		}
+		if took := time.Since(start); waited < 150*time.Millisecond || took > 2*time.Second {
+			t.Errorf("Acquire() with every slot held waited %s (took %s), want about 150ms", waited, took)
+		}
+
+		// Another account is not affected.
+		if _, _, err := budget.Acquire(ctx, "other"); err != nil {
+			t.Errorf("Acquire(other account) error = %v, want nil", err)
+		}
+
+		// Once the crashed holders' leases run out, their slots are free.
+		time.Sleep(450 * time.Millisecond)
+		release, _, err := budget.Acquire(ctx, "acct")
+		if err != nil {
+			t.Fatalf("Acquire() after the leases ran out error = %v", err)
+		}
+		release()
+
+		// A released slot can be taken again at once, a stale release does
+		// not free someone else's slot.
+		budget.MaxWait = 2 * time.Second
+		r1, _, err := budget.Acquire(ctx, "acct")
+		if err != nil {
+			t.Fatalf("Acquire() error = %v", err)
+		}
+		if _, _, err := budget.Acquire(ctx, "acct"); err != nil {
+			t.Fatalf("Acquire() second slot error = %v", err)
+		}
+		r1()
+		r1() // no effect: the slot is no longer r1's once taken below
+		budget.MaxWait = 100 * time.Millisecond
+		if _, _, err := budget.Acquire(ctx, "acct"); err != nil {
+			t.Fatalf("Acquire() after a release error = %v", err)
+		}
+		r1()
+		if _, _, err := budget.Acquire(ctx, "acct"); !errors.Is(err, ErrBudgetWait) {
+			t.Errorf("Acquire() after a stale release = %v, want ErrBudgetWait (the slot is still held)", err)
+		}
+	})
+}
