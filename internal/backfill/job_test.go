@@ -252,3 +252,25 @@ func TestUsersWithoutEmailAreEachInvalid(t *testing.T) {
 		t.Errorf("Plan() invalid = %d, shared = %d; want 3 and 0 (counts %v)", plan.Counts[apmc.PairInvalid], plan.Shared, plan.Counts)
 	}
 }
+
+// A run cut off by its deadline before it wrote anything fails the job with
+// the reason, instead of handing itself to a continuation that would do the
+// same forever.
+func TestRunCutOffBeforeWritingFails(t *testing.T) {
+	w := newWorld(t)
+	mailchimpOnly(t, w, 3)
+	ctx := context.Background()
+	plan, err := w.svc.Plan(ctx, w.instance.ID, nil)
+	if err != nil {
+		t.Fatalf("Plan() error = %v", err)
+	}
+	m := backfill.Message{InstanceID: w.instance.ID, PlanID: plan.ID, RunID: backfill.NewRunID(time.Now())}
+	// Reading accessplanit takes longer than the run may last.
+	w.ap.SetLatency(2 * time.Second)
+	short, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+	defer cancel()
+	res, err := w.svc.Run(short, m, nil)
+	if err == nil || res.Incomplete || !strings.Contains(err.Error(), "before it wrote anything") {
+		t.Fatalf("Run() cut off while reading = %+v, %v; want it to fail with the reason, not to continue", res, err)
+	}
+}

@@ -158,11 +158,17 @@ func (s Service) Run(ctx context.Context, m Message, progress Progress) (Result,
 			_ = s.Store.SaveJob(ctx, job) // progress only; the end is saved below
 		}
 	})
+	ran := res.Written + res.Failed
 	if err != nil && !a.Until.IsZero() && errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		// Cut off by the deadline mid-batch: a continuation carries on.
 		res.Incomplete, res.Cancelled, err = true, false, nil
 	}
-	ran := res.Written + res.Failed
+	if res.Incomplete && ran == 0 {
+		// A run that ends before writing anything would be continued by one
+		// that does the same: reading both sides takes longer than a run.
+		res.Incomplete = false
+		err = errors.New("the run ended before it wrote anything: reading both sides takes longer than one run of the backfill function may last (raise its timeout, or apply from the CLI)")
+	}
 	res = before.then(res)
 	job.Result = &res
 	job.Done = min(base+ran, job.Total)
