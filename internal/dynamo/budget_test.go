@@ -48,8 +48,9 @@ func TestMailchimpBudgetConcurrency(t *testing.T) {
 				for _, a := range tt.accounts {
 					counts[a] = &inFlight{}
 				}
-				// Every caller holds its slot until all callers have
-				// tried once, so the peak shows the limit being reached.
+				// Every caller holds its slot until ten are held at once (or
+				// a few seconds passed), so the peak shows the limit being
+				// reached on a slow server too, and never passed.
 				var wg sync.WaitGroup
 				errs := make(chan error, len(tt.accounts)*tt.perAcct)
 				for _, a := range tt.accounts {
@@ -63,7 +64,9 @@ func TestMailchimpBudgetConcurrency(t *testing.T) {
 								return
 							}
 							counts[a].enter()
-							time.Sleep(50 * time.Millisecond)
+							for held := time.Now(); counts[a].peak.Load() < 10 && time.Since(held) < 3*time.Second; {
+								time.Sleep(5 * time.Millisecond)
+							}
 							counts[a].leave()
 							release()
 						}()
