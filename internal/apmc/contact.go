@@ -17,6 +17,10 @@ type Contact struct {
 	// the instance did not let the User follow (mailchimp_email_changes
 	// new_user or ignore): the old address is then never added back.
 	MovedTo string `json:"moved_to,omitempty"`
+	// MovedFrom is set on the state of an address Mailchimp moved a contact
+	// to while the instance ignores such changes: that address then stays
+	// out of accessplanit.
+	MovedFrom string `json:"moved_from,omitempty"`
 
 	Mailchimp    SideState `json:"mailchimp"`
 	Accessplanit SideState `json:"accessplanit"`

@@ -255,6 +255,9 @@ func DecideToAccessplanit(in ToAccessplanitInput) (Plan, error) {
 	if !in.Found {
 		return Plan{Action: ActionSkip, Reason: fmt.Sprintf("Mailchimp does not hold %s: nothing is written", in.Email)}, nil
 	}
+	if in.Contact.MovedFrom != "" && in.Instance.EmailChanges() == EmailChangesIgnore {
+		return Plan{Action: ActionSkip, Reason: fmt.Sprintf("Mailchimp moved this contact here from %s, and the instance ignores email changes made in Mailchimp: nothing is written to accessplanit", in.Contact.MovedFrom)}, nil
+	}
 	email := NormaliseEmail(in.Member.Email)
 	if email == "" {
 		email = in.Email

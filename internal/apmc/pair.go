@@ -152,8 +152,8 @@ func DecidePair(in Instance, p Pair, now time.Time) PairPlan {
 		return done(PairUnchanged, "neither side holds the contact")
 	case p.Member == nil && p.Contact.MovedTo != "":
 		return done(PairUnchanged, fmt.Sprintf("Mailchimp moved this contact to %s; the old address is not added back", p.Contact.MovedTo))
-	case user == nil && p.MovedFrom != "" && in.EmailChanges() == EmailChangesIgnore:
-		return done(PairUnchanged, fmt.Sprintf("Mailchimp moved this contact here from %s; the instance ignores email changes made in Mailchimp", p.MovedFrom))
+	case user == nil && (p.MovedFrom != "" || p.Contact.MovedFrom != "") && in.EmailChanges() == EmailChangesIgnore:
+		return done(PairUnchanged, fmt.Sprintf("Mailchimp moved this contact here from %s; the instance ignores email changes made in Mailchimp", cmp.Or(p.MovedFrom, p.Contact.MovedFrom)))
 	case user == nil && p.Contact.UserID != "":
 		return done(PairUnchanged, fmt.Sprintf("the linked User %s has another email now; no User is created for this address", p.Contact.UserID))
 	case p.Member == nil && !toMC, user == nil && !toAP:

@@ -295,6 +295,18 @@ func (e *Engine) emailChanged(ctx context.Context, rec *recorder, in Instance, c
 		return e.applyMember(ctx, rec, in, newEmail, ci.NewMember, ci.NewFound, ci.NewContact)
 	case ActionMove:
 	default:
+		if plan.Seen.MovedTo != "" && in.EmailChanges() == EmailChangesIgnore {
+			// The new address is marked, so its later changes stay out of
+			// accessplanit too.
+			marker := ci.NewContact
+			marker.InstanceID, marker.Email, marker.MovedFrom = in.ID, newEmail, oldEmail
+			if ci.NewMember.ContactID != "" {
+				marker.MemberContactID = ci.NewMember.ContactID
+			}
+			if err := e.saveIfNew(ctx, rec, ci.NewContact, marker); err != nil {
+				return outcome{}, err
+			}
+		}
 		return e.settle(ctx, rec, plan, Contact{})
 	}
 

@@ -1,6 +1,7 @@
 package local_test
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strings"
@@ -216,5 +217,47 @@ func TestMailchimpEmailChangeMakesANewUserByDefault(t *testing.T) {
 	})
 	if _, ok := s.Mailchimp.Member(list, email); ok {
 		t.Errorf("the old address %s was added back to the audience", email)
+	}
+}
+
+// With mailchimp_email_changes: ignore, a confirmed email change leaves
+// accessplanit alone, and so do the moved member's later changes: no User
+// appears for the new address.
+func TestIgnoredMailchimpEmailChangeStaysIgnored(t *testing.T) {
+	t.Parallel()
+	s := startStackWith(t, nil)
+	ctx := context.Background()
+	in, err := s.Instances.Instance(ctx, s.Info.InstanceID)
+	if err != nil {
+		t.Fatalf("Instance() error = %v", err)
+	}
+	in.MailchimpEmailChanges = apmc.EmailChangesIgnore
+	if err := s.Instances.Update(ctx, in); err != nil {
+		t.Fatalf("Update() error = %v", err)
+	}
+	s.Cache.Forget(in.ID)
+	list := s.Info.Sandbox.Mailchimp.ListID
+	const email, moved = "stay.mc@example.com", "stayed.mc@example.com"
+	if err := s.Mailchimp.SubscribeInUI(list, email, map[string]any{"FNAME": "Stay", "LNAME": "Put"}); err != nil {
+		t.Fatalf("SubscribeInUI() error = %v", err)
+	}
+	waitFor(t, "the user to be created", func() bool { return len(usersWithEmail(s, email)) == 1 })
+	settle(t, s)
+	if err := s.Mailchimp.ChangeEmailInUI(list, email, moved); err != nil {
+		t.Fatalf("ChangeEmailInUI() error = %v", err)
+	}
+	settle(t, s)
+	if err := s.Mailchimp.EditMemberInUI(list, moved, map[string]any{"FNAME": "Stayed"}, "user"); err != nil {
+		t.Fatalf("EditMemberInUI() error = %v", err)
+	}
+	waitExecution(t, s, "the moved member's profile change", apmc.ExecutionQuery{Flow: apmc.FlowToAccessplanit, Contact: moved}, func(e apmc.Execution) bool {
+		return e.Event == apmc.EventProfile
+	})
+	settle(t, s)
+	if n := len(usersWithEmail(s, moved)); n != 0 {
+		t.Errorf("users with %s = %d, want none (email changes are ignored)", moved, n)
+	}
+	if n := len(usersWithEmail(s, email)); n != 1 {
+		t.Errorf("users with %s = %d, want the one User, its email kept", email, n)
 	}
 }
