@@ -40,6 +40,27 @@ func CheckBaseURL(raw string) error {
 	return fmt.Errorf("scheme %q is not https", u.Scheme)
 }
 
+// CheckNotificationURL reports whether raw may be an instance's
+// notification URL: the same rules as CheckBaseURL (https, no credentials;
+// plain http only to a loopback address outside the Lambda build). The
+// error never repeats the URL, which is a secret.
+func CheckNotificationURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || u.Hostname() == "" {
+		return errors.New("is not an absolute URL")
+	}
+	if err := CheckBaseURL(u.Scheme + "://" + u.Host); err != nil {
+		if u.Scheme != "https" && u.Scheme != "http" {
+			return fmt.Errorf("scheme %q is not https", u.Scheme)
+		}
+		return err
+	}
+	if u.User != nil {
+		return errors.New("must not hold credentials")
+	}
+	return nil
+}
+
 // maxRedirects is how many redirects an API client follows for one call,
 // as many as net/http's default.
 const maxRedirects = 10

@@ -74,3 +74,28 @@ func mustParse(t *testing.T, raw string) *url.URL {
 	}
 	return u
 }
+
+func TestCheckNotificationURL(t *testing.T) {
+	tests := []struct {
+		raw string
+		ok  bool
+	}{
+		{"https://hooks.slack.com/services/T000/B000/XXXX", true},
+		{"http://127.0.0.1:9999/hook", LoopbackHTTP},
+		{"http://localhost/hook", LoopbackHTTP},
+		{"http://hooks.example.com/hook", false},
+		{"https://user:pw@hooks.example.com/hook", false},
+		{"ftp://hooks.example.com/hook", false},
+		{"/relative/hook", false},
+		{"", false},
+	}
+	for _, tt := range tests {
+		err := CheckNotificationURL(tt.raw)
+		if (err == nil) != tt.ok {
+			t.Errorf("CheckNotificationURL(%q) = %v, want ok %t", tt.raw, err, tt.ok)
+		}
+		if err != nil && tt.raw != "" && strings.Contains(err.Error(), tt.raw) {
+			t.Errorf("CheckNotificationURL(%q) = %v, which repeats the URL", tt.raw, err)
+		}
+	}
+}

@@ -105,6 +105,13 @@ type Instance struct {
 	// X-Mailchimp-Signature, even before a signing secret is stored.
 	RequireSignature bool `json:"require_signature,omitempty"`
 
+	// NotificationURLSet says whether the instance has a notification URL
+	// (the URL itself is a secret, in Secrets).
+	NotificationURLSet bool `json:"notification_url_set,omitempty"`
+	// Health is what the service last knew of the instance's health; it is
+	// shown through the health view, not with the configuration.
+	Health Health `json:"-"`
+
 	// Secrets are only filled in by reads meant for syncing, never for display.
 	Secrets Secrets `json:"-"`
 }
@@ -117,12 +124,16 @@ type Secrets struct {
 	AccessplanitToken      string // path token of the accessplanit webhook URL
 	MailchimpToken         string // path token of the Mailchimp webhook URL
 	MailchimpSigningSecret string // optional: verifies X-Mailchimp-Signature
+	// NotificationURL is optional: a Slack-compatible incoming webhook
+	// called when the instance's health changes. Such a URL lets anyone
+	// who holds it post to the channel, so it is a secret too.
+	NotificationURL string
 }
 
 // Values lists the secret values that are set, for redaction.
 func (s Secrets) Values() []string {
 	var out []string
-	for _, v := range []string{s.MailchimpAPIKey, s.AccessplanitAPIKey, s.AccessplanitToken, s.MailchimpToken, s.MailchimpSigningSecret} {
+	for _, v := range []string{s.MailchimpAPIKey, s.AccessplanitAPIKey, s.AccessplanitToken, s.MailchimpToken, s.MailchimpSigningSecret, s.NotificationURL} {
 		if v != "" {
 			out = append(out, v)
 		}
@@ -185,6 +196,11 @@ func (in Instance) Validate() error {
 	if in.MailchimpBaseURL != "" {
 		if err := CheckBaseURL(in.MailchimpBaseURL); err != nil {
 			problems = append(problems, "mailchimp_base_url "+err.Error())
+		}
+	}
+	if in.Secrets.NotificationURL != "" {
+		if err := CheckNotificationURL(in.Secrets.NotificationURL); err != nil {
+			problems = append(problems, "notification URL "+err.Error())
 		}
 	}
 	if in.Direction != DirectionToMailchimp && in.DefaultCompanyID == "" {

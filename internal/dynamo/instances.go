@@ -72,10 +72,18 @@ type instanceItem struct {
 	AccessplanitTokens []apmc.TokenDigest `json:"accessplanit_token_digests,omitempty"`
 	MailchimpTokens    []apmc.TokenDigest `json:"mailchimp_token_digests,omitempty"`
 	// SigningSecret is the Mailchimp webhook's signing secret.
-	SigningSecret    string    `json:"webhook_signing_secret,omitempty"`
-	RequireSignature bool      `json:"require_signature,omitempty"`
-	UpdatedAt        time.Time `json:"updated_at"`
-	ExpiresAt        int64     `json:"expires_at,omitempty"`
+	SigningSecret    string `json:"webhook_signing_secret,omitempty"`
+	RequireSignature bool   `json:"require_signature,omitempty"`
+	// NotificationURLSet says whether the sealed secrets hold a
+	// notification URL, so displays can say so without opening them.
+	NotificationURLSet bool `json:"notification_url_set,omitempty"`
+	// Health is the instance's health, written by SaveHealth alone (its
+	// LastNotification is kept apart, in HealthNotification).
+	Health             *apmc.Health       `json:"health,omitempty"`
+	HealthVersion      int                `json:"health_version,omitempty"`
+	HealthNotification *apmc.Notification `json:"health_notification,omitempty"`
+	UpdatedAt          time.Time          `json:"updated_at"`
+	ExpiresAt          int64              `json:"expires_at,omitempty"`
 }
 
 // sealedSecrets is the clear-text form of the sealed blob.
@@ -85,6 +93,7 @@ type sealedSecrets struct {
 	AccessplanitToken      string `json:"accessplanit_token,omitempty"`
 	MailchimpToken         string `json:"mailchimp_token,omitempty"`
 	MailchimpSigningSecret string `json:"mailchimp_signing_secret,omitempty"`
+	NotificationURL        string `json:"notification_url,omitempty"`
 }
 
 func toInstanceItem(in apmc.Instance) instanceItem {
@@ -94,11 +103,13 @@ func toInstanceItem(in apmc.Instance) instanceItem {
 		AccessplanitBaseURL: in.AccessplanitBaseURL, DefaultCompanyID: in.DefaultCompanyID,
 		AccessplanitUserID: in.AccessplanitUserID, MailchimpEmailChanges: in.MailchimpEmailChanges, ConflictWinner: in.ConflictWinner, APRequestsPerHour: in.AccessplanitRequestsPerHour, Mappings: in.Mappings,
 		DiscardWhilePaused: in.DiscardWhilePaused, RetentionDays: in.RetentionDays, RequireSignature: in.RequireSignature,
+		NotificationURLSet: in.NotificationURLSet,
 	}
 }
 
 func (it instanceItem) instance() apmc.Instance {
 	return apmc.Instance{
+		NotificationURLSet: it.NotificationURLSet, Health: it.health(),
 		ID: it.InstanceID, Name: it.Name, State: it.State, ConfigVersion: it.ConfigVersion, Direction: it.Direction,
 		MailchimpListID: it.MailchimpListID, MailchimpBaseURL: it.MailchimpBaseURL, MailchimpAccountID: it.MailchimpAccountID, StatusIfNew: it.StatusIfNew,
 		AccessplanitBaseURL: it.AccessplanitBaseURL, DefaultCompanyID: it.DefaultCompanyID,
@@ -171,6 +182,7 @@ func (s *InstanceStore) Create(ctx context.Context, in apmc.Instance) error {
 		return err
 	}
 	it.SealedSecrets = sealed
+	it.NotificationURLSet = in.Secrets.NotificationURL != ""
 	it.setWebhookAuth(in.Secrets, nil, s.now())
 	if err := s.put(ctx, it, absent(s.now())); err != nil {
 		if errors.Is(err, apmc.ErrConflict) {
@@ -201,15 +213,19 @@ func (s *InstanceStore) Update(ctx context.Context, in apmc.Instance) error {
 	it.SealedSecrets = stored.SealedSecrets
 	it.ExpiresAt = stored.ExpiresAt
 	it.AccessplanitTokens, it.MailchimpTokens, it.SigningSecret = stored.AccessplanitTokens, stored.MailchimpTokens, stored.SigningSecret
+	it.NotificationURLSet, it.Health, it.HealthVersion, it.HealthNotification = stored.NotificationURLSet, stored.Health, stored.HealthVersion, stored.HealthNotification
 	if in.Secrets != (apmc.Secrets{}) {
 		if it.SealedSecrets, err = s.seal(ctx, in.ID, in.Secrets); err != nil {
 			return err
 		}
+		it.NotificationURLSet = in.Secrets.NotificationURL != ""
 		// Writing the secrets writes the digests of the tokens: this is also
 		// how an instance stored before digests existed gets them.
 		it.setWebhookAuth(in.Secrets, stored.webhookTokens(), s.now())
 	}
-	if err := s.put(ctx, it, versionIs(in.ConfigVersion)); err != nil {
+	// The item is written whole: the condition on the health's version
+	// keeps a health change written meanwhile from being lost.
+	if err := s.put(ctx, it, versionIs(in.ConfigVersion).And(healthIs(it.HealthVersion))); err != nil {
 		return fmt.Errorf("update instance %s: %w", in.ID, err)
 	}
 	return nil
@@ -492,7 +508,7 @@ func (s *InstanceStore) RotateWebhookTokens(ctx context.Context, id, accessplani
 	it.setWebhookAuth(sec, before, now)
 	read := it.ConfigVersion
 	it.ConfigVersion = read + 1
-	if err := s.put(ctx, it, versionIs(read)); err != nil {
+	if err := s.put(ctx, it, versionIs(read).And(healthIs(it.HealthVersion))); err != nil {
 		return apmc.Instance{}, fmt.Errorf("rotate webhook tokens of instance %s: %w", id, err)
 	}
 	in := it.instance()

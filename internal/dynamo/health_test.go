@@ -1,0 +1,168 @@
+package dynamo
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/apmc-sync/apmc/internal/apmc"
+)
+
+// TestSaveHealthOnceAmongRivals: writers that read the same health and
+// decide the same change write it once; the others are told the stored
+// health, so they need not read it again. Each request names only
+// HealthAttributes (what the sync function's role may update), and the
+// configuration, secrets and a later Update keep the health.
+func TestSaveHealthOnceAmongRivals(t *testing.T) {
+	sealer := newKMSSealer(t)
+	eachBackend(t, func(t *testing.T, b backend) {
+		ctx := context.Background()
+		tables := newTables(t, b.client)
+		operator := NewInstanceStore(b.client, tables.Instances, sealer)
+		in := testInstance("inst-h")
+		in.Secrets.NotificationURL = "https://hooks.example.com/services/T/B/secret"
+		if err := operator.Create(ctx, in); err != nil {
+			t.Fatalf("Create error: %v", err)
+		}
+		var rec recorder
+		store := NewInstanceStore(rec.client(b.client), tables.Instances, nil) // no KMS, as the health writes need none
+		at := time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC)
+		next, events, write := apmc.NextHealth(apmc.Health{}, apmc.StateEnabled, apmc.OutcomeFailed, at, apmc.DefaultHealthPolicy)
+		if !write || len(events) != 1 {
+			t.Fatalf("NextHealth = %v, %t; want one event to write", events, write)
+		}
+		const rivals = 8
+		var (
+			wg        sync.WaitGroup
+			mu        sync.Mutex
+			won       int
+			conflicts []apmc.Health
+		)
+		for range rivals {
+			wg.Go(func() {
+				stored, err := store.SaveHealth(ctx, "inst-h", 0, next)
+				mu.Lock()
+				defer mu.Unlock()
+				switch {
+				case err == nil:
+					won++
+				case errors.Is(err, apmc.ErrConflict):
+					conflicts = append(conflicts, stored)
+				default:
+					t.Errorf("SaveHealth error: %v", err)
+				}
+			})
+		}
+		wg.Wait()
+		if won != 1 || len(conflicts) != rivals-1 {
+			t.Fatalf("SaveHealth by %d rivals: %d won, %d conflicts; want 1 and %d", rivals, won, len(conflicts), rivals-1)
+		}
+		for _, c := range conflicts {
+			if diff := cmp.Diff(next, c); diff != "" {
+				t.Errorf("SaveHealth conflict returned stored health (-want +got):\n%s", diff)
+			}
+		}
+		n := apmc.Notification{At: at, Events: events, Outcome: "delivered"}
+		if err := store.RecordNotification(ctx, "inst-h", n); err != nil {
+			t.Fatalf("RecordNotification error: %v", err)
+		}
+		allowed := HealthAttributes()
+		for _, s := range rec.sent {
+			in, ok := s.input.(*dynamodb.UpdateItemInput)
+			if !ok {
+				// A server that does not return the stored item with a
+				// failed condition is asked for it.
+				if _, read := s.input.(*dynamodb.GetItemInput); !read {
+					t.Errorf("health writes sent %s, want only UpdateItem and GetItem", s.op)
+				}
+				continue
+			}
+			if got := attributes(in); len(slices.DeleteFunc(slices.Clone(got), func(a string) bool { return slices.Contains(allowed, a) })) > 0 {
+				t.Errorf("UpdateItem names attributes %v, want only %v", got, allowed)
+			}
+		}
+
+		// A configuration change keeps the health and the notification.
+		shown, err := operator.Display(ctx, "inst-h")
+		if err != nil {
+			t.Fatalf("Display error: %v", err)
+		}
+		shown.Name = "Renamed"
+		if err := operator.Update(ctx, shown); err != nil {
+			t.Fatalf("Update error: %v", err)
+		}
+		got, err := operator.Instance(ctx, "inst-h")
+		if err != nil {
+			t.Fatalf("Instance error: %v", err)
+		}
+		want := next
+		want.LastNotification = &n
+		if diff := cmp.Diff(want, got.Health); diff != "" {
+			t.Errorf("health after Update (-want +got):\n%s", diff)
+		}
+		if !got.NotificationURLSet || got.Secrets.NotificationURL != in.Secrets.NotificationURL {
+			t.Errorf("after Update: notification URL set %t, kept %t; want both", got.NotificationURLSet, got.Secrets.NotificationURL == in.Secrets.NotificationURL)
+		}
+
+		// Clearing the URL says so.
+		got.Secrets.NotificationURL = ""
+		if err := operator.Update(ctx, got); err != nil {
+			t.Fatalf("Update error: %v", err)
+		}
+		cleared, err := operator.Instance(ctx, "inst-h")
+		if err != nil {
+			t.Fatalf("Instance error: %v", err)
+		}
+		if cleared.NotificationURLSet || cleared.Secrets.NotificationURL != "" {
+			t.Errorf("after clearing: notification URL set %t, %q; want none", cleared.NotificationURLSet, cleared.Secrets.NotificationURL)
+		}
+	})
+}
+
+// TestUpdateRefusesToLoseAHealthChange: a health change stored between an
+// Update's read and its write makes the Update fail as a conflict rather
+// than write the old health back.
+func TestUpdateRefusesToLoseAHealthChange(t *testing.T) {
+	sealer := newKMSSealer(t)
+	eachBackend(t, func(t *testing.T, b backend) {
+		ctx := context.Background()
+		tables := newTables(t, b.client)
+		plainStore := NewInstanceStore(b.client, tables.Instances, sealer)
+		if err := plainStore.Create(ctx, testInstance("inst-u")); err != nil {
+			t.Fatalf("Create error: %v", err)
+		}
+		var rec recorder
+		raced := false
+		rec.before = func(op string) {
+			if op != "PutItem" || raced {
+				return
+			}
+			raced = true
+			if _, err := plainStore.SaveHealth(ctx, "inst-u", 0, apmc.Health{Version: 1, Failing: true}); err != nil {
+				t.Errorf("SaveHealth error: %v", err)
+			}
+		}
+		store := NewInstanceStore(rec.client(b.client), tables.Instances, sealer)
+		in, err := store.Display(ctx, "inst-u")
+		if err != nil {
+			t.Fatalf("Display error: %v", err)
+		}
+		in.Name = "Renamed"
+		if err := store.Update(ctx, in); !errors.Is(err, apmc.ErrConflict) {
+			t.Fatalf("Update racing a health write error = %v, want a conflict", err)
+		}
+		got, err := plainStore.Display(ctx, "inst-u")
+		if err != nil {
+			t.Fatalf("Display error: %v", err)
+		}
+		if !got.Health.Failing {
+			t.Errorf("health after the refused Update = %+v, want the raced write kept", got.Health)
+		}
+	})
+}
