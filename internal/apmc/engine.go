@@ -21,6 +21,9 @@ type Engine struct {
 	Now func() time.Time
 	// MaxAttempts is the queue's maxReceiveCount; 0 means DefaultMaxAttempts.
 	MaxAttempts int
+	// Observer, when set, is told of each recorded execution (the
+	// instance's health and metrics).
+	Observer Observer
 }
 
 // Delivery is one delivery of a change by the queue.
@@ -113,6 +116,9 @@ func (e *Engine) Apply(ctx context.Context, d Delivery) (Execution, error) {
 	}
 	if serr := e.Executions.SaveExecution(ctx, exec); serr != nil {
 		return exec, fmt.Errorf("record execution %s: %w", exec.ID, serr)
+	}
+	if e.Observer != nil {
+		e.Observer.Observe(ctx, exec, retry != nil)
 	}
 	return exec, retry
 }

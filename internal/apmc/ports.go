@@ -28,6 +28,14 @@ type Executions interface {
 	SaveExecution(ctx context.Context, e Execution) error
 }
 
+// Observer is told of every execution the engine recorded; retried says
+// whether the change goes back to the queue (a failed execution that is not
+// Retryable and retried is the change's last attempt: it moves to the
+// dead-letter queue). It must not block for long.
+type Observer interface {
+	Observe(ctx context.Context, e Execution, retried bool)
+}
+
 // Mailchimp is what the engine needs of one Mailchimp account.
 type Mailchimp interface {
 	// UpsertMember creates or updates the member with m.Email. A new member

@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
+	"github.com/apmc-sync/apmc/internal/apmc"
 	"github.com/apmc-sync/apmc/internal/awsconfig"
 	"github.com/apmc-sync/apmc/internal/connector"
 )
@@ -65,6 +66,9 @@ type Config struct {
 	RetryBase time.Duration
 	// VisibilityTimeout of the changes queue (default 30 s).
 	VisibilityTimeout time.Duration
+	// HealthPolicy tunes the sync function's health decisions (zero: the
+	// deployed default); tests shorten the quiet period before a recovery.
+	HealthPolicy apmc.HealthPolicy
 	// InstanceCacheTTL is how long functions keep an instance (default 2 s).
 	InstanceCacheTTL time.Duration
 	// APITimeout bounds each call to the Mailchimp and accessplanit APIs

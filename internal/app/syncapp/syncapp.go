@@ -12,6 +12,8 @@ import (
 	"github.com/apmc-sync/apmc/internal/app"
 	"github.com/apmc-sync/apmc/internal/connector"
 	"github.com/apmc-sync/apmc/internal/dynamo"
+	"github.com/apmc-sync/apmc/internal/health"
+	"github.com/apmc-sync/apmc/internal/notify"
 	"github.com/apmc-sync/apmc/internal/queue"
 	"github.com/apmc-sync/apmc/internal/secrets"
 )
@@ -51,6 +53,9 @@ type Config struct {
 	// Parallel is how many message groups of one batch are applied at once;
 	// 0 means the consumer's default. Not read from the environment.
 	Parallel int
+	// HealthPolicy tunes when an instance counts as failing and recovered;
+	// zero means apmc.DefaultHealthPolicy. Not read from the environment.
+	HealthPolicy apmc.HealthPolicy
 }
 
 // ConfigFromEnv reads the configuration from the variables the template
@@ -106,9 +111,9 @@ func New(cfg Config, deps app.Deps) (*Function, error) {
 	if apiTimeout <= 0 {
 		apiTimeout = connector.DefaultTimeout
 	}
+	store := dynamo.NewInstanceStore(deps.AWS.DynamoDB, cfg.InstancesTable, secrets.NewKMS(deps.AWS.KMS, cfg.KMSKeyID))
 	instances := deps.Instances
 	if instances == nil {
-		store := dynamo.NewInstanceStore(deps.AWS.DynamoDB, cfg.InstancesTable, secrets.NewKMS(deps.AWS.KMS, cfg.KMSKeyID))
 		instances = &apmc.CachedInstances{Next: store, TTL: cfg.InstanceCacheTTL}
 	}
 	// Every function that calls Mailchimp shares each account's budget.
@@ -119,6 +124,12 @@ func New(cfg Config, deps app.Deps) (*Function, error) {
 		Contacts:   dynamo.NewContactStore(deps.AWS.DynamoDB, cfg.ContactsTable),
 		Executions: dynamo.NewExecutionStore(deps.AWS.DynamoDB, cfg.ExecutionsTable),
 		Connector:  &connector.Connector{Timeout: apiTimeout, MaxMailchimpConnections: cfg.MailchimpMaxConnections, Budget: mailchimpBudget},
+		// Reads the instance through the engine's cache: a change that
+		// alters nothing of the instance's health costs no request.
+		Observer: &health.Tracker{
+			Instances: instances, Store: store, Notifier: &notify.Webhook{},
+			Policy: cfg.HealthPolicy, Logger: deps.Log(),
+		},
 	}
 	consumer := &queue.Consumer{
 		Engine: engine, Visibility: deps.AWS.SQS, QueueURL: cfg.QueueURL, RetryBase: cfg.RetryBase, Parallel: cfg.Parallel,
