@@ -168,6 +168,9 @@ func TestFunctionPermissions(t *testing.T) {
 			"dynamodb:Query on ContactsTable if {ForAllValues:StringLike: {dynamodb:LeadingKeys: [budget#*]}}",
 			"dynamodb:Query on ContactsTable/index/*",
 			"dynamodb:UpdateItem on ContactsTable if {ForAllValues:StringLike: {dynamodb:LeadingKeys: [budget#*]}}",
+			// Each instance's health, those attributes only
+			// (TestHealthUpdateMatchesCode).
+			"dynamodb:UpdateItem on InstancesTable if {ForAllValues:StringEquals: {dynamodb:Attributes: [instance_id, health, health_version, health_notification]}, StringEqualsIfExists: {dynamodb:ReturnValues: [NONE]}}",
 			"kms:Decrypt on SecretsKey",
 			"logs:CreateLogStream on SyncLogGroup",
 			"logs:PutLogEvents on SyncLogGroup",
@@ -256,6 +259,36 @@ func TestFunctionPermissions(t *testing.T) {
 		if got := node(s.raw, "Globals", "Function", key); got != nil {
 			t.Errorf("Globals.Function.%s = %s, want none (permissions are per function)", key, render(got))
 		}
+	}
+}
+
+// TestHealthUpdateMatchesCode holds the sync function's one write to the
+// instances table to the attributes SaveHealth and RecordNotification
+// name: a new attribute there must be granted here, or keeping health
+// fails in AWS only.
+func TestHealthUpdateMatchesCode(t *testing.T) {
+	s := mustLoadStack(t)
+	var found bool
+	for _, p := range list(node(s.properties("SyncRole"), "Policies")) {
+		for _, st := range list(node(p, "PolicyDocument", "Statement")) {
+			if !slices.Contains(list(node(st, "Action")), any("dynamodb:UpdateItem")) || render(node(st, "Resource")) != "!GetAtt InstancesTable.Arn" {
+				continue
+			}
+			found = true
+			var got []string
+			for _, a := range list(node(st, "Condition", "ForAllValues:StringEquals", "dynamodb:Attributes")) {
+				got = append(got, render(a))
+			}
+			want := dynamo.HealthAttributes()
+			slices.Sort(got)
+			slices.Sort(want)
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("SyncRole UpdateItem dynamodb:Attributes mismatch with dynamo.HealthAttributes (-code +template):\n%s", diff)
+			}
+		}
+	}
+	if !found {
+		t.Error("SyncRole has no dynamodb:UpdateItem statement on InstancesTable, want the one health writes use")
 	}
 }
 

@@ -2,9 +2,12 @@ package infra
 
 import (
 	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/awslabs/goformation/v7/cloudformation"
+
+	"github.com/apmc-sync/apmc/internal/health"
 )
 
 func TestParameters(t *testing.T) {
@@ -32,6 +35,8 @@ func TestParameters(t *testing.T) {
 		// No default: the operator must choose a token at deploy time.
 		{"OperatorTokenHash", "String", "<nil>", "<nil>", "<nil>", true},
 		{"AlarmEmail", "String", "", "<nil>", "<nil>", false},
+		// A percentage of one instance's executions.
+		{"InstanceFailureRateThreshold", "Number", "20", "1", "100", false},
 	}
 	for _, tt := range tests {
 		p, ok := s.typed.Parameters[tt.name]
@@ -86,24 +91,46 @@ func TestLogGroups(t *testing.T) {
 	}
 }
 
-func TestAlarms(t *testing.T) {
+// TestAlertsTopic: the topic always exists (so every alarm has somewhere to
+// notify and other subscribers can be added); the e-mail subscription
+// exists only when AlarmEmail is given.
+func TestAlertsTopic(t *testing.T) {
 	s := mustLoadStack(t)
 	if got := render(node(s.raw, "Conditions", "HasAlarmEmail")); got != "{Fn::Not: [{Fn::Equals: [!Ref AlarmEmail, ]}]}" {
 		t.Errorf("condition HasAlarmEmail = %s, want AlarmEmail not empty", got)
 	}
-	for _, id := range []string{"AlarmTopic", "AlarmSubscription"} {
-		if got := render(node(s.raw, "Resources", id, "Condition")); got != "HasAlarmEmail" {
-			t.Errorf("%s Condition = %s, want HasAlarmEmail", id, got)
+	if got := render(node(s.raw, "Resources", "AlertsTopic", "Condition")); got != "<nil>" {
+		t.Errorf("AlertsTopic Condition = %s, want none", got)
+	}
+	if got := render(node(s.raw, "Resources", "AlertsEmailSubscription", "Condition")); got != "HasAlarmEmail" {
+		t.Errorf("AlertsEmailSubscription Condition = %s, want HasAlarmEmail", got)
+	}
+	sub, err := s.typed.GetSNSSubscriptionWithName("AlertsEmailSubscription")
+	if err != nil {
+		t.Fatalf("AlertsEmailSubscription: %v", err)
+	}
+	p := s.properties("AlertsEmailSubscription")
+	if got := fmt.Sprintf("%s %s %s", sub.Protocol, render(node(p, "Endpoint")), render(node(p, "TopicArn"))); got != "email !Ref AlarmEmail !Ref AlertsTopic" {
+		t.Errorf("AlertsEmailSubscription = %s, want email !Ref AlarmEmail !Ref AlertsTopic", got)
+	}
+	if got := render(node(s.raw, "Outputs", "AlertsTopicArn", "Value")); got != "!Ref AlertsTopic" {
+		t.Errorf("output AlertsTopicArn = %s, want !Ref AlertsTopic", got)
+	}
+	// Every alarm of the stack notifies the topic, on ALARM and on OK.
+	for id := range node(s.raw, "Resources").(map[string]any) {
+		if s.resourceType(id) != "AWS::CloudWatch::Alarm" {
+			continue
+		}
+		for _, key := range []string{"AlarmActions", "OKActions"} {
+			if got := render(node(s.properties(id), key)); got != "[!Ref AlertsTopic]" {
+				t.Errorf("%s %s = %s, want [!Ref AlertsTopic]", id, key, got)
+			}
 		}
 	}
-	sub, err := s.typed.GetSNSSubscriptionWithName("AlarmSubscription")
-	if err != nil {
-		t.Fatalf("AlarmSubscription: %v", err)
-	}
-	if got := fmt.Sprintf("%s %s %s", sub.Protocol, render(node(s.properties("AlarmSubscription"), "Endpoint")), render(node(s.properties("AlarmSubscription"), "TopicArn"))); got != "email !Ref AlarmEmail !Ref AlarmTopic" {
-		t.Errorf("AlarmSubscription = %s, want email !Ref AlarmEmail !Ref AlarmTopic", got)
-	}
+}
 
+func TestAlarms(t *testing.T) {
+	s := mustLoadStack(t)
 	tests := []struct {
 		id        string
 		namespace string
@@ -115,7 +142,6 @@ func TestAlarms(t *testing.T) {
 		{"DeadLetterAlarm", "AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName=!GetAtt ChangesDeadLetterQueue.QueueName", "Maximum", 60},
 		{"SyncErrorsAlarm", "AWS/Lambda", "Errors", "FunctionName=!Ref SyncFunction", "Sum", 300},
 	}
-	const actions = "[!If [HasAlarmEmail, !Ref AlarmTopic, !Ref AWS::NoValue]]"
 	for _, tt := range tests {
 		a, err := s.typed.GetCloudWatchAlarmWithName(tt.id)
 		if err != nil {
@@ -135,8 +161,42 @@ func TestAlarms(t *testing.T) {
 		if got != want {
 			t.Errorf("%s = %s, want %s", tt.id, got, want)
 		}
-		if got := render(node(p, "AlarmActions")); got != actions {
-			t.Errorf("%s AlarmActions = %s, want %s", tt.id, got, actions)
+	}
+}
+
+// TestInstanceFailureRateAlarm holds the per-instance alarm's Metrics
+// Insights query to the names the sync function emits (internal/health):
+// renaming a metric there without changing the query would leave the
+// alarm without data, and silent.
+func TestInstanceFailureRateAlarm(t *testing.T) {
+	s := mustLoadStack(t)
+	const id = "InstanceFailureRateAlarm"
+	a, err := s.typed.GetCloudWatchAlarmWithName(id)
+	if err != nil {
+		t.Fatalf("%s: %v", id, err)
+	}
+	if len(a.Metrics) != 1 {
+		t.Fatalf("%s has %d metric queries, want 1", id, len(a.Metrics))
+	}
+	q := a.Metrics[0]
+	want := fmt.Sprintf("SELECT AVG(%s) FROM SCHEMA(%q, %s) GROUP BY %s ORDER BY AVG() DESC",
+		health.MetricFailedPercent, health.Namespace, health.DimensionInstance, health.DimensionInstance)
+	if q.Expression == nil || *q.Expression != want {
+		t.Errorf("%s Expression = %v, want %s", id, render(node(s.properties(id), "Metrics")), want)
+	}
+	if !slices.Contains(health.Metrics, health.MetricFailedPercent) {
+		t.Errorf("health.Metrics = %v, want it to carry %s", health.Metrics, health.MetricFailedPercent)
+	}
+	if q.Period == nil || *q.Period != 300 || q.ReturnData == nil || !*q.ReturnData {
+		t.Errorf("%s query period/return = %v/%v, want 300/true", id, q.Period, q.ReturnData)
+	}
+	p := s.properties(id)
+	if got := fmt.Sprintf("%s %s evaluations=%d missing=%s", render(node(p, "Threshold")), a.ComparisonOperator, a.EvaluationPeriods, render(node(p, "TreatMissingData"))); got != "!Ref InstanceFailureRateThreshold GreaterThanThreshold evaluations=1 missing=notBreaching" {
+		t.Errorf("%s = %s, want !Ref InstanceFailureRateThreshold GreaterThanThreshold evaluations=1 missing=notBreaching", id, got)
+	}
+	for _, key := range []string{"Namespace", "MetricName", "Statistic"} {
+		if got := node(p, key); got != nil {
+			t.Errorf("%s %s = %s, want none (the query names the metric)", id, key, render(got))
 		}
 	}
 }

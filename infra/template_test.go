@@ -258,8 +258,10 @@ func TestResourceTypes(t *testing.T) {
 		{"SyncLogGroup", "AWS::Logs::LogGroup"},
 		{"ExecutionsLogGroup", "AWS::Logs::LogGroup"},
 		{"DeadLetterAlarm", "AWS::CloudWatch::Alarm"},
-		{"AlarmTopic", "AWS::SNS::Topic"},
-		{"AlarmSubscription", "AWS::SNS::Subscription"},
+		{"SyncErrorsAlarm", "AWS::CloudWatch::Alarm"},
+		{"InstanceFailureRateAlarm", "AWS::CloudWatch::Alarm"},
+		{"AlertsTopic", "AWS::SNS::Topic"},
+		{"AlertsEmailSubscription", "AWS::SNS::Subscription"},
 	}
 	for _, tt := range tests {
 		if got := s.resourceType(tt.id); got != tt.want {
