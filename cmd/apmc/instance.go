@@ -217,6 +217,7 @@ func instanceShow(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	tb.row("first sync conflicts", string(in.ConflictWinner))
 	tb.row("first sync pace", fmt.Sprintf("%d accessplanit writes an hour", firstSyncRate(in)))
 	tb.row("retention", fmt.Sprintf("%d days", in.Retention()))
+	tb.row("notification URL", map[bool]string{true: "set", false: "none"}[in.NotificationURLSet])
 	if sum.LastExecutionAt != nil {
 		tb.row("last execution", when(*sum.LastExecutionAt)+" "+string(sum.LastStatus))
 	}

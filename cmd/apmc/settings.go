@@ -28,6 +28,7 @@ type settingsFlags struct {
 	conflictWinner     string
 	apRequestsPerHour  int
 	retentionDays      int
+	notificationURL    string
 	maps, unmaps       multiFlag
 	given              map[string]bool
 }
@@ -49,6 +50,7 @@ func addSettingsFlags(fs *flag.FlagSet) *settingsFlags {
 	fs.IntVar(&s.apRequestsPerHour, "accessplanit-requests-per-hour", 0, "how many accessplanit writes an hour first sync may make (default 1000; 0 restores the default)")
 	fs.StringVar(&s.emailChanges, "mailchimp-email-changes", "", "what a confirmed email change in Mailchimp does in accessplanit: new_user (default: the new address is a new User), follow (the linked User's login email changes: anyone holding the contact's Mailchimp profile link could then move it) or ignore")
 	fs.IntVar(&s.retentionDays, "retention-days", 0, "days executions are kept (default 30)")
+	fs.StringVar(&s.notificationURL, "notification-url", "", "https URL (a Slack-compatible incoming webhook) told when the instance starts failing, recovers, is paused or resumed, or has dead letters; stored sealed; --notification-url '' clears it")
 	fs.Var(&s.maps, "map", "field mapping TAG=Field[:type][:direction] (repeatable), e.g. BIRTHDAY=DOB:birthday:accessplanit_to_mailchimp")
 	fs.Var(&s.unmaps, "unmap", "merge tag whose mapping is removed (repeatable; configure)")
 	return s
@@ -64,6 +66,9 @@ func (s *settingsFlags) record(fs *flag.FlagSet) {
 func (s *settingsFlags) apply(in *apmc.Instance) error {
 	if s.given["name"] {
 		in.Name = s.name
+	}
+	if s.given["notification-url"] {
+		in.Secrets.NotificationURL = s.notificationURL
 	}
 	if s.given["direction"] {
 		in.Direction = apmc.Direction(s.direction)

@@ -1,0 +1,97 @@
+package ops
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/apmc-sync/apmc/internal/apmc"
+)
+
+// statusBlocked is the status of executions a contact's compliance state
+// blocked; the summary counts it once apmc.Statuses lists it.
+const statusBlocked apmc.Status = "blocked"
+
+// Health is an instance's health at a glance: what its summary counts over
+// the last 24 hours, its last successful sync and what the sync function
+// keeps of its health. It never holds a secret: of the notification URL,
+// only whether one is set.
+type Health struct {
+	InstanceID string     `json:"instance_id"`
+	Name       string     `json:"name"`
+	State      apmc.State `json:"state"`
+	// Failing is set when a change failed with no retry left, and cleared
+	// when a change succeeds after a quiet period.
+	Failing      bool       `json:"failing"`
+	FailingSince *time.Time `json:"failing_since,omitempty"`
+	// Failed, Held and Blocked count the executions of the last 24 hours
+	// with those statuses.
+	Failed  int `json:"failed"`
+	Held    int `json:"held"`
+	Blocked int `json:"blocked"`
+	// DeadLettered counts the changes that moved to the dead-letter queue
+	// since the instance last recovered.
+	DeadLettered int `json:"dead_lettered"`
+	// LastSuccessAt is when the newest succeeded execution started.
+	LastSuccessAt      *time.Time `json:"last_success_at,omitempty"`
+	NotificationURLSet bool       `json:"notification_url_set"`
+	// LastNotification is the last change of health announced, and how
+	// the notification URL answered.
+	LastNotification *apmc.Notification `json:"last_notification,omitempty"`
+}
+
+// Health returns the instance's health: its summary and one read of its
+// newest succeeded execution.
+func (s *Service) Health(ctx context.Context, id string) (Health, error) {
+	sum, err := s.Summary(ctx, id)
+	if err != nil {
+		return Health{}, err
+	}
+	return s.health(ctx, sum)
+}
+
+// Healths returns every instance's health, ordered by id.
+func (s *Service) Healths(ctx context.Context) ([]Health, error) {
+	sums, err := s.Summaries(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Health, 0, len(sums))
+	for _, sum := range sums {
+		h, err := s.health(ctx, sum)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, h)
+	}
+	return out, nil
+}
+
+func (s *Service) health(ctx context.Context, sum Summary) (Health, error) {
+	in := sum.Instance
+	h := Health{
+		InstanceID: in.ID, Name: in.Name, State: in.State,
+		Failing:      in.Health.Failing,
+		Failed:       sum.Last24h[apmc.StatusFailed],
+		Held:         sum.Last24h[apmc.StatusHeld],
+		Blocked:      sum.Last24h[statusBlocked],
+		DeadLettered: in.Health.DeadLettered,
+		// The configuration says whether a URL is set; its value is
+		// sealed and never read here.
+		NotificationURLSet: in.NotificationURLSet,
+		LastNotification:   in.Health.LastNotification,
+	}
+	if in.Health.Failing && !in.Health.FailingSince.IsZero() {
+		t := in.Health.FailingSince
+		h.FailingSince = &t
+	}
+	ok, _, err := s.Executions.Executions(ctx, in.ID, apmc.ExecutionQuery{Status: apmc.StatusSucceeded, Limit: 1})
+	if err != nil {
+		return Health{}, fmt.Errorf("read the last successful execution of instance %s: %w", in.ID, err)
+	}
+	if len(ok) > 0 {
+		t := ok[0].StartedAt
+		h.LastSuccessAt = &t
+	}
+	return h, nil
+}
