@@ -83,6 +83,9 @@ func TestAnswersMatchDocument(t *testing.T) {
 		{"resume", "POST /api/instances/{id}/resume", "/api/instances/alpha/resume", false, true, 200},
 		{"resume, unknown", "POST /api/instances/{id}/resume", "/api/instances/nobody/resume", false, true, 404},
 		{"dead letters", "GET /api/dead-letters", "/api/dead-letters", false, true, 200},
+		{"health", "GET /api/health", "/api/health", false, true, 200},
+		{"instance health", "GET /api/instances/{id}/health", "/api/instances/alpha/health", false, true, 200},
+		{"instance health, unknown", "GET /api/instances/{id}/health", "/api/instances/nobody/health", false, true, 404},
 		{"redrive", "POST /api/dead-letters/redrive", "/api/dead-letters/redrive?max=5", false, true, 200},
 		{"redrive, max zero", "POST /api/dead-letters/redrive", "/api/dead-letters/redrive?max=0", false, false, 400},
 	}

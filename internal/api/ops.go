@@ -16,6 +16,26 @@ func (a *server) opsRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /api/instances/{id}/executions/replay", a.replayMatching)
 	mux.HandleFunc("GET /api/dead-letters", a.deadLetters)
 	mux.HandleFunc("POST /api/dead-letters/redrive", a.redrive)
+	mux.HandleFunc("GET /api/health", a.healths)
+	mux.HandleFunc("GET /api/instances/{id}/health", a.health)
+}
+
+func (a *server) health(w http.ResponseWriter, r *http.Request) {
+	h, err := a.cfg.Ops.Health(r.Context(), r.PathValue("id"))
+	if err != nil {
+		writeError(w, a.log(), err)
+		return
+	}
+	writeJSON(w, http.StatusOK, h)
+}
+
+func (a *server) healths(w http.ResponseWriter, r *http.Request) {
+	list, err := a.cfg.Ops.Healths(r.Context())
+	if err != nil {
+		writeError(w, a.log(), err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"instances": list})
 }
 
 func (a *server) summary(w http.ResponseWriter, r *http.Request) {
