@@ -52,6 +52,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return runTimeline(ctx, args[1:], stdout, stderr)
 	case "dlq":
 		return runDLQ(ctx, args[1:], stdout, stderr)
+	case "health":
+		return runHealth(ctx, args[1:], stdout, stderr)
 	case "reconcile":
 		return runReconcile(ctx, args[1:], stdout, stderr)
 	case "backfill":
@@ -70,7 +72,7 @@ func usage(w io.Writer) {
 commands:
   local                                run the whole system on this machine (make run)
   instance create --name N [flags]     connect an accessplanit platform to a Mailchimp audience
-  instance configure ID [flags]        change an instance's settings or mappings
+  instance configure ID [flags]        change an instance's settings or mappings (--notification-url URL, '' clears)
   instance show ID | instance list     an instance at a glance; every instance
   webhooks register ID                 register the Mailchimp webhook; print the accessplanit URL
   webhooks check ID                    verify both webhooks reach the instance
@@ -82,6 +84,7 @@ commands:
   replay ID --failed [filters]         replay every failed execution matching the filters
   timeline ID EMAIL                    everything that happened to one contact
   dlq list | dlq redrive [--max N]     the dead-letter queue
+  health [ID]                          each instance's health: failing, failed/held/dead-lettered counts, last success
   reconcile ID [--full]                enqueue what changed on either side without reaching the service
   backfill plan ID [--out FILE.csv]    first sync: read both sides, classify every contact, write nothing
   backfill show ID PLAN_ID             a stored plan (kept a day); --out FILE.csv lists every contact
