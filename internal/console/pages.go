@@ -15,7 +15,23 @@ func (c *console) instances(w http.ResponseWriter, r *http.Request, sess session
 		c.fail(w, r, sess, err)
 		return
 	}
-	c.render(w, http.StatusOK, "instances", page{Title: "Instances", Session: sess, Data: list})
+	d := instancesData{Summaries: list}
+	for _, sum := range list {
+		h, err := c.cfg.Ops.HealthOf(r.Context(), sum)
+		if err != nil {
+			c.fail(w, r, sess, err)
+			return
+		}
+		d.Healths = append(d.Healths, h)
+	}
+	c.render(w, http.StatusOK, "instances", page{Title: "Instances", Session: sess, Data: d})
+}
+
+// instancesData is what the instances page shows: each instance's summary
+// and, in the health panel, its health.
+type instancesData struct {
+	Summaries []ops.Summary
+	Healths   []ops.Health
 }
 
 // instanceData is what the instance page shows.
@@ -30,6 +46,7 @@ type instanceData struct {
 	Statuses     []apmc.Status
 	Flows        []apmc.Flow
 	FirstSync    *firstSync // nil: no first sync here
+	Health       ops.Health
 }
 
 // instance shows an instance's state and its executions, filtered.
@@ -73,6 +90,10 @@ func (c *console) instance(w http.ResponseWriter, r *http.Request, sess session)
 		d.ReplayFailed = f.Status == "" || f.Status == string(apmc.StatusFailed)
 	}
 	d.FirstSync = c.firstSync(r.Context(), id)
+	if d.Health, err = c.cfg.Ops.HealthOf(r.Context(), sum); err != nil {
+		c.fail(w, r, sess, err)
+		return
+	}
 	c.render(w, status, "instance", page{Title: sum.Instance.Name, Session: sess, Notice: instanceNotice(r), Data: d})
 }
 

@@ -47,7 +47,7 @@ func (s *Service) Health(ctx context.Context, id string) (Health, error) {
 	if err != nil {
 		return Health{}, err
 	}
-	return s.health(ctx, sum)
+	return s.HealthOf(ctx, sum)
 }
 
 // Healths returns every instance's health, ordered by id.
@@ -58,7 +58,7 @@ func (s *Service) Healths(ctx context.Context) ([]Health, error) {
 	}
 	out := make([]Health, 0, len(sums))
 	for _, sum := range sums {
-		h, err := s.health(ctx, sum)
+		h, err := s.HealthOf(ctx, sum)
 		if err != nil {
 			return nil, err
 		}
@@ -67,7 +67,9 @@ func (s *Service) Healths(ctx context.Context) ([]Health, error) {
 	return out, nil
 }
 
-func (s *Service) health(ctx context.Context, sum Summary) (Health, error) {
+// HealthOf returns the health of the instance sum summarises: the pages
+// that show the summary already read it once.
+func (s *Service) HealthOf(ctx context.Context, sum Summary) (Health, error) {
 	in := sum.Instance
 	h := Health{
 		InstanceID: in.ID, Name: in.Name, State: in.State,
