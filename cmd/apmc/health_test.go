@@ -21,7 +21,7 @@ func TestNotificationURLAndHealth(t *testing.T) {
 		t.Errorf("configure --notification-url http://… error = %v, want https asked for without the URL repeated", err)
 	}
 	s.must(t, "instance", "configure", id, "--notification-url", url)
-	in, err := s.Stack.Instances.Instance(context.Background(), id)
+	in, err := s.Instances.Instance(context.Background(), id)
 	if err != nil {
 		t.Fatalf("Instance(%s) error = %v", id, err)
 	}

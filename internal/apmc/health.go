@@ -114,7 +114,11 @@ func NextHealth(prev Health, st State, o Outcome, at time.Time, p HealthPolicy) 
 	if st == "" {
 		st = StateEnabled
 	}
-	if prevState := prev.State; st != prevState && !(prevState == "" && st == StateEnabled) {
+	announced := prev.State
+	if announced == "" {
+		announced = StateEnabled
+	}
+	if st != announced {
 		next.State = st
 		write = true
 		if st == StatePaused {
