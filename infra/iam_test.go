@@ -262,62 +262,42 @@ func TestFunctionPermissions(t *testing.T) {
 	}
 }
 
-// TestHealthUpdateMatchesCode holds the sync function's one write to the
-// instances table to the attributes SaveHealth and RecordNotification
-// name: a new attribute there must be granted here, or keeping health
-// fails in AWS only.
-func TestHealthUpdateMatchesCode(t *testing.T) {
+// TestInstanceUpdatesMatchCode holds each function's one write to the
+// instances table to the attributes its code names: the executions
+// function's SetState (pause and resume) and the sync function's
+// SaveHealth and RecordNotification. A new attribute there must be granted
+// here, or the write fails in AWS only.
+func TestInstanceUpdatesMatchCode(t *testing.T) {
 	s := mustLoadStack(t)
-	var found bool
-	for _, p := range list(node(s.properties("SyncRole"), "Policies")) {
-		for _, st := range list(node(p, "PolicyDocument", "Statement")) {
-			if !slices.Contains(list(node(st, "Action")), any("dynamodb:UpdateItem")) || render(node(st, "Resource")) != "!GetAtt InstancesTable.Arn" {
-				continue
-			}
-			found = true
-			var got []string
-			for _, a := range list(node(st, "Condition", "ForAllValues:StringEquals", "dynamodb:Attributes")) {
-				got = append(got, render(a))
-			}
-			want := dynamo.HealthAttributes()
-			slices.Sort(got)
-			slices.Sort(want)
-			if diff := cmp.Diff(want, got); diff != "" {
-				t.Errorf("SyncRole UpdateItem dynamodb:Attributes mismatch with dynamo.HealthAttributes (-code +template):\n%s", diff)
+	for _, tt := range []struct {
+		role, code string
+		want       []string
+	}{
+		{"ExecutionsRole", "dynamo.StateAttributes", dynamo.StateAttributes()},
+		{"SyncRole", "dynamo.HealthAttributes", dynamo.HealthAttributes()},
+	} {
+		var found bool
+		for _, p := range list(node(s.properties(tt.role), "Policies")) {
+			for _, st := range list(node(p, "PolicyDocument", "Statement")) {
+				if !slices.Contains(list(node(st, "Action")), any("dynamodb:UpdateItem")) || render(node(st, "Resource")) != "!GetAtt InstancesTable.Arn" {
+					continue
+				}
+				found = true
+				var got []string
+				for _, a := range list(node(st, "Condition", "ForAllValues:StringEquals", "dynamodb:Attributes")) {
+					got = append(got, render(a))
+				}
+				want := slices.Clone(tt.want)
+				slices.Sort(got)
+				slices.Sort(want)
+				if diff := cmp.Diff(want, got); diff != "" {
+					t.Errorf("%s UpdateItem dynamodb:Attributes mismatch with %s (-code +template):\n%s", tt.role, tt.code, diff)
+				}
 			}
 		}
-	}
-	if !found {
-		t.Error("SyncRole has no dynamodb:UpdateItem statement on InstancesTable, want the one health writes use")
-	}
-}
-
-// TestStateUpdateMatchesCode holds the executions function's one write to
-// the instances table to the attributes SetState names: a new attribute
-// there must be granted here, or pausing fails in AWS only.
-func TestStateUpdateMatchesCode(t *testing.T) {
-	s := mustLoadStack(t)
-	var found bool
-	for _, p := range list(node(s.properties("ExecutionsRole"), "Policies")) {
-		for _, st := range list(node(p, "PolicyDocument", "Statement")) {
-			if !slices.Contains(list(node(st, "Action")), any("dynamodb:UpdateItem")) || render(node(st, "Resource")) != "!GetAtt InstancesTable.Arn" {
-				continue
-			}
-			found = true
-			var got []string
-			for _, a := range list(node(st, "Condition", "ForAllValues:StringEquals", "dynamodb:Attributes")) {
-				got = append(got, render(a))
-			}
-			want := dynamo.StateAttributes()
-			slices.Sort(got)
-			slices.Sort(want)
-			if diff := cmp.Diff(want, got); diff != "" {
-				t.Errorf("ExecutionsRole UpdateItem dynamodb:Attributes mismatch with dynamo.StateAttributes (-code +template):\n%s", diff)
-			}
+		if !found {
+			t.Errorf("%s has no dynamodb:UpdateItem statement on InstancesTable, want the one %s names", tt.role, tt.code)
 		}
-	}
-	if !found {
-		t.Error("ExecutionsRole has no dynamodb:UpdateItem statement, want the one pause and resume use")
 	}
 }
 

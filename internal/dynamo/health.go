@@ -59,15 +59,9 @@ func (s *InstanceStore) SaveHealth(ctx context.Context, id string, read int, nex
 	if err != nil {
 		return apmc.Health{}, fmt.Errorf("save health of instance %s: build update: %w", id, err)
 	}
-	_, err = s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                           aws.String(s.table),
-		Key:                                 map[string]types.AttributeValue{AttrInstanceID: &types.AttributeValueMemberS{Value: id}},
-		UpdateExpression:                    expr.Update(),
-		ConditionExpression:                 expr.Condition(),
-		ExpressionAttributeNames:            expr.Names(),
-		ExpressionAttributeValues:           expr.Values(),
-		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-	})
+	in := s.updateInput(id, expr)
+	in.ReturnValuesOnConditionCheckFailure = types.ReturnValuesOnConditionCheckFailureAllOld
+	_, err = s.client.UpdateItem(ctx, in)
 	if conditionFailed(err) {
 		stored := apmc.Health{}
 		var ccf *types.ConditionalCheckFailedException
@@ -112,16 +106,20 @@ func (s *InstanceStore) RecordNotification(ctx context.Context, id string, n apm
 	if err != nil {
 		return fmt.Errorf("record notification of instance %s: build update: %w", id, err)
 	}
-	_, err = s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+	if _, err := s.client.UpdateItem(ctx, s.updateInput(id, expr)); err != nil {
+		return fmt.Errorf("record notification of instance %s: %w", id, err)
+	}
+	return nil
+}
+
+// updateInput is the UpdateItem request of expr on the instance's item.
+func (s *InstanceStore) updateInput(id string, expr expression.Expression) *dynamodb.UpdateItemInput {
+	return &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(s.table),
 		Key:                       map[string]types.AttributeValue{AttrInstanceID: &types.AttributeValueMemberS{Value: id}},
 		UpdateExpression:          expr.Update(),
 		ConditionExpression:       expr.Condition(),
 		ExpressionAttributeNames:  expr.Names(),
 		ExpressionAttributeValues: expr.Values(),
-	})
-	if err != nil {
-		return fmt.Errorf("record notification of instance %s: %w", id, err)
 	}
-	return nil
 }
