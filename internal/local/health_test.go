@@ -46,8 +46,8 @@ func (n *notifications) received() []string {
 // TestNotificationURLIsToldOncePerChangeOfState runs the whole stack with a
 // local receiver as the instance's notification URL: many failures notify
 // once that the instance is failing, the first success after the quiet
-// period once that it recovered, and a pause once, however many changes it
-// holds.
+// period once that it recovered, a pause once, however many changes it
+// holds, and the resume once.
 func TestNotificationURLIsToldOncePerChangeOfState(t *testing.T) {
 	t.Parallel()
 	const quiet = time.Second
@@ -114,12 +114,29 @@ func TestNotificationURLIsToldOncePerChangeOfState(t *testing.T) {
 		return len(executions(t, s, apmc.ExecutionQuery{Status: apmc.StatusHeld, Flow: apmc.FlowToMailchimp})) >= 3
 	})
 	want("the pause", 3, "is paused")
+	paused, err := s.Ops.Health(ctx, id)
+	if err != nil {
+		t.Fatalf("Health error = %v", err)
+	}
+	if paused.State != apmc.StatePaused || paused.Held < 3 {
+		t.Errorf("Health while paused = %+v, want paused with 3 changes held", paused)
+	}
+
+	// The resume releases the held changes: one notification.
+	if _, err := s.Ops.Resume(ctx, id); err != nil {
+		t.Fatalf("Resume error = %v", err)
+	}
+	s.Cache.Forget(id)
+	waitFor(t, "the released changes", func() bool {
+		return len(executions(t, s, apmc.ExecutionQuery{Status: apmc.StatusSucceeded, Flow: apmc.FlowToMailchimp})) >= 6
+	})
+	want("the resume", 4, "is resumed")
 
 	h, err := s.Ops.Health(ctx, id)
 	if err != nil {
 		t.Fatalf("Health error = %v", err)
 	}
-	if h.Failing || h.State != apmc.StatePaused || h.Failed < failures || h.Held < 3 || h.LastSuccessAt == nil || h.LastNotification == nil || h.LastNotification.Outcome != "delivered" {
-		t.Errorf("Health = %+v, want paused, healthy, its failures and held changes counted, a success and a delivered notification", h)
+	if h.Failing || h.State != apmc.StateEnabled || h.Failed < failures || h.LastSuccessAt == nil || h.LastNotification == nil || h.LastNotification.Outcome != "delivered" {
+		t.Errorf("Health = %+v, want enabled, healthy, its failures counted, a success and a delivered notification", h)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -53,7 +54,22 @@ func TestSecretsNeverLeak(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Instance() error = %v", err)
 	}
+	// A notification URL that refuses every call: the failure's outcome is
+	// logged and recorded, never the URL.
+	const hookPath = "/services/T0000/B0000/notification-url-secret-part"
+	hook := httptest.NewServer(http.NotFoundHandler())
+	t.Cleanup(hook.Close)
+	in.Secrets.NotificationURL = hook.URL + hookPath
+	if err := s.Instances.Update(ctx, in); err != nil {
+		t.Fatalf("Update() error = %v", err)
+	}
+	s.Cache.Forget(in.ID)
+	if in, err = s.Instances.Instance(ctx, s.Info.InstanceID); err != nil {
+		t.Fatalf("Instance() error = %v", err)
+	}
 	secrets := map[string]string{
+		"notification URL":           in.Secrets.NotificationURL,
+		"notification URL's path":    hookPath,
 		"Mailchimp API key":          in.Secrets.MailchimpAPIKey,
 		"accessplanit API key":       in.Secrets.AccessplanitAPIKey,
 		"accessplanit webhook token": in.Secrets.AccessplanitToken,
@@ -110,6 +126,8 @@ func TestSecretsNeverLeak(t *testing.T) {
 	get("/api/instances/" + id)
 	get("/api/instances/" + id + "/executions?limit=200")
 	get("/api/instances/" + id + "/contacts/flaky@example.com/timeline")
+	get("/api/health")
+	get("/api/instances/" + id + "/health")
 	all, _, err := s.Executions.Executions(ctx, id, apmc.ExecutionQuery{Limit: 200})
 	if err != nil || len(all) < 4 {
 		t.Fatalf("Executions() = %d, %v", len(all), err)
@@ -120,7 +138,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 	recorded, _ := json.Marshal(all)
 
 	logText := logs.String()
-	if !strings.Contains(logText, `"level":"WARN"`) || !strings.Contains(string(recorded), "401") {
+	if !strings.Contains(logText, `"level":"WARN"`) || !strings.Contains(string(recorded), "401") || !strings.Contains(logText, "notification\":\"failed: post notification: answered 404") {
 		t.Fatalf("the sweep did not exercise failures: logs %d bytes, executions %s", len(logText), recorded)
 	}
 	for name, secret := range secrets {

@@ -25,7 +25,8 @@ type Health struct {
 	Failing      bool       `json:"failing"`
 	FailingSince *time.Time `json:"failing_since,omitempty"`
 	// Failed, Held and Blocked count the executions of the last 24 hours
-	// with those statuses.
+	// with those statuses (a resume marks the held changes it releases, so
+	// Held counts those still held).
 	Failed  int `json:"failed"`
 	Held    int `json:"held"`
 	Blocked int `json:"blocked"`
