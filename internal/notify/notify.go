@@ -11,6 +11,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/apmc-sync/apmc/internal/apmc"
@@ -45,7 +46,7 @@ func (w *Webhook) Send(ctx context.Context, rawURL, text string) error {
 	defer cancel()
 	body, err := json.Marshal(struct {
 		Text string `json:"text"`
-	}{text})
+	}{slackEscaper.Replace(text)})
 	if err != nil {
 		return fmt.Errorf("encode notification: %w", err)
 	}
@@ -79,6 +80,11 @@ func (w *Webhook) client() *http.Client {
 	}
 	return noRedirects
 }
+
+// slackEscaper escapes the three characters Slack reads as markup (<…>
+// as a link or mention, & as an entity), so a name such as "Smith & Co
+// <Training>" is shown as written.
+var slackEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
 
 // noRedirects follows no redirect, so a message goes only where the URL
 // says.

@@ -62,3 +62,19 @@ func TestWebhookRefusesPlainHTTPElsewhere(t *testing.T) {
 		t.Errorf("Send(plain http, not loopback) error = %v, want a refusal without the URL", err)
 	}
 }
+
+func TestWebhookEscapesSlackMarkup(t *testing.T) {
+	var got struct {
+		Text string `json:"text"`
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = json.NewDecoder(r.Body).Decode(&got)
+	}))
+	defer srv.Close()
+	if err := (&Webhook{}).Send(context.Background(), srv.URL, "instance Smith & Co <Training> is failing"); err != nil {
+		t.Fatalf("Send() error = %v", err)
+	}
+	if want := "instance Smith &amp; Co &lt;Training&gt; is failing"; got.Text != want {
+		t.Errorf("received %q, want %q", got.Text, want)
+	}
+}
