@@ -213,6 +213,7 @@ func MemberValues(ms []FieldMapping, m Member) Values {
 		merges = Values{}
 	}
 	merges[TagEmail] = NormaliseEmail(m.Email)
+	maps.Copy(merges, TargetValues(ms, m))
 	return restrict(merges, ms, FlowToMailchimp)
 }
 

@@ -95,7 +95,7 @@ func (e *Engine) ReadBatch(ctx context.Context, changes []Change) *Reads {
 		if err != nil {
 			continue
 		}
-		users, requests, err := ap.Users(ctx, ids[instanceID], mappedFields(in.Mappings))
+		users, requests, err := ap.Users(ctx, ids[instanceID], readFields(in))
 		r.requests[instanceID] += requests
 		if err != nil {
 			r.failed[instanceID] = Redact(err.Error(), in.Secrets.Values())
@@ -106,6 +106,16 @@ func (e *Engine) ReadBatch(ctx context.Context, changes []Change) *Reads {
 		}
 	}
 	return r
+}
+
+// readFields are the accessplanit properties a change to Mailchimp reads:
+// the mapped ones and, when the instance syncs consent, MarketingOptIn.
+func readFields(in Instance) []string {
+	out := mappedFields(in.Mappings)
+	if in.Consent != nil && !slices.Contains(out, FieldMarketingOptIn) {
+		out = append(out, FieldMarketingOptIn)
+	}
+	return out
 }
 
 // mappedFields are the accessplanit properties the mappings read.

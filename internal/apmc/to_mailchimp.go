@@ -109,7 +109,22 @@ func (e *Engine) toMailchimp(ctx context.Context, rec *recorder, in Instance, c 
 		return e.settle(ctx, rec, plan, contact)
 	}
 
-	member := Member{Email: email, MergeFields: withoutEmail(plan.Write)}
+	member := MemberToWrite(in.Mappings, email, plan.Write)
+	if plan.Unsubscribe {
+		member.Status = "unsubscribed"
+		rec.logf("info", "the User opted out of marketing in accessplanit: the Mailchimp member is unsubscribed (optouts_to_mailchimp)")
+	}
+	statusIfNew := plan.StatusIfNew
+	if statusIfNew == "" {
+		exists, err := e.memberExists(ctx, rec, mc, in, email, contact)
+		if err != nil {
+			return outcome{}, err
+		}
+		if !exists {
+			return e.settle(ctx, rec, Plan{Action: ActionSkip, Reason: "the User has not opted in to marketing and the instance adds only those who have (consent not_opted_in: skip)", Seen: plan.Seen}, contact)
+		}
+		statusIfNew = string(NotOptedInTransactional) // the member exists: its status is kept
+	}
 	var written Member
 	err = rec.step("upsert_member", func(out map[string]any) error {
 		out["changed_fields"] = plan.Values.Diff(contact.Mailchimp.Values)
@@ -119,7 +134,7 @@ func (e *Engine) toMailchimp(ctx context.Context, rec *recorder, in Instance, c 
 		if plan.Action == ActionMove {
 			written, err = e.moveMember(ctx, rec, mc, in, plan.PreviousEmail, member, contact.Mailchimp.Values)
 		} else {
-			written, err = mc.UpsertMember(ctx, in.MailchimpListID, member, in.StatusIfNew)
+			written, err = mc.UpsertMember(ctx, in.MailchimpListID, member, statusIfNew)
 		}
 		if err != nil {
 			return fmt.Errorf("write Mailchimp member: %w", err)
@@ -294,6 +309,7 @@ func (e *Engine) saveIfNew(ctx context.Context, rec *recorder, stored, seen Cont
 		return nil
 	}
 	if stored.Version > 0 && stored.UserID == seen.UserID && stored.MemberContactID == seen.MemberContactID && stored.MovedTo == seen.MovedTo && stored.MovedFrom == seen.MovedFrom &&
+		sameOptIn(stored.MarketingOptIn, seen.MarketingOptIn) &&
 		stored.Accessplanit.Values.Equal(seen.Accessplanit.Values) &&
 		slices.Equal(stored.Accessplanit.Pending, seen.Accessplanit.Pending) && slices.Equal(stored.Mailchimp.Pending, seen.Mailchimp.Pending) &&
 		stored.Accessplanit.SourceTime.Equal(seen.Accessplanit.SourceTime) && stored.Mailchimp.Values.Equal(seen.Mailchimp.Values) &&
