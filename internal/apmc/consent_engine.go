@@ -109,3 +109,37 @@ func optOutFlowsBack(in Instance, c Change) bool {
 	return c.Source == SideMailchimp && c.Event == EventUnsubscribe && c.Action != "delete" &&
 		in.Consent != nil && in.Consent.OptoutsToAccessplanit && in.Direction.Allows(FlowToAccessplanit)
 }
+
+// unsubscribe unsubscribes the member of a User who opted out in
+// accessplanit (optouts_to_mailchimp). With a plan, it is the change's only
+// write, and the plan's contact state is saved after it.
+func (e *Engine) unsubscribe(ctx context.Context, rec *recorder, mc Mailchimp, in Instance, email string, plan Plan) (outcome, error) {
+	err := rec.step("unsubscribe_member", func(out map[string]any) error {
+		ctx, wait := WithBudgetWait(ctx)
+		defer wait.record(out)
+		m, err := mc.Unsubscribe(ctx, in.MailchimpListID, email)
+		if errors.Is(err, ErrNotFound) {
+			out["found"] = false
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("unsubscribe Mailchimp member: %w", err)
+		}
+		out["status"] = m.Status
+		return nil
+	})
+	if err != nil {
+		return outcome{changed: true}, err
+	}
+	rec.logf("info", "the User opted out of marketing in accessplanit: Mailchimp member %s unsubscribed (optouts_to_mailchimp)", email)
+	if plan.Seen.Email == "" {
+		return outcome{status: StatusSucceeded, changed: true}, nil
+	}
+	err = rec.step("save_contact_state", func(map[string]any) error {
+		if err := e.Contacts.SaveContact(ctx, plan.Seen); err != nil {
+			return fmt.Errorf("save contact state: %w", err)
+		}
+		return nil
+	})
+	return outcome{status: StatusSucceeded, changed: true}, err
+}

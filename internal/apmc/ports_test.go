@@ -141,6 +141,20 @@ func (m *memMailchimp) Member(_ context.Context, _ string, email string) (Member
 	return Member{}, ErrNotFound
 }
 
+func (m *memMailchimp) Unsubscribe(_ context.Context, _ string, email string) (Member, error) {
+	m.writes++
+	if err := m.next(); err != nil {
+		return Member{}, err
+	}
+	mem, ok := m.members[email]
+	if !ok {
+		return Member{}, ErrNotFound
+	}
+	mem.Status = "unsubscribed"
+	m.members[email] = mem
+	return mem, nil
+}
+
 func (m *memMailchimp) ChangeEmail(_ context.Context, _ string, oldEmail, newEmail string) (Member, error) {
 	m.writes++
 	mem, ok := m.members[oldEmail]

@@ -109,11 +109,11 @@ func (e *Engine) toMailchimp(ctx context.Context, rec *recorder, in Instance, c 
 		return e.settle(ctx, rec, plan, contact)
 	}
 
-	member := MemberToWrite(in.Mappings, email, plan.Write)
-	if plan.Unsubscribe {
-		member.Status = "unsubscribed"
-		rec.logf("info", "the User opted out of marketing in accessplanit: the Mailchimp member is unsubscribed (optouts_to_mailchimp)")
+	if plan.Unsubscribe && plan.Action == ActionWrite && contact.Mailchimp.Values.Equal(plan.Values) {
+		// Only the consent changed: the opt-out is the one call.
+		return e.unsubscribe(ctx, rec, mc, in, email, plan)
 	}
+	member := MemberToWrite(in.Mappings, email, plan.Write)
 	statusIfNew := plan.StatusIfNew
 	if statusIfNew == "" {
 		exists, err := e.memberExists(ctx, rec, mc, in, email, contact)
@@ -147,6 +147,11 @@ func (e *Engine) toMailchimp(ctx context.Context, rec *recorder, in Instance, c 
 		return outcome{changed: true}, err
 	}
 	rec.logf("info", "Mailchimp contact %s written", email)
+	if plan.Unsubscribe {
+		if _, err := e.unsubscribe(ctx, rec, mc, in, email, Plan{}); err != nil {
+			return outcome{changed: true}, err
+		}
+	}
 
 	seen := plan.Seen
 	seen.Mailchimp.Values = plan.Values

@@ -122,8 +122,7 @@ func (c *Client) Member(ctx context.Context, listID, email string) (apmc.Member,
 // the body match both branches of the published schema's oneOf.
 type upsertBody struct {
 	EmailAddress string            `json:"email_address"`
-	StatusIfNew  string            `json:"status_if_new,omitempty"`
-	Status       string            `json:"status,omitempty"`
+	StatusIfNew  string            `json:"status_if_new"`
 	MergeFields  map[string]string `json:"merge_fields,omitempty"`
 	Interests    map[string]bool   `json:"interests,omitempty"`
 	Permissions  []permissionJSON  `json:"marketing_permissions,omitempty"`
@@ -131,10 +130,8 @@ type upsertBody struct {
 
 // UpsertMember creates or updates the member with m.Email (or, when empty,
 // m.MergeFields["EMAIL"]). A new member gets statusIfNew; an existing
-// member's status is left alone, but for one: m.Status "unsubscribed" (an
-// opt-out) is sent as the member's status. No other m.Status is ever sent,
-// so nothing subscribes anyone again. EMAIL is not sent as a merge field:
-// the address is the member's identity. m.Interests and
+// member's status is left alone (m.Status is never sent). EMAIL is not sent
+// as a merge field: the address is the member's identity. m.Interests and
 // m.MarketingPermissions are sent as they are: only those they name change.
 func (c *Client) UpsertMember(ctx context.Context, listID string, m apmc.Member, statusIfNew string) (apmc.Member, error) {
 	email := memberEmail(m)
@@ -146,14 +143,7 @@ func (c *Client) UpsertMember(ctx context.Context, listID string, m apmc.Member,
 	}
 	hash := SubscriberHash(email)
 	body := upsertBody{EmailAddress: email, StatusIfNew: statusIfNew, MergeFields: mergeFieldsToSend(m.MergeFields), Interests: m.Interests, Permissions: permissionsToSend(m.MarketingPermissions)}
-	switch m.Status {
-	case "":
-	case "unsubscribed":
-		// The published schema wants status or status_if_new, not both.
-		body.Status, body.StatusIfNew = m.Status, ""
-	default:
-		return apmc.Member{}, apmc.Invalidf("upsert member: status %q is never set; only an opt-out (unsubscribed) is", m.Status)
-	}
+
 	var out memberJSON
 	if err := c.do(ctx, http.MethodPut, memberPath(listID, hash), nil, body, &out); err != nil {
 		return apmc.Member{}, fmt.Errorf("upsert member %s: %w", hash, err)
@@ -195,6 +185,21 @@ func mergeFieldsToSend(values apmc.Values) map[string]string {
 		out[tag] = v
 	}
 	return out
+}
+
+// Unsubscribe sets the member's status to unsubscribed (a PATCH), for an
+// opt-out made in accessplanit. It is the one status the client ever sets:
+// nothing it does subscribes anyone again.
+func (c *Client) Unsubscribe(ctx context.Context, listID, email string) (apmc.Member, error) {
+	hash := SubscriberHash(email)
+	body := struct {
+		Status string `json:"status"`
+	}{"unsubscribed"}
+	var out memberJSON
+	if err := c.do(ctx, http.MethodPatch, memberPath(listID, hash), nil, body, &out); err != nil {
+		return apmc.Member{}, fmt.Errorf("unsubscribe member %s: %w", hash, err)
+	}
+	return out.toMember(), nil
 }
 
 // ChangeEmail moves the member at oldEmail to newEmail (a PATCH of the
