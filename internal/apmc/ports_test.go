@@ -129,6 +129,13 @@ func (m *memMailchimp) UpsertMember(_ context.Context, _ string, mem Member, sta
 		cur = Member{Email: mem.Email, Status: statusIfNew, MergeFields: Values{}}
 	}
 	maps.Copy(cur.MergeFields, mem.MergeFields)
+	if len(mem.Interests) > 0 {
+		cur.Interests = maps.Clone(cur.Interests)
+		if cur.Interests == nil {
+			cur.Interests = map[string]bool{}
+		}
+		maps.Copy(cur.Interests, mem.Interests)
+	}
 	m.members[mem.Email] = cur
 	return cur, nil
 }
