@@ -179,7 +179,9 @@ type blockedError struct{}
 
 func (blockedError) Error() string   { return "mailchimp: 400 Member In Compliance State" }
 func (blockedError) Permanent() bool { return true }
-func (blockedError) Blocked() string { return "Member In Compliance State: ada@example.com is in compliance state" }
+func (blockedError) Blocked() string {
+	return "Member In Compliance State: ada@example.com is in compliance state"
+}
 
 func TestBlockedIsNotFailedNorRetried(t *testing.T) {
 	f := newFixture(t, nil)

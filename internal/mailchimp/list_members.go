@@ -18,7 +18,7 @@ const MaxMembersPage = 1000
 
 // memberPageFields are the parts of a members page the client reads; asking
 // only for them keeps a page of 1,000 members small.
-var memberPageFields = []string{"members.id", "members.email_address", "members.status", "members.last_changed", "members.contact_id", "total_items"}
+var memberPageFields = []string{"members.id", "members.email_address", "members.status", "members.last_changed", "members.contact_id", "members.interests", "members.marketing_permissions", "total_items"}
 
 // membersPageJSON is the answer of GET /lists/{list_id}/members.
 type membersPageJSON struct {
