@@ -26,7 +26,7 @@ func (s *Stack) seed(ctx context.Context, cfg Config, base string, info *Info) e
 		// Consent with the defaults: opted-in Users become subscribed
 		// members, the others transactional; opt-outs stay where they are.
 		Consent: &apmc.Consent{},
-		Secrets:  apmc.Secrets{AccessplanitToken: randomHex(20), MailchimpToken: randomHex(20)},
+		Secrets: apmc.Secrets{AccessplanitToken: randomHex(20), MailchimpToken: randomHex(20)},
 	}
 
 	if cfg.MailchimpAPIKey != "" {
