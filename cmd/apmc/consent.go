@@ -20,6 +20,7 @@ type consentFlags struct {
 	notOptedIn            string
 	optoutsToMailchimp    bool
 	optoutsToAccessplanit bool
+	statusField           string
 }
 
 // consentFlagNames are the flags that set consent settings.
@@ -32,11 +33,15 @@ func addConsentFlags(fs *flag.FlagSet) *consentFlags {
 	fs.StringVar(&c.notOptedIn, "not-opted-in", "", "what Users who have not opted in become: transactional (default) or skip (not added to Mailchimp; implies --consent)")
 	fs.BoolVar(&c.optoutsToMailchimp, "optouts-to-mailchimp", false, "an opt-out in accessplanit (MarketingOptIn true → false) unsubscribes the member; nothing ever subscribes anyone again (implies --consent)")
 	fs.BoolVar(&c.optoutsToAccessplanit, "optouts-to-accessplanit", false, "an unsubscribe in Mailchimp clears the User's MarketingOptIn (implies --consent)")
+	fs.StringVar(&c.statusField, "mailchimp-status-field", "", "accessplanit User property (such as CF_MailchimpStatus) that gets the member's Mailchimp status when it is blocked, unsubscribed or cleaned (empty: none, the default)")
 	return c
 }
 
 // apply writes the given consent settings into in.
 func (c *consentFlags) apply(in *apmc.Instance, given map[string]bool) {
+	if given["mailchimp-status-field"] {
+		in.MailchimpStatusField = strings.TrimSpace(c.statusField)
+	}
 	if given["consent"] && !c.on {
 		in.Consent = nil
 		return

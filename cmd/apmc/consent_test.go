@@ -28,7 +28,7 @@ func TestConfigureGroupsPermissionsAndConsent(t *testing.T) {
 		{"a group the audience does not have", []string{"--map", "group:Regions=JobTitle"}, `no interest category "Regions" (it has Departments)`, `group "Departments" (checkboxes): Sales`},
 		{"a group", []string{"--map", "group:departments=JobTitle"}, "", `group "Departments" (checkboxes): Sales`},
 		{"a bad not-opted-in setting", []string{"--not-opted-in", "maybe"}, "not_opted_in", ""},
-		{"consent", []string{"--double-opt-in", "--optouts-to-mailchimp"}, "", ""},
+		{"consent", []string{"--double-opt-in", "--optouts-to-mailchimp", "--mailchimp-status-field", "ExternalID"}, "", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -51,6 +51,9 @@ func TestConfigureGroupsPermissionsAndConsent(t *testing.T) {
 	}
 	if c := in.Consent; c == nil || !c.DoubleOptIn || !c.OptoutsToMailchimp || c.OptoutsToAccessplanit {
 		t.Errorf("stored consent = %+v, want double opt-in and opt-outs to Mailchimp", c)
+	}
+	if in.MailchimpStatusField != "ExternalID" {
+		t.Errorf("stored mailchimp_status_field = %q, want ExternalID", in.MailchimpStatusField)
 	}
 	if out := s.must(t, "instance", "show", "shop-one"); !strings.Contains(out, "opted in → pending (double opt-in)") || !strings.Contains(out, "group:Departments") {
 		t.Errorf("apmc instance show = %s, want the consent settings and the group mapping", out)

@@ -29,11 +29,12 @@ func (e *Engine) memberExists(ctx context.Context, rec *recorder, mc Mailchimp, 
 	return exists, err
 }
 
-// optOutToAccessplanit applies a Mailchimp unsubscribe to accessplanit when
-// the instance sends opt-outs there: the member is read back (the delivery
-// is a trigger), and only a member Mailchimp holds as unsubscribed clears
-// the linked User's MarketingOptIn. Nothing else of the User changes.
-func (e *Engine) optOutToAccessplanit(ctx context.Context, rec *recorder, in Instance, c Change) (outcome, error) {
+// statusToAccessplanit applies a Mailchimp unsubscribe or cleaned address
+// to accessplanit, as far as the instance asks: an unsubscribe clears the
+// linked User's MarketingOptIn (optouts_to_accessplanit), and the member's
+// status is written to the instance's mailchimp_status_field. The member is
+// read back (the delivery is a trigger); nothing else of the User changes.
+func (e *Engine) statusToAccessplanit(ctx context.Context, rec *recorder, in Instance, c Change) (outcome, error) {
 	email := NormaliseEmail(c.Email)
 	if email == "" {
 		return outcome{}, Permanentf("the change names no email")
@@ -45,8 +46,8 @@ func (e *Engine) optOutToAccessplanit(ctx context.Context, rec *recorder, in Ins
 	if !found {
 		return outcome{status: StatusSkipped, reason: fmt.Sprintf("Mailchimp does not hold %s: nothing is written", email)}, nil
 	}
-	if member.Status != "unsubscribed" {
-		return outcome{status: StatusSkipped, reason: fmt.Sprintf("the member is %s in Mailchimp, not unsubscribed: nothing is written", member.Status)}, nil
+	if member.Status != "unsubscribed" && member.Status != "cleaned" {
+		return outcome{status: StatusSkipped, reason: fmt.Sprintf("the member is %s in Mailchimp, neither unsubscribed nor cleaned: nothing is written", member.Status)}, nil
 	}
 	contact, err := e.loadContact(ctx, rec, in.ID, email)
 	if err != nil {
@@ -76,24 +77,33 @@ func (e *Engine) optOutToAccessplanit(ctx context.Context, rec *recorder, in Ins
 	}
 	seen := contact
 	seen.UserID = user.ID
-	optedOut := false
-	seen.MarketingOptIn = &optedOut
-	if !OptOutToAccessplanit(in.Consent, member.Status, OptedIn(user)) {
-		return e.settle(ctx, rec, Plan{Action: ActionRecord, Reason: "the User has not opted in to marketing: nothing to clear", Seen: seen}, contact)
+	fields := map[string]string{}
+	if OptOutToAccessplanit(in.Consent, member.Status, OptedIn(user)) {
+		fields[FieldMarketingOptIn] = "false"
+		optedOut := false
+		seen.MarketingOptIn = &optedOut
+	}
+	if f := in.MailchimpStatusField; f != "" && user.Fields[f] != member.Status {
+		fields[f] = member.Status
+	}
+	if len(fields) == 0 {
+		return e.settle(ctx, rec, Plan{Action: ActionRecord, Reason: fmt.Sprintf("the User already holds what the %s member means for it: nothing written", member.Status), Seen: seen}, contact)
 	}
 	err = rec.step("update_user", func(out map[string]any) error {
 		out["user_id"] = user.ID
-		out["changed_fields"] = map[string]string{FieldMarketingOptIn: "false"}
+		out["changed_fields"] = fields
 		out["accessplanit_requests"] = 1
-		if err := ap.UpdateUser(ctx, user.ID, map[string]string{FieldMarketingOptIn: "false"}); err != nil {
-			return fmt.Errorf("clear MarketingOptIn of accessplanit user %s: %w", user.ID, err)
+		if err := ap.UpdateUser(ctx, user.ID, fields); err != nil {
+			return fmt.Errorf("update accessplanit user %s: %w", user.ID, err)
 		}
 		return nil
 	})
 	if err != nil {
 		return outcome{changed: true}, err
 	}
-	rec.logf("info", "the member unsubscribed in Mailchimp: MarketingOptIn of accessplanit user %s cleared (optouts_to_accessplanit)", user.ID)
+	if _, ok := fields[FieldMarketingOptIn]; ok {
+		rec.logf("info", "the member unsubscribed in Mailchimp: MarketingOptIn of accessplanit user %s cleared (optouts_to_accessplanit)", user.ID)
+	}
 	err = rec.step("save_contact_state", func(map[string]any) error {
 		if err := e.Contacts.SaveContact(ctx, seen); err != nil {
 			return fmt.Errorf("save contact state: %w", err)
@@ -103,11 +113,52 @@ func (e *Engine) optOutToAccessplanit(ctx context.Context, rec *recorder, in Ins
 	return outcome{status: StatusSucceeded, changed: true}, err
 }
 
-// optOutFlowsBack reports whether a change is a Mailchimp unsubscribe the
-// instance sends to accessplanit (a deletion is not an opt-out).
-func optOutFlowsBack(in Instance, c Change) bool {
-	return c.Source == SideMailchimp && c.Event == EventUnsubscribe && c.Action != "delete" &&
-		in.Consent != nil && in.Consent.OptoutsToAccessplanit && in.Direction.Allows(FlowToAccessplanit)
+// statusFlowsBack reports whether a change is a Mailchimp unsubscribe or
+// cleaned address the instance applies to accessplanit (a deletion is
+// neither): with optouts_to_accessplanit, or a mailchimp_status_field.
+func statusFlowsBack(in Instance, c Change) bool {
+	if c.Source != SideMailchimp || !in.Direction.Allows(FlowToAccessplanit) {
+		return false
+	}
+	optouts := in.Consent != nil && in.Consent.OptoutsToAccessplanit
+	switch {
+	case c.Event == EventUnsubscribe && c.Action != "delete":
+		return optouts || in.MailchimpStatusField != ""
+	case c.Event == EventCleaned:
+		return in.MailchimpStatusField != ""
+	}
+	return false
+}
+
+// blockedStatus writes "blocked" to the instance's mailchimp_status_field
+// of a User whose contact Mailchimp refused, when the User does not hold it
+// yet, and records the write in the contact state (plan's Seen), so its
+// webhook is suppressed as an echo. It never fails the change: the
+// execution is blocked either way.
+func (e *Engine) blockedStatus(ctx context.Context, rec *recorder, in Instance, user User, plan Plan) {
+	f := in.MailchimpStatusField
+	if f == "" || user.Fields[f] == string(StatusBlocked) {
+		return
+	}
+	ap, err := e.Connector.Accessplanit(in)
+	if err == nil {
+		err = rec.step("write_mailchimp_status", func(out map[string]any) error {
+			out["user_id"] = user.ID
+			out["changed_fields"] = map[string]string{f: string(StatusBlocked)}
+			if err := ap.UpdateUser(ctx, user.ID, map[string]string{f: string(StatusBlocked)}); err != nil {
+				return fmt.Errorf("write the Mailchimp status to accessplanit user %s: %w", user.ID, err)
+			}
+			seen := plan.Seen
+			seen.Accessplanit.RecordWrite(plan.Values.Fingerprint(), e.now())
+			if err := e.Contacts.SaveContact(ctx, seen); err != nil {
+				return fmt.Errorf("save contact state: %w", err)
+			}
+			return nil
+		})
+	}
+	if err != nil {
+		rec.logf("warn", "could not write the Mailchimp status to %s of accessplanit user %s: %v", f, user.ID, err)
+	}
 }
 
 // unsubscribe unsubscribes the member of a User who opted out in

@@ -196,8 +196,8 @@ func (e *Engine) apply(ctx context.Context, rec *recorder, d Delivery, retention
 		}
 		return outcome{status: StatusHeld, reason: "the instance is paused; the change is held and applied on resume"}, nil
 	}
-	if optOutFlowsBack(in, c) {
-		return e.optOutToAccessplanit(ctx, rec, in, c)
+	if statusFlowsBack(in, c) {
+		return e.statusToAccessplanit(ctx, rec, in, c)
 	}
 	if p, settled := NoReadNeeded(c); settled {
 		return e.settle(ctx, rec, p, Contact{})

@@ -109,11 +109,15 @@ func (e *Engine) ReadBatch(ctx context.Context, changes []Change) *Reads {
 }
 
 // readFields are the accessplanit properties a change to Mailchimp reads:
-// the mapped ones and, when the instance syncs consent, MarketingOptIn.
+// the mapped ones, MarketingOptIn when the instance syncs consent, and the
+// field the member's Mailchimp status is written to, if any.
 func readFields(in Instance) []string {
 	out := mappedFields(in.Mappings)
 	if in.Consent != nil && !slices.Contains(out, FieldMarketingOptIn) {
 		out = append(out, FieldMarketingOptIn)
+	}
+	if f := in.MailchimpStatusField; f != "" && !slices.Contains(out, f) {
+		out = append(out, f)
 	}
 	return out
 }

@@ -143,6 +143,9 @@ func (e *Engine) toMailchimp(ctx context.Context, rec *recorder, in Instance, c 
 		out["status"] = written.Status
 		return nil
 	})
+	if _, blocked := BlockedReason(err); blocked {
+		e.blockedStatus(ctx, rec, in, user, plan)
+	}
 	if err != nil {
 		return outcome{changed: true}, err
 	}

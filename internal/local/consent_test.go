@@ -223,3 +223,37 @@ func TestGroupMapping(t *testing.T) {
 		t.Errorf("interests after Legal = %v, want them unchanged %v", got, want)
 	}
 }
+
+func TestMailchimpStatusField(t *testing.T) {
+	s := startStack(t)
+	configure(t, s, func(in *apmc.Instance) { in.MailchimpStatusField = "CF_MailchimpStatus" })
+	list := s.Info.Sandbox.Mailchimp.ListID
+
+	const held = "held.status@example.com"
+	id := createUser(t, s, held, map[string]any{"MarketingOptIn": true})
+	if err := s.Mailchimp.SetComplianceState(list, held, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Accessplanit.EditUserInUI(id, map[string]any{"Forenames": "Augusta"}); err != nil {
+		t.Fatal(err)
+	}
+	waitExecution(t, s, "the blocked execution", apmc.ExecutionQuery{Contact: held, Status: apmc.StatusBlocked}, func(apmc.Execution) bool { return true })
+	settle(t, s)
+	if u := apUser(t, s, id); u["CF_MailchimpStatus"] != "blocked" {
+		t.Errorf("CF_MailchimpStatus of the blocked User = %v, want blocked", u["CF_MailchimpStatus"])
+	}
+	if n := len(executions(t, s, apmc.ExecutionQuery{Contact: held, Status: apmc.StatusBlocked})); n != 1 {
+		t.Errorf("blocked executions = %d, want 1 (the status written back is an echo)", n)
+	}
+
+	const leaver = "leaver.status@example.com"
+	leaverID := createUser(t, s, leaver, map[string]any{"MarketingOptIn": true})
+	if err := s.Mailchimp.UnsubscribeInUI(list, leaver, "unsub"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the unsubscribe to reach CF_MailchimpStatus", func() bool { return apUser(t, s, leaverID)["CF_MailchimpStatus"] == "unsubscribed" })
+	settle(t, s)
+	if u := apUser(t, s, leaverID); u["MarketingOptIn"] != true {
+		t.Errorf("MarketingOptIn = %v, want it kept (optouts_to_accessplanit is off)", u["MarketingOptIn"])
+	}
+}

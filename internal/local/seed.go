@@ -50,7 +50,8 @@ func (s *Stack) seed(ctx context.Context, cfg Config, base string, info *Info) e
 	if cfg.AccessplanitBaseURL != "" {
 		in.AccessplanitBaseURL, in.Secrets.AccessplanitAPIKey, in.DefaultCompanyID = cfg.AccessplanitBaseURL, cfg.AccessplanitAPIKey, cfg.AccessplanitCompanyID
 	} else {
-		s.Accessplanit = sbap.New(sbap.Options{})
+		// CF_MailchimpStatus lets an instance try mailchimp_status_field.
+		s.Accessplanit = sbap.New(sbap.Options{CustomFields: []string{"CF_MailchimpStatus"}})
 		s.closers = append(s.closers, s.Accessplanit.Close)
 		url, err := s.listen(cfg.AccessplanitSandboxAddr, s.Accessplanit)
 		if err != nil {
