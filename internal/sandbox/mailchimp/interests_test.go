@@ -36,11 +36,11 @@ func TestInterestCategoriesThroughTheControlAPI(t *testing.T) {
 	e.control(t, "/interest-categories/nope/interests", `{"name":"X"}`, http.StatusNotFound)
 
 	resp, body := e.do("GET", "/3.0/lists/"+e.listID+"/interest-categories", nil)
-	if cats := decodeObject(t, body)["categories"].([]any); resp.StatusCode != 200 || len(cats) != 2 || cats[0].(map[string]any)["title"] != "Departments" {
+	if cats := decodeObject(t, body)["categories"].([]any); resp.StatusCode != http.StatusOK || len(cats) != 2 || cats[0].(map[string]any)["title"] != "Departments" {
 		t.Errorf("GET interest-categories = %d %s", resp.StatusCode, body)
 	}
 	resp, body = e.do("GET", "/3.0/lists/"+e.listID+"/interest-categories/"+depts+"/interests", nil)
-	if v := decodeObject(t, body); resp.StatusCode != 200 || v["total_items"] != 2.0 {
+	if v := decodeObject(t, body); resp.StatusCode != http.StatusOK || v["total_items"] != 2.0 {
 		t.Errorf("GET interests = %d %s", resp.StatusCode, body)
 	}
 
@@ -50,8 +50,10 @@ func TestInterestCategoriesThroughTheControlAPI(t *testing.T) {
 		resp, raw := e.do("PUT", e.memberPath("ada@example.com"), body)
 		return resp, decodeObject(t, raw)
 	}
-	_, m := put(map[string]any{"interests": map[string]bool{north: true}})
-	resp, m = put(map[string]any{"interests": map[string]bool{sales: true}, "marketing_permissions": []map[string]any{{"marketing_permission_id": perm, "enabled": true}}})
+	if resp, _ := put(map[string]any{"interests": map[string]bool{north: true}}); resp.StatusCode != http.StatusOK {
+		t.Fatalf("PUT with North = %d", resp.StatusCode)
+	}
+	resp, m := put(map[string]any{"interests": map[string]bool{sales: true}, "marketing_permissions": []map[string]any{{"marketing_permission_id": perm, "enabled": true}}})
 	want := map[string]any{sales: true, support: false, north: true, south: false}
 	got := m["interests"].(map[string]any)
 	for id, w := range want {
@@ -61,7 +63,7 @@ func TestInterestCategoriesThroughTheControlAPI(t *testing.T) {
 		}
 	}
 	perms := m["marketing_permissions"].([]any)
-	if resp.StatusCode != 200 || len(perms) != 1 || perms[0].(map[string]any)["enabled"] != true || perms[0].(map[string]any)["text"] != "Email" {
+	if resp.StatusCode != http.StatusOK || len(perms) != 1 || perms[0].(map[string]any)["enabled"] != true || perms[0].(map[string]any)["text"] != "Email" {
 		t.Errorf("member marketing_permissions = %v", m["marketing_permissions"])
 	}
 	for name, body := range map[string]map[string]any{
