@@ -57,18 +57,7 @@ func (e *Engine) statusToAccessplanit(ctx context.Context, rec *recorder, in Ins
 	if err != nil {
 		return outcome{}, fmt.Errorf("connect to accessplanit: %w", err)
 	}
-	var user User
-	err = rec.step("find_user", func(out map[string]any) error {
-		var err error
-		var requests int
-		user, found, requests, err = e.findUser(ctx, rec, ap, contact, email)
-		out["found"] = found
-		out["accessplanit_requests"] = requests
-		if found {
-			out["user_id"] = user.ID
-		}
-		return err
-	})
+	user, found, err := e.findUserStep(ctx, rec, ap, contact, email)
 	if err != nil {
 		return outcome{}, err
 	}

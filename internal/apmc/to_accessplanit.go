@@ -60,18 +60,7 @@ func (e *Engine) applyMember(ctx context.Context, rec *recorder, in Instance, em
 		return outcome{}, fmt.Errorf("connect to accessplanit: %w", err)
 	}
 
-	var user User
-	err = rec.step("find_user", func(out map[string]any) error {
-		var err error
-		var requests int
-		user, found, requests, err = e.findUser(ctx, rec, ap, contact, email)
-		out["found"] = found
-		out["accessplanit_requests"] = requests
-		if found {
-			out["user_id"] = user.ID
-		}
-		return err
-	})
+	user, found, err := e.findUserStep(ctx, rec, ap, contact, email)
 	if err != nil {
 		return outcome{}, err
 	}
@@ -166,6 +155,24 @@ func writtenValues(ms []FieldMapping, before Contact, after User, wrote map[stri
 		}
 	}
 	return out
+}
+
+// findUserStep finds the User of a contact (findUser) as a step.
+func (e *Engine) findUserStep(ctx context.Context, rec *recorder, ap Accessplanit, contact Contact, email string) (User, bool, error) {
+	var user User
+	var found bool
+	err := rec.step("find_user", func(out map[string]any) error {
+		var err error
+		var requests int
+		user, found, requests, err = e.findUser(ctx, rec, ap, contact, email)
+		out["found"] = found
+		out["accessplanit_requests"] = requests
+		if found {
+			out["user_id"] = user.ID
+		}
+		return err
+	})
+	return user, found, err
 }
 
 // creatingStatuses are the member statuses a new accessplanit User is
