@@ -262,3 +262,39 @@ func TestPlanCreatesNoUserForTheOldAddressOfALinkedUser(t *testing.T) {
 		t.Errorf("plan creates %d Users, want none for the old address of a linked User (%v)", plan.Counts[apmc.PairCreateInAccessplanit], plan.Counts)
 	}
 }
+
+// A User whose address Mailchimp erased is planned for Mailchimp like any
+// other; the batch refuses it, and its execution is blocked, not failed.
+func TestApplyRecordsForgottenAddressesAsBlocked(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	if _, err := w.ap.ImportUsers([]map[string]any{
+		{"Forenames": "Erased", "Surname": "Person", "Email": "erased@example.com"},
+		{"Forenames": "Kept", "Surname": "Person", "Email": "kept@example.com"},
+	}); err != nil {
+		t.Fatalf("ImportUsers() error = %v", err)
+	}
+	if err := w.mc.Forget(w.instance.MailchimpListID, "erased@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	plan, err := w.svc.Plan(ctx, w.instance.ID, nil)
+	if err != nil {
+		t.Fatalf("Plan() error = %v", err)
+	}
+	if _, err := w.svc.Apply(ctx, w.instance.ID, plan.ID, nil); err != nil {
+		t.Fatalf("Apply() error = %v", err)
+	}
+	for status, want := range map[apmc.Status]string{apmc.StatusBlocked: "erased@example.com", apmc.StatusSucceeded: "kept@example.com"} {
+		list, _, err := w.execs.Executions(ctx, w.instance.ID, apmc.ExecutionQuery{Status: status})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(list) != 1 || list[0].Contact != want {
+			t.Errorf("%s executions = %+v, want one for %s", status, list, want)
+			continue
+		}
+		if status == apmc.StatusBlocked && !strings.Contains(list[0].Reason, "permanently deleted") {
+			t.Errorf("blocked execution reason = %q, want Mailchimp's", list[0].Reason)
+		}
+	}
+}
