@@ -132,7 +132,7 @@ func (e *Engine) toMailchimp(ctx context.Context, rec *recorder, in Instance, c 
 		defer wait.record(out)
 		var err error
 		if plan.Action == ActionMove {
-			written, err = e.moveMember(ctx, rec, mc, in, plan.PreviousEmail, member, contact.Mailchimp.Values)
+			written, err = e.moveMember(ctx, rec, mc, in, plan.PreviousEmail, member, contact.Mailchimp.Values, statusIfNew)
 		} else {
 			written, err = mc.UpsertMember(ctx, in.MailchimpListID, member, statusIfNew)
 		}
@@ -286,12 +286,12 @@ func (e *Engine) contactForUser(ctx context.Context, instanceID, email, userID s
 
 // moveMember moves the Mailchimp member from oldEmail to the new address, or
 // writes a new member when the new address is already taken there.
-func (e *Engine) moveMember(ctx context.Context, rec *recorder, mc Mailchimp, in Instance, oldEmail string, m Member, before Values) (Member, error) {
+func (e *Engine) moveMember(ctx context.Context, rec *recorder, mc Mailchimp, in Instance, oldEmail string, m Member, before Values, statusIfNew string) (Member, error) {
 	_, err := mc.Member(ctx, in.MailchimpListID, m.Email)
 	switch {
 	case err == nil:
 		rec.logf("warn", "email changed from %s to %s, but %s is already a Mailchimp contact: updating it; %s is kept as it is", oldEmail, m.Email, m.Email, oldEmail)
-		return mc.UpsertMember(ctx, in.MailchimpListID, m, in.StatusIfNew)
+		return mc.UpsertMember(ctx, in.MailchimpListID, m, statusIfNew)
 	case !errors.Is(err, ErrNotFound):
 		return Member{}, fmt.Errorf("look up member %s: %w", m.Email, err)
 	}
@@ -299,7 +299,7 @@ func (e *Engine) moveMember(ctx context.Context, rec *recorder, mc Mailchimp, in
 	if err != nil {
 		if errors.Is(err, ErrNotFound) {
 			rec.logf("warn", "email changed from %s to %s, but %s is not in Mailchimp: creating %s", oldEmail, m.Email, oldEmail, m.Email)
-			return mc.UpsertMember(ctx, in.MailchimpListID, m, in.StatusIfNew)
+			return mc.UpsertMember(ctx, in.MailchimpListID, m, statusIfNew)
 		}
 		return Member{}, fmt.Errorf("change member email: %w", err)
 	}
@@ -307,7 +307,7 @@ func (e *Engine) moveMember(ctx context.Context, rec *recorder, mc Mailchimp, in
 	if withoutEmail(before).Equal(m.MergeFields) {
 		return moved, nil // only the address changed: one call
 	}
-	return mc.UpsertMember(ctx, in.MailchimpListID, m, in.StatusIfNew)
+	return mc.UpsertMember(ctx, in.MailchimpListID, m, statusIfNew)
 }
 
 // saveIfNew saves what the service learned of a contact without writing to

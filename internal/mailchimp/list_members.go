@@ -46,8 +46,8 @@ func (c *Client) MembersPage(ctx context.Context, listID string, offset, count i
 	}
 	for _, tag := range mergeTags {
 		tag = strings.ToUpper(strings.TrimSpace(tag))
-		if tag == "" || tag == apmc.TagEmail || strings.ContainsAny(tag, ",.") {
-			continue // EMAIL is email_address; a comma or dot would break the list
+		if tag == "" || tag == apmc.TagEmail || strings.ContainsAny(tag, ",.:") {
+			continue // EMAIL is email_address; groups and permissions are not merge fields; a comma or dot would break the list
 		}
 		fields = append(fields, "members.merge_fields."+tag)
 	}
