@@ -177,3 +177,10 @@ func mappingIndex(ms []FieldMapping, tag string) int {
 func sameOptIn(a, b *bool) bool {
 	return (a == nil) == (b == nil) && (a == nil || *a == *b)
 }
+
+// addedToMailchimp reports whether a User who is not a member yet is added
+// to the audience at all.
+func addedToMailchimp(in Instance, u User) bool {
+	_, add := NewMemberStatus(in.Consent, in.StatusIfNew, OptedIn(u))
+	return add
+}

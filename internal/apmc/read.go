@@ -95,7 +95,7 @@ func (e *Engine) ReadBatch(ctx context.Context, changes []Change) *Reads {
 		if err != nil {
 			continue
 		}
-		users, requests, err := ap.Users(ctx, ids[instanceID], readFields(in))
+		users, requests, err := ap.Users(ctx, ids[instanceID], ReadFields(in))
 		r.requests[instanceID] += requests
 		if err != nil {
 			r.failed[instanceID] = Redact(err.Error(), in.Secrets.Values())
@@ -108,10 +108,10 @@ func (e *Engine) ReadBatch(ctx context.Context, changes []Change) *Reads {
 	return r
 }
 
-// readFields are the accessplanit properties a change to Mailchimp reads:
+// ReadFields are the accessplanit properties a change to Mailchimp reads:
 // the mapped ones, MarketingOptIn when the instance syncs consent, and the
 // field the member's Mailchimp status is written to, if any.
-func readFields(in Instance) []string {
+func ReadFields(in Instance) []string {
 	out := mappedFields(in.Mappings)
 	if in.Consent != nil && !slices.Contains(out, FieldMarketingOptIn) {
 		out = append(out, FieldMarketingOptIn)

@@ -234,6 +234,7 @@ func (a Applier) batches(ctx context.Context, in apmc.Instance, pairs []apmc.Pai
 // toMailchimp writes one batch of contacts to Mailchimp.
 func (a Applier) toMailchimp(ctx context.Context, in apmc.Instance, pairs []apmc.Pair, decided []apmc.PairPlan, chunk []int, res *Result) error {
 	var batch []apmc.Member
+	var statuses []string // the status each member of batch gets if it is new
 	var live []int
 	for _, i := range chunk {
 		p, d := pairs[i], decided[i]
@@ -263,14 +264,14 @@ func (a Applier) toMailchimp(ctx context.Context, in apmc.Instance, pairs []apmc
 			return fmt.Errorf("announce the write of %s: %w", d.Email, err)
 		}
 		batch = append(batch, apmc.MemberToWrite(in.Mappings, d.Email, d.ToMailchimp))
+		statuses = append(statuses, newMemberStatus(in, p, d))
 		live = append(live, i)
 	}
 	if len(batch) == 0 {
 		return nil
 	}
 	started := a.now()
-	res.MailchimpRequests++
-	written, refused, err := a.Mailchimp.UpsertMembers(ctx, in.MailchimpListID, batch, in.StatusIfNew)
+	written, refused, err := a.upsertByStatus(ctx, in, batch, statuses, res)
 	if err != nil {
 		return fmt.Errorf("batch write of %d members: %w", len(batch), err)
 	}
@@ -358,7 +359,7 @@ func (a Applier) move(ctx context.Context, in apmc.Instance, p apmc.Pair, d apmc
 	m, err := a.Member.ChangeEmail(ctx, in.MailchimpListID, from, d.Email)
 	if err == nil && !withoutEmail(d.ToMailchimp).Equal(withoutEmail(apmc.MemberValues(in.Mappings, *p.Member))) {
 		res.MailchimpRequests++
-		m, err = a.Member.UpsertMember(ctx, in.MailchimpListID, apmc.MemberToWrite(in.Mappings, d.Email, d.ToMailchimp), in.StatusIfNew)
+		m, err = a.Member.UpsertMember(ctx, in.MailchimpListID, apmc.MemberToWrite(in.Mappings, d.Email, d.ToMailchimp), newMemberStatus(in, p, d))
 	}
 	if err != nil {
 		if !apmc.IsPermanent(err) {

@@ -298,3 +298,43 @@ func TestApplyRecordsForgottenAddressesAsBlocked(t *testing.T) {
 		}
 	}
 }
+
+// With consent, a first sync gives new members the status their User's
+// MarketingOptIn asks for, and adds no one the instance would not add.
+func TestFirstSyncFollowsConsent(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		consent apmc.Consent
+		want    map[string]string // email → status; "" means not added
+	}{
+		{"defaults", apmc.Consent{}, map[string]string{"in@example.com": "subscribed", "out@example.com": "transactional"}},
+		{"double opt-in, not opted in skipped", apmc.Consent{DoubleOptIn: true, NotOptedIn: apmc.NotOptedInSkip}, map[string]string{"in@example.com": "pending", "out@example.com": ""}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			w := newWorld(t)
+			consent := tt.consent
+			w.instance.Consent = &consent
+			w.svc.Instances = staticInstances{w.instance}
+			ctx := context.Background()
+			if _, err := w.ap.ImportUsers([]map[string]any{
+				{"Forenames": "In", "Surname": "Person", "Email": "in@example.com", "MarketingOptIn": true},
+				{"Forenames": "Out", "Surname": "Person", "Email": "out@example.com"},
+			}); err != nil {
+				t.Fatalf("ImportUsers() error = %v", err)
+			}
+			plan, err := w.svc.Plan(ctx, w.instance.ID, nil)
+			if err != nil {
+				t.Fatalf("Plan() error = %v", err)
+			}
+			if _, err := w.svc.Apply(ctx, w.instance.ID, plan.ID, nil); err != nil {
+				t.Fatalf("Apply() error = %v", err)
+			}
+			for email, want := range tt.want {
+				m, ok := w.mc.Member(w.instance.MailchimpListID, email)
+				if got := map[bool]string{true: m.Status}[ok]; got != want {
+					t.Errorf("member %s status = %q (exists %v), want %q", email, got, ok, want)
+				}
+			}
+		})
+	}
+}
