@@ -359,7 +359,7 @@ func (a Applier) move(ctx context.Context, in apmc.Instance, p apmc.Pair, d apmc
 	m, err := a.Member.ChangeEmail(ctx, in.MailchimpListID, from, d.Email)
 	if err == nil && !withoutEmail(d.ToMailchimp).Equal(withoutEmail(apmc.MemberValues(in.Mappings, *p.Member))) {
 		res.MailchimpRequests++
-		m, err = a.Member.UpsertMember(ctx, in.MailchimpListID, apmc.MemberToWrite(in.Mappings, d.Email, d.ToMailchimp), newMemberStatus(in, p, d))
+		m, err = a.Member.UpsertMember(ctx, in.MailchimpListID, apmc.MemberToWrite(in.Mappings, d.Email, d.ToMailchimp), cmp.Or(newMemberStatus(in, p, d), in.StatusIfNew))
 	}
 	if err != nil {
 		if !apmc.IsPermanent(err) {
