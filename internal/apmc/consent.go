@@ -2,6 +2,7 @@ package apmc
 
 import (
 	"fmt"
+	"maps"
 	"strings"
 )
 
@@ -183,4 +184,10 @@ func sameOptIn(a, b *bool) bool {
 func addedToMailchimp(in Instance, u User) bool {
 	_, add := NewMemberStatus(in.Consent, in.StatusIfNew, OptedIn(u))
 	return add
+}
+
+// sameWrite reports whether two writes send the same merge fields, interests
+// and marketing permissions.
+func sameWrite(a, b Member) bool {
+	return a.MergeFields.Equal(b.MergeFields) && maps.Equal(a.Interests, b.Interests) && maps.Equal(a.MarketingPermissions, b.MarketingPermissions)
 }

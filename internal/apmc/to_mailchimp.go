@@ -304,7 +304,7 @@ func (e *Engine) moveMember(ctx context.Context, rec *recorder, mc Mailchimp, in
 		return Member{}, fmt.Errorf("change member email: %w", err)
 	}
 	rec.logf("info", "Mailchimp contact moved from %s to %s", oldEmail, m.Email)
-	if withoutEmail(before).Equal(m.MergeFields) {
+	if sameWrite(MemberToWrite(in.Mappings, m.Email, before), m) {
 		return moved, nil // only the address changed: one call
 	}
 	return mc.UpsertMember(ctx, in.MailchimpListID, m, statusIfNew)
