@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/apmc-sync/apmc/internal/accessplanit"
 	"github.com/apmc-sync/apmc/internal/apmc"
 	"github.com/apmc-sync/apmc/internal/mailchimp"
 )
@@ -139,4 +140,34 @@ func describeConsent(c *apmc.Consent) string {
 	}
 	onOff := map[bool]string{true: "on", false: "off"}
 	return fmt.Sprintf("%s, %s; opt-outs to Mailchimp %s, to accessplanit %s", in, out, onOff[c.OptoutsToMailchimp], onOff[c.OptoutsToAccessplanit])
+}
+
+// checkStatusField refuses a mailchimp_status_field the platform's Users do
+// not have or that the platform sets itself, and spells a custom field as
+// the platform does. customFields is called only for a custom field.
+func checkStatusField(in *apmc.Instance, customFields func() ([]accessplanit.CustomField, error)) error {
+	f := in.MailchimpStatusField
+	if f == "" {
+		return nil
+	}
+	if std, ok := apmc.StandardUserField(f); ok {
+		if std.ReadOnly || std.Kind != apmc.KindText {
+			return apmc.Invalidf("mailchimp_status_field %s: the platform sets it, or it holds no text; choose a text field such as a CF_ custom field", f)
+		}
+		return nil
+	}
+	if !apmc.IsCustomField(f) {
+		return apmc.Invalidf("mailchimp_status_field %s: accessplanit Users have no such field (custom fields are named CF_<Name>)", f)
+	}
+	list, err := customFields()
+	if err != nil {
+		return fmt.Errorf("read accessplanit's custom fields: %w", err)
+	}
+	for _, c := range list {
+		if strings.EqualFold(c.Name, f) {
+			in.MailchimpStatusField = c.Name
+			return nil
+		}
+	}
+	return apmc.Invalidf("mailchimp_status_field %s: accessplanit has no User custom field of that name", f)
 }

@@ -28,6 +28,8 @@ func TestConfigureGroupsPermissionsAndConsent(t *testing.T) {
 		{"a group the audience does not have", []string{"--map", "group:Regions=JobTitle"}, `no interest category "Regions" (it has Departments)`, `group "Departments" (checkboxes): Sales`},
 		{"a group", []string{"--map", "group:departments=JobTitle"}, "", `group "Departments" (checkboxes): Sales`},
 		{"a bad not-opted-in setting", []string{"--not-opted-in", "maybe"}, "not_opted_in", ""},
+		{"a status field the platform sets", []string{"--mailchimp-status-field", "DateUpdated"}, "the platform sets it", ""},
+		{"an unknown custom status field", []string{"--mailchimp-status-field", "CF_Nope"}, "no User custom field", ""},
 		{"consent", []string{"--double-opt-in", "--optouts-to-mailchimp", "--mailchimp-status-field", "ExternalID"}, "", ""},
 	}
 	for _, tt := range tests {

@@ -164,5 +164,8 @@ func connectAndCheck(ctx context.Context, t *target, in *apmc.Instance, wantList
 	if in.Mappings, err = checkTargets(ctx, mc, in.MailchimpListID, ms, w); err != nil {
 		return err
 	}
+	if err := checkStatusField(in, func() ([]accessplanit.CustomField, error) { return ap.CustomFields(ctx) }); err != nil {
+		return err
+	}
 	return in.Validate()
 }
