@@ -78,16 +78,7 @@ func (e *Engine) statusToAccessplanit(ctx context.Context, rec *recorder, in Ins
 	if len(fields) == 0 {
 		return e.settle(ctx, rec, Plan{Action: ActionRecord, Reason: fmt.Sprintf("the User already holds what the %s member means for it: nothing written", member.Status), Seen: seen}, contact)
 	}
-	err = rec.step("update_user", func(out map[string]any) error {
-		out["user_id"] = user.ID
-		out["changed_fields"] = fields
-		out["accessplanit_requests"] = 1
-		if err := ap.UpdateUser(ctx, user.ID, fields); err != nil {
-			return fmt.Errorf("update accessplanit user %s: %w", user.ID, err)
-		}
-		return nil
-	})
-	if err != nil {
+	if err := e.updateUser(ctx, rec, ap, user.ID, fields); err != nil {
 		return outcome{changed: true}, err
 	}
 	if _, ok := fields[FieldMarketingOptIn]; ok {

@@ -77,16 +77,7 @@ func (e *Engine) applyMember(ctx context.Context, rec *recorder, in Instance, em
 			seen.Accessplanit.Values, _, _ = MapToMailchimp(in.Mappings, user)
 			return e.settle(ctx, rec, Plan{Action: ActionRecord, Reason: "no mapped field changed; nothing written to accessplanit", Seen: seen}, contact)
 		}
-		err = rec.step("update_user", func(out map[string]any) error {
-			out["user_id"] = user.ID
-			out["changed_fields"] = changed
-			out["accessplanit_requests"] = 1
-			if err := ap.UpdateUser(ctx, user.ID, changed); err != nil {
-				return fmt.Errorf("update accessplanit user %s: %w", user.ID, err)
-			}
-			return nil
-		})
-		if err != nil {
+		if err := e.updateUser(ctx, rec, ap, user.ID, changed); err != nil {
 			return outcome{changed: true}, err
 		}
 		after = user
@@ -155,6 +146,19 @@ func writtenValues(ms []FieldMapping, before Contact, after User, wrote map[stri
 		}
 	}
 	return out
+}
+
+// updateUser writes fields to a User as a step.
+func (e *Engine) updateUser(ctx context.Context, rec *recorder, ap Accessplanit, id string, fields map[string]string) error {
+	return rec.step("update_user", func(out map[string]any) error {
+		out["user_id"] = id
+		out["changed_fields"] = fields
+		out["accessplanit_requests"] = 1
+		if err := ap.UpdateUser(ctx, id, fields); err != nil {
+			return fmt.Errorf("update accessplanit user %s: %w", id, err)
+		}
+		return nil
+	})
 }
 
 // findUserStep finds the User of a contact (findUser) as a step.
