@@ -25,7 +25,7 @@ func importFirstSyncData(t *testing.T, s *cliStack) {
 	old := time.Now().Add(-48 * time.Hour).UTC().Format("2006-01-02T15:04:05")
 	older := time.Now().Add(-96 * time.Hour).UTC().Format("2006-01-02T15:04:05")
 	if _, err := s.Accessplanit.ImportUsers([]map[string]any{
-		{"Forenames": "Only", "Surname": "InAP", "Email": "cli.only.ap@example.com", "DateUpdated": old},
+		{"Forenames": "Only", "Surname": "InAP", "Email": "cli.only.ap@example.com", "MarketingOptIn": true, "DateUpdated": old},
 		{"Forenames": "Same", "Surname": "Both", "Email": "cli.same@example.com", "DateUpdated": old},
 		{"Forenames": "Newer", "Surname": "InAP", "Email": "cli.differs@example.com"},
 		{"Forenames": "Gone", "Surname": "Away", "Email": "cli.unsub@example.com"},

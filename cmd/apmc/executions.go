@@ -31,7 +31,7 @@ type filterFlags struct {
 
 func addFilterFlags(fs *flag.FlagSet) *filterFlags {
 	f := &filterFlags{}
-	fs.StringVar(&f.status, "status", "", "succeeded, failed, suppressed, skipped or held")
+	fs.StringVar(&f.status, "status", "", "succeeded, failed, blocked, suppressed, skipped or held")
 	fs.StringVar(&f.flow, "flow", "", "accessplanit_to_mailchimp or mailchimp_to_accessplanit")
 	fs.StringVar(&f.from, "from", "", "started at or after (RFC 3339)")
 	fs.StringVar(&f.to, "to", "", "started before (RFC 3339)")

@@ -207,6 +207,10 @@ func instanceShow(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		tb.row("Mailchimp base URL", in.MailchimpBaseURL)
 	}
 	tb.row("status if new", in.StatusIfNew)
+	tb.row("consent", describeConsent(in.Consent))
+	if in.MailchimpStatusField != "" {
+		tb.row("Mailchimp status written to", in.MailchimpStatusField)
+	}
 	tb.row("accessplanit URL", in.AccessplanitBaseURL)
 	tb.row("default Account", in.DefaultCompanyID)
 	if in.AccessplanitUserID != "" {

@@ -30,6 +30,7 @@ type settingsFlags struct {
 	retentionDays      int
 	notificationURL    string
 	maps, unmaps       multiFlag
+	consent            *consentFlags
 	given              map[string]bool
 }
 
@@ -51,8 +52,9 @@ func addSettingsFlags(fs *flag.FlagSet) *settingsFlags {
 	fs.StringVar(&s.emailChanges, "mailchimp-email-changes", "", "what a confirmed email change in Mailchimp does in accessplanit: new_user (default: the new address is a new User), follow (the linked User's login email changes: anyone holding the contact's Mailchimp profile link could then move it) or ignore")
 	fs.IntVar(&s.retentionDays, "retention-days", 0, "days executions are kept (default 30)")
 	fs.StringVar(&s.notificationURL, "notification-url", "", "https URL (a Slack-compatible incoming webhook) told when the instance starts failing, recovers, is paused or resumed, or has dead letters; stored sealed; --notification-url '' clears it")
-	fs.Var(&s.maps, "map", "field mapping TAG=Field[:type][:direction] (repeatable), e.g. BIRTHDAY=DOB:birthday:accessplanit_to_mailchimp")
+	fs.Var(&s.maps, "map", "field mapping TAG=Field[:type][:direction] (repeatable), e.g. BIRTHDAY=DOB:birthday:accessplanit_to_mailchimp; group:Category=Field selects interests of a Mailchimp group, permission:ID=Field sets a GDPR marketing permission")
 	fs.Var(&s.unmaps, "unmap", "merge tag whose mapping is removed (repeatable; configure)")
+	s.consent = addConsentFlags(fs)
 	return s
 }
 
@@ -97,6 +99,7 @@ func (s *settingsFlags) apply(in *apmc.Instance) error {
 		}
 		in.RetentionDays = s.retentionDays
 	}
+	s.consent.apply(in, s.given)
 	var add []apmc.FieldMapping
 	for _, raw := range s.maps {
 		m, err := parseMapping(raw)
@@ -163,6 +166,11 @@ func connectAndCheck(ctx context.Context, t *target, in *apmc.Instance, wantList
 	if err != nil {
 		return err
 	}
-	in.Mappings = ms
+	if in.Mappings, err = checkTargets(ctx, mc, in.MailchimpListID, ms, w); err != nil {
+		return err
+	}
+	if err := checkStatusField(in, func() ([]accessplanit.CustomField, error) { return ap.CustomFields(ctx) }); err != nil {
+		return err
+	}
 	return in.Validate()
 }

@@ -101,8 +101,8 @@ func checkMappings(ms []apmc.FieldMapping, d apmc.Direction, mergeFields []mailc
 	}
 	var problems []string
 	for _, m := range ms {
-		if m.MergeTag == apmc.TagEmail {
-			continue
+		if m.MergeTag == apmc.TagEmail || m.IsGroup() || m.IsPermission() {
+			continue // groups and permissions are checkTargets' to check
 		}
 		f, ok := byTag[m.MergeTag]
 		if !ok {

@@ -287,8 +287,8 @@ func summaryOf(t *testing.T, e *env, id string) ops.Summary {
 func TestSummaries(t *testing.T) {
 	e := newEnv(t)
 	e.deadLetter(t, "one@example.com", "two@example.com", "three@example.com")
-	alpha := map[apmc.Status]int{apmc.StatusSucceeded: 3, apmc.StatusFailed: 1, apmc.StatusSuppressed: 1, apmc.StatusSkipped: 1, apmc.StatusHeld: 1}
-	none := map[apmc.Status]int{apmc.StatusSucceeded: 0, apmc.StatusFailed: 0, apmc.StatusSuppressed: 0, apmc.StatusSkipped: 0, apmc.StatusHeld: 0}
+	alpha := map[apmc.Status]int{apmc.StatusSucceeded: 3, apmc.StatusFailed: 1, apmc.StatusBlocked: 0, apmc.StatusSuppressed: 1, apmc.StatusSkipped: 1, apmc.StatusHeld: 1}
+	none := map[apmc.Status]int{apmc.StatusSucceeded: 0, apmc.StatusFailed: 0, apmc.StatusBlocked: 0, apmc.StatusSuppressed: 0, apmc.StatusSkipped: 0, apmc.StatusHeld: 0}
 	want := map[string]map[apmc.Status]int{"alpha": alpha, "beta": none}
 	check := func(t *testing.T, s ops.Summary) {
 		t.Helper()

@@ -87,6 +87,12 @@ type Member struct {
 	ContactID string `json:"contact_id,omitempty"`
 	// LastChanged is when Mailchimp last changed the member.
 	LastChanged time.Time `json:"last_changed,omitzero"`
+	// Interests are the member's group interests: interest id → selected.
+	// A write sends only those it names.
+	Interests map[string]bool `json:"interests,omitempty"`
+	// MarketingPermissions are the member's GDPR marketing permissions:
+	// marketing permission id → enabled. A write sends only those it names.
+	MarketingPermissions map[string]bool `json:"marketing_permissions,omitempty"`
 }
 
 // Change is one change notified by a webhook: the message on the queue.

@@ -21,6 +21,9 @@ type Contact struct {
 	// to while the instance ignores such changes: that address then stays
 	// out of accessplanit.
 	MovedFrom string `json:"moved_from,omitempty"`
+	// MarketingOptIn is the User's MarketingOptIn as last seen, when the
+	// instance syncs consent: an opt-out is a change from true to false.
+	MarketingOptIn *bool `json:"marketing_opt_in,omitempty"`
 
 	Mailchimp    SideState `json:"mailchimp"`
 	Accessplanit SideState `json:"accessplanit"`

@@ -54,6 +54,13 @@ type Plan struct {
 	Fields map[string]string
 	// PreviousEmail is the address the contact moves from.
 	PreviousEmail string
+	// StatusIfNew is the status a member created by the write gets; empty
+	// means the write must not create one (the User has not opted in to
+	// marketing and the instance adds only those who have).
+	StatusIfNew string
+	// Unsubscribe asks the write to unsubscribe the member: its User opted
+	// out and the instance sends opt-outs to Mailchimp.
+	Unsubscribe bool
 }
 
 // sourceTime is a time read from an API, or stored from one, limited to the
@@ -186,6 +193,11 @@ func DecideToMailchimp(in ToMailchimpInput) (Plan, error) {
 	seen.UserID = u.ID
 	seen.Accessplanit.Values = values
 	seen.Accessplanit.SourceTime = later(known, read)
+	optedIn := OptedIn(u)
+	if in.Instance.Consent != nil {
+		seen.MarketingOptIn = &optedIn
+	}
+	unsubscribe := OptOutToMailchimp(in.Instance.Consent, contact.MarketingOptIn, optedIn)
 	if contact.MovedTo != "" && !moved {
 		return Plan{Action: ActionSkip, Reason: fmt.Sprintf("Mailchimp moved this contact to %s; the old address is not added back", contact.MovedTo), Seen: seen}, nil
 	}
@@ -201,7 +213,7 @@ func DecideToMailchimp(in ToMailchimpInput) (Plan, error) {
 	if contact.UserID != "" && contact.UserID != u.ID {
 		warnings = append(warnings, fmt.Sprintf("accessplanit users %s and %s share the email %s; the most recent change (user %s) wins in Mailchimp", contact.UserID, u.ID, values[TagEmail], u.ID))
 	}
-	if !moved && contact.Mailchimp.Values.Equal(values) {
+	if !moved && !unsubscribe && contact.Mailchimp.Values.Equal(values) {
 		return Plan{Action: ActionRecord, Reason: "no mapped field changed; nothing written to Mailchimp", Seen: seen, Values: values, Warnings: warnings}, nil
 	}
 	// Only what differs from what Mailchimp is known to hold is written (and
@@ -224,7 +236,10 @@ func DecideToMailchimp(in ToMailchimpInput) (Plan, error) {
 		write[m.MergeTag] = ""
 		warnings = append(warnings, fmt.Sprintf("%s cleared: %s is empty in accessplanit", m.MergeTag, m.Field))
 	}
-	p := Plan{Action: ActionWrite, Seen: seen, Values: values, Write: write, Warnings: warnings}
+	p := Plan{Action: ActionWrite, Seen: seen, Values: values, Write: write, Warnings: warnings, Unsubscribe: unsubscribe}
+	if status, add := NewMemberStatus(in.Instance.Consent, in.Instance.StatusIfNew, optedIn); add {
+		p.StatusIfNew = status
+	}
 	if moved {
 		p.Action = ActionMove
 		p.PreviousEmail = in.Previous.Email
@@ -267,6 +282,7 @@ func DecideToAccessplanit(in ToAccessplanitInput) (Plan, error) {
 		merges = Values{}
 	}
 	merges[TagEmail] = email
+	maps.Copy(merges, TargetValues(in.Instance.Mappings, in.Member))
 	values := restrict(merges, in.Instance.Mappings, FlowToMailchimp)
 	contact := in.Contact
 	read := sourceTime(in.Member.LastChanged, now)

@@ -97,6 +97,12 @@ func (e *Engine) Apply(ctx context.Context, d Delivery) (Execution, error) {
 		if res.reason != "" {
 			rec.logf("info", "%s: %s", res.status, res.reason)
 		}
+	case isBlocked(err):
+		reason, _ := BlockedReason(err)
+		exec.Status = StatusBlocked
+		exec.Changed = res.changed
+		exec.Reason = rec.redact(reason)
+		rec.logf("warn", "blocked: Mailchimp will not take this contact, not retried: %s", exec.Reason)
 	case IsPermanent(err):
 		exec.Status = StatusFailed
 		exec.Changed = res.changed
@@ -195,6 +201,9 @@ func (e *Engine) apply(ctx context.Context, rec *recorder, d Delivery, retention
 			return outcome{status: StatusSkipped, reason: "the instance is paused and set to discard changes while paused"}, nil
 		}
 		return outcome{status: StatusHeld, reason: "the instance is paused; the change is held and applied on resume"}, nil
+	}
+	if statusFlowsBack(in, c) {
+		return e.statusToAccessplanit(ctx, rec, in, c)
 	}
 	if p, settled := NoReadNeeded(c); settled {
 		return e.settle(ctx, rec, p, Contact{})

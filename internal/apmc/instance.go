@@ -96,6 +96,12 @@ type Instance struct {
 	AccessplanitRequestsPerHour int `json:"accessplanit_requests_per_hour,omitempty"`
 
 	Mappings []FieldMapping `json:"mappings"`
+	// Consent is how marketing consent is synced; nil: it is not.
+	Consent *Consent `json:"consent,omitempty"`
+	// MailchimpStatusField is the accessplanit User property (such as
+	// CF_MailchimpStatus) the member's Mailchimp status is written to when
+	// it blocks or ends marketing; empty: none.
+	MailchimpStatusField string `json:"mailchimp_status_field,omitempty"`
 
 	// DiscardWhilePaused drops changes that arrive while paused instead of holding them.
 	DiscardWhilePaused bool `json:"discard_while_paused,omitempty"`
@@ -205,6 +211,12 @@ func (in Instance) Validate() error {
 	}
 	if in.Direction != DirectionToMailchimp && in.DefaultCompanyID == "" {
 		problems = append(problems, "default_company_id is required when contacts flow to accessplanit")
+	}
+	if in.Consent != nil {
+		problems = append(problems, in.Consent.validate()...)
+	}
+	if in.MailchimpStatusField != "" && !fieldPattern.MatchString(in.MailchimpStatusField) {
+		problems = append(problems, fmt.Sprintf("mailchimp_status_field %q is not an accessplanit property name", in.MailchimpStatusField))
 	}
 	if err := ValidateMappings(in.Mappings, in.Direction); err != nil {
 		problems = append(problems, err.Error())

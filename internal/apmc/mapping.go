@@ -50,6 +50,9 @@ type FieldMapping struct {
 	Type     MergeType `json:"type,omitempty"` // default text
 	// Direction limits the mapping to one flow; empty means both.
 	Direction Direction `json:"direction,omitempty"`
+	// Group is the interest category of a group mapping (MergeTag
+	// "group:<title>"), read from the audience when the instance is configured.
+	Group *InterestGroup `json:"group,omitempty"`
 }
 
 func (m FieldMapping) typ() MergeType {
@@ -60,6 +63,9 @@ func (m FieldMapping) typ() MergeType {
 }
 
 func (m FieldMapping) allows(f Flow) bool {
+	if m.isTarget() {
+		return f == FlowToMailchimp
+	}
 	return m.Direction == "" || m.Direction.Allows(f)
 }
 
@@ -100,6 +106,14 @@ func ValidateMappings(ms []FieldMapping, d Direction) error {
 	seen := map[string]bool{}
 	byTag := map[string]FieldMapping{}
 	for _, m := range ms {
+		if m.isTarget() {
+			problems = append(problems, targetProblems(m)...)
+			if seen[m.MergeTag] {
+				problems = append(problems, fmt.Sprintf("%s is mapped twice", m.MergeTag))
+			}
+			seen[m.MergeTag] = true
+			continue
+		}
 		if !mergeTagPattern.MatchString(m.MergeTag) {
 			problems = append(problems, fmt.Sprintf("merge tag %q must be 1-10 upper-case letters, digits or _", m.MergeTag))
 			continue
@@ -229,6 +243,16 @@ func MapToMailchimp(ms []FieldMapping, u User) (Values, []string, error) {
 		}
 		raw := strings.TrimSpace(u.Fields[m.Field])
 		mandatory := m.MergeTag == TagEmail || m.MergeTag == TagFirstName || m.MergeTag == TagLastName
+		if m.isTarget() {
+			v, err := targetValue(m, raw)
+			if err != nil {
+				return nil, warnings, fmt.Errorf("accessplanit user %s: %w", u.ID, err)
+			}
+			if v != "" {
+				out[m.MergeTag] = v
+			}
+			continue
+		}
 		if raw == "" {
 			if mandatory {
 				missing = append(missing, fmt.Sprintf("%s (from %s)", m.MergeTag, m.Field))

@@ -158,6 +158,8 @@ func DecidePair(in Instance, p Pair, now time.Time) PairPlan {
 		return done(PairUnchanged, fmt.Sprintf("the linked User %s has another email now; no User is created for this address", p.Contact.UserID))
 	case p.Member == nil && !toMC, user == nil && !toAP:
 		return done(PairUnchanged, fmt.Sprintf("the instance syncs %s only", in.Direction))
+	case p.Member == nil && !addedToMailchimp(in, *user):
+		return done(PairUnchanged, "the User has not opted in to marketing and the instance adds only those who have (consent not_opted_in: skip)")
 	case p.Member == nil:
 		out.ToMailchimp = userValues
 		return done(PairCreateInMailchimp, "the User is not in the audience")
@@ -213,6 +215,7 @@ func MemberValues(ms []FieldMapping, m Member) Values {
 		merges = Values{}
 	}
 	merges[TagEmail] = NormaliseEmail(m.Email)
+	maps.Copy(merges, TargetValues(ms, m))
 	return restrict(merges, ms, FlowToMailchimp)
 }
 

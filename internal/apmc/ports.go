@@ -45,6 +45,9 @@ type Mailchimp interface {
 	Member(ctx context.Context, listID, email string) (Member, error)
 	// ChangeEmail moves the member at oldEmail to newEmail.
 	ChangeEmail(ctx context.Context, listID, oldEmail, newEmail string) (Member, error)
+	// Unsubscribe unsubscribes the member with that email (an opt-out);
+	// none wraps ErrNotFound.
+	Unsubscribe(ctx context.Context, listID, email string) (Member, error)
 }
 
 // Accessplanit is what the engine needs of one accessplanit platform.

@@ -129,6 +129,13 @@ func (m *memMailchimp) UpsertMember(_ context.Context, _ string, mem Member, sta
 		cur = Member{Email: mem.Email, Status: statusIfNew, MergeFields: Values{}}
 	}
 	maps.Copy(cur.MergeFields, mem.MergeFields)
+	if len(mem.Interests) > 0 {
+		cur.Interests = maps.Clone(cur.Interests)
+		if cur.Interests == nil {
+			cur.Interests = map[string]bool{}
+		}
+		maps.Copy(cur.Interests, mem.Interests)
+	}
 	m.members[mem.Email] = cur
 	return cur, nil
 }
@@ -139,6 +146,20 @@ func (m *memMailchimp) Member(_ context.Context, _ string, email string) (Member
 		return mem, nil
 	}
 	return Member{}, ErrNotFound
+}
+
+func (m *memMailchimp) Unsubscribe(_ context.Context, _ string, email string) (Member, error) {
+	m.writes++
+	if err := m.next(); err != nil {
+		return Member{}, err
+	}
+	mem, ok := m.members[email]
+	if !ok {
+		return Member{}, ErrNotFound
+	}
+	mem.Status = "unsubscribed"
+	m.members[email] = mem
+	return mem, nil
 }
 
 func (m *memMailchimp) ChangeEmail(_ context.Context, _ string, oldEmail, newEmail string) (Member, error) {

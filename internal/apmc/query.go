@@ -27,7 +27,7 @@ type ExecutionQuery struct {
 
 // Statuses are the statuses an execution ends with, in the order
 // operators see them.
-var Statuses = []Status{StatusSucceeded, StatusFailed, StatusSuppressed, StatusSkipped, StatusHeld}
+var Statuses = []Status{StatusSucceeded, StatusFailed, StatusBlocked, StatusSuppressed, StatusSkipped, StatusHeld}
 
 // Flows are the two directions a change is applied in.
 var Flows = []Flow{FlowToMailchimp, FlowToAccessplanit}
@@ -37,7 +37,7 @@ var Flows = []Flow{FlowToMailchimp, FlowToAccessplanit}
 func (q ExecutionQuery) Validate() error {
 	var problems []string
 	if q.Status != "" && !slices.Contains(Statuses, q.Status) {
-		problems = append(problems, "status must be succeeded, failed, suppressed, skipped or held")
+		problems = append(problems, "status must be succeeded, failed, blocked, suppressed, skipped or held")
 	}
 	if q.Flow != "" && !slices.Contains(Flows, q.Flow) {
 		problems = append(problems, "flow must be accessplanit_to_mailchimp or mailchimp_to_accessplanit")

@@ -95,7 +95,7 @@ func (e *Engine) ReadBatch(ctx context.Context, changes []Change) *Reads {
 		if err != nil {
 			continue
 		}
-		users, requests, err := ap.Users(ctx, ids[instanceID], mappedFields(in.Mappings))
+		users, requests, err := ap.Users(ctx, ids[instanceID], ReadFields(in))
 		r.requests[instanceID] += requests
 		if err != nil {
 			r.failed[instanceID] = Redact(err.Error(), in.Secrets.Values())
@@ -106,6 +106,20 @@ func (e *Engine) ReadBatch(ctx context.Context, changes []Change) *Reads {
 		}
 	}
 	return r
+}
+
+// ReadFields are the accessplanit properties a change to Mailchimp reads:
+// the mapped ones, MarketingOptIn when the instance syncs consent, and the
+// field the member's Mailchimp status is written to, if any.
+func ReadFields(in Instance) []string {
+	out := mappedFields(in.Mappings)
+	if in.Consent != nil && !slices.Contains(out, FieldMarketingOptIn) {
+		out = append(out, FieldMarketingOptIn)
+	}
+	if f := in.MailchimpStatusField; f != "" && !slices.Contains(out, f) {
+		out = append(out, f)
+	}
+	return out
 }
 
 // mappedFields are the accessplanit properties the mappings read.

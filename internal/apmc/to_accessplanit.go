@@ -60,18 +60,7 @@ func (e *Engine) applyMember(ctx context.Context, rec *recorder, in Instance, em
 		return outcome{}, fmt.Errorf("connect to accessplanit: %w", err)
 	}
 
-	var user User
-	err = rec.step("find_user", func(out map[string]any) error {
-		var err error
-		var requests int
-		user, found, requests, err = e.findUser(ctx, rec, ap, contact, email)
-		out["found"] = found
-		out["accessplanit_requests"] = requests
-		if found {
-			out["user_id"] = user.ID
-		}
-		return err
-	})
+	user, found, err := e.findUserStep(ctx, rec, ap, contact, email)
 	if err != nil {
 		return outcome{}, err
 	}
@@ -88,16 +77,7 @@ func (e *Engine) applyMember(ctx context.Context, rec *recorder, in Instance, em
 			seen.Accessplanit.Values, _, _ = MapToMailchimp(in.Mappings, user)
 			return e.settle(ctx, rec, Plan{Action: ActionRecord, Reason: "no mapped field changed; nothing written to accessplanit", Seen: seen}, contact)
 		}
-		err = rec.step("update_user", func(out map[string]any) error {
-			out["user_id"] = user.ID
-			out["changed_fields"] = changed
-			out["accessplanit_requests"] = 1
-			if err := ap.UpdateUser(ctx, user.ID, changed); err != nil {
-				return fmt.Errorf("update accessplanit user %s: %w", user.ID, err)
-			}
-			return nil
-		})
-		if err != nil {
+		if err := e.updateUser(ctx, rec, ap, user.ID, changed); err != nil {
 			return outcome{changed: true}, err
 		}
 		after = user
@@ -166,6 +146,37 @@ func writtenValues(ms []FieldMapping, before Contact, after User, wrote map[stri
 		}
 	}
 	return out
+}
+
+// updateUser writes fields to a User as a step.
+func (e *Engine) updateUser(ctx context.Context, rec *recorder, ap Accessplanit, id string, fields map[string]string) error {
+	return rec.step("update_user", func(out map[string]any) error {
+		out["user_id"] = id
+		out["changed_fields"] = fields
+		out["accessplanit_requests"] = 1
+		if err := ap.UpdateUser(ctx, id, fields); err != nil {
+			return fmt.Errorf("update accessplanit user %s: %w", id, err)
+		}
+		return nil
+	})
+}
+
+// findUserStep finds the User of a contact (findUser) as a step.
+func (e *Engine) findUserStep(ctx context.Context, rec *recorder, ap Accessplanit, contact Contact, email string) (User, bool, error) {
+	var user User
+	var found bool
+	err := rec.step("find_user", func(out map[string]any) error {
+		var err error
+		var requests int
+		user, found, requests, err = e.findUser(ctx, rec, ap, contact, email)
+		out["found"] = found
+		out["accessplanit_requests"] = requests
+		if found {
+			out["user_id"] = user.ID
+		}
+		return err
+	})
+	return user, found, err
 }
 
 // creatingStatuses are the member statuses a new accessplanit User is

@@ -109,7 +109,22 @@ func (e *Engine) toMailchimp(ctx context.Context, rec *recorder, in Instance, c 
 		return e.settle(ctx, rec, plan, contact)
 	}
 
-	member := Member{Email: email, MergeFields: withoutEmail(plan.Write)}
+	if plan.Unsubscribe && plan.Action == ActionWrite && contact.Mailchimp.Values.Equal(plan.Values) {
+		// Only the consent changed: the opt-out is the one call.
+		return e.unsubscribe(ctx, rec, mc, in, email, plan)
+	}
+	member := MemberToWrite(in.Mappings, email, plan.Write)
+	statusIfNew := plan.StatusIfNew
+	if statusIfNew == "" {
+		exists, err := e.memberExists(ctx, rec, mc, in, email, contact)
+		if err != nil {
+			return outcome{}, err
+		}
+		if !exists {
+			return e.settle(ctx, rec, Plan{Action: ActionSkip, Reason: "the User has not opted in to marketing and the instance adds only those who have (consent not_opted_in: skip)", Seen: plan.Seen}, contact)
+		}
+		statusIfNew = string(NotOptedInTransactional) // the member exists: its status is kept
+	}
 	var written Member
 	err = rec.step("upsert_member", func(out map[string]any) error {
 		out["changed_fields"] = plan.Values.Diff(contact.Mailchimp.Values)
@@ -117,9 +132,9 @@ func (e *Engine) toMailchimp(ctx context.Context, rec *recorder, in Instance, c 
 		defer wait.record(out)
 		var err error
 		if plan.Action == ActionMove {
-			written, err = e.moveMember(ctx, rec, mc, in, plan.PreviousEmail, member, contact.Mailchimp.Values)
+			written, err = e.moveMember(ctx, rec, mc, in, plan.PreviousEmail, member, contact.Mailchimp.Values, statusIfNew)
 		} else {
-			written, err = mc.UpsertMember(ctx, in.MailchimpListID, member, in.StatusIfNew)
+			written, err = mc.UpsertMember(ctx, in.MailchimpListID, member, statusIfNew)
 		}
 		if err != nil {
 			return fmt.Errorf("write Mailchimp member: %w", err)
@@ -128,10 +143,18 @@ func (e *Engine) toMailchimp(ctx context.Context, rec *recorder, in Instance, c 
 		out["status"] = written.Status
 		return nil
 	})
+	if _, blocked := BlockedReason(err); blocked {
+		e.blockedStatus(ctx, rec, in, user, plan)
+	}
 	if err != nil {
 		return outcome{changed: true}, err
 	}
 	rec.logf("info", "Mailchimp contact %s written", email)
+	if plan.Unsubscribe {
+		if _, err := e.unsubscribe(ctx, rec, mc, in, email, Plan{}); err != nil {
+			return outcome{changed: true}, err
+		}
+	}
 
 	seen := plan.Seen
 	seen.Mailchimp.Values = plan.Values
@@ -263,12 +286,12 @@ func (e *Engine) contactForUser(ctx context.Context, instanceID, email, userID s
 
 // moveMember moves the Mailchimp member from oldEmail to the new address, or
 // writes a new member when the new address is already taken there.
-func (e *Engine) moveMember(ctx context.Context, rec *recorder, mc Mailchimp, in Instance, oldEmail string, m Member, before Values) (Member, error) {
+func (e *Engine) moveMember(ctx context.Context, rec *recorder, mc Mailchimp, in Instance, oldEmail string, m Member, before Values, statusIfNew string) (Member, error) {
 	_, err := mc.Member(ctx, in.MailchimpListID, m.Email)
 	switch {
 	case err == nil:
 		rec.logf("warn", "email changed from %s to %s, but %s is already a Mailchimp contact: updating it; %s is kept as it is", oldEmail, m.Email, m.Email, oldEmail)
-		return mc.UpsertMember(ctx, in.MailchimpListID, m, in.StatusIfNew)
+		return mc.UpsertMember(ctx, in.MailchimpListID, m, statusIfNew)
 	case !errors.Is(err, ErrNotFound):
 		return Member{}, fmt.Errorf("look up member %s: %w", m.Email, err)
 	}
@@ -276,15 +299,15 @@ func (e *Engine) moveMember(ctx context.Context, rec *recorder, mc Mailchimp, in
 	if err != nil {
 		if errors.Is(err, ErrNotFound) {
 			rec.logf("warn", "email changed from %s to %s, but %s is not in Mailchimp: creating %s", oldEmail, m.Email, oldEmail, m.Email)
-			return mc.UpsertMember(ctx, in.MailchimpListID, m, in.StatusIfNew)
+			return mc.UpsertMember(ctx, in.MailchimpListID, m, statusIfNew)
 		}
 		return Member{}, fmt.Errorf("change member email: %w", err)
 	}
 	rec.logf("info", "Mailchimp contact moved from %s to %s", oldEmail, m.Email)
-	if withoutEmail(before).Equal(m.MergeFields) {
+	if sameWrite(MemberToWrite(in.Mappings, m.Email, before), m) {
 		return moved, nil // only the address changed: one call
 	}
-	return mc.UpsertMember(ctx, in.MailchimpListID, m, in.StatusIfNew)
+	return mc.UpsertMember(ctx, in.MailchimpListID, m, statusIfNew)
 }
 
 // saveIfNew saves what the service learned of a contact without writing to
@@ -294,6 +317,7 @@ func (e *Engine) saveIfNew(ctx context.Context, rec *recorder, stored, seen Cont
 		return nil
 	}
 	if stored.Version > 0 && stored.UserID == seen.UserID && stored.MemberContactID == seen.MemberContactID && stored.MovedTo == seen.MovedTo && stored.MovedFrom == seen.MovedFrom &&
+		sameOptIn(stored.MarketingOptIn, seen.MarketingOptIn) &&
 		stored.Accessplanit.Values.Equal(seen.Accessplanit.Values) &&
 		slices.Equal(stored.Accessplanit.Pending, seen.Accessplanit.Pending) && slices.Equal(stored.Mailchimp.Pending, seen.Mailchimp.Pending) &&
 		stored.Accessplanit.SourceTime.Equal(seen.Accessplanit.SourceTime) && stored.Mailchimp.Values.Equal(seen.Mailchimp.Values) &&

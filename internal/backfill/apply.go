@@ -234,6 +234,7 @@ func (a Applier) batches(ctx context.Context, in apmc.Instance, pairs []apmc.Pai
 // toMailchimp writes one batch of contacts to Mailchimp.
 func (a Applier) toMailchimp(ctx context.Context, in apmc.Instance, pairs []apmc.Pair, decided []apmc.PairPlan, chunk []int, res *Result) error {
 	var batch []apmc.Member
+	var statuses []string // the status each member of batch gets if it is new
 	var live []int
 	for _, i := range chunk {
 		p, d := pairs[i], decided[i]
@@ -262,15 +263,15 @@ func (a Applier) toMailchimp(ctx context.Context, in apmc.Instance, pairs []apmc
 		} else if err != nil {
 			return fmt.Errorf("announce the write of %s: %w", d.Email, err)
 		}
-		batch = append(batch, apmc.Member{Email: d.Email, MergeFields: withoutEmail(d.ToMailchimp)})
+		batch = append(batch, apmc.MemberToWrite(in.Mappings, d.Email, d.ToMailchimp))
+		statuses = append(statuses, newMemberStatus(in, p, d))
 		live = append(live, i)
 	}
 	if len(batch) == 0 {
 		return nil
 	}
 	started := a.now()
-	res.MailchimpRequests++
-	written, refused, err := a.Mailchimp.UpsertMembers(ctx, in.MailchimpListID, batch, in.StatusIfNew)
+	written, refused, err := a.upsertByStatus(ctx, in, batch, statuses, res)
 	if err != nil {
 		return fmt.Errorf("batch write of %d members: %w", len(batch), err)
 	}
@@ -358,7 +359,7 @@ func (a Applier) move(ctx context.Context, in apmc.Instance, p apmc.Pair, d apmc
 	m, err := a.Member.ChangeEmail(ctx, in.MailchimpListID, from, d.Email)
 	if err == nil && !withoutEmail(d.ToMailchimp).Equal(withoutEmail(apmc.MemberValues(in.Mappings, *p.Member))) {
 		res.MailchimpRequests++
-		m, err = a.Member.UpsertMember(ctx, in.MailchimpListID, apmc.Member{Email: d.Email, MergeFields: withoutEmail(d.ToMailchimp)}, in.StatusIfNew)
+		m, err = a.Member.UpsertMember(ctx, in.MailchimpListID, apmc.MemberToWrite(in.Mappings, d.Email, d.ToMailchimp), cmp.Or(newMemberStatus(in, p, d), in.StatusIfNew))
 	}
 	if err != nil {
 		if !apmc.IsPermanent(err) {
@@ -496,7 +497,10 @@ func (a Applier) record(ctx context.Context, in apmc.Instance, p apmc.Pair, d ap
 		Steps:     []apmc.Step{{Name: "decide", Status: "ok", Output: map[string]any{"action": string(d.Action), "winner": string(d.Winner), "reason": d.Reason}}, write},
 		Logs:      []apmc.LogLine{},
 	}
-	if failure != nil {
+	if reason, blocked := apmc.BlockedReason(failure); blocked {
+		// Mailchimp will not take the contact: not a failure to retry.
+		e.Status, e.Reason = apmc.StatusBlocked, apmc.Redact(reason, in.Secrets.Values())
+	} else if failure != nil {
 		e.Status = apmc.StatusFailed
 		e.Error = apmc.Redact(failure.Error(), in.Secrets.Values())
 	}

@@ -262,3 +262,79 @@ func TestPlanCreatesNoUserForTheOldAddressOfALinkedUser(t *testing.T) {
 		t.Errorf("plan creates %d Users, want none for the old address of a linked User (%v)", plan.Counts[apmc.PairCreateInAccessplanit], plan.Counts)
 	}
 }
+
+// A User whose address Mailchimp erased is planned for Mailchimp like any
+// other; the batch refuses it, and its execution is blocked, not failed.
+func TestApplyRecordsForgottenAddressesAsBlocked(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	if _, err := w.ap.ImportUsers([]map[string]any{
+		{"Forenames": "Erased", "Surname": "Person", "Email": "erased@example.com"},
+		{"Forenames": "Kept", "Surname": "Person", "Email": "kept@example.com"},
+	}); err != nil {
+		t.Fatalf("ImportUsers() error = %v", err)
+	}
+	if err := w.mc.Forget(w.instance.MailchimpListID, "erased@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	plan, err := w.svc.Plan(ctx, w.instance.ID, nil)
+	if err != nil {
+		t.Fatalf("Plan() error = %v", err)
+	}
+	if _, err := w.svc.Apply(ctx, w.instance.ID, plan.ID, nil); err != nil {
+		t.Fatalf("Apply() error = %v", err)
+	}
+	for status, want := range map[apmc.Status]string{apmc.StatusBlocked: "erased@example.com", apmc.StatusSucceeded: "kept@example.com"} {
+		list, _, err := w.execs.Executions(ctx, w.instance.ID, apmc.ExecutionQuery{Status: status})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(list) != 1 || list[0].Contact != want {
+			t.Errorf("%s executions = %+v, want one for %s", status, list, want)
+			continue
+		}
+		if status == apmc.StatusBlocked && !strings.Contains(list[0].Reason, "permanently deleted") {
+			t.Errorf("blocked execution reason = %q, want Mailchimp's", list[0].Reason)
+		}
+	}
+}
+
+// With consent, a first sync gives new members the status their User's
+// MarketingOptIn asks for, and adds no one the instance would not add.
+func TestFirstSyncFollowsConsent(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		consent apmc.Consent
+		want    map[string]string // email → status; "" means not added
+	}{
+		{"defaults", apmc.Consent{}, map[string]string{"in@example.com": "subscribed", "out@example.com": "transactional"}},
+		{"double opt-in, not opted in skipped", apmc.Consent{DoubleOptIn: true, NotOptedIn: apmc.NotOptedInSkip}, map[string]string{"in@example.com": "pending", "out@example.com": ""}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			w := newWorld(t)
+			consent := tt.consent
+			w.instance.Consent = &consent
+			w.svc.Instances = staticInstances{w.instance}
+			ctx := context.Background()
+			if _, err := w.ap.ImportUsers([]map[string]any{
+				{"Forenames": "In", "Surname": "Person", "Email": "in@example.com", "MarketingOptIn": true},
+				{"Forenames": "Out", "Surname": "Person", "Email": "out@example.com"},
+			}); err != nil {
+				t.Fatalf("ImportUsers() error = %v", err)
+			}
+			plan, err := w.svc.Plan(ctx, w.instance.ID, nil)
+			if err != nil {
+				t.Fatalf("Plan() error = %v", err)
+			}
+			if _, err := w.svc.Apply(ctx, w.instance.ID, plan.ID, nil); err != nil {
+				t.Fatalf("Apply() error = %v", err)
+			}
+			for email, want := range tt.want {
+				m, ok := w.mc.Member(w.instance.MailchimpListID, email)
+				if got := map[bool]string{true: m.Status}[ok]; got != want {
+					t.Errorf("member %s status = %q (exists %v), want %q", email, got, ok, want)
+				}
+			}
+		})
+	}
+}

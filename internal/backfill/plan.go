@@ -82,6 +82,11 @@ func (r Reader) Pairs(ctx context.Context, in apmc.Instance) ([]apmc.Pair, error
 	}
 
 	fields := apmc.MappedFields(in.Mappings)
+	for _, f := range apmc.ReadFields(in) { // MarketingOptIn for consent, too
+		if !slices.Contains(fields, f) {
+			fields = append(fields, f)
+		}
+	}
 	users := map[string][]apmc.User{} // by email
 	byID := map[string]string{}       // User ID → email
 	var noEmail []apmc.User           // each its own (invalid) pair

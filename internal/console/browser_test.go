@@ -157,7 +157,7 @@ func TestConsoleInTheBrowser(t *testing.T) {
 	company := s.Info.Sandbox.Accessplanit.DefaultCompanyID
 	create := func(first, email string) {
 		t.Helper()
-		if _, err := s.Accessplanit.CreateUserInUI(map[string]any{"Forenames": first, "Surname": "Tester", "Email": email, "MainCompanyID": company}); err != nil {
+		if _, err := s.Accessplanit.CreateUserInUI(map[string]any{"Forenames": first, "Surname": "Tester", "Email": email, "MarketingOptIn": true, "MainCompanyID": company}); err != nil {
 			t.Fatalf("CreateUserInUI(%s) error = %v", email, err)
 		}
 	}

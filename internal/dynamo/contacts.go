@@ -38,6 +38,7 @@ type contactItem struct {
 	MemberContactID string         `json:"member_contact_id,omitempty"`
 	MovedTo         string         `json:"moved_to,omitempty"`
 	MovedFrom       string         `json:"moved_from,omitempty"`
+	MarketingOptIn  *bool          `json:"marketing_opt_in,omitempty"`
 	Mailchimp       apmc.SideState `json:"mailchimp"`
 	Accessplanit    apmc.SideState `json:"accessplanit"`
 	Version         int64          `json:"version"`
@@ -47,7 +48,7 @@ type contactItem struct {
 
 func (it contactItem) contact() apmc.Contact {
 	return apmc.Contact{
-		InstanceID: it.InstanceID, Email: it.Email, UserID: it.UserID, MemberContactID: it.MemberContactID, MovedTo: it.MovedTo, MovedFrom: it.MovedFrom,
+		InstanceID: it.InstanceID, Email: it.Email, UserID: it.UserID, MemberContactID: it.MemberContactID, MovedTo: it.MovedTo, MovedFrom: it.MovedFrom, MarketingOptIn: it.MarketingOptIn,
 		Mailchimp: it.Mailchimp, Accessplanit: it.Accessplanit,
 		Version: it.Version, UpdatedAt: it.UpdatedAt,
 	}
@@ -133,7 +134,7 @@ func (s *ContactStore) SaveContact(ctx context.Context, c apmc.Contact) error {
 		return apmc.Invalidf("save contact: instance id and email are required")
 	}
 	it := contactItem{
-		InstanceID: c.InstanceID, Email: email, UserID: c.UserID, MemberContactID: c.MemberContactID, MovedTo: c.MovedTo, MovedFrom: c.MovedFrom,
+		InstanceID: c.InstanceID, Email: email, UserID: c.UserID, MemberContactID: c.MemberContactID, MovedTo: c.MovedTo, MovedFrom: c.MovedFrom, MarketingOptIn: c.MarketingOptIn,
 		Mailchimp: c.Mailchimp, Accessplanit: c.Accessplanit,
 		Version: c.Version + 1, UpdatedAt: c.UpdatedAt,
 	}

@@ -65,6 +65,8 @@ type instanceItem struct {
 	ConflictWinner        apmc.ConflictWinner `json:"conflict_winner,omitempty"`
 	APRequestsPerHour     int                 `json:"accessplanit_requests_per_hour,omitempty"`
 	Mappings              []apmc.FieldMapping `json:"mappings"`
+	Consent               *apmc.Consent       `json:"consent,omitempty"`
+	MailchimpStatusField  string              `json:"mailchimp_status_field,omitempty"`
 	DiscardWhilePaused    bool                `json:"discard_while_paused,omitempty"`
 	RetentionDays         int                 `json:"retention_days,omitempty"`
 	SealedSecrets         []byte              `json:"sealed_secrets,omitempty"`
@@ -104,6 +106,7 @@ func toInstanceItem(in apmc.Instance) instanceItem {
 		AccessplanitUserID: in.AccessplanitUserID, MailchimpEmailChanges: in.MailchimpEmailChanges, ConflictWinner: in.ConflictWinner, APRequestsPerHour: in.AccessplanitRequestsPerHour, Mappings: in.Mappings,
 		DiscardWhilePaused: in.DiscardWhilePaused, RetentionDays: in.RetentionDays, RequireSignature: in.RequireSignature,
 		NotificationURLSet: in.NotificationURLSet,
+		Consent: in.Consent, MailchimpStatusField: in.MailchimpStatusField,
 	}
 }
 
@@ -115,6 +118,7 @@ func (it instanceItem) instance() apmc.Instance {
 		AccessplanitBaseURL: it.AccessplanitBaseURL, DefaultCompanyID: it.DefaultCompanyID,
 		AccessplanitUserID: it.AccessplanitUserID, MailchimpEmailChanges: it.MailchimpEmailChanges, ConflictWinner: it.ConflictWinner, AccessplanitRequestsPerHour: it.APRequestsPerHour, Mappings: it.Mappings,
 		DiscardWhilePaused: it.DiscardWhilePaused, RetentionDays: it.RetentionDays, RequireSignature: it.RequireSignature,
+		Consent: it.Consent, MailchimpStatusField: it.MailchimpStatusField,
 	}
 }
 

@@ -102,8 +102,8 @@ func TestSyncNeverResubscribes(t *testing.T) {
 }
 
 // Mailchimp refuses writes to members in compliance state and to forgotten
-// addresses: permanent failures, shown with the reason, never retried.
-func TestMailchimpRefusalsArePermanent(t *testing.T) {
+// addresses: blocked, not failed, shown with the reason, never retried.
+func TestMailchimpRefusalsAreBlocked(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name   string
@@ -129,18 +129,21 @@ func TestMailchimpRefusalsArePermanent(t *testing.T) {
 			if err := s.Accessplanit.EditUserInUI(id, map[string]any{"Forenames": "Changed"}); err != nil {
 				t.Fatalf("EditUserInUI() error = %v", err)
 			}
-			e := waitExecution(t, s, "the failed execution", apmc.ExecutionQuery{Flow: apmc.FlowToMailchimp, Status: apmc.StatusFailed}, func(apmc.Execution) bool { return true })
-			if e.Retryable || e.Attempt != 1 || !strings.Contains(e.Error, tt.reason) {
-				t.Errorf("execution = attempt %d retryable=%v error %q, want a permanent failure naming %q", e.Attempt, e.Retryable, e.Error, tt.reason)
+			e := waitExecution(t, s, "the blocked execution", apmc.ExecutionQuery{Flow: apmc.FlowToMailchimp, Status: apmc.StatusBlocked}, func(apmc.Execution) bool { return true })
+			if e.Retryable || e.Attempt != 1 || !strings.Contains(e.Reason, tt.reason) {
+				t.Errorf("execution = attempt %d retryable=%v reason %q, want blocked, naming %q", e.Attempt, e.Retryable, e.Reason, tt.reason)
 			}
 			// Not retried: no second attempt shows up, nothing in the DLQ.
 			time.Sleep(500 * time.Millisecond)
 			settle(t, s)
-			if n := len(executions(t, s, apmc.ExecutionQuery{Flow: apmc.FlowToMailchimp, Status: apmc.StatusFailed})); n != 1 {
-				t.Errorf("failed executions = %d, want 1", n)
+			if n := len(executions(t, s, apmc.ExecutionQuery{Flow: apmc.FlowToMailchimp, Status: apmc.StatusBlocked})); n != 1 {
+				t.Errorf("blocked executions = %d, want 1", n)
+			}
+			if n := len(executions(t, s, apmc.ExecutionQuery{Flow: apmc.FlowToMailchimp, Status: apmc.StatusFailed})); n != 0 {
+				t.Errorf("failed executions = %d, want 0", n)
 			}
 			if !queueEmpty(t, s, s.Queues.DeadLetterURL) {
-				t.Errorf("dead-letter queue is not empty, want a permanent failure settled at once")
+				t.Errorf("dead-letter queue is not empty, want a blocked contact settled at once")
 			}
 		})
 	}

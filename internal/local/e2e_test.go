@@ -52,7 +52,7 @@ func TestAccessplanitToMailchimpEndToEnd(t *testing.T) {
 	s := startStack(t)
 	ap, mc, list := s.Accessplanit, s.Mailchimp, s.Info.Sandbox.Mailchimp.ListID
 
-	id, err := ap.CreateUserInUI(map[string]any{"Forenames": "Ada", "Surname": "Lovelace", "Email": "Ada.Lovelace@Example.com", "Phone": "+44 20 7946 0000", "MainCompanyID": s.Info.Sandbox.Accessplanit.DefaultCompanyID})
+	id, err := ap.CreateUserInUI(map[string]any{"Forenames": "Ada", "Surname": "Lovelace", "Email": "Ada.Lovelace@Example.com", "Phone": "+44 20 7946 0000", "MarketingOptIn": true, "MainCompanyID": s.Info.Sandbox.Accessplanit.DefaultCompanyID})
 	if err != nil {
 		t.Fatalf("CreateUserInUI() error = %v", err)
 	}

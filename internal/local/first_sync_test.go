@@ -51,8 +51,8 @@ func TestFirstSyncThroughTheStack(t *testing.T) {
 	list := s.Info.Sandbox.Mailchimp.ListID
 	old := time.Now().Add(-48 * time.Hour).UTC().Format("2006-01-02T15:04:05")
 	if _, err := s.Accessplanit.ImportUsers([]map[string]any{
-		{"Forenames": "Only", "Surname": "InAP", "Email": "fs.only.ap@example.com", "DateUpdated": old},
-		{"Forenames": "Also", "Surname": "InAP", "Email": "fs.also.ap@example.com", "DateUpdated": old},
+		{"Forenames": "Only", "Surname": "InAP", "Email": "fs.only.ap@example.com", "MarketingOptIn": true, "DateUpdated": old},
+		{"Forenames": "Also", "Surname": "InAP", "Email": "fs.also.ap@example.com", "MarketingOptIn": true, "DateUpdated": old},
 		{"Forenames": "Same", "Surname": "Both", "Email": "fs.same@example.com", "DateUpdated": old},
 		{"Forenames": "Newer", "Surname": "InAP", "Email": "fs.differs@example.com"},
 		{"Forenames": "Older", "Surname": "InAP", "Email": "fs.mcwins@example.com", "DateUpdated": old},

@@ -12,7 +12,7 @@ import (
 // sync and its echo have settled.
 func createSynced(t *testing.T, s *local.Stack, first, last, email string) string {
 	t.Helper()
-	id, err := s.Accessplanit.CreateUserInUI(map[string]any{"Forenames": first, "Surname": last, "Email": email, "MainCompanyID": s.Info.Sandbox.Accessplanit.DefaultCompanyID})
+	id, err := s.Accessplanit.CreateUserInUI(map[string]any{"Forenames": first, "Surname": last, "Email": email, "MarketingOptIn": true, "MainCompanyID": s.Info.Sandbox.Accessplanit.DefaultCompanyID})
 	if err != nil {
 		t.Fatalf("CreateUserInUI() error = %v", err)
 	}
@@ -131,7 +131,7 @@ func TestUsersSharingAnEmailMostRecentChangeWins(t *testing.T) {
 	list := s.Info.Sandbox.Mailchimp.ListID
 	const email = "shared@example.com"
 	first := createSynced(t, s, "First", "Sharer", email)
-	second, err := s.Accessplanit.CreateUserInUI(map[string]any{"Forenames": "Second", "Surname": "Sharer", "Email": email, "MainCompanyID": s.Info.Sandbox.Accessplanit.DefaultCompanyID})
+	second, err := s.Accessplanit.CreateUserInUI(map[string]any{"Forenames": "Second", "Surname": "Sharer", "Email": email, "MarketingOptIn": true, "MainCompanyID": s.Info.Sandbox.Accessplanit.DefaultCompanyID})
 	if err != nil {
 		t.Fatalf("CreateUserInUI() error = %v", err)
 	}

@@ -16,13 +16,17 @@ import (
 )
 
 // seed starts the simulators that are needed and creates the demo instance
-// (direction both, the mandatory mappings plus PHONE), registers its
+// (direction both, the mandatory mappings plus PHONE, consent synced with
+// the defaults), registers its
 // Mailchimp webhook and points the accessplanit simulator's webhook at it.
 func (s *Stack) seed(ctx context.Context, cfg Config, base string, info *Info) error {
 	in := apmc.Instance{
 		ID: DemoInstanceID, Name: "Demo", State: apmc.StateEnabled, Direction: apmc.DirectionBoth, StatusIfNew: "subscribed",
 		Mappings: append(apmc.DefaultMappings(), apmc.FieldMapping{MergeTag: "PHONE", Field: "Phone", Type: apmc.TypePhone}),
-		Secrets:  apmc.Secrets{AccessplanitToken: randomHex(20), MailchimpToken: randomHex(20)},
+		// Consent with the defaults: opted-in Users become subscribed
+		// members, the others transactional; opt-outs stay where they are.
+		Consent: &apmc.Consent{},
+		Secrets: apmc.Secrets{AccessplanitToken: randomHex(20), MailchimpToken: randomHex(20)},
 	}
 
 	if cfg.MailchimpAPIKey != "" {
@@ -46,7 +50,8 @@ func (s *Stack) seed(ctx context.Context, cfg Config, base string, info *Info) e
 	if cfg.AccessplanitBaseURL != "" {
 		in.AccessplanitBaseURL, in.Secrets.AccessplanitAPIKey, in.DefaultCompanyID = cfg.AccessplanitBaseURL, cfg.AccessplanitAPIKey, cfg.AccessplanitCompanyID
 	} else {
-		s.Accessplanit = sbap.New(sbap.Options{})
+		// CF_MailchimpStatus lets an instance try mailchimp_status_field.
+		s.Accessplanit = sbap.New(sbap.Options{CustomFields: []string{"CF_MailchimpStatus"}})
 		s.closers = append(s.closers, s.Accessplanit.Close)
 		url, err := s.listen(cfg.AccessplanitSandboxAddr, s.Accessplanit)
 		if err != nil {

@@ -183,7 +183,7 @@ func TestDirections(t *testing.T) {
 			setDirection(t, s, tt.direction)
 			list := s.Info.Sandbox.Mailchimp.ListID
 
-			if _, err := s.Accessplanit.CreateUserInUI(map[string]any{"Forenames": "From", "Surname": "Accessplanit", "Email": "from.ap@example.com", "MainCompanyID": s.Info.Sandbox.Accessplanit.DefaultCompanyID}); err != nil {
+			if _, err := s.Accessplanit.CreateUserInUI(map[string]any{"Forenames": "From", "Surname": "Accessplanit", "Email": "from.ap@example.com", "MarketingOptIn": true, "MainCompanyID": s.Info.Sandbox.Accessplanit.DefaultCompanyID}); err != nil {
 				t.Fatalf("CreateUserInUI() error = %v", err)
 			}
 			if err := s.Mailchimp.SubscribeInUI(list, "from.mc@example.com", map[string]any{"FNAME": "From", "LNAME": "Mailchimp"}); err != nil {
@@ -242,7 +242,7 @@ func TestOneEditWritesOnceAndNeverBack(t *testing.T) {
 			t.Parallel()
 			s := startStackWith(t, nil)
 			list := s.Info.Sandbox.Mailchimp.ListID
-			id, err := s.Accessplanit.CreateUserInUI(map[string]any{"Forenames": "Loop", "Surname": "Test", "Email": "loop@example.com", "MainCompanyID": s.Info.Sandbox.Accessplanit.DefaultCompanyID})
+			id, err := s.Accessplanit.CreateUserInUI(map[string]any{"Forenames": "Loop", "Surname": "Test", "Email": "loop@example.com", "MarketingOptIn": true, "MainCompanyID": s.Info.Sandbox.Accessplanit.DefaultCompanyID})
 			if err != nil {
 				t.Fatalf("CreateUserInUI() error = %v", err)
 			}

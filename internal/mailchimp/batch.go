@@ -51,6 +51,7 @@ type batchMember struct {
 	EmailAddress string            `json:"email_address"`
 	StatusIfNew  string            `json:"status_if_new"`
 	MergeFields  map[string]string `json:"merge_fields,omitempty"`
+	Interests    map[string]bool   `json:"interests,omitempty"`
 }
 
 type batchBody struct {
@@ -109,7 +110,7 @@ func (c *Client) BatchSubscribe(ctx context.Context, listID string, members []ap
 			return BatchResult{}, apmc.Invalidf("batch subscribe: %s is in the batch twice", email)
 		}
 		seen[email] = true
-		body.Members = append(body.Members, batchMember{EmailAddress: email, StatusIfNew: statusIfNew, MergeFields: mergeFieldsToSend(m.MergeFields)})
+		body.Members = append(body.Members, batchMember{EmailAddress: email, StatusIfNew: statusIfNew, MergeFields: mergeFieldsToSend(m.MergeFields), Interests: m.Interests})
 	}
 	var answer batchAnswer
 	if err := c.do(ctx, http.MethodPost, "/lists/"+pathSegment(listID), nil, body, &answer); err != nil {

@@ -193,7 +193,7 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		e := parseAPIError(resp.StatusCode, resp.Header.Get("Content-Type"), raw)
 		e.redact(c.apiKey)
-		return e
+		return classify(e)
 	}
 	if out == nil || len(bytes.TrimSpace(raw)) == 0 {
 		return nil

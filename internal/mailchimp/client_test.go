@@ -144,6 +144,7 @@ func TestErrorClassification(t *testing.T) {
 		{"service unavailable", 503, "text/plain", "try later", false, false, []string{"503"}},
 		{"problem echoing the key", 400, pj, problem(400, "Invalid Resource", "bad key "+testKey), true, false, []string{"[redacted]"}},
 	}
+	blocked := map[string]bool{"compliance state": true, "forgotten email": true}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -168,6 +169,9 @@ func TestErrorClassification(t *testing.T) {
 			}
 			if got := apmc.IsPermanent(err); got != tt.permanent {
 				t.Errorf("IsPermanent(%v) = %v, want %v", err, got, tt.permanent)
+			}
+			if _, got := apmc.BlockedReason(err); got != blocked[tt.name] {
+				t.Errorf("BlockedReason(%v) blocked = %v, want %v", err, got, blocked[tt.name])
 			}
 			if got := errors.Is(err, apmc.ErrNotFound); got != tt.notFound {
 				t.Errorf("errors.Is(%v, ErrNotFound) = %v, want %v", err, got, tt.notFound)

@@ -18,7 +18,7 @@ const MaxMembersPage = 1000
 
 // memberPageFields are the parts of a members page the client reads; asking
 // only for them keeps a page of 1,000 members small.
-var memberPageFields = []string{"members.id", "members.email_address", "members.status", "members.last_changed", "members.contact_id", "total_items"}
+var memberPageFields = []string{"members.id", "members.email_address", "members.status", "members.last_changed", "members.contact_id", "members.interests", "members.marketing_permissions", "total_items"}
 
 // membersPageJSON is the answer of GET /lists/{list_id}/members.
 type membersPageJSON struct {
@@ -46,8 +46,8 @@ func (c *Client) MembersPage(ctx context.Context, listID string, offset, count i
 	}
 	for _, tag := range mergeTags {
 		tag = strings.ToUpper(strings.TrimSpace(tag))
-		if tag == "" || tag == apmc.TagEmail || strings.ContainsAny(tag, ",.") {
-			continue // EMAIL is email_address; a comma or dot would break the list
+		if tag == "" || tag == apmc.TagEmail || strings.ContainsAny(tag, ",.:") {
+			continue // EMAIL is email_address; groups and permissions are not merge fields; a comma or dot would break the list
 		}
 		fields = append(fields, "members.merge_fields."+tag)
 	}

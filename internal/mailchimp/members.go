@@ -6,7 +6,10 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/apmc-sync/apmc/internal/apmc"
@@ -27,6 +30,16 @@ type memberJSON struct {
 	MergeFields  map[string]json.RawMessage `json:"merge_fields"`
 	ContactID    string                     `json:"contact_id"`
 	LastChanged  string                     `json:"last_changed"`
+	Interests    map[string]bool            `json:"interests"`
+	Permissions  []permissionJSON           `json:"marketing_permissions"`
+}
+
+// permissionJSON is one of a member's GDPR marketing permissions; a write
+// sends only the id and enabled.
+type permissionJSON struct {
+	ID      string `json:"marketing_permission_id"`
+	Text    string `json:"text,omitempty"`
+	Enabled bool   `json:"enabled"`
 }
 
 // toMember converts an answer to the domain's member. Merge values become
@@ -50,6 +63,15 @@ func (m memberJSON) toMember() apmc.Member {
 	}
 	if out.Email != "" {
 		out.MergeFields[apmc.TagEmail] = out.Email
+	}
+	if len(m.Interests) > 0 {
+		out.Interests = m.Interests
+	}
+	for _, p := range m.Permissions {
+		if out.MarketingPermissions == nil {
+			out.MarketingPermissions = map[string]bool{}
+		}
+		out.MarketingPermissions[p.ID] = p.Enabled
 	}
 	return out
 }
@@ -102,12 +124,15 @@ type upsertBody struct {
 	EmailAddress string            `json:"email_address"`
 	StatusIfNew  string            `json:"status_if_new"`
 	MergeFields  map[string]string `json:"merge_fields,omitempty"`
+	Interests    map[string]bool   `json:"interests,omitempty"`
+	Permissions  []permissionJSON  `json:"marketing_permissions,omitempty"`
 }
 
 // UpsertMember creates or updates the member with m.Email (or, when empty,
 // m.MergeFields["EMAIL"]). A new member gets statusIfNew; an existing
-// member's status is left alone (m.Status is never sent). EMAIL is not sent as a merge field: the
-// address is the member's identity.
+// member's status is left alone (m.Status is never sent). EMAIL is not sent
+// as a merge field: the address is the member's identity. m.Interests and
+// m.MarketingPermissions are sent as they are: only those they name change.
 func (c *Client) UpsertMember(ctx context.Context, listID string, m apmc.Member, statusIfNew string) (apmc.Member, error) {
 	email := memberEmail(m)
 	if email == "" {
@@ -117,7 +142,8 @@ func (c *Client) UpsertMember(ctx context.Context, listID string, m apmc.Member,
 		return apmc.Member{}, fmt.Errorf("upsert member: %w", err)
 	}
 	hash := SubscriberHash(email)
-	body := upsertBody{EmailAddress: email, StatusIfNew: statusIfNew, MergeFields: mergeFieldsToSend(m.MergeFields)}
+	body := upsertBody{EmailAddress: email, StatusIfNew: statusIfNew, MergeFields: mergeFieldsToSend(m.MergeFields), Interests: m.Interests, Permissions: permissionsToSend(m.MarketingPermissions)}
+
 	var out memberJSON
 	if err := c.do(ctx, http.MethodPut, memberPath(listID, hash), nil, body, &out); err != nil {
 		return apmc.Member{}, fmt.Errorf("upsert member %s: %w", hash, err)
@@ -144,11 +170,13 @@ func checkStatusIfNew(status string) error {
 }
 
 // mergeFieldsToSend are the merge values of a write: every one but EMAIL,
-// which is the member's identity, not a field; nil when there are none.
+// which is the member's identity, not a field, and the values of groups and
+// marketing permissions, which are sent as interests and permissions; nil
+// when there are none.
 func mergeFieldsToSend(values apmc.Values) map[string]string {
 	var out map[string]string
 	for tag, v := range values {
-		if tag == apmc.TagEmail {
+		if tag == apmc.TagEmail || strings.HasPrefix(tag, apmc.GroupPrefix) || strings.HasPrefix(tag, apmc.PermissionPrefix) {
 			continue
 		}
 		if out == nil {
@@ -157,6 +185,21 @@ func mergeFieldsToSend(values apmc.Values) map[string]string {
 		out[tag] = v
 	}
 	return out
+}
+
+// Unsubscribe sets the member's status to unsubscribed (a PATCH), for an
+// opt-out made in accessplanit. It is the one status the client ever sets:
+// nothing it does subscribes anyone again.
+func (c *Client) Unsubscribe(ctx context.Context, listID, email string) (apmc.Member, error) {
+	hash := SubscriberHash(email)
+	body := struct {
+		Status string `json:"status"`
+	}{"unsubscribed"}
+	var out memberJSON
+	if err := c.do(ctx, http.MethodPatch, memberPath(listID, hash), nil, body, &out); err != nil {
+		return apmc.Member{}, fmt.Errorf("unsubscribe member %s: %w", hash, err)
+	}
+	return out.toMember(), nil
 }
 
 // ChangeEmail moves the member at oldEmail to newEmail (a PATCH of the
@@ -179,4 +222,14 @@ func (c *Client) ChangeEmail(ctx context.Context, listID, oldEmail, newEmail str
 
 func memberPath(listID, hash string) string {
 	return "/lists/" + pathSegment(listID) + "/members/" + hash
+}
+
+// permissionsToSend are the marketing permissions of a write, in id order;
+// nil when there are none.
+func permissionsToSend(p map[string]bool) []permissionJSON {
+	var out []permissionJSON
+	for _, id := range slices.Sorted(maps.Keys(p)) {
+		out = append(out, permissionJSON{ID: id, Enabled: p[id]})
+	}
+	return out
 }

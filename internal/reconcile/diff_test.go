@@ -39,6 +39,21 @@ func TestDifferences(t *testing.T) {
 			t.Errorf("UserDiffers(%s) = %v, want %v", tt.name, got, tt.want)
 		}
 	}
+	// An opt-out whose webhook was lost differs only when the instance
+	// sends opt-outs to Mailchimp.
+	yes := true
+	optedIn := *synced
+	optedIn.MarketingOptIn = &yes
+	for _, tt := range []struct {
+		consent *apmc.Consent
+		want    bool
+	}{{nil, false}, {&apmc.Consent{}, false}, {&apmc.Consent{OptoutsToMailchimp: true}, true}} {
+		withConsent := in
+		withConsent.Consent = tt.consent
+		if got := reconcile.UserDiffers(withConsent, user, &optedIn); got != tt.want {
+			t.Errorf("UserDiffers(lost opt-out, consent %+v) = %v, want %v", tt.consent, got, tt.want)
+		}
+	}
 
 	edited := member
 	edited.MergeFields = apmc.Values{"FNAME": "Augusta", "LNAME": "Lovelace"}

@@ -248,6 +248,11 @@ func newer(a, b apmc.User) bool {
 func (s Service) users(ctx context.Context, in apmc.Instance, pages UserPages, states contactStates, sc scope) error {
 	run := sc.run
 	fields := apmc.MappedFields(in.Mappings)
+	for _, f := range apmc.ReadFields(in) { // MarketingOptIn for consent, too
+		if !slices.Contains(fields, f) {
+			fields = append(fields, f)
+		}
+	}
 	outcomes := map[string]userOutcome{}
 	var emails []string
 	for n := 0; ; n++ {
@@ -365,7 +370,9 @@ func UserDiffers(in apmc.Instance, u apmc.User, c *apmc.Contact) bool {
 	if err != nil {
 		return false
 	}
-	return c == nil || !values.Equal(c.Accessplanit.Values)
+	// A lost opt-out is a difference too, when the instance sends opt-outs
+	// to Mailchimp.
+	return c == nil || !values.Equal(c.Accessplanit.Values) || apmc.OptOutToMailchimp(in.Consent, c.MarketingOptIn, apmc.OptedIn(u))
 }
 
 // MemberDiffers reports whether a member holds mapped values other than

@@ -127,6 +127,8 @@ func (s *Server) apiRoutes() *http.ServeMux {
 		http.MethodPatch: s.patchMember,
 	})
 	mux.Handle("/3.0/lists/{list_id}/merge-fields", methods{http.MethodGet: s.getMergeFields})
+	mux.Handle("/3.0/lists/{list_id}/interest-categories", methods{http.MethodGet: s.getInterestCategories})
+	mux.Handle("/3.0/lists/{list_id}/interest-categories/{category_id}/interests", methods{http.MethodGet: s.getInterests})
 	mux.Handle("/3.0/lists/{list_id}/webhooks", methods{http.MethodGet: s.getWebhooks, http.MethodPost: s.postWebhook})
 	return mux
 }

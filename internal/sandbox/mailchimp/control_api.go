@@ -24,6 +24,9 @@ import (
 //	POST   /_sandbox/lists/{list_id}/import                  members that existed before: created or updated, no webhook
 //	POST   /_sandbox/lists/{list_id}/members/{email}/{action} act on a member in the UI: edit,
 //	                                                         unsubscribe, change-email, clean, compliance, forget
+//	POST   /_sandbox/lists/{list_id}/interest-categories     {"title": …, "type": "checkboxes"} → {"id": …}
+//	POST   /_sandbox/lists/{list_id}/interest-categories/{category_id}/interests  {"name": …} → {"id": …}
+//	POST   /_sandbox/lists/{list_id}/marketing-permissions   {"text": …} → {"id": …}
 func (s *Server) controlRoutes() *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc(controlPrefix, func(w http.ResponseWriter, _ *http.Request) {
@@ -48,6 +51,9 @@ func (s *Server) controlRoutes() *http.ServeMux {
 	mux.HandleFunc("POST /_sandbox/lists/{list_id}/subscribe", s.controlSubscribe)
 	mux.HandleFunc("POST /_sandbox/lists/{list_id}/import", s.controlImport)
 	mux.HandleFunc("POST /_sandbox/lists/{list_id}/members/{email}/{action}", s.controlMemberAction)
+	mux.HandleFunc("POST /_sandbox/lists/{list_id}/interest-categories", s.controlInterestCategory)
+	mux.HandleFunc("POST /_sandbox/lists/{list_id}/interest-categories/{category_id}/interests", s.controlInterest)
+	mux.HandleFunc("POST /_sandbox/lists/{list_id}/marketing-permissions", s.controlMarketingPermission)
 	return mux
 }
 
@@ -239,4 +245,56 @@ func (s *Server) controlMemberAction(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) controlInterestCategory(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Title string `json:"title"`
+		Type  string `json:"type"`
+	}
+	if err := decodeControl(r, &in); err != nil {
+		controlError(w, err)
+		return
+	}
+	if in.Type == "" {
+		in.Type = "checkboxes"
+	}
+	id, err := s.AddInterestCategory(r.PathValue("list_id"), in.Title, in.Type)
+	if err != nil {
+		controlError(w, err)
+		return
+	}
+	controlJSON(w, http.StatusCreated, map[string]string{"id": id})
+}
+
+func (s *Server) controlInterest(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Name string `json:"name"`
+	}
+	if err := decodeControl(r, &in); err != nil {
+		controlError(w, err)
+		return
+	}
+	id, err := s.AddInterest(r.PathValue("list_id"), r.PathValue("category_id"), in.Name)
+	if err != nil {
+		controlError(w, err)
+		return
+	}
+	controlJSON(w, http.StatusCreated, map[string]string{"id": id})
+}
+
+func (s *Server) controlMarketingPermission(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Text string `json:"text"`
+	}
+	if err := decodeControl(r, &in); err != nil {
+		controlError(w, err)
+		return
+	}
+	id, err := s.AddMarketingPermission(r.PathValue("list_id"), in.Text)
+	if err != nil {
+		controlError(w, err)
+		return
+	}
+	controlJSON(w, http.StatusCreated, map[string]string{"id": id})
 }

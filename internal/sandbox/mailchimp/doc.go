@@ -1,6 +1,8 @@
 // Package mailchimp is a faithful, in-process simulator of the parts of the
 // Mailchimp Marketing API v3 this project uses: audiences, members, merge
-// fields and webhooks, with Mailchimp's error bodies, limits and signed
+// fields, groups (interest categories and interests), GDPR marketing
+// permissions and webhooks, with Mailchimp's error bodies (members in
+// compliance state and forgotten addresses refused), limits and signed
 // webhook deliveries.
 //
 // The local stack, end-to-end tests and benchmarks use it in place of the real

@@ -41,8 +41,12 @@ type list struct {
 	ordered    []*Member
 	compliance map[string]bool // subscriber hashes in compliance state
 	forgotten  map[string]bool // subscriber hashes permanently deleted
-	webhooks   []*webhook
-	events     *eventQueue
+	// categories are the audience's groups and permissions its GDPR
+	// marketing permissions, in the order they were added.
+	categories  []*interestCategory
+	permissions []marketingPermission
+	webhooks    []*webhook
+	events      *eventQueue
 }
 
 // membersChanged forgets the list order after a member was added, removed

@@ -26,12 +26,18 @@ type Member struct {
 	TimestampSignup   time.Time
 	TimestampOpt      time.Time
 	LastChanged       time.Time
+	// Interests are the member's interests by id (those it is in are
+	// true); MarketingPermissions its GDPR answers by permission id.
+	Interests            map[string]bool
+	MarketingPermissions map[string]bool
 }
 
 // clone returns a deep copy of m.
 func (m *Member) clone() Member {
 	c := *m
 	c.MergeFields = cloneMerges(m.MergeFields)
+	c.Interests = maps.Clone(m.Interests)
+	c.MarketingPermissions = maps.Clone(m.MarketingPermissions)
 	return c
 }
 
@@ -98,7 +104,7 @@ func (l *list) memberView(m *Member) map[string]any {
 		"status":                           m.Status,
 		"consents_to_one_to_one_messaging": true,
 		"merge_fields":                     merges,
-		"interests":                        map[string]bool{},
+		"interests":                        l.interestsView(m),
 		"stats":                            map[string]any{"avg_open_rate": 0, "avg_click_rate": 0},
 		"ip_signup":                        m.IPSignup,
 		"timestamp_signup":                 m.TimestampSignup.Format(time.RFC3339),
@@ -116,6 +122,9 @@ func (l *list) memberView(m *Member) map[string]any {
 	}
 	if !m.TimestampOpt.IsZero() {
 		v["timestamp_opt"] = m.TimestampOpt.Format(time.RFC3339)
+	}
+	if len(l.permissions) > 0 {
+		v["marketing_permissions"] = l.permissionsView(m)
 	}
 	if m.UnsubscribeReason != "" {
 		v["unsubscribe_reason"] = m.UnsubscribeReason

@@ -9,15 +9,22 @@ import (
 // memberInput is the body of PUT and PATCH on a member, and one entry of a
 // batch subscribe. Pointers tell an absent field from an empty one.
 type memberInput struct {
-	EmailAddress *string        `json:"email_address"`
-	EmailType    *string        `json:"email_type"`
-	Status       *string        `json:"status"`
-	StatusIfNew  *string        `json:"status_if_new"`
-	MergeFields  map[string]any `json:"merge_fields"`
-	IPSignup     *string        `json:"ip_signup"`
-	IPOpt        *string        `json:"ip_opt"`
-	Language     *string        `json:"language"`
-	VIP          *bool          `json:"vip"`
+	EmailAddress *string         `json:"email_address"`
+	EmailType    *string         `json:"email_type"`
+	Status       *string         `json:"status"`
+	StatusIfNew  *string         `json:"status_if_new"`
+	MergeFields  map[string]any  `json:"merge_fields"`
+	IPSignup     *string         `json:"ip_signup"`
+	IPOpt        *string         `json:"ip_opt"`
+	Language     *string         `json:"language"`
+	VIP          *bool           `json:"vip"`
+	Interests    map[string]bool `json:"interests"`
+	// MarketingPermissions are answers to GDPR marketing permissions (PUT
+	// and PATCH only: a batch subscribe takes none).
+	MarketingPermissions []struct {
+		ID      string `json:"marketing_permission_id"`
+		Enabled bool   `json:"enabled"`
+	} `json:"marketing_permissions"`
 }
 
 // writeMode is how a write treats the member it names.
@@ -113,6 +120,9 @@ func (s *Server) writeMember(l *list, hash string, in memberInput, mode writeMod
 			LastChanged:     now,
 		}
 		applyOptional(m, in)
+		if aerr := l.applyTargets(m, in); aerr != nil {
+			return nil, false, aerr
+		}
 		if status == "subscribed" {
 			m.TimestampOpt = now
 		}
@@ -125,7 +135,12 @@ func (s *Server) writeMember(l *list, hash string, in memberInput, mode writeMod
 	}
 
 	before := existing.clone()
+	targets := existing.clone()
+	if aerr := l.applyTargets(&targets, in); aerr != nil {
+		return nil, false, aerr
+	}
 	m := existing
+	m.Interests, m.MarketingPermissions = targets.Interests, targets.MarketingPermissions
 	if status != "" {
 		m.Status = status
 	}
@@ -141,7 +156,7 @@ func (s *Server) writeMember(l *list, hash string, in memberInput, mode writeMod
 		l.membersChanged()
 	}
 	changed := newHash != hash || before.Status != m.Status || before.EmailType != m.EmailType ||
-		!mergesEqual(before.MergeFields, m.MergeFields)
+		!mergesEqual(before.MergeFields, m.MergeFields) || !targetsEqual(&before, m)
 	if !changed {
 		return m, false, nil
 	}

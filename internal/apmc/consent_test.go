@@ -1,0 +1,198 @@
+package apmc
+
+import (
+	"context"
+	"testing"
+)
+
+func TestNewMemberStatus(t *testing.T) {
+	tests := []struct {
+		name       string
+		consent    *Consent
+		optedIn    bool
+		wantStatus string
+		wantAdd    bool
+	}{
+		{"no consent settings: the instance's status", nil, false, "unsubscribed", true},
+		{"no consent settings, opted in: still the instance's status", nil, true, "unsubscribed", true},
+		{"opted in", &Consent{}, true, "subscribed", true},
+		{"opted in, double opt-in", &Consent{DoubleOptIn: true}, true, "pending", true},
+		{"not opted in: transactional by default", &Consent{}, false, "transactional", true},
+		{"not opted in, transactional", &Consent{NotOptedIn: NotOptedInTransactional}, false, "transactional", true},
+		{"not opted in, not added", &Consent{NotOptedIn: NotOptedInSkip}, false, "", false},
+		{"opted in, skip setting does not matter", &Consent{NotOptedIn: NotOptedInSkip, DoubleOptIn: true}, true, "pending", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			status, add := NewMemberStatus(tt.consent, "unsubscribed", tt.optedIn)
+			if status != tt.wantStatus || add != tt.wantAdd {
+				t.Errorf("NewMemberStatus(%+v, opted in %v) = %q, %v; want %q, %v", tt.consent, tt.optedIn, status, add, tt.wantStatus, tt.wantAdd)
+			}
+		})
+	}
+}
+
+func TestOptOutToMailchimp(t *testing.T) {
+	yes, no := true, false
+	on := &Consent{OptoutsToMailchimp: true}
+	tests := []struct {
+		name    string
+		consent *Consent
+		before  *bool
+		now     bool
+		want    bool
+	}{
+		{"opt-out with the setting on", on, &yes, false, true},
+		{"opt-out with the setting off changes nothing", &Consent{}, &yes, false, false},
+		{"opt-out without consent settings", nil, &yes, false, false},
+		{"opt-in never subscribes", on, &no, true, false},
+		{"still opted out", on, &no, false, false},
+		{"still opted in", on, &yes, true, false},
+		{"first seen not opted in: not a change", on, nil, false, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := OptOutToMailchimp(tt.consent, tt.before, tt.now); got != tt.want {
+				t.Errorf("OptOutToMailchimp(%+v, %v, %v) = %v, want %v", tt.consent, tt.before, tt.now, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestOptOutToAccessplanit(t *testing.T) {
+	on := &Consent{OptoutsToAccessplanit: true}
+	tests := []struct {
+		name    string
+		consent *Consent
+		status  string
+		optedIn bool
+		want    bool
+	}{
+		{"unsubscribed member, opted-in User", on, "unsubscribed", true, true},
+		{"setting off", &Consent{}, "unsubscribed", true, false},
+		{"no consent settings", nil, "unsubscribed", true, false},
+		{"User already opted out", on, "unsubscribed", false, false},
+		{"member still subscribed (the delivery lied)", on, "subscribed", true, false},
+		{"cleaned is a bounce, not an opt-out", on, "cleaned", true, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := OptOutToAccessplanit(tt.consent, tt.status, tt.optedIn); got != tt.want {
+				t.Errorf("OptOutToAccessplanit(%+v, %q, %v) = %v, want %v", tt.consent, tt.status, tt.optedIn, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestMarketingPermissions(t *testing.T) {
+	ms := append(DefaultMappings(), FieldMapping{MergeTag: PermissionPrefix + "perm1", Field: "CF_EmailConsent"})
+	tests := []struct {
+		flag string
+		want string
+	}{
+		{"true", "true"}, {"Yes", "true"}, {"1", "true"}, {"false", "false"}, {"", "false"}, {"no", "false"},
+	}
+	for _, tt := range tests {
+		u := User{ID: "1", Fields: map[string]string{"Email": "a@example.com", "Forenames": "A", "Surname": "B", "CF_EmailConsent": tt.flag}}
+		values, _, err := MapToMailchimp(ms, u)
+		if err != nil {
+			t.Fatalf("MapToMailchimp(flag %q) error = %v", tt.flag, err)
+		}
+		if got := values[PermissionPrefix+"perm1"]; got != tt.want {
+			t.Errorf("MapToMailchimp(flag %q) permission = %q, want %q", tt.flag, got, tt.want)
+		}
+		m := MemberToWrite(ms, "a@example.com", values)
+		if m.MarketingPermissions["perm1"] != (tt.want == "true") || len(m.MarketingPermissions) != 1 {
+			t.Errorf("MemberToWrite(flag %q) permissions = %v", tt.flag, m.MarketingPermissions)
+		}
+		if _, ok := m.MergeFields[PermissionPrefix+"perm1"]; ok {
+			t.Errorf("MemberToWrite(flag %q) sent the permission as a merge field: %v", tt.flag, m.MergeFields)
+		}
+		back := TargetValues(ms, Member{MarketingPermissions: map[string]bool{"perm1": tt.want == "true", "other": true}})
+		if back[PermissionPrefix+"perm1"] != tt.want || len(back) != 1 {
+			t.Errorf("TargetValues = %v, want only %s = %s", back, PermissionPrefix+"perm1", tt.want)
+		}
+	}
+}
+
+// consentUser is a User of the consent tests, opted in or not.
+func consentUser(optedIn string) *User {
+	u := apUser("1", "Ada", "Lovelace", "ada@example.com", t0)
+	u.Fields[FieldMarketingOptIn] = optedIn
+	return u
+}
+
+func TestEngineOptOuts(t *testing.T) {
+	for _, tt := range []struct {
+		name        string
+		consent     Consent
+		wantStatus  string
+		wantWrites  int
+		wantExecEnd Status
+	}{
+		{"opt-outs to Mailchimp off: nothing written", Consent{}, "subscribed", 0, StatusSucceeded},
+		{"opt-outs to Mailchimp on: one unsubscribe", Consent{OptoutsToMailchimp: true}, "unsubscribed", 1, StatusSucceeded},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			consent := tt.consent
+			f := newFixture(t, func(in *Instance) { in.Consent = &consent })
+			f.apply(t, apChange("c1", consentUser("true")))
+			if got := f.mc.members["ada@example.com"].Status; got != "subscribed" {
+				t.Fatalf("opted-in User's new member status = %q, want subscribed", got)
+			}
+			before := f.mc.writes
+			exec := f.apply(t, apChange("c2", consentUser("false")))
+			if exec.Status != tt.wantExecEnd {
+				t.Errorf("opt-out execution = %s (%s %s), want %s", exec.Status, exec.Reason, exec.Error, tt.wantExecEnd)
+			}
+			if got := f.mc.writes - before; got != tt.wantWrites {
+				t.Errorf("Mailchimp writes for the opt-out = %d, want %d", got, tt.wantWrites)
+			}
+			if got := f.mc.members["ada@example.com"].Status; got != tt.wantStatus {
+				t.Errorf("member status after the opt-out = %q, want %q", got, tt.wantStatus)
+			}
+			// Opting in again never subscribes anyone.
+			f.apply(t, apChange("c3", consentUser("true")))
+			if got := f.mc.members["ada@example.com"].Status; got != tt.wantStatus {
+				t.Errorf("member status after opting in again = %q, want %q (never re-subscribed)", got, tt.wantStatus)
+			}
+		})
+	}
+}
+
+func TestEngineNotOptedInSkip(t *testing.T) {
+	f := newFixture(t, func(in *Instance) { in.Consent = &Consent{NotOptedIn: NotOptedInSkip} })
+	exec := f.apply(t, apChange("c1", consentUser("false")))
+	if exec.Status != StatusSkipped || len(f.mc.members) != 0 {
+		t.Errorf("not opted-in User: execution %s (%s), members %v; want skipped and no member", exec.Status, exec.Reason, f.mc.members)
+	}
+	// A member that exists is still updated, its status kept.
+	f.mc.members["ada@example.com"] = Member{Email: "ada@example.com", Status: "subscribed", MergeFields: Values{"FNAME": "Old"}}
+	exec = f.apply(t, apChange("c2", consentUser("false")))
+	if exec.Status != StatusSucceeded || f.mc.members["ada@example.com"].MergeFields["FNAME"] != "Ada" || f.mc.members["ada@example.com"].Status != "subscribed" {
+		t.Errorf("existing member: execution %s (%s %s), member %+v; want it updated, status kept", exec.Status, exec.Reason, exec.Error, f.mc.members["ada@example.com"])
+	}
+}
+
+// blockedError is an adapter's refusal of a contact Mailchimp will not take.
+type blockedError struct{}
+
+func (blockedError) Error() string   { return "mailchimp: 400 Member In Compliance State" }
+func (blockedError) Permanent() bool { return true }
+func (blockedError) Blocked() string {
+	return "Member In Compliance State: ada@example.com is in compliance state"
+}
+
+func TestBlockedIsNotFailedNorRetried(t *testing.T) {
+	f := newFixture(t, nil)
+	f.mc.fail = []error{blockedError{}}
+	c := apChange("c1", apUser("1", "Ada", "Lovelace", "ada@example.com", t0))
+	f.platformHolds(c)
+	exec, err := f.engine.Apply(context.Background(), Delivery{Change: c, Attempt: 1})
+	if err != nil {
+		t.Errorf("Apply() error = %v, want nil: a blocked contact is not retried", err)
+	}
+	if exec.Status != StatusBlocked || exec.Retryable || exec.Reason != (blockedError{}).Blocked() {
+		t.Errorf("execution = status %s retryable %v reason %q; want blocked with Mailchimp's reason", exec.Status, exec.Retryable, exec.Reason)
+	}
+}
