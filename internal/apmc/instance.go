@@ -105,6 +105,11 @@ type Instance struct {
 	// X-Mailchimp-Signature, even before a signing secret is stored.
 	RequireSignature bool `json:"require_signature,omitempty"`
 
+	// Tags and Activity make the member's tags and training activity
+	// fields follow accessplanit (tags.go, activity.go).
+	Tags     TagSettings      `json:"tags,omitzero"`
+	Activity ActivitySettings `json:"training_activity,omitzero"`
+
 	// Secrets are only filled in by reads meant for syncing, never for display.
 	Secrets Secrets `json:"-"`
 }
@@ -193,6 +198,7 @@ func (in Instance) Validate() error {
 	if err := ValidateMappings(in.Mappings, in.Direction); err != nil {
 		problems = append(problems, err.Error())
 	}
+	problems = append(problems, append(in.Tags.validate(), in.Activity.validate()...)...)
 	if len(problems) > 0 {
 		return Invalidf("invalid instance: %s", strings.Join(problems, "; "))
 	}

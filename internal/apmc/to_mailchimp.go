@@ -105,39 +105,68 @@ func (e *Engine) toMailchimp(ctx context.Context, rec *recorder, in Instance, c 
 	for _, w := range plan.Warnings {
 		rec.logf("warn", "%s", w)
 	}
-	if plan.Action != ActionWrite && plan.Action != ActionMove {
+	// Tags and training activity (marketing.go) may need writes of their own.
+	mk, err := e.marketingFor(ctx, rec, ap, in, c, user, contact, plan)
+	if err != nil {
+		return outcome{}, err
+	}
+	plan.Seen = mk.remember(plan.Seen)
+	upsert := plan.Action == ActionWrite || plan.Action == ActionMove
+	if !upsert && !mk.pending(contact) {
+		if c.Event == EventBooking && plan.Action != ActionSkip {
+			plan.Action, plan.Reason = ActionRecord, "the booking changes none of the member's tags or fields; nothing written to Mailchimp"
+		}
 		return e.settle(ctx, rec, plan, contact)
 	}
+	if !upsert && len(mk.fields) > 0 {
+		upsert, plan.Write = true, namesOnly(plan.Values)
+	}
+	plan.Write = mk.withFields(plan.Write)
 
 	member := Member{Email: email, MergeFields: withoutEmail(plan.Write)}
 	var written Member
-	err = rec.step("upsert_member", func(out map[string]any) error {
-		out["changed_fields"] = plan.Values.Diff(contact.Mailchimp.Values)
-		ctx, wait := WithBudgetWait(ctx)
-		defer wait.record(out)
-		var err error
-		if plan.Action == ActionMove {
-			written, err = e.moveMember(ctx, rec, mc, in, plan.PreviousEmail, member, contact.Mailchimp.Values)
-		} else {
-			written, err = mc.UpsertMember(ctx, in.MailchimpListID, member, in.StatusIfNew)
-		}
-		if err != nil {
-			return fmt.Errorf("write Mailchimp member: %w", err)
-		}
-		out["member_id"] = written.ID
-		out["status"] = written.Status
-		return nil
-	})
+	if upsert {
+		err = rec.step("upsert_member", func(out map[string]any) error {
+			out["changed_fields"] = plan.Values.Diff(contact.Mailchimp.Values)
+			if len(mk.fields) > 0 {
+				out["training_activity_fields"] = mk.fields
+			}
+			ctx, wait := WithBudgetWait(ctx)
+			defer wait.record(out)
+			var err error
+			if plan.Action == ActionMove {
+				written, err = e.moveMember(ctx, rec, mc, in, plan.PreviousEmail, member, contact.Mailchimp.Values)
+			} else {
+				written, err = mc.UpsertMember(ctx, in.MailchimpListID, member, in.StatusIfNew)
+			}
+			if err != nil {
+				return fmt.Errorf("write Mailchimp member: %w", err)
+			}
+			out["member_id"] = written.ID
+			out["status"] = written.Status
+			return nil
+		})
+	}
 	if err != nil {
 		return outcome{changed: true}, err
 	}
-	rec.logf("info", "Mailchimp contact %s written", email)
-
 	seen := plan.Seen
-	seen.Mailchimp.Values = plan.Values
-	seen.Mailchimp.RecordWrite(plan.Values.Fingerprint(), e.now())
-	if written.ContactID != "" {
-		seen.MemberContactID = written.ContactID
+	var answered *Member
+	if upsert {
+		rec.logf("info", "Mailchimp contact %s written", email)
+		answered = &written
+		seen.Mailchimp.Values = plan.Values
+		seen.Mailchimp.RecordWrite(plan.Values.Fingerprint(), e.now())
+		if written.ContactID != "" {
+			seen.MemberContactID = written.ContactID
+		}
+	}
+	if mk.on {
+		// Tag writes fire no Mailchimp webhook: nothing to expect back.
+		seen.Mailchimp.Tags, _, err = e.applyTags(ctx, rec, mc, in, email, mk, contact.Mailchimp.Tags, answered)
+		if err != nil {
+			return outcome{changed: upsert}, err
+		}
 	}
 	err = rec.step("save_contact_state", func(map[string]any) error {
 		if err := e.Contacts.SaveContact(ctx, seen); err != nil {
@@ -151,6 +180,18 @@ func (e *Engine) toMailchimp(ctx context.Context, rec *recorder, in Instance, c 
 		return nil
 	})
 	return outcome{status: StatusSucceeded, changed: true}, err
+}
+
+// namesOnly keeps the values Mailchimp needs in every write: the address
+// and the names.
+func namesOnly(v Values) Values {
+	out := Values{}
+	for _, tag := range []string{TagEmail, TagFirstName, TagLastName} {
+		if x, ok := v[tag]; ok {
+			out[tag] = x
+		}
+	}
+	return out
 }
 
 // settle ends a change whose plan writes nothing to the other side: it saves
@@ -293,7 +334,7 @@ func (e *Engine) saveIfNew(ctx context.Context, rec *recorder, stored, seen Cont
 	if seen.Email == "" {
 		return nil
 	}
-	if stored.Version > 0 && stored.UserID == seen.UserID && stored.MemberContactID == seen.MemberContactID && stored.MovedTo == seen.MovedTo && stored.MovedFrom == seen.MovedFrom &&
+	if stored.Version > 0 && stored.UserID == seen.UserID && slices.Equal(stored.Mailchimp.Tags, seen.Mailchimp.Tags) && stored.Accessplanit.Activity.Equal(seen.Accessplanit.Activity) && stored.MemberContactID == seen.MemberContactID && stored.MovedTo == seen.MovedTo && stored.MovedFrom == seen.MovedFrom &&
 		stored.Accessplanit.Values.Equal(seen.Accessplanit.Values) &&
 		slices.Equal(stored.Accessplanit.Pending, seen.Accessplanit.Pending) && slices.Equal(stored.Mailchimp.Pending, seen.Mailchimp.Pending) &&
 		stored.Accessplanit.SourceTime.Equal(seen.Accessplanit.SourceTime) && stored.Mailchimp.Values.Equal(seen.Mailchimp.Values) &&

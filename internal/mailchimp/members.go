@@ -27,6 +27,9 @@ type memberJSON struct {
 	MergeFields  map[string]json.RawMessage `json:"merge_fields"`
 	ContactID    string                     `json:"contact_id"`
 	LastChanged  string                     `json:"last_changed"`
+	// Tags are the first 50 of the member's tags; TagsCount counts all.
+	Tags      []tagJSON `json:"tags"`
+	TagsCount int       `json:"tags_count"`
 }
 
 // toMember converts an answer to the domain's member. Merge values become
@@ -50,6 +53,9 @@ func (m memberJSON) toMember() apmc.Member {
 	}
 	if out.Email != "" {
 		out.MergeFields[apmc.TagEmail] = out.Email
+	}
+	for _, t := range m.Tags {
+		out.Tags = append(out.Tags, t.Name)
 	}
 	return out
 }
@@ -92,7 +98,7 @@ func (c *Client) Member(ctx context.Context, listID, email string) (apmc.Member,
 	if err := c.do(ctx, http.MethodGet, memberPath(listID, hash), nil, nil, &m); err != nil {
 		return apmc.Member{}, fmt.Errorf("get member %s: %w", hash, err)
 	}
-	return m.toMember(), nil
+	return c.withAllTags(ctx, listID, m)
 }
 
 // upsertBody is the PUT body. It never carries status: an existing member's
@@ -122,7 +128,7 @@ func (c *Client) UpsertMember(ctx context.Context, listID string, m apmc.Member,
 	if err := c.do(ctx, http.MethodPut, memberPath(listID, hash), nil, body, &out); err != nil {
 		return apmc.Member{}, fmt.Errorf("upsert member %s: %w", hash, err)
 	}
-	return out.toMember(), nil
+	return c.withAllTags(ctx, listID, out)
 }
 
 // memberEmail is m's address, lower-cased: m.Email, or else its EMAIL

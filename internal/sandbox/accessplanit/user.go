@@ -40,6 +40,7 @@ var userFields = []struct {
 	{"DateCreated", kindReadOnly}, {"DateUpdated", kindReadOnly}, {"CreatedByID", kindReadOnly},
 	{"UpdatedByID", kindReadOnly}, {"UpdatedByName", kindReadOnly}, {"Address", kindText},
 	{"Town", kindText}, {"County", kindText}, {"Postcode", kindText}, {"Country", kindText},
+	{"Tags", kindText},
 }
 
 // fieldKind finds a property by name, ignoring case as the platform's

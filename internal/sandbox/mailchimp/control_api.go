@@ -48,6 +48,7 @@ func (s *Server) controlRoutes() *http.ServeMux {
 	mux.HandleFunc("POST /_sandbox/lists/{list_id}/subscribe", s.controlSubscribe)
 	mux.HandleFunc("POST /_sandbox/lists/{list_id}/import", s.controlImport)
 	mux.HandleFunc("POST /_sandbox/lists/{list_id}/members/{email}/{action}", s.controlMemberAction)
+	mux.HandleFunc("POST /_sandbox/lists/{list_id}/members/{email}/tags", s.controlTags)
 	return mux
 }
 

@@ -2,6 +2,7 @@ package mailchimp
 
 import (
 	"maps"
+	"slices"
 	"strings"
 	"time"
 )
@@ -26,12 +27,14 @@ type Member struct {
 	TimestampSignup   time.Time
 	TimestampOpt      time.Time
 	LastChanged       time.Time
+	Tags              []string // tag names, in the order they were added
 }
 
 // clone returns a deep copy of m.
 func (m *Member) clone() Member {
 	c := *m
 	c.MergeFields = cloneMerges(m.MergeFields)
+	c.Tags = slices.Clone(m.Tags)
 	return c
 }
 
@@ -109,8 +112,8 @@ func (l *list) memberView(m *Member) map[string]any {
 		"vip":                              m.VIP,
 		"email_client":                     "",
 		"source":                           m.Source,
-		"tags_count":                       0,
-		"tags":                             []any{},
+		"tags_count":                       len(m.Tags),
+		"tags":                             memberTagsView(m, maxTagsInMember),
 		"list_id":                          m.ListID,
 		"_links":                           []any{},
 	}

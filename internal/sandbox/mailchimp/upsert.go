@@ -18,6 +18,8 @@ type memberInput struct {
 	IPOpt        *string        `json:"ip_opt"`
 	Language     *string        `json:"language"`
 	VIP          *bool          `json:"vip"`
+	// Tags are tag names to add (batch subscribe only).
+	Tags []string `json:"tags"`
 }
 
 // writeMode is how a write treats the member it names.
