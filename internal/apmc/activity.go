@@ -17,15 +17,15 @@ const (
 )
 
 // ActivityMergeFields are the merge fields training activity writes, with
-// their Mailchimp types.
+// a label and their Mailchimp types.
 var ActivityMergeFields = []struct {
-	Tag  string
-	Type MergeType
+	Tag, Name string
+	Type      MergeType
 }{
-	{TagNextCourse, TypeText},
-	{TagNextDate, TypeDate},
-	{TagLastCourse, TypeText},
-	{TagLastDate, TypeDate},
+	{TagNextCourse, "Next course", TypeText},
+	{TagNextDate, "Next course date", TypeDate},
+	{TagLastCourse, "Last course attended", TypeText},
+	{TagLastDate, "Last course date", TypeDate},
 }
 
 // The default tag templates of training activity.

@@ -95,7 +95,7 @@ func (e *Engine) ReadBatch(ctx context.Context, changes []Change) *Reads {
 		if err != nil {
 			continue
 		}
-		users, requests, err := ap.Users(ctx, ids[instanceID], mappedFields(in.Mappings))
+		users, requests, err := ap.Users(ctx, ids[instanceID], userReadFields(in))
 		r.requests[instanceID] += requests
 		if err != nil {
 			r.failed[instanceID] = Redact(err.Error(), in.Secrets.Values())

@@ -141,6 +141,19 @@ func ContactTags(in Instance, user User, activity []string) []string {
 	return uniqueTags(out)
 }
 
+// FieldTags is the User property holding its tags.
+const FieldTags = "Tags"
+
+// userReadFields are the User properties a read for Mailchimp needs: the
+// mapped ones, and Tags when the instance syncs them.
+func userReadFields(in Instance) []string {
+	fields := mappedFields(in.Mappings)
+	if in.Tags.Sync && !slices.Contains(fields, FieldTags) {
+		fields = append(fields, FieldTags)
+	}
+	return fields
+}
+
 // syncsTags reports whether the instance manages any member tags.
 func (in Instance) syncsTags() bool { return in.Tags.Sync || in.Activity.Enabled }
 

@@ -168,8 +168,12 @@ func (e *Engine) toMailchimp(ctx context.Context, rec *recorder, in Instance, c 
 			return outcome{changed: upsert}, err
 		}
 	}
-	err = rec.step("save_contact_state", func(map[string]any) error {
-		if err := e.Contacts.SaveContact(ctx, seen); err != nil {
+	err = rec.step("save_contact_state", func(out map[string]any) error {
+		err := e.Contacts.SaveContact(ctx, seen)
+		if errors.Is(err, ErrConflict) && mk.on && contact.Email == seen.Email && contact.Version == seen.Version {
+			err = e.saveMerged(ctx, contact, seen, out)
+		}
+		if err != nil {
 			return fmt.Errorf("save contact state: %w", err)
 		}
 		if plan.Action == ActionMove {

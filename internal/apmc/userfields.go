@@ -63,7 +63,7 @@ var UserFields = []UserField{
 	{Name: "County", Kind: KindText},
 	{Name: "Postcode", Kind: KindText},
 	{Name: "Country", Kind: KindText},
-	{Name: "Tags", Kind: KindText}, // the accessplanit client splits it into User.Tags
+	{Name: FieldTags, Kind: KindText}, // the accessplanit client splits it into User.Tags
 }
 
 // StandardUserField returns the standard User property named name, in its
