@@ -158,6 +158,9 @@ func connectAndCheck(ctx context.Context, t *target, in *apmc.Instance, wantList
 	if err != nil {
 		return err
 	}
+	if err := checkActivityFields(*in, mergeFields); err != nil {
+		return err
+	}
 	in.Mappings = ms
 	return in.Validate()
 }
