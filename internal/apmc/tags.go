@@ -147,9 +147,14 @@ const FieldTags = "Tags"
 // userReadFields are the User properties a read for Mailchimp needs: the
 // mapped ones, and Tags when the instance syncs them.
 func userReadFields(in Instance) []string {
-	fields := mappedFields(in.Mappings)
+	return WithTagsField(in, mappedFields(in.Mappings))
+}
+
+// WithTagsField adds Tags to the User properties a read asks for, when the
+// instance syncs them.
+func WithTagsField(in Instance, fields []string) []string {
 	if in.Tags.Sync && !slices.Contains(fields, FieldTags) {
-		fields = append(fields, FieldTags)
+		fields = append(slices.Clone(fields), FieldTags)
 	}
 	return fields
 }

@@ -81,7 +81,7 @@ func (r Reader) Pairs(ctx context.Context, in apmc.Instance) ([]apmc.Pair, error
 		}
 	}
 
-	fields := apmc.MappedFields(in.Mappings)
+	fields := apmc.WithTagsField(in, apmc.MappedFields(in.Mappings))
 	users := map[string][]apmc.User{} // by email
 	byID := map[string]string{}       // User ID → email
 	var noEmail []apmc.User           // each its own (invalid) pair

@@ -51,6 +51,9 @@ type batchMember struct {
 	EmailAddress string            `json:"email_address"`
 	StatusIfNew  string            `json:"status_if_new"`
 	MergeFields  map[string]string `json:"merge_fields,omitempty"`
+	// Tags are added to the member (sync_tags is never sent, so no tag is
+	// taken off).
+	Tags []string `json:"tags,omitempty"`
 }
 
 type batchBody struct {
@@ -109,7 +112,7 @@ func (c *Client) BatchSubscribe(ctx context.Context, listID string, members []ap
 			return BatchResult{}, apmc.Invalidf("batch subscribe: %s is in the batch twice", email)
 		}
 		seen[email] = true
-		body.Members = append(body.Members, batchMember{EmailAddress: email, StatusIfNew: statusIfNew, MergeFields: mergeFieldsToSend(m.MergeFields)})
+		body.Members = append(body.Members, batchMember{EmailAddress: email, StatusIfNew: statusIfNew, MergeFields: mergeFieldsToSend(m.MergeFields), Tags: m.Tags})
 	}
 	var answer batchAnswer
 	if err := c.do(ctx, http.MethodPost, "/lists/"+pathSegment(listID), nil, body, &answer); err != nil {
