@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/apmc-sync/apmc/internal/apmc"
+	sbap "github.com/apmc-sync/apmc/internal/sandbox/accessplanit"
 	sbmc "github.com/apmc-sync/apmc/internal/sandbox/mailchimp"
 )
 
@@ -46,5 +47,28 @@ func TestInstanceTagsAndTrainingActivity(t *testing.T) {
 	_, _, err = s.apmc(t, "instance", "configure", "shop", "--booked-tag", "Booked")
 	if err == nil || !strings.Contains(err.Error(), "must hold {course}") {
 		t.Errorf("a template without {course}: error = %v, want it refused", err)
+	}
+}
+
+// apmc timeline shows what a booking and a tag change did.
+func TestTimelineShowsTagAndBookingChanges(t *testing.T) {
+	s := startStack(t)
+	const email = "ada@example.com"
+	id, err := s.Accessplanit.CreateUserInUI(map[string]any{"Forenames": "Ada", "Surname": "Lovelace", "Email": email, "Tags": "Gold", "MainCompanyID": s.Info.Sandbox.Accessplanit.DefaultCompanyID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.waitExecution(t, "the User's first sync", email, func(e apmc.Execution) bool { return e.Flow == apmc.FlowToMailchimp && e.Status == apmc.StatusSucceeded })
+	if _, err := s.Accessplanit.BookInUI(sbap.Booking{UserID: id, Course: "First Aid", StartDate: "2099-01-02"}); err != nil {
+		t.Fatal(err)
+	}
+	s.waitExecution(t, "the booking", email, func(e apmc.Execution) bool {
+		return e.Event == apmc.EventBooking && e.Status == apmc.StatusSucceeded && e.Changed
+	})
+	out := s.must(t, "timeline", s.Info.InstanceID, email)
+	for _, want := range []string{"tags +Gold", "booking", "NEXTCOURSE=First Aid", "+Booked: First Aid"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("timeline = %q, want it to contain %q", out, want)
+		}
 	}
 }
