@@ -16,7 +16,6 @@ type marketingFlags struct {
 	syncTags, activity     bool
 	tagPrefix              string
 	bookedTag, attendedTag string
-	given                  map[string]bool
 }
 
 func addMarketingFlags(fs *flag.FlagSet) *marketingFlags {

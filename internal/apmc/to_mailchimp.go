@@ -163,9 +163,15 @@ func (e *Engine) toMailchimp(ctx context.Context, rec *recorder, in Instance, c 
 	}
 	if mk.on {
 		// Tag writes fire no Mailchimp webhook: nothing to expect back.
-		seen.Mailchimp.Tags, _, err = e.applyTags(ctx, rec, mc, in, email, mk, contact.Mailchimp.Tags, answered)
+		var wrote bool
+		seen.Mailchimp.Tags, wrote, err = e.applyTags(ctx, rec, mc, in, email, mk, contact.Mailchimp.Tags, answered)
 		if err != nil {
 			return outcome{changed: upsert}, err
+		}
+		if !upsert && !wrote {
+			plan.Seen = seen
+			plan.Action, plan.Reason = ActionRecord, "the member holds its tags already (a marketer added them in Mailchimp: they stay theirs); nothing written"
+			return e.settle(ctx, rec, plan, contact)
 		}
 	}
 	err = rec.step("save_contact_state", func(out map[string]any) error {
