@@ -2,6 +2,7 @@ package apmc
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"reflect"
 	"slices"
@@ -58,22 +59,32 @@ func mergeContact(base, mine, theirs Contact) (Contact, bool) {
 	return out, ok
 }
 
-// saveMerged saves mine over the state stored since base was loaded, when
-// the two changed different parts of it (mergeContact); otherwise it
-// returns the conflict.
-func (e *Engine) saveMerged(ctx context.Context, base, mine Contact, out map[string]any) error {
+// saveContact saves mine, loaded as base, and returns it as stored. With
+// mergeable, a state another change stored meanwhile is merged with it
+// (mergeContact) when the two changed different parts; otherwise the
+// conflict is returned and the change is tried again.
+func (e *Engine) saveContact(ctx context.Context, base, mine Contact, mergeable bool, out map[string]any) (Contact, error) {
+	err := e.Contacts.SaveContact(ctx, mine)
+	if err == nil {
+		mine.Version++
+		return mine, nil
+	}
+	if !errors.Is(err, ErrConflict) || !mergeable || base.Email != mine.Email || base.Version != mine.Version {
+		return Contact{}, fmt.Errorf("save contact state: %w", err)
+	}
 	theirs, err := e.Contacts.Contact(ctx, mine.InstanceID, mine.Email)
 	if err != nil {
-		return fmt.Errorf("read the contact state stored meanwhile: %w", err)
+		return Contact{}, fmt.Errorf("save contact state: read the state stored meanwhile: %w", err)
 	}
 	merged, ok := mergeContact(base, mine, theirs)
 	if !ok {
-		return fmt.Errorf("another change of the contact changed the same values meanwhile: %w", ErrConflict)
+		return Contact{}, fmt.Errorf("save contact state: another change of the contact changed the same values meanwhile: %w", ErrConflict)
 	}
 	merged.Version = theirs.Version
 	if err := e.Contacts.SaveContact(ctx, merged); err != nil {
-		return err
+		return Contact{}, fmt.Errorf("save contact state: %w", err)
 	}
 	out["merged_with_concurrent_change"] = true
-	return nil
+	merged.Version++
+	return merged, nil
 }

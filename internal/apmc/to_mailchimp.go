@@ -161,7 +161,23 @@ func (e *Engine) toMailchimp(ctx context.Context, rec *recorder, in Instance, c 
 			seen.MemberContactID = written.ContactID
 		}
 	}
+	savedEarly := false
 	if mk.on {
+		if upsert && c.Event == EventBooking && plan.Action != ActionMove {
+			// A booking is queued by User, not with the contact's email, so
+			// the echo of the member write can be applied beside it: the
+			// write is recorded before the tags call, for the echo to find
+			// it pending.
+			err = rec.step("save_contact_state", func(out map[string]any) error {
+				var err error
+				contact, err = e.saveContact(ctx, contact, seen, true, out)
+				return err
+			})
+			if err != nil {
+				return outcome{changed: true}, err
+			}
+			seen, savedEarly = contact, true
+		}
 		// Tag writes fire no Mailchimp webhook: nothing to expect back.
 		var wrote bool
 		seen.Mailchimp.Tags, wrote, err = e.applyTags(ctx, rec, mc, in, email, mk, contact.Mailchimp.Tags, answered)
@@ -173,14 +189,13 @@ func (e *Engine) toMailchimp(ctx context.Context, rec *recorder, in Instance, c 
 			plan.Action, plan.Reason = ActionRecord, "the member holds its tags already (a marketer added them in Mailchimp: they stay theirs); nothing written"
 			return e.settle(ctx, rec, plan, contact)
 		}
+		if savedEarly && !wrote {
+			return outcome{status: StatusSucceeded, changed: true}, nil
+		}
 	}
 	err = rec.step("save_contact_state", func(out map[string]any) error {
-		err := e.Contacts.SaveContact(ctx, seen)
-		if errors.Is(err, ErrConflict) && mk.on && contact.Email == seen.Email && contact.Version == seen.Version {
-			err = e.saveMerged(ctx, contact, seen, out)
-		}
-		if err != nil {
-			return fmt.Errorf("save contact state: %w", err)
+		if _, err := e.saveContact(ctx, contact, seen, mk.on, out); err != nil {
+			return err
 		}
 		if plan.Action == ActionMove {
 			if err := e.Contacts.DeleteContact(ctx, in.ID, plan.PreviousEmail); err != nil {

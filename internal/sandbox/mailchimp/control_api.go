@@ -24,6 +24,7 @@ import (
 //	POST   /_sandbox/lists/{list_id}/import                  members that existed before: created or updated, no webhook
 //	POST   /_sandbox/lists/{list_id}/members/{email}/{action} act on a member in the UI: edit,
 //	                                                         unsubscribe, change-email, clean, compliance, forget
+//	POST   /_sandbox/lists/{list_id}/members/{email}/tags     {"add": ["VIP"], "remove": […]}: tags set by hand in the UI (no webhook) → {"tags": […]}
 func (s *Server) controlRoutes() *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc(controlPrefix, func(w http.ResponseWriter, _ *http.Request) {
