@@ -114,3 +114,14 @@ func TestApplyTrainingActivity(t *testing.T) {
 		t.Errorf("unchanged booking: %d writes, changed %v, status %s; want none, false, succeeded", f.mc.writes-writes, exec.Changed, exec.Status)
 	}
 }
+
+func TestBookingWithTrainingActivityOffIsSkipped(t *testing.T) {
+	f := newFixture(t, func(in *Instance) { in.Tags = TagSettings{Sync: true} })
+	f.ap.delegates = map[string][]Delegate{"1": {{ID: "1~10", UserID: "1", Course: "First Aid", Status: DelegateBooked, Start: t0.AddDate(0, 0, 7)}}}
+	f.apply(t, apChange("c1", tagged(t0, "Gold")))
+	writes, reads := f.mc.writes, f.ap.reads
+	exec := f.apply(t, Change{ID: "b1", InstanceID: "inst1", Source: SideAccessplanit, Event: EventBooking, ReceivedAt: t0, UserID: "1", DelegateID: "1~10"})
+	if exec.Status != StatusSkipped || f.mc.writes != writes || f.ap.reads != reads {
+		t.Errorf("booking with training activity off: %s (%s), %d writes, %d reads; want skipped without a call", exec.Status, exec.Reason, f.mc.writes-writes, f.ap.reads-reads)
+	}
+}

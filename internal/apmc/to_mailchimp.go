@@ -11,6 +11,9 @@ import (
 // the change names from accessplanit (fetch), decides from that and the
 // contact state (DecideToMailchimp), writes Mailchimp and records the state.
 func (e *Engine) toMailchimp(ctx context.Context, rec *recorder, in Instance, c Change, reads *Reads) (outcome, error) {
+	if c.Event == EventBooking && !in.Activity.Enabled {
+		return e.settle(ctx, rec, Plan{Action: ActionSkip, Reason: "training activity is off for this instance: delegate changes are not synced"}, Contact{})
+	}
 	ap, err := e.Connector.Accessplanit(in)
 	if err != nil {
 		return outcome{}, fmt.Errorf("connect to accessplanit: %w", err)
