@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"net/http"
 	"testing"
 	"time"
 
@@ -34,8 +35,8 @@ func TestBookingExecutionMatchesDocument(t *testing.T) {
 		{"GET /api/instances/{id}/executions/{eid}", "/api/instances/beta/executions/" + x.ID},
 		{"GET /api/instances/{id}/executions", "/api/instances/beta/executions"},
 	} {
-		got := send(t, e.srv.Client(), "GET", e.srv.URL+tc.path, bearer)
-		if got.res.StatusCode != 200 {
+		got := send(t, e.srv.Client(), http.MethodGet, e.srv.URL+tc.path, bearer)
+		if got.res.StatusCode != http.StatusOK {
 			t.Fatalf("GET %s = %d %s", tc.path, got.res.StatusCode, got.short())
 		}
 		d.checkAnswer(t, tc.route, got)
