@@ -1,6 +1,6 @@
 // Package mailchimp is a faithful, in-process simulator of the parts of the
-// Mailchimp Marketing API v3 this project uses: audiences, members, merge
-// fields and webhooks, with Mailchimp's error bodies, limits and signed
+// Mailchimp Marketing API v3 this project uses: audiences, members, member
+// tags, merge fields and webhooks, with Mailchimp's error bodies, limits and signed
 // webhook deliveries.
 //
 // The local stack, end-to-end tests and benchmarks use it in place of the real

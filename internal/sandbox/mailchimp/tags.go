@@ -22,8 +22,8 @@ const maxTagsInMember = 50
 // maxTagName is the longest tag name accepted, in bytes.
 const maxTagName = 100
 
-// tagID is a tag's id: stable for a name (Mailchimp numbers tags per
-// audience; a digest of the lower-cased name does here).
+// tagID is a tag's id: stable for a name. INFERRED: Mailchimp numbers tags
+// per audience; a digest of the lower-cased name stands in for that here.
 func tagID(name string) int {
 	h := fnv.New32a()
 	_, _ = h.Write([]byte(strings.ToLower(name)))
