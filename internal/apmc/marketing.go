@@ -167,3 +167,57 @@ func (e *Engine) applyTags(ctx context.Context, rec *recorder, mc Mailchimp, in 
 	rec.logf("info", "Mailchimp tags of %s written: %d added, %d removed", email, len(plan.Add), len(plan.Remove))
 	return plan.Managed, true, nil
 }
+
+// tagsOnly ends a change whose member fields need no write: only its tags
+// may. It writes nothing when they match.
+func (e *Engine) tagsOnly(ctx context.Context, rec *recorder, mc Mailchimp, in Instance, c Change, email string, m marketing, plan Plan, contact Contact) (outcome, error) {
+	if !m.pending(contact) {
+		if c.Event == EventBooking && plan.Action != ActionSkip {
+			plan.Action, plan.Reason = ActionRecord, "the booking changes none of the member's tags or fields; nothing written to Mailchimp"
+		}
+		return e.settle(ctx, rec, plan, contact)
+	}
+	seen := plan.Seen
+	tags, wrote, err := e.applyTags(ctx, rec, mc, in, email, m, contact.Mailchimp.Tags, nil)
+	if err != nil {
+		return outcome{}, err
+	}
+	seen.Mailchimp.Tags = tags
+	if !wrote {
+		plan.Seen = seen
+		plan.Action, plan.Reason = ActionRecord, "the member holds its tags already (a marketer added them in Mailchimp: they stay theirs); nothing written"
+		return e.settle(ctx, rec, plan, contact)
+	}
+	err = rec.step("save_contact_state", func(out map[string]any) error {
+		_, err := e.saveContact(ctx, contact, seen, true, out)
+		return err
+	})
+	return outcome{status: StatusSucceeded, changed: true}, err
+}
+
+// tagsAfterWrite writes the member's tags after its fields were written
+// (written is the write's answer, which carries the member's tags) and
+// returns the contact state as stored and to store. done says the state is
+// stored already: a booking, queued by User rather than with the contact's
+// email, can run beside the echo of its own member write, so its write is
+// recorded before the tags call, for the echo to find it pending.
+func (e *Engine) tagsAfterWrite(ctx context.Context, rec *recorder, mc Mailchimp, in Instance, c Change, email string, m marketing, plan Plan, contact, seen Contact, written Member) (stored, next Contact, done bool, err error) {
+	early := c.Event == EventBooking && plan.Action != ActionMove
+	if early {
+		err = rec.step("save_contact_state", func(out map[string]any) error {
+			var err error
+			contact, err = e.saveContact(ctx, contact, seen, true, out)
+			return err
+		})
+		if err != nil {
+			return contact, seen, false, err
+		}
+		seen = contact
+	}
+	tags, wrote, err := e.applyTags(ctx, rec, mc, in, email, m, contact.Mailchimp.Tags, &written)
+	if err != nil {
+		return contact, seen, false, err
+	}
+	seen.Mailchimp.Tags = tags
+	return contact, seen, early && !wrote, nil
+}

@@ -114,85 +114,54 @@ func (e *Engine) toMailchimp(ctx context.Context, rec *recorder, in Instance, c 
 		return outcome{}, err
 	}
 	plan.Seen = mk.remember(plan.Seen)
-	upsert := plan.Action == ActionWrite || plan.Action == ActionMove
-	if !upsert && !mk.pending(contact) {
-		if c.Event == EventBooking && plan.Action != ActionSkip {
-			plan.Action, plan.Reason = ActionRecord, "the booking changes none of the member's tags or fields; nothing written to Mailchimp"
+	if plan.Action != ActionWrite && plan.Action != ActionMove {
+		if len(mk.fields) == 0 {
+			return e.tagsOnly(ctx, rec, mc, in, c, email, mk, plan, contact)
 		}
-		return e.settle(ctx, rec, plan, contact)
-	}
-	if !upsert && len(mk.fields) > 0 {
-		upsert, plan.Write = true, namesOnly(plan.Values)
+		plan.Write = namesOnly(plan.Values) // the activity fields, with the names Mailchimp needs
 	}
 	plan.Write = mk.withFields(plan.Write)
 
 	member := Member{Email: email, MergeFields: withoutEmail(plan.Write)}
 	var written Member
-	if upsert {
-		err = rec.step("upsert_member", func(out map[string]any) error {
-			out["changed_fields"] = plan.Values.Diff(contact.Mailchimp.Values)
-			if len(mk.fields) > 0 {
-				out["training_activity_fields"] = mk.fields
-			}
-			ctx, wait := WithBudgetWait(ctx)
-			defer wait.record(out)
-			var err error
-			if plan.Action == ActionMove {
-				written, err = e.moveMember(ctx, rec, mc, in, plan.PreviousEmail, member, contact.Mailchimp.Values)
-			} else {
-				written, err = mc.UpsertMember(ctx, in.MailchimpListID, member, in.StatusIfNew)
-			}
-			if err != nil {
-				return fmt.Errorf("write Mailchimp member: %w", err)
-			}
-			out["member_id"] = written.ID
-			out["status"] = written.Status
-			return nil
-		})
-	}
+	err = rec.step("upsert_member", func(out map[string]any) error {
+		out["changed_fields"] = plan.Values.Diff(contact.Mailchimp.Values)
+		if len(mk.fields) > 0 {
+			out["training_activity_fields"] = mk.fields
+		}
+		ctx, wait := WithBudgetWait(ctx)
+		defer wait.record(out)
+		var err error
+		if plan.Action == ActionMove {
+			written, err = e.moveMember(ctx, rec, mc, in, plan.PreviousEmail, member, contact.Mailchimp.Values)
+		} else {
+			written, err = mc.UpsertMember(ctx, in.MailchimpListID, member, in.StatusIfNew)
+		}
+		if err != nil {
+			return fmt.Errorf("write Mailchimp member: %w", err)
+		}
+		out["member_id"] = written.ID
+		out["status"] = written.Status
+		return nil
+	})
 	if err != nil {
 		return outcome{changed: true}, err
 	}
+	rec.logf("info", "Mailchimp contact %s written", email)
+
 	seen := plan.Seen
-	var answered *Member
-	if upsert {
-		rec.logf("info", "Mailchimp contact %s written", email)
-		answered = &written
-		seen.Mailchimp.Values = plan.Values
-		seen.Mailchimp.RecordWrite(plan.Values.Fingerprint(), e.now())
-		if written.ContactID != "" {
-			seen.MemberContactID = written.ContactID
-		}
+	seen.Mailchimp.Values = plan.Values
+	seen.Mailchimp.RecordWrite(plan.Values.Fingerprint(), e.now())
+	if written.ContactID != "" {
+		seen.MemberContactID = written.ContactID
 	}
-	savedEarly := false
 	if mk.on {
-		if upsert && c.Event == EventBooking && plan.Action != ActionMove {
-			// A booking is queued by User, not with the contact's email, so
-			// the echo of the member write can be applied beside it: the
-			// write is recorded before the tags call, for the echo to find
-			// it pending.
-			err = rec.step("save_contact_state", func(out map[string]any) error {
-				var err error
-				contact, err = e.saveContact(ctx, contact, seen, true, out)
-				return err
-			})
-			if err != nil {
-				return outcome{changed: true}, err
-			}
-			seen, savedEarly = contact, true
-		}
-		// Tag writes fire no Mailchimp webhook: nothing to expect back.
-		var wrote bool
-		seen.Mailchimp.Tags, wrote, err = e.applyTags(ctx, rec, mc, in, email, mk, contact.Mailchimp.Tags, answered)
+		var done bool
+		contact, seen, done, err = e.tagsAfterWrite(ctx, rec, mc, in, c, email, mk, plan, contact, seen, written)
 		if err != nil {
-			return outcome{changed: upsert}, err
+			return outcome{changed: true}, err
 		}
-		if !upsert && !wrote {
-			plan.Seen = seen
-			plan.Action, plan.Reason = ActionRecord, "the member holds its tags already (a marketer added them in Mailchimp: they stay theirs); nothing written"
-			return e.settle(ctx, rec, plan, contact)
-		}
-		if savedEarly && !wrote {
+		if done {
 			return outcome{status: StatusSucceeded, changed: true}, nil
 		}
 	}
