@@ -108,8 +108,43 @@ type Delegate struct {
 type Activity struct {
 	Tags   []string `json:"tags,omitempty"`
 	Fields Values   `json:"fields,omitempty"`
-	// ReadAt is when the delegates were read.
+	// ReadAt is when the delegates were read (zero: the User had never
+	// booked, so none were).
 	ReadAt time.Time `json:"read_at,omitzero"`
+	// Marker is the User's BookingMarker when they were.
+	Marker string `json:"marker,omitempty"`
+}
+
+// The User properties that date a User's bookings (read-only, set by the
+// platform).
+const (
+	FieldLatestCourseDateBooked   = "LatestCourseDateBooked"
+	FieldLatestCourseDateAttended = "LatestCourseDateAttended"
+	FieldLastBooking              = "LastBooking"
+)
+
+// bookingFields are the User properties BookingMarker reads.
+var bookingFields = []string{FieldLatestCourseDateBooked, FieldLatestCourseDateAttended, FieldLastBooking}
+
+// BookingMarker sums up the User's booking dates: empty for a User that has
+// never booked, and different once a booking is made or attended, so a User
+// change shows when its delegates must be read again (a booking whose
+// webhook was lost included). Cancelling leaves the dates as they are: that
+// is told by the delegate's own webhook.
+//
+// ASSUMPTION: the platform fills LatestCourseDateBooked,
+// LatestCourseDateAttended and LastBooking (the demo client's User model
+// has them) and leaves them empty for a User without bookings; if it never
+// fills them, delegates are read on booking webhooks only.
+func BookingMarker(u User) string {
+	var parts []string
+	for _, f := range bookingFields {
+		parts = append(parts, strings.TrimSpace(u.Fields[f]))
+	}
+	if strings.Join(parts, "") == "" {
+		return ""
+	}
+	return strings.Join(parts, "|")
 }
 
 // TrainingActivity turns a User's delegates into tags and merge field
@@ -160,11 +195,11 @@ func TrainingActivity(delegates []Delegate, s ActivitySettings, now time.Time) A
 	return out
 }
 
-// Equal reports whether two activities give the same tags and values (when
-// they were read does not count).
+// Equal reports whether two activities give the same tags and values from
+// the same booking dates (when they were read does not count).
 func (a *Activity) Equal(b *Activity) bool {
 	if a == nil || b == nil {
 		return a == b
 	}
-	return sameTags(a.Tags, b.Tags) && a.Fields.Equal(b.Fields)
+	return sameTags(a.Tags, b.Tags) && a.Fields.Equal(b.Fields) && a.Marker == b.Marker
 }

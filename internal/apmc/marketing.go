@@ -21,9 +21,10 @@ type marketing struct {
 
 // marketingFor works out the member's desired tags and training activity
 // fields for a User. Training activity is read from accessplanit when the
-// change is a booking, or when the contact's activity was never read; any
-// other change reuses what was read last, so a User change costs no extra
-// accessplanit request.
+// change is a booking, or when the User's booking dates (BookingMarker)
+// differ from those of the last read (a User that has never booked has none
+// to read); any other change reuses what was read last, so a User change
+// costs no extra accessplanit request.
 //
 // Only a plan that reaches the member counts: a write, a move, a record
 // (the fields already match), and a booking whose User holds nothing new.
@@ -42,7 +43,9 @@ func (e *Engine) marketingFor(ctx context.Context, rec *recorder, ap Accessplani
 	var activityTags []string
 	if in.Activity.Enabled {
 		act := known
-		if c.Event == EventBooking || known == nil {
+		marker := BookingMarker(user)
+		switch {
+		case c.Event == EventBooking, known == nil && marker != "", known != nil && known.Marker != marker:
 			err := rec.step("read_training_activity", func(out map[string]any) error {
 				delegates, err := ap.Delegates(ctx, user.ID)
 				if err != nil {
@@ -61,13 +64,17 @@ func (e *Engine) marketingFor(ctx context.Context, rec *recorder, ap Accessplani
 					out["bookings"] = bookings
 				}
 				read := TrainingActivity(delegates, in.Activity, e.now())
-				read.ReadAt = e.now().UTC()
+				read.ReadAt, read.Marker = e.now().UTC(), marker
 				act = &read
 				return nil
 			})
 			if err != nil {
 				return m, err
 			}
+		case known == nil:
+			// The User has never booked: no delegates to read.
+			none := TrainingActivity(nil, in.Activity, e.now())
+			act = &none
 		}
 		activityTags = act.Tags
 		var before Values

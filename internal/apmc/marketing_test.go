@@ -1,6 +1,7 @@
 package apmc
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -123,5 +124,43 @@ func TestBookingWithTrainingActivityOffIsSkipped(t *testing.T) {
 	exec := f.apply(t, Change{ID: "b1", InstanceID: "inst1", Source: SideAccessplanit, Event: EventBooking, ReceivedAt: t0, UserID: "1", DelegateID: "1~10"})
 	if exec.Status != StatusSkipped || f.mc.writes != writes || f.ap.reads != reads {
 		t.Errorf("booking with training activity off: %s (%s), %d writes, %d reads; want skipped without a call", exec.Status, exec.Reason, f.mc.writes-writes, f.ap.reads-reads)
+	}
+}
+
+// A User change reads the User's delegates only when its booking dates say
+// there is something new: never for a User that has never booked.
+func TestTrainingActivityReadsFollowBookingDates(t *testing.T) {
+	f := newFixture(t, func(in *Instance) { in.Activity = ActivitySettings{Enabled: true} })
+	f.ap.delegates = map[string][]Delegate{"1": {{ID: "1~10", UserID: "1", Course: "First Aid", Status: DelegateBooked, Start: t0.AddDate(0, 0, 7)}}}
+	user := func(at time.Time, lastBooking string) *User {
+		u := tagged(at)
+		if lastBooking != "" {
+			u.Fields[FieldLastBooking] = lastBooking
+			u.Fields[FieldLatestCourseDateBooked] = "2026-11-08T09:00:00"
+		}
+		return u
+	}
+	tests := []struct {
+		name        string
+		user        *User
+		wantRead    bool
+		wantNextTag bool // the member carries "Booked: First Aid"
+	}{
+		{"never booked: nothing read", user(t0, ""), false, false},
+		{"booked since (its webhook lost): read", user(t0.Add(time.Minute), "2026-11-01T09:00:00"), true, true},
+		{"same booking dates: not read again", user(t0.Add(2*time.Minute), "2026-11-01T09:00:00"), false, true},
+		{"a new booking date: read", user(t0.Add(3*time.Minute), "2026-11-01T10:00:00"), true, true},
+	}
+	for i, tt := range tests {
+		reads := f.ap.reads
+		exec := f.apply(t, apChange(fmt.Sprint("c", i), tt.user))
+		read := stepOutput(exec, "read_training_activity") != nil
+		if read != tt.wantRead {
+			t.Errorf("%s: delegates read = %v, want %v (%d accessplanit reads)", tt.name, read, tt.wantRead, f.ap.reads-reads)
+		}
+		tags := f.mc.members["ada@example.com"].Tags
+		if got := slices.Contains(tags, "Booked: First Aid"); got != tt.wantNextTag {
+			t.Errorf("%s: member tags %q, want Booked: First Aid %v", tt.name, tags, tt.wantNextTag)
+		}
 	}
 }

@@ -147,7 +147,11 @@ const FieldTags = "Tags"
 // userReadFields are the User properties a read for Mailchimp needs: the
 // mapped ones, and Tags when the instance syncs them.
 func userReadFields(in Instance) []string {
-	return WithTagsField(in, mappedFields(in.Mappings))
+	fields := WithTagsField(in, mappedFields(in.Mappings))
+	if in.Activity.Enabled {
+		fields = append(slices.Clone(fields), bookingFields...)
+	}
+	return fields
 }
 
 // WithTagsField adds Tags to the User properties a read asks for, when the

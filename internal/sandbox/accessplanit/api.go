@@ -291,7 +291,9 @@ func (s *Server) userItems() []map[string]any {
 	sort.Ints(ids)
 	out := make([]map[string]any, 0, len(ids))
 	for _, id := range ids {
-		out = append(out, s.users[id].json(s.companies, s.customFields))
+		item := s.users[id].json(s.companies, s.customFields)
+		s.addBookingDates(item, id)
+		out = append(out, item)
 	}
 	s.rendered, s.renderedGen = out, s.gen
 	return slices.Clone(out)

@@ -146,6 +146,7 @@ func (s *Server) BookInUI(b Booking) (string, error) {
 		return id, nil
 	}
 	d.status, d.dateUpdated = status, now
+	s.changed() // the User's booking dates may move
 	s.stats.Writes++
 	s.notify(method, s.delegateJSON(id, d))
 	return id, nil
@@ -260,4 +261,40 @@ func (s *Server) controlBooking(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"id": id})
+}
+
+// addBookingDates sets a User's booking dates in its answer, as the
+// platform's User model has them: LatestCourseDateBooked (the latest start
+// of a course date it is booked on or attended), LatestCourseDateAttended
+// and LastBooking (when its latest booking was made); null when there is
+// none. s.mu is held.
+func (s *Server) addBookingDates(item map[string]any, userID int) {
+	var booked, attended, last time.Time
+	if s.training != nil {
+		for _, d := range s.training.delegates {
+			if d.userID != userID {
+				continue
+			}
+			start := s.training.courseDates[d.courseDateID].start
+			if (d.status == "Booked" || d.status == "Attended") && start.After(booked) {
+				booked = start
+			}
+			if d.status == "Attended" && start.After(attended) {
+				attended = start
+			}
+			if d.dateCreated.After(last) {
+				last = d.dateCreated
+			}
+		}
+	}
+	item["LatestCourseDateBooked"] = nullableTime(booked, dateLayout)
+	item["LatestCourseDateAttended"] = nullableTime(attended, dateLayout)
+	item["LastBooking"] = nullableTime(last, stampLayout)
+}
+
+func nullableTime(t time.Time, layout string) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UTC().Format(layout)
 }

@@ -84,7 +84,19 @@ func TestBookings(t *testing.T) {
 	if d["ID"] != id || d["CourseOrAliasName"] != "First Aid" || d["Status"] != "Cancelled" || d["StartDate"] != "2026-12-24T00:00:00" || d["UserFullName"] != "Ada Lovelace" {
 		t.Errorf("delegate = %v", d)
 	}
-	if _, courses := e.call(t, http.MethodGet, "Course", nil); len(courses["results"].([]any)) != 1 {
+	// The User's booking dates: Ada's one booking was cancelled, Grace waits.
+	_, u := e.call(t, http.MethodGet, "User?$select=ID,LatestCourseDateBooked,LatestCourseDateAttended,LastBooking&$filter="+url.QueryEscape("ID eq '"+adaID+"'"), nil)
+	if users, _ := u["results"].([]any); len(users) != 1 {
+		t.Errorf("GET User %s with booking dates = %v", adaID, u)
+	} else if got := users[0].(map[string]any); got["LastBooking"] == nil || got["LatestCourseDateBooked"] != nil || got["LatestCourseDateAttended"] != nil {
+		t.Errorf("Ada's booking dates = %v, want LastBooking only (her booking was cancelled)", got)
+	}
+	_, attended := book(`{"user_id":"` + adaID + `","course":"Fire Safety","start_date":"2026-11-02","status":"Attended"}`)
+	_, u = e.call(t, http.MethodGet, "User/"+adaID, nil)
+	if u["LatestCourseDateAttended"] != "2026-11-02T00:00:00" || u["LatestCourseDateBooked"] != "2026-11-02T00:00:00" {
+		t.Errorf("Ada's booking dates after attending = %v, %v; want 2026-11-02T00:00:00 both", u["LatestCourseDateBooked"], u["LatestCourseDateAttended"])
+	}
+	if _, courses := e.call(t, http.MethodGet, "Course", nil); len(courses["results"].([]any)) != 2 {
 		t.Errorf("GET Course = %v, want one course", courses)
 	}
 
@@ -101,7 +113,7 @@ func TestBookings(t *testing.T) {
 			delegateHooks = append(delegateHooks, h)
 		}
 	}
-	want := []string{"POST " + id + " Booked", "POST " + graceID + id[len(adaID):] + " Waiting List", "PUT " + id + " Cancelled"}
+	want := []string{"POST " + id + " Booked", "POST " + graceID + id[len(adaID):] + " Waiting List", "PUT " + id + " Cancelled", fmt.Sprint("POST ", attended["id"], " Attended")}
 	if diff := cmp.Diff(want, delegateHooks); diff != "" {
 		t.Errorf("delegate webhooks differ (-want +got):\n%s", diff)
 	}

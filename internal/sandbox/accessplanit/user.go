@@ -41,6 +41,7 @@ var userFields = []struct {
 	{"UpdatedByID", kindReadOnly}, {"UpdatedByName", kindReadOnly}, {"Address", kindText},
 	{"Town", kindText}, {"County", kindText}, {"Postcode", kindText}, {"Country", kindText},
 	{"Tags", kindText},
+	{"LatestCourseDateBooked", kindReadOnly}, {"LatestCourseDateAttended", kindReadOnly}, {"LastBooking", kindReadOnly},
 }
 
 // fieldKind finds a property by name, ignoring case as the platform's
