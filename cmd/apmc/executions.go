@@ -121,6 +121,9 @@ func executionTable(w io.Writer, list []apmc.Execution) error {
 		if e.Error != "" {
 			reason = e.Error
 		}
+		if reason == "" {
+			reason = changeSummary(e)
+		}
 		tb.row(e.ID, when(e.StartedAt), string(e.Flow), string(e.Event), string(e.Origin), string(e.Status), yesNo(e.Changed), e.Contact, shorten(reason, 80))
 	}
 	return tb.flush()

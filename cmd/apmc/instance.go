@@ -59,6 +59,7 @@ func newToken() (string, error) {
 func instanceCreate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	c := newCommand("instance create", stderr)
 	s := addSettingsFlags(c.fs)
+	mk := addMarketingFlags(c.fs)
 	c.fs.StringVar(&s.id, "id", "", "the instance's id (default: derived from -name)")
 	if _, err := c.parse(args); err != nil {
 		return err
@@ -93,6 +94,7 @@ func instanceCreate(ctx context.Context, args []string, stdout, stderr io.Writer
 	if err := s.apply(&in); err != nil {
 		return err
 	}
+	mk.apply(c.fs, &in)
 	t, err := c.target.open(ctx)
 	if err != nil {
 		return err
@@ -124,6 +126,7 @@ func instanceCreate(ctx context.Context, args []string, stdout, stderr io.Writer
 func instanceConfigure(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	c := newCommand("instance configure", stderr)
 	s := addSettingsFlags(c.fs)
+	mk := addMarketingFlags(c.fs)
 	requireSignature := c.fs.Bool("require-signature", false, "refuse Mailchimp deliveries without a valid X-Mailchimp-Signature (--require-signature=false allows them again while no signing secret is stored)")
 	t, pos, err := c.open(ctx, args, "ID")
 	if err != nil {
@@ -155,6 +158,7 @@ func instanceConfigure(ctx context.Context, args []string, stdout, stderr io.Wri
 	if err := s.apply(&in); err != nil {
 		return err
 	}
+	mk.apply(c.fs, &in)
 	wantList, wantCompany := in.MailchimpListID, in.DefaultCompanyID
 	if s.given["list"] {
 		wantList = s.list
@@ -222,6 +226,8 @@ func instanceShow(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	tb.row("first sync pace", fmt.Sprintf("%d accessplanit writes an hour", firstSyncRate(in)))
 	tb.row("retention", fmt.Sprintf("%d days", in.Retention()))
 	tb.row("notification URL", map[bool]string{true: "set", false: "none"}[in.NotificationURLSet])
+	tb.row("tags", tagsSetting(in))
+	tb.row("training activity", activitySetting(in))
 	if sum.LastExecutionAt != nil {
 		tb.row("last execution", when(*sum.LastExecutionAt)+" "+string(sum.LastStatus))
 	}

@@ -172,5 +172,8 @@ func connectAndCheck(ctx context.Context, t *target, in *apmc.Instance, wantList
 	if err := checkStatusField(in, func() ([]accessplanit.CustomField, error) { return ap.CustomFields(ctx) }); err != nil {
 		return err
 	}
+	if err := checkActivityFields(*in, mergeFields); err != nil {
+		return err
+	}
 	return in.Validate()
 }

@@ -89,6 +89,7 @@ func userFromObject(obj map[string]json.RawMessage) (apmc.User, error) {
 		return apmc.User{}, errors.New("decode user: no ID")
 	}
 	u.UpdatedByID = u.Fields["UpdatedByID"]
+	u.Tags = SplitTags(u.Fields["Tags"])
 	if s := u.Fields["DateUpdated"]; s != "" {
 		t, err := parseTime(s)
 		if err != nil {

@@ -1,6 +1,7 @@
 // Package accessplanit talks to one accessplanit platform: a client for its
-// API v2 (Users, Companies, custom field metadata) and a parser for the
-// webhooks the platform sends when a User changes.
+// API v2 (Users, Companies, custom field metadata, a User's delegates) and a
+// parser for the webhooks the platform sends when a User or one of its
+// delegates (course bookings) changes.
 //
 // accessplanit documents only part of its API publicly. Every guess this
 // package makes about it is marked in the code with a comment starting

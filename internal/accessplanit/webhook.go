@@ -73,9 +73,13 @@ func ParseWebhook(method string, body []byte, instanceID string, receivedAt time
 	}
 
 	user := top
+	delegate := false
 	for depth := 0; depth < maxWrapperDepth; depth++ {
 		if module := firstText(user, "Module", "ModuleName", "EntityType"); module != "" && !strings.EqualFold(module, "User") && !strings.EqualFold(module, "Users") {
-			return apmc.Change{}, malformedf("the delivery is about module %.40q, not User", module)
+			if !delegateModule(module) {
+				return apmc.Change{}, malformedf("the delivery is about module %.40q, not User or UserCourseDate", module)
+			}
+			delegate = true
 		}
 		inner, ok := wrapped(user)
 		if !ok {
@@ -84,6 +88,9 @@ func ParseWebhook(method string, body []byte, instanceID string, receivedAt time
 		user = inner
 	}
 
+	if delegate || strings.Contains(firstText(user, "ID"), "~") {
+		return delegateChange(user, instanceID, receivedAt)
+	}
 	c := apmc.Change{
 		InstanceID: instanceID,
 		Source:     apmc.SideAccessplanit,

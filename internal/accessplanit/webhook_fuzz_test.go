@@ -42,6 +42,11 @@ func FuzzParseWebhook(f *testing.F) {
 		}
 		switch c.Event {
 		case apmc.EventCreated, apmc.EventUpdated, apmc.EventDeleted:
+		case apmc.EventBooking:
+			// A delegate's delivery: a change of its User, never carrying one.
+			if c.UserID == "" || c.DelegateID == "" || c.User != nil || !accessplanit.ValidUserID(c.UserID) {
+				t.Errorf("ParseWebhook(%q, %q) = booking %+v, want a valid User ID, the delegate's ID and no User", method, body, c)
+			}
 		default:
 			t.Errorf("ParseWebhook(%q, %q).Event = %q", method, body, c.Event)
 		}

@@ -43,6 +43,11 @@ func TestParseWebhookSamples(t *testing.T) {
 		}},
 		{file: "wrapper-string-payload.json", method: "PUT", want: apmc.Change{Event: apmc.EventUpdated, UserID: "1042", Email: "ada@example.com"}},
 		{file: "email-only.json", method: "PUT", want: apmc.Change{Event: apmc.EventUpdated, Email: "ada@example.com"}},
+		{file: "delegate.json", method: "POST", want: apmc.Change{
+			Event: apmc.EventBooking, UserID: "1042", DelegateID: "1042~77", OccurredAt: time.Date(2026, 12, 1, 10, 11, 12, 345e6, time.UTC),
+		}},
+		{file: "delegate-module-wrapper.json", method: "DELETE", want: apmc.Change{Event: apmc.EventBooking, UserID: "1042", DelegateID: "1042~77"}},
+		{file: "delegate-no-user.json", method: "PUT", wantErr: true},
 		{file: "company-module.json", method: "PUT", wantErr: true},
 		{file: "no-user.json", method: "PUT", wantErr: true},
 		{file: "id-only.json", method: "GET", wantErr: true},

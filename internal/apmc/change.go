@@ -48,6 +48,9 @@ const (
 	EventUpEmail     Event = "upemail"
 	EventCleaned     Event = "cleaned"
 	EventCampaign    Event = "campaign"
+	// EventBooking is a change to one of a User's delegates (a course
+	// booking) in accessplanit: a trigger to sync that User.
+	EventBooking Event = "booking"
 )
 
 // Origin says why an execution ran.
@@ -71,6 +74,9 @@ type User struct {
 	Fields      map[string]string `json:"fields"`
 	UpdatedAt   time.Time         `json:"updated_at,omitzero"`
 	UpdatedByID string            `json:"updated_by_id,omitempty"`
+	// Tags are the User's tags, as the accessplanit client reads its Tags
+	// property.
+	Tags []string `json:"tags,omitempty"`
 }
 
 // Email returns the User's email address, lower-cased.
@@ -93,6 +99,9 @@ type Member struct {
 	// MarketingPermissions are the member's GDPR marketing permissions:
 	// marketing permission id → enabled. A write sends only those it names.
 	MarketingPermissions map[string]bool `json:"marketing_permissions,omitempty"`
+	// Tags are the member's tags, when read (all of them: the client reads
+	// the rest when an answer carries only the first 50).
+	Tags []string `json:"tags,omitempty"`
 }
 
 // Change is one change notified by a webhook: the message on the queue.
@@ -122,6 +131,9 @@ type Change struct {
 	NewEmail string `json:"new_email,omitempty"`
 	Action   string `json:"action,omitempty"` // unsubscribe: unsub | delete
 	Reason   string `json:"reason,omitempty"`
+	// DelegateID names the delegate ("<UserID>~<CourseDateID>") a booking
+	// change came from.
+	DelegateID string `json:"delegate_id,omitempty"`
 
 	// Origin and OriginalExecutionID are set for replays, backfills and
 	// reconciliations.

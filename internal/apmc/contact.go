@@ -48,6 +48,12 @@ type SideState struct {
 	// SourceTime is when the newest change applied from this side happened;
 	// an older change is stale.
 	SourceTime time.Time `json:"source_time,omitzero"`
+	// Tags (Mailchimp side) are the member tags the service applied and
+	// has not taken off since: the only tags it ever sets inactive.
+	Tags []string `json:"tags,omitempty"`
+	// Activity (accessplanit side) is the User's training activity as last
+	// read and written to Mailchimp.
+	Activity *Activity `json:"activity,omitempty"`
 }
 
 // PendingWrite is one write whose echo is still expected.

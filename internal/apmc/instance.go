@@ -117,6 +117,10 @@ type Instance struct {
 	// Health is what the service last knew of the instance's health; it is
 	// shown through the health view, not with the configuration.
 	Health Health `json:"-"`
+	// Tags and Activity make the member's tags and training activity
+	// fields follow accessplanit (tags.go, activity.go).
+	Tags     TagSettings      `json:"tags,omitzero"`
+	Activity ActivitySettings `json:"training_activity,omitzero"`
 
 	// Secrets are only filled in by reads meant for syncing, never for display.
 	Secrets Secrets `json:"-"`
@@ -221,6 +225,7 @@ func (in Instance) Validate() error {
 	if err := ValidateMappings(in.Mappings, in.Direction); err != nil {
 		problems = append(problems, err.Error())
 	}
+	problems = append(problems, append(in.Tags.validate(), in.Activity.validate()...)...)
 	if len(problems) > 0 {
 		return Invalidf("invalid instance: %s", strings.Join(problems, "; "))
 	}

@@ -48,6 +48,8 @@ type Mailchimp interface {
 	// Unsubscribe unsubscribes the member with that email (an opt-out);
 	// none wraps ErrNotFound.
 	Unsubscribe(ctx context.Context, listID, email string) (Member, error)
+	// UpdateTags sets the member's tags active or inactive.
+	UpdateTags(ctx context.Context, listID, email string, tags []TagChange) error
 }
 
 // Accessplanit is what the engine needs of one accessplanit platform.
@@ -64,6 +66,8 @@ type Accessplanit interface {
 	CreateUser(ctx context.Context, fields map[string]string) (User, error)
 	// UpdateUser sets the given properties of a User.
 	UpdateUser(ctx context.Context, id string, fields map[string]string) error
+	// Delegates returns the User's delegates (course bookings).
+	Delegates(ctx context.Context, userID string) ([]Delegate, error)
 }
 
 // Connector builds the API clients for an instance's credentials.

@@ -108,6 +108,8 @@ type memMailchimp struct {
 	writes  int
 	reads   int
 	fail    []error
+	// tagWrites are the UpdateTags calls' tags, in order.
+	tagWrites [][]TagChange
 }
 
 func (m *memMailchimp) next() error {
@@ -176,6 +178,7 @@ func (m *memMailchimp) ChangeEmail(_ context.Context, _ string, oldEmail, newEma
 
 type memAccessplanit struct {
 	users      map[string]User
+	delegates  map[string][]Delegate // by User ID
 	reads      int
 	batchReads int
 	writes     int

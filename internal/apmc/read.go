@@ -109,8 +109,9 @@ func (e *Engine) ReadBatch(ctx context.Context, changes []Change) *Reads {
 }
 
 // ReadFields are the accessplanit properties a change to Mailchimp reads:
-// the mapped ones, MarketingOptIn when the instance syncs consent, and the
-// field the member's Mailchimp status is written to, if any.
+// the mapped ones, MarketingOptIn when the instance syncs consent, the
+// field the member's Mailchimp status is written to, if any, Tags when it
+// syncs tags and the booking dates when it syncs training activity.
 func ReadFields(in Instance) []string {
 	out := mappedFields(in.Mappings)
 	if in.Consent != nil && !slices.Contains(out, FieldMarketingOptIn) {
@@ -118,6 +119,10 @@ func ReadFields(in Instance) []string {
 	}
 	if f := in.MailchimpStatusField; f != "" && !slices.Contains(out, f) {
 		out = append(out, f)
+	}
+	out = WithTagsField(in, out)
+	if in.Activity.Enabled {
+		out = append(slices.Clone(out), bookingFields...)
 	}
 	return out
 }

@@ -11,6 +11,9 @@ import (
 // the change names from accessplanit (fetch), decides from that and the
 // contact state (DecideToMailchimp), writes Mailchimp and records the state.
 func (e *Engine) toMailchimp(ctx context.Context, rec *recorder, in Instance, c Change, reads *Reads) (outcome, error) {
+	if c.Event == EventBooking && !in.Activity.Enabled {
+		return e.settle(ctx, rec, Plan{Action: ActionSkip, Reason: "training activity is off for this instance: delegate changes are not synced"}, Contact{})
+	}
 	ap, err := e.Connector.Accessplanit(in)
 	if err != nil {
 		return outcome{}, fmt.Errorf("connect to accessplanit: %w", err)
@@ -105,11 +108,21 @@ func (e *Engine) toMailchimp(ctx context.Context, rec *recorder, in Instance, c 
 	for _, w := range plan.Warnings {
 		rec.logf("warn", "%s", w)
 	}
-	if plan.Action != ActionWrite && plan.Action != ActionMove {
-		return e.settle(ctx, rec, plan, contact)
+	// Tags and training activity (marketing.go) may need writes of their own.
+	mk, err := e.marketingFor(ctx, rec, ap, in, c, user, contact, plan)
+	if err != nil {
+		return outcome{}, err
 	}
+	plan.Seen = mk.remember(plan.Seen)
+	if plan.Action != ActionWrite && plan.Action != ActionMove {
+		if len(mk.fields) == 0 {
+			return e.tagsOnly(ctx, rec, mc, in, c, email, mk, plan, contact)
+		}
+		plan.Write = namesOnly(plan.Values) // the activity fields, with the names Mailchimp needs
+	}
+	plan.Write = mk.withFields(plan.Write)
 
-	if plan.Unsubscribe && plan.Action == ActionWrite && contact.Mailchimp.Values.Equal(plan.Values) {
+	if plan.Unsubscribe && plan.Action == ActionWrite && contact.Mailchimp.Values.Equal(plan.Values) && !mk.pending(contact) {
 		// Only the consent changed: the opt-out is the one call.
 		return e.unsubscribe(ctx, rec, mc, in, email, plan)
 	}
@@ -128,6 +141,9 @@ func (e *Engine) toMailchimp(ctx context.Context, rec *recorder, in Instance, c 
 	var written Member
 	err = rec.step("upsert_member", func(out map[string]any) error {
 		out["changed_fields"] = plan.Values.Diff(contact.Mailchimp.Values)
+		if len(mk.fields) > 0 {
+			out["training_activity_fields"] = mk.fields
+		}
 		ctx, wait := WithBudgetWait(ctx)
 		defer wait.record(out)
 		var err error
@@ -162,9 +178,19 @@ func (e *Engine) toMailchimp(ctx context.Context, rec *recorder, in Instance, c 
 	if written.ContactID != "" {
 		seen.MemberContactID = written.ContactID
 	}
-	err = rec.step("save_contact_state", func(map[string]any) error {
-		if err := e.Contacts.SaveContact(ctx, seen); err != nil {
-			return fmt.Errorf("save contact state: %w", err)
+	if mk.on {
+		var done bool
+		contact, seen, done, err = e.tagsAfterWrite(ctx, rec, mc, in, c, email, mk, plan, contact, seen, written)
+		if err != nil {
+			return outcome{changed: true}, err
+		}
+		if done {
+			return outcome{status: StatusSucceeded, changed: true}, nil
+		}
+	}
+	err = rec.step("save_contact_state", func(out map[string]any) error {
+		if _, err := e.saveContact(ctx, contact, seen, mk.on, out); err != nil {
+			return err
 		}
 		if plan.Action == ActionMove {
 			if err := e.Contacts.DeleteContact(ctx, in.ID, plan.PreviousEmail); err != nil {
@@ -174,6 +200,18 @@ func (e *Engine) toMailchimp(ctx context.Context, rec *recorder, in Instance, c 
 		return nil
 	})
 	return outcome{status: StatusSucceeded, changed: true}, err
+}
+
+// namesOnly keeps the values Mailchimp needs in every write: the address
+// and the names.
+func namesOnly(v Values) Values {
+	out := Values{}
+	for _, tag := range []string{TagEmail, TagFirstName, TagLastName} {
+		if x, ok := v[tag]; ok {
+			out[tag] = x
+		}
+	}
+	return out
 }
 
 // settle ends a change whose plan writes nothing to the other side: it saves
@@ -317,6 +355,7 @@ func (e *Engine) saveIfNew(ctx context.Context, rec *recorder, stored, seen Cont
 		return nil
 	}
 	if stored.Version > 0 && stored.UserID == seen.UserID && stored.MemberContactID == seen.MemberContactID && stored.MovedTo == seen.MovedTo && stored.MovedFrom == seen.MovedFrom &&
+		slices.Equal(stored.Mailchimp.Tags, seen.Mailchimp.Tags) && stored.Accessplanit.Activity.Equal(seen.Accessplanit.Activity) &&
 		sameOptIn(stored.MarketingOptIn, seen.MarketingOptIn) &&
 		stored.Accessplanit.Values.Equal(seen.Accessplanit.Values) &&
 		slices.Equal(stored.Accessplanit.Pending, seen.Accessplanit.Pending) && slices.Equal(stored.Mailchimp.Pending, seen.Mailchimp.Pending) &&

@@ -63,6 +63,10 @@ var UserFields = []UserField{
 	{Name: "County", Kind: KindText},
 	{Name: "Postcode", Kind: KindText},
 	{Name: "Country", Kind: KindText},
+	{Name: FieldTags, Kind: KindText}, // the accessplanit client splits it into User.Tags
+	{Name: FieldLatestCourseDateBooked, Kind: KindDate, ReadOnly: true},
+	{Name: FieldLatestCourseDateAttended, Kind: KindDate, ReadOnly: true},
+	{Name: FieldLastBooking, Kind: KindDate, ReadOnly: true},
 }
 
 // StandardUserField returns the standard User property named name, in its

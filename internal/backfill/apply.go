@@ -263,7 +263,9 @@ func (a Applier) toMailchimp(ctx context.Context, in apmc.Instance, pairs []apmc
 		} else if err != nil {
 			return fmt.Errorf("announce the write of %s: %w", d.Email, err)
 		}
-		batch = append(batch, apmc.MemberToWrite(in.Mappings, d.Email, d.ToMailchimp))
+		m := apmc.MemberToWrite(in.Mappings, d.Email, d.ToMailchimp)
+		m.Tags = newMemberTags(in, p, d)
+		batch = append(batch, m)
 		statuses = append(statuses, newMemberStatus(in, p, d))
 		live = append(live, i)
 	}
@@ -300,7 +302,7 @@ func (a Applier) toMailchimp(ctx context.Context, in apmc.Instance, pairs []apmc
 			}
 			continue
 		}
-		if err := a.written(ctx, in.ID, d, m); err != nil {
+		if err := a.written(ctx, in.ID, d, m, newMemberTags(in, p, d)); err != nil {
 			return err
 		}
 		res.Written++
@@ -313,9 +315,13 @@ func (a Applier) toMailchimp(ctx context.Context, in apmc.Instance, pairs []apmc
 }
 
 // written records in the contact's state what a batch wrote: both sides
-// now hold the values, and the member's contact id.
-func (a Applier) written(ctx context.Context, instanceID string, d apmc.PairPlan, m apmc.Member) error {
+// now hold the values, and the member's contact id, and the tags it gave
+// a new member are the service's own.
+func (a Applier) written(ctx context.Context, instanceID string, d apmc.PairPlan, m apmc.Member, tags []string) error {
 	return a.onTop(ctx, instanceID, d.Email, func(c *apmc.Contact) {
+		if len(tags) > 0 {
+			c.Mailchimp.Tags = tags
+		}
 		c.Accessplanit.Values = d.ToMailchimp
 		c.Mailchimp.Values = d.ToMailchimp
 		if d.UserID != "" {

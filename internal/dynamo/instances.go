@@ -70,6 +70,9 @@ type instanceItem struct {
 	DiscardWhilePaused    bool                `json:"discard_while_paused,omitempty"`
 	RetentionDays         int                 `json:"retention_days,omitempty"`
 	SealedSecrets         []byte              `json:"sealed_secrets,omitempty"`
+	// Tags and Activity: see apmc.Instance.
+	Tags     apmc.TagSettings      `json:"tags,omitzero"`
+	Activity apmc.ActivitySettings `json:"training_activity,omitzero"`
 	// The digests of each side's accepted webhook path tokens.
 	AccessplanitTokens []apmc.TokenDigest `json:"accessplanit_token_digests,omitempty"`
 	MailchimpTokens    []apmc.TokenDigest `json:"mailchimp_token_digests,omitempty"`
@@ -99,19 +102,22 @@ type sealedSecrets struct {
 }
 
 func toInstanceItem(in apmc.Instance) instanceItem {
-	return instanceItem{
+	it := instanceItem{
 		InstanceID: in.ID, Name: in.Name, State: in.State, ConfigVersion: in.ConfigVersion, Direction: in.Direction,
 		MailchimpListID: in.MailchimpListID, MailchimpBaseURL: in.MailchimpBaseURL, MailchimpAccountID: in.MailchimpAccountID, StatusIfNew: in.StatusIfNew,
 		AccessplanitBaseURL: in.AccessplanitBaseURL, DefaultCompanyID: in.DefaultCompanyID,
 		AccessplanitUserID: in.AccessplanitUserID, MailchimpEmailChanges: in.MailchimpEmailChanges, ConflictWinner: in.ConflictWinner, APRequestsPerHour: in.AccessplanitRequestsPerHour, Mappings: in.Mappings,
 		DiscardWhilePaused: in.DiscardWhilePaused, RetentionDays: in.RetentionDays, RequireSignature: in.RequireSignature,
 		NotificationURLSet: in.NotificationURLSet,
-		Consent: in.Consent, MailchimpStatusField: in.MailchimpStatusField,
+		Consent:            in.Consent, MailchimpStatusField: in.MailchimpStatusField,
 	}
+
+	it.Tags, it.Activity = in.Tags, in.Activity
+	return it
 }
 
 func (it instanceItem) instance() apmc.Instance {
-	return apmc.Instance{
+	in := apmc.Instance{
 		NotificationURLSet: it.NotificationURLSet, Health: it.health(),
 		ID: it.InstanceID, Name: it.Name, State: it.State, ConfigVersion: it.ConfigVersion, Direction: it.Direction,
 		MailchimpListID: it.MailchimpListID, MailchimpBaseURL: it.MailchimpBaseURL, MailchimpAccountID: it.MailchimpAccountID, StatusIfNew: it.StatusIfNew,
@@ -120,6 +126,9 @@ func (it instanceItem) instance() apmc.Instance {
 		DiscardWhilePaused: it.DiscardWhilePaused, RetentionDays: it.RetentionDays, RequireSignature: it.RequireSignature,
 		Consent: it.Consent, MailchimpStatusField: it.MailchimpStatusField,
 	}
+
+	in.Tags, in.Activity = it.Tags, it.Activity
+	return in
 }
 
 // Instance returns the instance with its secrets opened, for syncing.

@@ -59,6 +59,19 @@ func TestAccessplanitEndpoint(t *testing.T) {
 			},
 		},
 		{
+			name: "POST delegate sample: a booking of its User", method: http.MethodPost, contentType: "application/json", body: apSample(t, "delegate.json"),
+			wantStatus: http.StatusAccepted, wantQueued: 1,
+			check: func(t *testing.T, q []queued) {
+				c := q[0].change
+				if c.Event != apmc.EventBooking || c.UserID != "1042" || c.DelegateID != "1042~77" || c.User != nil {
+					t.Errorf("queued change = %+v, want a booking of user 1042 from delegate 1042~77, without a User", c)
+				}
+				if want := (apmc.Change{InstanceID: plainID, UserID: "1042"}).GroupID(); q[0].groupID != want {
+					t.Errorf("group id = %s, want the user's %s", q[0].groupID, want)
+				}
+			},
+		},
+		{
 			name: "PUT wrapper with delivery id", method: http.MethodPut, contentType: "application/json", body: apSample(t, "wrapper-data.json"),
 			wantStatus: http.StatusAccepted, wantQueued: 1,
 			check: func(t *testing.T, q []queued) {

@@ -17,7 +17,8 @@ import (
 
 // seed starts the simulators that are needed and creates the demo instance
 // (direction both, the mandatory mappings plus PHONE, consent synced with
-// the defaults), registers its
+// the defaults, tag sync on, and training activity on when Mailchimp is the
+// simulator, whose audience has its merge fields), registers its
 // Mailchimp webhook and points the accessplanit simulator's webhook at it.
 func (s *Stack) seed(ctx context.Context, cfg Config, base string, info *Info) error {
 	in := apmc.Instance{
@@ -27,6 +28,7 @@ func (s *Stack) seed(ctx context.Context, cfg Config, base string, info *Info) e
 		// members, the others transactional; opt-outs stay where they are.
 		Consent: &apmc.Consent{},
 		Secrets: apmc.Secrets{AccessplanitToken: randomHex(20), MailchimpToken: randomHex(20)},
+		Tags:    apmc.TagSettings{Sync: true},
 	}
 
 	if cfg.MailchimpAPIKey != "" {
@@ -41,8 +43,11 @@ func (s *Stack) seed(ctx context.Context, cfg Config, base string, info *Info) e
 		in.Secrets.MailchimpAPIKey = randomHex(16) + "-us21"
 		s.Mailchimp.AddAccount(in.Secrets.MailchimpAPIKey)
 		in.MailchimpListID = s.Mailchimp.AddList(in.Secrets.MailchimpAPIKey, "Demo audience",
-			sbmc.MergeField{Tag: "BIRTHDAY", Name: "Birthday", Type: "birthday"},
-			sbmc.MergeField{Tag: "COMPANY", Name: "Company", Type: "text"})
+			append([]sbmc.MergeField{
+				{Tag: "BIRTHDAY", Name: "Birthday", Type: "birthday"},
+				{Tag: "COMPANY", Name: "Company", Type: "text"},
+			}, activityMergeFields()...)...)
+		in.Activity = apmc.ActivitySettings{Enabled: true}
 		in.MailchimpBaseURL = url + "/3.0"
 		info.Sandbox.Mailchimp = MailchimpSandbox{BaseURL: in.MailchimpBaseURL, ControlURL: url + "/_sandbox/", APIKey: in.Secrets.MailchimpAPIKey, ListID: in.MailchimpListID}
 	}
@@ -113,6 +118,16 @@ func (s *Stack) seed(ctx context.Context, cfg Config, base string, info *Info) e
 	s.Cache.Forget(in.ID)
 	info.Sandbox.Mailchimp.SigningSecret = hook.SigningSecret
 	return nil
+}
+
+// activityMergeFields are the merge fields training activity fills
+// (apmc.ActivityMergeFields), for the simulated audience.
+func activityMergeFields() []sbmc.MergeField {
+	var out []sbmc.MergeField
+	for _, f := range apmc.ActivityMergeFields {
+		out = append(out, sbmc.MergeField{Tag: f.Tag, Name: f.Name, Type: string(f.Type)})
+	}
+	return out
 }
 
 // reconnect updates the stored demo instance to this start's connection

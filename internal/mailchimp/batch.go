@@ -52,6 +52,9 @@ type batchMember struct {
 	StatusIfNew  string            `json:"status_if_new"`
 	MergeFields  map[string]string `json:"merge_fields,omitempty"`
 	Interests    map[string]bool   `json:"interests,omitempty"`
+	// Tags are added to the member (sync_tags is never sent, so no tag is
+	// taken off).
+	Tags []string `json:"tags,omitempty"`
 }
 
 type batchBody struct {
@@ -110,7 +113,7 @@ func (c *Client) BatchSubscribe(ctx context.Context, listID string, members []ap
 			return BatchResult{}, apmc.Invalidf("batch subscribe: %s is in the batch twice", email)
 		}
 		seen[email] = true
-		body.Members = append(body.Members, batchMember{EmailAddress: email, StatusIfNew: statusIfNew, MergeFields: mergeFieldsToSend(m.MergeFields), Interests: m.Interests})
+		body.Members = append(body.Members, batchMember{EmailAddress: email, StatusIfNew: statusIfNew, MergeFields: mergeFieldsToSend(m.MergeFields), Interests: m.Interests, Tags: m.Tags})
 	}
 	var answer batchAnswer
 	if err := c.do(ctx, http.MethodPost, "/lists/"+pathSegment(listID), nil, body, &answer); err != nil {

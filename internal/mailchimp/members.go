@@ -32,6 +32,9 @@ type memberJSON struct {
 	LastChanged  string                     `json:"last_changed"`
 	Interests    map[string]bool            `json:"interests"`
 	Permissions  []permissionJSON           `json:"marketing_permissions"`
+	// Tags are the first 50 of the member's tags; TagsCount counts all.
+	Tags      []tagJSON `json:"tags"`
+	TagsCount int       `json:"tags_count"`
 }
 
 // permissionJSON is one of a member's GDPR marketing permissions; a write
@@ -72,6 +75,9 @@ func (m memberJSON) toMember() apmc.Member {
 			out.MarketingPermissions = map[string]bool{}
 		}
 		out.MarketingPermissions[p.ID] = p.Enabled
+	}
+	for _, t := range m.Tags {
+		out.Tags = append(out.Tags, t.Name)
 	}
 	return out
 }
@@ -114,7 +120,7 @@ func (c *Client) Member(ctx context.Context, listID, email string) (apmc.Member,
 	if err := c.do(ctx, http.MethodGet, memberPath(listID, hash), nil, nil, &m); err != nil {
 		return apmc.Member{}, fmt.Errorf("get member %s: %w", hash, err)
 	}
-	return m.toMember(), nil
+	return c.withAllTags(ctx, listID, m)
 }
 
 // upsertBody is the PUT body. It never carries status: an existing member's
@@ -148,7 +154,7 @@ func (c *Client) UpsertMember(ctx context.Context, listID string, m apmc.Member,
 	if err := c.do(ctx, http.MethodPut, memberPath(listID, hash), nil, body, &out); err != nil {
 		return apmc.Member{}, fmt.Errorf("upsert member %s: %w", hash, err)
 	}
-	return out.toMember(), nil
+	return c.withAllTags(ctx, listID, out)
 }
 
 // memberEmail is m's address, lower-cased: m.Email, or else its EMAIL

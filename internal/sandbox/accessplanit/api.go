@@ -32,7 +32,7 @@ func badRequest(w http.ResponseWriter, msg string, problems ...string) {
 }
 
 // modules are the modules the platform serves, spelt as its paths spell them.
-var modules = []string{"User", "Company", "CustomFieldMetadata"}
+var modules = []string{"User", "Company", "CustomFieldMetadata", "Course", "CourseDate", "UserCourseDate"}
 
 // ownerContext carries the owner of the request's API key to the handlers.
 type ownerContext struct{}
@@ -98,6 +98,9 @@ func (s *Server) apiRoutes() *http.ServeMux {
 	mux.Handle(p+"Company/{id}", methods{http.MethodGet: s.getCompany})
 	mux.Handle(p+"CustomFieldMetadata", methods{http.MethodGet: s.getCustomFields})
 	mux.Handle(p+"CustomFieldMetadata/{id}", methods{}) // the list only: 405 for every method
+	mux.Handle(p+"Course", methods{http.MethodGet: s.getCourses})
+	mux.Handle(p+"CourseDate", methods{http.MethodGet: s.getCourseDates})
+	mux.Handle(p+"UserCourseDate", methods{http.MethodGet: s.getDelegates})
 	return mux
 }
 
@@ -288,7 +291,9 @@ func (s *Server) userItems() []map[string]any {
 	sort.Ints(ids)
 	out := make([]map[string]any, 0, len(ids))
 	for _, id := range ids {
-		out = append(out, s.users[id].json(s.companies, s.customFields))
+		item := s.users[id].json(s.companies, s.customFields)
+		s.addBookingDates(item, id)
+		out = append(out, item)
 	}
 	s.rendered, s.renderedGen = out, s.gen
 	return slices.Clone(out)

@@ -27,6 +27,7 @@ const controlPrefix = "/_sandbox/"
 //	POST   /_sandbox/faults             {"status": 503, "count": 2} or {"drop": true, "count": 1}
 //	DELETE /_sandbox/faults             clear the faults not yet served
 //	POST   /_sandbox/latency            {"latency": "250ms"}
+//	POST   /_sandbox/bookings           {"user_id", "course", "start_date", "status"}: a delegate booked, changed or cancelled (webhook sent) → {"id": "<UserID>~<CourseDateID>"}
 func (s *Server) controlRoutes() *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc(controlPrefix, func(w http.ResponseWriter, _ *http.Request) {
@@ -52,6 +53,7 @@ func (s *Server) controlRoutes() *http.ServeMux {
 		w.WriteHeader(http.StatusNoContent)
 	})
 	mux.HandleFunc("POST /_sandbox/latency", s.controlLatency)
+	mux.HandleFunc("POST /_sandbox/bookings", s.controlBooking)
 	return mux
 }
 

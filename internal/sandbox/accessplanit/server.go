@@ -54,6 +54,7 @@ type Server struct {
 	latency          time.Duration
 	faults           []Fault
 
+	training     *training // Course, CourseDate, UserCourseDate (bookings.go)
 	hooks        *hooks
 	api, control *http.ServeMux
 }

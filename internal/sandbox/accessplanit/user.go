@@ -40,6 +40,8 @@ var userFields = []struct {
 	{"DateCreated", kindReadOnly}, {"DateUpdated", kindReadOnly}, {"CreatedByID", kindReadOnly},
 	{"UpdatedByID", kindReadOnly}, {"UpdatedByName", kindReadOnly}, {"Address", kindText},
 	{"Town", kindText}, {"County", kindText}, {"Postcode", kindText}, {"Country", kindText},
+	{"Tags", kindText},
+	{"LatestCourseDateBooked", kindReadOnly}, {"LatestCourseDateAttended", kindReadOnly}, {"LastBooking", kindReadOnly},
 }
 
 // fieldKind finds a property by name, ignoring case as the platform's

@@ -126,6 +126,7 @@ func (s *Server) apiRoutes() *http.ServeMux {
 		http.MethodPut:   s.putMember,
 		http.MethodPatch: s.patchMember,
 	})
+	mux.Handle("/3.0/lists/{list_id}/members/{subscriber_hash}/tags", methods{http.MethodGet: s.getMemberTags, http.MethodPost: s.postMemberTags})
 	mux.Handle("/3.0/lists/{list_id}/merge-fields", methods{http.MethodGet: s.getMergeFields})
 	mux.Handle("/3.0/lists/{list_id}/interest-categories", methods{http.MethodGet: s.getInterestCategories})
 	mux.Handle("/3.0/lists/{list_id}/interest-categories/{category_id}/interests", methods{http.MethodGet: s.getInterests})

@@ -27,6 +27,7 @@ import (
 //	POST   /_sandbox/lists/{list_id}/interest-categories     {"title": …, "type": "checkboxes"} → {"id": …}
 //	POST   /_sandbox/lists/{list_id}/interest-categories/{category_id}/interests  {"name": …} → {"id": …}
 //	POST   /_sandbox/lists/{list_id}/marketing-permissions   {"text": …} → {"id": …}
+//	POST   /_sandbox/lists/{list_id}/members/{email}/tags     {"add": ["VIP"], "remove": […]}: tags set by hand in the UI (no webhook) → {"tags": […]}
 func (s *Server) controlRoutes() *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc(controlPrefix, func(w http.ResponseWriter, _ *http.Request) {
@@ -54,6 +55,7 @@ func (s *Server) controlRoutes() *http.ServeMux {
 	mux.HandleFunc("POST /_sandbox/lists/{list_id}/interest-categories", s.controlInterestCategory)
 	mux.HandleFunc("POST /_sandbox/lists/{list_id}/interest-categories/{category_id}/interests", s.controlInterest)
 	mux.HandleFunc("POST /_sandbox/lists/{list_id}/marketing-permissions", s.controlMarketingPermission)
+	mux.HandleFunc("POST /_sandbox/lists/{list_id}/members/{email}/tags", s.controlTags)
 	return mux
 }
 

@@ -2,6 +2,7 @@ package mailchimp
 
 import (
 	"maps"
+	"slices"
 	"strings"
 	"time"
 )
@@ -30,6 +31,7 @@ type Member struct {
 	// true); MarketingPermissions its GDPR answers by permission id.
 	Interests            map[string]bool
 	MarketingPermissions map[string]bool
+	Tags                 []string // tag names, in the order they were added
 }
 
 // clone returns a deep copy of m.
@@ -38,6 +40,7 @@ func (m *Member) clone() Member {
 	c.MergeFields = cloneMerges(m.MergeFields)
 	c.Interests = maps.Clone(m.Interests)
 	c.MarketingPermissions = maps.Clone(m.MarketingPermissions)
+	c.Tags = slices.Clone(m.Tags)
 	return c
 }
 
@@ -115,8 +118,8 @@ func (l *list) memberView(m *Member) map[string]any {
 		"vip":                              m.VIP,
 		"email_client":                     "",
 		"source":                           m.Source,
-		"tags_count":                       0,
-		"tags":                             []any{},
+		"tags_count":                       len(m.Tags),
+		"tags":                             memberTagsView(m, maxTagsInMember),
 		"list_id":                          m.ListID,
 		"_links":                           []any{},
 	}

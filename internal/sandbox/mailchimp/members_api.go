@@ -132,6 +132,9 @@ func (s *Server) postBatchSubscribe(w http.ResponseWriter, r *http.Request) {
 			continue
 		}
 		m, isNew, merr := s.writeMember(l, hash, mi, modeBatch, skip)
+		if merr == nil {
+			addTags(m, mi.Tags)
+		}
 		switch {
 		case merr != nil:
 			be := batchError{EmailAddress: email, Error: merr.detail, ErrorCode: "ERROR_GENERIC"}

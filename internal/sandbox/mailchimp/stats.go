@@ -11,6 +11,8 @@ type Stats struct {
 	// MemberWrites counts PUT and PATCH on members and batch subscribes
 	// that passed authentication, the connection limit and faults.
 	MemberWrites int `json:"member_writes"`
+	// TagWrites counts POST …/members/{hash}/tags that changed tags.
+	TagWrites int `json:"tag_writes"`
 	// TooManyRequests counts requests refused by the connection limit.
 	TooManyRequests int `json:"too_many_requests"`
 	// PeakInFlight is the most requests one account had in flight at once.

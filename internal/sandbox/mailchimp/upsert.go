@@ -25,6 +25,8 @@ type memberInput struct {
 		ID      string `json:"marketing_permission_id"`
 		Enabled bool   `json:"enabled"`
 	} `json:"marketing_permissions"`
+	// Tags are tag names to add (batch subscribe only).
+	Tags []string `json:"tags"`
 }
 
 // writeMode is how a write treats the member it names.

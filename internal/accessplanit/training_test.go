@@ -1,0 +1,98 @@
+package accessplanit_test
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/apmc-sync/apmc/internal/accessplanit"
+	"github.com/apmc-sync/apmc/internal/apmc"
+	apsim "github.com/apmc-sync/apmc/internal/sandbox/accessplanit"
+)
+
+func TestSplitTags(t *testing.T) {
+	tests := []struct {
+		in   string
+		want []string
+	}{
+		{"", nil},
+		{"Gold", []string{"Gold"}},
+		{" Gold , Silver,,VIP ", []string{"Gold", "Silver", "VIP"}},
+	}
+	for _, tt := range tests {
+		if got := accessplanit.SplitTags(tt.in); !slices.Equal(got, tt.want) {
+			t.Errorf("SplitTags(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestDelegateStatus(t *testing.T) {
+	for name, want := range map[string]apmc.DelegateStatus{
+		"Booked": apmc.DelegateBooked, "attended": apmc.DelegateAttended, "Cancelled": apmc.DelegateCancelled,
+		"Waiting List": apmc.DelegateWaiting, "On Hold": apmc.DelegateOther, "": apmc.DelegateOther,
+	} {
+		if got := accessplanit.DelegateStatus(name); got != want {
+			t.Errorf("DelegateStatus(%q) = %s, want %s", name, got, want)
+		}
+	}
+}
+
+// The User's Tags are read as tags, and its delegates are read with
+// GET UserCourseDate?$filter=UserID eq '…': only that User's.
+func TestUserTagsAndDelegates(t *testing.T) {
+	sim, c, company := platform(t)
+	ctx := context.Background()
+	ada, err := sim.AddUser(map[string]any{"Forenames": "Ada", "Surname": "Lovelace", "Email": "ada@example.com", "MainCompanyID": company, "Tags": "Gold, VIP"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	grace, err := sim.AddUser(map[string]any{"Forenames": "Grace", "Surname": "Hopper", "Email": "grace@example.com", "MainCompanyID": company})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := c.User(ctx, ada)
+	if err != nil || !slices.Equal(u.Tags, []string{"Gold", "VIP"}) {
+		t.Errorf("User(%s) tags = %q (%v), want [Gold VIP]", ada, u.Tags, err)
+	}
+	users, _, err := c.Users(ctx, []string{ada}, []string{"Tags"})
+	if err != nil || len(users) != 1 || !slices.Equal(users[0].Tags, []string{"Gold", "VIP"}) {
+		t.Errorf("Users(%s, Tags) = %+v (%v), want the tags read", ada, users, err)
+	}
+
+	first, err := sim.BookInUI(apsim.Booking{UserID: ada, Course: "First Aid", StartDate: "2026-12-24"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sim.BookInUI(apsim.Booking{UserID: ada, Course: "Fire Safety", StartDate: "2026-11-02T09:00:00", Status: "Attended"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sim.BookInUI(apsim.Booking{UserID: grace, Course: "First Aid", StartDate: "2026-12-24"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sim.BookInUI(apsim.Booking{UserID: ada, Course: "First Aid", StartDate: "2026-12-24", Status: "cancelled"}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.Delegates(ctx, ada)
+	if err != nil {
+		t.Fatalf("Delegates(%s) error = %v", ada, err)
+	}
+	slices.SortFunc(got, func(a, b apmc.Delegate) int { return a.Start.Compare(b.Start) })
+	want := []apmc.Delegate{
+		{UserID: ada, Course: "Fire Safety", Status: apmc.DelegateAttended, RawStatus: "Attended",
+			Start: time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC), End: time.Date(2026, 11, 2, 16, 0, 0, 0, time.UTC)},
+		{ID: first, UserID: ada, Course: "First Aid", Status: apmc.DelegateCancelled, RawStatus: "Cancelled",
+			Start: time.Date(2026, 12, 24, 0, 0, 0, 0, time.UTC), End: time.Date(2026, 12, 24, 7, 0, 0, 0, time.UTC)},
+	}
+	if len(got) == 2 {
+		want[0].ID = got[0].ID
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Delegates(%s) differ (-want +got):\n%s", ada, diff)
+	}
+	if _, err := c.Delegates(ctx, "1 or 1 eq 1"); !apmc.IsPermanent(err) {
+		t.Errorf("Delegates(bad ID) error = %v, want a permanent refusal", err)
+	}
+}

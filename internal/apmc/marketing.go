@@ -1,0 +1,230 @@
+package apmc
+
+import (
+	"context"
+	"fmt"
+	"maps"
+)
+
+// marketing is what an accessplanit change means for the member beyond its
+// mapped fields: its tags and its training activity fields.
+type marketing struct {
+	on bool
+	// tags are the tags the member should carry (prefix included).
+	tags []string
+	// activity is the training activity to remember (nil: none).
+	activity *Activity
+	// fields are the activity merge fields that differ from what Mailchimp
+	// was last sent.
+	fields Values
+}
+
+// marketingFor works out the member's desired tags and training activity
+// fields for a User. Training activity is read from accessplanit when the
+// change is a booking, or when the User's booking dates (BookingMarker)
+// differ from those of the last read (a User that has never booked has none
+// to read); any other change reuses what was read last, so a User change
+// costs no extra accessplanit request.
+//
+// Only a plan that reaches the member counts: a write, a move, a record
+// (the fields already match), and a booking whose User holds nothing new.
+func (e *Engine) marketingFor(ctx context.Context, rec *recorder, ap Accessplanit, in Instance, c Change, user User, contact Contact, p Plan) (marketing, error) {
+	m := marketing{on: in.syncsTags()}
+	switch {
+	case p.Action == ActionWrite, p.Action == ActionMove, p.Action == ActionRecord:
+	case p.Action == ActionSuppress && c.Event == EventBooking:
+	default:
+		m.on = false
+	}
+	if !m.on {
+		return m, nil
+	}
+	known := contact.Accessplanit.Activity
+	var activityTags []string
+	if in.Activity.Enabled {
+		act := known
+		marker := BookingMarker(user)
+		switch {
+		case c.Event == EventBooking, known == nil && marker != "", known != nil && known.Marker != marker:
+			err := rec.step("read_training_activity", func(out map[string]any) error {
+				delegates, err := ap.Delegates(ctx, user.ID)
+				if err != nil {
+					return fmt.Errorf("read the delegates of accessplanit user %s: %w", user.ID, err)
+				}
+				out["accessplanit_requests"] = 1
+				out["delegates"] = len(delegates)
+				if c.DelegateID != "" {
+					out["trigger_delegate"] = c.DelegateID
+				}
+				var bookings []string
+				for _, d := range delegates {
+					bookings = append(bookings, fmt.Sprintf("%s %s (%s)", d.Course, d.Start.UTC().Format("2006-01-02"), orString(d.RawStatus, string(d.Status))))
+				}
+				if len(bookings) > 0 {
+					out["bookings"] = bookings
+				}
+				read := TrainingActivity(delegates, in.Activity, e.now())
+				read.ReadAt, read.Marker = e.now().UTC(), marker
+				act = &read
+				return nil
+			})
+			if err != nil {
+				return m, err
+			}
+		case known == nil:
+			// The User has never booked: no delegates to read.
+			none := TrainingActivity(nil, in.Activity, e.now())
+			act = &none
+		}
+		activityTags = act.Tags
+		var before Values
+		if known != nil {
+			before = known.Fields
+		}
+		m.fields = Values{}
+		for _, tag := range act.Fields.Diff(before) {
+			m.fields[tag] = act.Fields[tag]
+		}
+		m.activity = act
+	}
+	m.tags = ContactTags(in, user, activityTags)
+	return m, nil
+}
+
+// pending reports whether the member needs a write beyond its fields.
+func (m marketing) pending(contact Contact) bool {
+	if !m.on {
+		return false
+	}
+	return len(m.fields) > 0 || !sameTags(m.tags, contact.Mailchimp.Tags)
+}
+
+// remember puts what was read into the contact state to save.
+func (m marketing) remember(seen Contact) Contact {
+	if m.activity != nil {
+		seen.Accessplanit.Activity = m.activity
+	}
+	return seen
+}
+
+// withFields adds the activity fields to a write.
+func (m marketing) withFields(write Values) Values {
+	if len(m.fields) == 0 {
+		return write
+	}
+	out := maps.Clone(write)
+	if out == nil {
+		out = Values{}
+	}
+	maps.Copy(out, m.fields)
+	return out
+}
+
+// applyTags decides and writes the member's tags: the step "update_tags".
+// written is the member as a write just answered it (its tags known), or
+// nil when the member was not written. It returns the managed tags to
+// remember, and whether it wrote.
+func (e *Engine) applyTags(ctx context.Context, rec *recorder, mc Mailchimp, in Instance, email string, m marketing, managed []string, written *Member) ([]string, bool, error) {
+	if !m.on {
+		return managed, false, nil
+	}
+	input := TagInput{Desired: m.tags, Managed: managed}
+	if written != nil {
+		input.Current, input.CurrentKnown = written.Tags, true
+	}
+	if !input.CurrentKnown && NeedsCurrent(m.tags, managed) {
+		// A tag the service does not manage yet may be one a marketer
+		// added by hand: read the member to know.
+		err := rec.step("read_member_tags", func(out map[string]any) error {
+			ctx, wait := WithBudgetWait(ctx)
+			defer wait.record(out)
+			member, err := mc.Member(ctx, in.MailchimpListID, email)
+			if err != nil {
+				return fmt.Errorf("read Mailchimp member tags: %w", err)
+			}
+			input.Current, input.CurrentKnown = member.Tags, true
+			out["tags"] = len(member.Tags)
+			return nil
+		})
+		if err != nil {
+			return nil, false, err
+		}
+	}
+	plan := DecideTags(input)
+	if len(plan.Add) == 0 && len(plan.Remove) == 0 {
+		return plan.Managed, false, nil
+	}
+	err := rec.step("update_tags", func(out map[string]any) error {
+		if len(plan.Add) > 0 {
+			out["tags_added"] = plan.Add
+		}
+		if len(plan.Remove) > 0 {
+			out["tags_removed"] = plan.Remove
+		}
+		ctx, wait := WithBudgetWait(ctx)
+		defer wait.record(out)
+		if err := mc.UpdateTags(ctx, in.MailchimpListID, email, plan.Changes()); err != nil {
+			return fmt.Errorf("write Mailchimp member tags: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	rec.logf("info", "Mailchimp tags of %s written: %d added, %d removed", email, len(plan.Add), len(plan.Remove))
+	return plan.Managed, true, nil
+}
+
+// tagsOnly ends a change whose member fields need no write: only its tags
+// may. It writes nothing when they match.
+func (e *Engine) tagsOnly(ctx context.Context, rec *recorder, mc Mailchimp, in Instance, c Change, email string, m marketing, plan Plan, contact Contact) (outcome, error) {
+	if !m.pending(contact) {
+		if c.Event == EventBooking && plan.Action != ActionSkip {
+			plan.Action, plan.Reason = ActionRecord, "the booking changes none of the member's tags or fields; nothing written to Mailchimp"
+		}
+		return e.settle(ctx, rec, plan, contact)
+	}
+	seen := plan.Seen
+	tags, wrote, err := e.applyTags(ctx, rec, mc, in, email, m, contact.Mailchimp.Tags, nil)
+	if err != nil {
+		return outcome{}, err
+	}
+	seen.Mailchimp.Tags = tags
+	if !wrote {
+		plan.Seen = seen
+		plan.Action, plan.Reason = ActionRecord, "the member holds its tags already (a marketer added them in Mailchimp: they stay theirs); nothing written"
+		return e.settle(ctx, rec, plan, contact)
+	}
+	err = rec.step("save_contact_state", func(out map[string]any) error {
+		_, err := e.saveContact(ctx, contact, seen, true, out)
+		return err
+	})
+	return outcome{status: StatusSucceeded, changed: true}, err
+}
+
+// tagsAfterWrite writes the member's tags after its fields were written
+// (written is the write's answer, which carries the member's tags) and
+// returns the contact state as stored and to store. done says the state is
+// stored already: a booking, queued by User rather than with the contact's
+// email, can run beside the echo of its own member write, so its write is
+// recorded before the tags call, for the echo to find it pending.
+func (e *Engine) tagsAfterWrite(ctx context.Context, rec *recorder, mc Mailchimp, in Instance, c Change, email string, m marketing, plan Plan, contact, seen Contact, written Member) (stored, next Contact, done bool, err error) {
+	early := c.Event == EventBooking && plan.Action != ActionMove
+	if early {
+		err = rec.step("save_contact_state", func(out map[string]any) error {
+			var err error
+			contact, err = e.saveContact(ctx, contact, seen, true, out)
+			return err
+		})
+		if err != nil {
+			return contact, seen, false, err
+		}
+		seen = contact
+	}
+	tags, wrote, err := e.applyTags(ctx, rec, mc, in, email, m, contact.Mailchimp.Tags, &written)
+	if err != nil {
+		return contact, seen, false, err
+	}
+	seen.Mailchimp.Tags = tags
+	return contact, seen, early && !wrote, nil
+}

@@ -1,0 +1,166 @@
+package apmc
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+)
+
+// tagged is apUser with tags.
+func tagged(at time.Time, tags ...string) *User {
+	u := apUser("1", "Ada", "Lovelace", "ada@example.com", at)
+	u.Tags = tags
+	return u
+}
+
+func TestApplyTags(t *testing.T) {
+	f := newFixture(t, func(in *Instance) { in.Tags = TagSettings{Sync: true} })
+	member := func() Member { return f.mc.members["ada@example.com"] }
+
+	// A new contact: the member is created, then tagged.
+	exec := f.apply(t, apChange("c1", tagged(t0, "Gold")))
+	if exec.Status != StatusSucceeded || f.mc.writes != 2 {
+		t.Fatalf("new contact: status %s, %d Mailchimp writes; want succeeded, 2 (upsert and tags)", exec.Status, f.mc.writes)
+	}
+	if out := stepOutput(exec, "update_tags"); !cmp.Equal(out["tags_added"], []string{"Gold"}) {
+		t.Errorf("update_tags output = %v, want tags_added [Gold]", out)
+	}
+
+	// A marketer adds their own tag in Mailchimp.
+	m := member()
+	m.Tags = append(m.Tags, "VIP")
+	f.mc.members["ada@example.com"] = m
+
+	// Only the tags change: one call, no read (nothing new to add).
+	writes, reads := f.mc.writes, f.mc.reads
+	exec = f.apply(t, apChange("c2", tagged(t0.Add(time.Minute))))
+	if !exec.Changed || f.mc.writes-writes != 1 || f.mc.reads != reads {
+		t.Fatalf("tag removed: changed %v, %d writes, %d reads; want changed, 1 write, 0 reads", exec.Changed, f.mc.writes-writes, f.mc.reads-reads)
+	}
+	if got := member().Tags; !slices.Equal(got, []string{"VIP"}) {
+		t.Errorf("member tags = %q, want only the marketer's [VIP]", got)
+	}
+
+	// The User gets the marketer's tag name too: it stays the marketer's.
+	writes = f.mc.writes
+	exec = f.apply(t, apChange("c3", tagged(t0.Add(2*time.Minute), "vip")))
+	if f.mc.writes != writes || exec.Changed {
+		t.Errorf("a desired tag the member holds already: %d writes, changed %v; want none", f.mc.writes-writes, exec.Changed)
+	}
+	if c, _ := f.cs.Contact(t.Context(), "inst1", "ada@example.com"); len(c.Mailchimp.Tags) != 0 {
+		t.Errorf("managed tags = %q, want none: VIP was added by hand", c.Mailchimp.Tags)
+	}
+	// ... so removing it from the User leaves it.
+	exec = f.apply(t, apChange("c4", tagged(t0.Add(3*time.Minute))))
+	if got := member().Tags; !slices.Equal(got, []string{"VIP"}) || exec.Changed {
+		t.Errorf("after the User dropped vip: member tags %q, changed %v; want [VIP] kept, nothing changed", got, exec.Changed)
+	}
+
+	// Nothing differs: no call at all.
+	writes, reads = f.mc.writes, f.mc.reads
+	exec = f.apply(t, apChange("c5", tagged(t0.Add(4*time.Minute))))
+	if f.mc.writes != writes || f.mc.reads != reads || exec.Changed {
+		t.Errorf("no change: %d writes, %d reads, changed %v; want none", f.mc.writes-writes, f.mc.reads-reads, exec.Changed)
+	}
+}
+
+func TestApplyTrainingActivity(t *testing.T) {
+	f := newFixture(t, func(in *Instance) { in.Activity = ActivitySettings{Enabled: true} })
+	f.ap.delegates = map[string][]Delegate{}
+	f.apply(t, apChange("c1", tagged(t0)))
+	writes := f.mc.writes
+
+	booking := func(id string) Change {
+		return Change{ID: id, InstanceID: "inst1", Source: SideAccessplanit, Event: EventBooking, ReceivedAt: t0, UserID: "1", DelegateID: "1~10"}
+	}
+	f.ap.delegates["1"] = []Delegate{{ID: "1~10", UserID: "1", Course: "First Aid", Status: DelegateBooked, Start: t0.AddDate(0, 0, 7)}}
+	exec := f.apply(t, booking("b1"))
+	m := f.mc.members["ada@example.com"]
+	if exec.Status != StatusSucceeded || !exec.Changed {
+		t.Fatalf("booking: %s changed %v (%s), want a change", exec.Status, exec.Changed, exec.Error)
+	}
+	if !slices.Equal(m.Tags, []string{"Booked: First Aid"}) || m.MergeFields[TagNextCourse] != "First Aid" || m.MergeFields[TagNextDate] != "2026-11-08" {
+		t.Errorf("after booking: tags %q, merge fields %v", m.Tags, m.MergeFields)
+	}
+	if f.mc.writes-writes != 2 {
+		t.Errorf("booking: %d Mailchimp writes, want 2 (fields and tags)", f.mc.writes-writes)
+	}
+
+	// A User change reuses the activity read: no delegate read.
+	reads := f.ap.reads
+	f.apply(t, apChange("c2", tagged(t0.Add(time.Minute))))
+	if f.ap.reads-reads != 1 {
+		t.Errorf("a User change made %d accessplanit reads, want 1 (the User)", f.ap.reads-reads)
+	}
+
+	// Cancelled: the tag goes inactive, the next course is cleared.
+	f.ap.delegates["1"][0].Status = DelegateCancelled
+	exec = f.apply(t, booking("b2"))
+	m = f.mc.members["ada@example.com"]
+	if len(m.Tags) != 0 || m.MergeFields[TagNextCourse] != "" {
+		t.Errorf("after cancelling: tags %q, NEXTCOURSE %q; want none", m.Tags, m.MergeFields[TagNextCourse])
+	}
+	if out := stepOutput(exec, "update_tags"); !cmp.Equal(out["tags_removed"], []string{"Booked: First Aid"}, cmpopts.EquateEmpty()) {
+		t.Errorf("update_tags output = %v, want tags_removed [Booked: First Aid]", out)
+	}
+
+	// The same booking again changes nothing.
+	writes = f.mc.writes
+	exec = f.apply(t, booking("b3"))
+	if f.mc.writes != writes || exec.Changed || exec.Status != StatusSucceeded {
+		t.Errorf("unchanged booking: %d writes, changed %v, status %s; want none, false, succeeded", f.mc.writes-writes, exec.Changed, exec.Status)
+	}
+}
+
+func TestBookingWithTrainingActivityOffIsSkipped(t *testing.T) {
+	f := newFixture(t, func(in *Instance) { in.Tags = TagSettings{Sync: true} })
+	f.ap.delegates = map[string][]Delegate{"1": {{ID: "1~10", UserID: "1", Course: "First Aid", Status: DelegateBooked, Start: t0.AddDate(0, 0, 7)}}}
+	f.apply(t, apChange("c1", tagged(t0, "Gold")))
+	writes, reads := f.mc.writes, f.ap.reads
+	exec := f.apply(t, Change{ID: "b1", InstanceID: "inst1", Source: SideAccessplanit, Event: EventBooking, ReceivedAt: t0, UserID: "1", DelegateID: "1~10"})
+	if exec.Status != StatusSkipped || f.mc.writes != writes || f.ap.reads != reads {
+		t.Errorf("booking with training activity off: %s (%s), %d writes, %d reads; want skipped without a call", exec.Status, exec.Reason, f.mc.writes-writes, f.ap.reads-reads)
+	}
+}
+
+// A User change reads the User's delegates only when its booking dates say
+// there is something new: never for a User that has never booked.
+func TestTrainingActivityReadsFollowBookingDates(t *testing.T) {
+	f := newFixture(t, func(in *Instance) { in.Activity = ActivitySettings{Enabled: true} })
+	f.ap.delegates = map[string][]Delegate{"1": {{ID: "1~10", UserID: "1", Course: "First Aid", Status: DelegateBooked, Start: t0.AddDate(0, 0, 7)}}}
+	user := func(at time.Time, lastBooking string) *User {
+		u := tagged(at)
+		if lastBooking != "" {
+			u.Fields[FieldLastBooking] = lastBooking
+			u.Fields[FieldLatestCourseDateBooked] = "2026-11-08T09:00:00"
+		}
+		return u
+	}
+	tests := []struct {
+		name        string
+		user        *User
+		wantRead    bool
+		wantNextTag bool // the member carries "Booked: First Aid"
+	}{
+		{"never booked: nothing read", user(t0, ""), false, false},
+		{"booked since (its webhook lost): read", user(t0.Add(time.Minute), "2026-11-01T09:00:00"), true, true},
+		{"same booking dates: not read again", user(t0.Add(2*time.Minute), "2026-11-01T09:00:00"), false, true},
+		{"a new booking date: read", user(t0.Add(3*time.Minute), "2026-11-01T10:00:00"), true, true},
+	}
+	for i, tt := range tests {
+		reads := f.ap.reads
+		exec := f.apply(t, apChange(fmt.Sprint("c", i), tt.user))
+		read := stepOutput(exec, "read_training_activity") != nil
+		if read != tt.wantRead {
+			t.Errorf("%s: delegates read = %v, want %v (%d accessplanit reads)", tt.name, read, tt.wantRead, f.ap.reads-reads)
+		}
+		tags := f.mc.members["ada@example.com"].Tags
+		if got := slices.Contains(tags, "Booked: First Aid"); got != tt.wantNextTag {
+			t.Errorf("%s: member tags %q, want Booked: First Aid %v", tt.name, tags, tt.wantNextTag)
+		}
+	}
+}
