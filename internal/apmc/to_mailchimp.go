@@ -10,7 +10,7 @@ import (
 // toMailchimp applies an accessplanit change to Mailchimp: it reads the User
 // the change names from accessplanit (fetch), decides from that and the
 // contact state (DecideToMailchimp), writes Mailchimp and records the state.
-func (e *Engine) toMailchimp(ctx context.Context, rec *recorder, in Instance, c Change, reads *Reads) (outcome, error) {
+func (e *Engine) toMailchimp(ctx context.Context, rec *recorder, in Instance, c Change, reads *Reads, batch *Batch) (outcome, error) {
 	ap, err := e.Connector.Accessplanit(in)
 	if err != nil {
 		return outcome{}, fmt.Errorf("connect to accessplanit: %w", err)
@@ -119,7 +119,15 @@ func (e *Engine) toMailchimp(ctx context.Context, rec *recorder, in Instance, c 
 		if plan.Action == ActionMove {
 			written, err = e.moveMember(ctx, rec, mc, in, plan.PreviousEmail, member, contact.Mailchimp.Values)
 		} else {
-			written, err = mc.UpsertMember(ctx, in.MailchimpListID, member, in.StatusIfNew)
+			var call upsertCall
+			written, call, err = batch.upsert(ctx, mc, in, member)
+			if call.members > 1 {
+				// One batch subscribe carried this write and others of
+				// the batch: one request, one slot of the budget.
+				out["batch_members"] = call.members
+				out["mailchimp_requests_per_change"] = 1 / float64(call.members)
+			}
+			AddBudgetWait(ctx, call.budgetWait)
 		}
 		if err != nil {
 			return fmt.Errorf("write Mailchimp member: %w", err)

@@ -62,7 +62,7 @@ func measureThroughput(tb testing.TB, e *env, first, n int) throughput {
 		tick := time.NewTicker(20 * time.Millisecond)
 		defer tick.Stop()
 		for {
-			w := mc.Stats().MemberWrites - base.MemberWrites
+			w := mc.Stats().MembersWritten - base.MembersWritten
 			s.add(time.Now(), w)
 			if w >= n {
 				return
@@ -106,7 +106,8 @@ func measureThroughput(tb testing.TB, e *env, first, n int) throughput {
 }
 
 // TestThroughputNearPhysicalLimit holds the sync to ≥ 90 % of 10 / L with
-// zero 429s, one Mailchimp call per changed contact and at most 0.2
+// zero 429s, at most half a Mailchimp call per changed contact (the
+// changes of a batch share batch subscribe calls) and at most 0.2
 // accessplanit requests per change: each User is read back from the
 // platform, a whole batch of them in one request. It writes 600 contacts
 // (about 7 s of steady state); APMC_THROUGHPUT_CHANGES overrides.
@@ -138,8 +139,10 @@ func TestThroughputNearPhysicalLimit(t *testing.T) {
 	if m.tooMany != 0 {
 		t.Errorf("Mailchimp 429s = %d, want 0", m.tooMany)
 	}
-	if m.mailchimp != 1 {
-		t.Errorf("Mailchimp requests per changed contact = %.3f, want 1", m.mailchimp)
+	// No read before a write, and the writes of a batch's changes share
+	// one batch subscribe call: a backlog is written in calls of several.
+	if m.mailchimp <= 0 || m.mailchimp > 0.5 {
+		t.Errorf("Mailchimp requests per changed contact = %.3f, want above 0 and at most 0.5 (batched)", m.mailchimp)
 	}
 	if m.accessplanit > 0.2 || m.accessplanit == 0 {
 		t.Errorf("accessplanit requests per change = %.3f, want above 0 (every User is read back) and at most 0.2 (batched)", m.accessplanit)
