@@ -159,6 +159,10 @@ func TestFunctionPermissions(t *testing.T) {
 			"sqs:SendMessage on ChangesQueue",
 		}},
 		{"SyncFunction", []string{
+			// A batch's contact states read, and its executions written,
+			// together.
+			"dynamodb:BatchGetItem on ContactsTable",
+			"dynamodb:BatchWriteItem on ExecutionsTable",
 			"dynamodb:DeleteItem on ContactsTable",
 			"dynamodb:GetItem on ContactsTable",
 			"dynamodb:GetItem on InstancesTable",

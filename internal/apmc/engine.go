@@ -202,5 +202,5 @@ func (e *Engine) apply(ctx context.Context, rec *recorder, d Delivery, retention
 	if c.Event == EventUpEmail {
 		return e.emailChanged(ctx, rec, in, c)
 	}
-	return e.toAccessplanit(ctx, rec, in, c)
+	return e.toAccessplanit(ctx, rec, in, c, d.Reads)
 }

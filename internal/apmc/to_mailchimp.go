@@ -24,7 +24,7 @@ func (e *Engine) toMailchimp(ctx context.Context, rec *recorder, in Instance, c 
 	// first so the service's own echoes are suppressed without a read.
 	var claimed *Contact
 	if email := triggerEmail(c); email != "" && c.User != nil {
-		contact, err := e.loadContact(ctx, rec, in.ID, email)
+		contact, err := e.loadContact(ctx, rec, in.ID, email, reads)
 		if err != nil {
 			return outcome{}, err
 		}

@@ -114,6 +114,7 @@ func New(cfg Config, deps app.Deps) (*Function, error) {
 	// Every function that calls Mailchimp shares each account's budget.
 	mailchimpBudget := dynamo.NewMailchimpBudget(deps.AWS.DynamoDB, cfg.ContactsTable, connector.DefaultMaxMailchimpConnections,
 		connector.BudgetLease(apiTimeout), connector.BudgetWait(apiTimeout))
+	mailchimpBudget.Keep = connector.BudgetKeep
 	engine := &apmc.Engine{
 		Instances:  instances,
 		Contacts:   dynamo.NewContactStore(deps.AWS.DynamoDB, cfg.ContactsTable),
