@@ -132,7 +132,9 @@ func (c *callLog) UpsertMembers(_ context.Context, _ string, ms []Member, _ stri
 	return out, nil, nil
 }
 
-func (c *callLog) Member(context.Context, string, string) (Member, error) { return Member{}, ErrNotFound }
+func (c *callLog) Member(context.Context, string, string) (Member, error) {
+	return Member{}, ErrNotFound
+}
 func (c *callLog) ChangeEmail(context.Context, string, string, string) (Member, error) {
 	return Member{}, ErrNotFound
 }
