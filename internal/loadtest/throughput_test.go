@@ -34,6 +34,7 @@ type throughput struct {
 	window   time.Duration // the steady-state window (10 % to 90 % of the writes)
 	tooMany  int           // 429s met
 	accepted int           // deliveries answered 202
+	written  int           // members written, once everything settled
 	// Requests per change, the echo of each write included.
 	mailchimp, accessplanit, dynamoDB, sqs float64
 	dynamoOps                              map[string]int
@@ -45,6 +46,16 @@ func (t throughput) ratio() float64 { return t.rate / physicalLimit }
 // (numbered from first) as fast as the endpoint takes them, and measures
 // the rate of Mailchimp member writes between 10 % and 90 % of them.
 func measureThroughput(tb testing.TB, e *env, first, n int) throughput {
+	tb.Helper()
+	return measure(tb, e, n, func(i int) (*http.Request, error) { return e.deliveryRequest(first + i) }, nil)
+}
+
+// measure posts the n requests (2,000 a second, at most 16 in flight) and
+// measures the rate of Mailchimp members written, in every audience,
+// between 10 % and 90 % of n, with the simulator at L. during, when set, is
+// started with the first request and stopped (by the function it returns)
+// once n members are written, before the stack settles.
+func measure(tb testing.TB, e *env, n int, request func(i int) (*http.Request, error), during func() (stop func())) throughput {
 	tb.Helper()
 	mc := e.stack.Mailchimp
 	mc.SetLatency(mailchimpLatency)
@@ -74,12 +85,16 @@ func measureThroughput(tb testing.TB, e *env, first, n int) throughput {
 			}
 		}
 	}()
-	res, err := loadtest.Run(ctx, loadtest.Plan{Total: n, Rate: 2000, MaxInFlight: 16,
-		Request: func(i int) (*http.Request, error) { return e.deliveryRequest(first + i) }})
+	stop := func() {}
+	if during != nil {
+		stop = during()
+	}
+	res, err := loadtest.Run(ctx, loadtest.Plan{Total: n, Rate: 2000, MaxInFlight: 16, Request: request})
 	if err != nil {
 		tb.Fatalf("Run() error = %v", err)
 	}
 	<-done
+	stop()
 	if got := res.Count(202, 202); got != n {
 		tb.Fatalf("deliveries accepted = %d of %d (statuses %v, transport errors %d)", got, n, res.Statuses, res.TransportErrors)
 	}
@@ -97,6 +112,7 @@ func measureThroughput(tb testing.TB, e *env, first, n int) throughput {
 		window:       hi.at.Sub(lo.at),
 		tooMany:      st.TooManyRequests - base.TooManyRequests,
 		accepted:     res.Count(202, 202),
+		written:      st.MembersWritten - base.MembersWritten,
 		mailchimp:    per(e.mailchimpRequests() - mcReqs),
 		accessplanit: per(e.accessplanitRequests() - apReqs),
 		dynamoDB:     per(e.aws.Count(loadtest.ServiceDynamoDB)),

@@ -52,7 +52,11 @@ type Consumer struct {
 	// batch's other changes, to go out with them; 0 means
 	// apmc.DefaultLinger.
 	Linger time.Duration
-	Logger *slog.Logger
+	// SingleWrites writes each change on its own (a Mailchimp call and an
+	// execution record each), as before writes were grouped; for
+	// comparisons.
+	SingleWrites bool
+	Logger       *slog.Logger
 }
 
 // Handle applies the records of one batch. Records of one message group are
@@ -97,6 +101,9 @@ func (c *Consumer) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEv
 	// The groups' writes are committed together: the Mailchimp upserts of
 	// one audience in one batch call, the executions in few requests.
 	batch := &apmc.Batch{Linger: c.Linger}
+	if c.SingleWrites {
+		batch = nil // a nil Batch writes each change alone
+	}
 	for _, g := range order {
 		wg.Add(1)
 		slots <- struct{}{}

@@ -51,6 +51,10 @@ type Config struct {
 	// Parallel is how many message groups of one batch are applied at once;
 	// 0 means the consumer's default. Not read from the environment.
 	Parallel int
+	// SingleWrites writes each change on its own instead of grouping a
+	// batch's writes (queue.Consumer.SingleWrites); for comparisons. Not
+	// read from the environment.
+	SingleWrites bool
 }
 
 // ConfigFromEnv reads the configuration from the variables the template
@@ -122,7 +126,7 @@ func New(cfg Config, deps app.Deps) (*Function, error) {
 		Connector:  &connector.Connector{Timeout: apiTimeout, MaxMailchimpConnections: cfg.MailchimpMaxConnections, Budget: mailchimpBudget},
 	}
 	consumer := &queue.Consumer{
-		Engine: engine, Visibility: deps.AWS.SQS, QueueURL: cfg.QueueURL, RetryBase: cfg.RetryBase, Parallel: cfg.Parallel,
+		Engine: engine, Visibility: deps.AWS.SQS, QueueURL: cfg.QueueURL, RetryBase: cfg.RetryBase, Parallel: cfg.Parallel, SingleWrites: cfg.SingleWrites,
 		// A change makes up to three API calls in a row (read its source,
 		// find the User, write); one that cannot finish before the function
 		// times out is handed back instead of cut off. The consumer keeps at
