@@ -204,6 +204,8 @@ func TestFunctionPermissions(t *testing.T) {
 			"sqs:SendMessage on BackfillQueue",
 		}},
 		{"ExecutionsFunction", []string{
+			// A page of executions read through an index, read whole.
+			"dynamodb:BatchGetItem on ExecutionsTable",
 			// First syncs: plans and the job record, and a cancel request.
 			"dynamodb:GetItem on ContactsTable",
 			"dynamodb:GetItem on ExecutionsTable",

@@ -114,6 +114,9 @@ func (e *Engine) Apply(ctx context.Context, d Delivery) (Execution, error) {
 		}
 		retry = fmt.Errorf("apply change %s: %w", c.ID, err)
 	}
+	if exec.Status == StatusSuppressed {
+		exec = exec.compact()
+	}
 	if serr := d.Batch.save(ctx, e.Executions, exec); serr != nil {
 		return exec, fmt.Errorf("record execution %s: %w", exec.ID, serr)
 	}

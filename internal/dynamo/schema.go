@@ -23,7 +23,16 @@ const (
 	AttrUserKey = "user_key"
 )
 
-// Global secondary index names (all project every attribute).
+// ExecutionIndexAttributes are the attributes the executions table's
+// indexes project besides the keys: those the queries filter on. A page read
+// through an index is then read whole from the table (BatchGetItem), so an
+// execution's steps, logs and change are written once, not once per index.
+var ExecutionIndexAttributes = []string{"status", "flow", "origin", "changed", AttrExpiresAt}
+
+// Global secondary index names. The executions table's indexes project
+// ExecutionIndexAttributes; by_user projects the keys only, as a contact is
+// then read from the table (and an index write is made only when a
+// contact's User changes).
 const (
 	// IndexByContact serves one contact's execution timeline.
 	IndexByContact = "by_contact"
