@@ -78,11 +78,10 @@ func TestTables(t *testing.T) {
 		}},
 		{"ExecutionsTable", tableShape{
 			BillingMode: "PAY_PER_REQUEST",
-			Attributes:  []string{"contact_key S", "execution_id S", "flow_key S", "instance_id S", "status_key S"},
+			Attributes:  []string{"contact_key S", "execution_id S", "instance_id S", "status_key S"},
 			Key:         []string{"instance_id HASH", "execution_id RANGE"},
 			Indexes: []string{
 				"by_contact: contact_key HASH, execution_id RANGE; INCLUDE status, flow, origin, changed, expires_at",
-				"by_flow: flow_key HASH, execution_id RANGE; INCLUDE status, flow, origin, changed, expires_at",
 				"by_status: status_key HASH, execution_id RANGE; INCLUDE status, flow, origin, changed, expires_at",
 			},
 			TTL: ttl, PITR: true, SSE: true,

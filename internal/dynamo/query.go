@@ -3,6 +3,7 @@ package dynamo
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -45,13 +46,13 @@ func planExecutions(instanceID string, q apmc.ExecutionQuery) (executionPlan, []
 		p = executionPlan{IndexByContact, AttrContactKey, compositeKey(instanceID, apmc.NormaliseEmail(q.Contact))}
 		status()
 		flow()
-	case q.Status != "":
+	case slices.Contains(IndexedStatuses, q.Status):
 		p = executionPlan{IndexByStatus, AttrStatusKey, compositeKey(instanceID, string(q.Status))}
 		flow()
-	case q.Flow != "":
-		p = executionPlan{IndexByFlow, AttrFlowKey, compositeKey(instanceID, string(q.Flow))}
 	default:
 		p = executionPlan{"", AttrInstanceID, instanceID}
+		status()
+		flow()
 	}
 	if q.OriginalOnly {
 		filters = append(filters, expression.Name("origin").In(

@@ -42,13 +42,12 @@ func TableDefinitions(t Tables) []*dynamodb.CreateTableInput {
 			TableName:   aws.String(t.Executions),
 			BillingMode: types.BillingModePayPerRequest,
 			AttributeDefinitions: []types.AttributeDefinition{
-				str(AttrInstanceID), str(AttrExecutionID), str(AttrContactKey), str(AttrStatusKey), str(AttrFlowKey),
+				str(AttrInstanceID), str(AttrExecutionID), str(AttrContactKey), str(AttrStatusKey),
 			},
 			KeySchema: key(AttrInstanceID, AttrExecutionID),
 			GlobalSecondaryIndexes: []types.GlobalSecondaryIndex{
 				gsi(IndexByContact, AttrContactKey, AttrExecutionID, ExecutionIndexAttributes),
 				gsi(IndexByStatus, AttrStatusKey, AttrExecutionID, ExecutionIndexAttributes),
-				gsi(IndexByFlow, AttrFlowKey, AttrExecutionID, ExecutionIndexAttributes),
 			},
 		},
 		{
