@@ -159,6 +159,10 @@ func TestFunctionPermissions(t *testing.T) {
 			"sqs:SendMessage on ChangesQueue",
 		}},
 		{"SyncFunction", []string{
+			// A batch's contact states read, and its executions written,
+			// together.
+			"dynamodb:BatchGetItem on ContactsTable",
+			"dynamodb:BatchWriteItem on ExecutionsTable",
 			"dynamodb:DeleteItem on ContactsTable",
 			"dynamodb:GetItem on ContactsTable",
 			"dynamodb:GetItem on InstancesTable",
@@ -203,6 +207,8 @@ func TestFunctionPermissions(t *testing.T) {
 			"sqs:SendMessage on BackfillQueue",
 		}},
 		{"ExecutionsFunction", []string{
+			// A page of executions read through an index, read whole.
+			"dynamodb:BatchGetItem on ExecutionsTable",
 			// First syncs: plans and the job record, and a cancel request.
 			"dynamodb:GetItem on ContactsTable",
 			"dynamodb:GetItem on ExecutionsTable",

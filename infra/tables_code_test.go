@@ -51,6 +51,9 @@ func codeShape(def *awsdynamodb.CreateTableInput) tableShape {
 		projection := "<none>"
 		if g.Projection != nil {
 			projection = string(g.Projection.ProjectionType)
+			if len(g.Projection.NonKeyAttributes) > 0 {
+				projection += " " + strings.Join(g.Projection.NonKeyAttributes, ", ")
+			}
 		}
 		s.Indexes = append(s.Indexes, fmt.Sprintf("%s: %s; %s", *g.IndexName, strings.Join(codeKey(g.KeySchema), ", "), projection))
 	}

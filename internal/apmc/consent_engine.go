@@ -49,7 +49,7 @@ func (e *Engine) statusToAccessplanit(ctx context.Context, rec *recorder, in Ins
 	if member.Status != "unsubscribed" && member.Status != "cleaned" {
 		return outcome{status: StatusSkipped, reason: fmt.Sprintf("the member is %s in Mailchimp, neither unsubscribed nor cleaned: nothing is written", member.Status)}, nil
 	}
-	contact, err := e.loadContact(ctx, rec, in.ID, email)
+	contact, err := e.loadContact(ctx, rec, in.ID, email, nil)
 	if err != nil {
 		return outcome{}, err
 	}

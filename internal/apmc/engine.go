@@ -32,6 +32,9 @@ type Delivery struct {
 	Attempt int // 1 for the first delivery
 	// Reads are the source states read for the delivery's batch (nil: none).
 	Reads *Reads
+	// Batch, when set, groups the delivery's writes with those of the other
+	// changes of its batch applied at the same time (nil: written alone).
+	Batch *Batch
 }
 
 // outcome is how the engine ended a change: a status, and the reason
@@ -120,7 +123,10 @@ func (e *Engine) Apply(ctx context.Context, d Delivery) (Execution, error) {
 		}
 		retry = fmt.Errorf("apply change %s: %w", c.ID, err)
 	}
-	if serr := e.Executions.SaveExecution(ctx, exec); serr != nil {
+	if exec.Status == StatusSuppressed {
+		exec = exec.compact()
+	}
+	if serr := d.Batch.save(ctx, e.Executions, exec); serr != nil {
 		return exec, fmt.Errorf("record execution %s: %w", exec.ID, serr)
 	}
 	if e.Observer != nil {
@@ -209,10 +215,10 @@ func (e *Engine) apply(ctx context.Context, rec *recorder, d Delivery, retention
 		return e.settle(ctx, rec, p, Contact{})
 	}
 	if flow == FlowToMailchimp {
-		return e.toMailchimp(ctx, rec, in, c, d.Reads)
+		return e.toMailchimp(ctx, rec, in, c, d.Reads, d.Batch)
 	}
 	if c.Event == EventUpEmail {
 		return e.emailChanged(ctx, rec, in, c)
 	}
-	return e.toAccessplanit(ctx, rec, in, c)
+	return e.toAccessplanit(ctx, rec, in, c, d.Reads)
 }

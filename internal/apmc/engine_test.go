@@ -339,3 +339,35 @@ func TestHeldBackChangeIsItsFirstAttempt(t *testing.T) {
 		t.Errorf("logs = %v, want the wait explained", logMessages(exec))
 	}
 }
+
+// TestSuppressedEchoIsRecordedSmall applies a write and its echo: the echo's
+// execution keeps its steps, log and reason but not the delivery's values or
+// the steps' outputs.
+func TestSuppressedEchoIsRecordedSmall(t *testing.T) {
+	f := newFixture(t, nil)
+	u := apUser("1", "Ada", "Lovelace", "ada@example.com", t0)
+	f.apply(t, apChange("c1", u))
+	m := f.mc.members["ada@example.com"]
+	echo := Change{ID: "e1", InstanceID: "inst1", Source: SideMailchimp, Event: EventProfile, ReceivedAt: t0, Email: "ada@example.com",
+		Merges: Values{"FNAME": m.MergeFields["FNAME"], "LNAME": m.MergeFields["LNAME"], "PHONE": m.MergeFields["PHONE"], "BIRTHDAY": m.MergeFields["BIRTHDAY"]}}
+	exec := f.apply(t, echo)
+	if exec.Status != StatusSuppressed {
+		t.Fatalf("echo status = %s (%s), want suppressed", exec.Status, exec.Reason)
+	}
+	stored := f.ex.list[len(f.ex.list)-1]
+	if stored.ID != exec.ID || stored.Change == nil || stored.Change.Merges != nil || stored.Change.Email != "ada@example.com" {
+		t.Errorf("recorded echo change = %+v, want its ids and email without the delivered values", stored.Change)
+	}
+	if len(stored.Steps) == 0 || stored.Reason == "" || len(stored.Logs) == 0 {
+		t.Errorf("recorded echo = %+v, want its steps, reason and log", stored)
+	}
+	for _, s := range stored.Steps {
+		if s.Output != nil {
+			t.Errorf("recorded echo step %s output = %v, want none", s.Name, s.Output)
+		}
+	}
+	first := f.ex.list[0]
+	if first.Change == nil || first.Change.User == nil || len(first.Steps[0].Output) == 0 {
+		t.Errorf("recorded write = %+v, want it whole", first)
+	}
+}

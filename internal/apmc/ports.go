@@ -75,3 +75,36 @@ type Connector interface {
 	Mailchimp(in Instance) (Mailchimp, error)
 	Accessplanit(in Instance) (Accessplanit, error)
 }
+
+// MailchimpBatch is a Mailchimp client that can also write many members of
+// one audience in one call (Mailchimp's batch subscribe); a Batch uses it to
+// send a burst's writes together.
+type MailchimpBatch interface {
+	Mailchimp
+	// UpsertMembers creates or updates the members in one call, with
+	// UpsertMember's guarantee: a new member gets statusIfNew, an existing
+	// member's status is never changed. It returns, by lower-cased email,
+	// the members as written and the members Mailchimp refused with their
+	// own reasons; err means the call as a whole failed.
+	UpsertMembers(ctx context.Context, listID string, ms []Member, statusIfNew string) (written map[string]Member, refused map[string]error, err error)
+}
+
+// ExecutionBatch is an execution store that can record many executions in
+// few requests; a Batch uses it to record a batch's executions together.
+type ExecutionBatch interface {
+	Executions
+	// SaveExecutions stores the executions and returns, at the same index,
+	// nil or why that one was not stored.
+	SaveExecutions(ctx context.Context, es []Execution) []error
+}
+
+// ContactKey names one contact state.
+type ContactKey struct{ InstanceID, Email string }
+
+// ContactBatch is a contact store that can load many contact states in one
+// request; ReadBatch uses it to load a batch's contacts together.
+type ContactBatch interface {
+	Contacts
+	// ContactsByKey returns the stored states of the keys that have one.
+	ContactsByKey(ctx context.Context, keys []ContactKey) (map[ContactKey]Contact, error)
+}

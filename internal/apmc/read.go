@@ -22,6 +22,10 @@ type Reads struct {
 	// failed holds, per instance, why the batch read failed.
 	failed map[string]string
 	at     time.Time
+	// contacts are the contact states loaded for the batch, by the key the
+	// changes name (Version 0: none stored); each is handed out once, as
+	// the batch's second change of a contact must see what the first saved.
+	contacts map[ContactKey]Contact
 }
 
 func readKey(instanceID, userID string) string { return instanceID + "|" + userID }
@@ -62,12 +66,28 @@ func (r *Reads) failedFor(instanceID string) string {
 	return r.failed[instanceID]
 }
 
+// contact hands out the contact state loaded for the batch, once.
+func (r *Reads) contact(instanceID, email string) (Contact, bool) {
+	if r == nil {
+		return Contact{}, false
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	k := ContactKey{InstanceID: instanceID, Email: email}
+	c, ok := r.contacts[k]
+	delete(r.contacts, k)
+	return c, ok
+}
+
 // ReadBatch reads, for each instance, the accessplanit Users that the batch's
 // accessplanit changes name, in one request per instance (per 50 Users).
+// When the contact store can, it also loads the contact states the changes
+// name by email, in one request for the batch.
 // It never fails: a User it could not read is read on its own when its
-// change is applied.
+// change is applied, and so is a contact state.
 func (e *Engine) ReadBatch(ctx context.Context, changes []Change) *Reads {
 	r := &Reads{users: map[string]User{}, requests: map[string]int{}, changes: map[string]int{}, failed: map[string]string{}, at: e.now()}
+	e.loadContacts(ctx, r, changes)
 	ids := map[string][]string{}
 	var order []string
 	for _, c := range changes {
@@ -125,6 +145,38 @@ func ReadFields(in Instance) []string {
 		out = append(slices.Clone(out), bookingFields...)
 	}
 	return out
+}
+
+// loadContacts loads into r the contact states the changes name by email.
+func (e *Engine) loadContacts(ctx context.Context, r *Reads, changes []Change) {
+	cb, ok := e.Contacts.(ContactBatch)
+	if !ok {
+		return
+	}
+	var keys []ContactKey
+	for _, c := range changes {
+		if _, settled := NoReadNeeded(c); settled || c.Event == EventUpEmail {
+			continue
+		}
+		if email := triggerEmail(c); email != "" {
+			keys = append(keys, ContactKey{InstanceID: c.InstanceID, Email: email})
+		}
+	}
+	if len(keys) < 2 {
+		return // one GetItem when the change needs it, as without a batch
+	}
+	found, err := cb.ContactsByKey(ctx, keys)
+	if err != nil {
+		return
+	}
+	r.contacts = make(map[ContactKey]Contact, len(keys))
+	for _, k := range keys {
+		c, ok := found[k]
+		if !ok {
+			c = Contact{InstanceID: k.InstanceID, Email: k.Email}
+		}
+		r.contacts[k] = c
+	}
 }
 
 // mappedFields are the accessplanit properties the mappings read.

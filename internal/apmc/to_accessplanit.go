@@ -12,12 +12,12 @@ import (
 // toAccessplanit applies a Mailchimp subscribe or profile change: it reads
 // the member from Mailchimp (fetch), decides from that and the contact state
 // (DecideToAccessplanit), finds the User and writes only what differs.
-func (e *Engine) toAccessplanit(ctx context.Context, rec *recorder, in Instance, c Change) (outcome, error) {
+func (e *Engine) toAccessplanit(ctx context.Context, rec *recorder, in Instance, c Change, reads *Reads) (outcome, error) {
 	email := NormaliseEmail(c.Email)
 	if email == "" {
 		return outcome{}, Permanentf("the change names no email")
 	}
-	contact, err := e.loadContact(ctx, rec, in.ID, email)
+	contact, err := e.loadContact(ctx, rec, in.ID, email, reads)
 	if err != nil {
 		return outcome{}, err
 	}
@@ -260,7 +260,7 @@ func (e *Engine) emailChanged(ctx context.Context, rec *recorder, in Instance, c
 	if err != nil {
 		return outcome{}, fmt.Errorf("connect to accessplanit: %w", err)
 	}
-	contact, err := e.loadContact(ctx, rec, in.ID, oldEmail)
+	contact, err := e.loadContact(ctx, rec, in.ID, oldEmail, nil)
 	if err != nil {
 		return outcome{}, err
 	}
@@ -399,9 +399,16 @@ func restrict(v Values, ms []FieldMapping, f Flow) Values {
 
 // loadContact loads the contact state for email as a step; an unknown
 // contact is a new, empty state.
-func (e *Engine) loadContact(ctx context.Context, rec *recorder, instanceID, email string) (Contact, error) {
+// The batch's reads hold it when it was loaded with the batch's others.
+func (e *Engine) loadContact(ctx context.Context, rec *recorder, instanceID, email string, reads *Reads) (Contact, error) {
 	var contact Contact
 	err := rec.step("load_contact", func(out map[string]any) error {
+		if c, ok := reads.contact(instanceID, email); ok {
+			contact = c
+			out["known"] = contact.Version > 0
+			out["read"] = "batch"
+			return nil
+		}
 		var err error
 		contact, err = e.Contacts.Contact(ctx, instanceID, email)
 		if errors.Is(err, ErrNotFound) {

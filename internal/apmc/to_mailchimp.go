@@ -10,7 +10,7 @@ import (
 // toMailchimp applies an accessplanit change to Mailchimp: it reads the User
 // the change names from accessplanit (fetch), decides from that and the
 // contact state (DecideToMailchimp), writes Mailchimp and records the state.
-func (e *Engine) toMailchimp(ctx context.Context, rec *recorder, in Instance, c Change, reads *Reads) (outcome, error) {
+func (e *Engine) toMailchimp(ctx context.Context, rec *recorder, in Instance, c Change, reads *Reads, batch *Batch) (outcome, error) {
 	if c.Event == EventBooking && !in.Activity.Enabled {
 		return e.settle(ctx, rec, Plan{Action: ActionSkip, Reason: "training activity is off for this instance: delegate changes are not synced"}, Contact{})
 	}
@@ -27,7 +27,7 @@ func (e *Engine) toMailchimp(ctx context.Context, rec *recorder, in Instance, c 
 	// first so the service's own echoes are suppressed without a read.
 	var claimed *Contact
 	if email := triggerEmail(c); email != "" && c.User != nil {
-		contact, err := e.loadContact(ctx, rec, in.ID, email)
+		contact, err := e.loadContact(ctx, rec, in.ID, email, reads)
 		if err != nil {
 			return outcome{}, err
 		}
@@ -150,7 +150,15 @@ func (e *Engine) toMailchimp(ctx context.Context, rec *recorder, in Instance, c 
 		if plan.Action == ActionMove {
 			written, err = e.moveMember(ctx, rec, mc, in, plan.PreviousEmail, member, contact.Mailchimp.Values, statusIfNew)
 		} else {
-			written, err = mc.UpsertMember(ctx, in.MailchimpListID, member, statusIfNew)
+			var call upsertCall
+			written, call, err = batch.upsert(ctx, mc, in, member, statusIfNew)
+			if call.members > 1 {
+				// One batch subscribe carried this write and others of
+				// the batch: one request, one slot of the budget.
+				out["batch_members"] = call.members
+				out["mailchimp_requests_per_change"] = 1 / float64(call.members)
+			}
+			AddBudgetWait(ctx, call.budgetWait)
 		}
 		if err != nil {
 			return fmt.Errorf("write Mailchimp member: %w", err)

@@ -44,6 +44,12 @@ func BudgetLease(timeout time.Duration) time.Duration { return orDefault(timeout
 // 0 means DefaultTimeout.
 func BudgetWait(timeout time.Duration) time.Duration { return orDefault(timeout) / 2 }
 
+// BudgetKeep is how long the sync function keeps an account's slot after a
+// request, for its next request to that account: a busy function reuses
+// its slots (a take and a give-back in DynamoDB every few seconds rather
+// than per request), and an idle one hands them back after this.
+const BudgetKeep = 250 * time.Millisecond
+
 func orDefault(timeout time.Duration) time.Duration {
 	if timeout <= 0 {
 		return DefaultTimeout

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	mathrand "math/rand/v2"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -48,8 +49,36 @@ type MailchimpBudget struct {
 	Lease time.Duration
 	// MaxWait bounds how long Acquire waits for a slot.
 	MaxWait time.Duration
-	now     func() time.Time
-	sleep   func(context.Context, time.Duration) error
+	// Keep is how long a slot given back stays with this process for its
+	// next request to the account (0: given back at once). A busy process
+	// then reuses its slots instead of paying a take and a give-back in
+	// DynamoDB per request; an idle one gives them back after Keep.
+	Keep  time.Duration
+	now   func() time.Time
+	sleep func(context.Context, time.Duration) error
+
+	mu sync.Mutex
+	// idle holds, per account, the slots this process kept after use.
+	idle map[string][]*keptSlot
+}
+
+// keptSlot is a slot this process holds between two of its requests.
+type keptSlot struct {
+	slot  int
+	owner string
+	until time.Time // the lease's end
+	timer *time.Timer
+}
+
+// budgetReuseWindow is how long after it was taken a slot may be reused:
+// leases are the request timeout plus 5 s (connector.BudgetLease), so a
+// slot reused within 5 s still outlasts the request that reuses it.
+const budgetReuseWindow = 5 * time.Second
+
+// reusable reports whether a lease ending at until still outlasts a request
+// started now.
+func (b *MailchimpBudget) reusable(until, now time.Time) bool {
+	return until.Sub(now) > b.Lease-min(budgetReuseWindow, b.Lease/3)
 }
 
 // NewMailchimpBudget returns a budget of slots requests per account kept in
@@ -70,6 +99,9 @@ var ErrBudgetWait = errors.New("no Mailchimp request slot free")
 // how long it waited. At best it costs one write, and release one more.
 func (b *MailchimpBudget) Acquire(ctx context.Context, account string) (release func(), waited time.Duration, err error) {
 	start := b.now()
+	if k := b.takeKept(account, start); k != nil {
+		return b.releaser(account, k.slot, k.owner, k.until), 0, nil
+	}
 	owner, err := newOwner()
 	if err != nil {
 		return nil, 0, err
@@ -80,12 +112,12 @@ func (b *MailchimpBudget) Acquire(ctx context.Context, account string) (release 
 	candidates := []int{mathrand.IntN(b.Slots)}
 	for {
 		for _, slot := range candidates {
-			ok, err := b.take(ctx, account, slot, owner)
+			until, ok, err := b.take(ctx, account, slot, owner)
 			if err != nil {
 				return nil, b.now().Sub(start), err
 			}
 			if ok {
-				return b.releaser(account, slot, owner), b.now().Sub(start), nil
+				return b.releaser(account, slot, owner, until), b.now().Sub(start), nil
 			}
 		}
 		free, err := b.freeSlots(ctx, account)
@@ -117,16 +149,18 @@ func slotKey(account string, slot int) map[string]types.AttributeValue {
 	}
 }
 
-// take leases slot to owner if nobody holds it; false means it is held.
-func (b *MailchimpBudget) take(ctx context.Context, account string, slot int, owner string) (bool, error) {
+// take leases slot to owner if nobody holds it, returning when the lease
+// ends; false means it is held.
+func (b *MailchimpBudget) take(ctx context.Context, account string, slot int, owner string) (time.Time, bool, error) {
 	now := b.now()
+	until := now.Add(b.Lease)
 	free := expression.AttributeNotExists(expression.Name(attrLeaseUntil)).
 		Or(expression.Name(attrLeaseUntil).LessThanEqual(expression.Value(now.UnixMilli())))
-	update := expression.Set(expression.Name(attrLeaseUntil), expression.Value(now.Add(b.Lease).UnixMilli())).
+	update := expression.Set(expression.Name(attrLeaseUntil), expression.Value(until.UnixMilli())).
 		Set(expression.Name(attrLeaseOwner), expression.Value(owner))
 	expr, err := expression.NewBuilder().WithCondition(free).WithUpdate(update).Build()
 	if err != nil {
-		return false, fmt.Errorf("take Mailchimp request slot: build update: %w", err)
+		return time.Time{}, false, fmt.Errorf("take Mailchimp request slot: build update: %w", err)
 	}
 	_, err = b.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: aws.String(b.table), Key: slotKey(account, slot),
@@ -135,11 +169,11 @@ func (b *MailchimpBudget) take(ctx context.Context, account string, slot int, ow
 	})
 	switch {
 	case err == nil:
-		return true, nil
+		return until, true, nil
 	case conditionFailed(err):
-		return false, nil
+		return time.Time{}, false, nil
 	default:
-		return false, fmt.Errorf("take Mailchimp request slot %d of account %s: %w", slot, account, err)
+		return time.Time{}, false, fmt.Errorf("take Mailchimp request slot %d of account %s: %w", slot, account, err)
 	}
 }
 
@@ -182,25 +216,79 @@ func (b *MailchimpBudget) freeSlots(ctx context.Context, account string) ([]int,
 	return free, nil
 }
 
-// releaser gives the slot back if owner still holds it. It runs once,
-// outside the request's context, so a cancelled request still frees its
-// slot; should it fail, the lease runs out instead.
-func (b *MailchimpBudget) releaser(account string, slot int, owner string) func() {
-	return func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		cond := expression.Name(attrLeaseOwner).Equal(expression.Value(owner))
-		update := expression.Remove(expression.Name(attrLeaseUntil)).Remove(expression.Name(attrLeaseOwner))
-		expr, err := expression.NewBuilder().WithCondition(cond).WithUpdate(update).Build()
-		if err != nil {
+// releaser ends a request's use of its slot: the process keeps it for Keep
+// when its lease still outlasts another request, and otherwise gives it
+// back. It runs once.
+func (b *MailchimpBudget) releaser(account string, slot int, owner string, until time.Time) func() {
+	return sync.OnceFunc(func() {
+		if b.Keep <= 0 || !b.reusable(until, b.now()) {
+			b.giveBack(account, slot, owner)
 			return
 		}
-		_, _ = b.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-			TableName: aws.String(b.table), Key: slotKey(account, slot),
-			ConditionExpression: expr.Condition(), UpdateExpression: expr.Update(),
-			ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
+		k := &keptSlot{slot: slot, owner: owner, until: until}
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		if b.idle == nil {
+			b.idle = map[string][]*keptSlot{}
+		}
+		b.idle[account] = append(b.idle[account], k)
+		k.timer = time.AfterFunc(b.Keep, func() {
+			if b.unkeep(account, k) {
+				b.giveBack(account, slot, owner)
+			}
 		})
+	})
+}
+
+// takeKept hands out a slot the process kept for account, if one still
+// outlasts a request; kept slots too old to reuse are given back.
+func (b *MailchimpBudget) takeKept(account string, now time.Time) *keptSlot {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for len(b.idle[account]) > 0 {
+		kept := b.idle[account]
+		k := kept[len(kept)-1]
+		b.idle[account] = kept[:len(kept)-1]
+		k.timer.Stop()
+		if b.reusable(k.until, now) {
+			return k
+		}
+		go b.giveBack(account, k.slot, k.owner)
 	}
+	return nil
+}
+
+// unkeep removes k from the kept slots; false means a request took it.
+func (b *MailchimpBudget) unkeep(account string, k *keptSlot) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	kept := b.idle[account]
+	for i, x := range kept {
+		if x == k {
+			b.idle[account] = append(kept[:i:i], kept[i+1:]...)
+			return true
+		}
+	}
+	return false
+}
+
+// giveBack frees the slot if owner still holds it, outside any request's
+// context, so a cancelled request still frees its slot; should it fail,
+// the lease runs out instead.
+func (b *MailchimpBudget) giveBack(account string, slot int, owner string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	cond := expression.Name(attrLeaseOwner).Equal(expression.Value(owner))
+	update := expression.Remove(expression.Name(attrLeaseUntil)).Remove(expression.Name(attrLeaseOwner))
+	expr, err := expression.NewBuilder().WithCondition(cond).WithUpdate(update).Build()
+	if err != nil {
+		return
+	}
+	_, _ = b.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(b.table), Key: slotKey(account, slot),
+		ConditionExpression: expr.Condition(), UpdateExpression: expr.Update(),
+		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
+	})
 }
 
 func newOwner() (string, error) {

@@ -8,6 +8,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
 	"github.com/apmc-sync/apmc/internal/apmc"
 )
 
@@ -142,4 +146,58 @@ func TestMailchimpBudgetLeaseAndWait(t *testing.T) {
 			t.Errorf("Acquire() after a stale release = %v, want ErrBudgetWait (the slot is still held)", err)
 		}
 	})
+}
+
+// TestMailchimpBudgetKeep shows a process reusing the slot it kept after a
+// request, without asking DynamoDB, while other processes cannot take it;
+// once the process has been idle for Keep, the slot is theirs again.
+func TestMailchimpBudgetKeep(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		ctx := context.Background()
+		tables := newTables(t, b.client)
+		const keep = 300 * time.Millisecond
+		mine := NewMailchimpBudget(b.client, tables.Contacts, 1, 10*time.Second, 100*time.Millisecond)
+		mine.Keep = keep
+		other := NewMailchimpBudget(b.client, tables.Contacts, 1, 10*time.Second, 100*time.Millisecond)
+
+		release, _, err := mine.Acquire(ctx, "acct")
+		if err != nil {
+			t.Fatalf("Acquire() error = %v", err)
+		}
+		release()
+		if _, _, err := other.Acquire(ctx, "acct"); !errors.Is(err, ErrBudgetWait) {
+			t.Fatalf("another process's Acquire() while the slot is kept = %v, want ErrBudgetWait", err)
+		}
+		// The kept slot is handed out again as it is: a fresh take would
+		// write a new owner.
+		before := slotOwner(t, b, tables.Contacts, "acct")
+		reused, waited, err := mine.Acquire(ctx, "acct")
+		if err != nil || waited != 0 {
+			t.Fatalf("Acquire() of the kept slot = waited %s, error %v; want at once, nil", waited, err)
+		}
+		if after := slotOwner(t, b, tables.Contacts, "acct"); after != before || after == "" {
+			t.Errorf("slot owner after reuse = %q, want %q (the kept lease, not a new take)", after, before)
+		}
+		reused()
+		time.Sleep(keep + 200*time.Millisecond)
+		r, _, err := other.Acquire(ctx, "acct")
+		if err != nil {
+			t.Fatalf("another process's Acquire() after the slot was idle for Keep = %v, want nil", err)
+		}
+		r()
+	})
+}
+
+// slotOwner reads the owner of the account's slot 0.
+func slotOwner(t *testing.T, b backend, table, account string) string {
+	t.Helper()
+	out, err := b.client.GetItem(context.Background(), &dynamodb.GetItemInput{TableName: aws.String(table), Key: slotKey(account, 0), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		t.Fatalf("GetItem(slot) error = %v", err)
+	}
+	owner, _ := out.Item[attrLeaseOwner].(*types.AttributeValueMemberS)
+	if owner == nil {
+		return ""
+	}
+	return owner.Value
 }

@@ -2,6 +2,7 @@ package dynamo
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -82,15 +83,15 @@ func (s *ContactStore) Contact(ctx context.Context, instanceID, email string) (a
 }
 
 // ContactByUserID returns the state linked to an accessplanit User; none
-// wraps apmc.ErrNotFound. Should the index briefly hold two links (an email
-// change in flight), the most recently updated wins.
+// wraps apmc.ErrNotFound. The by_user index holds the keys only, so each
+// contact it names is read from the table. Should the index briefly hold two
+// links (an email change in flight), the most recently updated wins.
 func (s *ContactStore) ContactByUserID(ctx context.Context, instanceID, userID string) (apmc.Contact, error) {
 	if userID == "" {
 		return apmc.Contact{}, fmt.Errorf("contact of user \"\" in instance %s: %w", instanceID, apmc.ErrNotFound)
 	}
-	now := s.now()
 	keyCond := expression.Key(AttrUserKey).Equal(expression.Value(compositeKey(instanceID, userID)))
-	expr, err := expression.NewBuilder().WithKeyCondition(keyCond).WithFilter(notExpired(now)).Build()
+	expr, err := expression.NewBuilder().WithKeyCondition(keyCond).Build()
 	if err != nil {
 		return apmc.Contact{}, fmt.Errorf("contact of user %s: build query: %w", userID, err)
 	}
@@ -98,11 +99,10 @@ func (s *ContactStore) ContactByUserID(ctx context.Context, instanceID, userID s
 		TableName:                 aws.String(s.table),
 		IndexName:                 aws.String(IndexByUser),
 		KeyConditionExpression:    expr.KeyCondition(),
-		FilterExpression:          expr.Filter(),
 		ExpressionAttributeNames:  expr.Names(),
 		ExpressionAttributeValues: expr.Values(),
 	}
-	var best *contactItem
+	var best *apmc.Contact
 	p := dynamodb.NewQueryPaginator(s.client, in)
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
@@ -110,19 +110,26 @@ func (s *ContactStore) ContactByUserID(ctx context.Context, instanceID, userID s
 			return apmc.Contact{}, fmt.Errorf("contact of user %s in instance %s: %w", userID, instanceID, err)
 		}
 		for _, raw := range page.Items {
-			var it contactItem
-			if err := unmarshalItem(raw, &it); err != nil {
-				return apmc.Contact{}, fmt.Errorf("contact of user %s: decode item: %w", userID, err)
+			email, _ := raw[AttrEmail].(*types.AttributeValueMemberS)
+			if email == nil {
+				continue
 			}
-			if best == nil || it.UpdatedAt.After(best.UpdatedAt) {
-				best = &it
+			c, err := s.Contact(ctx, instanceID, email.Value)
+			switch {
+			case errors.Is(err, apmc.ErrNotFound):
+				continue // removed or expired since the index was written
+			case err != nil:
+				return apmc.Contact{}, fmt.Errorf("contact of user %s: %w", userID, err)
+			}
+			if c.UserID == userID && (best == nil || c.UpdatedAt.After(best.UpdatedAt)) {
+				best = &c
 			}
 		}
 	}
 	if best == nil {
 		return apmc.Contact{}, fmt.Errorf("contact of user %s in instance %s: %w", userID, instanceID, apmc.ErrNotFound)
 	}
-	return best.contact(), nil
+	return *best, nil
 }
 
 // SaveContact writes c if the stored version is still c.Version (0: none

@@ -3,6 +3,7 @@ package dynamo
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -52,8 +53,7 @@ type executionItem struct {
 	Change        *apmc.Change   `json:"change,omitempty"`
 	ExpiresAt     int64          `json:"expires_at,omitempty"`
 	ContactKey    string         `json:"contact_key,omitempty"`
-	StatusKey     string         `json:"status_key"`
-	FlowKey       string         `json:"flow_key"`
+	StatusKey     string         `json:"status_key,omitempty"`
 }
 
 func toExecutionItem(e apmc.Execution) executionItem {
@@ -63,8 +63,9 @@ func toExecutionItem(e apmc.Execution) executionItem {
 		Contact: e.Contact, Reason: e.Reason, Error: e.Error, Retryable: e.Retryable,
 		ConfigVersion: e.ConfigVersion, StartedAt: e.StartedAt, FinishedAt: e.FinishedAt,
 		Steps: e.Steps, Logs: e.Logs, Change: e.Change, ExpiresAt: expiresAt(e.ExpiresAt),
-		StatusKey: compositeKey(e.InstanceID, string(e.Status)),
-		FlowKey:   compositeKey(e.InstanceID, string(e.Flow)),
+	}
+	if slices.Contains(IndexedStatuses, e.Status) {
+		it.StatusKey = compositeKey(e.InstanceID, string(e.Status))
 	}
 	if c := apmc.NormaliseEmail(e.Contact); c != "" {
 		it.ContactKey = compositeKey(e.InstanceID, c)

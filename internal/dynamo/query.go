@@ -3,6 +3,7 @@ package dynamo
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -45,13 +46,13 @@ func planExecutions(instanceID string, q apmc.ExecutionQuery) (executionPlan, []
 		p = executionPlan{IndexByContact, AttrContactKey, compositeKey(instanceID, apmc.NormaliseEmail(q.Contact))}
 		status()
 		flow()
-	case q.Status != "":
+	case slices.Contains(IndexedStatuses, q.Status):
 		p = executionPlan{IndexByStatus, AttrStatusKey, compositeKey(instanceID, string(q.Status))}
 		flow()
-	case q.Flow != "":
-		p = executionPlan{IndexByFlow, AttrFlowKey, compositeKey(instanceID, string(q.Flow))}
 	default:
 		p = executionPlan{"", AttrInstanceID, instanceID}
+		status()
+		flow()
 	}
 	if q.OriginalOnly {
 		filters = append(filters, expression.Name("origin").In(
@@ -122,19 +123,34 @@ func idAt(ms uint64, fill byte) string {
 // first (oldest first with q.OldestFirst), and the cursor of the next page ("" when there is none). A page
 // holds q.PageSize() executions whenever that many more match.
 func (s *ExecutionStore) Executions(ctx context.Context, instanceID string, q apmc.ExecutionQuery) ([]apmc.Execution, string, error) {
+	page, cursor, index, err := s.executionsPage(ctx, instanceID, q)
+	if err != nil || !index {
+		return page, cursor, err
+	}
+	whole, err := s.whole(ctx, instanceID, page)
+	if err != nil {
+		return nil, "", fmt.Errorf("list executions of instance %s: %w", instanceID, err)
+	}
+	return whole, cursor, nil
+}
+
+// executionsPage reads one page of executions from the table or the index
+// that serves q; index reports that it was an index, whose items hold only
+// the keys and ExecutionIndexAttributes.
+func (s *ExecutionStore) executionsPage(ctx context.Context, instanceID string, q apmc.ExecutionQuery) (page []apmc.Execution, cursor string, index bool, err error) {
 	if instanceID == "" {
-		return nil, "", apmc.Invalidf("list executions: instance id is required")
+		return nil, "", false, apmc.Invalidf("list executions: instance id is required")
 	}
 	after, err := decodeCursor(q.Cursor, instanceID)
 	if err != nil {
-		return nil, "", fmt.Errorf("list executions of instance %s: %w", instanceID, err)
+		return nil, "", false, fmt.Errorf("list executions of instance %s: %w", instanceID, err)
 	}
 	in, plan, ok, err := s.queryInput(instanceID, q)
 	if err != nil {
-		return nil, "", fmt.Errorf("list executions of instance %s: %w", instanceID, err)
+		return nil, "", false, fmt.Errorf("list executions of instance %s: %w", instanceID, err)
 	}
 	if !ok {
-		return nil, "", nil
+		return nil, "", false, nil
 	}
 	size := q.PageSize()
 	in.ScanIndexForward = aws.Bool(q.OldestFirst)
@@ -143,27 +159,26 @@ func (s *ExecutionStore) Executions(ctx context.Context, instanceID string, q ap
 		in.ExclusiveStartKey = plan.startKey(instanceID, after)
 	}
 
-	var page []apmc.Execution
 	for range maxQueryRequests {
 		out, err := s.client.Query(ctx, in)
 		if err != nil {
-			return nil, "", fmt.Errorf("list executions of instance %s: %w", instanceID, err)
+			return nil, "", false, fmt.Errorf("list executions of instance %s: %w", instanceID, err)
 		}
 		for i, raw := range out.Items {
 			e, err := decodeExecution(raw)
 			if err != nil {
-				return nil, "", fmt.Errorf("list executions of instance %s: %w", instanceID, err)
+				return nil, "", false, fmt.Errorf("list executions of instance %s: %w", instanceID, err)
 			}
 			page = append(page, e)
 			if len(page) == size {
 				if i == len(out.Items)-1 && len(out.LastEvaluatedKey) == 0 {
-					return page, "", nil
+					return page, "", plan.index != "", nil
 				}
-				return page, encodeCursor(instanceID, e.ID), nil
+				return page, encodeCursor(instanceID, e.ID), plan.index != "", nil
 			}
 		}
 		if len(out.LastEvaluatedKey) == 0 {
-			return page, "", nil
+			return page, "", plan.index != "", nil
 		}
 		in.ExclusiveStartKey = out.LastEvaluatedKey
 	}
@@ -171,9 +186,55 @@ func (s *ExecutionStore) Executions(ctx context.Context, instanceID string, q ap
 	// where the reading stopped.
 	last, ok := in.ExclusiveStartKey[AttrExecutionID].(*types.AttributeValueMemberS)
 	if !ok {
-		return nil, "", fmt.Errorf("list executions of instance %s: last evaluated key has no %s", instanceID, AttrExecutionID)
+		return nil, "", false, fmt.Errorf("list executions of instance %s: last evaluated key has no %s", instanceID, AttrExecutionID)
 	}
-	return page, encodeCursor(instanceID, last.Value), nil
+	return page, encodeCursor(instanceID, last.Value), plan.index != "", nil
+}
+
+// whole reads the executions of a page read through an index from the
+// table, in the page's order, leaving out any deleted since.
+func (s *ExecutionStore) whole(ctx context.Context, instanceID string, page []apmc.Execution) ([]apmc.Execution, error) {
+	byID := make(map[string]apmc.Execution, len(page))
+	for start := 0; start < len(page); start += maxBatchGet {
+		chunk := page[start:min(start+maxBatchGet, len(page))]
+		keys := make([]map[string]types.AttributeValue, len(chunk))
+		for i, e := range chunk {
+			keys[i] = map[string]types.AttributeValue{
+				AttrInstanceID:  &types.AttributeValueMemberS{Value: instanceID},
+				AttrExecutionID: &types.AttributeValueMemberS{Value: e.ID},
+			}
+		}
+		request := map[string]types.KeysAndAttributes{s.table: {Keys: keys}}
+		for attempt := 0; len(request[s.table].Keys) > 0; attempt++ {
+			if attempt == batchAttempts {
+				return nil, fmt.Errorf("read %d executions: keys still unprocessed after %d batch requests", len(chunk), batchAttempts)
+			}
+			if attempt > 0 {
+				if err := sleepCtx(ctx, batchPause<<(attempt-1)); err != nil {
+					return nil, fmt.Errorf("read %d executions: %w", len(chunk), err)
+				}
+			}
+			out, err := s.client.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: request})
+			if err != nil {
+				return nil, fmt.Errorf("read %d executions: %w", len(chunk), err)
+			}
+			for _, raw := range out.Responses[s.table] {
+				e, err := decodeExecution(raw)
+				if err != nil {
+					return nil, err
+				}
+				byID[e.ID] = e
+			}
+			request = out.UnprocessedKeys
+		}
+	}
+	out := make([]apmc.Execution, 0, len(page))
+	for _, e := range page {
+		if w, ok := byID[e.ID]; ok {
+			out = append(out, w)
+		}
+	}
+	return out, nil
 }
 
 // queryInput builds the query for an instance's executions matching q: the

@@ -1,5 +1,7 @@
 package dynamo
 
+import "github.com/apmc-sync/apmc/internal/apmc"
+
 // Attribute names used as keys, index keys or TTL by the three tables. The
 // deployment template must declare exactly these.
 const (
@@ -15,22 +17,35 @@ const (
 
 	// AttrContactKey is instance_id + "#" + lower-cased contact email.
 	AttrContactKey = "contact_key"
-	// AttrStatusKey is instance_id + "#" + execution status.
+	// AttrStatusKey is instance_id + "#" + execution status, set only for
+	// the statuses IndexedStatuses names.
 	AttrStatusKey = "status_key"
-	// AttrFlowKey is instance_id + "#" + flow.
-	AttrFlowKey = "flow_key"
 	// AttrUserKey is instance_id + "#" + accessplanit User ID.
 	AttrUserKey = "user_key"
 )
 
-// Global secondary index names (all project every attribute).
+// ExecutionIndexAttributes are the attributes the executions table's
+// indexes project besides the keys: those the queries filter on. A page read
+// through an index is then read whole from the table (BatchGetItem), so an
+// execution's steps, logs and change are written once, not once per index.
+var ExecutionIndexAttributes = []string{"status", "flow", "origin", "changed", AttrExpiresAt}
+
+// IndexedStatuses are the statuses the by_status index holds: the few an
+// operator looks for among many (failures, held changes, skipped ones).
+// Succeeded and suppressed executions, most of them, are listed from the
+// table with a filter instead, so they cost no index write; so are the
+// executions of one flow (half of them), which have no index.
+var IndexedStatuses = []apmc.Status{apmc.StatusFailed, apmc.StatusHeld, apmc.StatusSkipped}
+
+// Global secondary index names. The executions table's indexes project
+// ExecutionIndexAttributes; by_user projects the keys only, as a contact is
+// then read from the table (and an index write is made only when a
+// contact's User changes).
 const (
 	// IndexByContact serves one contact's execution timeline.
 	IndexByContact = "by_contact"
-	// IndexByStatus serves executions with one status.
+	// IndexByStatus serves executions with one of the IndexedStatuses.
 	IndexByStatus = "by_status"
-	// IndexByFlow serves executions of one flow.
-	IndexByFlow = "by_flow"
 	// IndexByUser finds a contact by its accessplanit User ID.
 	IndexByUser = "by_user"
 )

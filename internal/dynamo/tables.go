@@ -24,12 +24,12 @@ func TableDefinitions(t Tables) []*dynamodb.CreateTableInput {
 		}
 		return ks
 	}
-	gsi := func(name, hash, rng string) types.GlobalSecondaryIndex {
-		return types.GlobalSecondaryIndex{
-			IndexName:  aws.String(name),
-			KeySchema:  key(hash, rng),
-			Projection: &types.Projection{ProjectionType: types.ProjectionTypeAll},
+	gsi := func(name, hash, rng string, include []string) types.GlobalSecondaryIndex {
+		p := &types.Projection{ProjectionType: types.ProjectionTypeKeysOnly}
+		if len(include) > 0 {
+			p = &types.Projection{ProjectionType: types.ProjectionTypeInclude, NonKeyAttributes: include}
 		}
+		return types.GlobalSecondaryIndex{IndexName: aws.String(name), KeySchema: key(hash, rng), Projection: p}
 	}
 	return []*dynamodb.CreateTableInput{
 		{
@@ -42,13 +42,12 @@ func TableDefinitions(t Tables) []*dynamodb.CreateTableInput {
 			TableName:   aws.String(t.Executions),
 			BillingMode: types.BillingModePayPerRequest,
 			AttributeDefinitions: []types.AttributeDefinition{
-				str(AttrInstanceID), str(AttrExecutionID), str(AttrContactKey), str(AttrStatusKey), str(AttrFlowKey),
+				str(AttrInstanceID), str(AttrExecutionID), str(AttrContactKey), str(AttrStatusKey),
 			},
 			KeySchema: key(AttrInstanceID, AttrExecutionID),
 			GlobalSecondaryIndexes: []types.GlobalSecondaryIndex{
-				gsi(IndexByContact, AttrContactKey, AttrExecutionID),
-				gsi(IndexByStatus, AttrStatusKey, AttrExecutionID),
-				gsi(IndexByFlow, AttrFlowKey, AttrExecutionID),
+				gsi(IndexByContact, AttrContactKey, AttrExecutionID, ExecutionIndexAttributes),
+				gsi(IndexByStatus, AttrStatusKey, AttrExecutionID, ExecutionIndexAttributes),
 			},
 		},
 		{
@@ -57,7 +56,7 @@ func TableDefinitions(t Tables) []*dynamodb.CreateTableInput {
 			AttributeDefinitions: []types.AttributeDefinition{str(AttrInstanceID), str(AttrEmail), str(AttrUserKey)},
 			KeySchema:            key(AttrInstanceID, AttrEmail),
 			GlobalSecondaryIndexes: []types.GlobalSecondaryIndex{
-				gsi(IndexByUser, AttrUserKey, ""),
+				gsi(IndexByUser, AttrUserKey, "", nil),
 			},
 		},
 	}

@@ -39,10 +39,10 @@ func runLoad(tb testing.TB, d time.Duration) load {
 	// Every accepted delivery becomes a write; allow the consumer to drain.
 	limit := 3*d + 60*time.Second
 	mc := e.stack.Mailchimp
-	for mc.Stats().MemberWrites < accepted && time.Since(ended) < limit {
+	for mc.Stats().MembersWritten < accepted && time.Since(ended) < limit {
 		time.Sleep(100 * time.Millisecond)
 	}
-	l := load{res: res, written: mc.Stats().MemberWrites, drain: time.Since(ended)}
+	l := load{res: res, written: mc.Stats().MembersWritten, drain: time.Since(ended)}
 	if l.written < accepted {
 		tb.Errorf("Mailchimp member writes = %d %v after the load, want %d (one per accepted delivery)", l.written, limit, accepted)
 	}

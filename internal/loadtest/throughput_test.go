@@ -34,6 +34,7 @@ type throughput struct {
 	window   time.Duration // the steady-state window (10 % to 90 % of the writes)
 	tooMany  int           // 429s met
 	accepted int           // deliveries answered 202
+	written  int           // members written, once everything settled
 	// Requests per change, the echo of each write included.
 	mailchimp, accessplanit, dynamoDB, sqs float64
 	dynamoOps                              map[string]int
@@ -45,6 +46,16 @@ func (t throughput) ratio() float64 { return t.rate / physicalLimit }
 // (numbered from first) as fast as the endpoint takes them, and measures
 // the rate of Mailchimp member writes between 10 % and 90 % of them.
 func measureThroughput(tb testing.TB, e *env, first, n int) throughput {
+	tb.Helper()
+	return measure(tb, e, n, func(i int) (*http.Request, error) { return e.deliveryRequest(first + i) }, nil)
+}
+
+// measure posts the n requests (2,000 a second, at most 16 in flight) and
+// measures the rate of Mailchimp members written, in every audience,
+// between 10 % and 90 % of n, with the simulator at L. during, when set, is
+// started with the first request and stopped (by the function it returns)
+// once n members are written, before the stack settles.
+func measure(tb testing.TB, e *env, n int, request func(i int) (*http.Request, error), during func() (stop func())) throughput {
 	tb.Helper()
 	mc := e.stack.Mailchimp
 	mc.SetLatency(mailchimpLatency)
@@ -62,7 +73,7 @@ func measureThroughput(tb testing.TB, e *env, first, n int) throughput {
 		tick := time.NewTicker(20 * time.Millisecond)
 		defer tick.Stop()
 		for {
-			w := mc.Stats().MemberWrites - base.MemberWrites
+			w := mc.Stats().MembersWritten - base.MembersWritten
 			s.add(time.Now(), w)
 			if w >= n {
 				return
@@ -74,12 +85,16 @@ func measureThroughput(tb testing.TB, e *env, first, n int) throughput {
 			}
 		}
 	}()
-	res, err := loadtest.Run(ctx, loadtest.Plan{Total: n, Rate: 2000, MaxInFlight: 16,
-		Request: func(i int) (*http.Request, error) { return e.deliveryRequest(first + i) }})
+	stop := func() {}
+	if during != nil {
+		stop = during()
+	}
+	res, err := loadtest.Run(ctx, loadtest.Plan{Total: n, Rate: 2000, MaxInFlight: 16, Request: request})
 	if err != nil {
 		tb.Fatalf("Run() error = %v", err)
 	}
 	<-done
+	stop()
 	if got := res.Count(202, 202); got != n {
 		tb.Fatalf("deliveries accepted = %d of %d (statuses %v, transport errors %d)", got, n, res.Statuses, res.TransportErrors)
 	}
@@ -97,6 +112,7 @@ func measureThroughput(tb testing.TB, e *env, first, n int) throughput {
 		window:       hi.at.Sub(lo.at),
 		tooMany:      st.TooManyRequests - base.TooManyRequests,
 		accepted:     res.Count(202, 202),
+		written:      st.MembersWritten - base.MembersWritten,
 		mailchimp:    per(e.mailchimpRequests() - mcReqs),
 		accessplanit: per(e.accessplanitRequests() - apReqs),
 		dynamoDB:     per(e.aws.Count(loadtest.ServiceDynamoDB)),
@@ -106,7 +122,9 @@ func measureThroughput(tb testing.TB, e *env, first, n int) throughput {
 }
 
 // TestThroughputNearPhysicalLimit holds the sync to ≥ 90 % of 10 / L with
-// zero 429s, one Mailchimp call per changed contact and at most 0.2
+// zero 429s, at most half a Mailchimp call per changed contact (the
+// changes of a batch share batch subscribe calls), at most 4 DynamoDB
+// requests per change and at most 0.2
 // accessplanit requests per change: each User is read back from the
 // platform, a whole batch of them in one request. It writes 600 contacts
 // (about 7 s of steady state); APMC_THROUGHPUT_CHANGES overrides.
@@ -138,8 +156,16 @@ func TestThroughputNearPhysicalLimit(t *testing.T) {
 	if m.tooMany != 0 {
 		t.Errorf("Mailchimp 429s = %d, want 0", m.tooMany)
 	}
-	if m.mailchimp != 1 {
-		t.Errorf("Mailchimp requests per changed contact = %.3f, want 1", m.mailchimp)
+	// No read before a write, and the writes of a batch's changes share
+	// one batch subscribe call: a backlog is written in calls of several.
+	if m.mailchimp <= 0 || m.mailchimp > 0.5 {
+		t.Errorf("Mailchimp requests per changed contact = %.3f, want above 0 and at most 0.5 (batched)", m.mailchimp)
+	}
+	// The echo of each write included: a batch's contact states are read
+	// and its executions written together, and the Mailchimp budget's
+	// slots are reused between calls rather than taken and given back.
+	if m.dynamoDB > 4 || m.dynamoDB == 0 {
+		t.Errorf("DynamoDB requests per change = %.2f %v, want above 0 and at most 4", m.dynamoDB, m.dynamoOps)
 	}
 	if m.accessplanit > 0.2 || m.accessplanit == 0 {
 		t.Errorf("accessplanit requests per change = %.3f, want above 0 (every User is read back) and at most 0.2 (batched)", m.accessplanit)

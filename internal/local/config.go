@@ -56,6 +56,9 @@ type Config struct {
 	// Parallel is how many message groups of one batch are applied at once
 	// (default: the consumer's, 10).
 	Parallel int
+	// SingleWrites makes the sync write each change on its own rather than
+	// group a batch's writes (benchmarks compare the two).
+	SingleWrites bool
 	// MailchimpMaxConnections caps the Mailchimp requests in flight per API
 	// key (default connector.DefaultMaxMailchimpConnections, 10).
 	MailchimpMaxConnections int

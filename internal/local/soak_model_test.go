@@ -67,13 +67,15 @@ var mailchimpKinds = []sbmc.FaultRule{
 	{Kind: sbmc.FaultHang, Hang: time.Second},
 }
 
-// aim makes the next request for one contact's member fail once. Aimed at
-// one member, a fault cannot pile up on another contact's change, so no
-// change meets more failures than the queue's five receives allow.
+// aim makes the next request for one contact's member fail once: a request
+// on its own path, or a batch subscribe carrying it, which then fails for
+// every change it carries. Aimed at one member, faults rarely pile up on
+// one change: no change meets more failures than the queue's five receives
+// allow.
 func (f *soakFaults) aim(email string, rule sbmc.FaultRule) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	rule.PathPrefix = "/3.0/lists/" + f.list + "/members/" + sbmc.SubscriberHash(email)
+	rule.Member = email
 	rule.Count = 1
 	f.s.Mailchimp.InjectFaults(rule)
 	f.aimed[email] = rule.Kind

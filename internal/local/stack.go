@@ -227,6 +227,7 @@ func (s *Stack) buildFunctions(ctx context.Context, cfg Config, clients app.Clie
 		QueueURL: s.Queues.ChangesURL, KMSKeyID: keyID, InstanceCacheTTL: cfg.InstanceCacheTTL,
 		RetryBase: cfg.RetryBase, APITimeout: cfg.APITimeout, MailchimpMaxConnections: cfg.MailchimpMaxConnections, Parallel: cfg.Parallel,
 		HealthPolicy: cfg.HealthPolicy,
+		SingleWrites: cfg.SingleWrites,
 	}, deps)
 	if err != nil {
 		return fns, fmt.Errorf("build the sync function: %w", err)

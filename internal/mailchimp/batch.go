@@ -130,3 +130,27 @@ func (c *Client) BatchSubscribe(ctx context.Context, listID string, members []ap
 	}
 	return result, nil
 }
+
+// UpsertMembers writes members of one audience in one batch subscribe call
+// (see BatchSubscribe: a new member gets statusIfNew, an existing member
+// keeps its status) and answers as the live sync needs it: each member as
+// written, by lower-cased email, and each member Mailchimp refused with its
+// own reason (a permanent error). err is set only when the call as a whole
+// failed, so every member of it is to be tried again or given up together.
+func (c *Client) UpsertMembers(ctx context.Context, listID string, members []apmc.Member, statusIfNew string) (written map[string]apmc.Member, refused map[string]error, err error) {
+	res, err := c.BatchSubscribe(ctx, listID, members, statusIfNew)
+	if err != nil {
+		return nil, nil, err
+	}
+	written = make(map[string]apmc.Member, len(res.Created)+len(res.Updated))
+	for _, m := range append(res.Created, res.Updated...) {
+		written[memberEmail(m)] = m
+	}
+	refused = make(map[string]error, len(res.Errors))
+	for email, e := range res.Errors {
+		refused[email] = e
+	}
+	return written, refused, nil
+}
+
+var _ apmc.MailchimpBatch = (*Client)(nil)

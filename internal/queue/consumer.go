@@ -48,7 +48,15 @@ type Consumer struct {
 	// handed back for its next receive instead of being cut off half-way.
 	// Zero starts every change.
 	Reserve time.Duration
-	Logger  *slog.Logger
+	// Linger bounds how long a change's write waits for the writes of the
+	// batch's other changes, to go out with them; 0 means
+	// apmc.DefaultLinger.
+	Linger time.Duration
+	// SingleWrites writes each change on its own (a Mailchimp call and an
+	// execution record each), as before writes were grouped; for
+	// comparisons.
+	SingleWrites bool
+	Logger       *slog.Logger
 }
 
 // Handle applies the records of one batch. Records of one message group are
@@ -90,12 +98,20 @@ func (c *Consumer) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEv
 		wg       sync.WaitGroup
 		slots    = make(chan struct{}, parallel)
 	)
+	// The groups' writes are committed together: the Mailchimp upserts of
+	// one audience in one batch call, the executions in few requests.
+	batch := &apmc.Batch{Linger: c.Linger}
+	if c.SingleWrites {
+		batch = nil // a nil Batch writes each change alone
+	}
 	for _, g := range order {
 		wg.Add(1)
 		slots <- struct{}{}
+		batch.Begin()
 		go func(records []events.SQSMessage) {
 			defer wg.Done()
 			defer func() { <-slots }()
+			defer batch.End()
 			fail := func(r events.SQSMessage) {
 				mu.Lock()
 				failures = append(failures, events.SQSBatchItemFailure{ItemIdentifier: r.MessageId})
@@ -105,7 +121,7 @@ func (c *Consumer) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEv
 			for _, r := range records {
 				if !stopped {
 					if stopped = c.outOfTime(ctx, reserve); !stopped {
-						if !c.handle(ctx, r, reads) {
+						if !c.handle(ctx, r, reads, batch) {
 							stopped = true
 							fail(r)
 						}
@@ -151,7 +167,7 @@ func groupOf(r events.SQSMessage) string {
 }
 
 // handle applies one record; false means it must be delivered again.
-func (c *Consumer) handle(ctx context.Context, r events.SQSMessage, reads *apmc.Reads) bool {
+func (c *Consumer) handle(ctx context.Context, r events.SQSMessage, reads *apmc.Reads, batch *apmc.Batch) bool {
 	log := c.logger().With("message_id", r.MessageId)
 	var change apmc.Change
 	if err := json.Unmarshal([]byte(r.Body), &change); err != nil || change.InstanceID == "" || change.ID == "" {
@@ -165,7 +181,7 @@ func (c *Consumer) handle(ctx context.Context, r events.SQSMessage, reads *apmc.
 	if attempt < 1 {
 		attempt = 1
 	}
-	exec, err := c.Engine.Apply(ctx, apmc.Delivery{Change: change, Attempt: attempt, Reads: reads})
+	exec, err := c.Engine.Apply(ctx, apmc.Delivery{Change: change, Attempt: attempt, Reads: reads, Batch: batch})
 	log = log.With("instance_id", change.InstanceID, "execution_id", exec.ID, "flow", string(exec.Flow), "attempt", attempt, "status", string(exec.Status))
 	if err != nil {
 		log.Warn("change will be retried", "error", exec.Error)

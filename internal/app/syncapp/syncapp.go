@@ -56,6 +56,10 @@ type Config struct {
 	// HealthPolicy tunes when an instance counts as failing and recovered;
 	// zero means apmc.DefaultHealthPolicy. Not read from the environment.
 	HealthPolicy apmc.HealthPolicy
+	// SingleWrites writes each change on its own instead of grouping a
+	// batch's writes (queue.Consumer.SingleWrites); for comparisons. Not
+	// read from the environment.
+	SingleWrites bool
 }
 
 // ConfigFromEnv reads the configuration from the variables the template
@@ -119,6 +123,7 @@ func New(cfg Config, deps app.Deps) (*Function, error) {
 	// Every function that calls Mailchimp shares each account's budget.
 	mailchimpBudget := dynamo.NewMailchimpBudget(deps.AWS.DynamoDB, cfg.ContactsTable, connector.DefaultMaxMailchimpConnections,
 		connector.BudgetLease(apiTimeout), connector.BudgetWait(apiTimeout))
+	mailchimpBudget.Keep = connector.BudgetKeep
 	engine := &apmc.Engine{
 		Instances:  instances,
 		Contacts:   dynamo.NewContactStore(deps.AWS.DynamoDB, cfg.ContactsTable),
@@ -132,7 +137,7 @@ func New(cfg Config, deps app.Deps) (*Function, error) {
 		},
 	}
 	consumer := &queue.Consumer{
-		Engine: engine, Visibility: deps.AWS.SQS, QueueURL: cfg.QueueURL, RetryBase: cfg.RetryBase, Parallel: cfg.Parallel,
+		Engine: engine, Visibility: deps.AWS.SQS, QueueURL: cfg.QueueURL, RetryBase: cfg.RetryBase, Parallel: cfg.Parallel, SingleWrites: cfg.SingleWrites,
 		// A change makes up to three API calls in a row (read its source,
 		// find the User, write); one that cannot finish before the function
 		// times out is handed back instead of cut off. The consumer keeps at

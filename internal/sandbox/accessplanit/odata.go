@@ -327,6 +327,26 @@ func literal(s string) any {
 	return s
 }
 
+// onlyIDs returns the IDs the filter names when it is nothing but
+// "ID eq n" terms joined with "or".
+func (lq listQuery) onlyIDs() ([]int, bool) {
+	if len(lq.filter) == 0 {
+		return nil, false
+	}
+	ids := make([]int, 0, len(lq.filter))
+	for _, group := range lq.filter {
+		if len(group) != 1 || group[0].field != "ID" || group[0].op != "eq" {
+			return nil, false
+		}
+		id, err := strconv.Atoi(group[0].value)
+		if err != nil {
+			return nil, false
+		}
+		ids = append(ids, id)
+	}
+	return ids, true
+}
+
 // apply filters, orders, pages and projects items.
 func (lq listQuery) apply(items []map[string]any) []map[string]any {
 	out := slices.DeleteFunc(items, func(m map[string]any) bool { return !lq.matches(m) })

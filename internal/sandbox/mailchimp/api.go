@@ -46,7 +46,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	if !sleep(r.Context(), latency) {
 		return // the client went away
 	}
-	if f := s.takeFault(r); f != nil {
+	if f := s.takeFault(r, batchMembers(r)); f != nil {
 		if done := s.applyFault(w, r, f); done {
 			return
 		}

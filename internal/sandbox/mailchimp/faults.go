@@ -1,7 +1,11 @@
 package mailchimp
 
 import (
+	"bytes"
+	"encoding/json"
+	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 )
@@ -33,6 +37,11 @@ type FaultRule struct {
 	// PathPrefix, when set, limits the rule to paths starting with it,
 	// e.g. "/3.0/lists/abc123/members".
 	PathPrefix string `json:"path_prefix,omitempty"`
+	// Member, when set (an email address), limits the rule to requests
+	// about that member: those on its own path (/lists/{id}/members/{hash})
+	// and batch subscribes (POST /lists/{id}) that carry it, which then fail
+	// as a whole.
+	Member string `json:"member,omitempty"`
 	// Count is how many matching requests fail; zero or less means one.
 	Count int `json:"count,omitempty"`
 	// Status, Title and Detail shape a FaultStatus answer.
@@ -70,7 +79,8 @@ func (s *Server) ClearFaults() {
 }
 
 // takeFault returns the rule r meets, if any, and uses up one of its count.
-func (s *Server) takeFault(r *http.Request) *FaultRule {
+// batch holds the members' addresses when r is a batch subscribe.
+func (s *Server) takeFault(r *http.Request, batch []string) *FaultRule {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for i, f := range s.faults {
@@ -78,6 +88,10 @@ func (s *Server) takeFault(r *http.Request) *FaultRule {
 			continue
 		}
 		if f.PathPrefix != "" && !strings.HasPrefix(r.URL.Path, f.PathPrefix) {
+			continue
+		}
+		if f.Member != "" && !strings.HasSuffix(r.URL.Path, "/members/"+SubscriberHash(f.Member)) &&
+			!slices.ContainsFunc(batch, func(e string) bool { return strings.EqualFold(strings.TrimSpace(e), f.Member) }) {
 			continue
 		}
 		f.left--
@@ -89,6 +103,33 @@ func (s *Server) takeFault(r *http.Request) *FaultRule {
 		return &rule
 	}
 	return nil
+}
+
+// batchMembers returns the addresses a batch subscribe (POST /lists/{id})
+// carries, leaving its body to be read again; nil for any other request.
+func batchMembers(r *http.Request) []string {
+	rest, ok := strings.CutPrefix(r.URL.Path, apiPrefix+"/lists/")
+	if r.Method != http.MethodPost || !ok || rest == "" || strings.Contains(rest, "/") || r.Body == nil {
+		return nil
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, 10<<20))
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	if err != nil {
+		return nil
+	}
+	var in struct {
+		Members []struct {
+			EmailAddress string `json:"email_address"`
+		} `json:"members"`
+	}
+	if json.Unmarshal(body, &in) != nil {
+		return nil
+	}
+	out := make([]string, 0, len(in.Members))
+	for _, m := range in.Members {
+		out = append(out, m.EmailAddress)
+	}
+	return out
 }
 
 // htmlGatewayTimeout is the kind of page a CDN answers when the API behind

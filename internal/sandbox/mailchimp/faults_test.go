@@ -81,3 +81,25 @@ func TestHangFaultStillWrites(t *testing.T) {
 	}
 	t.Errorf("Member(h@example.com) absent after the hang, want the write to have happened")
 }
+
+// TestFaultAimedAtAMember fails the requests about one member: a batch
+// subscribe that does not carry it passes, one that does fails as a whole,
+// and the rule is then used up.
+func TestFaultAimedAtAMember(t *testing.T) {
+	e := newEnv(t)
+	e.srv.InjectFaults(FaultRule{Kind: FaultStatus, Status: 503, Member: "Aimed@Example.com"})
+	batch := func(emails ...string) step {
+		var members []map[string]any
+		for _, m := range emails {
+			members = append(members, map[string]any{"email_address": m, "status_if_new": "subscribed"})
+		}
+		return step{name: "batch " + strings.Join(emails, ","), method: "POST", path: "/3.0/lists/" + e.listID,
+			body: map[string]any{"members": members, "update_existing": true}, wantCode: 200}
+	}
+	failing := batch("other@example.com", "aimed@example.com")
+	failing.wantCode = 503
+	e.run(t, []step{batch("other@example.com"), failing, batch("other@example.com", "aimed@example.com")})
+	if got := e.srv.Stats().MembersWritten; got != 3 {
+		t.Errorf("Stats().MembersWritten = %d, want 3 (the failed batch wrote nothing)", got)
+	}
+}

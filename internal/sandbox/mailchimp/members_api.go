@@ -64,6 +64,7 @@ func (s *Server) writeMemberRequest(w http.ResponseWriter, r *http.Request, mode
 		m, _, aerr = s.writeMember(l, pathHash(r), in, mode, skip)
 		if aerr == nil {
 			v = l.memberView(m)
+			s.stats.MembersWritten++
 		}
 	}
 	s.mu.Unlock()
@@ -148,6 +149,7 @@ func (s *Server) postBatchSubscribe(w http.ResponseWriter, r *http.Request) {
 			updated = append(updated, l.memberView(m))
 		}
 	}
+	s.stats.MembersWritten += len(created) + len(updated)
 	s.mu.Unlock()
 	writeJSON(w, map[string]any{
 		"new_members":     created,

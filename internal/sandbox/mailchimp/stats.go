@@ -13,6 +13,9 @@ type Stats struct {
 	MemberWrites int `json:"member_writes"`
 	// TagWrites counts POST …/members/{hash}/tags that changed tags.
 	TagWrites int `json:"tag_writes"`
+	// MembersWritten counts the members written: one per PUT or PATCH that
+	// wrote a member, one per member a batch subscribe created or updated.
+	MembersWritten int `json:"members_written"`
 	// TooManyRequests counts requests refused by the connection limit.
 	TooManyRequests int `json:"too_many_requests"`
 	// PeakInFlight is the most requests one account had in flight at once.
