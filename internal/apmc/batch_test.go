@@ -139,6 +139,14 @@ func (c *callLog) ChangeEmail(context.Context, string, string, string) (Member, 
 	return Member{}, ErrNotFound
 }
 
+func (c *callLog) Unsubscribe(context.Context, string, string) (Member, error) {
+	return Member{}, errors.New("not called by a Batch")
+}
+
+func (c *callLog) UpdateTags(context.Context, string, string, []TagChange) error {
+	return errors.New("not called by a Batch")
+}
+
 // TestBatchWaitsForEveryRunningGroup shows when a Batch sends: once every
 // running group waits (one call for all), when a group ends without a write,
 // or after Linger when a group is still busy; a lone write is a single PUT.
@@ -174,7 +182,7 @@ func TestBatchWaitsForEveryRunningGroup(t *testing.T) {
 			for i := range tt.writers {
 				wg.Go(func() {
 					defer b.End()
-					m, call, err := b.upsert(context.Background(), log, in, Member{Email: fmt.Sprintf("p%d@example.com", i)})
+					m, call, err := b.upsert(context.Background(), log, in, Member{Email: fmt.Sprintf("p%d@example.com", i)}, "subscribed")
 					if err != nil || call.members != len(results) {
 						t.Errorf("upsert() = %+v, %v; want written in a call of %d", call, err, len(results))
 					}
