@@ -28,8 +28,13 @@ func TestHealthPanel(t *testing.T) {
 		t.Fatalf("Update error = %v", err)
 	}
 	since := time.Now().Add(-time.Hour).UTC()
-	if _, err := store.SaveHealth(ctx, "demo", in.Health.Version, apmc.Health{Version: in.Health.Version + 1, Failing: true, FailingSince: since, LastFailureAt: since, DeadLettered: 3}); err != nil {
+	if _, err := store.SaveHealth(ctx, "demo", in.Health.Version, apmc.Health{Version: in.Health.Version + 1, Failing: true, FailingSince: since, LastFailureAt: since}); err != nil {
 		t.Fatalf("SaveHealth error = %v", err)
+	}
+	for range 3 {
+		if err := store.CountDeadLetter(ctx, "demo", since); err != nil {
+			t.Fatalf("CountDeadLetter error = %v", err)
+		}
 	}
 
 	_, list := c.do(t, http.MethodGet, "/console/", nil, ck)

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -227,6 +228,8 @@ func (s *Stack) buildFunctions(ctx context.Context, cfg Config, clients app.Clie
 		QueueURL: s.Queues.ChangesURL, KMSKeyID: keyID, InstanceCacheTTL: cfg.InstanceCacheTTL,
 		RetryBase: cfg.RetryBase, APITimeout: cfg.APITimeout, MailchimpMaxConnections: cfg.MailchimpMaxConnections, Parallel: cfg.Parallel,
 		HealthPolicy: cfg.HealthPolicy,
+		// No CloudWatch reads the metric records here.
+		Metrics: io.Discard,
 	}, deps)
 	if err != nil {
 		return fns, fmt.Errorf("build the sync function: %w", err)
