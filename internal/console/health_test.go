@@ -46,7 +46,7 @@ func TestHealthPanel(t *testing.T) {
 	}
 	_, page := c.do(t, http.MethodGet, "/console/instances/demo", nil, ck)
 	health := between(page, `<dl id="health">`, "</dl>")
-	for _, want := range []string{"failing", "3 dead-lettered", `<dd id="notification-url">set`} {
+	for _, want := range []string{"failing", "3 dead-lettered in all", `<dd id="notification-url">set`} {
 		if !strings.Contains(health, want) {
 			t.Errorf("instance page health = %q, want it to show %q", health, want)
 		}
