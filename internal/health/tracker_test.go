@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -302,5 +303,87 @@ func TestTrackerCountsAHandedBackDeadLetter(t *testing.T) {
 	}
 	if _, ok := rec[MetricFailedPercent]; ok {
 		t.Errorf("metric record = %s, want no FailedPercent (no execution)", metrics.String())
+	}
+}
+
+// notifierFunc is a Notifier made of a function.
+type notifierFunc func(ctx context.Context, url, text string) error
+
+func (f notifierFunc) Send(ctx context.Context, url, text string) error { return f(ctx, url, text) }
+
+// TestTrackerBoundsTheNotificationByTheInvocation: a notification gets the
+// time the invocation has left, less a margin for recording it; with less
+// than the margin left it is not sent at all.
+func TestTrackerBoundsTheNotificationByTheInvocation(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		left    time.Duration
+		sent    bool
+		outcome string
+	}{
+		{"time left", 10 * time.Second, true, "delivered"},
+		{"too little time left", notifyMargin / 2, false, "not sent: too little time left in the invocation"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			ctx, cancel := context.WithTimeout(context.Background(), tt.left)
+			defer cancel()
+			invocation, _ := ctx.Deadline()
+			var sent bool
+			tr := f.function(nil)
+			tr.Notifier = notifierFunc(func(nctx context.Context, _, _ string) error {
+				sent = true
+				d, ok := nctx.Deadline()
+				if !ok || !d.Equal(invocation.Add(-notifyMargin)) {
+					t.Errorf("notification deadline = %s (set %t), want the invocation's less %s (%s)", d, ok, notifyMargin, invocation.Add(-notifyMargin))
+				}
+				return nil
+			})
+			tr.Observe(ctx, exec(apmc.StatusFailed), false)
+			if sent != tt.sent {
+				t.Errorf("notification sent = %t, want %t", sent, tt.sent)
+			}
+			stored, err := f.store.Display(context.Background(), "acme")
+			if err != nil {
+				t.Fatalf("Display error: %v", err)
+			}
+			if n := stored.Health.LastNotification; n == nil || n.Outcome != tt.outcome {
+				t.Errorf("last notification = %+v, want outcome %q", n, tt.outcome)
+			}
+		})
+	}
+}
+
+// TestTrackerRedactsTheNotificationHost: network, DNS and TLS errors name
+// the URL's host, which is part of the secret; the stored outcome and the
+// log do not.
+func TestTrackerRedactsTheNotificationHost(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	in, err := f.store.Instance(ctx, "acme")
+	if err != nil {
+		t.Fatalf("Instance error: %v", err)
+	}
+	const host = "hooks.acme-internal.example"
+	in.Secrets.NotificationURL = "https://" + host + "/services/T0/B0/secret"
+	if err := f.store.Update(ctx, in); err != nil {
+		t.Fatalf("Update error: %v", err)
+	}
+	var log bytes.Buffer
+	tr := f.function(&log)
+	tr.Notifier = notifierFunc(func(context.Context, string, string) error {
+		return fmt.Errorf("post notification: dial tcp: lookup %s: no such host", host)
+	})
+	tr.Observe(ctx, exec(apmc.StatusFailed), false)
+	stored, err := f.store.Display(ctx, "acme")
+	if err != nil {
+		t.Fatalf("Display error: %v", err)
+	}
+	n := stored.Health.LastNotification
+	if n == nil || !strings.HasPrefix(n.Outcome, "failed: post notification: dial tcp: lookup ") || strings.Contains(n.Outcome, host) {
+		t.Errorf("last notification = %+v, want the failure kept without the host %s", n, host)
+	}
+	if strings.Contains(log.String(), host) {
+		t.Errorf("log holds the host: %s", log.String())
 	}
 }
