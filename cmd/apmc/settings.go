@@ -4,8 +4,8 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"os"
 	"io"
+	"os"
 	"strconv"
 
 	"github.com/apmc-sync/apmc/internal/accessplanit"
