@@ -10,6 +10,10 @@ import (
 func TestFunctionsRuntime(t *testing.T) {
 	s := mustLoadStack(t)
 	for _, id := range functionIDs {
+		logging := "{ApplicationLogLevel: !Ref LogLevel, LogFormat: JSON}"
+		if id == "SyncFunction" { // never above INFO (TestSyncLogLevelKeepsMetrics)
+			logging = "{ApplicationLogLevel: !If [LogLevelAboveInfo, INFO, !Ref LogLevel], LogFormat: JSON}"
+		}
 		tests := []struct {
 			key  string
 			want string
@@ -18,7 +22,7 @@ func TestFunctionsRuntime(t *testing.T) {
 			{"Architectures", "[arm64]"},
 			{"Handler", "bootstrap"},
 			{"CodeUri", "."},
-			{"LoggingConfig", "{ApplicationLogLevel: !Ref LogLevel, LogFormat: JSON}"},
+			{"LoggingConfig", logging},
 		}
 		for _, tt := range tests {
 			if got := render(s.functionProperty(id, tt.key)); got != tt.want {

@@ -140,6 +140,7 @@ func TestAlarms(t *testing.T) {
 		period    int
 	}{
 		{"DeadLetterAlarm", "AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName=!GetAtt ChangesDeadLetterQueue.QueueName", "Maximum", 60},
+		{"BackfillDeadLetterAlarm", "AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName=!GetAtt BackfillDeadLetterQueue.QueueName", "Maximum", 60},
 		{"SyncErrorsAlarm", "AWS/Lambda", "Errors", "FunctionName=!Ref SyncFunction", "Sum", 300},
 	}
 	for _, tt := range tests {
@@ -191,8 +192,11 @@ func TestInstanceFailureRateAlarm(t *testing.T) {
 		t.Errorf("%s query period/return = %v/%v, want 300/true", id, q.Period, q.ReturnData)
 	}
 	p := s.properties(id)
-	if got := fmt.Sprintf("%s %s evaluations=%d missing=%s", render(node(p, "Threshold")), a.ComparisonOperator, a.EvaluationPeriods, render(node(p, "TreatMissingData"))); got != "!Ref InstanceFailureRateThreshold GreaterThanThreshold evaluations=1 missing=notBreaching" {
-		t.Errorf("%s = %s, want !Ref InstanceFailureRateThreshold GreaterThanThreshold evaluations=1 missing=notBreaching", id, got)
+	// Two of three periods: one bad period does not page.
+	const wantRule = "!Ref InstanceFailureRateThreshold GreaterThanThreshold evaluations=3 datapoints=2 missing=notBreaching"
+	if got := fmt.Sprintf("%s %s evaluations=%d datapoints=%s missing=%s", render(node(p, "Threshold")), a.ComparisonOperator, a.EvaluationPeriods,
+		render(node(p, "DatapointsToAlarm")), render(node(p, "TreatMissingData"))); got != wantRule {
+		t.Errorf("%s = %s, want %s", id, got, wantRule)
 	}
 	for _, key := range []string{"Namespace", "MetricName", "Statistic"} {
 		if got := node(p, key); got != nil {
@@ -223,5 +227,35 @@ func TestOutputs(t *testing.T) {
 		if got := render(node(s.raw, "Outputs", tt.name, "Value")); got != tt.want {
 			t.Errorf("output %s = %s, want %s", tt.name, got, tt.want)
 		}
+	}
+}
+
+// TestSyncLogLevelKeepsMetrics: Lambda reads the sync function's metric
+// records (JSON lines without a level) as INFO, so its application log
+// level is never above INFO, whatever LogLevel says; the other functions
+// follow LogLevel.
+func TestSyncLogLevelKeepsMetrics(t *testing.T) {
+	s := mustLoadStack(t)
+	if got, want := render(node(s.raw, "Conditions", "LogLevelAboveInfo")),
+		"{Fn::Or: [{Fn::Equals: [!Ref LogLevel, WARN]}, {Fn::Equals: [!Ref LogLevel, ERROR]}, {Fn::Equals: [!Ref LogLevel, FATAL]}]}"; got != want {
+		t.Errorf("condition LogLevelAboveInfo = %s, want %s", got, want)
+	}
+	// Every level above INFO that LogLevel allows is in the condition.
+	var above []string
+	for _, l := range list(node(s.raw, "Parameters", "LogLevel", "AllowedValues")) {
+		switch render(l) {
+		case "TRACE", "DEBUG", "INFO":
+		default:
+			above = append(above, render(l))
+		}
+	}
+	if got := fmt.Sprint(above); got != "[WARN ERROR FATAL]" {
+		t.Errorf("LogLevel levels above INFO = %s, want the condition to name each of them", got)
+	}
+	if got, want := render(node(s.properties("SyncFunction"), "LoggingConfig")), "{ApplicationLogLevel: !If [LogLevelAboveInfo, INFO, !Ref LogLevel], LogFormat: JSON}"; got != want {
+		t.Errorf("SyncFunction LoggingConfig = %s, want %s", got, want)
+	}
+	if got := render(node(s.raw, "Globals", "Function", "LoggingConfig", "ApplicationLogLevel")); got != "!Ref LogLevel" {
+		t.Errorf("Globals ApplicationLogLevel = %s, want !Ref LogLevel", got)
 	}
 }

@@ -258,6 +258,7 @@ func TestResourceTypes(t *testing.T) {
 		{"SyncLogGroup", "AWS::Logs::LogGroup"},
 		{"ExecutionsLogGroup", "AWS::Logs::LogGroup"},
 		{"DeadLetterAlarm", "AWS::CloudWatch::Alarm"},
+		{"BackfillDeadLetterAlarm", "AWS::CloudWatch::Alarm"},
 		{"SyncErrorsAlarm", "AWS::CloudWatch::Alarm"},
 		{"InstanceFailureRateAlarm", "AWS::CloudWatch::Alarm"},
 		{"AlertsTopic", "AWS::SNS::Topic"},

@@ -44,9 +44,9 @@ func runHealth(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			return printJSON(stdout, list)
 		}
 	}
-	tb := newTable(stdout, "ID", "STATE", "HEALTH", "FAILED 24H", "HELD 24H", "DEAD-LETTERED", "BLOCKED 24H", "LAST SUCCESS", "NOTIFICATION URL", "LAST NOTIFICATION")
+	tb := newTable(stdout, "ID", "STATE", "HEALTH", "FAILED 24H", "STILL HELD", "DEAD-LETTERED (ALL TIME)", "BLOCKED 24H", "LAST SUCCESS", "NOTIFICATION URL", "LAST NOTIFICATION")
 	for _, h := range list {
-		tb.row(h.InstanceID, string(h.State), healthWord(h), fmt.Sprint(h.Failed), fmt.Sprint(h.Held), fmt.Sprint(h.DeadLettered), fmt.Sprint(h.Blocked),
+		tb.row(h.InstanceID, string(h.State), healthWord(h), ops.CountText(h.Failed, h.CountCap), ops.CountText(h.Held, h.CountCap), deadLettered(h), ops.CountText(h.Blocked, h.CountCap),
 			lastSuccess(h), map[bool]string{true: "set", false: "none"}[h.NotificationURLSet], lastNotification(h))
 	}
 	return tb.flush()
@@ -61,6 +61,15 @@ func healthWord(h ops.Health) string {
 		return "failing since " + when(*h.FailingSince)
 	}
 	return "failing"
+}
+
+// deadLettered shows the instance's dead-letter count and when the last
+// one was.
+func deadLettered(h ops.Health) string {
+	if h.LastDeadLetterAt == nil {
+		return fmt.Sprint(h.DeadLettered)
+	}
+	return fmt.Sprintf("%d (last %s)", h.DeadLettered, when(*h.LastDeadLetterAt))
 }
 
 func lastSuccess(h ops.Health) string {

@@ -56,6 +56,13 @@ func TestNotificationURLAndHealth(t *testing.T) {
 		t.Error("health with two arguments succeeded, want it refused")
 	}
 
+	// From the environment, out of the shell's history; the flag wins.
+	const fromEnv = "https://hooks.example.com/services/T0/B0/env-secret-part"
+	t.Setenv("APMC_NOTIFICATION_URL", fromEnv)
+	s.must(t, "instance", "configure", id, "--name", "Renamed")
+	if in, err = s.Instances.Instance(context.Background(), id); err != nil || in.Secrets.NotificationURL != fromEnv {
+		t.Errorf("after configure with APMC_NOTIFICATION_URL set: URL from the environment kept %t (%v), want it", in.Secrets.NotificationURL == fromEnv, err)
+	}
 	s.must(t, "instance", "configure", id, "--notification-url", "")
 	var cleared ops.Health
 	if err := json.Unmarshal([]byte(s.must(t, "health", id, "--json")), &cleared); err != nil {

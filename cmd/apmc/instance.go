@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/apmc-sync/apmc/internal/apmc"
+	"github.com/apmc-sync/apmc/internal/ops"
 )
 
 // runInstance dispatches `apmc instance …`.
@@ -233,7 +234,7 @@ func instanceShow(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	var counts []string
 	for _, st := range apmc.Statuses {
-		counts = append(counts, fmt.Sprintf("%s %d", st, sum.Last24h[st]))
+		counts = append(counts, fmt.Sprintf("%s %s", st, ops.CountText(sum.Last24h[st], sum.CountCap)))
 	}
 	tb.row("last 24 hours", strings.Join(counts, ", "))
 	if sum.DeadLetters >= 0 {

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"strconv"
 
 	"github.com/apmc-sync/apmc/internal/accessplanit"
@@ -51,17 +52,22 @@ func addSettingsFlags(fs *flag.FlagSet) *settingsFlags {
 	fs.IntVar(&s.apRequestsPerHour, "accessplanit-requests-per-hour", 0, "how many accessplanit writes an hour first sync may make (default 1000; 0 restores the default)")
 	fs.StringVar(&s.emailChanges, "mailchimp-email-changes", "", "what a confirmed email change in Mailchimp does in accessplanit: new_user (default: the new address is a new User), follow (the linked User's login email changes: anyone holding the contact's Mailchimp profile link could then move it) or ignore")
 	fs.IntVar(&s.retentionDays, "retention-days", 0, "days executions are kept (default 30)")
-	fs.StringVar(&s.notificationURL, "notification-url", "", "https URL (a Slack-compatible incoming webhook) told when the instance starts failing, recovers, is paused or resumed, or has dead letters; stored sealed; --notification-url '' clears it")
+	fs.StringVar(&s.notificationURL, "notification-url", "", "https URL (a Slack-compatible incoming webhook) told when the instance starts failing, recovers, is paused or resumed, or has dead letters; stored sealed; --notification-url '' clears it (or APMC_NOTIFICATION_URL, applied when the flag is not given)")
 	fs.Var(&s.maps, "map", "field mapping TAG=Field[:type][:direction] (repeatable), e.g. BIRTHDAY=DOB:birthday:accessplanit_to_mailchimp; group:Category=Field selects interests of a Mailchimp group, permission:ID=Field sets a GDPR marketing permission")
 	fs.Var(&s.unmaps, "unmap", "merge tag whose mapping is removed (repeatable; configure)")
 	s.consent = addConsentFlags(fs)
 	return s
 }
 
-// record notes which flags were set on the command line.
+// record notes which flags were set on the command line. A notification
+// URL may come from APMC_NOTIFICATION_URL instead, so it stays out of the
+// shell's history: the flag, when given, wins.
 func (s *settingsFlags) record(fs *flag.FlagSet) {
 	s.given = map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { s.given[f.Name] = true })
+	if v := os.Getenv("APMC_NOTIFICATION_URL"); v != "" && !s.given["notification-url"] {
+		s.notificationURL, s.given["notification-url"] = v, true
+	}
 }
 
 // apply writes the given settings into in (connections aside).

@@ -42,8 +42,12 @@ func CheckBaseURL(raw string) error {
 
 // CheckNotificationURL reports whether raw may be an instance's
 // notification URL: the same rules as CheckBaseURL (https, no credentials;
-// plain http only to a loopback address outside the Lambda build). The
-// error never repeats the URL, which is a secret.
+// plain http only to a loopback address outside the Lambda build). In the
+// Lambda build (LoopbackHTTP false) its host may not be a private,
+// loopback, link-local or unspecified IP address (nor localhost): the sync
+// function would otherwise post to its own network, such as the instance
+// metadata address, on an operator's say-so. The error never repeats the
+// URL, which is a secret.
 func CheckNotificationURL(raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil || u.Hostname() == "" {
@@ -58,7 +62,20 @@ func CheckNotificationURL(raw string) error {
 	if u.User != nil {
 		return errors.New("must not hold credentials")
 	}
+	if !LoopbackHTTP && isInternal(u.Hostname()) {
+		return errors.New("must not be a private, loopback or link-local address")
+	}
 	return nil
+}
+
+// isInternal reports whether host is localhost or an IP literal of a
+// private, loopback, link-local or unspecified address.
+func isInternal(host string) bool {
+	if isLoopback(host) {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && (ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() || ip.IsUnspecified())
 }
 
 // maxRedirects is how many redirects an API client follows for one call,

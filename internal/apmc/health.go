@@ -25,9 +25,17 @@ type Health struct {
 	FailingSince time.Time `json:"failing_since,omitzero"`
 	// LastFailureAt is the last failure seen, to the policy's Stamp.
 	LastFailureAt time.Time `json:"last_failure_at,omitzero"`
-	// DeadLettered counts the changes that moved to the dead-letter queue
-	// since the instance last recovered.
-	DeadLettered int `json:"dead_lettered,omitempty"`
+	// DeadLettersAnnounced says the current failing episode already
+	// announced its dead letters; a recovery clears it.
+	DeadLettersAnnounced bool `json:"dead_letters_announced,omitempty"`
+	// DeadLettered counts every change of the instance that moved to the
+	// dead-letter queue since the instance was created: it is never reset
+	// (a redrive does not lower it), and is kept apart from the versioned
+	// health, each dead letter adding one to it atomically.
+	DeadLettered int `json:"-"`
+	// LastDeadLetterAt is when a change of the instance last moved to the
+	// dead-letter queue, kept with DeadLettered.
+	LastDeadLetterAt time.Time `json:"-"`
 	// LastNotification is the last notification sent to the instance's
 	// notification URL, with its outcome.
 	LastNotification *Notification `json:"last_notification,omitempty"`
@@ -65,8 +73,9 @@ const (
 	OutcomeOK
 	// OutcomeFailed is a change that failed with no retry left.
 	OutcomeFailed
-	// OutcomeDeadLettered is a change that failed on its last attempt and
-	// moves to the dead-letter queue.
+	// OutcomeDeadLettered is a change that moves to the dead-letter queue:
+	// it failed on its last attempt, or was handed back unapplied on its
+	// last receive.
 	OutcomeDeadLettered
 )
 
@@ -134,11 +143,9 @@ func NextHealth(prev Health, st State, o Outcome, at time.Time, p HealthPolicy) 
 			events = append(events, EventFailing)
 			write = true
 		}
-		if o == OutcomeDeadLettered {
-			if prev.DeadLettered == 0 {
-				events = append(events, EventDeadLettered)
-			}
-			next.DeadLettered++
+		if o == OutcomeDeadLettered && !prev.DeadLettersAnnounced {
+			next.DeadLettersAnnounced = true
+			events = append(events, EventDeadLettered)
 			write = true
 		}
 		if write || at.Sub(prev.LastFailureAt) >= p.Stamp {
@@ -147,7 +154,7 @@ func NextHealth(prev Health, st State, o Outcome, at time.Time, p HealthPolicy) 
 		}
 	case OutcomeOK:
 		if prev.Failing && at.Sub(prev.LastFailureAt) >= p.Quiet {
-			next.Failing, next.FailingSince, next.DeadLettered = false, time.Time{}, 0
+			next.Failing, next.FailingSince, next.DeadLettersAnnounced = false, time.Time{}, false
 			events = append(events, EventRecovered)
 			write = true
 		}
@@ -172,7 +179,7 @@ func HealthMessage(in Instance, h Health, events []HealthEvent) string {
 		case EventFailing:
 			parts = append(parts, "is failing: changes fail with no retry left; see its failed executions")
 		case EventDeadLettered:
-			parts = append(parts, fmt.Sprintf("has dead letters: %d change(s) failed on their last attempt and wait in the dead-letter queue", h.DeadLettered))
+			parts = append(parts, "has dead letters: a change failed on its last attempt, or could not be applied in time, and waits in the dead-letter queue")
 		case EventRecovered:
 			parts = append(parts, "has recovered: changes succeed again")
 		case EventPaused:

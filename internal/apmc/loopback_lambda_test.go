@@ -32,3 +32,42 @@ func TestLoopbackHTTP(t *testing.T) {
 		t.Errorf("CheckBaseURL(https loopback) = %v, want nil", err)
 	}
 }
+
+// TestNotificationURLRefusesInternalHosts: in the Lambda build a
+// notification URL may not name the function's own network by IP (the
+// instance metadata address, a VPC address, loopback), and the refusal does
+// not repeat the URL.
+func TestNotificationURLRefusesInternalHosts(t *testing.T) {
+	for _, tt := range []struct {
+		raw    string
+		refuse bool
+	}{
+		{"https://hooks.slack.com/services/T0/B0/secret", false},
+		{"https://8.8.8.8/hook/secret", false},
+		{"https://[2001:4860:4860::8888]/hook/secret", false},
+		{"https://127.0.0.1:8443/hook/secret", true},
+		{"https://localhost/hook/secret", true},
+		{"https://[::1]/hook/secret", true},
+		{"https://10.1.2.3/hook/secret", true},
+		{"https://172.16.0.9/hook/secret", true},
+		{"https://192.168.1.20/hook/secret", true},
+		{"https://169.254.169.254/latest/meta-data/secret", true},
+		{"https://[fe80::1]/hook/secret", true},
+		{"https://[fd00::1]/hook/secret", true},
+		{"https://[::ffff:10.0.0.1]/hook/secret", true},
+		{"https://0.0.0.0/hook/secret", true},
+	} {
+		err := CheckNotificationURL(tt.raw)
+		if tt.refuse != (err != nil) {
+			t.Errorf("CheckNotificationURL(%q) = %v, want refused %t", tt.raw, err, tt.refuse)
+		}
+		if err != nil && strings.Contains(err.Error(), "secret") {
+			t.Errorf("CheckNotificationURL(%q) error %q repeats the URL", tt.raw, err)
+		}
+		in := testInstance()
+		in.Secrets.NotificationURL = tt.raw
+		if err := in.Validate(); tt.refuse != (err != nil) {
+			t.Errorf("Validate(notification URL %q) = %v, want refused %t", tt.raw, err, tt.refuse)
+		}
+	}
+}

@@ -28,8 +28,13 @@ func TestHealthPanel(t *testing.T) {
 		t.Fatalf("Update error = %v", err)
 	}
 	since := time.Now().Add(-time.Hour).UTC()
-	if _, err := store.SaveHealth(ctx, "demo", in.Health.Version, apmc.Health{Version: in.Health.Version + 1, Failing: true, FailingSince: since, LastFailureAt: since, DeadLettered: 3}); err != nil {
+	if _, err := store.SaveHealth(ctx, "demo", in.Health.Version, apmc.Health{Version: in.Health.Version + 1, Failing: true, FailingSince: since, LastFailureAt: since}); err != nil {
 		t.Fatalf("SaveHealth error = %v", err)
+	}
+	for range 3 {
+		if err := store.CountDeadLetter(ctx, "demo", since); err != nil {
+			t.Fatalf("CountDeadLetter error = %v", err)
+		}
 	}
 
 	_, list := c.do(t, http.MethodGet, "/console/", nil, ck)
@@ -41,7 +46,7 @@ func TestHealthPanel(t *testing.T) {
 	}
 	_, page := c.do(t, http.MethodGet, "/console/instances/demo", nil, ck)
 	health := between(page, `<dl id="health">`, "</dl>")
-	for _, want := range []string{"failing", "3 dead-lettered", `<dd id="notification-url">set`} {
+	for _, want := range []string{"failing", "3 dead-lettered in all", `<dd id="notification-url">set`} {
 		if !strings.Contains(health, want) {
 			t.Errorf("instance page health = %q, want it to show %q", health, want)
 		}

@@ -16,13 +16,9 @@ func (c *console) instances(w http.ResponseWriter, r *http.Request, sess session
 		return
 	}
 	d := instancesData{Summaries: list}
-	for _, sum := range list {
-		h, err := c.cfg.Ops.HealthOf(r.Context(), sum)
-		if err != nil {
-			c.fail(w, r, sess, err)
-			return
-		}
-		d.Healths = append(d.Healths, h)
+	if d.Healths, err = c.cfg.Ops.HealthsOf(r.Context(), list); err != nil {
+		c.fail(w, r, sess, err)
+		return
 	}
 	c.render(w, http.StatusOK, "instances", page{Title: "Instances", Session: sess, Data: d})
 }

@@ -138,7 +138,10 @@ var funcs = template.FuncMap{
 	"instanceURL": instanceURL,
 	"execURL":     execURL,
 	"timelineURL": timelineURL,
-	"count":       func(m map[apmc.Status]int, s string) int { return m[apmc.Status(s)] },
+	"count": func(sum ops.Summary, s string) string {
+		return ops.CountText(sum.Last24h[apmc.Status(s)], sum.CountCap)
+	},
+	"capped": ops.CountText,
 	"rows": func(instanceID, tableID string, list []apmc.Execution) executionRows {
 		return executionRows{instanceID, tableID, list}
 	},

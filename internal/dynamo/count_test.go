@@ -30,7 +30,9 @@ func TestExecutionStoreCount(t *testing.T) {
 			{"changed only", apmc.ExecutionQuery{ChangedOnly: true, OriginalOnly: true}},
 			{"from to", apmc.ExecutionQuery{From: minute(4), To: minute(15)}},
 			{"empty window", apmc.ExecutionQuery{From: minute(9), To: minute(9)}},
-			{"limit and cursor are ignored", apmc.ExecutionQuery{Limit: 1, Cursor: "not a cursor"}},
+			{"limit caps the count, the cursor is ignored", apmc.ExecutionQuery{Limit: 3, Cursor: "not a cursor"}},
+			{"a filtered count capped", apmc.ExecutionQuery{Flow: apmc.FlowToAccessplanit, ChangedOnly: true, Limit: 2}},
+			{"a limit above the count", apmc.ExecutionQuery{Limit: 1000}},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				want := 0
@@ -38,6 +40,9 @@ func TestExecutionStoreCount(t *testing.T) {
 					if matches(e, tc.q) {
 						want++
 					}
+				}
+				if tc.q.Limit > 0 {
+					want = min(want, tc.q.Limit)
 				}
 				got, err := store.CountExecutions(ctx, "inst-1", tc.q)
 				if err != nil {

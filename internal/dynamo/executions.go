@@ -3,6 +3,7 @@ package dynamo
 import (
 	"context"
 	"fmt"
+	"math"
 	"slices"
 	"time"
 
@@ -132,9 +133,12 @@ func decodeExecution(raw map[string]types.AttributeValue) (apmc.Execution, error
 	return it.execution(), nil
 }
 
-// CountExecutions returns how many of an instance's executions match q
-// (its Limit and Cursor are ignored). DynamoDB counts them (Select COUNT),
-// so no item is read back; the query follows every page.
+// CountExecutions returns how many of an instance's executions match q (its
+// Cursor is ignored). DynamoDB counts them (Select COUNT), so no item is
+// read back. A positive q.Limit caps the count: counting stops once it
+// reaches Limit (the answer is then Limit, meaning "at least"), and no
+// request evaluates more items than are still to count, so a capped count
+// costs about one request however many executions match; 0 counts all.
 func (s *ExecutionStore) CountExecutions(ctx context.Context, instanceID string, q apmc.ExecutionQuery) (int, error) {
 	if instanceID == "" {
 		return 0, apmc.Invalidf("count executions: instance id is required")
@@ -149,11 +153,17 @@ func (s *ExecutionStore) CountExecutions(ctx context.Context, instanceID string,
 	in.Select = types.SelectCount
 	n := 0
 	for {
+		if q.Limit > 0 {
+			in.Limit = aws.Int32(int32(min(q.Limit-n, math.MaxInt32)))
+		}
 		out, err := s.client.Query(ctx, in)
 		if err != nil {
 			return 0, fmt.Errorf("count executions of instance %s: %w", instanceID, err)
 		}
 		n += int(out.Count)
+		if q.Limit > 0 && n >= q.Limit {
+			return q.Limit, nil
+		}
 		if len(out.LastEvaluatedKey) == 0 {
 			return n, nil
 		}

@@ -2,8 +2,9 @@ package dynamo
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
@@ -18,15 +19,20 @@ const (
 	attrHealth             = "health"
 	attrHealthVersion      = "health_version"
 	attrHealthNotification = "health_notification"
+	// attrDeadLettered and attrDeadLetterAt count the instance's dead
+	// letters outside the versioned health: each one adds to them
+	// atomically, however many functions record dead letters at once.
+	attrDeadLettered = "health_dead_lettered"
+	attrDeadLetterAt = "health_dead_letter_at"
 )
 
-// HealthAttributes are the only attributes SaveHealth and
+// HealthAttributes are the only attributes SaveHealth, CountDeadLetter and
 // RecordNotification name in their requests. The sync function's IAM role
 // may update these and no other (a dynamodb:Attributes condition in
 // template.yaml), so it can keep an instance's health but never change its
 // configuration or secrets.
 func HealthAttributes() []string {
-	return []string{AttrInstanceID, attrHealth, attrHealthVersion, attrHealthNotification}
+	return []string{AttrInstanceID, attrHealth, attrHealthVersion, attrHealthNotification, attrDeadLettered, attrDeadLetterAt}
 }
 
 // healthIs is the condition that the stored health is still at version v
@@ -41,11 +47,14 @@ func healthIs(v int) expression.ConditionBuilder {
 
 // SaveHealth stores next as the instance's health if the stored health is
 // still at version read (0: none stored). When another writer got there
-// first, it returns the stored health and an error wrapping
-// apmc.ErrConflict, so the caller can decide again without another read.
-// The last notification is not written (RecordNotification writes it).
+// first, it returns the stored health (one read of the health attributes)
+// and an error wrapping apmc.ErrConflict. The last notification and the
+// dead-letter count are not written (RecordNotification and
+// CountDeadLetter write them). The request asks for nothing back: the sync
+// role may only update with ReturnValues NONE.
 func (s *InstanceStore) SaveHealth(ctx context.Context, id string, read int, next apmc.Health) (apmc.Health, error) {
 	next.LastNotification = nil
+	next.DeadLettered, next.LastDeadLetterAt = 0, time.Time{}
 	av, err := marshalItem(struct {
 		H apmc.Health `json:"h"`
 	}{next})
@@ -59,20 +68,11 @@ func (s *InstanceStore) SaveHealth(ctx context.Context, id string, read int, nex
 	if err != nil {
 		return apmc.Health{}, fmt.Errorf("save health of instance %s: build update: %w", id, err)
 	}
-	in := s.updateInput(id, expr)
-	in.ReturnValuesOnConditionCheckFailure = types.ReturnValuesOnConditionCheckFailureAllOld
-	_, err = s.client.UpdateItem(ctx, in)
+	_, err = s.client.UpdateItem(ctx, s.updateInput(id, expr))
 	if conditionFailed(err) {
-		stored := apmc.Health{}
-		var ccf *types.ConditionalCheckFailedException
-		if errors.As(err, &ccf) && len(ccf.Item) > 0 {
-			var it instanceItem
-			if unmarshalItem(ccf.Item, &it) == nil {
-				stored = it.health()
-			}
-		} else if it, gerr := s.get(ctx, id); gerr == nil {
-			// Servers that do not return the item on a failed condition.
-			stored = it.health()
+		_, stored, gerr := s.StoredHealth(ctx, id)
+		if gerr != nil {
+			return apmc.Health{}, fmt.Errorf("save health of instance %s: version %d was read, another writer changed it, and reading it failed: %w", id, read, gerr)
 		}
 		return stored, fmt.Errorf("save health of instance %s: version %d was read, another writer changed it: %w", id, read, apmc.ErrConflict)
 	}
@@ -82,7 +82,63 @@ func (s *InstanceStore) SaveHealth(ctx context.Context, id string, read int, nex
 	return next, nil
 }
 
-// health returns the stored health, its last notification included.
+// StoredHealth returns the instance's state and health as stored now (a
+// consistent read of those attributes only): the tracker reads it before
+// announcing a pause or a resume, since its cached instance may be seconds
+// old.
+func (s *InstanceStore) StoredHealth(ctx context.Context, id string) (apmc.State, apmc.Health, error) {
+	attrs := append([]string{"state", AttrExpiresAt}, HealthAttributes()...)
+	proj := expression.NamesList(expression.Name(attrs[0]))
+	for _, a := range attrs[1:] {
+		proj = proj.AddNames(expression.Name(a))
+	}
+	expr, err := expression.NewBuilder().WithProjection(proj).Build()
+	if err != nil {
+		return "", apmc.Health{}, fmt.Errorf("read health of instance %s: build projection: %w", id, err)
+	}
+	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:                aws.String(s.table),
+		Key:                      map[string]types.AttributeValue{AttrInstanceID: &types.AttributeValueMemberS{Value: id}},
+		ProjectionExpression:     expr.Projection(),
+		ExpressionAttributeNames: expr.Names(),
+		ConsistentRead:           aws.Bool(true),
+	})
+	if err != nil {
+		return "", apmc.Health{}, fmt.Errorf("read health of instance %s: %w", id, err)
+	}
+	if len(out.Item) == 0 || expired(out.Item, s.now()) {
+		return "", apmc.Health{}, fmt.Errorf("read health of instance %s: %w", id, apmc.ErrNotFound)
+	}
+	var it instanceItem
+	if err := unmarshalItem(out.Item, &it); err != nil {
+		return "", apmc.Health{}, fmt.Errorf("read health of instance %s: decode item: %w", id, err)
+	}
+	return it.State, it.health(), nil
+}
+
+// CountDeadLetter adds one to the instance's dead-lettered count and
+// stamps when, with an atomic ADD under no version: dead letters recorded
+// at once by many functions are each counted.
+func (s *InstanceStore) CountDeadLetter(ctx context.Context, id string, at time.Time) error {
+	update := expression.Add(expression.Name(attrDeadLettered), expression.Value(1)).
+		Set(expression.Name(attrDeadLetterAt), expression.Value(at.UTC()))
+	expr, err := expression.NewBuilder().WithUpdate(update).WithCondition(expression.AttributeExists(expression.Name(AttrInstanceID))).Build()
+	if err != nil {
+		return fmt.Errorf("count a dead letter of instance %s: build update: %w", id, err)
+	}
+	in := s.updateInput(id, expr)
+	// The builder puts each clause on its own line; DynamoDB reads any
+	// whitespace between clauses, kumo (the tests' server) only spaces.
+	// The expression holds placeholders only, so joining is safe.
+	in.UpdateExpression = aws.String(strings.Join(strings.Fields(*expr.Update()), " "))
+	if _, err := s.client.UpdateItem(ctx, in); err != nil {
+		return fmt.Errorf("count a dead letter of instance %s: %w", id, err)
+	}
+	return nil
+}
+
+// health returns the stored health, its last notification and dead-letter
+// count included.
 func (it instanceItem) health() apmc.Health {
 	var h apmc.Health
 	if it.Health != nil {
@@ -90,7 +146,31 @@ func (it instanceItem) health() apmc.Health {
 	}
 	h.Version = it.HealthVersion
 	h.LastNotification = it.HealthNotification
+	h.DeadLettered = it.HealthDeadLettered
+	if it.HealthDeadLetterAt != nil {
+		h.LastDeadLetterAt = *it.HealthDeadLetterAt
+	}
 	return h
+}
+
+// healthUnchanged is the condition that none of the item's health
+// attributes changed since it was read as it: its version, its dead-letter
+// count and its last notification. A write of the whole item (a
+// configuration change) carries them over under this condition, so it
+// never loses one written meanwhile.
+func healthUnchanged(it instanceItem) expression.ConditionBuilder {
+	cond := healthIs(it.HealthVersion)
+	if it.HealthDeadLettered == 0 {
+		cond = cond.And(expression.AttributeNotExists(expression.Name(attrDeadLettered)))
+	} else {
+		cond = cond.And(expression.Name(attrDeadLettered).Equal(expression.Value(it.HealthDeadLettered)))
+	}
+	if it.HealthNotification == nil {
+		cond = cond.And(expression.AttributeNotExists(expression.Name(attrHealthNotification)))
+	} else {
+		cond = cond.And(expression.Name(attrHealthNotification + ".at").Equal(expression.Value(it.HealthNotification.At)))
+	}
+	return cond
 }
 
 // RecordNotification stores the instance's last notification.
@@ -112,7 +192,9 @@ func (s *InstanceStore) RecordNotification(ctx context.Context, id string, n apm
 	return nil
 }
 
-// updateInput is the UpdateItem request of expr on the instance's item.
+// updateInput is the UpdateItem request of expr on the instance's item. It
+// asks for nothing back (ReturnValues NONE, and no item on a failed
+// condition), as the sync role's IAM condition requires.
 func (s *InstanceStore) updateInput(id string, expr expression.Expression) *dynamodb.UpdateItemInput {
 	return &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(s.table),
@@ -121,5 +203,6 @@ func (s *InstanceStore) updateInput(id string, expr expression.Expression) *dyna
 		ConditionExpression:       expr.Condition(),
 		ExpressionAttributeNames:  expr.Names(),
 		ExpressionAttributeValues: expr.Values(),
+		ReturnValues:              types.ReturnValueNone,
 	}
 }

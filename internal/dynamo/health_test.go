@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/apmc-sync/apmc/internal/apmc"
@@ -72,6 +74,12 @@ func TestSaveHealthOnceAmongRivals(t *testing.T) {
 		if err := store.RecordNotification(ctx, "inst-h", n); err != nil {
 			t.Fatalf("RecordNotification error: %v", err)
 		}
+		for range 2 {
+			if err := store.CountDeadLetter(ctx, "inst-h", at); err != nil {
+				t.Fatalf("CountDeadLetter error: %v", err)
+			}
+		}
+		next.DeadLettered, next.LastDeadLetterAt = 2, at
 		allowed := HealthAttributes()
 		for _, s := range rec.sent {
 			in, ok := s.input.(*dynamodb.UpdateItemInput)
@@ -82,6 +90,10 @@ func TestSaveHealthOnceAmongRivals(t *testing.T) {
 					t.Errorf("health writes sent %s, want only UpdateItem and GetItem", s.op)
 				}
 				continue
+			}
+			// The sync role may only update asking for nothing back.
+			if in.ReturnValues != types.ReturnValueNone || in.ReturnValuesOnConditionCheckFailure != "" {
+				t.Errorf("UpdateItem asks ReturnValues %q, ReturnValuesOnConditionCheckFailure %q; want NONE and nothing", in.ReturnValues, in.ReturnValuesOnConditionCheckFailure)
 			}
 			if got := attributes(in); len(slices.DeleteFunc(slices.Clone(got), func(a string) bool { return slices.Contains(allowed, a) })) > 0 {
 				t.Errorf("UpdateItem names attributes %v, want only %v", got, allowed)
@@ -125,10 +137,77 @@ func TestSaveHealthOnceAmongRivals(t *testing.T) {
 	})
 }
 
-// TestUpdateRefusesToLoseAHealthChange: a health change stored between an
-// Update's read and its write makes the Update fail as a conflict rather
-// than write the old health back.
-func TestUpdateRefusesToLoseAHealthChange(t *testing.T) {
+// TestUpdateKeepsAHealthChangeMadeMeanwhile: health writes stored between
+// an Update's read and its write (a new health version, a dead letter, a
+// notification) are neither lost nor a reason to refuse the operator: the
+// Update reads the item again and writes once more, carrying them.
+func TestUpdateKeepsAHealthChangeMadeMeanwhile(t *testing.T) {
+	sealer := newKMSSealer(t)
+	at := time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC)
+	for _, tt := range []struct {
+		name  string
+		write func(ctx context.Context, s *InstanceStore) error
+		check func(h apmc.Health) bool
+	}{
+		{"health", func(ctx context.Context, s *InstanceStore) error {
+			_, err := s.SaveHealth(ctx, "inst-u", 0, apmc.Health{Version: 1, Failing: true})
+			return err
+		}, func(h apmc.Health) bool { return h.Failing && h.Version == 1 }},
+		{"dead letter", func(ctx context.Context, s *InstanceStore) error {
+			return s.CountDeadLetter(ctx, "inst-u", at)
+		}, func(h apmc.Health) bool { return h.DeadLettered == 1 }},
+		{"notification", func(ctx context.Context, s *InstanceStore) error {
+			return s.RecordNotification(ctx, "inst-u", apmc.Notification{At: at, Events: []apmc.HealthEvent{apmc.EventFailing}, Outcome: "delivered"})
+		}, func(h apmc.Health) bool { return h.LastNotification != nil && h.LastNotification.At.Equal(at) }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			eachBackend(t, func(t *testing.T, b backend) {
+				ctx := context.Background()
+				tables := newTables(t, b.client)
+				plainStore := NewInstanceStore(b.client, tables.Instances, sealer)
+				if err := plainStore.Create(ctx, testInstance("inst-u")); err != nil {
+					t.Fatalf("Create error: %v", err)
+				}
+				if err := plainStore.RecordNotification(ctx, "inst-u", apmc.Notification{At: at.Add(-time.Hour), Outcome: "delivered"}); err != nil {
+					t.Fatalf("RecordNotification error: %v", err)
+				}
+				var rec recorder
+				raced := false
+				rec.before = func(op string) {
+					if op != "PutItem" || raced {
+						return
+					}
+					raced = true
+					if err := tt.write(ctx, plainStore); err != nil {
+						t.Errorf("%s write error: %v", tt.name, err)
+					}
+				}
+				store := NewInstanceStore(rec.client(b.client), tables.Instances, sealer)
+				in, err := store.Display(ctx, "inst-u")
+				if err != nil {
+					t.Fatalf("Display error: %v", err)
+				}
+				in.Name = "Renamed"
+				if err := store.Update(ctx, in); err != nil {
+					t.Fatalf("Update racing a %s write error = %v, want it written", tt.name, err)
+				}
+				got, err := plainStore.Display(ctx, "inst-u")
+				if err != nil {
+					t.Fatalf("Display error: %v", err)
+				}
+				if got.Name != "Renamed" || got.ConfigVersion != in.ConfigVersion+1 || !tt.check(got.Health) {
+					t.Errorf("after the Update: name %q, config version %d, health %+v; want renamed, version %d and the %s write kept",
+						got.Name, got.ConfigVersion, got.Health, in.ConfigVersion+1, tt.name)
+				}
+			})
+		})
+	}
+}
+
+// TestUpdateRefusesAConfigurationChangedMeanwhile: a configuration change
+// stored between an Update's read and its write is a conflict that says
+// so.
+func TestUpdateRefusesAConfigurationChangedMeanwhile(t *testing.T) {
 	sealer := newKMSSealer(t)
 	eachBackend(t, func(t *testing.T, b backend) {
 		ctx := context.Background()
@@ -144,8 +223,8 @@ func TestUpdateRefusesToLoseAHealthChange(t *testing.T) {
 				return
 			}
 			raced = true
-			if _, err := plainStore.SaveHealth(ctx, "inst-u", 0, apmc.Health{Version: 1, Failing: true}); err != nil {
-				t.Errorf("SaveHealth error: %v", err)
+			if _, err := plainStore.SetState(ctx, "inst-u", apmc.StatePaused); err != nil {
+				t.Errorf("SetState error: %v", err)
 			}
 		}
 		store := NewInstanceStore(rec.client(b.client), tables.Instances, sealer)
@@ -154,15 +233,16 @@ func TestUpdateRefusesToLoseAHealthChange(t *testing.T) {
 			t.Fatalf("Display error: %v", err)
 		}
 		in.Name = "Renamed"
-		if err := store.Update(ctx, in); !errors.Is(err, apmc.ErrConflict) {
-			t.Fatalf("Update racing a health write error = %v, want a conflict", err)
+		err = store.Update(ctx, in)
+		if !errors.Is(err, apmc.ErrConflict) || !strings.Contains(err.Error(), "changed by someone else") {
+			t.Fatalf("Update racing a pause error = %v, want a conflict saying the configuration changed", err)
 		}
 		got, err := plainStore.Display(ctx, "inst-u")
 		if err != nil {
 			t.Fatalf("Display error: %v", err)
 		}
-		if !got.Health.Failing {
-			t.Errorf("health after the refused Update = %+v, want the raced write kept", got.Health)
+		if got.Name == "Renamed" || got.State != apmc.StatePaused {
+			t.Errorf("after the refused Update: name %q, state %s; want the pause kept and the name not", got.Name, got.State)
 		}
 	})
 }

@@ -87,8 +87,12 @@ type instanceItem struct {
 	Health             *apmc.Health       `json:"health,omitempty"`
 	HealthVersion      int                `json:"health_version,omitempty"`
 	HealthNotification *apmc.Notification `json:"health_notification,omitempty"`
-	UpdatedAt          time.Time          `json:"updated_at"`
-	ExpiresAt          int64              `json:"expires_at,omitempty"`
+	// HealthDeadLettered and HealthDeadLetterAt are the instance's dead
+	// letters, counted by CountDeadLetter alone.
+	HealthDeadLettered int        `json:"health_dead_lettered,omitempty"`
+	HealthDeadLetterAt *time.Time `json:"health_dead_letter_at,omitempty"`
+	UpdatedAt          time.Time  `json:"updated_at"`
+	ExpiresAt          int64      `json:"expires_at,omitempty"`
 }
 
 // sealedSecrets is the clear-text form of the sealed blob.
@@ -210,23 +214,47 @@ func (s *InstanceStore) Create(ctx context.Context, in apmc.Instance) error {
 // is still in.ConfigVersion, storing the next version; otherwise it returns
 // an error wrapping apmc.ErrConflict. Zero Secrets keep the stored ones, so
 // an instance read with Display can be edited and saved back.
+//
+// The item is written whole, carrying the stored health over under a
+// condition that it did not change. The sync function writes the health of
+// a failing instance often, so a write that loses only to a health change
+// reads the item again and tries once more: an operator reconfiguring a
+// failing instance is not refused for it.
 func (s *InstanceStore) Update(ctx context.Context, in apmc.Instance) error {
 	if err := in.Validate(); err != nil {
 		return fmt.Errorf("update instance: %w", err)
 	}
+	var err error
+	for range 2 {
+		if err = s.update(ctx, in); !errors.Is(err, errHealthChanged) {
+			return err
+		}
+	}
+	return fmt.Errorf("update instance %s: its health kept changing while it was saved; try again: %w", in.ID, apmc.ErrConflict)
+}
+
+// errHealthChanged says a whole-item write lost to a change of the
+// instance's health only.
+var errHealthChanged = errors.New("the instance's health changed meanwhile")
+
+// update is one try of Update: a read and a conditional write. It returns
+// errHealthChanged when the write failed but the config version stored is
+// still the one read.
+func (s *InstanceStore) update(ctx context.Context, in apmc.Instance) error {
 	stored, err := s.get(ctx, in.ID)
 	if err != nil {
 		return fmt.Errorf("update instance: %w", err)
 	}
 	if stored.ConfigVersion != in.ConfigVersion {
-		return fmt.Errorf("update instance %s: config version %d was read, %d is stored: %w", in.ID, in.ConfigVersion, stored.ConfigVersion, apmc.ErrConflict)
+		return fmt.Errorf("update instance %s: config version %d was read, %d is stored (someone else changed it): %w", in.ID, in.ConfigVersion, stored.ConfigVersion, apmc.ErrConflict)
 	}
 	it := toInstanceItem(in)
 	it.ConfigVersion = in.ConfigVersion + 1
 	it.SealedSecrets = stored.SealedSecrets
 	it.ExpiresAt = stored.ExpiresAt
 	it.AccessplanitTokens, it.MailchimpTokens, it.SigningSecret = stored.AccessplanitTokens, stored.MailchimpTokens, stored.SigningSecret
-	it.NotificationURLSet, it.Health, it.HealthVersion, it.HealthNotification = stored.NotificationURLSet, stored.Health, stored.HealthVersion, stored.HealthNotification
+	it.NotificationURLSet = stored.NotificationURLSet
+	it.keepHealth(stored)
 	if in.Secrets != (apmc.Secrets{}) {
 		if it.SealedSecrets, err = s.seal(ctx, in.ID, in.Secrets); err != nil {
 			return err
@@ -236,12 +264,25 @@ func (s *InstanceStore) Update(ctx context.Context, in apmc.Instance) error {
 		// how an instance stored before digests existed gets them.
 		it.setWebhookAuth(in.Secrets, stored.webhookTokens(), s.now())
 	}
-	// The item is written whole: the condition on the health's version
-	// keeps a health change written meanwhile from being lost.
-	if err := s.put(ctx, it, versionIs(in.ConfigVersion).And(healthIs(it.HealthVersion))); err != nil {
+	err = s.put(ctx, it, versionIs(in.ConfigVersion).And(healthUnchanged(stored)))
+	if errors.Is(err, apmc.ErrConflict) {
+		again, gerr := s.get(ctx, in.ID)
+		if gerr == nil && again.ConfigVersion == in.ConfigVersion {
+			return errHealthChanged
+		}
+		return fmt.Errorf("update instance %s: config version %d was changed by someone else: %w", in.ID, in.ConfigVersion, apmc.ErrConflict)
+	}
+	if err != nil {
 		return fmt.Errorf("update instance %s: %w", in.ID, err)
 	}
 	return nil
+}
+
+// keepHealth carries the health attributes of stored over to a whole-item
+// write.
+func (it *instanceItem) keepHealth(stored instanceItem) {
+	it.Health, it.HealthVersion, it.HealthNotification = stored.Health, stored.HealthVersion, stored.HealthNotification
+	it.HealthDeadLettered, it.HealthDeadLetterAt = stored.HealthDeadLettered, stored.HealthDeadLetterAt
 }
 
 // StateAttributes are the only attributes SetState names in its request:
@@ -352,7 +393,7 @@ func (s *InstanceStore) put(ctx context.Context, it instanceItem, cond expressio
 		ExpressionAttributeValues: expr.Values(),
 	})
 	if conditionFailed(err) {
-		return fmt.Errorf("config version %d was changed by someone else: %w", it.ConfigVersion-1, apmc.ErrConflict)
+		return fmt.Errorf("the stored instance changed since it was read: %w", apmc.ErrConflict)
 	}
 	return err
 }
@@ -521,7 +562,7 @@ func (s *InstanceStore) RotateWebhookTokens(ctx context.Context, id, accessplani
 	it.setWebhookAuth(sec, before, now)
 	read := it.ConfigVersion
 	it.ConfigVersion = read + 1
-	if err := s.put(ctx, it, versionIs(read).And(healthIs(it.HealthVersion))); err != nil {
+	if err := s.put(ctx, it, versionIs(read).And(healthUnchanged(it))); err != nil {
 		return apmc.Instance{}, fmt.Errorf("rotate webhook tokens of instance %s: %w", id, err)
 	}
 	in := it.instance()

@@ -1,8 +1,9 @@
 package health
 
 import (
-	"context"
-	"log/slog"
+	"encoding/json"
+	"io"
+	"os"
 	"time"
 
 	"github.com/apmc-sync/apmc/internal/apmc"
@@ -30,10 +31,6 @@ const (
 
 // Metrics lists the metric names a record carries, in order.
 var Metrics = []string{MetricExecutions, MetricFailed, MetricHeld, MetricDeadLettered, MetricBlocked, MetricFailedPercent}
-
-// statusBlocked is the status of an execution a contact's compliance state
-// blocked; executions with it count as Blocked.
-const statusBlocked apmc.Status = "blocked"
 
 // emfMetadata is the "_aws" member that makes a JSON log line an embedded
 // metric format record.
@@ -66,25 +63,65 @@ var directive = func() []emfDirective {
 	return []emfDirective{d}
 }()
 
-// emit logs one execution as an embedded-metric-format record: a JSON log
-// line (the functions log JSON to stdout) that CloudWatch Logs turns into
-// metrics. It is logged at INFO, so a LogLevel above INFO drops it.
-func emit(ctx context.Context, log *slog.Logger, at time.Time, e apmc.Execution, o apmc.Outcome) {
-	one := func(b bool) int {
-		if b {
-			return 1
-		}
-		return 0
+// record is one embedded-metric-format record: a JSON line that CloudWatch
+// Logs turns into metrics.
+type record map[string]any
+
+// executionRecord is the record of one execution. FailedPercent counts
+// only a final failure (no retry left), so the alarm on it does not fire
+// for failures that a retry will still mend; Failed counts every failed
+// execution, retried or not.
+func executionRecord(at time.Time, e apmc.Execution, o apmc.Outcome) record {
+	final := o == apmc.OutcomeFailed || o == apmc.OutcomeDeadLettered
+	return record{
+		"msg":               "execution metrics",
+		"_aws":              emfMetadata{Timestamp: at.UnixMilli(), CloudWatchMetrics: directive},
+		DimensionInstance:   e.InstanceID,
+		MetricExecutions:    1,
+		MetricFailed:        one(e.Status == apmc.StatusFailed),
+		MetricHeld:          one(e.Status == apmc.StatusHeld),
+		MetricDeadLettered:  one(o == apmc.OutcomeDeadLettered),
+		MetricBlocked:       one(e.Status == apmc.StatusBlocked),
+		MetricFailedPercent: 100 * one(final),
 	}
-	failed := e.Status == apmc.StatusFailed
-	log.LogAttrs(ctx, slog.LevelInfo, "execution metrics",
-		slog.Any("_aws", emfMetadata{Timestamp: at.UnixMilli(), CloudWatchMetrics: directive}),
-		slog.String(DimensionInstance, e.InstanceID),
-		slog.Int(MetricExecutions, 1),
-		slog.Int(MetricFailed, one(failed)),
-		slog.Int(MetricHeld, one(e.Status == apmc.StatusHeld)),
-		slog.Int(MetricDeadLettered, one(o == apmc.OutcomeDeadLettered)),
-		slog.Int(MetricBlocked, one(e.Status == statusBlocked)),
-		slog.Int(MetricFailedPercent, 100*one(failed)),
-	)
+}
+
+// deadLetterRecord is the record of a change handed back unapplied on its
+// last receive: no execution, one dead letter. It names only
+// DeadLettered, so the averages of the other metrics are not diluted.
+func deadLetterRecord(at time.Time, instanceID string) record {
+	return record{
+		"msg": "dead letter metrics",
+		"_aws": emfMetadata{Timestamp: at.UnixMilli(), CloudWatchMetrics: []emfDirective{{
+			Namespace: Namespace, Dimensions: [][]string{{DimensionInstance}},
+			Metrics: []emfMetric{{Name: MetricDeadLettered, Unit: "Count"}},
+		}}},
+		DimensionInstance:  instanceID,
+		MetricDeadLettered: 1,
+	}
+}
+
+func one(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// emit writes a record as one line to Metrics (standard output by
+// default), where the function's logs go, but not through the logger: a
+// LogLevel above INFO must not silence the alarm's data.
+func (t *Tracker) emit(r record) {
+	line, err := json.Marshal(r)
+	if err != nil {
+		return // a record of numbers and strings always encodes
+	}
+	line = append(line, '\n')
+	var w io.Writer = os.Stdout
+	if t.Metrics != nil {
+		w = t.Metrics
+	}
+	t.out.Lock()
+	defer t.out.Unlock()
+	_, _ = w.Write(line)
 }

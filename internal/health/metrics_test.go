@@ -16,6 +16,14 @@ func newJSONLogger(buf *bytes.Buffer) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(buf, nil))
 }
 
+// noInstances knows no instance: the tracker emits the metrics and keeps
+// no health.
+type noInstances struct{}
+
+func (noInstances) Instance(context.Context, string) (apmc.Instance, error) {
+	return apmc.Instance{}, apmc.ErrNotFound
+}
+
 // TestEmitWritesEmbeddedMetricFormat decodes each record as CloudWatch
 // does: the "_aws" directive names the namespace, the dimension and every
 // metric, each of which is a number at the top level.
@@ -30,6 +38,8 @@ func TestEmitWritesEmbeddedMetricFormat(t *testing.T) {
 		{"succeeded", apmc.Execution{InstanceID: "acme", Status: apmc.StatusSucceeded}, false,
 			map[string]float64{MetricExecutions: 1, MetricFailed: 0, MetricHeld: 0, MetricDeadLettered: 0, MetricBlocked: 0, MetricFailedPercent: 0}},
 		{"failed, to be retried", apmc.Execution{InstanceID: "acme", Status: apmc.StatusFailed, Retryable: true}, true,
+			map[string]float64{MetricExecutions: 1, MetricFailed: 1, MetricHeld: 0, MetricDeadLettered: 0, MetricBlocked: 0, MetricFailedPercent: 0}},
+		{"failed permanently", apmc.Execution{InstanceID: "acme", Status: apmc.StatusFailed}, false,
 			map[string]float64{MetricExecutions: 1, MetricFailed: 1, MetricHeld: 0, MetricDeadLettered: 0, MetricBlocked: 0, MetricFailedPercent: 100}},
 		{"dead-lettered", apmc.Execution{InstanceID: "acme", Status: apmc.StatusFailed}, true,
 			map[string]float64{MetricExecutions: 1, MetricFailed: 1, MetricHeld: 0, MetricDeadLettered: 1, MetricBlocked: 0, MetricFailedPercent: 100}},
@@ -38,8 +48,12 @@ func TestEmitWritesEmbeddedMetricFormat(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var buf bytes.Buffer
-			emit(context.Background(), newJSONLogger(&buf), at, tt.exec, apmc.OutcomeOf(tt.exec, tt.retried))
+			var buf, log bytes.Buffer
+			// A logger that drops everything below ERROR: the records do
+			// not go through it.
+			tr := &Tracker{Instances: noInstances{}, Metrics: &buf, Now: func() time.Time { return at },
+				Logger: slog.New(slog.NewJSONHandler(&log, &slog.HandlerOptions{Level: slog.LevelError}))}
+			tr.Observe(context.Background(), tt.exec, tt.retried)
 			sc := bufio.NewScanner(&buf)
 			if !sc.Scan() {
 				t.Fatal("emit wrote nothing")

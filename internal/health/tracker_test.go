@@ -4,8 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -82,10 +86,12 @@ func (f *fixture) advance(d time.Duration) {
 func (f *fixture) function(log *bytes.Buffer) *Tracker {
 	tr := &Tracker{
 		Instances: &apmc.CachedInstances{Next: f.store.InstanceStore, TTL: time.Minute, Now: f.clock},
-		Store:     f.store, Notifier: &notify.Webhook{}, Now: f.clock,
+		Store:     f.store, Notifier: &notify.Webhook{}, Now: f.clock, Metrics: io.Discard,
 	}
 	if log != nil {
 		tr.Logger = newJSONLogger(log)
+	} else {
+		tr.Logger = slog.New(slog.NewTextHandler(tWriter{}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
 	return tr
 }
@@ -141,6 +147,9 @@ func TestTrackerNotifiesOncePerChangeOfState(t *testing.T) {
 	both(exec(apmc.StatusFailed), true, 4) // dead-lettered
 	f.advance(10 * time.Minute)
 	both(exec(apmc.StatusSucceeded), false, 20)
+	if _, err := f.store.SetState(ctx, "acme", apmc.StatePaused); err != nil {
+		t.Fatalf("SetState error: %v", err)
+	}
 	both(exec(apmc.StatusHeld), false, 20)
 
 	got := f.recv.received()
@@ -184,5 +193,197 @@ func TestTrackerRecordsAFailedDelivery(t *testing.T) {
 	}
 	if !strings.Contains(log.String(), "instance health changed") {
 		t.Errorf("log = %s, want the health change logged", log.String())
+	}
+}
+
+// TestTrackerAnnouncesTheStoredState: an operator pauses the instance while
+// one function's cached instance still says enabled (the cache keeps it for
+// seconds). A change that function applies and that fails must not
+// announce a resume, nor the next held change the pause again: pauses and
+// resumes are announced as the item stores them.
+func TestTrackerAnnouncesTheStoredState(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	stale := f.function(nil)
+	if _, err := stale.Instances.Instance(ctx, "acme"); err != nil { // cached: enabled
+		t.Fatalf("Instance error: %v", err)
+	}
+	if _, err := f.store.SetState(ctx, "acme", apmc.StatePaused); err != nil {
+		t.Fatalf("SetState error: %v", err)
+	}
+	fresh := f.function(nil)
+
+	fresh.Observe(ctx, exec(apmc.StatusHeld), false)
+	stale.Observe(ctx, exec(apmc.StatusFailed), false)
+	f.advance(6 * time.Second)
+	fresh.Observe(ctx, exec(apmc.StatusHeld), false)
+	stale.Observe(ctx, exec(apmc.StatusFailed), false)
+
+	got := f.recv.received()
+	wants := []string{"is paused", "is failing"}
+	if len(got) != len(wants) {
+		t.Fatalf("received %d notifications %q, want %d: %q", len(got), got, len(wants), wants)
+	}
+	for i, want := range wants {
+		if !strings.Contains(got[i], want) {
+			t.Errorf("notification %d = %q, want it to say %q", i, got[i], want)
+		}
+	}
+	stored, err := f.store.Display(ctx, "acme")
+	if err != nil {
+		t.Fatalf("Display error: %v", err)
+	}
+	if stored.Health.State != apmc.StatePaused || !stored.Health.Failing {
+		t.Errorf("stored health = %+v, want the pause announced and failing", stored.Health)
+	}
+}
+
+// TestTrackerCountsEveryDeadLetter: ten functions each see twenty
+// dead-lettered changes of the same instance at once; every one is
+// counted, and the dead letters are announced once.
+func TestTrackerCountsEveryDeadLetter(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	const functions, each = 10, 20
+	var wg sync.WaitGroup
+	for range functions {
+		tr := f.function(nil)
+		wg.Go(func() {
+			for range each {
+				tr.Observe(ctx, exec(apmc.StatusFailed), true)
+			}
+		})
+	}
+	wg.Wait()
+	stored, err := f.store.Display(ctx, "acme")
+	if err != nil {
+		t.Fatalf("Display error: %v", err)
+	}
+	if stored.Health.DeadLettered != functions*each || !stored.Health.LastDeadLetterAt.Equal(f.clock()) {
+		t.Errorf("stored dead letters = %d (last %s), want %d (last %s)", stored.Health.DeadLettered, stored.Health.LastDeadLetterAt, functions*each, f.clock())
+	}
+	var announced int
+	for _, text := range f.recv.received() {
+		if strings.Contains(text, "has dead letters") {
+			announced++
+		}
+	}
+	if announced != 1 {
+		t.Errorf("dead letters announced %d times (%q), want once", announced, f.recv.received())
+	}
+}
+
+type tWriter struct{}
+
+func (tWriter) Write(p []byte) (int, error) { return os.Stderr.Write(p) }
+
+// TestTrackerCountsAHandedBackDeadLetter: a change the consumer handed back
+// on its last receive has no execution; it is counted and announced as a
+// dead letter all the same.
+func TestTrackerCountsAHandedBackDeadLetter(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	var metrics bytes.Buffer
+	tr := f.function(nil)
+	tr.Metrics = &metrics
+	tr.DeadLettered(ctx, "acme")
+	stored, err := f.store.Display(ctx, "acme")
+	if err != nil {
+		t.Fatalf("Display error: %v", err)
+	}
+	if stored.Health.DeadLettered != 1 || !stored.Health.DeadLettersAnnounced {
+		t.Errorf("stored health = %+v, want one dead letter, announced", stored.Health)
+	}
+	if got := f.recv.received(); len(got) != 1 || !strings.Contains(got[0], "has dead letters") {
+		t.Errorf("notifications = %q, want one saying the instance has dead letters", got)
+	}
+	var rec map[string]any
+	if err := json.Unmarshal(metrics.Bytes(), &rec); err != nil || rec[MetricDeadLettered] != 1.0 || rec[DimensionInstance] != "acme" {
+		t.Errorf("metric record = %s (%v), want one dead letter of acme", metrics.String(), err)
+	}
+	if _, ok := rec[MetricFailedPercent]; ok {
+		t.Errorf("metric record = %s, want no FailedPercent (no execution)", metrics.String())
+	}
+}
+
+// notifierFunc is a Notifier made of a function.
+type notifierFunc func(ctx context.Context, url, text string) error
+
+func (f notifierFunc) Send(ctx context.Context, url, text string) error { return f(ctx, url, text) }
+
+// TestTrackerBoundsTheNotificationByTheInvocation: a notification gets the
+// time the invocation has left, less a margin for recording it; with less
+// than the margin left it is not sent at all.
+func TestTrackerBoundsTheNotificationByTheInvocation(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		left    time.Duration
+		sent    bool
+		outcome string
+	}{
+		{"time left", 10 * time.Second, true, "delivered"},
+		{"too little time left", notifyMargin / 2, false, "not sent: too little time left in the invocation"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			ctx, cancel := context.WithTimeout(context.Background(), tt.left)
+			defer cancel()
+			invocation, _ := ctx.Deadline()
+			var sent bool
+			tr := f.function(nil)
+			tr.Notifier = notifierFunc(func(nctx context.Context, _, _ string) error {
+				sent = true
+				d, ok := nctx.Deadline()
+				if !ok || !d.Equal(invocation.Add(-notifyMargin)) {
+					t.Errorf("notification deadline = %s (set %t), want the invocation's less %s (%s)", d, ok, notifyMargin, invocation.Add(-notifyMargin))
+				}
+				return nil
+			})
+			tr.Observe(ctx, exec(apmc.StatusFailed), false)
+			if sent != tt.sent {
+				t.Errorf("notification sent = %t, want %t", sent, tt.sent)
+			}
+			stored, err := f.store.Display(context.Background(), "acme")
+			if err != nil {
+				t.Fatalf("Display error: %v", err)
+			}
+			if n := stored.Health.LastNotification; n == nil || n.Outcome != tt.outcome {
+				t.Errorf("last notification = %+v, want outcome %q", n, tt.outcome)
+			}
+		})
+	}
+}
+
+// TestTrackerRedactsTheNotificationHost: network, DNS and TLS errors name
+// the URL's host, which is part of the secret; the stored outcome and the
+// log do not.
+func TestTrackerRedactsTheNotificationHost(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	in, err := f.store.Instance(ctx, "acme")
+	if err != nil {
+		t.Fatalf("Instance error: %v", err)
+	}
+	const host = "hooks.acme-internal.example"
+	in.Secrets.NotificationURL = "https://" + host + "/services/T0/B0/secret"
+	if err := f.store.Update(ctx, in); err != nil {
+		t.Fatalf("Update error: %v", err)
+	}
+	var log bytes.Buffer
+	tr := f.function(&log)
+	tr.Notifier = notifierFunc(func(context.Context, string, string) error {
+		return fmt.Errorf("post notification: dial tcp: lookup %s: no such host", host)
+	})
+	tr.Observe(ctx, exec(apmc.StatusFailed), false)
+	stored, err := f.store.Display(ctx, "acme")
+	if err != nil {
+		t.Fatalf("Display error: %v", err)
+	}
+	n := stored.Health.LastNotification
+	if n == nil || !strings.HasPrefix(n.Outcome, "failed: post notification: dial tcp: lookup ") || strings.Contains(n.Outcome, host) {
+		t.Errorf("last notification = %+v, want the failure kept without the host %s", n, host)
+	}
+	if strings.Contains(log.String(), host) {
+		t.Errorf("log holds the host: %s", log.String())
 	}
 }

@@ -3,17 +3,14 @@ package ops
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/apmc-sync/apmc/internal/apmc"
 )
 
-// statusBlocked is the status of executions a contact's compliance state
-// blocked; the summary counts it once apmc.Statuses lists it.
-const statusBlocked apmc.Status = "blocked"
-
 // Health is an instance's health at a glance: what its summary counts over
-// the last 24 hours, its last successful sync and what the sync function
+// the last 24 hours, the changes still held, its last successful sync and what the sync function
 // keeps of its health. It never holds a secret: of the notification URL,
 // only whether one is set.
 type Health struct {
@@ -24,15 +21,22 @@ type Health struct {
 	// when a change succeeds after a quiet period.
 	Failing      bool       `json:"failing"`
 	FailingSince *time.Time `json:"failing_since,omitempty"`
-	// Failed, Held and Blocked count the executions of the last 24 hours
-	// with those statuses (a resume marks the held changes it releases, so
-	// Held counts those still held).
-	Failed  int `json:"failed"`
-	Held    int `json:"held"`
-	Blocked int `json:"blocked"`
-	// DeadLettered counts the changes that moved to the dead-letter queue
-	// since the instance last recovered.
+	// Failed and Blocked count the executions of the last 24 hours with
+	// those statuses; Held counts the changes still held, of any age (a
+	// resume marks those it releases). Each stops at CountCap: a count
+	// equal to it means at least that many.
+	Failed   int `json:"failed"`
+	Held     int `json:"held"`
+	Blocked  int `json:"blocked"`
+	CountCap int `json:"count_cap"`
+	// DeadLettered counts every change of the instance that moved to the
+	// dead-letter queue since it was created (never reset; a redrive does
+	// not lower it): not the queue's depth, which is shared by every
+	// instance.
 	DeadLettered int `json:"dead_lettered"`
+	// LastDeadLetterAt is when a change of the instance last moved to the
+	// dead-letter queue.
+	LastDeadLetterAt *time.Time `json:"last_dead_letter_at,omitempty"`
 	// LastSuccessAt is when the newest succeeded execution started.
 	LastSuccessAt      *time.Time `json:"last_success_at,omitempty"`
 	NotificationURLSet bool       `json:"notification_url_set"`
@@ -57,27 +61,26 @@ func (s *Service) Healths(ctx context.Context) ([]Health, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make([]Health, 0, len(sums))
-	for _, sum := range sums {
-		h, err := s.HealthOf(ctx, sum)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, h)
-	}
-	return out, nil
+	return s.HealthsOf(ctx, sums)
+}
+
+// HealthsOf returns the health of each instance sums summarise, in order,
+// a few instances at a time (Bounds.Parallel).
+func (s *Service) HealthsOf(ctx context.Context, sums []Summary) ([]Health, error) {
+	return eachInstance(ctx, s.Bounds.parallel(), sums, s.HealthOf)
 }
 
 // HealthOf returns the health of the instance sum summarises: the pages
-// that show the summary already read it once.
+// that show the summary already read it once. It costs two requests more:
+// the capped count of the changes still held and the newest success.
 func (s *Service) HealthOf(ctx context.Context, sum Summary) (Health, error) {
 	in := sum.Instance
 	h := Health{
 		InstanceID: in.ID, Name: in.Name, State: in.State,
 		Failing:      in.Health.Failing,
 		Failed:       sum.Last24h[apmc.StatusFailed],
-		Held:         sum.Last24h[apmc.StatusHeld],
-		Blocked:      sum.Last24h[statusBlocked],
+		Blocked:      sum.Last24h[apmc.StatusBlocked],
+		CountCap:     s.Bounds.maxCount(),
 		DeadLettered: in.Health.DeadLettered,
 		// The configuration says whether a URL is set; its value is
 		// sealed and never read here.
@@ -88,6 +91,15 @@ func (s *Service) HealthOf(ctx context.Context, sum Summary) (Health, error) {
 		t := in.Health.FailingSince
 		h.FailingSince = &t
 	}
+	if !in.Health.LastDeadLetterAt.IsZero() {
+		t := in.Health.LastDeadLetterAt
+		h.LastDeadLetterAt = &t
+	}
+	held, err := s.Executions.CountExecutions(ctx, in.ID, apmc.ExecutionQuery{Status: apmc.StatusHeld, Limit: h.CountCap})
+	if err != nil {
+		return Health{}, fmt.Errorf("count the held changes of instance %s: %w", in.ID, err)
+	}
+	h.Held = held
 	ok, _, err := s.Executions.Executions(ctx, in.ID, apmc.ExecutionQuery{Status: apmc.StatusSucceeded, Limit: 1})
 	if err != nil {
 		return Health{}, fmt.Errorf("read the last successful execution of instance %s: %w", in.ID, err)
@@ -97,4 +109,12 @@ func (s *Service) HealthOf(ctx context.Context, sum Summary) (Health, error) {
 		h.LastSuccessAt = &t
 	}
 	return h, nil
+}
+
+// CountText shows a count that stops at limit: "1000+" when it reached it.
+func CountText(n, limit int) string {
+	if limit > 0 && n >= limit {
+		return strconv.Itoa(limit) + "+"
+	}
+	return strconv.Itoa(n)
 }

@@ -46,8 +46,13 @@ func TestHealth(t *testing.T) {
 		t.Fatalf("Update error = %v", err)
 	}
 	since := now.Add(-time.Hour)
-	if _, err := s.instances.SaveHealth(ctx, "inst", 0, apmc.Health{Version: 1, Failing: true, FailingSince: since, LastFailureAt: since, DeadLettered: 2}); err != nil {
+	if _, err := s.instances.SaveHealth(ctx, "inst", 0, apmc.Health{Version: 1, Failing: true, FailingSince: since, LastFailureAt: since}); err != nil {
 		t.Fatalf("SaveHealth error = %v", err)
+	}
+	for range 2 {
+		if err := s.instances.CountDeadLetter(ctx, "inst", since); err != nil {
+			t.Fatalf("CountDeadLetter error = %v", err)
+		}
 	}
 
 	got, err := svc.Health(ctx, "inst")

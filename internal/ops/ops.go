@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/apmc-sync/apmc/internal/apmc"
@@ -77,8 +78,11 @@ type Summary struct {
 	Instance        apmc.Instance `json:"instance"`
 	LastExecutionAt *time.Time    `json:"last_execution_at,omitempty"`
 	LastStatus      apmc.Status   `json:"last_status,omitempty"`
-	// Last24h counts executions of the last 24 hours by status.
+	// Last24h counts executions of the last 24 hours by status, each up to
+	// CountCap: a count equal to CountCap means at least that many.
 	Last24h map[apmc.Status]int `json:"last_24h"`
+	// CountCap is where counting stops (Bounds.MaxCount).
+	CountCap int `json:"count_cap"`
 	// DeadLetters is the depth of the deployment's one dead-letter queue,
 	// shared by every instance (-1 when unknown): it is the same number in
 	// every summary, not a count of this instance's changes.
@@ -94,26 +98,41 @@ func (s *Service) Summary(ctx context.Context, id string) (Summary, error) {
 	if err != nil {
 		return Summary{}, fmt.Errorf("read instance %s: %w", id, err)
 	}
-	sum := Summary{Instance: in, Last24h: map[apmc.Status]int{}, DeadLetters: -1}
+	return s.summaryOf(ctx, in, s.deadLetterDepth(ctx))
+}
+
+// deadLetterDepth reads the dead-letter queue's depth; -1 when unknown.
+func (s *Service) deadLetterDepth(ctx context.Context) int {
+	if s.DeadLetters == nil {
+		return -1
+	}
+	n, err := s.DeadLetters.Depth(ctx)
+	if err != nil {
+		return -1
+	}
+	return n
+}
+
+// summaryOf summarises in, given the dead-letter queue's depth. Its
+// requests are bounded: one read of the newest execution, one capped count
+// per status, one read of the last reconciliation.
+func (s *Service) summaryOf(ctx context.Context, in apmc.Instance, depth int) (Summary, error) {
+	id := in.ID
+	sum := Summary{Instance: in, Last24h: map[apmc.Status]int{}, CountCap: s.Bounds.maxCount(), DeadLetters: depth}
 	latest, _, err := s.Executions.Executions(ctx, id, apmc.ExecutionQuery{Limit: 1})
 	if err != nil {
-		return Summary{}, fmt.Errorf("read the latest execution: %w", err)
+		return Summary{}, fmt.Errorf("read the latest execution of instance %s: %w", id, err)
 	}
 	if len(latest) > 0 {
 		t := latest[0].StartedAt
 		sum.LastExecutionAt, sum.LastStatus = &t, latest[0].Status
 	}
 	for _, st := range apmc.Statuses {
-		n, err := s.Executions.CountExecutions(ctx, id, apmc.ExecutionQuery{Status: st, From: s.now().Add(-24 * time.Hour)})
+		n, err := s.Executions.CountExecutions(ctx, id, apmc.ExecutionQuery{Status: st, From: s.now().Add(-24 * time.Hour), Limit: sum.CountCap})
 		if err != nil {
-			return Summary{}, fmt.Errorf("count %s executions: %w", st, err)
+			return Summary{}, fmt.Errorf("count %s executions of instance %s: %w", st, id, err)
 		}
 		sum.Last24h[st] = n
-	}
-	if s.DeadLetters != nil {
-		if n, err := s.DeadLetters.Depth(ctx); err == nil {
-			sum.DeadLetters = n
-		}
 	}
 	if s.Reconciles != nil {
 		run, err := s.Reconciles.LastRun(ctx, id)
@@ -121,25 +140,56 @@ func (s *Service) Summary(ctx context.Context, id string) (Summary, error) {
 		case err == nil:
 			sum.LastReconcile = &run
 		case !errors.Is(err, apmc.ErrNotFound):
-			return Summary{}, fmt.Errorf("read the last reconciliation: %w", err)
+			return Summary{}, fmt.Errorf("read the last reconciliation of instance %s: %w", id, err)
 		}
 	}
 	return sum, nil
 }
 
-// Summaries returns every instance's summary.
+// Summaries returns every instance's summary, ordered by id. The
+// dead-letter queue's depth is read once for all, and instances are
+// summarised a few at a time (Bounds.Parallel), so hundreds of instances
+// answer well within an API Gateway request's 30 seconds.
 func (s *Service) Summaries(ctx context.Context) ([]Summary, error) {
 	list, err := s.Instances.List(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("list instances: %w", err)
 	}
-	out := make([]Summary, 0, len(list))
-	for _, in := range list {
-		sum, err := s.Summary(ctx, in.ID)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, sum)
+	depth := s.deadLetterDepth(ctx)
+	return eachInstance(ctx, s.Bounds.parallel(), list, func(ctx context.Context, in apmc.Instance) (Summary, error) {
+		return s.summaryOf(ctx, in, depth)
+	})
+}
+
+// eachInstance returns fn of each of items, in order, running at most
+// parallel at once; the first error cancels the others and is returned.
+func eachInstance[T, R any](ctx context.Context, parallel int, items []T, fn func(context.Context, T) (R, error)) ([]R, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	out := make([]R, len(items))
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		first error
+		slots = make(chan struct{}, max(parallel, 1))
+	)
+	for i, it := range items {
+		slots <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			r, err := fn(ctx, it)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil && first == nil {
+				first = err
+				cancel()
+			}
+			out[i] = r
+		})
+	}
+	wg.Wait()
+	if first != nil {
+		return nil, first
 	}
 	return out, nil
 }

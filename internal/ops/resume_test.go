@@ -28,13 +28,14 @@ type stack struct {
 	instances  *dynamo.InstanceStore
 	executions *dynamo.ExecutionStore
 	producer   *queue.Producer
+	tables     dynamo.Tables
 }
 
 func newStack(t *testing.T) *stack {
 	t.Helper()
 	svc := awstest.Kumo(t)
 	tables := svc.Tables(t, "ops")
-	s := &stack{svc: svc, queues: svc.Queues(t, "ops", 30), instances: svc.Instances(t, tables)}
+	s := &stack{svc: svc, queues: svc.Queues(t, "ops", 30), instances: svc.Instances(t, tables), tables: tables}
 	s.executions = dynamo.NewExecutionStore(svc.DynamoDB, tables.Executions)
 	s.producer = queue.NewProducer(svc.SQS, s.queues.ChangesURL)
 	in := apmc.Instance{

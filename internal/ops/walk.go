@@ -23,6 +23,34 @@ type Bounds struct {
 	// MaxBulkReplay is the most executions one bulk replay queues; default
 	// MaxBulkReplay.
 	MaxBulkReplay int
+	// MaxCount is where the summaries' and health's counts stop (shown as
+	// "N+"); default DefaultMaxCount.
+	MaxCount int
+	// Parallel is how many instances Summaries and Healths read at once;
+	// default DefaultParallel.
+	Parallel int
+}
+
+// DefaultMaxCount is where counts of executions stop by default: enough to
+// tell an incident, and about one DynamoDB request per count.
+const DefaultMaxCount = 1000
+
+// DefaultParallel is how many instances are read at once by default: a few,
+// to stay within the table's capacity and the function's connections.
+const DefaultParallel = 8
+
+func (b Bounds) maxCount() int {
+	if b.MaxCount <= 0 {
+		return DefaultMaxCount
+	}
+	return b.MaxCount
+}
+
+func (b Bounds) parallel() int {
+	if b.Parallel <= 0 {
+		return DefaultParallel
+	}
+	return b.Parallel
 }
 
 func (b Bounds) pageSize() int {

@@ -57,6 +57,19 @@ type Consumer struct {
 	// comparisons.
 	SingleWrites bool
 	Logger       *slog.Logger
+	// DeadLetters, when set, is told of each change handed back unapplied
+	// on its last receive (MaxReceives): the queue moves it to the
+	// dead-letter queue with no execution recorded.
+	DeadLetters DeadLetterObserver
+	// MaxReceives is the queue's maxReceiveCount; 0 means
+	// apmc.DefaultMaxAttempts.
+	MaxReceives int
+}
+
+// DeadLetterObserver is told of a change of an instance that moves to the
+// dead-letter queue unapplied; *health.Tracker is one.
+type DeadLetterObserver interface {
+	DeadLettered(ctx context.Context, instanceID string)
 }
 
 // Handle applies the records of one batch. Records of one message group are
@@ -133,6 +146,7 @@ func (c *Consumer) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEv
 				// it waits behind the failed change rather than blocking the
 				// group for the queue's whole visibility timeout.
 				c.setVisibility(ctx, r, 0)
+				c.handBack(ctx, r)
 				fail(r)
 			}
 		}(groups[g])
@@ -151,6 +165,22 @@ func (c *Consumer) outOfTime(ctx context.Context, reserve time.Duration) bool {
 	}
 	c.logger().Warn("too little time left in this invocation to start another change; handing it back", "time_left", time.Until(deadline).String())
 	return true
+}
+
+// handBack tells DeadLetters of a record handed back unapplied on its last
+// receive.
+func (c *Consumer) handBack(ctx context.Context, r events.SQSMessage) {
+	last := c.MaxReceives
+	if last <= 0 {
+		last = apmc.DefaultMaxAttempts
+	}
+	var change apmc.Change
+	n, _ := strconv.Atoi(r.Attributes["ApproximateReceiveCount"])
+	if c.DeadLetters == nil || n < last || json.Unmarshal([]byte(r.Body), &change) != nil || change.InstanceID == "" {
+		return
+	}
+	c.logger().Warn("change handed back on its last receive; it moves to the dead-letter queue unapplied", "message_id", r.MessageId, "instance_id", change.InstanceID)
+	c.DeadLetters.DeadLettered(ctx, change.InstanceID)
 }
 
 // groupOf returns a record's message group: SQS names it among the record's

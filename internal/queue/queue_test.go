@@ -254,3 +254,48 @@ func (a sleepyApplier) Apply(ctx context.Context, d apmc.Delivery) (apmc.Executi
 	time.Sleep(a.sleep)
 	return a.next.Apply(ctx, d)
 }
+
+// deadLetters records the instances whose changes were handed back on
+// their last receive.
+type deadLetters struct {
+	mu        sync.Mutex
+	instances []string
+}
+
+func (d *deadLetters) DeadLettered(_ context.Context, instanceID string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.instances = append(d.instances, instanceID)
+}
+
+// A change waiting behind a failed change of its contact reaches the
+// queue's maxReceiveCount too, and moves to the dead-letter queue with no
+// execution: the consumer reports it, on its last receive only.
+func TestHandedBackChangeReportedWhenItIsDeadLettered(t *testing.T) {
+	applier := &recordingApplier{fail: func(d apmc.Delivery) bool { return d.Change.ID == "x1" }}
+	client, qs, producer, poller := setup(t, applier)
+	ctx := context.Background()
+	reported := &deadLetters{}
+	poller.Handler = (&queue.Consumer{Engine: applier, Visibility: client, QueueURL: qs.ChangesURL, RetryBase: time.Nanosecond,
+		DeadLetters: reported, MaxReceives: 5}).Handle
+	for _, id := range []string{"x1", "x2"} {
+		if err := producer.Enqueue(ctx, change(id, "x@example.com")); err != nil {
+			t.Fatalf("Enqueue(%s) error = %v", id, err)
+		}
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		drain(t, poller, 1)
+		if n, _ := queue.Depth(ctx, client, qs.DeadLetterURL); n == 2 {
+			break
+		}
+	}
+	if n, err := queue.Depth(ctx, client, qs.DeadLetterURL); err != nil || n != 2 {
+		t.Fatalf("dead-letter depth = %d (%v), want 2", n, err)
+	}
+	reported.mu.Lock()
+	defer reported.mu.Unlock()
+	if !slices.Equal(reported.instances, []string{"i1"}) {
+		t.Errorf("reported dead letters = %v, want x2's instance once (x1's execution reports its own)", reported.instances)
+	}
+}

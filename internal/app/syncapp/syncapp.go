@@ -6,6 +6,7 @@ package syncapp
 
 import (
 	"errors"
+	"io"
 	"time"
 
 	"github.com/apmc-sync/apmc/internal/apmc"
@@ -60,6 +61,10 @@ type Config struct {
 	// batch's writes (queue.Consumer.SingleWrites); for comparisons. Not
 	// read from the environment.
 	SingleWrites bool
+	// Metrics receives the embedded-metric-format records; nil means
+	// standard output, where Lambda sends them to CloudWatch. Not read from
+	// the environment.
+	Metrics io.Writer
 }
 
 // ConfigFromEnv reads the configuration from the variables the template
@@ -124,6 +129,10 @@ func New(cfg Config, deps app.Deps) (*Function, error) {
 	mailchimpBudget := dynamo.NewMailchimpBudget(deps.AWS.DynamoDB, cfg.ContactsTable, connector.DefaultMaxMailchimpConnections,
 		connector.BudgetLease(apiTimeout), connector.BudgetWait(apiTimeout))
 	mailchimpBudget.Keep = connector.BudgetKeep
+	tracker := &health.Tracker{
+		Instances: instances, Store: store, Notifier: &notify.Webhook{},
+		Policy: cfg.HealthPolicy, Logger: deps.Log(), Metrics: cfg.Metrics,
+	}
 	engine := &apmc.Engine{
 		Instances:  instances,
 		Contacts:   dynamo.NewContactStore(deps.AWS.DynamoDB, cfg.ContactsTable),
@@ -131,10 +140,7 @@ func New(cfg Config, deps app.Deps) (*Function, error) {
 		Connector:  &connector.Connector{Timeout: apiTimeout, MaxMailchimpConnections: cfg.MailchimpMaxConnections, Budget: mailchimpBudget},
 		// Reads the instance through the engine's cache: a change that
 		// alters nothing of the instance's health costs no request.
-		Observer: &health.Tracker{
-			Instances: instances, Store: store, Notifier: &notify.Webhook{},
-			Policy: cfg.HealthPolicy, Logger: deps.Log(),
-		},
+		Observer: tracker,
 	}
 	consumer := &queue.Consumer{
 		Engine: engine, Visibility: deps.AWS.SQS, QueueURL: cfg.QueueURL, RetryBase: cfg.RetryBase, Parallel: cfg.Parallel, SingleWrites: cfg.SingleWrites,
@@ -144,6 +150,9 @@ func New(cfg Config, deps app.Deps) (*Function, error) {
 		// most half the batch's time in hand.
 		Reserve: 3*apiTimeout + time.Second,
 		Logger:  deps.Log(),
+		// A change handed back on its last receive goes to the dead-letter
+		// queue with no execution: the tracker counts it.
+		DeadLetters: tracker, MaxReceives: apmc.DefaultMaxAttempts,
 	}
 	return &Function{Consumer: consumer, Engine: engine}, nil
 }
