@@ -166,7 +166,9 @@ func (s *Server) usersByID(ids []int) []map[string]any {
 	out := make([]map[string]any, 0, len(ids))
 	for _, id := range slices.Compact(ids) {
 		if u, ok := s.users[id]; ok {
-			out = append(out, u.json(s.companies, s.customFields))
+			item := u.json(s.companies, s.customFields)
+			s.addBookingDates(item, id)
+			out = append(out, item)
 		}
 	}
 	return out
