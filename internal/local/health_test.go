@@ -86,7 +86,11 @@ func TestNotificationURLIsToldOncePerChangeOfState(t *testing.T) {
 
 	// Many permanent failures: one notification.
 	const failures = 8
-	s.Mailchimp.InjectFaults(sbmc.FaultRule{Kind: sbmc.FaultStatus, Status: http.StatusBadRequest, Title: "Invalid Resource", Method: http.MethodPut, Count: failures})
+	// Aimed at each member, so the write fails whether it goes out alone
+	// or in a batch call with others.
+	for i := range failures {
+		s.Mailchimp.InjectFaults(sbmc.FaultRule{Kind: sbmc.FaultStatus, Status: http.StatusBadRequest, Title: "Invalid Resource", Member: fmt.Sprintf("failing-%d@example.com", i)})
+	}
 	for i := range failures {
 		createUser(fmt.Sprintf("failing-%d@example.com", i))
 	}
