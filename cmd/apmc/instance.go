@@ -13,7 +13,6 @@ import (
 	"strings"
 
 	"github.com/apmc-sync/apmc/internal/apmc"
-	"github.com/apmc-sync/apmc/internal/ops"
 )
 
 // runInstance dispatches `apmc instance …`.
@@ -234,7 +233,7 @@ func instanceShow(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	var counts []string
 	for _, st := range apmc.Statuses {
-		counts = append(counts, fmt.Sprintf("%s %s", st, ops.CountText(sum.Last24h[st], sum.CountCap)))
+		counts = append(counts, fmt.Sprintf("%s %s", st, sum.Count(st)))
 	}
 	tb.row("last 24 hours", strings.Join(counts, ", "))
 	if sum.DeadLetters >= 0 {

@@ -67,3 +67,16 @@ func (q ExecutionQuery) PageSize() int {
 	}
 	return q.Limit
 }
+
+// ExecutionTally is what one bounded read of an instance's newest
+// executions tells of their statuses.
+type ExecutionTally struct {
+	// Counts counts the executions read by status.
+	Counts map[Status]int
+	// Newest is, by status, when the newest execution read with it started.
+	Newest map[Status]time.Time
+	// Complete says every execution of the period was read; otherwise the
+	// counts are lower bounds and a status missing from Newest may still
+	// have older executions.
+	Complete bool
+}

@@ -139,7 +139,7 @@ var funcs = template.FuncMap{
 	"execURL":     execURL,
 	"timelineURL": timelineURL,
 	"count": func(sum ops.Summary, s string) string {
-		return ops.CountText(sum.Last24h[apmc.Status(s)], sum.CountCap)
+		return sum.Count(apmc.Status(s))
 	},
 	"capped": ops.CountText,
 	"rows": func(instanceID, tableID string, list []apmc.Execution) executionRows {

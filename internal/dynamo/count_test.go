@@ -2,6 +2,8 @@ package dynamo
 
 import (
 	"context"
+	"maps"
+	"slices"
 	"testing"
 	"time"
 
@@ -58,6 +60,67 @@ func TestExecutionStoreCount(t *testing.T) {
 		}
 		if _, err := store.CountExecutions(ctx, "", apmc.ExecutionQuery{}); !apmc.IsInvalid(err) {
 			t.Errorf("CountExecutions(\"\") error = %v, want invalid", err)
+		}
+	})
+}
+
+// TallyStatuses counts the statuses of the newest executions in one read,
+// says whether it read them all, and knows the newest of each status.
+func TestExecutionStoreTallyStatuses(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		ctx := context.Background()
+		tables := newTables(t, b.client)
+		store := NewExecutionStore(b.client, tables.Executions)
+		seeded := seedExecutions(t, store)
+		minute := func(i int) time.Time { return t0.Add(time.Duration(i) * time.Minute) }
+		newestFirst := slices.Clone(seeded)
+		slices.SortFunc(newestFirst, func(a, b apmc.Execution) int { return b.StartedAt.Compare(a.StartedAt) })
+
+		for _, tc := range []struct {
+			name string
+			from time.Time
+			max  int
+		}{
+			{"every execution", time.Time{}, 1000},
+			{"from a time", minute(4), 1000},
+			{"the newest few", time.Time{}, 3},
+			{"exactly as many as there are", time.Time{}, len(seeded)},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				var inRange []apmc.Execution
+				for _, e := range newestFirst {
+					if matches(e, apmc.ExecutionQuery{From: tc.from}) {
+						inRange = append(inRange, e)
+					}
+				}
+				read := inRange[:min(tc.max, len(inRange))]
+				wantCounts := map[apmc.Status]int{}
+				wantNewest := map[apmc.Status]time.Time{}
+				for _, e := range read {
+					wantCounts[e.Status]++
+					if e.StartedAt.After(wantNewest[e.Status]) {
+						wantNewest[e.Status] = e.StartedAt
+					}
+				}
+				got, err := store.TallyStatuses(ctx, "inst-1", tc.from, tc.max)
+				if err != nil {
+					t.Fatalf("TallyStatuses error = %v", err)
+				}
+				if !maps.Equal(got.Counts, wantCounts) {
+					t.Errorf("counts = %v, want %v", got.Counts, wantCounts)
+				}
+				if !maps.EqualFunc(got.Newest, wantNewest, time.Time.Equal) {
+					t.Errorf("newest = %v, want %v", got.Newest, wantNewest)
+				}
+				// Reading exactly as many as there are may or may not tell
+				// that none is left.
+				if tc.max > len(inRange) && !got.Complete || tc.max < len(inRange) && got.Complete {
+					t.Errorf("complete = %v after reading at most %d of %d", got.Complete, tc.max, len(inRange))
+				}
+			})
+		}
+		if _, err := store.TallyStatuses(ctx, "", time.Time{}, 10); !apmc.IsInvalid(err) {
+			t.Errorf("TallyStatuses(\"\") error = %v, want invalid", err)
 		}
 	})
 }

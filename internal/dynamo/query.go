@@ -19,6 +19,10 @@ import (
 // filters discard most items; the page then ends early with a cursor.
 const maxQueryRequests = 20
 
+// filteredReadSize is how many executions one request reads at least when
+// filters decide which of them a page keeps.
+const filteredReadSize = 200
+
 // executionPlan says where a query is served from.
 type executionPlan struct {
 	index  string // "" for the table
@@ -155,6 +159,11 @@ func (s *ExecutionStore) executionsPage(ctx context.Context, instanceID string, 
 	size := q.PageSize()
 	in.ScanIndexForward = aws.Bool(q.OldestFirst)
 	in.Limit = aws.Int32(int32(size))
+	if _, filters := planExecutions(instanceID, q); len(filters) > 0 {
+		// Filters discard some of what a request reads: read more at a time
+		// (the cursor is the last execution returned, not the last read).
+		in.Limit = aws.Int32(int32(max(size, filteredReadSize)))
+	}
 	if after != "" {
 		in.ExclusiveStartKey = plan.startKey(instanceID, after)
 	}

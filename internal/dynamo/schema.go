@@ -31,11 +31,12 @@ const (
 var ExecutionIndexAttributes = []string{"status", "flow", "origin", "changed", AttrExpiresAt}
 
 // IndexedStatuses are the statuses the by_status index holds: the few an
-// operator looks for among many (failures, held changes, skipped ones).
+// operator looks for among many (failures, contacts Mailchimp will not
+// take, held changes, skipped ones).
 // Succeeded and suppressed executions, most of them, are listed from the
 // table with a filter instead, so they cost no index write; so are the
 // executions of one flow (half of them), which have no index.
-var IndexedStatuses = []apmc.Status{apmc.StatusFailed, apmc.StatusHeld, apmc.StatusSkipped}
+var IndexedStatuses = []apmc.Status{apmc.StatusFailed, apmc.StatusBlocked, apmc.StatusHeld, apmc.StatusSkipped}
 
 // Global secondary index names. The executions table's indexes project
 // ExecutionIndexAttributes; by_user projects the keys only, as a contact is

@@ -3,6 +3,7 @@ package ops_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -134,5 +135,67 @@ func TestHealthsRequestsAreBounded(t *testing.T) {
 	}
 	if n := dl.n.Load(); n != 1 {
 		t.Errorf("Healths read the dead-letter depth %d times, want once", n)
+	}
+}
+
+// TestSummaryCountsInOneRead: the summary reads the newest executions'
+// statuses once. When those are all of the day's, every count is exact;
+// when there are more, the statuses an index counts are counted exactly and
+// the others are shown as lower bounds ("N+").
+func TestSummaryCountsInOneRead(t *testing.T) {
+	ctx := context.Background()
+	s := newStack(t)
+	now := time.Now().UTC()
+	in := apmc.Instance{
+		ID: "busy", Name: "busy", State: apmc.StateEnabled, Direction: apmc.DirectionBoth, StatusIfNew: "subscribed",
+		MailchimpListID: "list", AccessplanitBaseURL: "http://127.0.0.1:9/api/v2", DefaultCompanyID: "3",
+		Mappings: apmc.DefaultMappings(), Secrets: apmc.Secrets{MailchimpAPIKey: "mc-key-0123-us21", AccessplanitAPIKey: "ap-key-4567"},
+	}
+	if err := s.instances.Create(ctx, in); err != nil {
+		t.Fatalf("Create error = %v", err)
+	}
+	// Newest first: 6 succeeded, then 4 failed, then 10 succeeded more.
+	statuses := slices.Concat(slices.Repeat([]apmc.Status{apmc.StatusSucceeded}, 6), slices.Repeat([]apmc.Status{apmc.StatusFailed}, 4), slices.Repeat([]apmc.Status{apmc.StatusSucceeded}, 10))
+	for j, st := range statuses {
+		at := now.Add(-time.Duration(j+1) * time.Minute)
+		e := apmc.Execution{ID: apmc.NewExecutionID(at), InstanceID: in.ID, ChangeID: fmt.Sprintf("c%d", j), Flow: apmc.FlowToMailchimp,
+			Event: apmc.EventUpdated, Origin: apmc.OriginWebhook, Attempt: 1, Status: st, Contact: fmt.Sprintf("p%d@example.com", j),
+			StartedAt: at, FinishedAt: at, Steps: []apmc.Step{}, Logs: []apmc.LogLine{}, ExpiresAt: at.Add(24 * time.Hour)}
+		if err := s.executions.SaveExecution(ctx, e); err != nil {
+			t.Fatalf("SaveExecution error = %v", err)
+		}
+	}
+	for _, tc := range []struct {
+		name                 string
+		limit                int
+		succeeded, failed    string
+		wantAtLeastSucceeded bool
+	}{
+		{"all read", 100, "16", "4", false},
+		{"the newest eight read", 8, "6+", "4", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			svc := &ops.Service{Instances: s.instances, Executions: s.executions, Bounds: ops.Bounds{MaxCount: tc.limit}}
+			sum, err := svc.Summary(ctx, in.ID)
+			if err != nil {
+				t.Fatalf("Summary error = %v", err)
+			}
+			if got := sum.Count(apmc.StatusSucceeded); got != tc.succeeded {
+				t.Errorf("succeeded = %s, want %s", got, tc.succeeded)
+			}
+			if got := sum.Count(apmc.StatusFailed); got != tc.failed {
+				t.Errorf("failed = %s, want %s (counted through the index)", got, tc.failed)
+			}
+			if got := slices.Contains(sum.AtLeast, apmc.StatusSucceeded); got != tc.wantAtLeastSucceeded {
+				t.Errorf("AtLeast = %v, want succeeded in it: %v", sum.AtLeast, tc.wantAtLeastSucceeded)
+			}
+			h, err := svc.HealthOf(ctx, sum)
+			if err != nil {
+				t.Fatalf("HealthOf error = %v", err)
+			}
+			if want := now.Add(-time.Minute); h.LastSuccessAt == nil || !h.LastSuccessAt.Equal(want.Truncate(time.Millisecond)) && h.LastSuccessAt.Sub(want).Abs() > time.Second {
+				t.Errorf("last success = %v, want %v", h.LastSuccessAt, want)
+			}
+		})
 	}
 }

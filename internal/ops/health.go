@@ -3,6 +3,7 @@ package ops
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -100,6 +101,22 @@ func (s *Service) HealthOf(ctx context.Context, sum Summary) (Health, error) {
 		return Health{}, fmt.Errorf("count the held changes of instance %s: %w", in.ID, err)
 	}
 	h.Held = held
+	if tally, ok := s.Executions.(StatusTally); ok && sum.tallied {
+		// The summary read the newest executions of the last 24 hours: the
+		// newest success among them is the last one. With none there, the
+		// newest CountCap executions of any age are read the same way.
+		h.LastSuccessAt = sum.lastSuccess
+		if h.LastSuccessAt == nil {
+			t, err := tally.TallyStatuses(ctx, in.ID, time.Time{}, h.CountCap)
+			if err != nil {
+				return Health{}, fmt.Errorf("read the last successful execution of instance %s: %w", in.ID, err)
+			}
+			if at, ok := t.Newest[apmc.StatusSucceeded]; ok {
+				h.LastSuccessAt = &at
+			}
+		}
+		return h, nil
+	}
 	ok, _, err := s.Executions.Executions(ctx, in.ID, apmc.ExecutionQuery{Status: apmc.StatusSucceeded, Limit: 1})
 	if err != nil {
 		return Health{}, fmt.Errorf("read the last successful execution of instance %s: %w", in.ID, err)
@@ -109,6 +126,16 @@ func (s *Service) HealthOf(ctx context.Context, sum Summary) (Health, error) {
 		h.LastSuccessAt = &t
 	}
 	return h, nil
+}
+
+// Count shows the summary's count of a status over the last 24 hours:
+// "N+" when it is a lower bound (it reached CountCap, or it was counted
+// among the newest executions only).
+func (s Summary) Count(st apmc.Status) string {
+	if slices.Contains(s.AtLeast, st) {
+		return fmt.Sprintf("%d+", s.Last24h[st])
+	}
+	return CountText(s.Last24h[st], s.CountCap)
 }
 
 // CountText shows a count that stops at limit: "1000+" when it reached it.

@@ -83,6 +83,15 @@ type Summary struct {
 	Last24h map[apmc.Status]int `json:"last_24h"`
 	// CountCap is where counting stops (Bounds.MaxCount).
 	CountCap int `json:"count_cap"`
+	// AtLeast names the statuses whose count is a lower bound: counted
+	// among the newest CountCap executions of the 24 hours only (an
+	// instance with more). Shown as "N+".
+	AtLeast []apmc.Status `json:"at_least,omitempty"`
+
+	// tallied says the counts came from one read of the newest executions,
+	// which found lastSuccess (nil: no success among them).
+	tallied     bool
+	lastSuccess *time.Time
 	// DeadLetters is the depth of the deployment's one dead-letter queue,
 	// shared by every instance (-1 when unknown): it is the same number in
 	// every summary, not a count of this instance's changes.
@@ -90,6 +99,67 @@ type Summary struct {
 	// LastReconcile is the instance's newest reconciliation, with its
 	// counts; nil when none is recorded.
 	LastReconcile *reconcile.Run `json:"last_reconcile,omitempty"`
+}
+
+// StatusTally is an execution store that counts every status in one
+// bounded pass; *dynamo.ExecutionStore is one.
+type StatusTally interface {
+	// TallyStatuses reads the statuses of at most max executions started
+	// at or after from, newest first.
+	TallyStatuses(ctx context.Context, instanceID string, from time.Time, max int) (apmc.ExecutionTally, error)
+	// CountedByIndex reports whether CountExecutions counts the status
+	// exactly (through an index) rather than through a filter.
+	CountedByIndex(st apmc.Status) bool
+}
+
+// countLast24h fills the summary's counts of the last 24 hours. With a
+// StatusTally it reads the newest CountCap executions' statuses once: when
+// those are all the day's executions every count is exact; otherwise the
+// statuses an index counts are counted (each up to CountCap) and the others
+// keep the tally as a lower bound (AtLeast). Without one, it counts each
+// status.
+func (s *Service) countLast24h(ctx context.Context, id string, sum *Summary) error {
+	from := s.now().Add(-24 * time.Hour)
+	count := func(st apmc.Status) error {
+		n, err := s.Executions.CountExecutions(ctx, id, apmc.ExecutionQuery{Status: st, From: from, Limit: sum.CountCap})
+		if err != nil {
+			return fmt.Errorf("count %s executions of instance %s: %w", st, id, err)
+		}
+		sum.Last24h[st] = n
+		return nil
+	}
+	tally, ok := s.Executions.(StatusTally)
+	if !ok {
+		for _, st := range apmc.Statuses {
+			if err := count(st); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	t, err := tally.TallyStatuses(ctx, id, from, sum.CountCap)
+	if err != nil {
+		return fmt.Errorf("count the executions of instance %s: %w", id, err)
+	}
+	counts, complete := t.Counts, t.Complete
+	if at, ok := t.Newest[apmc.StatusSucceeded]; ok {
+		sum.lastSuccess = &at
+	}
+	sum.tallied = true
+	for _, st := range apmc.Statuses {
+		switch {
+		case complete:
+			sum.Last24h[st] = counts[st]
+		case tally.CountedByIndex(st):
+			if err := count(st); err != nil {
+				return err
+			}
+		default:
+			sum.Last24h[st] = counts[st]
+			sum.AtLeast = append(sum.AtLeast, st)
+		}
+	}
+	return nil
 }
 
 // Summary returns the instance's summary.
@@ -127,12 +197,8 @@ func (s *Service) summaryOf(ctx context.Context, in apmc.Instance, depth int) (S
 		t := latest[0].StartedAt
 		sum.LastExecutionAt, sum.LastStatus = &t, latest[0].Status
 	}
-	for _, st := range apmc.Statuses {
-		n, err := s.Executions.CountExecutions(ctx, id, apmc.ExecutionQuery{Status: st, From: s.now().Add(-24 * time.Hour), Limit: sum.CountCap})
-		if err != nil {
-			return Summary{}, fmt.Errorf("count %s executions of instance %s: %w", st, id, err)
-		}
-		sum.Last24h[st] = n
+	if err := s.countLast24h(ctx, id, &sum); err != nil {
+		return Summary{}, err
 	}
 	if s.Reconciles != nil {
 		run, err := s.Reconciles.LastRun(ctx, id)
