@@ -177,7 +177,7 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 // its Lambda function's main calls.
 type functions struct {
 	ingestAccessplanit, ingestMailchimp http.Handler
-	sync                                *queue.Consumer
+	sync                                *syncapp.Function
 	executions                          http.Handler
 	backfill                            *backfillapp.Function
 }
@@ -235,7 +235,7 @@ func (s *Stack) buildFunctions(ctx context.Context, cfg Config, clients app.Clie
 	if err != nil {
 		return fns, fmt.Errorf("build the sync function: %w", err)
 	}
-	fns.sync = syncFn.Consumer
+	fns.sync = syncFn
 
 	s.Reconcile, err = reconcileapp.New(reconcileapp.Config{
 		InstancesTable: tables.Instances, ContactsTable: tables.Contacts, QueueURL: s.Queues.ChangesURL, KMSKeyID: keyID,
