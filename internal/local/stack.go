@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -229,8 +228,7 @@ func (s *Stack) buildFunctions(ctx context.Context, cfg Config, clients app.Clie
 		RetryBase: cfg.RetryBase, APITimeout: cfg.APITimeout, MailchimpMaxConnections: cfg.MailchimpMaxConnections, Parallel: cfg.Parallel,
 		HealthPolicy: cfg.HealthPolicy,
 		SingleWrites: cfg.SingleWrites,
-		// No CloudWatch reads the metric records here.
-		Metrics: io.Discard,
+		Metrics:      cfg.Metrics,
 	}, deps)
 	if err != nil {
 		return fns, fmt.Errorf("build the sync function: %w", err)
