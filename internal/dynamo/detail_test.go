@@ -138,3 +138,16 @@ func TestUnpackDetailRefusesUnknownFormats(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkPackDetail compresses a synced change's execution detail, as
+// every save does.
+func BenchmarkPackDetail(b *testing.B) {
+	e := fullExecution(t0)
+	d := executionDetail{ChangeID: e.ChangeID, Event: e.Event, Attempt: e.Attempt, Contact: e.Contact,
+		ConfigVersion: e.ConfigVersion, StartedAt: e.StartedAt, FinishedAt: e.FinishedAt, Steps: e.Steps, Logs: e.Logs, Change: e.Change}
+	for b.Loop() {
+		if _, err := packDetail(d); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
