@@ -1,12 +1,10 @@
 package local_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,24 +12,12 @@ import (
 	"github.com/apmc-sync/apmc/internal/local"
 )
 
-// countingWriter counts the bytes and lines written to it and keeps them.
-type countingWriter struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (w *countingWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.buf.Write(p)
-}
-
 // take returns what was written since the last take.
-func (w *countingWriter) take() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	s := w.buf.String()
-	w.buf.Reset()
+func (b *lockedBuffer) take() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	s := b.buf.String()
+	b.buf.Reset()
 	return s
 }
 
@@ -44,7 +30,7 @@ func (w *countingWriter) take() string {
 // section 5 (go test -count=1 -run TestLogBytesPerChange -v ./internal/local).
 func TestLogBytesPerChange(t *testing.T) {
 	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
-	var logs, metrics countingWriter
+	var logs, metrics lockedBuffer
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	s, err := local.Start(ctx, local.Config{
@@ -97,18 +83,11 @@ func TestLogBytesPerChange(t *testing.T) {
 // waitCount waits until the demo instance has at least n executions of status.
 func waitCount(t *testing.T, s *local.Stack, status apmc.Status, n int) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	waitFor(t, fmt.Sprintf("%d %s executions", n, status), func() bool {
 		got, err := s.Executions.CountExecutions(context.Background(), s.Info.InstanceID, apmc.ExecutionQuery{Status: status})
 		if err != nil {
 			t.Fatalf("CountExecutions() error = %v", err)
 		}
-		if got >= n {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d %s executions after 30 s, want %d", got, status, n)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return got >= n
+	})
 }
