@@ -10,9 +10,9 @@ import (
 func TestFunctionsRuntime(t *testing.T) {
 	s := mustLoadStack(t)
 	for _, id := range functionIDs {
-		logging := "{ApplicationLogLevel: !Ref LogLevel, LogFormat: JSON}"
+		logging := "{ApplicationLogLevel: !Ref LogLevel, LogFormat: JSON, SystemLogLevel: WARN}"
 		if id == "SyncFunction" { // never above INFO (TestSyncLogLevelKeepsMetrics)
-			logging = "{ApplicationLogLevel: !If [LogLevelAboveInfo, INFO, !Ref LogLevel], LogFormat: JSON}"
+			logging = "{ApplicationLogLevel: !If [LogLevelAboveInfo, INFO, !Ref LogLevel], LogFormat: JSON, SystemLogLevel: INFO}"
 		}
 		tests := []struct {
 			key  string

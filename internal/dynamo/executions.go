@@ -28,42 +28,37 @@ func NewExecutionStore(client *dynamodb.Client, table string) *ExecutionStore {
 	return &ExecutionStore{client: client, table: table, now: time.Now}
 }
 
-// executionItem is an execution as stored, with the partition keys of the
-// three indexes. contact_key is left out when the contact is unknown, so
-// such executions stay out of the by_contact index.
+// executionItem is an execution as stored: in plain attributes the keys,
+// the partition keys of the indexes and what the indexes project and the
+// queries filter on (ExecutionIndexAttributes); everything else in one
+// compressed binary attribute, detail, which keeps most executions under
+// DynamoDB's 1 KB write unit. contact_key is left out when the contact is
+// unknown, so such executions stay out of the by_contact index.
 type executionItem struct {
-	InstanceID    string         `json:"instance_id"`
-	ExecutionID   string         `json:"execution_id"`
-	ChangeID      string         `json:"change_id"`
-	Flow          apmc.Flow      `json:"flow"`
-	Event         apmc.Event     `json:"event"`
-	Origin        apmc.Origin    `json:"origin"`
-	Attempt       int            `json:"attempt"`
-	OriginalID    string         `json:"original_id,omitempty"`
-	Status        apmc.Status    `json:"status"`
-	Changed       bool           `json:"changed"`
-	Contact       string         `json:"contact,omitempty"`
-	Reason        string         `json:"reason,omitempty"`
-	Error         string         `json:"error,omitempty"`
-	Retryable     bool           `json:"retryable,omitempty"`
-	ConfigVersion int            `json:"config_version"`
-	StartedAt     time.Time      `json:"started_at"`
-	FinishedAt    time.Time      `json:"finished_at"`
-	Steps         []apmc.Step    `json:"steps"`
-	Logs          []apmc.LogLine `json:"logs"`
-	Change        *apmc.Change   `json:"change,omitempty"`
-	ExpiresAt     int64          `json:"expires_at,omitempty"`
-	ContactKey    string         `json:"contact_key,omitempty"`
-	StatusKey     string         `json:"status_key,omitempty"`
+	InstanceID  string      `json:"instance_id"`
+	ExecutionID string      `json:"execution_id"`
+	Flow        apmc.Flow   `json:"flow"`
+	Origin      apmc.Origin `json:"origin"`
+	Status      apmc.Status `json:"status"`
+	Changed     bool        `json:"changed"`
+	Detail      []byte      `json:"detail,omitempty"`
+	ExpiresAt   int64       `json:"expires_at,omitempty"`
+	ContactKey  string      `json:"contact_key,omitempty"`
+	StatusKey   string      `json:"status_key,omitempty"`
 }
 
-func toExecutionItem(e apmc.Execution) executionItem {
+func toExecutionItem(e apmc.Execution) (executionItem, error) {
+	detail, err := packDetail(executionDetail{
+		ChangeID: e.ChangeID, Event: e.Event, Attempt: e.Attempt, OriginalID: e.OriginalID, Contact: e.Contact,
+		Reason: e.Reason, Error: e.Error, Retryable: e.Retryable, ConfigVersion: e.ConfigVersion,
+		StartedAt: e.StartedAt, FinishedAt: e.FinishedAt, Steps: e.Steps, Logs: e.Logs, Change: e.Change,
+	})
+	if err != nil {
+		return executionItem{}, err
+	}
 	it := executionItem{
-		InstanceID: e.InstanceID, ExecutionID: e.ID, ChangeID: e.ChangeID, Flow: e.Flow, Event: e.Event,
-		Origin: e.Origin, Attempt: e.Attempt, OriginalID: e.OriginalID, Status: e.Status, Changed: e.Changed,
-		Contact: e.Contact, Reason: e.Reason, Error: e.Error, Retryable: e.Retryable,
-		ConfigVersion: e.ConfigVersion, StartedAt: e.StartedAt, FinishedAt: e.FinishedAt,
-		Steps: e.Steps, Logs: e.Logs, Change: e.Change, ExpiresAt: expiresAt(e.ExpiresAt),
+		InstanceID: e.InstanceID, ExecutionID: e.ID, Flow: e.Flow, Origin: e.Origin, Status: e.Status,
+		Changed: e.Changed, Detail: detail, ExpiresAt: expiresAt(e.ExpiresAt),
 	}
 	if slices.Contains(IndexedStatuses, e.Status) {
 		it.StatusKey = compositeKey(e.InstanceID, string(e.Status))
@@ -71,16 +66,17 @@ func toExecutionItem(e apmc.Execution) executionItem {
 	if c := apmc.NormaliseEmail(e.Contact); c != "" {
 		it.ContactKey = compositeKey(e.InstanceID, c)
 	}
-	return it
+	return it, nil
 }
 
-func (it executionItem) execution() apmc.Execution {
+// execution is the stored execution, its detail d.
+func (it executionItem) execution(d executionDetail) apmc.Execution {
 	e := apmc.Execution{
-		ID: it.ExecutionID, InstanceID: it.InstanceID, ChangeID: it.ChangeID, Flow: it.Flow, Event: it.Event,
-		Origin: it.Origin, Attempt: it.Attempt, OriginalID: it.OriginalID, Status: it.Status, Changed: it.Changed,
-		Contact: it.Contact, Reason: it.Reason, Error: it.Error, Retryable: it.Retryable,
-		ConfigVersion: it.ConfigVersion, StartedAt: it.StartedAt, FinishedAt: it.FinishedAt,
-		Steps: it.Steps, Logs: it.Logs, Change: it.Change,
+		ID: it.ExecutionID, InstanceID: it.InstanceID, ChangeID: d.ChangeID, Flow: it.Flow, Event: d.Event,
+		Origin: it.Origin, Attempt: d.Attempt, OriginalID: d.OriginalID, Status: it.Status, Changed: it.Changed,
+		Contact: d.Contact, Reason: d.Reason, Error: d.Error, Retryable: d.Retryable,
+		ConfigVersion: d.ConfigVersion, StartedAt: d.StartedAt, FinishedAt: d.FinishedAt,
+		Steps: d.Steps, Logs: d.Logs, Change: d.Change,
 	}
 	if it.ExpiresAt > 0 {
 		e.ExpiresAt = time.Unix(it.ExpiresAt, 0).UTC()
@@ -125,12 +121,27 @@ func (s *ExecutionStore) Execution(ctx context.Context, instanceID, id string) (
 	return decodeExecution(out.Item)
 }
 
+// decodeExecution decodes an execution item, or an index entry of one
+// (which has no detail).
 func decodeExecution(raw map[string]types.AttributeValue) (apmc.Execution, error) {
 	var it executionItem
 	if err := unmarshalItem(raw, &it); err != nil {
 		return apmc.Execution{}, fmt.Errorf("decode execution item: %w", err)
 	}
-	return it.execution(), nil
+	if len(it.Detail) > 0 {
+		d, err := unpackDetail(it.Detail)
+		if err != nil {
+			return apmc.Execution{}, fmt.Errorf("decode execution %s: %w", it.ExecutionID, err)
+		}
+		return it.execution(d), nil
+	}
+	// Written before detail existed (or an index entry): the detail's
+	// fields, if any, are plain attributes of the same names.
+	var d executionDetail
+	if err := unmarshalItem(raw, &d); err != nil {
+		return apmc.Execution{}, fmt.Errorf("decode execution item: %w", err)
+	}
+	return it.execution(d), nil
 }
 
 // CountExecutions returns how many of an instance's executions match q (its

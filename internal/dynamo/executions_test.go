@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
@@ -87,10 +88,19 @@ func TestExecutionStoreTrimsLargeRecords(t *testing.T) {
 		tables := newTables(t, b.client)
 		store := NewExecutionStore(b.client, tables.Executions)
 		e := sampleExecution("inst-1", t0)
-		big := strings.Repeat("x", 100<<10)
-		e.Steps[0].Output = map[string]any{"body": big}
+		// Random text: records are stored compressed, and repeated
+		// characters would compress to almost nothing.
+		rnd := rand.New(rand.NewPCG(1, 2))
+		noise := func(n int) string {
+			b := make([]byte, n*3/4)
+			for i := range b {
+				b[i] = byte(rnd.Uint32())
+			}
+			return base64.StdEncoding.EncodeToString(b)
+		}
+		e.Steps[0].Output = map[string]any{"body": noise(100 << 10)}
 		for i := range 1500 {
-			e.Logs = append(e.Logs, apmc.LogLine{Time: t0, Level: "debug", Message: fmt.Sprintf("line %d %s", i, strings.Repeat("y", 400))})
+			e.Logs = append(e.Logs, apmc.LogLine{Time: t0, Level: "debug", Message: fmt.Sprintf("line %d %s", i, noise(400))})
 		}
 		if err := store.SaveExecution(ctx, e); err != nil {
 			t.Fatalf("SaveExecution(%d log lines, 100 KB output) error: %v", len(e.Logs), err)

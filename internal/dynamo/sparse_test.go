@@ -21,7 +21,10 @@ func TestStatusIndexIsSparse(t *testing.T) {
 		{apmc.StatusSkipped, "acme#skipped"},
 	}
 	for _, tt := range tests {
-		it := toExecutionItem(apmc.Execution{ID: "01J", InstanceID: "acme", Status: tt.status, StartedAt: time.Now()})
+		it, err := toExecutionItem(apmc.Execution{ID: "01J", InstanceID: "acme", Status: tt.status, StartedAt: time.Now()})
+		if err != nil {
+			t.Fatalf("toExecutionItem() error = %v", err)
+		}
 		if it.StatusKey != tt.want {
 			t.Errorf("status_key of a %s execution = %q, want %q", tt.status, it.StatusKey, tt.want)
 		}

@@ -27,7 +27,7 @@ const (
 // lines from the middle of the log. What was trimmed is noted in a warning
 // log line, so a reader knows the record is incomplete.
 func fitExecution(e apmc.Execution) (map[string]types.AttributeValue, error) {
-	item, err := marshalItem(toExecutionItem(e))
+	item, err := marshalExecution(e)
 	if err != nil || itemSize(item) <= maxItemBytes {
 		return item, err
 	}
@@ -76,7 +76,7 @@ func fitExecution(e apmc.Execution) (map[string]types.AttributeValue, error) {
 				apmc.LogLine{Level: "warn", Message: fmt.Sprintf("%d log lines removed", dropped)}), tail...)
 			notes = append(notes, fmt.Sprintf("%d log lines removed", dropped))
 		}
-		item, err = marshalItem(toExecutionItem(e))
+		item, err = marshalExecution(e)
 		if err != nil {
 			return nil, err
 		}
@@ -88,7 +88,16 @@ func fitExecution(e apmc.Execution) (map[string]types.AttributeValue, error) {
 		Time: e.FinishedAt, Level: "warn",
 		Message: "execution record trimmed to fit DynamoDB's 400 KB item limit: " + strings.Join(notes, "; "),
 	})
-	return marshalItem(toExecutionItem(e))
+	return marshalExecution(e)
+}
+
+// marshalExecution encodes e as an item.
+func marshalExecution(e apmc.Execution) (map[string]types.AttributeValue, error) {
+	it, err := toExecutionItem(e)
+	if err != nil {
+		return nil, err
+	}
+	return marshalItem(it)
 }
 
 // truncate cuts s to at most n bytes on a rune boundary, marking the cut.

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/apmc-sync/apmc/internal/apmc"
 )
 
@@ -97,5 +99,94 @@ func TestEmitWritesEmbeddedMetricFormat(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestHoldWritesOneRecordPerInstance: while a batch holds the records, the
+// executions of one instance make one record, whose sums count them and
+// whose FailedPercent has one value per execution (so its average is still
+// the share that failed for good); more than 100 executions make more
+// records.
+func TestHoldWritesOneRecordPerInstance(t *testing.T) {
+	at := time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC)
+	ok := apmc.Execution{InstanceID: "acme", Status: apmc.StatusSucceeded}
+	failed := apmc.Execution{InstanceID: "acme", Status: apmc.StatusFailed}
+	held := apmc.Execution{InstanceID: "beta", Status: apmc.StatusHeld}
+	var buf bytes.Buffer
+	tr := &Tracker{Instances: noInstances{}, Metrics: &buf, Now: func() time.Time { return at }, Logger: slog.New(slog.DiscardHandler)}
+	ctx := context.Background()
+
+	release := tr.Hold()
+	releaseOther := tr.Hold() // a batch applied at the same time
+	for range 3 {
+		tr.Observe(ctx, ok, false)
+	}
+	tr.Observe(ctx, failed, false) // a final failure
+	tr.Observe(ctx, failed, true)  // dead-lettered
+	tr.Observe(ctx, held, false)   // another instance
+	tr.DeadLettered(ctx, "gamma")  // no execution
+	for range maxValues + 5 {      // more than one record holds
+		tr.Observe(ctx, apmc.Execution{InstanceID: "delta", Status: apmc.StatusSucceeded}, false)
+	}
+	releaseOther()
+	if buf.Len() != 0 {
+		t.Fatalf("records written while a batch still holds them: %s", buf.String())
+	}
+	release()
+	release() // a second release changes nothing
+
+	type got struct {
+		executions, failed, held, deadLettered float64
+		failedPercent                          []float64
+		metrics                                int
+	}
+	records := map[string][]got{}
+	sc := bufio.NewScanner(&buf)
+	for sc.Scan() {
+		var rec map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &rec); err != nil {
+			t.Fatalf("record %s is not JSON: %v", sc.Text(), err)
+		}
+		var meta struct {
+			Aws struct {
+				CloudWatchMetrics []struct{ Metrics []struct{ Name string } }
+			} `json:"_aws"`
+		}
+		_ = json.Unmarshal(sc.Bytes(), &meta)
+		g := got{metrics: len(meta.Aws.CloudWatchMetrics[0].Metrics)}
+		g.executions, _ = rec[MetricExecutions].(float64)
+		g.failed, _ = rec[MetricFailed].(float64)
+		g.held, _ = rec[MetricHeld].(float64)
+		g.deadLettered, _ = rec[MetricDeadLettered].(float64)
+		switch v := rec[MetricFailedPercent].(type) {
+		case float64:
+			g.failedPercent = []float64{v}
+		case []any:
+			for _, x := range v {
+				f, _ := x.(float64)
+				g.failedPercent = append(g.failedPercent, f)
+			}
+		}
+		id, _ := rec[DimensionInstance].(string)
+		records[id] = append(records[id], g)
+	}
+	want := map[string][]got{
+		"acme":  {{executions: 5, failed: 2, deadLettered: 1, failedPercent: []float64{0, 0, 0, 100, 100}, metrics: len(Metrics)}},
+		"beta":  {{executions: 1, held: 1, failedPercent: []float64{0}, metrics: len(Metrics)}},
+		"gamma": {{deadLettered: 1, metrics: 1}},
+		"delta": {
+			{executions: maxValues, failedPercent: make([]float64, maxValues), metrics: len(Metrics)},
+			{executions: 5, failedPercent: make([]float64, 5), metrics: len(Metrics)},
+		},
+	}
+	if diff := cmp.Diff(want, records, cmp.AllowUnexported(got{})); diff != "" {
+		t.Errorf("records (-want +got):\n%s", diff)
+	}
+
+	// With no hold, each execution is written at once.
+	buf.Reset()
+	tr.Observe(ctx, ok, false)
+	if n := bytes.Count(buf.Bytes(), []byte("\n")); n != 1 {
+		t.Errorf("records after one execution with no hold = %d, want 1", n)
 	}
 }

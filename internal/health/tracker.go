@@ -58,8 +58,13 @@ type Tracker struct {
 	// instance: the cached instance may hold an older one until it
 	// expires.
 	known map[string]apmc.Health
-	// out serialises the metric records, so lines never interleave.
+	// out serialises the metric records, so lines never interleave, and
+	// guards holds and pending.
 	out sync.Mutex
+	// holds counts the Holds not yet released; while there are any, the
+	// tallies wait in pending, by instance.
+	holds   int
+	pending map[string]*tally
 }
 
 var _ apmc.Observer = (*Tracker)(nil)
@@ -73,13 +78,13 @@ const conflictTries = 3
 // recording its outcome and the rest of the batch.
 const notifyMargin = time.Second
 
-// Observe emits the execution's metrics and, when it changes its
+// Observe counts the execution in the metrics and, when it changes its
 // instance's health, stores the change and sends the notification. It
 // never fails the execution: problems are logged.
 func (t *Tracker) Observe(ctx context.Context, e apmc.Execution, retried bool) {
 	now := t.now()
 	o := apmc.OutcomeOf(e, retried)
-	t.emit(executionRecord(now, e, o))
+	t.count(now, e.InstanceID, func(c *tally) { c.addExecution(e, o) })
 	in, err := t.Instances.Instance(ctx, e.InstanceID)
 	if err != nil {
 		return // no such instance: nothing to keep
@@ -97,7 +102,7 @@ func (t *Tracker) Observe(ctx context.Context, e apmc.Execution, retried bool) {
 // dead-letter queue with no execution, so it is counted and announced here.
 func (t *Tracker) DeadLettered(ctx context.Context, instanceID string) {
 	now := t.now()
-	t.emit(deadLetterRecord(now, instanceID))
+	t.count(now, instanceID, func(c *tally) { c.deadLettered++ })
 	in, err := t.Instances.Instance(ctx, instanceID)
 	if err != nil {
 		return

@@ -58,6 +58,7 @@ func (h *accessplanitHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) 
 		writeError(w, log, err)
 		return
 	}
-	log.Info("change queued", "change_id", change.ID, "event", string(change.Event), "user_id", change.UserID)
+	// Debug: the execution records it; at INFO it would cost log bytes per change.
+	log.Debug("change queued", "change_id", change.ID, "event", string(change.Event), "user_id", change.UserID)
 	writeJSON(w, http.StatusAccepted, response{Status: "queued", ChangeID: change.ID})
 }

@@ -2,6 +2,7 @@ package local
 
 import (
 	"context"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -85,6 +86,9 @@ type Config struct {
 	ReconcileInterval time.Duration
 
 	Logger *slog.Logger
+	// Metrics receives the sync function's embedded-metric-format records
+	// (default: discarded, as no CloudWatch reads them here).
+	Metrics io.Writer
 }
 
 func (c *Config) defaults() {
@@ -117,6 +121,9 @@ func (c *Config) defaults() {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Metrics == nil {
+		c.Metrics = io.Discard
 	}
 }
 

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -177,7 +176,7 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 // its Lambda function's main calls.
 type functions struct {
 	ingestAccessplanit, ingestMailchimp http.Handler
-	sync                                *queue.Consumer
+	sync                                *syncapp.Function
 	executions                          http.Handler
 	backfill                            *backfillapp.Function
 }
@@ -229,13 +228,12 @@ func (s *Stack) buildFunctions(ctx context.Context, cfg Config, clients app.Clie
 		RetryBase: cfg.RetryBase, APITimeout: cfg.APITimeout, MailchimpMaxConnections: cfg.MailchimpMaxConnections, Parallel: cfg.Parallel,
 		HealthPolicy: cfg.HealthPolicy,
 		SingleWrites: cfg.SingleWrites,
-		// No CloudWatch reads the metric records here.
-		Metrics: io.Discard,
+		Metrics:      cfg.Metrics,
 	}, deps)
 	if err != nil {
 		return fns, fmt.Errorf("build the sync function: %w", err)
 	}
-	fns.sync = syncFn.Consumer
+	fns.sync = syncFn
 
 	s.Reconcile, err = reconcileapp.New(reconcileapp.Config{
 		InstancesTable: tables.Instances, ContactsTable: tables.Contacts, QueueURL: s.Queues.ChangesURL, KMSKeyID: keyID,

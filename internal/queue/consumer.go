@@ -221,7 +221,8 @@ func (c *Consumer) handle(ctx context.Context, r events.SQSMessage, reads *apmc.
 	if exec.Status == apmc.StatusFailed {
 		log.Error("change failed permanently", "error", exec.Error)
 	} else {
-		log.Info("change applied", "changed", exec.Changed)
+		// Debug: the execution records it; at INFO it would cost log bytes per change.
+		log.Debug("change applied", "changed", exec.Changed)
 	}
 	return true
 }

@@ -5,9 +5,12 @@
 package syncapp
 
 import (
+	"context"
 	"errors"
 	"io"
 	"time"
+
+	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/apmc-sync/apmc/internal/apmc"
 	"github.com/apmc-sync/apmc/internal/app"
@@ -101,11 +104,21 @@ func (c Config) Validate() error {
 
 // Function is the sync function, built.
 type Function struct {
-	// Consumer applies a batch of the changes queue: Lambda's handler
-	// (Consumer.Handle), and the local stack's poller's.
+	// Consumer applies a batch of the changes queue.
 	Consumer *queue.Consumer
 	// Engine applies one change; the benchmarks drive it directly.
 	Engine *apmc.Engine
+	// tracker keeps the executions' metrics and the instances' health.
+	tracker *health.Tracker
+}
+
+// Handle applies a batch of the changes queue: Lambda's handler, and the
+// local stack's poller's. The batch's metric records are written when it
+// ends, one per instance.
+func (f *Function) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+	release := f.tracker.Hold()
+	defer release()
+	return f.Consumer.Handle(ctx, ev)
 }
 
 // New builds the sync function.
@@ -154,5 +167,5 @@ func New(cfg Config, deps app.Deps) (*Function, error) {
 		// queue with no execution: the tracker counts it.
 		DeadLetters: tracker, MaxReceives: apmc.DefaultMaxAttempts,
 	}
-	return &Function{Consumer: consumer, Engine: engine}, nil
+	return &Function{Consumer: consumer, Engine: engine, tracker: tracker}, nil
 }
