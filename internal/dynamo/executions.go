@@ -203,8 +203,12 @@ func (s *ExecutionStore) TallyStatuses(ctx context.Context, instanceID string, f
 		return t, nil
 	}
 	in.ScanIndexForward = aws.Bool(false)
-	in.ProjectionExpression = aws.String("#tally_status, #tally_started")
+	// The status, and the start time: in the compressed detail, or a
+	// plain attribute of an item written before it existed.
+	in.ProjectionExpression = aws.String("#tally_id, #tally_status, #tally_detail, #tally_started")
+	in.ExpressionAttributeNames["#tally_id"] = AttrExecutionID
 	in.ExpressionAttributeNames["#tally_status"] = "status"
+	in.ExpressionAttributeNames["#tally_detail"] = "detail"
 	in.ExpressionAttributeNames["#tally_started"] = "started_at"
 	read := 0
 	for {
@@ -215,11 +219,8 @@ func (s *ExecutionStore) TallyStatuses(ctx context.Context, instanceID string, f
 		}
 		read += int(out.ScannedCount)
 		for _, item := range out.Items {
-			var row struct {
-				Status    apmc.Status `json:"status"`
-				StartedAt time.Time   `json:"started_at"`
-			}
-			if err := unmarshalItem(item, &row); err != nil {
+			row, err := decodeExecution(item)
+			if err != nil {
 				return t, fmt.Errorf("tally executions of instance %s: %w", instanceID, err)
 			}
 			t.Counts[row.Status]++
