@@ -27,5 +27,5 @@ func main() {
 	if err != nil {
 		edge.Fail(log, err)
 	}
-	lambda.Start(function.Consumer.Handle)
+	lambda.Start(function.Handle)
 }

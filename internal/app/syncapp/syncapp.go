@@ -5,9 +5,12 @@
 package syncapp
 
 import (
+	"context"
 	"errors"
 	"io"
 	"time"
+
+	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/apmc-sync/apmc/internal/apmc"
 	"github.com/apmc-sync/apmc/internal/app"
@@ -101,11 +104,24 @@ func (c Config) Validate() error {
 
 // Function is the sync function, built.
 type Function struct {
-	// Consumer applies a batch of the changes queue: Lambda's handler
-	// (Consumer.Handle), and the local stack's poller's.
+	// Consumer applies a batch of the changes queue: the local stack's
+	// poller's handler; Lambda's is Handle.
 	Consumer *queue.Consumer
 	// Engine applies one change; the benchmarks drive it directly.
 	Engine *apmc.Engine
+	// budget is the Mailchimp budget the engine's requests share.
+	budget *dynamo.MailchimpBudget
+}
+
+// Handle is Lambda's handler: it applies the batch (Consumer.Handle), then
+// gives back every Mailchimp budget slot the function kept for its next
+// request before it returns, as Lambda freezes the environment then and a
+// kept slot would stay out of the other functions' reach until its lease
+// ran out.
+func (f *Function) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+	res, err := f.Consumer.Handle(ctx, ev)
+	f.budget.Flush(ctx)
+	return res, err
 }
 
 // New builds the sync function.
@@ -154,5 +170,5 @@ func New(cfg Config, deps app.Deps) (*Function, error) {
 		// queue with no execution: the tracker counts it.
 		DeadLetters: tracker, MaxReceives: apmc.DefaultMaxAttempts,
 	}
-	return &Function{Consumer: consumer, Engine: engine}, nil
+	return &Function{Consumer: consumer, Engine: engine, budget: mailchimpBudget}, nil
 }
