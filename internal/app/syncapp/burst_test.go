@@ -189,7 +189,8 @@ func TestHandleRetriesTheChangesOfAFailedBatchCall(t *testing.T) {
 // TestHandleGivesBackKeptBudgetSlots hands Lambda's handler a batch: the
 // Mailchimp budget slots its calls took, which the function keeps for its
 // next request (connector.BudgetKeep), are all given back before it
-// returns, as Lambda freezes the environment then.
+// returns, as Lambda freezes the environment then; and the Mailchimp
+// account of the instance, stored without one, is learnt and stored.
 func TestHandleGivesBackKeptBudgetSlots(t *testing.T) {
 	b := newBurst(t, []string{"gone@example.com", "ada@example.com", "alan@example.com"})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -214,5 +215,14 @@ func TestHandleGivesBackKeptBudgetSlots(t *testing.T) {
 	}
 	if slots == 0 {
 		t.Errorf("no budget slot in the contacts table after Handle(), want the ones its Mailchimp calls took")
+	}
+	// The instance was stored without its Mailchimp account: the function
+	// read it and stored it.
+	in, err := dynamo.NewInstanceStore(b.d.Clients.DynamoDB, b.d.Tables.Instances, nil).Display(ctx, "burst")
+	if err != nil {
+		t.Fatalf("Display(burst) error = %v", err)
+	}
+	if in.MailchimpAccountID == "" {
+		t.Errorf("instance's MailchimpAccountID after Handle() is empty, want the account the function read from Mailchimp's API root")
 	}
 }

@@ -153,7 +153,9 @@ func New(cfg Config, deps app.Deps) (*Function, error) {
 		Instances:  instances,
 		Contacts:   dynamo.NewContactStore(deps.AWS.DynamoDB, cfg.ContactsTable),
 		Executions: dynamo.NewExecutionStore(deps.AWS.DynamoDB, cfg.ExecutionsTable),
-		Connector:  &connector.Connector{Timeout: apiTimeout, MaxMailchimpConnections: cfg.MailchimpMaxConnections, Budget: mailchimpBudget},
+		// An instance stored without its Mailchimp account learns it here.
+		Connector: &connector.Connector{Timeout: apiTimeout, MaxMailchimpConnections: cfg.MailchimpMaxConnections, Budget: mailchimpBudget,
+			Accounts: store, Logger: deps.Log()},
 		// Reads the instance through the engine's cache: a change that
 		// alters nothing of the instance's health costs no request.
 		Observer: tracker,
