@@ -174,7 +174,7 @@ func TestFunctionPermissions(t *testing.T) {
 			"dynamodb:UpdateItem on ContactsTable if {ForAllValues:StringLike: {dynamodb:LeadingKeys: [budget#*]}}",
 			// Each instance's health, those attributes only
 			// (TestHealthUpdateMatchesCode).
-			"dynamodb:UpdateItem on InstancesTable if {ForAllValues:StringEquals: {dynamodb:Attributes: [instance_id, health, health_version, health_notification, health_dead_lettered, health_dead_letter_at]}, StringEqualsIfExists: {dynamodb:ReturnValues: [NONE]}}",
+			"dynamodb:UpdateItem on InstancesTable if {ForAllValues:StringEquals: {dynamodb:Attributes: [instance_id, health, health_version, health_notification, health_dead_lettered, health_dead_letter_at, mailchimp_account_id]}, StringEqualsIfExists: {dynamodb:ReturnValues: [NONE]}}",
 			"kms:Decrypt on SecretsKey",
 			"logs:CreateLogStream on SyncLogGroup",
 			"logs:PutLogEvents on SyncLogGroup",
@@ -271,8 +271,8 @@ func TestFunctionPermissions(t *testing.T) {
 // TestInstanceUpdatesMatchCode holds each function's one write to the
 // instances table to the attributes its code names: the executions
 // function's SetState (pause and resume) and the sync function's
-// SaveHealth and RecordNotification. A new attribute there must be granted
-// here, or the write fails in AWS only.
+// SaveHealth, RecordNotification and RecordMailchimpAccount. A new
+// attribute there must be granted here, or the write fails in AWS only.
 func TestInstanceUpdatesMatchCode(t *testing.T) {
 	s := mustLoadStack(t)
 	for _, tt := range []struct {
@@ -280,7 +280,7 @@ func TestInstanceUpdatesMatchCode(t *testing.T) {
 		want       []string
 	}{
 		{"ExecutionsRole", "dynamo.StateAttributes", dynamo.StateAttributes()},
-		{"SyncRole", "dynamo.HealthAttributes", dynamo.HealthAttributes()},
+		{"SyncRole", "dynamo.HealthAttributes and dynamo.MailchimpAccountAttributes", slices.Compact(slices.Sorted(slices.Values(append(dynamo.HealthAttributes(), dynamo.MailchimpAccountAttributes()...))))},
 	} {
 		var found bool
 		for _, p := range list(node(s.properties(tt.role), "Policies")) {

@@ -126,7 +126,10 @@ func (b *Batch) flushIfAllWaitLocked() {
 	}
 }
 
-// flushLocked sends every waiting write, in the background. b.mu is held.
+// flushLocked sends every waiting write, in the background: the calls at
+// once, but a call carrying an address an earlier call carries only once
+// that call is answered, so two writes of one member never cross. b.mu is
+// held.
 func (b *Batch) flushLocked() {
 	if b.timer != nil {
 		b.timer.Stop()
@@ -134,12 +137,39 @@ func (b *Batch) flushLocked() {
 	}
 	ups, recs := b.upserts, b.records
 	b.upserts, b.records = nil, nil
-	for _, group := range groupUpserts(ups) {
-		go sendUpserts(group)
+	calls := groupUpserts(ups)
+	answered := make([]chan struct{}, len(calls))
+	for i, call := range calls {
+		answered[i] = make(chan struct{})
+		var after []chan struct{}
+		for j := range i {
+			if shareMember(calls[j], call) {
+				after = append(after, answered[j])
+			}
+		}
+		go func() {
+			defer close(answered[i])
+			for _, earlier := range after {
+				<-earlier
+			}
+			sendUpserts(call)
+		}()
 	}
 	for _, group := range groupRecords(recs) {
 		go sendRecords(group)
 	}
+}
+
+// shareMember reports whether two calls write a member of one audience.
+func shareMember(a, b []*pendingUpsert) bool {
+	for _, p := range a {
+		for _, q := range b {
+			if p.listID == q.listID && NormaliseEmail(p.member.Email) == NormaliseEmail(q.member.Email) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // upsert writes m to the instance's audience, with the other upserts of the
@@ -179,9 +209,11 @@ func (b *Batch) save(ctx context.Context, store Executions, e Execution) error {
 }
 
 // groupUpserts splits waiting upserts into calls: one per audience, each
-// with every member at most once (a second write of one address waits for
-// the next call, keeping the writes' order) and at most maxBatchUpserts
-// members. Calls keep the order in which their first upsert came.
+// with every member at most once (a second write of one address goes in a
+// later call, which flushLocked sends once the earlier one is answered,
+// keeping the writes' order) and at most maxBatchUpserts members. Calls
+// keep the order in which their first upsert came. Two groups of a batch
+// can write one member: a booking is queued by User, not by address.
 func groupUpserts(ups []*pendingUpsert) [][]*pendingUpsert {
 	var calls [][]*pendingUpsert
 	emails := []map[string]bool{}

@@ -221,3 +221,71 @@ func TestBatchWaitsForEveryRunningGroup(t *testing.T) {
 		})
 	}
 }
+
+// slowLog is a callLog whose calls take delay, noting the addresses two
+// calls wrote at once.
+type slowLog struct {
+	*callLog
+	delay    time.Duration
+	mu       sync.Mutex
+	active   map[string]bool
+	overlaps []string
+}
+
+func (s *slowLog) UpsertMembers(ctx context.Context, listID string, ms []Member, statusIfNew string) (map[string]Member, map[string]error, error) {
+	s.mark(ms, true)
+	defer s.mark(ms, false)
+	time.Sleep(s.delay)
+	return s.callLog.UpsertMembers(ctx, listID, ms, statusIfNew)
+}
+
+func (s *slowLog) UpsertMember(ctx context.Context, listID string, m Member, statusIfNew string) (Member, error) {
+	s.mark([]Member{m}, true)
+	defer s.mark([]Member{m}, false)
+	time.Sleep(s.delay)
+	return s.callLog.UpsertMember(ctx, listID, m, statusIfNew)
+}
+
+func (s *slowLog) mark(ms []Member, on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, m := range ms {
+		e := NormaliseEmail(m.Email)
+		if on && s.active[e] {
+			s.overlaps = append(s.overlaps, e)
+		}
+		s.active[e] = on
+	}
+}
+
+// TestBatchWritesOneMemberInOrder gives a Batch two writes of one member
+// from two groups (a booking is queued by User, a profile change by
+// address) beside a third: the second write goes out in a call of its own,
+// only once the call carrying the first is answered.
+func TestBatchWritesOneMemberInOrder(t *testing.T) {
+	in := Instance{ID: "i", MailchimpListID: "l", StatusIfNew: "subscribed"}
+	log := &slowLog{callLog: &callLog{}, delay: 30 * time.Millisecond, active: map[string]bool{}}
+	b := &Batch{Linger: time.Second}
+	writes := []Member{{Email: "ada@example.com"}, {Email: "Ada@Example.com"}, {Email: "alan@example.com"}}
+	for range writes {
+		b.Begin()
+	}
+	var wg sync.WaitGroup
+	for _, m := range writes {
+		wg.Go(func() {
+			defer b.End()
+			if _, _, err := b.upsert(context.Background(), log, in, m, "subscribed"); err != nil {
+				t.Errorf("upsert(%s) error = %v", m.Email, err)
+			}
+		})
+		time.Sleep(10 * time.Millisecond) // the writes wait in this order
+	}
+	wg.Wait()
+	if len(log.overlaps) > 0 {
+		t.Errorf("addresses written by two calls at once: %v, want none", log.overlaps)
+	}
+	want := [][]string{{"ada@example.com", "alan@example.com"}, {"Ada@Example.com"}}
+	if diff := cmp.Diff(want, log.calls); diff != "" {
+		t.Errorf("calls mismatch (-want +got):\n%s", diff)
+	}
+}

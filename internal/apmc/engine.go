@@ -89,7 +89,7 @@ func (e *Engine) Apply(ctx context.Context, d Delivery) (Execution, error) {
 	}
 
 	retention := DefaultRetentionDays
-	res, err := e.apply(ctx, rec, d, &retention)
+	res, err := e.forBatch(d.Reads).apply(ctx, rec, d, &retention)
 	exec.FinishedAt = e.now().UTC()
 	exec.ExpiresAt = exec.StartedAt.Add(time.Duration(retention) * 24 * time.Hour)
 

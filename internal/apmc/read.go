@@ -23,8 +23,9 @@ type Reads struct {
 	failed map[string]string
 	at     time.Time
 	// contacts are the contact states loaded for the batch, by the key the
-	// changes name (Version 0: none stored); each is handed out once, as
-	// the batch's second change of a contact must see what the first saved.
+	// changes name (Version 0: none stored); each is handed out once, and
+	// dropped when any change of the batch saves or deletes that contact
+	// (batchContacts), as a later change must see what an earlier saved.
 	contacts map[ContactKey]Contact
 }
 
@@ -77,6 +78,49 @@ func (r *Reads) contact(instanceID, email string) (Contact, bool) {
 	c, ok := r.contacts[k]
 	delete(r.contacts, k)
 	return c, ok
+}
+
+// forget drops the batch's copy of a contact state, if it still holds one.
+func (r *Reads) forget(instanceID, email string) {
+	if r == nil {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.contacts, ContactKey{InstanceID: instanceID, Email: email})
+}
+
+// batchContacts is the contact store as a change of a batch sees it: a save
+// or delete drops the batch's copy of that contact state first, whichever
+// path of the engine makes it, so no later change of the batch (the same
+// contact's next change in its message group, or a change that reaches the
+// contact by another key) takes a state older than the store's.
+type batchContacts struct {
+	Contacts
+	reads *Reads
+}
+
+// SaveContact drops the batch's copy of c, then saves c.
+func (s batchContacts) SaveContact(ctx context.Context, c Contact) error {
+	s.reads.forget(c.InstanceID, c.Email)
+	return s.Contacts.SaveContact(ctx, c)
+}
+
+// DeleteContact drops the batch's copy of the state, then deletes it.
+func (s batchContacts) DeleteContact(ctx context.Context, instanceID, email string) error {
+	s.reads.forget(instanceID, email)
+	return s.Contacts.DeleteContact(ctx, instanceID, email)
+}
+
+// forBatch returns the engine a delivery of reads' batch is applied with:
+// its contact saves keep the batch's loaded states current (batchContacts).
+func (e *Engine) forBatch(reads *Reads) *Engine {
+	if reads == nil {
+		return e
+	}
+	scoped := *e
+	scoped.Contacts = batchContacts{Contacts: e.Contacts, reads: reads}
+	return &scoped
 }
 
 // ReadBatch reads, for each instance, the accessplanit Users that the batch's

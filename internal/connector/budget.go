@@ -47,7 +47,9 @@ func BudgetWait(timeout time.Duration) time.Duration { return orDefault(timeout)
 // BudgetKeep is how long the sync function keeps an account's slot after a
 // request, for its next request to that account: a busy function reuses
 // its slots (a take and a give-back in DynamoDB every few seconds rather
-// than per request), and an idle one hands them back after this.
+// than per request), and an idle one hands them back after this. On Lambda
+// the handler gives every kept slot back before it returns
+// (syncapp.Function.Handle), so a slot is reused within one batch only.
 const BudgetKeep = 250 * time.Millisecond
 
 func orDefault(timeout time.Duration) time.Duration {

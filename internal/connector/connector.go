@@ -2,6 +2,7 @@ package connector
 
 import (
 	"fmt"
+	"log/slog"
 	"net/http"
 	"sync"
 	"time"
@@ -37,6 +38,11 @@ type Connector struct {
 	// MaxMailchimpConnections then only gates this process's own requests
 	// before they ask the budget.
 	Budget Budget
+	// Accounts, when set, stores the Mailchimp account the connector reads
+	// for an instance that has none (see account).
+	Accounts AccountRecorder
+	// Logger receives the warnings of that read; nil discards them.
+	Logger *slog.Logger
 
 	mu           sync.Mutex
 	mailchimps   map[string]*mailchimp.Client
@@ -45,6 +51,9 @@ type Connector struct {
 	// budgetAccount), shared by every instance (and configuration version)
 	// using it.
 	mailchimpSlots map[string]chan struct{}
+	// accounts are the Mailchimp accounts read for instances that have
+	// none stored, by instance and key digest.
+	accounts map[string]*accountLookup
 }
 
 var _ apmc.Connector = (*Connector)(nil)
@@ -107,13 +116,14 @@ func (c *Connector) Accessplanit(in apmc.Instance) (apmc.Accessplanit, error) {
 }
 
 func (c *Connector) mailchimpClient(in apmc.Instance) (*mailchimp.Client, error) {
+	account := c.account(in)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	k := cacheKey(in)
+	k := cacheKey(in) + "|" + account
 	if cl, ok := c.mailchimps[k]; ok {
 		return cl, nil
 	}
-	opts := []mailchimp.Option{mailchimp.WithHTTPClient(c.limitedClient(budgetAccount(in))), mailchimp.WithTimeout(c.timeout())}
+	opts := []mailchimp.Option{mailchimp.WithHTTPClient(c.limitedClient(account)), mailchimp.WithTimeout(c.timeout())}
 	if in.MailchimpBaseURL != "" {
 		opts = append(opts, mailchimp.WithBaseURL(in.MailchimpBaseURL))
 	}

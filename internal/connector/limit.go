@@ -1,8 +1,10 @@
 package connector
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"sync"
 
@@ -20,7 +22,14 @@ const DefaultMaxMailchimpConnections = 10
 //
 // With a budget, the request then also takes one of the account's shared
 // slots, and the time it waited for it is reported to the request's
-// apmc.BudgetWait.
+// apmc.BudgetWait. A request that fails after it may have reached Mailchimp
+// (a timeout, a connection lost) does not give its shared slot back:
+// Mailchimp may still be running it, holding one of the account's
+// connections ("requests that time out for you may still run"), so the slot
+// stays taken until its lease runs out. Only a request that never left (its
+// connection could not be opened) gives it back at once. The function's own
+// gate is given back either way: it counts this process's requests, and the
+// shared budget is what counts Mailchimp's connections.
 type limitedTransport struct {
 	base    http.RoundTripper
 	slots   chan struct{}
@@ -52,39 +61,53 @@ func (t *limitedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 		}
 		releaseShared = rel
 	}
-	release := sync.OnceFunc(func() {
-		releaseShared()
-		<-t.slots
-	})
+	var once sync.Once
+	done := func(giveBack bool) {
+		once.Do(func() {
+			if giveBack {
+				releaseShared()
+			}
+			<-t.slots
+		})
+	}
 	resp, err := t.base.RoundTrip(r)
 	if err != nil {
-		release()
+		done(neverSent(err))
 		return nil, err
 	}
 	if resp.Body == nil || resp.Body == http.NoBody {
-		release()
+		done(true)
 		return resp, nil
 	}
-	resp.Body = &releasingBody{ReadCloser: resp.Body, release: release}
+	resp.Body = &releasingBody{ReadCloser: resp.Body, done: done}
 	return resp, nil
 }
 
-// releasingBody gives its slot back at the end of the body or on Close.
+// neverSent reports whether a request failed before any of it reached the
+// server: its connection could not be opened.
+func neverSent(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
+}
+
+// releasingBody gives its slot back at the end of the body or on Close; a
+// body cut off by an error (a timeout mid-answer) keeps the shared slot
+// until its lease runs out, as the request may still be running.
 type releasingBody struct {
 	io.ReadCloser
-	release func()
+	done func(giveBack bool)
 }
 
 func (b *releasingBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
 	if err != nil {
-		b.release()
+		b.done(errors.Is(err, io.EOF))
 	}
 	return n, err
 }
 
 func (b *releasingBody) Close() error {
 	err := b.ReadCloser.Close()
-	b.release()
+	b.done(true)
 	return err
 }

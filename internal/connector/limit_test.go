@@ -2,6 +2,7 @@ package connector_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -10,7 +11,9 @@ import (
 	"time"
 
 	"github.com/apmc-sync/apmc/internal/apmc"
+	"github.com/apmc-sync/apmc/internal/awstest"
 	"github.com/apmc-sync/apmc/internal/connector"
+	"github.com/apmc-sync/apmc/internal/dynamo"
 	sbmc "github.com/apmc-sync/apmc/internal/sandbox/mailchimp"
 )
 
@@ -156,5 +159,56 @@ func TestMailchimpConnectionWaitEndsWithContext(t *testing.T) {
 	}
 	if took := time.Since(start); took > 200*time.Millisecond {
 		t.Errorf("UpsertMember() waited %v for a connection after its context ended, want about 50 ms", took)
+	}
+}
+
+// TestMailchimpBudgetSlotOfAFailedRequest fails a request on its way to
+// Mailchimp: one that may have reached it (a timeout) keeps its slot of the
+// account's shared budget until the lease runs out, as Mailchimp may still
+// be running it; one that never left (no connection) gives it back at once.
+func TestMailchimpBudgetSlotOfAFailedRequest(t *testing.T) {
+	env := awstest.Kumo(t)
+	_, slowURL, key, list := simulator(t, time.Second)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("listen: %v", err)
+	}
+	closedURL := "http://" + ln.Addr().String() + "/3.0"
+	_ = ln.Close()
+	tests := []struct {
+		name     string
+		baseURL  string
+		wantHeld bool
+	}{
+		{name: "timed out", baseURL: slowURL, wantHeld: true},
+		{name: "connection refused", baseURL: closedURL, wantHeld: false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			tables := env.Tables(t, "failed")
+			const timeout = 150 * time.Millisecond
+			budget := func() *dynamo.MailchimpBudget {
+				return dynamo.NewMailchimpBudget(env.DynamoDB, tables.Contacts, 1, connector.BudgetLease(timeout), connector.BudgetWait(timeout))
+			}
+			c := &connector.Connector{Timeout: timeout, Budget: budget()}
+			in := instance("a", tt.baseURL, key, list)
+			in.MailchimpAccountID = "acct-1"
+			mc, err := c.Mailchimp(in)
+			if err != nil {
+				t.Fatalf("Mailchimp() error = %v", err)
+			}
+			if _, err := mc.UpsertMember(ctx, list, apmc.Member{Email: "ada@example.com", MergeFields: apmc.Values{"FNAME": "Ada", "LNAME": "Lovelace"}}, "subscribed"); err == nil {
+				t.Fatalf("UpsertMember() = nil error, want the request to fail")
+			}
+			// Another function instance asks for the account's only slot.
+			release, _, err := budget().Acquire(ctx, "acct-1")
+			if held := errors.Is(err, dynamo.ErrBudgetWait); held != tt.wantHeld {
+				t.Errorf("Acquire() after the failed request = %v; slot held %v, want %v", err, held, tt.wantHeld)
+			}
+			if err == nil {
+				release()
+			}
+		})
 	}
 }

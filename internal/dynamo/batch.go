@@ -31,7 +31,8 @@ var (
 // trying the items DynamoDB leaves unprocessed again; it returns, at each
 // execution's index, nil or why it was not stored. A request DynamoDB
 // refuses as a whole is retried one execution at a time (PutItem), so one
-// bad record cannot fail the others.
+// bad record cannot fail the others, and so are the items still
+// unprocessed after batchAttempts requests.
 func (s *ExecutionStore) SaveExecutions(ctx context.Context, es []apmc.Execution) []error {
 	errs := make([]error, len(es))
 	for start := 0; start < len(es); start += maxBatchWrite {
@@ -65,9 +66,14 @@ func (s *ExecutionStore) saveChunk(ctx context.Context, es []apmc.Execution, err
 	}
 	for attempt := 0; len(requests) > 0; attempt++ {
 		if attempt == batchAttempts {
+			// A partition busy for all that time: each item is put on its
+			// own, with the client's own retries of a throttled request,
+			// before it is given up.
 			for _, r := range requests {
 				i := pending[itemKey(r.PutRequest.Item)]
-				errs[i] = fmt.Errorf("save execution %s of instance %s: still unprocessed after %d batch requests", es[i].ID, es[i].InstanceID, batchAttempts)
+				if err := s.SaveExecution(ctx, es[i]); err != nil {
+					errs[i] = fmt.Errorf("still unprocessed after %d batch requests, then: %w", batchAttempts, err)
+				}
 			}
 			return
 		}

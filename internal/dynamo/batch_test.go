@@ -3,8 +3,12 @@ package dynamo
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/smithy-go/middleware"
 
 	"github.com/apmc-sync/apmc/internal/apmc"
 )
@@ -77,6 +81,56 @@ func TestContactsByKey(t *testing.T) {
 		for k, user := range want {
 			if c, ok := got[k]; !ok || c.UserID != user || c.Version != 1 {
 				t.Errorf("ContactsByKey()[%v] = %+v, want user %s at version 1", k, c, user)
+			}
+		}
+	})
+}
+
+// throttled returns a client like c whose BatchWriteItem requests never
+// reach the server and come back with every item unprocessed, as from a
+// partition throttled throughout; it counts them. Other requests reach the
+// server.
+func throttled(c *dynamodb.Client, batches *atomic.Int64) *dynamodb.Client {
+	return dynamodb.New(c.Options(), func(o *dynamodb.Options) {
+		o.APIOptions = append(o.APIOptions, func(s *middleware.Stack) error {
+			return s.Initialize.Add(middleware.InitializeMiddlewareFunc("throttle", func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+				if req, ok := in.Parameters.(*dynamodb.BatchWriteItemInput); ok {
+					batches.Add(1)
+					return middleware.InitializeOutput{Result: &dynamodb.BatchWriteItemOutput{UnprocessedItems: req.RequestItems}}, middleware.Metadata{}, nil
+				}
+				return next.HandleInitialize(ctx, in)
+			}), middleware.Before)
+		})
+	})
+}
+
+// TestSaveExecutionsThrottled saves executions while DynamoDB leaves every
+// item of each batch request unprocessed: after its batch requests, each
+// execution is put on its own, and stored.
+func TestSaveExecutionsThrottled(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		ctx := context.Background()
+		var batches atomic.Int64
+		tables := newTables(t, b.client)
+		store := NewExecutionStore(throttled(b.client, &batches), tables.Executions)
+		at := time.Now().UTC().Truncate(time.Millisecond)
+		var es []apmc.Execution
+		for i := range 3 {
+			e := sampleExecution("acme", at.Add(time.Duration(i)*time.Millisecond))
+			e.Contact = fmt.Sprintf("p%d@example.com", i)
+			es = append(es, e)
+		}
+		for i, err := range store.SaveExecutions(ctx, es) {
+			if err != nil {
+				t.Errorf("SaveExecutions() error for %d = %v, want nil", i, err)
+			}
+		}
+		if n := batches.Load(); n != batchAttempts {
+			t.Errorf("BatchWriteItem requests = %d, want %d before the fallback", n, batchAttempts)
+		}
+		for _, e := range es {
+			if got, err := store.Execution(ctx, "acme", e.ID); err != nil || got.Contact != e.Contact {
+				t.Errorf("Execution(%s) = contact %q, error %v; want the saved one, for %s", e.ID, got.Contact, err, e.Contact)
 			}
 		}
 	})

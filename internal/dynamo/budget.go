@@ -52,7 +52,8 @@ type MailchimpBudget struct {
 	// Keep is how long a slot given back stays with this process for its
 	// next request to the account (0: given back at once). A busy process
 	// then reuses its slots instead of paying a take and a give-back in
-	// DynamoDB per request; an idle one gives them back after Keep.
+	// DynamoDB per request; an idle one gives them back after Keep, and
+	// Flush gives them all back at once.
 	Keep  time.Duration
 	now   func() time.Time
 	sleep func(context.Context, time.Duration) error
@@ -60,6 +61,9 @@ type MailchimpBudget struct {
 	mu sync.Mutex
 	// idle holds, per account, the slots this process kept after use.
 	idle map[string][]*keptSlot
+	// giving is read-held by each give-back a timer started, so Flush can
+	// wait for them.
+	giving sync.RWMutex
 }
 
 // keptSlot is a slot this process holds between two of its requests.
@@ -222,7 +226,7 @@ func (b *MailchimpBudget) freeSlots(ctx context.Context, account string) ([]int,
 func (b *MailchimpBudget) releaser(account string, slot int, owner string, until time.Time) func() {
 	return sync.OnceFunc(func() {
 		if b.Keep <= 0 || !b.reusable(until, b.now()) {
-			b.giveBack(account, slot, owner)
+			b.giveBack(context.Background(), account, slot, owner)
 			return
 		}
 		k := &keptSlot{slot: slot, owner: owner, until: until}
@@ -234,15 +238,23 @@ func (b *MailchimpBudget) releaser(account string, slot int, owner string, until
 		b.idle[account] = append(b.idle[account], k)
 		k.timer = time.AfterFunc(b.Keep, func() {
 			if b.unkeep(account, k) {
-				b.giveBack(account, slot, owner)
+				defer b.giving.RUnlock()
+				b.giveBack(context.Background(), account, slot, owner)
 			}
 		})
 	})
 }
 
 // takeKept hands out a slot the process kept for account, if one still
-// outlasts a request; kept slots too old to reuse are given back.
+// outlasts a request; kept slots too old to reuse (kept across a frozen
+// Lambda environment) are given back first.
 func (b *MailchimpBudget) takeKept(account string, now time.Time) *keptSlot {
+	var stale []*keptSlot
+	defer func() {
+		for _, k := range stale {
+			b.giveBack(context.Background(), account, k.slot, k.owner)
+		}
+	}()
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for len(b.idle[account]) > 0 {
@@ -253,12 +265,14 @@ func (b *MailchimpBudget) takeKept(account string, now time.Time) *keptSlot {
 		if b.reusable(k.until, now) {
 			return k
 		}
-		go b.giveBack(account, k.slot, k.owner)
+		stale = append(stale, k)
 	}
 	return nil
 }
 
-// unkeep removes k from the kept slots; false means a request took it.
+// unkeep removes k from the kept slots; false means a request or Flush took
+// it. When true, the caller gives the slot back holding giving (read),
+// taken here so a Flush that runs meanwhile waits for it.
 func (b *MailchimpBudget) unkeep(account string, k *keptSlot) bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -266,17 +280,48 @@ func (b *MailchimpBudget) unkeep(account string, k *keptSlot) bool {
 	for i, x := range kept {
 		if x == k {
 			b.idle[account] = append(kept[:i:i], kept[i+1:]...)
+			b.giving.RLock()
 			return true
 		}
 	}
 	return false
 }
 
-// giveBack frees the slot if owner still holds it, outside any request's
-// context, so a cancelled request still frees its slot; should it fail,
-// the lease runs out instead.
-func (b *MailchimpBudget) giveBack(account string, slot int, owner string) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+// Flush gives back every slot the process keeps, and waits for the give-backs
+// already under way, before it returns. The sync function calls it before
+// its handler returns: Lambda freezes the environment then, timers and all,
+// and a slot kept through the freeze would stay out of the other functions'
+// reach until its lease ran out. A give-back that fails leaves its lease to
+// run out.
+func (b *MailchimpBudget) Flush(ctx context.Context) {
+	type kept struct {
+		account string
+		slot    *keptSlot
+	}
+	var all []kept
+	b.mu.Lock()
+	for account, slots := range b.idle {
+		for _, k := range slots {
+			k.timer.Stop()
+			all = append(all, kept{account, k})
+		}
+	}
+	b.idle = nil
+	b.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, k := range all {
+		wg.Go(func() { b.giveBack(ctx, k.account, k.slot.slot, k.slot.owner) })
+	}
+	wg.Wait()
+	b.giving.Lock()
+	b.giving.Unlock() //nolint:staticcheck // an empty critical section: it only waits for the timers' give-backs
+}
+
+// giveBack frees the slot if owner still holds it. Requests pass a context
+// of their own (not the request's), so a cancelled request still frees its
+// slot; should it fail, the lease runs out instead.
+func (b *MailchimpBudget) giveBack(ctx context.Context, account string, slot int, owner string) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	cond := expression.Name(attrLeaseOwner).Equal(expression.Value(owner))
 	update := expression.Remove(expression.Name(attrLeaseUntil)).Remove(expression.Name(attrLeaseOwner))

@@ -188,6 +188,43 @@ func TestMailchimpBudgetKeep(t *testing.T) {
 	})
 }
 
+// TestMailchimpBudgetFlush shows Flush giving back at once every slot the
+// process kept, of every account, so another process can take them before
+// Keep has passed; a slot in use is not given back.
+func TestMailchimpBudgetFlush(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		ctx := context.Background()
+		tables := newTables(t, b.client)
+		mine := NewMailchimpBudget(b.client, tables.Contacts, 1, 10*time.Second, 100*time.Millisecond)
+		mine.Keep = time.Hour
+		other := NewMailchimpBudget(b.client, tables.Contacts, 1, 10*time.Second, 100*time.Millisecond)
+
+		for _, account := range []string{"acct", "acct2"} {
+			release, _, err := mine.Acquire(ctx, account)
+			if err != nil {
+				t.Fatalf("Acquire(%s) error = %v", account, err)
+			}
+			release()
+		}
+		inUse, _, err := mine.Acquire(ctx, "acct")
+		if err != nil {
+			t.Fatalf("Acquire(the kept slot) error = %v", err)
+		}
+		mine.Flush(ctx)
+		if _, _, err := other.Acquire(ctx, "acct"); !errors.Is(err, ErrBudgetWait) {
+			t.Errorf("another process's Acquire() of a slot in use after Flush() = %v, want ErrBudgetWait", err)
+		}
+		if _, _, err := other.Acquire(ctx, "acct2"); err != nil {
+			t.Errorf("another process's Acquire() of a kept slot after Flush() = %v, want nil", err)
+		}
+		inUse()
+		mine.Flush(ctx)
+		if _, _, err := other.Acquire(ctx, "acct"); err != nil {
+			t.Errorf("another process's Acquire() after the slot in use was kept and flushed = %v, want nil", err)
+		}
+	})
+}
+
 // slotOwner reads the owner of the account's slot 0.
 func slotOwner(t *testing.T, b backend, table, account string) string {
 	t.Helper()

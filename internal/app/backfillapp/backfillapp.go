@@ -118,7 +118,7 @@ func NewService(cfg Config, deps app.Deps) (*backfill.Service, error) {
 	// Every function that calls Mailchimp shares each account's budget.
 	mailchimpBudget := dynamo.NewMailchimpBudget(deps.AWS.DynamoDB, cfg.ContactsTable, connector.DefaultMaxMailchimpConnections,
 		connector.BudgetLease(apiTimeout), connector.BudgetWait(apiTimeout))
-	conn := &connector.Connector{Timeout: apiTimeout, MaxMailchimpConnections: cfg.MailchimpMaxConnections, Budget: mailchimpBudget}
+	conn := &connector.Connector{Timeout: apiTimeout, MaxMailchimpConnections: cfg.MailchimpMaxConnections, Budget: mailchimpBudget, Logger: deps.Log()}
 	var instances apmc.Instances = dynamo.NewInstanceStore(deps.AWS.DynamoDB, cfg.InstancesTable, secrets.NewKMS(deps.AWS.KMS, cfg.KMSKeyID))
 	if deps.Instances != nil {
 		instances = deps.Instances

@@ -85,7 +85,7 @@ func New(cfg Config, deps app.Deps) (*Function, error) {
 	// Every function that calls Mailchimp shares each account's budget.
 	mailchimpBudget := dynamo.NewMailchimpBudget(deps.AWS.DynamoDB, cfg.ContactsTable, connector.DefaultMaxMailchimpConnections,
 		connector.BudgetLease(cfg.APITimeout), connector.BudgetWait(cfg.APITimeout))
-	conn := &connector.Connector{Timeout: cfg.APITimeout, MaxMailchimpConnections: cfg.MailchimpMaxConnections, Budget: mailchimpBudget}
+	conn := &connector.Connector{Timeout: cfg.APITimeout, MaxMailchimpConnections: cfg.MailchimpMaxConnections, Budget: mailchimpBudget, Logger: deps.Log()}
 	return &Function{
 		Service: reconcile.Service{
 			Instances: store, Connect: conn.Reconcile, Contacts: contacts, Runs: contacts,

@@ -10,6 +10,9 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/apmc-sync/apmc/internal/apmc"
 	"github.com/apmc-sync/apmc/internal/app"
@@ -180,5 +183,46 @@ func TestHandleRetriesTheChangesOfAFailedBatchCall(t *testing.T) {
 		if e := execs[email]; e.Status != apmc.StatusFailed || !e.Retryable {
 			t.Errorf("execution for %s = %s (retryable %v), want failed, to be retried", email, e.Status, e.Retryable)
 		}
+	}
+}
+
+// TestHandleGivesBackKeptBudgetSlots hands Lambda's handler a batch: the
+// Mailchimp budget slots its calls took, which the function keeps for its
+// next request (connector.BudgetKeep), are all given back before it
+// returns, as Lambda freezes the environment then; and the Mailchimp
+// account of the instance, stored without one, is learnt and stored.
+func TestHandleGivesBackKeptBudgetSlots(t *testing.T) {
+	b := newBurst(t, []string{"gone@example.com", "ada@example.com", "alan@example.com"})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if res, err := b.fn.Handle(ctx, b.event(1)); err != nil || len(res.BatchItemFailures) != 0 {
+		t.Fatalf("Handle() = %+v, %v, want no failures", res, err)
+	}
+	out, err := b.d.Clients.DynamoDB.Scan(ctx, &dynamodb.ScanInput{TableName: aws.String(b.d.Tables.Contacts), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		t.Fatalf("Scan(contacts) error = %v", err)
+	}
+	slots := 0
+	for _, it := range out.Items {
+		sk, _ := it["email"].(*types.AttributeValueMemberS)
+		if sk == nil || !strings.HasPrefix(sk.Value, "slot#") {
+			continue
+		}
+		slots++
+		if _, held := it["lease_until"]; held {
+			t.Errorf("budget slot %s after Handle() returned is leased, want given back", sk.Value)
+		}
+	}
+	if slots == 0 {
+		t.Errorf("no budget slot in the contacts table after Handle(), want the ones its Mailchimp calls took")
+	}
+	// The instance was stored without its Mailchimp account: the function
+	// read it and stored it.
+	in, err := dynamo.NewInstanceStore(b.d.Clients.DynamoDB, b.d.Tables.Instances, nil).Display(ctx, "burst")
+	if err != nil {
+		t.Fatalf("Display(burst) error = %v", err)
+	}
+	if in.MailchimpAccountID == "" {
+		t.Errorf("instance's MailchimpAccountID after Handle() is empty, want the account the function read from Mailchimp's API root")
 	}
 }

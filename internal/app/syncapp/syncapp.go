@@ -110,15 +110,22 @@ type Function struct {
 	Engine *apmc.Engine
 	// tracker keeps the executions' metrics and the instances' health.
 	tracker *health.Tracker
+	// budget is the Mailchimp budget the engine's requests share.
+	budget *dynamo.MailchimpBudget
 }
 
 // Handle applies a batch of the changes queue: Lambda's handler, and the
 // local stack's poller's. The batch's metric records are written when it
-// ends, one per instance.
+// ends, one per instance. Before it returns it gives back every Mailchimp
+// budget slot the function kept for its next request, as Lambda freezes the
+// environment then and a kept slot would stay out of the other functions'
+// reach until its lease ran out.
 func (f *Function) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
 	release := f.tracker.Hold()
 	defer release()
-	return f.Consumer.Handle(ctx, ev)
+	res, err := f.Consumer.Handle(ctx, ev)
+	f.budget.Flush(ctx)
+	return res, err
 }
 
 // New builds the sync function.
@@ -150,7 +157,9 @@ func New(cfg Config, deps app.Deps) (*Function, error) {
 		Instances:  instances,
 		Contacts:   dynamo.NewContactStore(deps.AWS.DynamoDB, cfg.ContactsTable),
 		Executions: dynamo.NewExecutionStore(deps.AWS.DynamoDB, cfg.ExecutionsTable),
-		Connector:  &connector.Connector{Timeout: apiTimeout, MaxMailchimpConnections: cfg.MailchimpMaxConnections, Budget: mailchimpBudget},
+		// An instance stored without its Mailchimp account learns it here.
+		Connector: &connector.Connector{Timeout: apiTimeout, MaxMailchimpConnections: cfg.MailchimpMaxConnections, Budget: mailchimpBudget,
+			Accounts: store, Logger: deps.Log()},
 		// Reads the instance through the engine's cache: a change that
 		// alters nothing of the instance's health costs no request.
 		Observer: tracker,
@@ -167,5 +176,5 @@ func New(cfg Config, deps app.Deps) (*Function, error) {
 		// queue with no execution: the tracker counts it.
 		DeadLetters: tracker, MaxReceives: apmc.DefaultMaxAttempts,
 	}
-	return &Function{Consumer: consumer, Engine: engine, tracker: tracker}, nil
+	return &Function{Consumer: consumer, Engine: engine, tracker: tracker, budget: mailchimpBudget}, nil
 }
