@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	mathrand "math/rand/v2"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -64,6 +65,11 @@ type MailchimpBudget struct {
 	// giving is read-held by each give-back a timer started, so Flush can
 	// wait for them.
 	giving sync.RWMutex
+	// returned holds, per account, the slots this process gave back, the
+	// latest last: tried first by its next take, as they are likely still
+	// free where a random one may be held (each held slot tried costs a
+	// failed take, and then a read of every slot).
+	returned map[string][]int
 }
 
 // keptSlot is a slot this process holds between two of its requests.
@@ -111,9 +117,9 @@ func (b *MailchimpBudget) Acquire(ctx context.Context, account string) (release 
 		return nil, 0, err
 	}
 	pause := budgetFirstWait
-	// First a random slot, blind: when the account is not busy this is the
-	// only request.
-	candidates := []int{mathrand.IntN(b.Slots)}
+	// First the slot this process gave back last, or a random one, blind:
+	// when the account is not busy this is the only request.
+	candidates := []int{b.lastReturned(account)}
 	for {
 		for _, slot := range candidates {
 			until, ok, err := b.take(ctx, account, slot, owner)
@@ -329,11 +335,34 @@ func (b *MailchimpBudget) giveBack(ctx context.Context, account string, slot int
 	if err != nil {
 		return
 	}
-	_, _ = b.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+	_, err = b.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: aws.String(b.table), Key: slotKey(account, slot),
 		ConditionExpression: expr.Condition(), UpdateExpression: expr.Update(),
 		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
 	})
+	if err == nil {
+		b.mu.Lock()
+		if b.returned == nil {
+			b.returned = map[string][]int{}
+		}
+		r := slices.DeleteFunc(b.returned[account], func(n int) bool { return n == slot })
+		b.returned[account] = append(r, slot)
+		b.mu.Unlock()
+	}
+}
+
+// lastReturned takes the slot this process gave back last for the account
+// (a random one when none), so two takes of one process do not both try it.
+func (b *MailchimpBudget) lastReturned(account string) int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	r := b.returned[account]
+	if len(r) == 0 {
+		return mathrand.IntN(b.Slots)
+	}
+	slot := r[len(r)-1]
+	b.returned[account] = r[:len(r)-1]
+	return slot
 }
 
 func newOwner() (string, error) {

@@ -3,6 +3,7 @@ package dynamo
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -237,4 +238,45 @@ func slotOwner(t *testing.T, b backend, table, account string) string {
 		return ""
 	}
 	return owner.Value
+}
+
+// TestMailchimpBudgetRetakesItsLastSlot: a process takes first the slot it
+// gave back last, likely still free, rather than a random one that another
+// process may hold (each held slot tried costs a failed take).
+func TestMailchimpBudgetRetakesItsLastSlot(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		ctx := context.Background()
+		tables := newTables(t, b.client)
+		budget := NewMailchimpBudget(b.client, tables.Contacts, 10, 10*time.Second, time.Second)
+		held := func() []int {
+			t.Helper()
+			var out []int
+			for slot := range 10 {
+				got, err := b.client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(tables.Contacts), Key: slotKey("acct", slot), ConsistentRead: aws.Bool(true)})
+				if err != nil {
+					t.Fatalf("GetItem(slot %d) error = %v", slot, err)
+				}
+				if _, ok := got.Item[attrLeaseOwner]; ok {
+					out = append(out, slot)
+				}
+			}
+			return out
+		}
+		release, _, err := budget.Acquire(ctx, "acct")
+		if err != nil {
+			t.Fatalf("Acquire error = %v", err)
+		}
+		first := held()
+		release()
+		for i := range 5 {
+			release, _, err := budget.Acquire(ctx, "acct")
+			if err != nil {
+				t.Fatalf("Acquire %d error = %v", i, err)
+			}
+			if got := held(); !slices.Equal(got, first) {
+				t.Fatalf("take %d holds slots %v, want %v: the one given back last", i, got, first)
+			}
+			release()
+		}
+	})
 }
