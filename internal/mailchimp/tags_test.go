@@ -12,8 +12,9 @@ import (
 	"github.com/apmc-sync/apmc/internal/apmc"
 )
 
-// UpdateTags sets tags active and inactive; Member reads every tag, also
-// past the 50 a member answer carries.
+// UpdateTags sets tags active and inactive; Member, a write's answer, a
+// batch subscribe's and an email change's read every tag, also past the 50
+// a member answer carries.
 func TestUpdateTagsAndReadThemAll(t *testing.T) {
 	sim, listID, c := audience(t)
 	ctx := context.Background()
@@ -44,6 +45,14 @@ func TestUpdateTagsAndReadThemAll(t *testing.T) {
 	written, err := c.UpsertMember(ctx, listID, apmc.Member{Email: "ada@example.com", MergeFields: apmc.Values{"FNAME": "Augusta"}}, "subscribed")
 	if err != nil || len(written.Tags) != 59 {
 		t.Errorf("UpsertMember() answer tags = %d (%v), want all 59", len(written.Tags), err)
+	}
+	batch, _, err := c.UpsertMembers(ctx, listID, []apmc.Member{{Email: "ada@example.com", MergeFields: apmc.Values{"FNAME": "Ada"}}}, "subscribed")
+	if got := batch["ada@example.com"].Tags; err != nil || len(got) != 59 {
+		t.Errorf("UpsertMembers() answer tags = %d (%v), want all 59", len(got), err)
+	}
+	moved, err := c.ChangeEmail(ctx, listID, "ada@example.com", "augusta@example.com")
+	if err != nil || len(moved.Tags) != 59 {
+		t.Errorf("ChangeEmail() answer tags = %d (%v), want all 59", len(moved.Tags), err)
 	}
 	if _, err := c.UpdateTags(ctx, listID, "nobody@example.com", []apmc.TagChange{{Name: "X", Active: true}}); !errors.Is(err, apmc.ErrNotFound) {
 		t.Errorf("UpdateTags(unknown member) error = %v, want not found", err)
