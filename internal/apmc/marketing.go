@@ -207,7 +207,7 @@ func (e *Engine) tagsOnly(ctx context.Context, rec *recorder, mc Mailchimp, in I
 	seen.Mailchimp = seen.Mailchimp.WithManagedTags(tags)
 	if !wrote {
 		plan.Seen = seen
-		plan.Action, plan.Reason = ActionRecord, "the member holds its tags already (a marketer added them in Mailchimp: they stay theirs); nothing written"
+		plan.Action, plan.Reason = ActionRecord, "the member's tags need no write (those that differ are a marketer's, added in Mailchimp before the service's, or gone already); nothing written"
 		return e.settle(ctx, rec, plan, contact)
 	}
 	err = rec.step("save_contact_state", func(out map[string]any) error {
