@@ -133,7 +133,7 @@ func (e *Engine) applyTags(ctx context.Context, rec *recorder, mc Mailchimp, in 
 	}
 	input := TagInput{Desired: m.tags, Managed: managed}
 	if written != nil {
-		input.Current, input.CurrentKnown = MemberTagNames(written.Tags), true
+		input.Current, input.CurrentKnown = memberTagNames(written.Tags), true
 	}
 	if NeedsTagDates(input) {
 		// A tag to take off was added blind: it is the service's only if
@@ -204,7 +204,7 @@ func (e *Engine) tagsOnly(ctx context.Context, rec *recorder, mc Mailchimp, in I
 	if err != nil {
 		return outcome{}, err
 	}
-	seen.Mailchimp = seen.Mailchimp.WithManagedTags(tags)
+	seen.Mailchimp = seen.Mailchimp.withManagedTags(tags)
 	if !wrote {
 		plan.Seen = seen
 		plan.Action, plan.Reason = ActionRecord, "the member's tags need no write (those that differ are a marketer's, added in Mailchimp before the service's, or gone already); nothing written"
@@ -240,6 +240,6 @@ func (e *Engine) tagsAfterWrite(ctx context.Context, rec *recorder, mc Mailchimp
 	if err != nil {
 		return contact, seen, false, err
 	}
-	seen.Mailchimp = seen.Mailchimp.WithManagedTags(tags)
+	seen.Mailchimp = seen.Mailchimp.withManagedTags(tags)
 	return contact, seen, early && !wrote, nil
 }

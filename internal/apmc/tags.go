@@ -212,8 +212,8 @@ func ManagedTags(s SideState) []ManagedTag {
 	return out
 }
 
-// WithManagedTags returns s holding tags as the managed ones.
-func (s SideState) WithManagedTags(tags []ManagedTag) SideState {
+// withManagedTags returns s holding tags as the managed ones.
+func (s SideState) withManagedTags(tags []ManagedTag) SideState {
 	s.Tags, s.TagsAppliedAt = nil, nil
 	for _, t := range tags {
 		s.Tags = append(s.Tags, t.Name)
@@ -254,9 +254,9 @@ func uniqueManaged(list []ManagedTag) []ManagedTag {
 	return out
 }
 
-// MemberTagNames are the names of a member's tags, as a member answer
+// memberTagNames are the names of a member's tags, as a member answer
 // gives them (no dates).
-func MemberTagNames(names []string) []MemberTag {
+func memberTagNames(names []string) []MemberTag {
 	out := make([]MemberTag, 0, len(names))
 	for _, n := range names {
 		out = append(out, MemberTag{Name: n})

@@ -9,7 +9,7 @@ import (
 )
 
 // names are a member's tags as a member answer gives them (no dates).
-func names(tags ...string) []MemberTag { return MemberTagNames(tags) }
+func names(tags ...string) []MemberTag { return memberTagNames(tags) }
 
 // owned are managed tags applied to a member known not to carry them.
 func owned(tags ...string) []ManagedTag {
@@ -162,9 +162,9 @@ func TestTagPlanStamp(t *testing.T) {
 	}
 	// The state keeps the times, and a state without them reads as tags
 	// applied to members known not to carry them.
-	s := SideState{}.WithManagedTags(p.Stamp(at))
+	s := SideState{}.withManagedTags(p.Stamp(at))
 	if diff := cmp.Diff(want, ManagedTags(s)); diff != "" {
-		t.Errorf("ManagedTags(WithManagedTags()) differs (-want +got):\n%s", diff)
+		t.Errorf("ManagedTags(withManagedTags()) differs (-want +got):\n%s", diff)
 	}
 	if diff := cmp.Diff(owned("Gold"), ManagedTags(SideState{Tags: []string{"Gold"}})); diff != "" {
 		t.Errorf("ManagedTags(a state without times) differs (-want +got):\n%s", diff)
