@@ -143,8 +143,12 @@ func (c *callLog) Unsubscribe(context.Context, string, string) (Member, error) {
 	return Member{}, errors.New("not called by a Batch")
 }
 
-func (c *callLog) UpdateTags(context.Context, string, string, []TagChange) error {
-	return errors.New("not called by a Batch")
+func (c *callLog) UpdateTags(context.Context, string, string, []TagChange) (time.Time, error) {
+	return time.Time{}, errors.New("not called by a Batch")
+}
+
+func (c *callLog) MemberTags(context.Context, string, string) ([]MemberTag, error) {
+	return nil, errors.New("not called by a Batch")
 }
 
 // TestBatchWaitsForEveryRunningGroup shows when a Batch sends: once every

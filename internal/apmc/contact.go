@@ -51,6 +51,12 @@ type SideState struct {
 	// Tags (Mailchimp side) are the member tags the service applied and
 	// has not taken off since: the only tags it ever sets inactive.
 	Tags []string `json:"tags,omitempty"`
+	// TagsAppliedAt (Mailchimp side) are, by name as in Tags, the times the
+	// service applied those of Tags it added without knowing whether the
+	// member carried them already (ManagedTag.AppliedAt); a tag of Tags
+	// without one was applied to a member known not to carry it. States
+	// stored before these times were kept have none.
+	TagsAppliedAt map[string]time.Time `json:"tags_applied_at,omitempty"`
 	// Activity (accessplanit side) is the User's training activity as last
 	// read and written to Mailchimp.
 	Activity *Activity `json:"activity,omitempty"`

@@ -42,7 +42,7 @@ func mergeContact(base, mine, theirs Contact) (Contact, bool) {
 	} {
 		b, m, t, o := side.b, side.m, side.t, side.o
 		take(b.Values.Set(), m.Values.Set(), t.Values.Set(), func() { o.Values = m.Values })
-		take(b.Tags, m.Tags, t.Tags, func() { o.Tags = m.Tags })
+		take(ManagedTags(*b), ManagedTags(*m), ManagedTags(*t), func() { o.Tags, o.TagsAppliedAt = m.Tags, m.TagsAppliedAt })
 		take(b.Activity, m.Activity, t.Activity, func() { o.Activity = m.Activity })
 		o.WrittenAt = later(t.WrittenAt, m.WrittenAt)
 		o.SourceTime = later(t.SourceTime, m.SourceTime)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"time"
 )
 
 // marketing is what an accessplanit change means for the member beyond its
@@ -123,27 +124,29 @@ func (m marketing) withFields(write Values) Values {
 // applyTags decides and writes the member's tags: the step "update_tags".
 // written is the member as a write just answered it (its tags known), or
 // nil when the member was not written. It returns the managed tags to
-// remember, and whether it wrote.
-func (e *Engine) applyTags(ctx context.Context, rec *recorder, mc Mailchimp, in Instance, email string, m marketing, managed []string, written *Member) ([]string, bool, error) {
+// remember, and whether it wrote. Tags are added blind (no read first);
+// only taking off a tag the service applied blind reads the member's tags
+// first, to leave a marketer's tag of the same name where it is.
+func (e *Engine) applyTags(ctx context.Context, rec *recorder, mc Mailchimp, in Instance, email string, m marketing, managed []ManagedTag, written *Member) ([]ManagedTag, bool, error) {
 	if !m.on {
 		return managed, false, nil
 	}
 	input := TagInput{Desired: m.tags, Managed: managed}
 	if written != nil {
-		input.Current, input.CurrentKnown = written.Tags, true
+		input.Current, input.CurrentKnown = memberTagNames(written.Tags), true
 	}
-	if !input.CurrentKnown && NeedsCurrent(m.tags, managed) {
-		// A tag the service does not manage yet may be one a marketer
-		// added by hand: read the member to know.
+	if NeedsTagDates(input) {
+		// A tag to take off was added blind: it is the service's only if
+		// Mailchimp added it no earlier than the service did.
 		err := rec.step("read_member_tags", func(out map[string]any) error {
 			ctx, wait := WithBudgetWait(ctx)
 			defer wait.record(out)
-			member, err := mc.Member(ctx, in.MailchimpListID, email)
+			tags, err := mc.MemberTags(ctx, in.MailchimpListID, email)
 			if err != nil {
 				return fmt.Errorf("read Mailchimp member tags: %w", err)
 			}
-			input.Current, input.CurrentKnown = member.Tags, true
-			out["tags"] = len(member.Tags)
+			input.Current, input.CurrentKnown, input.CurrentDated = tags, true, true
+			out["tags"] = len(tags)
 			return nil
 		})
 		if err != nil {
@@ -151,9 +154,13 @@ func (e *Engine) applyTags(ctx context.Context, rec *recorder, mc Mailchimp, in 
 		}
 	}
 	plan := DecideTags(input)
+	if len(plan.Disowned) > 0 {
+		rec.logf("info", "Mailchimp tags %q of %s were there before the service applied them (a marketer's): left on the member", plan.Disowned, email)
+	}
 	if len(plan.Add) == 0 && len(plan.Remove) == 0 {
 		return plan.Managed, false, nil
 	}
+	var applied time.Time
 	err := rec.step("update_tags", func(out map[string]any) error {
 		if len(plan.Add) > 0 {
 			out["tags_added"] = plan.Add
@@ -163,8 +170,16 @@ func (e *Engine) applyTags(ctx context.Context, rec *recorder, mc Mailchimp, in 
 		}
 		ctx, wait := WithBudgetWait(ctx)
 		defer wait.record(out)
-		if err := mc.UpdateTags(ctx, in.MailchimpListID, email, plan.Changes()); err != nil {
+		var err error
+		applied, err = mc.UpdateTags(ctx, in.MailchimpListID, email, plan.Changes())
+		if err != nil {
 			return fmt.Errorf("write Mailchimp member tags: %w", err)
+		}
+		if len(plan.Blind) > 0 {
+			if applied.IsZero() {
+				applied = e.now()
+			}
+			out["tags_applied_at"] = applied.UTC().Format(time.RFC3339)
 		}
 		return nil
 	})
@@ -172,7 +187,7 @@ func (e *Engine) applyTags(ctx context.Context, rec *recorder, mc Mailchimp, in 
 		return nil, false, err
 	}
 	rec.logf("info", "Mailchimp tags of %s written: %d added, %d removed", email, len(plan.Add), len(plan.Remove))
-	return plan.Managed, true, nil
+	return plan.Stamp(applied), true, nil
 }
 
 // tagsOnly ends a change whose member fields need no write: only its tags
@@ -185,14 +200,14 @@ func (e *Engine) tagsOnly(ctx context.Context, rec *recorder, mc Mailchimp, in I
 		return e.settle(ctx, rec, plan, contact)
 	}
 	seen := plan.Seen
-	tags, wrote, err := e.applyTags(ctx, rec, mc, in, email, m, contact.Mailchimp.Tags, nil)
+	tags, wrote, err := e.applyTags(ctx, rec, mc, in, email, m, ManagedTags(contact.Mailchimp), nil)
 	if err != nil {
 		return outcome{}, err
 	}
-	seen.Mailchimp.Tags = tags
+	seen.Mailchimp = seen.Mailchimp.withManagedTags(tags)
 	if !wrote {
 		plan.Seen = seen
-		plan.Action, plan.Reason = ActionRecord, "the member holds its tags already (a marketer added them in Mailchimp: they stay theirs); nothing written"
+		plan.Action, plan.Reason = ActionRecord, "the member's tags need no write (those that differ are a marketer's, added in Mailchimp before the service's, or gone already); nothing written"
 		return e.settle(ctx, rec, plan, contact)
 	}
 	err = rec.step("save_contact_state", func(out map[string]any) error {
@@ -221,10 +236,10 @@ func (e *Engine) tagsAfterWrite(ctx context.Context, rec *recorder, mc Mailchimp
 		}
 		seen = contact
 	}
-	tags, wrote, err := e.applyTags(ctx, rec, mc, in, email, m, contact.Mailchimp.Tags, &written)
+	tags, wrote, err := e.applyTags(ctx, rec, mc, in, email, m, ManagedTags(contact.Mailchimp), &written)
 	if err != nil {
 		return contact, seen, false, err
 	}
-	seen.Mailchimp.Tags = tags
+	seen.Mailchimp = seen.Mailchimp.withManagedTags(tags)
 	return contact, seen, early && !wrote, nil
 }

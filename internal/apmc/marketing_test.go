@@ -31,12 +31,12 @@ func TestApplyTags(t *testing.T) {
 	}
 
 	// A marketer adds their own tag in Mailchimp.
-	m := member()
-	m.Tags = append(m.Tags, "VIP")
-	f.mc.members["ada@example.com"] = m
+	f.mc.tagInUI("ada@example.com", "VIP")
 
-	// Only the tags change: one call, no read (nothing new to add).
-	writes, reads := f.mc.writes, f.mc.reads
+	// Only the tags change, a tag applied to a member known not to carry
+	// it is removed: one call, no read.
+	calls := func() (writes, reads int) { return f.mc.writes, f.mc.reads }
+	writes, reads := calls()
 	exec = f.apply(t, apChange("c2", tagged(t0.Add(time.Minute))))
 	if !exec.Changed || f.mc.writes-writes != 1 || f.mc.reads != reads {
 		t.Fatalf("tag removed: changed %v, %d writes, %d reads; want changed, 1 write, 0 reads", exec.Changed, f.mc.writes-writes, f.mc.reads-reads)
@@ -45,26 +45,55 @@ func TestApplyTags(t *testing.T) {
 		t.Errorf("member tags = %q, want only the marketer's [VIP]", got)
 	}
 
-	// The User gets the marketer's tag name too: it stays the marketer's.
-	writes = f.mc.writes
-	exec = f.apply(t, apChange("c3", tagged(t0.Add(2*time.Minute), "vip")))
-	if f.mc.writes != writes || exec.Changed {
-		t.Errorf("a desired tag the member holds already: %d writes, changed %v; want none", f.mc.writes-writes, exec.Changed)
+	// The User gets the marketer's tag name too: added blind (one call, no
+	// read); Mailchimp keeps the marketer's date_added.
+	writes, reads = calls()
+	f.apply(t, apChange("c3", tagged(t0.Add(2*time.Minute), "vip")))
+	if f.mc.writes-writes != 1 || f.mc.reads != reads {
+		t.Errorf("a tag added: %d writes, %d reads; want 1 write, no read", f.mc.writes-writes, f.mc.reads-reads)
+	}
+	// ... so removing it from the User reads the member's tags, finds it
+	// older than the service's write, and leaves it.
+	writes, reads = calls()
+	exec = f.apply(t, apChange("c4", tagged(t0.Add(3*time.Minute))))
+	if got := member().Tags; !slices.Equal(got, []string{"VIP"}) || f.mc.writes != writes || f.mc.tagReads == 0 || f.mc.reads-reads != 1 || exec.Changed {
+		t.Errorf("after the User dropped vip: member tags %q, %d writes, %d reads, changed %v; want [VIP] kept, no write, 1 read, nothing changed", got, f.mc.writes-writes, f.mc.reads-reads, exec.Changed)
 	}
 	if c, _ := f.cs.Contact(t.Context(), "inst1", "ada@example.com"); len(c.Mailchimp.Tags) != 0 {
 		t.Errorf("managed tags = %q, want none: VIP was added by hand", c.Mailchimp.Tags)
 	}
-	// ... so removing it from the User leaves it.
-	exec = f.apply(t, apChange("c4", tagged(t0.Add(3*time.Minute))))
-	if got := member().Tags; !slices.Equal(got, []string{"VIP"}) || exec.Changed {
-		t.Errorf("after the User dropped vip: member tags %q, changed %v; want [VIP] kept, nothing changed", got, exec.Changed)
-	}
 
 	// Nothing differs: no call at all.
-	writes, reads = f.mc.writes, f.mc.reads
+	writes, reads = calls()
 	exec = f.apply(t, apChange("c5", tagged(t0.Add(4*time.Minute))))
 	if f.mc.writes != writes || f.mc.reads != reads || exec.Changed {
 		t.Errorf("no change: %d writes, %d reads, changed %v; want none", f.mc.writes-writes, f.mc.reads-reads, exec.Changed)
+	}
+
+	// A tag added blind, then swapped for another: one read (is it still
+	// the service's?) and one write carrying both.
+	f.apply(t, apChange("c6", tagged(t0.Add(5*time.Minute), "Silver")))
+	f.mc.tagInUI("ada@example.com", "Silver") // a marketer adds it after the service: Mailchimp keeps it as it is
+	writes, reads = calls()
+	exec = f.apply(t, apChange("c7", tagged(t0.Add(6*time.Minute), "Bronze")))
+	if f.mc.writes-writes != 1 || f.mc.reads-reads != 1 {
+		t.Errorf("a tag swapped: %d writes, %d reads; want 1 and 1", f.mc.writes-writes, f.mc.reads-reads)
+	}
+	out := stepOutput(exec, "update_tags")
+	if !cmp.Equal(out["tags_added"], []string{"Bronze"}) || !cmp.Equal(out["tags_removed"], []string{"Silver"}) {
+		t.Errorf("update_tags output = %v, want Bronze added, Silver removed", out)
+	}
+	if got := member().Tags; !slices.Equal(got, []string{"VIP", "Bronze"}) {
+		t.Errorf("after the swap: member tags %q, want [VIP Bronze]", got)
+	}
+
+	// A marketer adds Silver after the service took it off; the User gets
+	// it again and loses it again: the marketer's Silver stays.
+	f.mc.tagInUI("ada@example.com", "Silver")
+	f.apply(t, apChange("c8", tagged(t0.Add(7*time.Minute), "Bronze", "Silver")))
+	f.apply(t, apChange("c9", tagged(t0.Add(8*time.Minute), "Bronze")))
+	if got := member().Tags; !slices.Equal(got, []string{"VIP", "Bronze", "Silver"}) {
+		t.Errorf("after the User lost the marketer's Silver: member tags %q, want [VIP Bronze Silver]", got)
 	}
 }
 

@@ -1,6 +1,9 @@
 package apmc
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // Instances reads instances for syncing, secrets opened.
 type Instances interface {
@@ -48,8 +51,13 @@ type Mailchimp interface {
 	// Unsubscribe unsubscribes the member with that email (an opt-out);
 	// none wraps ErrNotFound.
 	Unsubscribe(ctx context.Context, listID, email string) (Member, error)
-	// UpdateTags sets the member's tags active or inactive.
-	UpdateTags(ctx context.Context, listID, email string, tags []TagChange) error
+	// UpdateTags sets the member's tags active or inactive. It returns a
+	// time, by Mailchimp's clock, no later than the date_added Mailchimp
+	// gives a tag it adds in this call.
+	UpdateTags(ctx context.Context, listID, email string, tags []TagChange) (time.Time, error)
+	// MemberTags returns every tag of the member, with its date_added;
+	// no member wraps ErrNotFound.
+	MemberTags(ctx context.Context, listID, email string) ([]MemberTag, error)
 }
 
 // Accessplanit is what the engine needs of one accessplanit platform.

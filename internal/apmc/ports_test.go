@@ -108,8 +108,14 @@ type memMailchimp struct {
 	writes  int
 	reads   int
 	fail    []error
-	// tagWrites are the UpdateTags calls' tags, in order.
+	// tagWrites are the UpdateTags calls' tags, in order; tagReads counts
+	// the MemberTags calls (also counted in reads).
 	tagWrites [][]TagChange
+	tagReads  int
+	// tagDates are the members' tags' date_added, by email and lower-cased
+	// name; clock is Mailchimp's clock, a second further at each tag write.
+	tagDates map[string]map[string]time.Time
+	clock    time.Time
 }
 
 func (m *memMailchimp) next() error {

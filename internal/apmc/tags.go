@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -39,6 +40,30 @@ type TagChange struct {
 	Active bool   `json:"active"`
 }
 
+// MemberTag is one of a member's tags as Mailchimp lists them
+// (GET …/members/{hash}/tags).
+type MemberTag struct {
+	Name string
+	// Added is the tag's date_added: when it was last added to the member
+	// (zero when the answer gave none). ASSUMPTION (see the mailchimp
+	// client): adding a tag the member carries already keeps this date.
+	Added time.Time
+}
+
+// ManagedTag is a tag the service applied to a member and has not taken
+// off since.
+type ManagedTag struct {
+	Name string
+	// AppliedAt is when the service applied it, by Mailchimp's clock and
+	// no later than the date_added Mailchimp gave it, when it was applied
+	// without knowing whether the member carried it already: it is the
+	// service's only while its date_added is not earlier. Zero means the
+	// member was known not to carry it when the service applied it (or the
+	// state was stored before these times were kept, when the service
+	// applied only such tags): any date_added is the service's, or later.
+	AppliedAt time.Time
+}
+
 // TagInput is what the tag decision is made from.
 type TagInput struct {
 	// Desired are the tags the contact should carry, as Mailchimp names
@@ -46,19 +71,30 @@ type TagInput struct {
 	Desired []string
 	// Current are the member's tags as read from Mailchimp; CurrentKnown is
 	// false when the member was not read (then nothing is known of them).
-	Current      []string
+	// CurrentDated says Current came from the member's tags list, with
+	// each tag's date_added (a member answer gives names only).
+	Current      []MemberTag
 	CurrentKnown bool
+	CurrentDated bool
 	// Managed are the tags the service applied to the member and has not
-	// taken off since (Contact.Mailchimp.Tags).
-	Managed []string
+	// taken off since (Contact.Mailchimp.Tags and TagsAppliedAt).
+	Managed []ManagedTag
 }
 
 // TagPlan is the tag decision.
 type TagPlan struct {
 	// Add are the tags to set active, Remove those to set inactive.
 	Add, Remove []string
-	// Managed are the tags the service holds as applied after the write.
-	Managed []string
+	// Blind are the tags of Add whose presence on the member is not known:
+	// they are managed from the time of the write (Stamp).
+	Blind []string
+	// Managed are the tags the service holds as applied after the write;
+	// those of Blind have no AppliedAt yet.
+	Managed []ManagedTag
+	// Disowned are managed tags no longer desired that the member's dated
+	// tags show a marketer added before the service: left on the member,
+	// no longer managed.
+	Disowned []string
 }
 
 // Changes are the plan's writes, in one list (added first).
@@ -73,12 +109,33 @@ func (p TagPlan) Changes() []TagChange {
 	return out
 }
 
-// NeedsCurrent reports whether the member's tags must be read before the
-// decision: a desired tag the service does not manage yet may already have
-// been added by someone in Mailchimp, and such a tag is never taken over.
-func NeedsCurrent(desired, managed []string) bool {
-	for _, t := range desired {
-		if !containsTag(managed, t) {
+// Stamp returns the managed tags after the plan's write, which Mailchimp
+// applied at (its own clock, no later than the date_added it gave them):
+// the tags added blind are the service's from then on.
+func (p TagPlan) Stamp(at time.Time) []ManagedTag {
+	out := slices.Clone(p.Managed)
+	for i := range out {
+		if containsTag(p.Blind, out[i].Name) {
+			out[i].AppliedAt = at.UTC().Truncate(time.Second)
+		}
+	}
+	return out
+}
+
+// NeedsTagDates reports whether the member's tags must be read, with their
+// dates, before the decision: a managed tag to take off that was applied
+// blind is the service's only if Mailchimp added it no earlier than the
+// service applied it (a marketer's tag of the same name keeps its earlier
+// date). Additions need no read: they are written blind.
+func NeedsTagDates(in TagInput) bool {
+	if in.CurrentDated {
+		return false
+	}
+	for _, m := range in.Managed {
+		if m.AppliedAt.IsZero() || containsTag(in.Desired, m.Name) {
+			continue
+		}
+		if !in.CurrentKnown || containsTag(currentNames(in.Current), m.Name) {
 			return true
 		}
 	}
@@ -86,39 +143,133 @@ func NeedsCurrent(desired, managed []string) bool {
 }
 
 // DecideTags decides the tag writes for a member. It sets inactive only tags
-// the service applied itself (Managed): a tag someone added in Mailchimp is
-// never taken off, even one with the name of a tag the service would apply,
-// and a desired tag the member already carries without the service having
-// applied it stays the marketer's. Tag names compare without regard to case,
-// as Mailchimp compares them.
+// the service applied itself: a tag someone added in Mailchimp is never
+// taken off, even one with the name of a tag the service applies. A desired
+// tag is added without a read (blind) when the member's tags are not known;
+// one the member is known to carry already stays the marketer's. A managed
+// tag applied blind is taken off only when the member's dated tags show
+// Mailchimp added it no earlier than the service applied it; without them
+// (NeedsTagDates) it is left as it is. Tag names compare without regard to
+// case, as Mailchimp compares them.
 func DecideTags(in TagInput) TagPlan {
 	var p TagPlan
+	current := currentNames(in.Current)
 	desired := uniqueTags(in.Desired)
 	for _, t := range desired {
+		m, managed := managedTag(in.Managed, t)
 		switch {
-		case containsTag(in.Managed, t):
-			// Applied before: set again when someone took it off.
-			if in.CurrentKnown && !containsTag(in.Current, t) {
-				p.Add = append(p.Add, t)
-			}
-			p.Managed = append(p.Managed, t)
-		case in.CurrentKnown && containsTag(in.Current, t):
+		case managed && in.CurrentKnown && !containsTag(current, t):
+			// Applied before, someone took it off: set again, onto a
+			// member known not to carry it.
+			p.Add = append(p.Add, t)
+			p.Managed = append(p.Managed, ManagedTag{Name: t})
+		case managed:
+			m.Name = t
+			p.Managed = append(p.Managed, m)
+		case in.CurrentKnown && containsTag(current, t):
 			// Someone else's tag of the same name: left theirs.
+		case in.CurrentKnown:
+			p.Add = append(p.Add, t)
+			p.Managed = append(p.Managed, ManagedTag{Name: t})
 		default:
 			p.Add = append(p.Add, t)
-			p.Managed = append(p.Managed, t)
+			p.Blind = append(p.Blind, t)
+			p.Managed = append(p.Managed, ManagedTag{Name: t})
 		}
 	}
-	for _, t := range uniqueTags(in.Managed) {
-		if containsTag(desired, t) {
+	for _, m := range uniqueManaged(in.Managed) {
+		if containsTag(desired, m.Name) {
 			continue
 		}
-		if in.CurrentKnown && !containsTag(in.Current, t) {
-			continue // already gone from the member
+		i := slices.IndexFunc(in.Current, func(c MemberTag) bool { return strings.EqualFold(c.Name, m.Name) })
+		switch {
+		case in.CurrentKnown && i < 0:
+			// Already gone from the member.
+		case m.AppliedAt.IsZero():
+			p.Remove = append(p.Remove, m.Name)
+		case !in.CurrentDated:
+			// Applied blind and not known to be the service's: kept, to
+			// be decided with the member's dated tags.
+			p.Managed = append(p.Managed, m)
+		case !in.Current[i].Added.IsZero() && !in.Current[i].Added.Before(m.AppliedAt):
+			p.Remove = append(p.Remove, m.Name)
+		default:
+			// Added before the service applied it: a marketer's tag,
+			// left theirs and no longer managed.
+			p.Disowned = append(p.Disowned, m.Name)
 		}
-		p.Remove = append(p.Remove, t)
 	}
 	return p
+}
+
+// ManagedTags are the tags the service applied to the contact's member,
+// with when it applied them.
+func ManagedTags(s SideState) []ManagedTag {
+	out := make([]ManagedTag, 0, len(s.Tags))
+	for _, t := range s.Tags {
+		out = append(out, ManagedTag{Name: t, AppliedAt: s.TagsAppliedAt[t].UTC()})
+	}
+	return out
+}
+
+// withManagedTags returns s holding tags as the managed ones.
+func (s SideState) withManagedTags(tags []ManagedTag) SideState {
+	s.Tags, s.TagsAppliedAt = nil, nil
+	for _, t := range tags {
+		s.Tags = append(s.Tags, t.Name)
+		if !t.AppliedAt.IsZero() {
+			if s.TagsAppliedAt == nil {
+				s.TagsAppliedAt = map[string]time.Time{}
+			}
+			s.TagsAppliedAt[t.Name] = t.AppliedAt.UTC()
+		}
+	}
+	return s
+}
+
+// sameManagedTags reports whether two side states manage the same tags,
+// applied at the same times.
+func sameManagedTags(a, b SideState) bool {
+	return slices.EqualFunc(ManagedTags(a), ManagedTags(b), func(x, y ManagedTag) bool {
+		return x.Name == y.Name && x.AppliedAt.Equal(y.AppliedAt)
+	})
+}
+
+func managedTag(list []ManagedTag, t string) (ManagedTag, bool) {
+	i := slices.IndexFunc(list, func(m ManagedTag) bool { return strings.EqualFold(m.Name, t) })
+	if i < 0 {
+		return ManagedTag{}, false
+	}
+	return list[i], true
+}
+
+// uniqueManaged keeps the first of managed tags whose names compare equal.
+func uniqueManaged(list []ManagedTag) []ManagedTag {
+	var out []ManagedTag
+	for _, m := range list {
+		if _, ok := managedTag(out, m.Name); !ok {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// memberTagNames are the names of a member's tags, as a member answer
+// gives them (no dates).
+func memberTagNames(names []string) []MemberTag {
+	out := make([]MemberTag, 0, len(names))
+	for _, n := range names {
+		out = append(out, MemberTag{Name: n})
+	}
+	return out
+}
+
+func currentNames(tags []MemberTag) []string {
+	out := make([]string, 0, len(tags))
+	for _, t := range tags {
+		out = append(out, t.Name)
+	}
+	return out
 }
 
 // ContactTags are the tags a contact should carry: the User's own tags, when

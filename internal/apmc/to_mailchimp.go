@@ -363,7 +363,7 @@ func (e *Engine) saveIfNew(ctx context.Context, rec *recorder, stored, seen Cont
 		return nil
 	}
 	if stored.Version > 0 && stored.UserID == seen.UserID && stored.MemberContactID == seen.MemberContactID && stored.MovedTo == seen.MovedTo && stored.MovedFrom == seen.MovedFrom &&
-		slices.Equal(stored.Mailchimp.Tags, seen.Mailchimp.Tags) && stored.Accessplanit.Activity.Equal(seen.Accessplanit.Activity) &&
+		sameManagedTags(stored.Mailchimp, seen.Mailchimp) && stored.Accessplanit.Activity.Equal(seen.Accessplanit.Activity) &&
 		sameOptIn(stored.MarketingOptIn, seen.MarketingOptIn) &&
 		stored.Accessplanit.Values.Equal(seen.Accessplanit.Values) &&
 		slices.Equal(stored.Accessplanit.Pending, seen.Accessplanit.Pending) && slices.Equal(stored.Mailchimp.Pending, seen.Mailchimp.Pending) &&

@@ -37,7 +37,7 @@ func TestTagsAndActivityAreStored(t *testing.T) {
 		at := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
 		c := apmc.Contact{
 			InstanceID: "inst-tags", Email: "ada@example.com", UserID: "7",
-			Mailchimp: apmc.SideState{Values: apmc.Values{"EMAIL": "ada@example.com"}, Tags: []string{"ap:Gold", "ap:Booked: First Aid"}},
+			Mailchimp: apmc.SideState{Values: apmc.Values{"EMAIL": "ada@example.com"}, Tags: []string{"ap:Gold", "ap:Booked: First Aid"}, TagsAppliedAt: map[string]time.Time{"ap:Gold": at}},
 			Accessplanit: apmc.SideState{Activity: &apmc.Activity{
 				Tags:   []string{"Booked: First Aid"},
 				Fields: apmc.Values{apmc.TagNextCourse: "First Aid", apmc.TagNextDate: "2026-12-24", apmc.TagLastCourse: ""},
@@ -52,7 +52,7 @@ func TestTagsAndActivityAreStored(t *testing.T) {
 		if err != nil {
 			t.Fatalf("Contact error: %v", err)
 		}
-		if diff := cmp.Diff(c.Mailchimp.Tags, stored.Mailchimp.Tags); diff != "" {
+		if diff := cmp.Diff(apmc.ManagedTags(c.Mailchimp), apmc.ManagedTags(stored.Mailchimp)); diff != "" {
 			t.Errorf("stored managed tags differ (-want +got):\n%s", diff)
 		}
 		if !stored.Accessplanit.Activity.Equal(c.Accessplanit.Activity) || !stored.Accessplanit.Activity.ReadAt.Equal(at) {

@@ -13,7 +13,9 @@ import (
 
 // A User's tags reach Mailchimp; a tag removed in accessplanit goes
 // inactive; a tag a marketer added by hand survives every sync, also one
-// whose name the User later carries and drops again.
+// whose name the User later carries and drops again, whether the marketer
+// added it before the service applied it or after the service took its own
+// off.
 func TestTagsEndToEnd(t *testing.T) {
 	s := startStackWith(t, nil)
 	ap, mc, list := s.Accessplanit, s.Mailchimp, s.Info.Sandbox.Mailchimp.ListID
@@ -54,6 +56,7 @@ func TestTagsEndToEnd(t *testing.T) {
 	if err := mc.TagInUI(list, email, "VIP", false); err != nil {
 		t.Fatalf("TagInUI() error = %v", err)
 	}
+	time.Sleep(marketerGap)
 	tagWrites, memberWrites := mc.Stats().TagWrites, mc.Stats().MemberWrites
 
 	// Silver removed in accessplanit: set inactive, VIP kept; only the
@@ -75,11 +78,41 @@ func TestTagsEndToEnd(t *testing.T) {
 		t.Errorf("after a field change: tags %q, want [Gold VIP]", got)
 	}
 
-	// The User gets VIP too, then loses it: the marketer's VIP stays.
-	edit(id, map[string]any{"Tags": "Gold, VIP"})
-	edit(id, map[string]any{"Tags": ""})
+	// requests counts the Mailchimp API requests one edit makes.
+	requests := func(fields map[string]any) (gets, posts int) {
+		t.Helper()
+		before := mc.Stats().Requests
+		edit(id, fields)
+		after := mc.Stats().Requests
+		return after["GET"] - before["GET"], after["POST"] - before["POST"]
+	}
+
+	// The User gets VIP too (the marketer added it BEFORE the service):
+	// added blind, one call; then loses it: the member's tags are read,
+	// VIP is older than the service's write, so the marketer's VIP stays.
+	if gets, posts := requests(map[string]any{"Tags": "Gold, VIP"}); gets != 0 || posts != 1 {
+		t.Errorf("a tag added: %d GETs and %d POSTs, want 0 and 1", gets, posts)
+	}
+	if gets, posts := requests(map[string]any{"Tags": ""}); gets != 1 || posts != 1 {
+		t.Errorf("tags removed: %d GETs and %d POSTs, want 1 (the tags and their dates) and 1", gets, posts)
+	}
 	if got := tags(); !slices.Equal(got, []string{"VIP"}) {
 		t.Errorf("after the User's tags were cleared: tags %q, want the marketer's [VIP]", got)
+	}
+
+	// The service applies Silver and takes it off; a marketer adds Silver
+	// AFTER that; the User gets Silver again and loses it again: the
+	// marketer's Silver stays.
+	edit(id, map[string]any{"Tags": "Silver"})
+	edit(id, map[string]any{"Tags": ""})
+	if err := mc.TagInUI(list, email, "Silver", false); err != nil {
+		t.Fatalf("TagInUI() error = %v", err)
+	}
+	time.Sleep(marketerGap)
+	edit(id, map[string]any{"Tags": "Silver"})
+	edit(id, map[string]any{"Tags": ""})
+	if got := tags(); !slices.Equal(got, []string{"VIP", "Silver"}) {
+		t.Errorf("after the User lost Silver again: tags %q, want the marketer's [VIP Silver]", got)
 	}
 
 	// Tag writes fire no webhook: Mailchimp sent only the member writes'.
@@ -89,6 +122,13 @@ func TestTagsEndToEnd(t *testing.T) {
 		}
 	}
 }
+
+// marketerGap parts a marketer's tag from the service's write of the same
+// name: date_added has whole seconds and the service takes its write to
+// have happened up to a second before the answer's Date, so a marketer's
+// tag added less than about two seconds before the service's write counts
+// as the service's.
+const marketerGap = 2100 * time.Millisecond
 
 // A booking adds "Booked: <course>" and NEXTCOURSE/NEXTDATE; cancelling it
 // sets the tag inactive and clears them; attending adds "Attended: …" and

@@ -119,11 +119,19 @@ func (c *Client) BatchSubscribe(ctx context.Context, listID string, members []ap
 	if err := c.do(ctx, http.MethodPost, "/lists/"+pathSegment(listID), nil, body, &answer); err != nil {
 		return BatchResult{}, fmt.Errorf("batch subscribe %d members: %w", len(members), err)
 	}
-	for _, m := range answer.NewMembers {
-		result.Created = append(result.Created, m.toMember())
-	}
-	for _, m := range answer.UpdatedMembers {
-		result.Updated = append(result.Updated, m.toMember())
+	// A member answer names at most 50 tags: the rest are read, so that a
+	// written member's tags are all of them, as apmc.Member promises.
+	for _, list := range []struct {
+		from []memberJSON
+		to   *[]apmc.Member
+	}{{answer.NewMembers, &result.Created}, {answer.UpdatedMembers, &result.Updated}} {
+		for _, m := range list.from {
+			member, err := c.withAllTags(ctx, listID, m)
+			if err != nil {
+				return BatchResult{}, fmt.Errorf("batch subscribe %d members: %w", len(members), err)
+			}
+			*list.to = append(*list.to, member)
+		}
 	}
 	for _, e := range answer.Errors {
 		result.Errors[apmc.NormaliseEmail(e.EmailAddress)] = BatchError{Code: e.ErrorCode, Message: e.Error, Field: e.Field, FieldMessage: e.FieldMessage}

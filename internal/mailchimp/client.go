@@ -8,9 +8,11 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/apmc-sync/apmc/internal/apmc"
@@ -151,6 +153,42 @@ func (c *Client) GoString() string { return c.String() }
 // A non-2xx answer becomes an *APIError; a transport failure is returned
 // wrapped as is, so it is never taken for a permanent failure.
 func (c *Client) do(ctx context.Context, method, path string, query url.Values, in, out any) error {
+	_, err := c.doAt(ctx, method, path, query, in, out)
+	return err
+}
+
+// doAt is do, also returning when Mailchimp handled the call, by its own
+// clock: the answer's Date header (whole seconds, written after the call's
+// work) less the time from the request's last byte to the answer, cut to
+// the second below, so never later than what the call did. An answer
+// without a Date (every origin server with a clock must send one, RFC 9110)
+// gives the service's clock when the request was written, to the second.
+func (c *Client) doAt(ctx context.Context, method, path string, query url.Values, in, out any) (time.Time, error) {
+	var wrote atomic.Pointer[time.Time] // set by the transport's writer
+	start := time.Now()
+	wrote.Store(&start)
+	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{WroteRequest: func(httptrace.WroteRequestInfo) {
+		now := time.Now()
+		wrote.Store(&now)
+	}})
+	var at time.Time
+	err := c.send(ctx, method, path, query, in, out, func(h http.Header) { at = answeredAt(h, *wrote.Load()) })
+	return at, err
+}
+
+// answeredAt is when Mailchimp handled a call whose request was written at
+// wrote and whose answer has header h (see doAt).
+func answeredAt(h http.Header, wrote time.Time) time.Time {
+	date, err := http.ParseTime(h.Get("Date"))
+	if err != nil {
+		return wrote.UTC().Truncate(time.Second)
+	}
+	return date.Add(-time.Since(wrote)).UTC().Truncate(time.Second)
+}
+
+// send is do, handing the answer's headers to answered (when not nil)
+// before the body is read.
+func (c *Client) send(ctx context.Context, method, path string, query url.Values, in, out any, answered func(http.Header)) error {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 
@@ -183,6 +221,9 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 		return fmt.Errorf("%s %s: %w", method, path, c.scrub(err))
 	}
 	defer resp.Body.Close()
+	if answered != nil {
+		answered(resp.Header)
+	}
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxBodyBytes+1))
 	if err != nil {
 		return fmt.Errorf("%s %s: read response: %w", method, path, c.scrub(err))

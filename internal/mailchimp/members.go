@@ -223,7 +223,7 @@ func (c *Client) ChangeEmail(ctx context.Context, listID, oldEmail, newEmail str
 	if err := c.do(ctx, http.MethodPatch, memberPath(listID, hash), nil, body, &out); err != nil {
 		return apmc.Member{}, fmt.Errorf("change email of member %s: %w", hash, err)
 	}
-	return out.toMember(), nil
+	return c.withAllTags(ctx, listID, out)
 }
 
 func memberPath(listID, hash string) string {

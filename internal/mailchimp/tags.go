@@ -6,14 +6,17 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"time"
 
 	"github.com/apmc-sync/apmc/internal/apmc"
 )
 
-// tagJSON is one tag as a member answer or the member tags list gives it.
+// tagJSON is one tag as a member answer or the member tags list gives it
+// (date_added only in the list).
 type tagJSON struct {
-	ID   int    `json:"id"`
-	Name string `json:"name"`
+	ID        int    `json:"id"`
+	Name      string `json:"name"`
+	DateAdded string `json:"date_added,omitempty"`
 }
 
 // tagPageSize is how many tags one GET …/tags asks for.
@@ -23,9 +26,17 @@ const tagPageSize = 1000
 // POST /lists/{list_id}/members/{hash}/tags (answered 204). An unknown tag
 // sent active is created; is_syncing stays false, so the audience's
 // tag-based automations (a welcome to a course's bookers, say) do run.
-func (c *Client) UpdateTags(ctx context.Context, listID, email string, tags []apmc.TagChange) error {
+//
+// It returns when Mailchimp applied the tags, by Mailchimp's clock: the
+// answer's Date less the time the request took, to the second below, so no
+// later than the date_added of a tag this call added. ASSUMPTION: setting
+// active a tag the member carries already keeps the tag's date_added (the
+// published contract does not say; the simulator behaves so), while a tag
+// taken off and added again gets a new one; the service tells a
+// marketer's tag from its own by it (apmc.DecideTags).
+func (c *Client) UpdateTags(ctx context.Context, listID, email string, tags []apmc.TagChange) (time.Time, error) {
 	if len(tags) == 0 {
-		return nil
+		return time.Time{}, nil
 	}
 	type tagStatus struct {
 		Name   string `json:"name"`
@@ -42,16 +53,18 @@ func (c *Client) UpdateTags(ctx context.Context, listID, email string, tags []ap
 		body.Tags = append(body.Tags, tagStatus{Name: t.Name, Status: status})
 	}
 	hash := SubscriberHash(email)
-	if err := c.do(ctx, http.MethodPost, memberPath(listID, hash)+"/tags", nil, body, nil); err != nil {
-		return fmt.Errorf("update tags of member %s: %w", hash, err)
+	at, err := c.doAt(ctx, http.MethodPost, memberPath(listID, hash)+"/tags", nil, body, nil)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("update tags of member %s: %w", hash, err)
 	}
-	return nil
+	return at, nil
 }
 
-// MemberTags returns every tag of the member, a page at a time.
-func (c *Client) MemberTags(ctx context.Context, listID, email string) ([]string, error) {
+// MemberTags returns every tag of the member with its date_added, a page
+// at a time.
+func (c *Client) MemberTags(ctx context.Context, listID, email string) ([]apmc.MemberTag, error) {
 	hash := SubscriberHash(email)
-	var out []string
+	var out []apmc.MemberTag
 	for offset := 0; ; offset += tagPageSize {
 		var page struct {
 			Tags       []tagJSON `json:"tags"`
@@ -62,7 +75,11 @@ func (c *Client) MemberTags(ctx context.Context, listID, email string) ([]string
 			return nil, fmt.Errorf("list tags of member %s: %w", hash, err)
 		}
 		for _, t := range page.Tags {
-			out = append(out, t.Name)
+			tag := apmc.MemberTag{Name: t.Name}
+			if added, err := time.Parse(time.RFC3339, t.DateAdded); err == nil {
+				tag.Added = added.UTC()
+			}
+			out = append(out, tag)
 		}
 		if len(page.Tags) == 0 || len(out) >= page.TotalItems {
 			return out, nil
@@ -81,6 +98,9 @@ func (c *Client) withAllTags(ctx context.Context, listID string, m memberJSON) (
 	if err != nil {
 		return apmc.Member{}, err
 	}
-	out.Tags = tags
+	out.Tags = nil
+	for _, t := range tags {
+		out.Tags = append(out.Tags, t.Name)
+	}
 	return out, nil
 }

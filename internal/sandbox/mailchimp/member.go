@@ -32,6 +32,9 @@ type Member struct {
 	Interests            map[string]bool
 	MarketingPermissions map[string]bool
 	Tags                 []string // tag names, in the order they were added
+	// TagsAdded are the tags' date_added, by lower-cased name: when each
+	// was last added (adding a tag the member carries keeps its date).
+	TagsAdded map[string]time.Time
 }
 
 // clone returns a deep copy of m.
@@ -41,6 +44,7 @@ func (m *Member) clone() Member {
 	c.Interests = maps.Clone(m.Interests)
 	c.MarketingPermissions = maps.Clone(m.MarketingPermissions)
 	c.Tags = slices.Clone(m.Tags)
+	c.TagsAdded = maps.Clone(m.TagsAdded)
 	return c
 }
 

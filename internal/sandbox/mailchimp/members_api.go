@@ -134,7 +134,7 @@ func (s *Server) postBatchSubscribe(w http.ResponseWriter, r *http.Request) {
 		}
 		m, isNew, merr := s.writeMember(l, hash, mi, modeBatch, skip)
 		if merr == nil {
-			addTags(m, mi.Tags)
+			addTags(m, mi.Tags, s.now())
 		}
 		switch {
 		case merr != nil:

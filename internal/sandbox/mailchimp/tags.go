@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Member tags, as the Marketing API keeps them: a member answer carries up
@@ -47,14 +48,38 @@ func tagIndex(m *Member, name string) int {
 	return slices.IndexFunc(m.Tags, func(t string) bool { return strings.EqualFold(t, name) })
 }
 
-// addTags adds the named tags that m does not carry yet.
-func addTags(m *Member, names []string) {
+// addTags adds, at the time at, the named tags that m does not carry yet.
+// INFERRED: a tag m carries already keeps its date_added (the published
+// contract does not say; the service relies on it, see the mailchimp
+// client's UpdateTags).
+func addTags(m *Member, names []string, at time.Time) {
 	for _, n := range names {
 		n = strings.TrimSpace(n)
 		if n != "" && tagIndex(m, n) < 0 {
 			m.Tags = append(m.Tags, n)
+			if m.TagsAdded == nil {
+				m.TagsAdded = map[string]time.Time{}
+			}
+			m.TagsAdded[strings.ToLower(n)] = at.UTC()
 		}
 	}
+}
+
+// removeTag takes the tag named name off m, forgetting its date_added.
+func removeTag(m *Member, name string) {
+	if i := tagIndex(m, name); i >= 0 {
+		delete(m.TagsAdded, strings.ToLower(m.Tags[i]))
+		m.Tags = slices.Delete(m.Tags, i, i+1)
+	}
+}
+
+// tagAdded is the date_added of m's tag t: when it was added, or when the
+// member last changed for a tag whose time was not kept.
+func tagAdded(m *Member, t string) time.Time {
+	if at, ok := m.TagsAdded[strings.ToLower(t)]; ok {
+		return at
+	}
+	return m.LastChanged
 }
 
 // tagsInput is the body of POST …/members/{hash}/tags.
@@ -86,6 +111,7 @@ func (s *Server) postMemberTags(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	var now time.Time
 	s.mu.Lock()
 	l, aerr := s.ownList(apiKeyFrom(r), r.PathValue("list_id"))
 	if aerr == nil {
@@ -93,11 +119,12 @@ func (s *Server) postMemberTags(w http.ResponseWriter, r *http.Request) {
 		if !ok {
 			aerr = errNotFound()
 		} else {
+			now = s.now()
 			for _, t := range in.Tags {
 				if t.Status == "active" {
-					addTags(m, []string{t.Name})
-				} else if i := tagIndex(m, t.Name); i >= 0 {
-					m.Tags = slices.Delete(m.Tags, i, i+1)
+					addTags(m, []string{t.Name}, now)
+				} else {
+					removeTag(m, t.Name)
 				}
 			}
 			s.stats.TagWrites++
@@ -108,6 +135,8 @@ func (s *Server) postMemberTags(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, aerr)
 		return
 	}
+	// The answer's Date is the simulator's clock, the one date_added uses.
+	w.Header().Set("Date", now.UTC().Format(http.TimeFormat))
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -127,7 +156,7 @@ func (s *Server) getMemberTags(w http.ResponseWriter, r *http.Request) {
 		if m, ok := l.members[pathHash(r)]; ok {
 			total = len(m.Tags)
 			for _, t := range m.Tags[min(offset, total):min(offset+count, total)] {
-				tags = append(tags, map[string]any{"id": tagID(t), "name": t, "date_added": m.LastChanged.Format("2006-01-02T15:04:05+00:00")})
+				tags = append(tags, map[string]any{"id": tagID(t), "name": t, "date_added": tagAdded(m, t).UTC().Format("2006-01-02T15:04:05+00:00")})
 			}
 		} else {
 			aerr = errNotFound()
@@ -158,9 +187,9 @@ func (s *Server) TagInUI(listID, email, tag string, remove bool) error {
 		return fmt.Errorf("tag member: %w", err)
 	}
 	if !remove {
-		addTags(m, []string{tag})
-	} else if i := tagIndex(m, tag); i >= 0 {
-		m.Tags = slices.Delete(m.Tags, i, i+1)
+		addTags(m, []string{tag}, s.now())
+	} else {
+		removeTag(m, tag)
 	}
 	return nil
 }

@@ -2,7 +2,9 @@ package mailchimp
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 )
@@ -113,5 +115,74 @@ func TestMemberTagsPageAndBatch(t *testing.T) {
 	_, body = e.do("GET", path+"/tags?count=40&offset=40", nil)
 	if page := decodeObject(t, body); len(tagNames(page)) != 22 || page["total_items"] != float64(62) {
 		t.Errorf("second page: %d tags, total %v; want 22 of 62", len(tagNames(page)), page["total_items"])
+	}
+}
+
+// A tag's date_added is when it was last added: adding it again while the
+// member carries it keeps the date, taking it off and adding it again gives
+// a new one; the tags answer's Date is the same clock.
+func TestTagDateAdded(t *testing.T) {
+	var mu sync.Mutex
+	clock := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	advance := func(d time.Duration) {
+		mu.Lock()
+		defer mu.Unlock()
+		clock = clock.Add(d)
+	}
+	srv := New(Options{Now: func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		return clock
+	}})
+	ts := httptest.NewServer(srv)
+	t.Cleanup(func() {
+		ts.Close()
+		srv.Close()
+	})
+	srv.AddAccount(testKey)
+	e := &env{t: t, srv: srv, http: ts, listID: srv.AddList(testKey, "Sandbox audience")}
+	e.validate = contractResponseValidator()
+	path := e.memberPath("ada@example.com")
+	if resp, body := e.do("PUT", path, map[string]any{"email_address": "ada@example.com", "status_if_new": "subscribed"}); resp.StatusCode != http.StatusOK {
+		t.Fatalf("PUT member = %d %s", resp.StatusCode, body)
+	}
+	set := func(name, status string) string {
+		t.Helper()
+		resp, body := e.do("POST", path+"/tags", map[string]any{"tags": []map[string]string{{"name": name, "status": status}}})
+		if resp.StatusCode != http.StatusNoContent {
+			t.Fatalf("POST tags %s %s = %d %s", name, status, resp.StatusCode, body)
+		}
+		return resp.Header.Get("Date")
+	}
+	added := func() string {
+		t.Helper()
+		_, body := e.do("GET", path+"/tags", nil)
+		list, _ := decodeObject(t, body)["tags"].([]any)
+		if len(list) != 1 {
+			t.Fatalf("GET tags = %s, want one tag", body)
+		}
+		return list[0].(map[string]any)["date_added"].(string)
+	}
+
+	first := clock
+	if date := set("Gold", "active"); date != first.Format(http.TimeFormat) {
+		t.Errorf("POST tags Date = %q, want the simulator's clock %q", date, first.Format(http.TimeFormat))
+	}
+	if got, want := added(), first.Format("2006-01-02T15:04:05+00:00"); got != want {
+		t.Errorf("date_added = %s, want %s", got, want)
+	}
+	advance(time.Hour)
+	set("gold", "active")
+	if err := srv.TagInUI(e.listID, "ada@example.com", "GOLD", false); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := added(), first.Format("2006-01-02T15:04:05+00:00"); got != want {
+		t.Errorf("after adding it again: date_added = %s, want it kept: %s", got, want)
+	}
+	set("Gold", "inactive")
+	advance(time.Hour)
+	set("Gold", "active")
+	if got, want := added(), clock.Format("2006-01-02T15:04:05+00:00"); got != want {
+		t.Errorf("after taking it off and adding it again: date_added = %s, want %s", got, want)
 	}
 }
