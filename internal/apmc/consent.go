@@ -96,6 +96,27 @@ func OptOutToMailchimp(c *Consent, before *bool, optedIn bool) bool {
 	return c != nil && c.OptoutsToMailchimp && before != nil && *before && !optedIn
 }
 
+// RememberOptIn is the contact with its User's MarketingOptIn remembered,
+// as the live sync remembers it when it reads the User: only when the
+// instance syncs consent, so that the User's next opt-out (true → false) is
+// recognised. A remembered true the User has since cleared is an opt-out
+// not yet sent to Mailchimp: it is kept, for the live sync or
+// reconciliation to apply.
+func RememberOptIn(in Instance, c Contact, u User) Contact {
+	optedIn := OptedIn(u)
+	if in.Consent == nil || OptOutToMailchimp(in.Consent, c.MarketingOptIn, optedIn) {
+		return c
+	}
+	c.MarketingOptIn = &optedIn
+	return c
+}
+
+// RemembersOptIn reports whether the contact already remembers what
+// RememberOptIn would make it remember.
+func RemembersOptIn(in Instance, c Contact, u User) bool {
+	return sameOptIn(c.MarketingOptIn, RememberOptIn(in, c, u).MarketingOptIn)
+}
+
 // OptOutToAccessplanit reports whether a member's status clears its User's
 // MarketingOptIn: only an unsubscribed member, with optouts_to_accessplanit,
 // and only a User that is opted in.

@@ -196,3 +196,38 @@ func TestBlockedIsNotFailedNorRetried(t *testing.T) {
 		t.Errorf("execution = status %s retryable %v reason %q; want blocked with Mailchimp's reason", exec.Status, exec.Retryable, exec.Reason)
 	}
 }
+
+func TestRememberOptIn(t *testing.T) {
+	yes, no := true, false
+	optOuts := &Consent{OptoutsToMailchimp: true}
+	for _, tt := range []struct {
+		name    string
+		consent *Consent
+		before  *bool
+		user    string
+		want    *bool
+	}{
+		{"no consent: nothing remembered", nil, nil, "true", nil},
+		{"never seen, opted in", optOuts, nil, "true", &yes},
+		{"never seen, not opted in", &Consent{}, nil, "false", &no},
+		{"opted in again", optOuts, &no, "true", &yes},
+		{"an opt-out not yet sent is kept", optOuts, &yes, "false", &yes},
+		{"without optouts_to_mailchimp an opt-out is remembered", &Consent{}, &yes, "false", &no},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			in := Instance{Consent: tt.consent}
+			u := User{ID: "1", Fields: map[string]string{FieldMarketingOptIn: tt.user}}
+			got := RememberOptIn(in, Contact{MarketingOptIn: tt.before}, u).MarketingOptIn
+			if !sameOptIn(got, tt.want) {
+				t.Errorf("RememberOptIn(before %v, user %s) = %v, want %v", ptr(tt.before), tt.user, ptr(got), ptr(tt.want))
+			}
+		})
+	}
+}
+
+func ptr(b *bool) any {
+	if b == nil {
+		return nil
+	}
+	return *b
+}

@@ -136,6 +136,10 @@ func (a Applier) apply(ctx context.Context, in apmc.Instance, planned map[string
 			if err := a.Contacts.SaveContact(ctx, p.Contact); err != nil && !errors.Is(err, apmc.ErrConflict) {
 				return res, fmt.Errorf("remember the move of %s: %w", p.Contact.Email, err)
 			}
+		default:
+			if err := a.rememberUnchanged(ctx, in, p, d, &res); err != nil {
+				return res, err
+			}
 		}
 	}
 	res.Counts = apmc.PlanCounts(decided)
@@ -255,7 +259,7 @@ func (a Applier) toMailchimp(ctx context.Context, in apmc.Instance, pairs []apmc
 		// apply gets the batch's answer. Saved under the version the pair
 		// was read with: a live change since leaves the contact to the live
 		// sync.
-		c := contactFor(in.ID, p, d)
+		c := contactFor(in, p, d)
 		c.Mailchimp.RecordWrite(d.ToMailchimp.Fingerprint(), a.now())
 		if err := a.Contacts.SaveContact(ctx, c); errors.Is(err, apmc.ErrConflict) {
 			res.ChangedLive++
@@ -375,7 +379,7 @@ func (a Applier) move(ctx context.Context, in apmc.Instance, p apmc.Pair, d apmc
 		res.Failed++
 		return a.record(ctx, in, p, d, apmc.FlowToMailchimp, started, step, err)
 	}
-	c := contactFor(in.ID, p, d)
+	c := contactFor(in, p, d)
 	c.Accessplanit.Values = d.ToMailchimp
 	c.Mailchimp.Values = d.ToMailchimp
 	c.Mailchimp.RecordWrite(d.ToMailchimp.Fingerprint(), a.now())
@@ -406,7 +410,7 @@ func (a Applier) toAccessplanit(ctx context.Context, in apmc.Instance, p apmc.Pa
 	// the version the pair was read with, lets only one writer through: a
 	// live change, or another apply, since leaves the contact alone.
 	values := restrictToMailchimp(in, p)
-	c := contactFor(in.ID, p, d)
+	c := contactFor(in, p, d)
 	moved := p.Contact.Version > 0 && p.Contact.Email != d.Email
 	if moved {
 		// The contact moves to the address Mailchimp moved it to: its state
@@ -541,14 +545,49 @@ func (a Applier) now() time.Time {
 }
 
 // contactFor is the state to store for a pair: what the service
-// remembered, or a new one.
-func contactFor(instanceID string, p apmc.Pair, d apmc.PairPlan) apmc.Contact {
+// remembered, or a new one, with the decided User's MarketingOptIn
+// remembered as the live sync remembers it, so the User's first opt-out
+// after the first sync is recognised.
+func contactFor(in apmc.Instance, p apmc.Pair, d apmc.PairPlan) apmc.Contact {
 	c := p.Contact
-	c.InstanceID, c.Email = instanceID, d.Email
+	c.InstanceID, c.Email = in.ID, d.Email
 	if d.UserID != "" {
 		c.UserID = d.UserID
 	}
+	if u, ok := decidedUser(p, d); ok {
+		c = apmc.RememberOptIn(in, c, u)
+	}
 	return c
+}
+
+// decidedUser is the pair's User the decision is about, if any.
+func decidedUser(p apmc.Pair, d apmc.PairPlan) (apmc.User, bool) {
+	if d.UserID == "" {
+		return apmc.User{}, false
+	}
+	i := slices.IndexFunc(p.Users, func(u apmc.User) bool { return u.ID == d.UserID })
+	if i < 0 {
+		return apmc.User{}, false
+	}
+	return p.Users[i], true
+}
+
+// rememberUnchanged saves the MarketingOptIn of a contact first sync finds
+// the same on both sides, when the instance syncs consent and the state
+// does not remember it yet (a state it has none of is made, holding the
+// values both sides hold). A live change since the pair was read wins.
+func (a Applier) rememberUnchanged(ctx context.Context, in apmc.Instance, p apmc.Pair, d apmc.PairPlan, res *Result) error {
+	u, ok := decidedUser(p, d)
+	if in.Consent == nil || !in.Direction.Allows(apmc.FlowToMailchimp) || d.Action != apmc.PairUnchanged || p.Member == nil || !ok || p.Contact.Version > 0 && apmc.RemembersOptIn(in, p.Contact, u) {
+		return nil
+	}
+	c := contactFor(in, p, d)
+	if c.Version == 0 {
+		c.Mailchimp.Values = apmc.MemberValues(in.Mappings, *p.Member)
+		c.Accessplanit.Values = c.Mailchimp.Values
+		c.MemberContactID = p.Member.ContactID
+	}
+	return a.save(ctx, c, res)
 }
 
 // restrictToMailchimp is the member's mapped values as the contact's known

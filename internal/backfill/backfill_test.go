@@ -338,3 +338,53 @@ func TestFirstSyncFollowsConsent(t *testing.T) {
 		})
 	}
 }
+
+// A first sync remembers the MarketingOptIn of every User it writes or
+// finds the same on both sides, so the User's first opt-out after it
+// unsubscribes the member (optouts_to_mailchimp), as a live change would.
+func TestFirstSyncRemembersOptIn(t *testing.T) {
+	w := newWorld(t)
+	w.instance.Consent = &apmc.Consent{OptoutsToMailchimp: true}
+	w.svc.Instances = staticInstances{w.instance}
+	ctx := context.Background()
+	old := time.Now().Add(-48 * time.Hour).UTC().Format("2006-01-02T15:04:05")
+	if _, err := w.ap.ImportUsers([]map[string]any{
+		{"Forenames": "New", "Surname": "Member", "Email": "new@example.com", "MarketingOptIn": true},
+		{"Forenames": "Same", "Surname": "Both", "Email": "same@example.com", "MarketingOptIn": true, "DateUpdated": old},
+		{"Forenames": "Newer", "Surname": "InAP", "Email": "differs@example.com", "MarketingOptIn": true},
+	}); err != nil {
+		t.Fatalf("ImportUsers() error = %v", err)
+	}
+	if err := w.mc.Import(w.instance.MailchimpListID, []sbmc.ImportedMember{
+		{EmailAddress: "same@example.com", MergeFields: map[string]any{"FNAME": "Same", "LNAME": "Both"}},
+		{EmailAddress: "differs@example.com", MergeFields: map[string]any{"FNAME": "Older", "LNAME": "InMC"}, LastChanged: time.Now().Add(-72 * time.Hour)},
+	}); err != nil {
+		t.Fatalf("Import() error = %v", err)
+	}
+	plan, err := w.svc.Plan(ctx, w.instance.ID, nil)
+	if err != nil {
+		t.Fatalf("Plan() error = %v", err)
+	}
+	if _, err := w.svc.Apply(ctx, w.instance.ID, plan.ID, nil); err != nil {
+		t.Fatalf("Apply() error = %v", err)
+	}
+	for _, email := range []string{"new@example.com", "same@example.com", "differs@example.com"} {
+		t.Run(email, func(t *testing.T) {
+			c, err := w.store.Contact(ctx, w.instance.ID, email)
+			if err != nil {
+				t.Fatalf("Contact(%s) error = %v", email, err)
+			}
+			if c.MarketingOptIn == nil || !*c.MarketingOptIn {
+				t.Fatalf("contact %s remembers MarketingOptIn %v, want true", email, c.MarketingOptIn)
+			}
+			u := apmc.User{ID: c.UserID, Fields: map[string]string{"Email": email, "Forenames": "X", "Surname": "Y", apmc.FieldMarketingOptIn: "false"}}
+			p, err := apmc.DecideToMailchimp(apmc.ToMailchimpInput{Instance: w.instance, User: u, Found: true, Contact: c, Now: time.Now()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !p.Unsubscribe {
+				t.Errorf("the User's opt-out after the first sync: plan %s without unsubscribe, want the member unsubscribed", p.Action)
+			}
+		})
+	}
+}
