@@ -56,9 +56,12 @@ type Applier struct {
 type Result struct {
 	// Counts are the fresh decisions, by action.
 	Counts map[apmc.PairAction]int `json:"counts"`
-	// Written and Failed count the contacts written and refused.
+	// Written counts the contacts written, Failed those refused and
+	// Blocked those Mailchimp will not take (compliance state, permanently
+	// deleted): their executions are blocked, not failed.
 	Written int `json:"written"`
 	Failed  int `json:"failed"`
+	Blocked int `json:"blocked"`
 	// ChangedSincePlan counts contacts decided otherwise than in the plan.
 	ChangedSincePlan int `json:"changed_since_plan"`
 	// ChangedLive counts contacts left alone because a live change reached
@@ -83,9 +86,23 @@ func (r *Result) then(next Result) Result {
 	out.Counts, out.ChangedSincePlan = r.Counts, r.ChangedSincePlan
 	out.Written += r.Written
 	out.Failed += r.Failed
+	out.Blocked += r.Blocked
 	out.ChangedLive += r.ChangedLive
 	out.MailchimpRequests += r.MailchimpRequests
 	return out
+}
+
+// refused counts a contact whose write was refused, and marks its write
+// step: blocked when Mailchimp will not take the contact (not a failure:
+// nothing to retry or fix), failed otherwise.
+func (r *Result) refused(step *apmc.Step, why error) {
+	if reason, blocked := apmc.BlockedReason(why); blocked {
+		step.Status, step.Error = string(apmc.StatusBlocked), reason
+		r.Blocked++
+		return
+	}
+	step.Status, step.Error = "failed", why.Error()
+	r.Failed++
 }
 
 // Apply applies plan to the instance. A plan from another instance, or an
@@ -222,6 +239,7 @@ func (a Applier) batches(ctx context.Context, in apmc.Instance, pairs []apmc.Pai
 			defer mu.Unlock()
 			res.Written += part.Written
 			res.Failed += part.Failed
+			res.Blocked += part.Blocked
 			res.ChangedLive += part.ChangedLive
 			res.MailchimpRequests += part.MailchimpRequests
 			if err != nil {
@@ -289,8 +307,7 @@ func (a Applier) toMailchimp(ctx context.Context, in apmc.Instance, pairs []apmc
 		p, d := pairs[i], decided[i]
 		step := apmc.Step{Name: "batch_upsert_members", Status: "ok", Output: map[string]any{"batch_size": len(batch), "mailchimp_requests_per_contact": 1 / float64(len(batch))}}
 		if why := refused[d.Email]; why != nil {
-			step.Status, step.Error = "failed", why.Error()
-			res.Failed++
+			res.refused(&step, why)
 			if err := a.record(ctx, in, p, d, apmc.FlowToMailchimp, started, step, why); err != nil {
 				return err
 			}
@@ -375,8 +392,7 @@ func (a Applier) move(ctx context.Context, in apmc.Instance, p apmc.Pair, d apmc
 		if !apmc.IsPermanent(err) {
 			return fmt.Errorf("move member %s to %s: %w", from, d.Email, err)
 		}
-		step.Status, step.Error = "failed", err.Error()
-		res.Failed++
+		res.refused(&step, err)
 		return a.record(ctx, in, p, d, apmc.FlowToMailchimp, started, step, err)
 	}
 	c := contactFor(in, p, d)
@@ -442,8 +458,7 @@ func (a Applier) toAccessplanit(ctx context.Context, in apmc.Instance, p apmc.Pa
 		if !apmc.IsPermanent(err) {
 			return fmt.Errorf("write accessplanit user for %s: %w", d.Email, err)
 		}
-		step.Status, step.Error = "failed", err.Error()
-		res.Failed++
+		res.refused(&step, err)
 		return a.record(ctx, in, p, d, apmc.FlowToAccessplanit, started, step, err)
 	}
 	if err := a.onTop(ctx, in.ID, d.Email, func(c *apmc.Contact) {

@@ -281,8 +281,16 @@ func TestApplyRecordsForgottenAddressesAsBlocked(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Plan() error = %v", err)
 	}
-	if _, err := w.svc.Apply(ctx, w.instance.ID, plan.ID, nil); err != nil {
+	res, err := w.svc.Apply(ctx, w.instance.ID, plan.ID, nil)
+	if err != nil {
 		t.Fatalf("Apply() error = %v", err)
+	}
+	if res.Written != 1 || res.Blocked != 1 || res.Failed != 0 {
+		t.Errorf("Apply() written %d blocked %d failed %d, want 1, 1 and 0", res.Written, res.Blocked, res.Failed)
+	}
+	job, err := w.svc.Status(ctx, w.instance.ID)
+	if err != nil || job.Result == nil || job.Result.Blocked != 1 || job.Result.Failed != 0 {
+		t.Errorf("Status() = %+v, %v; want a result with 1 blocked and 0 failed", job.Result, err)
 	}
 	for status, want := range map[apmc.Status]string{apmc.StatusBlocked: "erased@example.com", apmc.StatusSucceeded: "kept@example.com"} {
 		list, _, err := w.execs.Executions(ctx, w.instance.ID, apmc.ExecutionQuery{Status: status})
@@ -295,6 +303,15 @@ func TestApplyRecordsForgottenAddressesAsBlocked(t *testing.T) {
 		}
 		if status == apmc.StatusBlocked && !strings.Contains(list[0].Reason, "permanently deleted") {
 			t.Errorf("blocked execution reason = %q, want Mailchimp's", list[0].Reason)
+		}
+		if status == apmc.StatusBlocked {
+			e, err := w.execs.Execution(ctx, w.instance.ID, list[0].ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n := len(e.Steps); n == 0 || e.Steps[n-1].Status != string(apmc.StatusBlocked) {
+				t.Errorf("blocked execution's steps = %+v, want the write step blocked", e.Steps)
+			}
 		}
 	}
 }
