@@ -231,3 +231,38 @@ func ptr(b *bool) any {
 	}
 	return *b
 }
+
+func TestWrittenMemberBlocked(t *testing.T) {
+	for status, want := range map[string]bool{"subscribed": false, "unsubscribed": false, "pending": false, "transactional": false, "cleaned": true, "archived": true} {
+		reason, blocked := WrittenMemberBlocked(status)
+		if blocked != want || blocked != (reason != "") {
+			t.Errorf("WrittenMemberBlocked(%q) = %q, %v; want blocked %v with a reason", status, reason, blocked, want)
+		}
+	}
+}
+
+func TestStatusFieldValue(t *testing.T) {
+	for _, tt := range []struct {
+		current, member string
+		want            string
+		write           bool
+	}{
+		{"", "subscribed", "", false},
+		{"subscribed", "subscribed", "", false},
+		{"unsubscribed", "subscribed", "subscribed", true},
+		{"blocked", "subscribed", "subscribed", true},
+		{"", "unsubscribed", "unsubscribed", true},
+		{"unsubscribed", "unsubscribed", "", false},
+		{"subscribed", "cleaned", "cleaned", true},
+		{"", "archived", "archived", true},
+		{"", "blocked", "blocked", true},
+		{"blocked", "blocked", "", false},
+		{"unsubscribed", "pending", "", false},
+		{"", "transactional", "", false},
+	} {
+		got, write := StatusFieldValue(tt.current, tt.member)
+		if write != tt.write || write && got != tt.want {
+			t.Errorf("StatusFieldValue(%q, %q) = %q, %v; want %q, %v", tt.current, tt.member, got, write, tt.want, tt.write)
+		}
+	}
+}

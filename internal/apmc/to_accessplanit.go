@@ -72,6 +72,13 @@ func (e *Engine) applyMember(ctx context.Context, rec *recorder, in Instance, em
 	var after User
 	if found {
 		changed := ChangedFields(user, plan.Fields)
+		if f := in.MailchimpStatusField; f != "" && len(changed) > 0 {
+			// The User is written anyway: its Mailchimp status goes along
+			// when it no longer says the member's (subscribed again).
+			if v, write := StatusFieldValue(user.Fields[f], member.Status); write {
+				changed[f] = v
+			}
+		}
 		if len(changed) == 0 {
 			seen.UserID = user.ID
 			seen.Accessplanit.Values, _, _ = MapToMailchimp(in.Mappings, user)

@@ -168,13 +168,19 @@ func (e *Engine) toMailchimp(ctx context.Context, rec *recorder, in Instance, c 
 		return nil
 	})
 	if _, blocked := BlockedReason(err); blocked {
-		e.blockedStatus(ctx, rec, in, user, plan)
+		e.writeStatusField(ctx, rec, in, user, plan.Seen, plan.Values, string(StatusBlocked))
 	}
 	if err != nil {
 		return outcome{changed: true}, err
 	}
 	rec.logf("info", "Mailchimp contact %s written", email)
-	if plan.Unsubscribe {
+	// The answer says the member's status: a cleaned or archived member
+	// took the write but cannot be mailed, so the change ends blocked.
+	result := outcome{status: StatusSucceeded, changed: true}
+	if reason, blocked := WrittenMemberBlocked(written.Status); blocked {
+		result = outcome{status: StatusBlocked, changed: true, reason: reason}
+	}
+	if plan.Unsubscribe && result.status == StatusSucceeded {
 		if _, err := e.unsubscribe(ctx, rec, mc, in, email, Plan{}); err != nil {
 			return outcome{changed: true}, err
 		}
@@ -193,11 +199,13 @@ func (e *Engine) toMailchimp(ctx context.Context, rec *recorder, in Instance, c 
 			return outcome{changed: true}, err
 		}
 		if done {
-			return outcome{status: StatusSucceeded, changed: true}, nil
+			return result, nil
 		}
 	}
+	var saved Contact
 	err = rec.step("save_contact_state", func(out map[string]any) error {
-		if _, err := e.saveContact(ctx, contact, seen, mk.on, out); err != nil {
+		var err error
+		if saved, err = e.saveContact(ctx, contact, seen, mk.on, out); err != nil {
 			return err
 		}
 		if plan.Action == ActionMove {
@@ -207,7 +215,11 @@ func (e *Engine) toMailchimp(ctx context.Context, rec *recorder, in Instance, c 
 		}
 		return nil
 	})
-	return outcome{status: StatusSucceeded, changed: true}, err
+	if err != nil {
+		return result, err
+	}
+	e.writeStatusField(ctx, rec, in, user, saved, plan.Values, written.Status)
+	return result, nil
 }
 
 // namesOnly keeps the values Mailchimp needs in every write: the address
