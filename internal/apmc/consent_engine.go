@@ -67,13 +67,15 @@ func (e *Engine) statusToAccessplanit(ctx context.Context, rec *recorder, in Ins
 	seen := contact
 	seen.UserID = user.ID
 	fields := map[string]string{}
-	if OptOutToAccessplanit(in.Consent, member.Status, OptedIn(user)) {
+	if OptOutToAccessplanit(in.Consent, member, user, e.now()) {
 		fields[FieldMarketingOptIn] = "false"
 		optedOut := false
 		seen.MarketingOptIn = &optedOut
 	}
-	if f := in.MailchimpStatusField; f != "" && user.Fields[f] != member.Status {
-		fields[f] = member.Status
+	if f := in.MailchimpStatusField; f != "" {
+		if v, write := StatusFieldValue(user.Fields[f], member.Status); write {
+			fields[f] = v
+		}
 	}
 	if len(fields) == 0 {
 		return e.settle(ctx, rec, Plan{Action: ActionRecord, Reason: fmt.Sprintf("the User already holds what the %s member means for it: nothing written", member.Status), Seen: seen}, contact)

@@ -2,7 +2,9 @@ package apmc
 
 import (
 	"context"
+	"fmt"
 	"testing"
+	"time"
 )
 
 func TestNewMemberStatus(t *testing.T) {
@@ -61,24 +63,36 @@ func TestOptOutToMailchimp(t *testing.T) {
 
 func TestOptOutToAccessplanit(t *testing.T) {
 	on := &Consent{OptoutsToAccessplanit: true}
+	now := time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)
+	unsub, before, after := now.Add(-time.Hour), now.Add(-2*time.Hour), now.Add(-30*time.Minute)
 	tests := []struct {
-		name    string
-		consent *Consent
-		status  string
-		optedIn bool
-		want    bool
+		name        string
+		consent     *Consent
+		status      string
+		optedIn     bool
+		unsubAt     time.Time
+		userChanged time.Time
+		want        bool
 	}{
-		{"unsubscribed member, opted-in User", on, "unsubscribed", true, true},
-		{"setting off", &Consent{}, "unsubscribed", true, false},
-		{"no consent settings", nil, "unsubscribed", true, false},
-		{"User already opted out", on, "unsubscribed", false, false},
-		{"member still subscribed (the delivery lied)", on, "subscribed", true, false},
-		{"cleaned is a bounce, not an opt-out", on, "cleaned", true, false},
+		{"unsubscribed member, opted-in User", on, "unsubscribed", true, unsub, before, true},
+		{"setting off", &Consent{}, "unsubscribed", true, unsub, before, false},
+		{"no consent settings", nil, "unsubscribed", true, unsub, before, false},
+		{"User already opted out", on, "unsubscribed", false, unsub, before, false},
+		{"member still subscribed (the delivery lied)", on, "subscribed", true, unsub, before, false},
+		{"cleaned is a bounce, not an opt-out", on, "cleaned", true, unsub, before, false},
+		{"User changed after the unsubscribe (opted in again)", on, "unsubscribed", true, unsub, after, false},
+		{"User changed in the same instant", on, "unsubscribed", true, unsub, unsub, true},
+		{"User changed within the unsubscribe's second (last_changed has whole seconds)", on, "unsubscribed", true, unsub, unsub.Add(400 * time.Millisecond), true},
+		{"User's change time unknown", on, "unsubscribed", true, unsub, time.Time{}, true},
+		{"User's change time in the future is unknown", on, "unsubscribed", true, unsub, now.Add(time.Hour), true},
+		{"member's change time unknown", on, "unsubscribed", true, time.Time{}, after, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := OptOutToAccessplanit(tt.consent, tt.status, tt.optedIn); got != tt.want {
-				t.Errorf("OptOutToAccessplanit(%+v, %q, %v) = %v, want %v", tt.consent, tt.status, tt.optedIn, got, tt.want)
+			m := Member{Status: tt.status, LastChanged: tt.unsubAt}
+			u := User{ID: "1", UpdatedAt: tt.userChanged, Fields: map[string]string{FieldMarketingOptIn: fmt.Sprint(tt.optedIn)}}
+			if got := OptOutToAccessplanit(tt.consent, m, u, now); got != tt.want {
+				t.Errorf("OptOutToAccessplanit(%+v, member %s at %v, User opted in %v changed %v) = %v, want %v", tt.consent, tt.status, tt.unsubAt, tt.optedIn, tt.userChanged, got, tt.want)
 			}
 		})
 	}
