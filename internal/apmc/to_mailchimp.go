@@ -140,7 +140,11 @@ func (e *Engine) toMailchimp(ctx context.Context, rec *recorder, in Instance, c 
 	}
 	var written Member
 	err = rec.step("upsert_member", func(out map[string]any) error {
-		out["changed_fields"] = plan.Values.Diff(contact.Mailchimp.Values)
+		changed := plan.Values.Diff(contact.Mailchimp.Values)
+		out["changed_fields"] = changed
+		if g := groupSelections(in.Mappings, plan.Values, changed); len(g) > 0 {
+			out["groups"] = g
+		}
 		if len(mk.fields) > 0 {
 			out["training_activity_fields"] = mk.fields
 		}
@@ -220,6 +224,19 @@ func (e *Engine) toMailchimp(ctx context.Context, rec *recorder, in Instance, c 
 	}
 	e.writeStatusField(ctx, rec, in, user, saved, plan.Values, written.Status)
 	return result, nil
+}
+
+// groupSelections are the interests a write selects in each group mapping
+// among the changed targets (by target, "group:<category>"): the User's
+// value naming them, "" for none.
+func groupSelections(ms []FieldMapping, values Values, changed []string) map[string]string {
+	out := map[string]string{}
+	for _, tag := range changed {
+		if i := mappingIndex(ms, tag); i >= 0 && ms[i].IsGroup() {
+			out[tag] = values[tag]
+		}
+	}
+	return out
 }
 
 // namesOnly keeps the values Mailchimp needs in every write: the address

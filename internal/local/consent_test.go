@@ -2,6 +2,7 @@ package local_test
 
 import (
 	"context"
+	"fmt"
 	"maps"
 	"strings"
 	"testing"
@@ -212,6 +213,8 @@ func TestGroupMapping(t *testing.T) {
 	}
 	if e := editUser(t, s, id, email, n+2, map[string]any{"JobTitle": "marketing"}); e.Status != apmc.StatusSucceeded {
 		t.Fatalf("JobTitle marketing: execution %s (%s)", e.Status, e.Error)
+	} else if st := stepOf(e, "upsert_member"); st == nil || !strings.EqualFold(fmt.Sprint(st.Output["groups"]), "map[group:Departments:marketing]") {
+		t.Errorf("upsert_member step = %+v, want the group's selection recorded (groups group:Departments=marketing)", st)
 	}
 	if got, want := interests(), map[string]bool{sales: false, marketing: true, north: true}; !maps.Equal(got, want) {
 		t.Errorf("interests after marketing = %v, want %v", got, want)
