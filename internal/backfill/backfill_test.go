@@ -405,3 +405,36 @@ func TestFirstSyncRemembersOptIn(t *testing.T) {
 		})
 	}
 }
+
+// A batch subscribe takes no marketing permissions: a first sync writes a
+// member with mapped permissions on its own, so they reach Mailchimp.
+func TestFirstSyncWritesMarketingPermissions(t *testing.T) {
+	w := newWorld(t)
+	perm, err := w.mc.AddMarketingPermission(w.instance.MailchimpListID, "Email")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.instance.Mappings = append(w.instance.Mappings, apmc.FieldMapping{MergeTag: apmc.PermissionPrefix + perm, Field: "MarketingOptIn"})
+	w.svc.Instances = staticInstances{w.instance}
+	ctx := context.Background()
+	if _, err := w.ap.ImportUsers([]map[string]any{
+		{"Forenames": "Yes", "Surname": "Please", "Email": "yes@example.com", "MarketingOptIn": true},
+		{"Forenames": "No", "Surname": "Thanks", "Email": "no@example.com"},
+	}); err != nil {
+		t.Fatalf("ImportUsers() error = %v", err)
+	}
+	plan, err := w.svc.Plan(ctx, w.instance.ID, nil)
+	if err != nil {
+		t.Fatalf("Plan() error = %v", err)
+	}
+	res, err := w.svc.Apply(ctx, w.instance.ID, plan.ID, nil)
+	if err != nil || res.Written != 2 || res.Failed != 0 {
+		t.Fatalf("Apply() = written %d failed %d, %v; want 2 written", res.Written, res.Failed, err)
+	}
+	for email, want := range map[string]bool{"yes@example.com": true, "no@example.com": false} {
+		m, ok := w.mc.Member(w.instance.MailchimpListID, email)
+		if got, set := m.MarketingPermissions[perm]; !ok || !set || got != want {
+			t.Errorf("member %s permission %s = %v (set %v), want %v", email, perm, got, set, want)
+		}
+	}
+}
