@@ -251,6 +251,7 @@ func printResult(stdout io.Writer, instanceID, planID, status string, res backfi
 	}
 	tb.row("written", fmt.Sprint(res.Written))
 	tb.row("failed", fmt.Sprint(res.Failed))
+	tb.row("blocked on write", fmt.Sprint(res.Blocked))
 	tb.row("changed since plan", fmt.Sprint(res.ChangedSincePlan))
 	tb.row("left to the live sync", fmt.Sprint(res.ChangedLive))
 	tb.row("Mailchimp requests", fmt.Sprint(res.MailchimpRequests))
@@ -259,6 +260,9 @@ func printResult(stdout io.Writer, instanceID, planID, status string, res backfi
 	}
 	if res.Failed > 0 {
 		fmt.Fprintf(stdout, "\nthe failures: apmc executions list %s --status failed\n", instanceID)
+	}
+	if res.Blocked > 0 {
+		fmt.Fprintf(stdout, "\nthe contacts Mailchimp will not take: apmc executions list %s --status blocked\n", instanceID)
 	}
 	return nil
 }

@@ -148,11 +148,12 @@ func TestBackfillPlanShowApplyStatus(t *testing.T) {
 		Counts  map[string]int `json:"counts"`
 		Written int            `json:"written"`
 		Failed  int            `json:"failed"`
+		Blocked *int           `json:"blocked"`
 	}
 	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &res); err != nil {
 		t.Fatalf("apply --json last line does not decode: %v\n%s", err, out)
 	}
-	if res.PlanID != plan.PlanID || res.Status != backfill.JobDone || res.Written != 4 || res.Failed != 0 || res.Counts["create_in_mailchimp"] != 2 {
+	if res.PlanID != plan.PlanID || res.Status != backfill.JobDone || res.Written != 4 || res.Failed != 0 || res.Blocked == nil || *res.Blocked != 0 || res.Counts["create_in_mailchimp"] != 2 {
 		t.Errorf("apply result = %+v, want done, 4 written, 0 failed, 2 created in Mailchimp", res)
 	}
 	sawApply := false
@@ -180,7 +181,7 @@ func TestBackfillPlanShowApplyStatus(t *testing.T) {
 	if job.Status != backfill.JobDone || job.PlanID != plan.PlanID || job.Result == nil || job.Result.Written != 4 {
 		t.Errorf("backfill status = %+v, want done with plan %s and 4 written", job, plan.PlanID)
 	}
-	if table := s.must(t, "backfill", "status", id); !lineHas(table, "status", "done") || !lineHas(table, "written", "4") {
+	if table := s.must(t, "backfill", "status", id); !lineHas(table, "status", "done") || !lineHas(table, "written", "4") || !lineHas(table, "blocked on write", "0") {
 		t.Errorf("backfill status table lacks done and 4 written:\n%s", table)
 	}
 	if _, _, err := s.apmc(t, "backfill", "cancel", id); err == nil {

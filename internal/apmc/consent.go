@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"strings"
+	"time"
 )
 
 // FieldMarketingOptIn is the accessplanit User's marketing consent flag.
@@ -96,11 +97,45 @@ func OptOutToMailchimp(c *Consent, before *bool, optedIn bool) bool {
 	return c != nil && c.OptoutsToMailchimp && before != nil && *before && !optedIn
 }
 
-// OptOutToAccessplanit reports whether a member's status clears its User's
-// MarketingOptIn: only an unsubscribed member, with optouts_to_accessplanit,
-// and only a User that is opted in.
-func OptOutToAccessplanit(c *Consent, memberStatus string, userOptedIn bool) bool {
-	return c != nil && c.OptoutsToAccessplanit && memberStatus == "unsubscribed" && userOptedIn
+// RememberOptIn is the contact with its User's MarketingOptIn remembered,
+// as the live sync remembers it when it reads the User: only when the
+// instance syncs consent, so that the User's next opt-out (true → false) is
+// recognised. A remembered true the User has since cleared is an opt-out
+// not yet sent to Mailchimp: it is kept, for the live sync or
+// reconciliation to apply.
+func RememberOptIn(in Instance, c Contact, u User) Contact {
+	optedIn := OptedIn(u)
+	if in.Consent == nil || OptOutToMailchimp(in.Consent, c.MarketingOptIn, optedIn) {
+		return c
+	}
+	c.MarketingOptIn = &optedIn
+	return c
+}
+
+// RemembersOptIn reports whether the contact already remembers what
+// RememberOptIn would make it remember.
+func RemembersOptIn(in Instance, c Contact, u User) bool {
+	return sameOptIn(c.MarketingOptIn, RememberOptIn(in, c, u).MarketingOptIn)
+}
+
+// OptOutToAccessplanit reports whether a member, as read from Mailchimp,
+// clears its User's MarketingOptIn: only an unsubscribed member, with
+// optouts_to_accessplanit, only a User that is opted in, and not when the
+// User changed after the member last did: the User may have opted in again
+// after an old unsubscribe (a replayed or forged unsubscribe delivery must
+// not undo that). The platform gives only the User's DateUpdated, not when
+// MarketingOptIn itself changed, so any later change of the User counts: an
+// opt-out made while the User was being edited is left to the person
+// rather than a newer opt-in overwritten. Times later than now (plus the
+// clock skew allowed) are unknown, and an unknown time does not hold the
+// opt-out back. Mailchimp's last_changed has whole seconds, so a User
+// changed within the unsubscribe's second is not newer.
+func OptOutToAccessplanit(c *Consent, m Member, u User, now time.Time) bool {
+	if c == nil || !c.OptoutsToAccessplanit || m.Status != "unsubscribed" || !OptedIn(u) {
+		return false
+	}
+	unsubscribed, userChanged := storedTime(m.LastChanged, now), storedTime(u.UpdatedAt, now)
+	return unsubscribed.IsZero() || userChanged.IsZero() || !userChanged.Truncate(time.Second).After(unsubscribed.Truncate(time.Second))
 }
 
 // permissionValue is a permission mapping's value from an accessplanit

@@ -67,13 +67,15 @@ func (e *Engine) statusToAccessplanit(ctx context.Context, rec *recorder, in Ins
 	seen := contact
 	seen.UserID = user.ID
 	fields := map[string]string{}
-	if OptOutToAccessplanit(in.Consent, member.Status, OptedIn(user)) {
+	if OptOutToAccessplanit(in.Consent, member, user, e.now()) {
 		fields[FieldMarketingOptIn] = "false"
 		optedOut := false
 		seen.MarketingOptIn = &optedOut
 	}
-	if f := in.MailchimpStatusField; f != "" && user.Fields[f] != member.Status {
-		fields[f] = member.Status
+	if f := in.MailchimpStatusField; f != "" {
+		if v, write := StatusFieldValue(user.Fields[f], member.Status); write {
+			fields[f] = v
+		}
 	}
 	if len(fields) == 0 {
 		return e.settle(ctx, rec, Plan{Action: ActionRecord, Reason: fmt.Sprintf("the User already holds what the %s member means for it: nothing written", member.Status), Seen: seen}, contact)
@@ -110,26 +112,30 @@ func statusFlowsBack(in Instance, c Change) bool {
 	return false
 }
 
-// blockedStatus writes "blocked" to the instance's mailchimp_status_field
-// of a User whose contact Mailchimp refused, when the User does not hold it
-// yet, and records the write in the contact state (plan's Seen), so its
-// webhook is suppressed as an echo. It never fails the change: the
-// execution is blocked either way.
-func (e *Engine) blockedStatus(ctx context.Context, rec *recorder, in Instance, user User, plan Plan) {
+// writeStatusField writes the member's Mailchimp status (or "blocked" for
+// a contact Mailchimp refused) to the instance's mailchimp_status_field of
+// its User, when StatusFieldValue says so, and records the write in the
+// contact state seen (the state as saved last), so its webhook is
+// suppressed as an echo. It never fails the change: the status field is a
+// courtesy to staff, and the change's outcome stands either way.
+func (e *Engine) writeStatusField(ctx context.Context, rec *recorder, in Instance, user User, seen Contact, values Values, memberStatus string) {
 	f := in.MailchimpStatusField
-	if f == "" || user.Fields[f] == string(StatusBlocked) {
+	if f == "" || user.ID == "" {
+		return
+	}
+	value, write := StatusFieldValue(user.Fields[f], memberStatus)
+	if !write {
 		return
 	}
 	ap, err := e.Connector.Accessplanit(in)
 	if err == nil {
 		err = rec.step("write_mailchimp_status", func(out map[string]any) error {
 			out["user_id"] = user.ID
-			out["changed_fields"] = map[string]string{f: string(StatusBlocked)}
-			if err := ap.UpdateUser(ctx, user.ID, map[string]string{f: string(StatusBlocked)}); err != nil {
+			out["changed_fields"] = map[string]string{f: value}
+			if err := ap.UpdateUser(ctx, user.ID, map[string]string{f: value}); err != nil {
 				return fmt.Errorf("write the Mailchimp status to accessplanit user %s: %w", user.ID, err)
 			}
-			seen := plan.Seen
-			seen.Accessplanit.RecordWrite(plan.Values.Fingerprint(), e.now())
+			seen.Accessplanit.RecordWrite(values.Fingerprint(), e.now())
 			if err := e.Contacts.SaveContact(ctx, seen); err != nil {
 				return fmt.Errorf("save contact state: %w", err)
 			}

@@ -2,7 +2,9 @@ package apmc
 
 import (
 	"context"
+	"fmt"
 	"testing"
+	"time"
 )
 
 func TestNewMemberStatus(t *testing.T) {
@@ -61,24 +63,36 @@ func TestOptOutToMailchimp(t *testing.T) {
 
 func TestOptOutToAccessplanit(t *testing.T) {
 	on := &Consent{OptoutsToAccessplanit: true}
+	now := time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)
+	unsub, before, after := now.Add(-time.Hour), now.Add(-2*time.Hour), now.Add(-30*time.Minute)
 	tests := []struct {
-		name    string
-		consent *Consent
-		status  string
-		optedIn bool
-		want    bool
+		name        string
+		consent     *Consent
+		status      string
+		optedIn     bool
+		unsubAt     time.Time
+		userChanged time.Time
+		want        bool
 	}{
-		{"unsubscribed member, opted-in User", on, "unsubscribed", true, true},
-		{"setting off", &Consent{}, "unsubscribed", true, false},
-		{"no consent settings", nil, "unsubscribed", true, false},
-		{"User already opted out", on, "unsubscribed", false, false},
-		{"member still subscribed (the delivery lied)", on, "subscribed", true, false},
-		{"cleaned is a bounce, not an opt-out", on, "cleaned", true, false},
+		{"unsubscribed member, opted-in User", on, "unsubscribed", true, unsub, before, true},
+		{"setting off", &Consent{}, "unsubscribed", true, unsub, before, false},
+		{"no consent settings", nil, "unsubscribed", true, unsub, before, false},
+		{"User already opted out", on, "unsubscribed", false, unsub, before, false},
+		{"member still subscribed (the delivery lied)", on, "subscribed", true, unsub, before, false},
+		{"cleaned is a bounce, not an opt-out", on, "cleaned", true, unsub, before, false},
+		{"User changed after the unsubscribe (opted in again)", on, "unsubscribed", true, unsub, after, false},
+		{"User changed in the same instant", on, "unsubscribed", true, unsub, unsub, true},
+		{"User changed within the unsubscribe's second (last_changed has whole seconds)", on, "unsubscribed", true, unsub, unsub.Add(400 * time.Millisecond), true},
+		{"User's change time unknown", on, "unsubscribed", true, unsub, time.Time{}, true},
+		{"User's change time in the future is unknown", on, "unsubscribed", true, unsub, now.Add(time.Hour), true},
+		{"member's change time unknown", on, "unsubscribed", true, time.Time{}, after, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := OptOutToAccessplanit(tt.consent, tt.status, tt.optedIn); got != tt.want {
-				t.Errorf("OptOutToAccessplanit(%+v, %q, %v) = %v, want %v", tt.consent, tt.status, tt.optedIn, got, tt.want)
+			m := Member{Status: tt.status, LastChanged: tt.unsubAt}
+			u := User{ID: "1", UpdatedAt: tt.userChanged, Fields: map[string]string{FieldMarketingOptIn: fmt.Sprint(tt.optedIn)}}
+			if got := OptOutToAccessplanit(tt.consent, m, u, now); got != tt.want {
+				t.Errorf("OptOutToAccessplanit(%+v, member %s at %v, User opted in %v changed %v) = %v, want %v", tt.consent, tt.status, tt.unsubAt, tt.optedIn, tt.userChanged, got, tt.want)
 			}
 		})
 	}
@@ -194,5 +208,75 @@ func TestBlockedIsNotFailedNorRetried(t *testing.T) {
 	}
 	if exec.Status != StatusBlocked || exec.Retryable || exec.Reason != (blockedError{}).Blocked() {
 		t.Errorf("execution = status %s retryable %v reason %q; want blocked with Mailchimp's reason", exec.Status, exec.Retryable, exec.Reason)
+	}
+}
+
+func TestRememberOptIn(t *testing.T) {
+	yes, no := true, false
+	optOuts := &Consent{OptoutsToMailchimp: true}
+	for _, tt := range []struct {
+		name    string
+		consent *Consent
+		before  *bool
+		user    string
+		want    *bool
+	}{
+		{"no consent: nothing remembered", nil, nil, "true", nil},
+		{"never seen, opted in", optOuts, nil, "true", &yes},
+		{"never seen, not opted in", &Consent{}, nil, "false", &no},
+		{"opted in again", optOuts, &no, "true", &yes},
+		{"an opt-out not yet sent is kept", optOuts, &yes, "false", &yes},
+		{"without optouts_to_mailchimp an opt-out is remembered", &Consent{}, &yes, "false", &no},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			in := Instance{Consent: tt.consent}
+			u := User{ID: "1", Fields: map[string]string{FieldMarketingOptIn: tt.user}}
+			got := RememberOptIn(in, Contact{MarketingOptIn: tt.before}, u).MarketingOptIn
+			if !sameOptIn(got, tt.want) {
+				t.Errorf("RememberOptIn(before %v, user %s) = %v, want %v", ptr(tt.before), tt.user, ptr(got), ptr(tt.want))
+			}
+		})
+	}
+}
+
+func ptr(b *bool) any {
+	if b == nil {
+		return nil
+	}
+	return *b
+}
+
+func TestWrittenMemberBlocked(t *testing.T) {
+	for status, want := range map[string]bool{"subscribed": false, "unsubscribed": false, "pending": false, "transactional": false, "cleaned": true, "archived": true} {
+		reason, blocked := WrittenMemberBlocked(status)
+		if blocked != want || blocked != (reason != "") {
+			t.Errorf("WrittenMemberBlocked(%q) = %q, %v; want blocked %v with a reason", status, reason, blocked, want)
+		}
+	}
+}
+
+func TestStatusFieldValue(t *testing.T) {
+	for _, tt := range []struct {
+		current, member string
+		want            string
+		write           bool
+	}{
+		{"", "subscribed", "", false},
+		{"subscribed", "subscribed", "", false},
+		{"unsubscribed", "subscribed", "subscribed", true},
+		{"blocked", "subscribed", "subscribed", true},
+		{"", "unsubscribed", "unsubscribed", true},
+		{"unsubscribed", "unsubscribed", "", false},
+		{"subscribed", "cleaned", "cleaned", true},
+		{"", "archived", "archived", true},
+		{"", "blocked", "blocked", true},
+		{"blocked", "blocked", "", false},
+		{"unsubscribed", "pending", "", false},
+		{"", "transactional", "", false},
+	} {
+		got, write := StatusFieldValue(tt.current, tt.member)
+		if write != tt.write || write && got != tt.want {
+			t.Errorf("StatusFieldValue(%q, %q) = %q, %v; want %q, %v", tt.current, tt.member, got, write, tt.want, tt.write)
+		}
 	}
 }

@@ -53,7 +53,7 @@ type Execution struct {
 // Step is one stage of an execution with its (redacted) output.
 type Step struct {
 	Name       string         `json:"name"`
-	Status     string         `json:"status"` // ok | failed | skipped
+	Status     string         `json:"status"` // ok | failed | skipped | blocked (a write Mailchimp refused for what the contact is)
 	Output     map[string]any `json:"output,omitempty"`
 	Error      string         `json:"error,omitempty"`
 	DurationMS int64          `json:"duration_ms"`

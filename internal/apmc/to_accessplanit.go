@@ -28,7 +28,32 @@ func (e *Engine) toAccessplanit(ctx context.Context, rec *recorder, in Instance,
 	if err != nil {
 		return outcome{}, err
 	}
-	return e.applyMember(ctx, rec, in, email, member, found, contact)
+	res, err := e.applyMember(ctx, rec, in, email, member, found, contact)
+	if err == nil && res.status == StatusSucceeded && !res.changed && c.Event == EventSubscribe && member.Status == "subscribed" && in.MailchimpStatusField != "" {
+		err = e.resubscribed(ctx, rec, in, email)
+	}
+	return res, err
+}
+
+// resubscribed sets the Mailchimp status field of the User of a member who
+// subscribed again (a subscribe that changed no mapped field, so the User
+// was not read) back to subscribed, when the field still holds another
+// status: one read of the User, on subscribe deliveries only.
+func (e *Engine) resubscribed(ctx context.Context, rec *recorder, in Instance, email string) error {
+	contact, err := e.loadContact(ctx, rec, in.ID, email, nil)
+	if err != nil {
+		return err
+	}
+	ap, err := e.Connector.Accessplanit(in)
+	if err != nil {
+		return fmt.Errorf("connect to accessplanit: %w", err)
+	}
+	user, found, err := e.findUserStep(ctx, rec, ap, contact, email)
+	if err != nil || !found {
+		return err
+	}
+	e.writeStatusField(ctx, rec, in, user, contact, contact.Accessplanit.Values, "subscribed")
+	return nil
 }
 
 // applyMember decides and applies a member's current state to accessplanit.
@@ -72,6 +97,13 @@ func (e *Engine) applyMember(ctx context.Context, rec *recorder, in Instance, em
 	var after User
 	if found {
 		changed := ChangedFields(user, plan.Fields)
+		if f := in.MailchimpStatusField; f != "" && len(changed) > 0 {
+			// The User is written anyway: its Mailchimp status goes along
+			// when it no longer says the member's (subscribed again).
+			if v, write := StatusFieldValue(user.Fields[f], member.Status); write {
+				changed[f] = v
+			}
+		}
 		if len(changed) == 0 {
 			seen.UserID = user.ID
 			seen.Accessplanit.Values, _, _ = MapToMailchimp(in.Mappings, user)

@@ -140,7 +140,11 @@ func (e *Engine) toMailchimp(ctx context.Context, rec *recorder, in Instance, c 
 	}
 	var written Member
 	err = rec.step("upsert_member", func(out map[string]any) error {
-		out["changed_fields"] = plan.Values.Diff(contact.Mailchimp.Values)
+		changed := plan.Values.Diff(contact.Mailchimp.Values)
+		out["changed_fields"] = changed
+		if g := groupSelections(in.Mappings, plan.Values, changed); len(g) > 0 {
+			out["groups"] = g
+		}
 		if len(mk.fields) > 0 {
 			out["training_activity_fields"] = mk.fields
 		}
@@ -168,13 +172,19 @@ func (e *Engine) toMailchimp(ctx context.Context, rec *recorder, in Instance, c 
 		return nil
 	})
 	if _, blocked := BlockedReason(err); blocked {
-		e.blockedStatus(ctx, rec, in, user, plan)
+		e.writeStatusField(ctx, rec, in, user, plan.Seen, plan.Values, string(StatusBlocked))
 	}
 	if err != nil {
 		return outcome{changed: true}, err
 	}
 	rec.logf("info", "Mailchimp contact %s written", email)
-	if plan.Unsubscribe {
+	// The answer says the member's status: a cleaned or archived member
+	// took the write but cannot be mailed, so the change ends blocked.
+	result := outcome{status: StatusSucceeded, changed: true}
+	if reason, blocked := WrittenMemberBlocked(written.Status); blocked {
+		result = outcome{status: StatusBlocked, changed: true, reason: reason}
+	}
+	if plan.Unsubscribe && result.status == StatusSucceeded {
 		if _, err := e.unsubscribe(ctx, rec, mc, in, email, Plan{}); err != nil {
 			return outcome{changed: true}, err
 		}
@@ -193,11 +203,13 @@ func (e *Engine) toMailchimp(ctx context.Context, rec *recorder, in Instance, c 
 			return outcome{changed: true}, err
 		}
 		if done {
-			return outcome{status: StatusSucceeded, changed: true}, nil
+			return result, nil
 		}
 	}
+	var saved Contact
 	err = rec.step("save_contact_state", func(out map[string]any) error {
-		if _, err := e.saveContact(ctx, contact, seen, mk.on, out); err != nil {
+		var err error
+		if saved, err = e.saveContact(ctx, contact, seen, mk.on, out); err != nil {
 			return err
 		}
 		if plan.Action == ActionMove {
@@ -207,7 +219,24 @@ func (e *Engine) toMailchimp(ctx context.Context, rec *recorder, in Instance, c 
 		}
 		return nil
 	})
-	return outcome{status: StatusSucceeded, changed: true}, err
+	if err != nil {
+		return result, err
+	}
+	e.writeStatusField(ctx, rec, in, user, saved, plan.Values, written.Status)
+	return result, nil
+}
+
+// groupSelections are the interests a write selects in each group mapping
+// among the changed targets (by target, "group:<category>"): the User's
+// value naming them, "" for none.
+func groupSelections(ms []FieldMapping, values Values, changed []string) map[string]string {
+	out := map[string]string{}
+	for _, tag := range changed {
+		if i := mappingIndex(ms, tag); i >= 0 && ms[i].IsGroup() {
+			out[tag] = values[tag]
+		}
+	}
+	return out
 }
 
 // namesOnly keeps the values Mailchimp needs in every write: the address

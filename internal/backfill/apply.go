@@ -56,9 +56,12 @@ type Applier struct {
 type Result struct {
 	// Counts are the fresh decisions, by action.
 	Counts map[apmc.PairAction]int `json:"counts"`
-	// Written and Failed count the contacts written and refused.
+	// Written counts the contacts written, Failed those refused and
+	// Blocked those Mailchimp will not take (compliance state, permanently
+	// deleted): their executions are blocked, not failed.
 	Written int `json:"written"`
 	Failed  int `json:"failed"`
+	Blocked int `json:"blocked"`
 	// ChangedSincePlan counts contacts decided otherwise than in the plan.
 	ChangedSincePlan int `json:"changed_since_plan"`
 	// ChangedLive counts contacts left alone because a live change reached
@@ -83,9 +86,23 @@ func (r *Result) then(next Result) Result {
 	out.Counts, out.ChangedSincePlan = r.Counts, r.ChangedSincePlan
 	out.Written += r.Written
 	out.Failed += r.Failed
+	out.Blocked += r.Blocked
 	out.ChangedLive += r.ChangedLive
 	out.MailchimpRequests += r.MailchimpRequests
 	return out
+}
+
+// refused counts a contact whose write was refused, and marks its write
+// step: blocked when Mailchimp will not take the contact (not a failure:
+// nothing to retry or fix), failed otherwise.
+func (r *Result) refused(step *apmc.Step, why error) {
+	if reason, blocked := apmc.BlockedReason(why); blocked {
+		step.Status, step.Error = string(apmc.StatusBlocked), reason
+		r.Blocked++
+		return
+	}
+	step.Status, step.Error = "failed", why.Error()
+	r.Failed++
 }
 
 // Apply applies plan to the instance. A plan from another instance, or an
@@ -135,6 +152,10 @@ func (a Applier) apply(ctx context.Context, in apmc.Instance, planned map[string
 			// address back for the old User either.
 			if err := a.Contacts.SaveContact(ctx, p.Contact); err != nil && !errors.Is(err, apmc.ErrConflict) {
 				return res, fmt.Errorf("remember the move of %s: %w", p.Contact.Email, err)
+			}
+		default:
+			if err := a.rememberUnchanged(ctx, in, p, d, &res); err != nil {
+				return res, err
 			}
 		}
 	}
@@ -218,6 +239,7 @@ func (a Applier) batches(ctx context.Context, in apmc.Instance, pairs []apmc.Pai
 			defer mu.Unlock()
 			res.Written += part.Written
 			res.Failed += part.Failed
+			res.Blocked += part.Blocked
 			res.ChangedLive += part.ChangedLive
 			res.MailchimpRequests += part.MailchimpRequests
 			if err != nil {
@@ -255,7 +277,7 @@ func (a Applier) toMailchimp(ctx context.Context, in apmc.Instance, pairs []apmc
 		// apply gets the batch's answer. Saved under the version the pair
 		// was read with: a live change since leaves the contact to the live
 		// sync.
-		c := contactFor(in.ID, p, d)
+		c := contactFor(in, p, d)
 		c.Mailchimp.RecordWrite(d.ToMailchimp.Fingerprint(), a.now())
 		if err := a.Contacts.SaveContact(ctx, c); errors.Is(err, apmc.ErrConflict) {
 			res.ChangedLive++
@@ -285,8 +307,7 @@ func (a Applier) toMailchimp(ctx context.Context, in apmc.Instance, pairs []apmc
 		p, d := pairs[i], decided[i]
 		step := apmc.Step{Name: "batch_upsert_members", Status: "ok", Output: map[string]any{"batch_size": len(batch), "mailchimp_requests_per_contact": 1 / float64(len(batch))}}
 		if why := refused[d.Email]; why != nil {
-			step.Status, step.Error = "failed", why.Error()
-			res.Failed++
+			res.refused(&step, why)
 			if err := a.record(ctx, in, p, d, apmc.FlowToMailchimp, started, step, why); err != nil {
 				return err
 			}
@@ -371,11 +392,10 @@ func (a Applier) move(ctx context.Context, in apmc.Instance, p apmc.Pair, d apmc
 		if !apmc.IsPermanent(err) {
 			return fmt.Errorf("move member %s to %s: %w", from, d.Email, err)
 		}
-		step.Status, step.Error = "failed", err.Error()
-		res.Failed++
+		res.refused(&step, err)
 		return a.record(ctx, in, p, d, apmc.FlowToMailchimp, started, step, err)
 	}
-	c := contactFor(in.ID, p, d)
+	c := contactFor(in, p, d)
 	c.Accessplanit.Values = d.ToMailchimp
 	c.Mailchimp.Values = d.ToMailchimp
 	c.Mailchimp.RecordWrite(d.ToMailchimp.Fingerprint(), a.now())
@@ -406,7 +426,7 @@ func (a Applier) toAccessplanit(ctx context.Context, in apmc.Instance, p apmc.Pa
 	// the version the pair was read with, lets only one writer through: a
 	// live change, or another apply, since leaves the contact alone.
 	values := restrictToMailchimp(in, p)
-	c := contactFor(in.ID, p, d)
+	c := contactFor(in, p, d)
 	moved := p.Contact.Version > 0 && p.Contact.Email != d.Email
 	if moved {
 		// The contact moves to the address Mailchimp moved it to: its state
@@ -438,8 +458,7 @@ func (a Applier) toAccessplanit(ctx context.Context, in apmc.Instance, p apmc.Pa
 		if !apmc.IsPermanent(err) {
 			return fmt.Errorf("write accessplanit user for %s: %w", d.Email, err)
 		}
-		step.Status, step.Error = "failed", err.Error()
-		res.Failed++
+		res.refused(&step, err)
 		return a.record(ctx, in, p, d, apmc.FlowToAccessplanit, started, step, err)
 	}
 	if err := a.onTop(ctx, in.ID, d.Email, func(c *apmc.Contact) {
@@ -541,14 +560,49 @@ func (a Applier) now() time.Time {
 }
 
 // contactFor is the state to store for a pair: what the service
-// remembered, or a new one.
-func contactFor(instanceID string, p apmc.Pair, d apmc.PairPlan) apmc.Contact {
+// remembered, or a new one, with the decided User's MarketingOptIn
+// remembered as the live sync remembers it, so the User's first opt-out
+// after the first sync is recognised.
+func contactFor(in apmc.Instance, p apmc.Pair, d apmc.PairPlan) apmc.Contact {
 	c := p.Contact
-	c.InstanceID, c.Email = instanceID, d.Email
+	c.InstanceID, c.Email = in.ID, d.Email
 	if d.UserID != "" {
 		c.UserID = d.UserID
 	}
+	if u, ok := decidedUser(p, d); ok {
+		c = apmc.RememberOptIn(in, c, u)
+	}
 	return c
+}
+
+// decidedUser is the pair's User the decision is about, if any.
+func decidedUser(p apmc.Pair, d apmc.PairPlan) (apmc.User, bool) {
+	if d.UserID == "" {
+		return apmc.User{}, false
+	}
+	i := slices.IndexFunc(p.Users, func(u apmc.User) bool { return u.ID == d.UserID })
+	if i < 0 {
+		return apmc.User{}, false
+	}
+	return p.Users[i], true
+}
+
+// rememberUnchanged saves the MarketingOptIn of a contact first sync finds
+// the same on both sides, when the instance syncs consent and the state
+// does not remember it yet (a state it has none of is made, holding the
+// values both sides hold). A live change since the pair was read wins.
+func (a Applier) rememberUnchanged(ctx context.Context, in apmc.Instance, p apmc.Pair, d apmc.PairPlan, res *Result) error {
+	u, ok := decidedUser(p, d)
+	if in.Consent == nil || !in.Direction.Allows(apmc.FlowToMailchimp) || d.Action != apmc.PairUnchanged || p.Member == nil || !ok || p.Contact.Version > 0 && apmc.RemembersOptIn(in, p.Contact, u) {
+		return nil
+	}
+	c := contactFor(in, p, d)
+	if c.Version == 0 {
+		c.Mailchimp.Values = apmc.MemberValues(in.Mappings, *p.Member)
+		c.Accessplanit.Values = c.Mailchimp.Values
+		c.MemberContactID = p.Member.ContactID
+	}
+	return a.save(ctx, c, res)
 }
 
 // restrictToMailchimp is the member's mapped values as the contact's known

@@ -281,8 +281,16 @@ func TestApplyRecordsForgottenAddressesAsBlocked(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Plan() error = %v", err)
 	}
-	if _, err := w.svc.Apply(ctx, w.instance.ID, plan.ID, nil); err != nil {
+	res, err := w.svc.Apply(ctx, w.instance.ID, plan.ID, nil)
+	if err != nil {
 		t.Fatalf("Apply() error = %v", err)
+	}
+	if res.Written != 1 || res.Blocked != 1 || res.Failed != 0 {
+		t.Errorf("Apply() written %d blocked %d failed %d, want 1, 1 and 0", res.Written, res.Blocked, res.Failed)
+	}
+	job, err := w.svc.Status(ctx, w.instance.ID)
+	if err != nil || job.Result == nil || job.Result.Blocked != 1 || job.Result.Failed != 0 {
+		t.Errorf("Status() = %+v, %v; want a result with 1 blocked and 0 failed", job.Result, err)
 	}
 	for status, want := range map[apmc.Status]string{apmc.StatusBlocked: "erased@example.com", apmc.StatusSucceeded: "kept@example.com"} {
 		list, _, err := w.execs.Executions(ctx, w.instance.ID, apmc.ExecutionQuery{Status: status})
@@ -295,6 +303,15 @@ func TestApplyRecordsForgottenAddressesAsBlocked(t *testing.T) {
 		}
 		if status == apmc.StatusBlocked && !strings.Contains(list[0].Reason, "permanently deleted") {
 			t.Errorf("blocked execution reason = %q, want Mailchimp's", list[0].Reason)
+		}
+		if status == apmc.StatusBlocked {
+			e, err := w.execs.Execution(ctx, w.instance.ID, list[0].ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n := len(e.Steps); n == 0 || e.Steps[n-1].Status != string(apmc.StatusBlocked) {
+				t.Errorf("blocked execution's steps = %+v, want the write step blocked", e.Steps)
+			}
 		}
 	}
 }
@@ -336,5 +353,88 @@ func TestFirstSyncFollowsConsent(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A first sync remembers the MarketingOptIn of every User it writes or
+// finds the same on both sides, so the User's first opt-out after it
+// unsubscribes the member (optouts_to_mailchimp), as a live change would.
+func TestFirstSyncRemembersOptIn(t *testing.T) {
+	w := newWorld(t)
+	w.instance.Consent = &apmc.Consent{OptoutsToMailchimp: true}
+	w.svc.Instances = staticInstances{w.instance}
+	ctx := context.Background()
+	old := time.Now().Add(-48 * time.Hour).UTC().Format("2006-01-02T15:04:05")
+	if _, err := w.ap.ImportUsers([]map[string]any{
+		{"Forenames": "New", "Surname": "Member", "Email": "new@example.com", "MarketingOptIn": true},
+		{"Forenames": "Same", "Surname": "Both", "Email": "same@example.com", "MarketingOptIn": true, "DateUpdated": old},
+		{"Forenames": "Newer", "Surname": "InAP", "Email": "differs@example.com", "MarketingOptIn": true},
+	}); err != nil {
+		t.Fatalf("ImportUsers() error = %v", err)
+	}
+	if err := w.mc.Import(w.instance.MailchimpListID, []sbmc.ImportedMember{
+		{EmailAddress: "same@example.com", MergeFields: map[string]any{"FNAME": "Same", "LNAME": "Both"}},
+		{EmailAddress: "differs@example.com", MergeFields: map[string]any{"FNAME": "Older", "LNAME": "InMC"}, LastChanged: time.Now().Add(-72 * time.Hour)},
+	}); err != nil {
+		t.Fatalf("Import() error = %v", err)
+	}
+	plan, err := w.svc.Plan(ctx, w.instance.ID, nil)
+	if err != nil {
+		t.Fatalf("Plan() error = %v", err)
+	}
+	if _, err := w.svc.Apply(ctx, w.instance.ID, plan.ID, nil); err != nil {
+		t.Fatalf("Apply() error = %v", err)
+	}
+	for _, email := range []string{"new@example.com", "same@example.com", "differs@example.com"} {
+		t.Run(email, func(t *testing.T) {
+			c, err := w.store.Contact(ctx, w.instance.ID, email)
+			if err != nil {
+				t.Fatalf("Contact(%s) error = %v", email, err)
+			}
+			if c.MarketingOptIn == nil || !*c.MarketingOptIn {
+				t.Fatalf("contact %s remembers MarketingOptIn %v, want true", email, c.MarketingOptIn)
+			}
+			u := apmc.User{ID: c.UserID, Fields: map[string]string{"Email": email, "Forenames": "X", "Surname": "Y", apmc.FieldMarketingOptIn: "false"}}
+			p, err := apmc.DecideToMailchimp(apmc.ToMailchimpInput{Instance: w.instance, User: u, Found: true, Contact: c, Now: time.Now()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !p.Unsubscribe {
+				t.Errorf("the User's opt-out after the first sync: plan %s without unsubscribe, want the member unsubscribed", p.Action)
+			}
+		})
+	}
+}
+
+// A batch subscribe takes no marketing permissions: a first sync writes a
+// member with mapped permissions on its own, so they reach Mailchimp.
+func TestFirstSyncWritesMarketingPermissions(t *testing.T) {
+	w := newWorld(t)
+	perm, err := w.mc.AddMarketingPermission(w.instance.MailchimpListID, "Email")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.instance.Mappings = append(w.instance.Mappings, apmc.FieldMapping{MergeTag: apmc.PermissionPrefix + perm, Field: "MarketingOptIn"})
+	w.svc.Instances = staticInstances{w.instance}
+	ctx := context.Background()
+	if _, err := w.ap.ImportUsers([]map[string]any{
+		{"Forenames": "Yes", "Surname": "Please", "Email": "yes@example.com", "MarketingOptIn": true},
+		{"Forenames": "No", "Surname": "Thanks", "Email": "no@example.com"},
+	}); err != nil {
+		t.Fatalf("ImportUsers() error = %v", err)
+	}
+	plan, err := w.svc.Plan(ctx, w.instance.ID, nil)
+	if err != nil {
+		t.Fatalf("Plan() error = %v", err)
+	}
+	res, err := w.svc.Apply(ctx, w.instance.ID, plan.ID, nil)
+	if err != nil || res.Written != 2 || res.Failed != 0 {
+		t.Fatalf("Apply() = written %d failed %d, %v; want 2 written", res.Written, res.Failed, err)
+	}
+	for email, want := range map[string]bool{"yes@example.com": true, "no@example.com": false} {
+		m, ok := w.mc.Member(w.instance.MailchimpListID, email)
+		if got, set := m.MarketingPermissions[perm]; !ok || !set || got != want {
+			t.Errorf("member %s permission %s = %v (set %v), want %v", email, perm, got, set, want)
+		}
 	}
 }

@@ -1,7 +1,9 @@
 package backfill
 
 import (
+	"cmp"
 	"context"
+	"fmt"
 	"maps"
 	"slices"
 
@@ -32,6 +34,32 @@ func newMemberStatus(in apmc.Instance, p apmc.Pair, d apmc.PairPlan) string {
 // ("" status) go with the first call. Without consent settings, or when
 // every new member gets the same status, that is one call.
 func (a Applier) upsertByStatus(ctx context.Context, in apmc.Instance, batch []apmc.Member, statuses []string, res *Result) ([]apmc.Member, map[string]error, error) {
+	var written []apmc.Member
+	refused := map[string]error{}
+	// A batch subscribe takes no marketing permissions: a member with some
+	// is written on its own, as the live sync does.
+	var batched []apmc.Member
+	var batchedStatuses []string
+	for i, m := range batch {
+		if len(m.MarketingPermissions) == 0 {
+			batched, batchedStatuses = append(batched, m), append(batchedStatuses, statuses[i])
+			continue
+		}
+		res.MailchimpRequests++
+		w, err := a.Member.UpsertMember(ctx, in.MailchimpListID, m, cmp.Or(statuses[i], in.StatusIfNew))
+		switch {
+		case err == nil:
+			written = append(written, w)
+		case apmc.IsPermanent(err):
+			refused[apmc.NormaliseEmail(m.Email)] = err
+		default:
+			return nil, nil, fmt.Errorf("write member %s with its marketing permissions: %w", m.Email, err)
+		}
+	}
+	if len(batched) == 0 {
+		return written, refused, nil
+	}
+	batch, statuses = batched, batchedStatuses
 	groups := slices.Compact(slices.Sorted(slices.Values(statuses)))
 	if groups[0] == "" {
 		groups = groups[1:]
@@ -39,8 +67,6 @@ func (a Applier) upsertByStatus(ctx context.Context, in apmc.Instance, batch []a
 	if len(groups) == 0 {
 		groups = []string{in.StatusIfNew}
 	}
-	var written []apmc.Member
-	refused := map[string]error{}
 	for g, status := range groups {
 		var part []apmc.Member
 		for i, m := range batch {

@@ -69,7 +69,7 @@ func TestInstancePageShowsTheFirstSync(t *testing.T) {
 		t.Fatalf("GET %s = %d", page, res.StatusCode)
 	}
 	for _, want := range []string{
-		`id="first-sync"`, `id="job-status">done<`, `id="job-progress">2 of 2<`, "2 written · 0 failed",
+		`id="first-sync"`, `id="job-status">done<`, `id="job-progress">2 of 2<`, "2 written · 0 failed · 0 blocked",
 		"<code>" + plan.ID + "</code>", "<th>" + string(apmc.PairCreateInAccessplanit) + "</th>",
 	} {
 		if !strings.Contains(body, want) {

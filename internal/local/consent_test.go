@@ -2,7 +2,9 @@ package local_test
 
 import (
 	"context"
+	"fmt"
 	"maps"
+	"strings"
 	"testing"
 
 	"github.com/apmc-sync/apmc/internal/apmc"
@@ -211,6 +213,8 @@ func TestGroupMapping(t *testing.T) {
 	}
 	if e := editUser(t, s, id, email, n+2, map[string]any{"JobTitle": "marketing"}); e.Status != apmc.StatusSucceeded {
 		t.Fatalf("JobTitle marketing: execution %s (%s)", e.Status, e.Error)
+	} else if st := stepOf(e, "upsert_member"); st == nil || !strings.EqualFold(fmt.Sprint(st.Output["groups"]), "map[group:Departments:marketing]") {
+		t.Errorf("upsert_member step = %+v, want the group's selection recorded (groups group:Departments=marketing)", st)
 	}
 	if got, want := interests(), map[string]bool{sales: false, marketing: true, north: true}; !maps.Equal(got, want) {
 		t.Errorf("interests after marketing = %v, want %v", got, want)
@@ -256,4 +260,72 @@ func TestMailchimpStatusField(t *testing.T) {
 	if u := apUser(t, s, leaverID); u["MarketingOptIn"] != true {
 		t.Errorf("MarketingOptIn = %v, want it kept (optouts_to_accessplanit is off)", u["MarketingOptIn"])
 	}
+}
+
+// A live write to a member that is cleaned or archived takes (its fields
+// change) but ends blocked with the reason; an unsubscribed member's fields
+// are updated and it stays unsubscribed: that is its own choice, not a
+// block.
+func TestLiveWriteToCleanedOrArchivedMemberIsBlocked(t *testing.T) {
+	s := startStack(t)
+	list := s.Info.Sandbox.Mailchimp.ListID
+	for _, tt := range []struct {
+		email      string
+		make       func(email string) error
+		wantStatus apmc.Status
+		wantReason string
+		member     string
+	}{
+		{"bounced@example.com", func(e string) error { return s.Mailchimp.Clean(list, e, "hard") }, apmc.StatusBlocked, "cleaned", "cleaned"},
+		{"archived@example.com", func(e string) error { return s.Mailchimp.UnsubscribeInUI(list, e, "delete") }, apmc.StatusBlocked, "archived", "archived"},
+		{"left@example.com", func(e string) error { return s.Mailchimp.UnsubscribeInUI(list, e, "unsub") }, apmc.StatusSucceeded, "", "unsubscribed"},
+	} {
+		t.Run(tt.member, func(t *testing.T) {
+			id := createUser(t, s, tt.email, map[string]any{"MarketingOptIn": true})
+			if err := tt.make(tt.email); err != nil {
+				t.Fatal(err)
+			}
+			settle(t, s)
+			e := editUser(t, s, id, tt.email, 2, map[string]any{"Forenames": "Augusta"})
+			if e.Status != tt.wantStatus || !strings.Contains(e.Reason, tt.wantReason) || e.Retryable {
+				t.Errorf("change of a %s member = %s (reason %q, error %q), want %s with a reason naming %q", tt.member, e.Status, e.Reason, e.Error, tt.wantStatus, tt.wantReason)
+			}
+			m, _ := s.Mailchimp.Member(list, tt.email)
+			if m.Status != tt.member || m.MergeFields["FNAME"] != "Augusta" {
+				t.Errorf("member = %s FNAME %v, want %s with FNAME Augusta", m.Status, m.MergeFields["FNAME"], tt.member)
+			}
+		})
+	}
+}
+
+// The Mailchimp status written to a User is set back to subscribed once a
+// write shows the member subscribed again.
+func TestMailchimpStatusFieldFollowsAResubscribe(t *testing.T) {
+	s := startStack(t)
+	configure(t, s, func(in *apmc.Instance) { in.MailchimpStatusField = "CF_MailchimpStatus" })
+	list := s.Info.Sandbox.Mailchimp.ListID
+	const email = "back.again@example.com"
+	id := createUser(t, s, email, map[string]any{"MarketingOptIn": true})
+	if u := apUser(t, s, id); u["CF_MailchimpStatus"] != nil && u["CF_MailchimpStatus"] != "" {
+		t.Errorf("CF_MailchimpStatus of a new subscribed member = %v, want it left unwritten", u["CF_MailchimpStatus"])
+	}
+	if err := s.Mailchimp.UnsubscribeInUI(list, email, "unsub"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the unsubscribe to reach CF_MailchimpStatus", func() bool { return apUser(t, s, id)["CF_MailchimpStatus"] == "unsubscribed" })
+	settle(t, s)
+	// The person signs up again: the subscribe delivery changes no mapped
+	// field, and the User's status follows.
+	if err := s.Mailchimp.SubscribeInUI(list, email, nil); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the subscribe to reach CF_MailchimpStatus", func() bool { return apUser(t, s, id)["CF_MailchimpStatus"] == "subscribed" })
+	settle(t, s)
+	// A write to Mailchimp whose answer shows the member subscribed sets a
+	// stale status back too.
+	editUser(t, s, id, email, 2, map[string]any{"Forenames": "Augusta", "CF_MailchimpStatus": "unsubscribed"})
+	if u := apUser(t, s, id); u["CF_MailchimpStatus"] != "subscribed" {
+		t.Errorf("CF_MailchimpStatus after a write to the subscribed member = %v, want subscribed", u["CF_MailchimpStatus"])
+	}
+	noFailures(t, s)
 }

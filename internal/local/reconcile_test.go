@@ -275,3 +275,32 @@ func TestStackReconcilesOnItsInterval(t *testing.T) {
 		return ok
 	})
 }
+
+// A reconciliation records the MarketingOptIn of a synced User whose
+// contact state does not remember it (saved before consent was on, or by
+// an older first sync), so the User's next opt-out is recognised.
+func TestReconcileRemembersOptIn(t *testing.T) {
+	t.Parallel()
+	s := startStackWith(t, nil)
+	ctx := context.Background()
+	createSynced(t, s, "Ada", "Lovelace", "opt.in@example.com")
+	contacts := s.Reconcile.Service.Contacts
+	c, err := contacts.Contact(ctx, s.Info.InstanceID, "opt.in@example.com")
+	if err != nil {
+		t.Fatalf("Contact() error = %v", err)
+	}
+	c.MarketingOptIn = nil
+	if err := contacts.SaveContact(ctx, c); err != nil {
+		t.Fatalf("SaveContact() error = %v", err)
+	}
+	if run := reconcileNow(t, s, true); run.Enqueued != 0 {
+		t.Errorf("reconcile enqueued %d, want 0 (nothing differs)", run.Enqueued)
+	}
+	c, err = contacts.Contact(ctx, s.Info.InstanceID, "opt.in@example.com")
+	if err != nil {
+		t.Fatalf("Contact() error = %v", err)
+	}
+	if c.MarketingOptIn == nil || !*c.MarketingOptIn {
+		t.Errorf("contact remembers MarketingOptIn %v after a reconciliation, want true", c.MarketingOptIn)
+	}
+}

@@ -2,9 +2,11 @@ package mailchimp
 
 import (
 	"context"
+	"net/http"
 	"testing"
 
 	"github.com/apmc-sync/apmc/internal/apmc"
+	sbmc "github.com/apmc-sync/apmc/internal/sandbox/mailchimp"
 )
 
 func TestBatchSubscribeTellsBlockedMembers(t *testing.T) {
@@ -42,5 +44,42 @@ func TestBatchSubscribeTellsBlockedMembers(t *testing.T) {
 	}
 	if _, ok := res.Errors["fine@example.com"]; ok {
 		t.Errorf("fine@example.com refused: %v", res.Errors["fine@example.com"])
+	}
+}
+
+// Mailchimp refuses to re-subscribe a member who unsubscribed or bounced:
+// the refusal is a blocked contact, and the member keeps its status. A
+// write with status_if_new (what the service sends) still updates its
+// fields and says the status it kept.
+func TestResubscribeIsRefusedAsBlocked(t *testing.T) {
+	sim, listID, c := audience(t)
+	ctx := context.Background()
+	if err := sim.Import(listID, []sbmc.ImportedMember{
+		{EmailAddress: "gone@example.com", Status: "unsubscribed"},
+		{EmailAddress: "bounced@example.com", Status: "cleaned"},
+		{EmailAddress: "archived@example.com", Status: "archived"},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct{ email, status string }{
+		{"gone@example.com", "unsubscribed"}, {"bounced@example.com", "cleaned"}, {"archived@example.com", "archived"},
+	} {
+		t.Run(tt.status, func(t *testing.T) {
+			m, err := c.UpsertMember(ctx, listID, apmc.Member{Email: tt.email, MergeFields: apmc.Values{"FNAME": "Kept"}}, "subscribed")
+			if err != nil || m.Status != tt.status || m.MergeFields["FNAME"] != "Kept" {
+				t.Errorf("UpsertMember(status_if_new subscribed) = %s %v, %v; want the fields written and the status %s kept", m.Status, m.MergeFields, err, tt.status)
+			}
+			if tt.status == "archived" {
+				return // an explicit status unarchives it (INFERRED in the simulator)
+			}
+			body := map[string]any{"email_address": tt.email, "status": "subscribed"}
+			err = c.do(ctx, http.MethodPut, memberPath(listID, SubscriberHash(tt.email)), nil, body, nil)
+			if _, blocked := apmc.BlockedReason(err); !blocked {
+				t.Errorf("PUT status subscribed to a member %s: error %v, want a blocked contact (Member In Compliance State)", tt.status, err)
+			}
+			if m, _ := c.Member(ctx, listID, tt.email); m.Status != tt.status {
+				t.Errorf("member status after the refused re-subscribe = %s, want %s", m.Status, tt.status)
+			}
+		})
 	}
 }

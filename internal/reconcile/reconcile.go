@@ -307,7 +307,7 @@ func (s Service) userOutcome(ctx context.Context, in apmc.Instance, u apmc.User,
 		return out, err
 	}
 	if !UserDiffers(in, u, c) {
-		return out, nil
+		return out, s.rememberOptIn(ctx, in, u, c)
 	}
 	if c == nil && !sc.takesUnknown(u.UpdatedAt) {
 		out.skipped = true
@@ -356,6 +356,22 @@ func (s Service) members(ctx context.Context, in apmc.Instance, pages MemberPage
 			run.Enqueued++
 		}
 	}
+}
+
+// rememberOptIn records the MarketingOptIn of a synced User that holds
+// nothing new, when its contact state does not remember it yet (a state
+// saved before consent was switched on, or by an older first sync): the
+// User's next opt-out is then recognised. A live change since the state
+// was read wins.
+func (s Service) rememberOptIn(ctx context.Context, in apmc.Instance, u apmc.User, c *apmc.Contact) error {
+	if c == nil || apmc.RemembersOptIn(in, *c, u) {
+		return nil
+	}
+	err := s.Contacts.SaveContact(ctx, apmc.RememberOptIn(in, *c, u))
+	if err != nil && !errors.Is(err, apmc.ErrConflict) {
+		return fmt.Errorf("remember the MarketingOptIn of user %s: %w", u.ID, err)
+	}
+	return nil
 }
 
 // UserDiffers reports whether a User holds mapped values other than the

@@ -199,9 +199,9 @@ func (f *Function) run(ctx context.Context, body string) error {
 		if err := f.Service.Queue.SendJob(sendCtx, m); err != nil {
 			return err
 		}
-		log.Info("first sync job continues", "written", res.Written, "failed", res.Failed)
+		log.Info("first sync job continues", "written", res.Written, "failed", res.Failed, "blocked", res.Blocked)
 		return nil
 	}
-	log.Info("first sync job ended", "written", res.Written, "failed", res.Failed, "cancelled", res.Cancelled)
+	log.Info("first sync job ended", "written", res.Written, "failed", res.Failed, "blocked", res.Blocked, "cancelled", res.Cancelled)
 	return nil
 }

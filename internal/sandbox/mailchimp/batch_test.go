@@ -1,6 +1,7 @@
 package mailchimp
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -15,7 +16,7 @@ func TestBatchSubscribeAnswerAndWebhooks(t *testing.T) {
 	e.register(t, rc, "/all", map[string]bool{"user": true, "admin": true, "api": true})
 	if err := e.srv.Import(e.listID, []ImportedMember{
 		{EmailAddress: "kept@example.com", Status: "unsubscribed", MergeFields: map[string]any{"FNAME": "Kept"}},
-		{EmailAddress: "forced@example.com", Status: "unsubscribed"},
+		{EmailAddress: "forced@example.com"},
 		{EmailAddress: "same@example.com", MergeFields: map[string]any{"FNAME": "Same"}},
 	}); err != nil {
 		t.Fatal(err)
@@ -23,7 +24,7 @@ func TestBatchSubscribeAnswerAndWebhooks(t *testing.T) {
 	resp, body := e.do("POST", "/3.0/lists/"+e.listID, map[string]any{"update_existing": true, "members": []map[string]any{
 		{"email_address": "new@example.com", "status_if_new": "subscribed", "merge_fields": map[string]any{"FNAME": "New"}},
 		{"email_address": "kept@example.com", "status_if_new": "subscribed", "merge_fields": map[string]any{"FNAME": "Changed"}},
-		{"email_address": "forced@example.com", "status": "subscribed"},
+		{"email_address": "forced@example.com", "status": "unsubscribed"},
 		{"email_address": "same@example.com", "status_if_new": "subscribed", "merge_fields": map[string]any{"FNAME": "Same"}},
 		{"email_address": "not-an-email", "status_if_new": "subscribed"},
 	}})
@@ -53,12 +54,13 @@ func TestBatchSubscribeAnswerAndWebhooks(t *testing.T) {
 		t.Errorf("totals = created %v updated %v errors %v, want 1 3 1", v["total_created"], v["total_updated"], v["error_count"])
 	}
 	// status_if_new leaves an existing member's status alone; status with
-	// update_existing changes it, as Mailchimp documents.
+	// update_existing changes it, as Mailchimp documents (but never back to
+	// subscribed: TestBatchSubscribeConsent).
 	if m, _ := e.srv.Member(e.listID, "kept@example.com"); m.Status != "unsubscribed" || m.MergeFields["FNAME"] != "Changed" {
 		t.Errorf("kept@ = %s %v, want unsubscribed with FNAME Changed", m.Status, m.MergeFields["FNAME"])
 	}
-	if m, _ := e.srv.Member(e.listID, "forced@example.com"); m.Status != "subscribed" {
-		t.Errorf("forced@ status = %s, want subscribed", m.Status)
+	if m, _ := e.srv.Member(e.listID, "forced@example.com"); m.Status != "unsubscribed" {
+		t.Errorf("forced@ status = %s, want unsubscribed", m.Status)
 	}
 
 	// The same webhooks as single writes, with source api; none for a
@@ -72,7 +74,7 @@ func TestBatchSubscribeAnswerAndWebhooks(t *testing.T) {
 		got = append(got, form.Get("type")+" "+form.Get("data[email]"))
 	}
 	slices.Sort(got)
-	want := []string{"profile kept@example.com", "subscribe forced@example.com", "subscribe new@example.com"}
+	want := []string{"profile kept@example.com", "subscribe new@example.com", "unsubscribe forced@example.com"}
 	if !slices.Equal(got, want) {
 		t.Errorf("webhooks after a batch = %v, want %v", got, want)
 	}
@@ -135,5 +137,41 @@ func TestControlBatchLatency(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusBadRequest {
 		t.Errorf("POST /_sandbox/latency with a negative batch_base = %d, want 400", resp.StatusCode)
+	}
+}
+
+// A batch subscribe takes no marketing permissions (the published schema
+// has none: they are ignored), and refuses to re-subscribe a member who
+// unsubscribed, as a single write does.
+func TestBatchSubscribeConsent(t *testing.T) {
+	e := newEnv(t)
+	perm, err := e.srv.AddMarketingPermission(e.listID, "Email")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.srv.Import(e.listID, []ImportedMember{{EmailAddress: "p@example.com"}, {EmailAddress: "gone@example.com", Status: "unsubscribed"}}); err != nil {
+		t.Fatal(err)
+	}
+	members := []map[string]any{
+		{"email_address": "p@example.com", "status_if_new": "subscribed", "marketing_permissions": []any{map[string]any{"marketing_permission_id": perm, "enabled": true}}},
+		{"email_address": "gone@example.com", "status": "subscribed"},
+	}
+	resp, body := e.do("POST", "/3.0/lists/"+e.listID, map[string]any{"members": members, "update_existing": true})
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("POST /lists/{id} = %d %s, want 200", resp.StatusCode, body)
+	}
+	v := decodeObject(t, body)
+	errs, _ := v["errors"].([]any)
+	if v["total_updated"] != float64(1) || len(errs) != 1 {
+		t.Fatalf("batch answer = updated %v errors %v, want p@ updated and gone@ refused", v["total_updated"], v["errors"])
+	}
+	if e0, _ := errs[0].(map[string]any); e0["email_address"] != "gone@example.com" || !strings.Contains(fmt.Sprint(e0["error"]), "compliance state") {
+		t.Errorf("batch error = %v, want gone@example.com in compliance state", e0)
+	}
+	if m, _ := e.srv.Member(e.listID, "p@example.com"); m.MarketingPermissions[perm] {
+		t.Errorf("member p@ permissions = %v: a batch subscribe applied marketing_permissions", m.MarketingPermissions)
+	}
+	if m, _ := e.srv.Member(e.listID, "gone@example.com"); m.Status != "unsubscribed" {
+		t.Errorf("member gone@ status = %s, want unsubscribed", m.Status)
 	}
 }

@@ -2,7 +2,8 @@
 // Mailchimp Marketing API v3 this project uses: audiences, members, member
 // tags, merge fields, groups (interest categories and interests), GDPR
 // marketing permissions and webhooks, with Mailchimp's error bodies (members
-// in compliance state and forgotten addresses refused), limits and signed
+// in compliance state, re-subscribes of unsubscribed or cleaned members
+// and forgotten addresses refused), limits and signed
 // webhook deliveries.
 //
 // The local stack, end-to-end tests and benchmarks use it in place of the real

@@ -71,7 +71,35 @@ func TestUpsertSemantics(t *testing.T) {
 			return []step{
 				{name: "create", method: "PUT", path: e.memberPath(ann), body: map[string]any{"email_address": ann, "status_if_new": "subscribed"}, wantCode: 200},
 				{name: "put status", method: "PUT", path: e.memberPath(ann), body: map[string]any{"email_address": ann, "status": "unsubscribed"}, wantCode: 200, wantFields: map[string]any{"status": "unsubscribed"}},
-				{name: "patch status", method: "PATCH", path: e.memberPath(ann), body: map[string]any{"status": "subscribed"}, wantCode: 200, wantFields: map[string]any{"status": "subscribed"}},
+				{name: "patch status pending", method: "PATCH", path: e.memberPath(ann), body: map[string]any{"status": "pending"}, wantCode: 200, wantFields: map[string]any{"status": "pending"}},
+				{name: "patch status subscribed", method: "PATCH", path: e.memberPath(ann), body: map[string]any{"status": "subscribed"}, wantCode: 200, wantFields: map[string]any{"status": "subscribed"}},
+			}
+		}},
+		{"re-subscribing an unsubscribed member is refused", func(e *env) []step {
+			return []step{
+				{name: "create unsubscribed", method: "PUT", path: e.memberPath(ann), body: map[string]any{"email_address": ann, "status_if_new": "unsubscribed"}, wantCode: 200},
+				{name: "put status subscribed", method: "PUT", path: e.memberPath(ann), body: map[string]any{"email_address": ann, "status": "subscribed"}, wantCode: 400, wantTitle: "Member In Compliance State"},
+				{name: "patch status subscribed", method: "PATCH", path: e.memberPath(ann), body: map[string]any{"status": "subscribed"}, wantCode: 400, wantTitle: "Member In Compliance State"},
+				{name: "still unsubscribed", method: "GET", path: e.memberPath(ann), wantCode: 200, wantFields: map[string]any{"status": "unsubscribed"}},
+				{name: "fields still written", method: "PUT", path: e.memberPath(ann), body: map[string]any{"email_address": ann, "status_if_new": "subscribed", "merge_fields": map[string]any{"FNAME": "Ann"}},
+					wantCode: 200, wantFields: map[string]any{"status": "unsubscribed"}, wantMerges: map[string]any{"FNAME": "Ann"}},
+			}
+		}},
+		{"re-subscribing a cleaned member is refused", func(e *env) []step {
+			return []step{
+				{name: "create cleaned", method: "PUT", path: e.memberPath(ann), body: map[string]any{"email_address": ann, "status_if_new": "cleaned"}, wantCode: 200},
+				{name: "patch status subscribed", method: "PATCH", path: e.memberPath(ann), body: map[string]any{"status": "subscribed"}, wantCode: 400, wantTitle: "Member In Compliance State"},
+				{name: "still cleaned", method: "GET", path: e.memberPath(ann), wantCode: 200, wantFields: map[string]any{"status": "cleaned"}},
+			}
+		}},
+		{"status_if_new leaves an archived member archived", func(e *env) []step {
+			if err := e.srv.Import(e.listID, []ImportedMember{{EmailAddress: ann, Status: "archived"}}); err != nil {
+				e.t.Fatal(err)
+			}
+			return []step{
+				{name: "upsert", method: "PUT", path: e.memberPath(ann), body: map[string]any{"email_address": ann, "status_if_new": "subscribed", "merge_fields": map[string]any{"FNAME": "Ann"}},
+					wantCode: 200, wantFields: map[string]any{"status": "archived"}, wantMerges: map[string]any{"FNAME": "Ann"}},
+				{name: "unarchive with a status", method: "PATCH", path: e.memberPath(ann), body: map[string]any{"status": "subscribed"}, wantCode: 200, wantFields: map[string]any{"status": "subscribed"}},
 			}
 		}},
 		{"new member needs a status", func(e *env) []step {

@@ -75,10 +75,29 @@ func (s *Server) writeMember(l *list, hash string, in memberInput, mode writeMod
 	if l.compliance[hash] {
 		return nil, false, errComplianceState(displayEmail(existing, email))
 	}
+	if existing != nil && in.Status != nil && *in.Status == "subscribed" && (existing.Status == "unsubscribed" || existing.Status == "cleaned") {
+		// Mailchimp does not let an API call re-subscribe a person who
+		// unsubscribed or whose address bounced: only the person can, by
+		// signing up again (pending, its confirmation email, is allowed).
+		return nil, false, errComplianceState(existing.EmailAddress)
+	}
+	if mode == modeBatch {
+		// The batch subscribe's members take no marketing_permissions (the
+		// published schema has none); like any property a schema does not
+		// have, it is ignored.
+		in.MarketingPermissions = nil
+	}
 	if existing == nil && l.forgotten[hash] {
 		return nil, false, errForgotten(email)
 	}
 
+	// INFERRED (Mailchimp documents neither way): an archived member is a
+	// member that exists, so status_if_new, which applies only to a member a
+	// write creates, does not unarchive it: the write updates its fields and
+	// it stays archived, as the answer's status says. Only an explicit
+	// status unarchives it (integrators report a PATCH with status
+	// subscribed does). So a sync that never sends status never brings an
+	// archived contact back.
 	status := ""
 	switch {
 	case existing == nil && in.StatusIfNew != nil:
