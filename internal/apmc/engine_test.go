@@ -225,7 +225,7 @@ func (f *fixture) platformHolds(c Change) {
 		if m.Status == "" {
 			m.Status = "subscribed"
 		}
-		m.MergeFields = withoutEmail(c.Merges)
+		m.MergeFields = c.Merges.WithoutEmail()
 		m.LastChanged = c.OccurredAt
 		f.mc.members[c.Email] = m
 	}

@@ -168,6 +168,18 @@ func ValidateMappings(ms []FieldMapping, d Direction) error {
 // equal to an absent one.
 type Values map[string]string
 
+// WithoutEmail returns the values but the email address (which Mailchimp
+// keeps as the member's identity, not as a merge field).
+func (v Values) WithoutEmail() Values {
+	out := make(Values, len(v))
+	for k, x := range v {
+		if k != TagEmail {
+			out[k] = x
+		}
+	}
+	return out
+}
+
 // Set returns the values that are not empty.
 func (v Values) Set() Values {
 	out := make(Values, len(v))

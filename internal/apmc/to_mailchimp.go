@@ -407,13 +407,3 @@ func (e *Engine) saveIfNew(ctx context.Context, rec *recorder, stored, seen Cont
 		return nil
 	})
 }
-
-func withoutEmail(v Values) Values {
-	out := make(Values, len(v))
-	for k, x := range v {
-		if k != TagEmail {
-			out[k] = x
-		}
-	}
-	return out
-}

@@ -384,7 +384,7 @@ func (a Applier) move(ctx context.Context, in apmc.Instance, p apmc.Pair, d apmc
 	step := apmc.Step{Name: "move_member", Status: "ok", Output: map[string]any{"previous_email": from}}
 	res.MailchimpRequests++
 	m, err := a.Member.ChangeEmail(ctx, in.MailchimpListID, from, d.Email)
-	if err == nil && !withoutEmail(d.ToMailchimp).Equal(withoutEmail(apmc.MemberValues(in.Mappings, *p.Member))) {
+	if err == nil && !d.ToMailchimp.WithoutEmail().Equal(apmc.MemberValues(in.Mappings, *p.Member).WithoutEmail()) {
 		res.MailchimpRequests++
 		m, err = a.Member.UpsertMember(ctx, in.MailchimpListID, apmc.MemberToWrite(in.Mappings, d.Email, d.ToMailchimp), cmp.Or(newMemberStatus(in, p, d), in.StatusIfNew))
 	}
@@ -612,16 +612,6 @@ func restrictToMailchimp(in apmc.Instance, p apmc.Pair) apmc.Values {
 		return apmc.Values{}
 	}
 	return apmc.MemberValues(in.Mappings, *p.Member)
-}
-
-func withoutEmail(v apmc.Values) apmc.Values {
-	out := make(apmc.Values, len(v))
-	for k, x := range v {
-		if k != apmc.TagEmail {
-			out[k] = x
-		}
-	}
-	return out
 }
 
 // Sides are an instance's two systems as first sync uses them.
