@@ -149,7 +149,10 @@ func decodeExecution(raw map[string]types.AttributeValue) (apmc.Execution, error
 // read back. A positive q.Limit caps the count: counting stops once it
 // reaches Limit (the answer is then Limit, meaning "at least"), and no
 // request evaluates more items than are still to count, so a capped count
-// costs about one request however many executions match; 0 counts all.
+// through an index (no filter) costs about one request however many
+// executions match; one through a filter (a status CountedByIndex does not
+// serve, a flow, a contact) reads until the count or the range ends, so
+// bounded callers count those with TallyStatuses. 0 counts all.
 func (s *ExecutionStore) CountExecutions(ctx context.Context, instanceID string, q apmc.ExecutionQuery) (int, error) {
 	if instanceID == "" {
 		return 0, apmc.Invalidf("count executions: instance id is required")
