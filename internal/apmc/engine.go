@@ -35,6 +35,11 @@ type Delivery struct {
 	// Batch, when set, groups the delivery's writes with those of the other
 	// changes of its batch applied at the same time (nil: written alone).
 	Batch *Batch
+	// Unordered is set when the echo of the change's write to Mailchimp is
+	// not queued behind the change (the change came through the bulk
+	// queue, its echo through the changes queue): the write is then
+	// announced in the contact state before it is made.
+	Unordered bool
 }
 
 // outcome is how the engine ended a change: a status, and the reason
