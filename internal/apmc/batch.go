@@ -53,7 +53,10 @@ type pendingUpsert struct {
 	listID      string
 	statusIfNew string
 	member      Member
-	done        chan struct{}
+	// announce, when set, is recorded in announcer before the call.
+	announce  *Announcement
+	announcer WriteAnnouncer
+	done      chan struct{}
 	// Set before done is closed.
 	written Member
 	err     error
@@ -177,13 +180,20 @@ func shareMember(a, b []*pendingUpsert) bool {
 //
 // A member that carries GDPR marketing permissions is always written alone:
 // batch subscribe takes none.
-func (b *Batch) upsert(ctx context.Context, mc Mailchimp, in Instance, m Member, statusIfNew string) (Member, upsertCall, error) {
+//
+// When a is set, the write is announced (announce.go) before it is made:
+// the announcements of one call's members in one request.
+func (b *Batch) upsert(ctx context.Context, mc Mailchimp, in Instance, m Member, statusIfNew string, wa WriteAnnouncer, a *Announcement) (Member, upsertCall, error) {
 	if b == nil || len(m.MarketingPermissions) > 0 {
+		if err := announceNow(ctx, wa, a); err != nil {
+			return Member{}, upsertCall{}, err
+		}
 		written, err := mc.UpsertMember(ctx, in.MailchimpListID, m, statusIfNew)
 		return written, upsertCall{members: 1}, err
 	}
 	p := &pendingUpsert{
 		ctx: ctx, mc: mc, listID: in.MailchimpListID, statusIfNew: statusIfNew, member: m, done: make(chan struct{}),
+		announce: a, announcer: wa,
 		key: fmt.Sprintf("%s@%d|%s|%s", in.ID, in.ConfigVersion, in.MailchimpListID, statusIfNew),
 	}
 	b.mu.Lock()
@@ -247,6 +257,12 @@ func sendUpserts(ups []*pendingUpsert) {
 		}
 	}()
 	first := ups[0]
+	if err := announceUpserts(ups); err != nil {
+		for _, p := range ups {
+			p.err = err
+		}
+		return
+	}
 	// The writes outlive no change: the call is bounded by the client's own
 	// timeout, and each change waits for it.
 	ctx, wait := WithBudgetWait(context.WithoutCancel(first.ctx))
@@ -269,6 +285,26 @@ func sendUpserts(ups []*pendingUpsert) {
 		p.written, p.err = results[i].member, results[i].err
 		p.call = upsertCall{members: len(ups), budgetWait: wait.Total()}
 	}
+}
+
+// announceUpserts records the announcements of a call's members, in one
+// request, before the call is made.
+func announceUpserts(ups []*pendingUpsert) error {
+	var as []Announcement
+	var wa WriteAnnouncer
+	for _, p := range ups {
+		if p.announce != nil && p.announcer != nil {
+			as = append(as, *p.announce)
+			wa = p.announcer
+		}
+	}
+	if len(as) == 0 {
+		return nil
+	}
+	if err := wa.AnnounceWrites(context.WithoutCancel(ups[0].ctx), as); err != nil {
+		return fmt.Errorf("announce the writes to Mailchimp: %w", err)
+	}
+	return nil
 }
 
 // memberResult is what a batch call did to one of its members.

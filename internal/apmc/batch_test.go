@@ -186,7 +186,7 @@ func TestBatchWaitsForEveryRunningGroup(t *testing.T) {
 			for i := range tt.writers {
 				wg.Go(func() {
 					defer b.End()
-					m, call, err := b.upsert(context.Background(), log, in, Member{Email: fmt.Sprintf("p%d@example.com", i)}, "subscribed")
+					m, call, err := b.upsert(context.Background(), log, in, Member{Email: fmt.Sprintf("p%d@example.com", i)}, "subscribed", nil, nil)
 					if err != nil || call.members != len(results) {
 						t.Errorf("upsert() = %+v, %v; want written in a call of %d", call, err, len(results))
 					}
@@ -278,7 +278,7 @@ func TestBatchWritesOneMemberInOrder(t *testing.T) {
 	for _, m := range writes {
 		wg.Go(func() {
 			defer b.End()
-			if _, _, err := b.upsert(context.Background(), log, in, m, "subscribed"); err != nil {
+			if _, _, err := b.upsert(context.Background(), log, in, m, "subscribed", nil, nil); err != nil {
 				t.Errorf("upsert(%s) error = %v", m.Email, err)
 			}
 		})

@@ -60,6 +60,11 @@ type SideState struct {
 	// Activity (accessplanit side) is the User's training activity as last
 	// read and written to Mailchimp.
 	Activity *Activity `json:"activity,omitempty"`
+	// InFlight is a write to the side announced before it was made and not
+	// yet recorded in Pending (announce.go). The store keeps it apart from
+	// the state: announcing changes no version, and the next save of the
+	// state drops it.
+	InFlight *PendingWrite `json:"-"`
 }
 
 // PendingWrite is one write whose echo is still expected.

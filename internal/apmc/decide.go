@@ -34,6 +34,10 @@ const (
 	// Mailchimp member (from accessplanit) or the User's email (from
 	// Mailchimp), writing the plan's values too.
 	ActionMove Action = "move"
+	// ActionWait writes nothing yet: the change carries the values of the
+	// service's own write to its side, announced but whose contact state is
+	// not saved (announce.go). It is decided again once it is.
+	ActionWait Action = "wait"
 )
 
 // Plan is a decision.
@@ -113,7 +117,8 @@ func NoReadNeeded(c Change) (Plan, bool) {
 
 // ClaimedEcho reports whether a delivery claims to be the echo of one of the
 // service's pending writes to its side, and if so returns the plan that
-// suppresses it. It is the one decision taken from a delivery's values, and
+// suppresses it (or, when the claim is the values of a write announced and
+// still in flight, the plan that waits for its state). It is the one decision taken from a delivery's values, and
 // it is safe: believing the claim can only make the service write nothing
 // and forget the pending write it names. A forged claim therefore costs the
 // real echo a read, never a write; a real change carries other values and
@@ -139,8 +144,12 @@ func ClaimedEcho(in Instance, c Change, contact Contact, now time.Time) (Plan, b
 	default:
 		return Plan{}, false
 	}
-	i := side.echoOf(claimed.Fingerprint(), now)
+	fp := claimed.Fingerprint()
+	i := side.echoOf(fp, now)
 	if i < 0 {
+		if side.inFlight(fp, now) {
+			return waitPlan(c.Source), true
+		}
 		return Plan{}, false
 	}
 	side.consumeEcho(i)
@@ -188,6 +197,9 @@ func DecideToMailchimp(in ToMailchimpInput) (Plan, error) {
 		echo.Accessplanit.consumeEcho(i)
 		echo.Accessplanit.SourceTime = later(known, read)
 		return Plan{Action: ActionSuppress, Reason: "echo of the service's own write to accessplanit", Seen: echo, Values: values}, nil
+	}
+	if contact.Accessplanit.inFlight(values.Fingerprint(), now) && !moved {
+		return waitPlan(SideAccessplanit), nil
 	}
 	seen := contact
 	seen.UserID = u.ID
@@ -296,6 +308,9 @@ func DecideToAccessplanit(in ToAccessplanitInput) (Plan, error) {
 			echo.MemberContactID = in.Member.ContactID
 		}
 		return Plan{Action: ActionSuppress, Reason: "echo of the service's own write to Mailchimp", Seen: echo, Values: values}, nil
+	}
+	if contact.Mailchimp.inFlight(values.Fingerprint(), now) {
+		return waitPlan(SideMailchimp), nil
 	}
 	if !read.IsZero() && known.After(read) {
 		return Plan{Action: ActionSkip, Reason: fmt.Sprintf("stale read: the member changed at %s, a change from %s was already applied", stamp(read), stamp(known))}, nil

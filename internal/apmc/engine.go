@@ -24,6 +24,13 @@ type Engine struct {
 	// Observer, when set, is told of each recorded execution (the
 	// instance's health and metrics).
 	Observer Observer
+	// BulkLane says the accessplanit ingest may send changes to the bulk
+	// queue: the echo of a write to accessplanit may then be applied before
+	// the change that made it, so such writes are announced (announce.go).
+	BulkLane bool
+	// InFlightWait bounds how long a change waits for the state of an
+	// announced write (announce.go); 0 means DefaultInFlightWait.
+	InFlightWait time.Duration
 }
 
 // Delivery is one delivery of a change by the queue.
@@ -219,11 +226,13 @@ func (e *Engine) apply(ctx context.Context, rec *recorder, d Delivery, retention
 	if p, settled := NoReadNeeded(c); settled {
 		return e.settle(ctx, rec, p, Contact{})
 	}
-	if flow == FlowToMailchimp {
-		return e.toMailchimp(ctx, rec, in, c, d.Reads, d.Batch)
-	}
-	if c.Event == EventUpEmail {
-		return e.emailChanged(ctx, rec, in, c)
-	}
-	return e.toAccessplanit(ctx, rec, in, c, d.Reads)
+	return e.untilSaved(ctx, rec, func() (outcome, error) {
+		if flow == FlowToMailchimp {
+			return e.toMailchimp(ctx, rec, in, c, d.Reads, d.Batch, d.Unordered)
+		}
+		if c.Event == EventUpEmail {
+			return e.emailChanged(ctx, rec, in, c)
+		}
+		return e.toAccessplanit(ctx, rec, in, c, d.Reads)
+	})
 }

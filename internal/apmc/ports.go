@@ -109,6 +109,22 @@ type ExecutionBatch interface {
 // ContactKey names one contact state.
 type ContactKey struct{ InstanceID, Email string }
 
+// Announcement is a write to one side of a contact, announced before it is
+// made (announce.go).
+type Announcement struct {
+	Key         ContactKey
+	Side        Side
+	Fingerprint string
+	At          time.Time
+}
+
+// WriteAnnouncer is a contact store that can record announcements without
+// changing the states' versions, many in one request where it can; a state
+// saved afterwards no longer carries them.
+type WriteAnnouncer interface {
+	AnnounceWrites(ctx context.Context, as []Announcement) error
+}
+
 // ContactBatch is a contact store that can load many contact states in one
 // request; ReadBatch uses it to load a batch's contacts together.
 type ContactBatch interface {

@@ -25,8 +25,9 @@ func (m memInstances) Instance(_ context.Context, id string) (Instance, error) {
 }
 
 type memContacts struct {
-	mu sync.Mutex
-	m  map[string]Contact
+	mu        sync.Mutex
+	m         map[string]Contact
+	announced int
 }
 
 func newMemContacts() *memContacts { return &memContacts{m: map[string]Contact{}} }
@@ -52,9 +53,33 @@ func (s *memContacts) ContactByUserID(_ context.Context, instanceID, userID stri
 	return Contact{}, ErrNotFound
 }
 
+// AnnounceWrites sets the contacts' announced writes as the store does:
+// no version changes, and a contact without a state gets one of Version 0.
+func (s *memContacts) AnnounceWrites(_ context.Context, as []Announcement) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, a := range as {
+		k := a.Key.InstanceID + "|" + a.Key.Email
+		c, ok := s.m[k]
+		if !ok {
+			c = Contact{InstanceID: a.Key.InstanceID, Email: a.Key.Email}
+		}
+		w := &PendingWrite{Fingerprint: a.Fingerprint, At: a.At}
+		if a.Side == SideMailchimp {
+			c.Mailchimp.InFlight = w
+		} else {
+			c.Accessplanit.InFlight = w
+		}
+		s.m[k] = c
+		s.announced++
+	}
+	return nil
+}
+
 func (s *memContacts) SaveContact(_ context.Context, c Contact) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	c.Mailchimp.InFlight, c.Accessplanit.InFlight = nil, nil // a save puts the whole state
 	k := c.InstanceID + "|" + c.Email
 	if cur, ok := s.m[k]; ok && cur.Version != c.Version || !ok && c.Version != 0 {
 		return ErrConflict
@@ -116,6 +141,9 @@ type memMailchimp struct {
 	// name; clock is Mailchimp's clock, a second further at each tag write.
 	tagDates map[string]map[string]time.Time
 	clock    time.Time
+	// onWrite, when set, is called after each upsert with the member as
+	// written (while the change that wrote it has not saved its state).
+	onWrite func(Member)
 }
 
 func (m *memMailchimp) next() error {
@@ -145,6 +173,9 @@ func (m *memMailchimp) UpsertMember(_ context.Context, _ string, mem Member, sta
 		maps.Copy(cur.Interests, mem.Interests)
 	}
 	m.members[mem.Email] = cur
+	if m.onWrite != nil {
+		m.onWrite(cur)
+	}
 	return cur, nil
 }
 
@@ -190,6 +221,9 @@ type memAccessplanit struct {
 	writes     int
 	nextID     int
 	fail       []error
+	// onWrite, when set, is called after each UpdateUser with the User as
+	// written.
+	onWrite func(User)
 }
 
 func (a *memAccessplanit) next() error {
@@ -267,6 +301,9 @@ func (a *memAccessplanit) UpdateUser(_ context.Context, id string, fields map[st
 	maps.Copy(u.Fields, fields)
 	u.UpdatedByID = "api-owner"
 	a.users[id] = u
+	if a.onWrite != nil {
+		a.onWrite(u)
+	}
 	return nil
 }
 

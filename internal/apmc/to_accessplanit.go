@@ -95,6 +95,25 @@ func (e *Engine) applyMember(ctx context.Context, rec *recorder, in Instance, em
 		return e.settle(ctx, rec, Plan{Action: ActionSkip, Reason: fmt.Sprintf("the member is %s: no accessplanit User is created for it", member.Status), Seen: seen}, contact)
 	}
 	var after User
+	if e.BulkLane {
+		// The write's echo may come through the bulk queue, before this
+		// change has saved its state: announce it.
+		guess := User{ID: user.ID, Fields: maps.Clone(plan.Fields)}
+		var wrote map[string]string
+		if found {
+			wrote = ChangedFields(user, plan.Fields)
+			guess.Fields = maps.Clone(user.Fields)
+			maps.Copy(guess.Fields, wrote)
+		}
+		fp := writtenValues(in.Mappings, contact, guess, wrote).Fingerprint()
+		err := rec.step("announce_write", func(out map[string]any) error {
+			out["side"] = string(SideAccessplanit)
+			return announceNow(ctx, e.announcer(), &Announcement{Key: ContactKey{InstanceID: in.ID, Email: email}, Side: SideAccessplanit, Fingerprint: fp, At: e.now().UTC()})
+		})
+		if err != nil {
+			return outcome{}, err
+		}
+	}
 	if found {
 		changed := ChangedFields(user, plan.Fields)
 		if f := in.MailchimpStatusField; f != "" && len(changed) > 0 {

@@ -10,7 +10,7 @@ import (
 // toMailchimp applies an accessplanit change to Mailchimp: it reads the User
 // the change names from accessplanit (fetch), decides from that and the
 // contact state (DecideToMailchimp), writes Mailchimp and records the state.
-func (e *Engine) toMailchimp(ctx context.Context, rec *recorder, in Instance, c Change, reads *Reads, batch *Batch) (outcome, error) {
+func (e *Engine) toMailchimp(ctx context.Context, rec *recorder, in Instance, c Change, reads *Reads, batch *Batch, unordered bool) (outcome, error) {
 	if c.Event == EventBooking && !in.Activity.Enabled {
 		return e.settle(ctx, rec, Plan{Action: ActionSkip, Reason: "training activity is off for this instance: delegate changes are not synced"}, Contact{})
 	}
@@ -105,6 +105,9 @@ func (e *Engine) toMailchimp(ctx context.Context, rec *recorder, in Instance, c 
 	if err != nil {
 		return outcome{}, err
 	}
+	if plan.Action == ActionWait {
+		return e.settle(ctx, rec, plan, contact)
+	}
 	for _, w := range plan.Warnings {
 		rec.logf("warn", "%s", w)
 	}
@@ -138,8 +141,16 @@ func (e *Engine) toMailchimp(ctx context.Context, rec *recorder, in Instance, c 
 		}
 		statusIfNew = string(NotOptedInTransactional) // the member exists: its status is kept
 	}
+	// A write whose echo may be applied before this change is announced.
+	var ann *Announcement
+	if unordered {
+		ann = &Announcement{Key: ContactKey{InstanceID: in.ID, Email: email}, Side: SideMailchimp, Fingerprint: plan.Values.Fingerprint(), At: e.now().UTC()}
+	}
 	var written Member
 	err = rec.step("upsert_member", func(out map[string]any) error {
+		if ann != nil {
+			out["announced"] = true
+		}
 		changed := plan.Values.Diff(contact.Mailchimp.Values)
 		out["changed_fields"] = changed
 		if g := groupSelections(in.Mappings, plan.Values, changed); len(g) > 0 {
@@ -152,10 +163,13 @@ func (e *Engine) toMailchimp(ctx context.Context, rec *recorder, in Instance, c 
 		defer wait.record(out)
 		var err error
 		if plan.Action == ActionMove {
+			if err := announceNow(ctx, e.announcer(), ann); err != nil {
+				return err
+			}
 			written, err = e.moveMember(ctx, rec, mc, in, plan.PreviousEmail, member, contact.Mailchimp.Values, statusIfNew)
 		} else {
 			var call upsertCall
-			written, call, err = batch.upsert(ctx, mc, in, member, statusIfNew)
+			written, call, err = batch.upsert(ctx, mc, in, member, statusIfNew, e.announcer(), ann)
 			if call.members > 1 {
 				// One batch subscribe carried this write and others of
 				// the batch: one request, one slot of the budget.
@@ -255,6 +269,9 @@ func namesOnly(v Values) Values {
 // what the plan learnt of the contact, when that is new, and maps the plan
 // to the execution's outcome.
 func (e *Engine) settle(ctx context.Context, rec *recorder, p Plan, stored Contact) (outcome, error) {
+	if p.Action == ActionWait {
+		return outcome{}, errWriteInFlight
+	}
 	err := e.saveIfNew(ctx, rec, stored, p.Seen)
 	switch p.Action {
 	case ActionSuppress:
@@ -325,21 +342,19 @@ func (e *Engine) readUser(ctx context.Context, ap Accessplanit, in Instance, c C
 func (e *Engine) contactForUser(ctx context.Context, instanceID, email, userID string, loaded *Contact) (Contact, *Contact, error) {
 	var contact Contact
 	var err error
-	switch {
-	case loaded != nil && loaded.Email == email && loaded.Version > 0:
+	if loaded != nil && loaded.Email == email {
 		contact = *loaded
-	case loaded != nil && loaded.Email == email:
-		err = ErrNotFound
-	default:
+	} else {
 		contact, err = e.Contacts.Contact(ctx, instanceID, email)
 	}
 	switch {
-	case err == nil:
+	case err == nil && contact.Version > 0:
 		return contact, nil, nil
-	case !errors.Is(err, ErrNotFound):
+	case err != nil && !errors.Is(err, ErrNotFound):
 		return Contact{}, nil, fmt.Errorf("load contact state: %w", err)
 	}
-	contact = Contact{InstanceID: instanceID, Email: email}
+	// No state yet (an item may hold an announced write, kept).
+	contact = Contact{InstanceID: instanceID, Email: email, Mailchimp: SideState{InFlight: contact.Mailchimp.InFlight}, Accessplanit: SideState{InFlight: contact.Accessplanit.InFlight}}
 	if userID == "" {
 		return contact, nil, nil
 	}
@@ -352,10 +367,12 @@ func (e *Engine) contactForUser(ctx context.Context, instanceID, email, userID s
 	case previous.Email == email:
 		return previous, nil, nil
 	}
+	mcFlight, apFlight := contact.Mailchimp.InFlight, contact.Accessplanit.InFlight
 	contact.UserID = previous.UserID
 	contact.MemberContactID = previous.MemberContactID
 	contact.Mailchimp = previous.Mailchimp
 	contact.Accessplanit = previous.Accessplanit
+	contact.Mailchimp.InFlight, contact.Accessplanit.InFlight = mcFlight, apFlight
 	return contact, &previous, nil
 }
 

@@ -45,14 +45,29 @@ type contactItem struct {
 	Version         int64          `json:"version"`
 	UpdatedAt       time.Time      `json:"updated_at"`
 	ExpiresAt       int64          `json:"expires_at,omitempty"`
+	// InFlightMailchimp and InFlightAccessplanit are announced writes
+	// (AnnounceWrites): set by an update that leaves the rest of the item
+	// and its version alone, dropped by the next save, which puts the whole
+	// item. An item holding only an announcement has no version: it is no
+	// contact state yet.
+	InFlightMailchimp    *apmc.PendingWrite `json:"in_flight_mailchimp,omitempty"`
+	InFlightAccessplanit *apmc.PendingWrite `json:"in_flight_accessplanit,omitempty"`
+}
+
+// The attributes of announced writes, by side.
+var inFlightAttr = map[apmc.Side]string{
+	apmc.SideMailchimp:    "in_flight_mailchimp",
+	apmc.SideAccessplanit: "in_flight_accessplanit",
 }
 
 func (it contactItem) contact() apmc.Contact {
-	return apmc.Contact{
+	c := apmc.Contact{
 		InstanceID: it.InstanceID, Email: it.Email, UserID: it.UserID, MemberContactID: it.MemberContactID, MovedTo: it.MovedTo, MovedFrom: it.MovedFrom, MarketingOptIn: it.MarketingOptIn,
 		Mailchimp: it.Mailchimp, Accessplanit: it.Accessplanit,
 		Version: it.Version, UpdatedAt: it.UpdatedAt,
 	}
+	c.Mailchimp.InFlight, c.Accessplanit.InFlight = it.InFlightMailchimp, it.InFlightAccessplanit
+	return c
 }
 
 func contactKey(instanceID, email string) map[string]types.AttributeValue {
@@ -62,7 +77,8 @@ func contactKey(instanceID, email string) map[string]types.AttributeValue {
 	}
 }
 
-// Contact returns the state for an email; none wraps apmc.ErrNotFound.
+// Contact returns the state for an email; none wraps apmc.ErrNotFound. A
+// contact with no state but an announced write is returned with Version 0.
 func (s *ContactStore) Contact(ctx context.Context, instanceID, email string) (apmc.Contact, error) {
 	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName:      aws.String(s.table),
@@ -155,7 +171,11 @@ func (s *ContactStore) SaveContact(ctx context.Context, c apmc.Contact) error {
 	if err != nil {
 		return fmt.Errorf("save contact %s: encode item: %w", email, err)
 	}
-	cond := absent(s.now())
+	// A new state may replace an item that holds only an announcement.
+	cond := expression.Or(
+		expression.AttributeNotExists(expression.Name("version")),
+		expression.Name(AttrExpiresAt).LessThanEqual(expression.Value(s.now().Unix())),
+	)
 	if c.Version != 0 {
 		cond = expression.Name("version").Equal(expression.Value(c.Version))
 	}

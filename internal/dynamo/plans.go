@@ -60,6 +60,9 @@ func (s *ContactStore) EachContact(ctx context.Context, instanceID string, fn fu
 			if err := unmarshalItem(raw, &it); err != nil {
 				return fmt.Errorf("contacts of instance %s: decode item: %w", instanceID, err)
 			}
+			if it.Version == 0 {
+				continue // an announced write, no state yet
+			}
 			if err := fn(it.contact()); err != nil {
 				return err
 			}

@@ -1,0 +1,170 @@
+package apmc
+
+import (
+	"context"
+	"maps"
+	"strings"
+	"testing"
+	"time"
+)
+
+// echoResult is what applying an echo inside the write it echoes gave.
+type echoResult struct {
+	exec Execution
+	err  error
+}
+
+// The echo of a write can be applied before the change that made it saves
+// its state when the two are not queued in order (the bulk lane). Taken
+// for a real change, it would write back what the service wrote, undoing an
+// edit made in between. An announced write makes the echo wait instead;
+// when the state is not saved within the bound, the echo is tried again
+// later and then recognised: the edit made in between survives.
+func TestEchoBeforeItsStateIsSavedWritesNothing(t *testing.T) {
+	tests := []struct {
+		name string
+		// run sets up the write whose echo comes early and applies the
+		// change that makes it; early is the echo's result.
+		run func(t *testing.T, f *fixture) (echo Change, early echoResult)
+		// edited checks that the edit made in between survived
+		// everywhere once every delivery was applied.
+		edited func(f *fixture) bool
+	}{
+		{
+			name: "Mailchimp echo of a bulk-lane change",
+			run: func(t *testing.T, f *fixture) (Change, echoResult) {
+				f.apply(t, apChange("c0", apUser("1", "Ada", "Lovelace", "ada@example.com", t0)))
+				var echo Change
+				var early echoResult
+				f.mc.onWrite = func(m Member) {
+					f.mc.onWrite = nil
+					// Staff change the first name again while the write is
+					// made; that edit's webhook is on its way.
+					u := f.ap.users["1"]
+					u.Fields = maps.Clone(u.Fields)
+					u.Fields["Forenames"] = "Augustine"
+					u.UpdatedAt = t0.Add(2 * time.Second)
+					f.ap.users["1"] = u
+					echo = Change{ID: "echo", InstanceID: "inst1", Source: SideMailchimp, Event: EventProfile, ReceivedAt: t0, Email: "ada@example.com", Merges: maps.Clone(m.MergeFields)}
+					early.exec, early.err = f.engine.Apply(context.Background(), Delivery{Change: echo, Attempt: 1})
+				}
+				u := apUser("1", "Augusta", "Lovelace", "ada@example.com", t0.Add(time.Second))
+				f.platformHolds(apChange("c1", u))
+				if exec, err := f.engine.Apply(context.Background(), Delivery{Change: apChange("c1", u), Attempt: 1, Unordered: true}); err != nil || exec.Status != StatusSucceeded {
+					t.Fatalf("Apply(change from the bulk lane) = %s %v %q", exec.Status, err, exec.Error)
+				}
+				return echo, early
+			},
+			edited: func(f *fixture) bool {
+				return f.ap.users["1"].Fields["Forenames"] == "Augustine" && f.mc.members["ada@example.com"].MergeFields["FNAME"] == "Augustine"
+			},
+		},
+		{
+			name: "accessplanit echo of a write from Mailchimp",
+			run: func(t *testing.T, f *fixture) (Change, echoResult) {
+				f.engine.BulkLane = true
+				f.apply(t, apChange("c0", apUser("1", "Ada", "Lovelace", "ada@example.com", t0)))
+				var echo Change
+				var early echoResult
+				f.ap.onWrite = func(u User) {
+					f.ap.onWrite = nil
+					// A marketer changes the first name again in Mailchimp
+					// while the write is made.
+					m := f.mc.members["ada@example.com"]
+					m.MergeFields = maps.Clone(m.MergeFields)
+					m.MergeFields["FNAME"] = "Augustine"
+					m.LastChanged = t0.Add(2 * time.Second)
+					f.mc.members["ada@example.com"] = m
+					u.Fields = maps.Clone(u.Fields)
+					echo = Change{ID: "echo", InstanceID: "inst1", Source: SideAccessplanit, Event: EventUpdated, ReceivedAt: t0, User: &u, UserID: u.ID, Email: u.Email()}
+					early.exec, early.err = f.engine.Apply(context.Background(), Delivery{Change: echo, Attempt: 1})
+				}
+				m := f.mc.members["ada@example.com"]
+				m.MergeFields = maps.Clone(m.MergeFields)
+				m.MergeFields["FNAME"] = "Augusta"
+				m.LastChanged = t0.Add(time.Second)
+				f.mc.members["ada@example.com"] = m
+				mc := Change{ID: "m1", InstanceID: "inst1", Source: SideMailchimp, Event: EventProfile, ReceivedAt: t0, Email: "ada@example.com"}
+				if exec, err := f.engine.Apply(context.Background(), Delivery{Change: mc, Attempt: 1}); err != nil || exec.Status != StatusSucceeded {
+					t.Fatalf("Apply(Mailchimp edit) = %s %v %q", exec.Status, err, exec.Error)
+				}
+				return echo, early
+			},
+			edited: func(f *fixture) bool {
+				return f.ap.users["1"].Fields["Forenames"] == "Augustine" && f.mc.members["ada@example.com"].MergeFields["FNAME"] == "Augustine"
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, nil)
+			f.engine.InFlightWait = 100 * time.Millisecond
+			echo, early := tt.run(t, f)
+			if echo.ID == "" {
+				t.Fatal("the write was not made")
+			}
+			if f.cs.announced == 0 {
+				t.Fatal("the write was not announced")
+			}
+			// The echo came while the write's state was not saved: it
+			// waited, wrote nothing, and is to be tried again.
+			if early.err == nil || early.exec.Status != StatusFailed || !early.exec.Retryable || early.exec.Changed {
+				t.Fatalf("early echo = %s retryable=%v changed=%v err=%v, want a failure tried again, nothing written", early.exec.Status, early.exec.Retryable, early.exec.Changed, early.err)
+			}
+			if !strings.Contains(early.exec.Error, "in flight") {
+				t.Errorf("early echo error = %q, want it to say the write is in flight", early.exec.Error)
+			}
+			// Tried again once the state is saved: an echo.
+			exec, err := f.engine.Apply(context.Background(), Delivery{Change: echo, Attempt: 2})
+			if err != nil || exec.Status != StatusSuppressed {
+				t.Fatalf("echo tried again = %s %v %q, want suppressed", exec.Status, err, exec.Reason)
+			}
+			// The edit made in between arrives through its own webhook.
+			if echo.Source == SideMailchimp {
+				u := f.ap.users["1"]
+				f.apply(t, apChange("c2", &u))
+			} else {
+				f.apply(t, Change{ID: "m2", InstanceID: "inst1", Source: SideMailchimp, Event: EventProfile, ReceivedAt: t0, Email: "ada@example.com"})
+			}
+			if !tt.edited(f) {
+				t.Errorf("accessplanit Forenames %q, Mailchimp FNAME %q: want the edit made during the write (Augustine) on both sides",
+					f.ap.users["1"].Fields["Forenames"], f.mc.members["ada@example.com"].MergeFields["FNAME"])
+			}
+		})
+	}
+}
+
+// A change waiting for an announced write goes on as soon as the state is
+// saved, within the bound.
+func TestWaitForAnnouncedWriteEndsWhenSaved(t *testing.T) {
+	f := newFixture(t, nil)
+	f.engine.InFlightWait = 5 * time.Second
+	f.apply(t, apChange("c0", apUser("1", "Ada", "Lovelace", "ada@example.com", t0)))
+	c, err := f.cs.Contact(context.Background(), "inst1", "ada@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	written := Values{"EMAIL": "ada@example.com", "FNAME": "Augusta", "LNAME": "Lovelace", "PHONE": "01234 567890", "BIRTHDAY": "03/07"}
+	if err := f.cs.AnnounceWrites(context.Background(), []Announcement{{Key: ContactKey{InstanceID: "inst1", Email: "ada@example.com"}, Side: SideMailchimp, Fingerprint: written.Fingerprint(), At: t0}}); err != nil {
+		t.Fatal(err)
+	}
+	saved := make(chan error, 1)
+	go func() {
+		time.Sleep(150 * time.Millisecond)
+		c.Mailchimp.Values = written
+		c.Mailchimp.RecordWrite(written.Fingerprint(), t0)
+		saved <- f.cs.SaveContact(context.Background(), c)
+	}()
+	echo := Change{ID: "echo", InstanceID: "inst1", Source: SideMailchimp, Event: EventProfile, ReceivedAt: t0, Email: "ada@example.com", Merges: written.WithoutEmail()}
+	start := time.Now()
+	exec, err := f.engine.Apply(context.Background(), Delivery{Change: echo, Attempt: 1})
+	if serr := <-saved; serr != nil {
+		t.Fatal(serr)
+	}
+	if err != nil || exec.Status != StatusSuppressed {
+		t.Fatalf("echo = %s %v %q %q, want suppressed after waiting", exec.Status, err, exec.Reason, exec.Error)
+	}
+	if d := time.Since(start); d < 150*time.Millisecond || d > 3*time.Second {
+		t.Errorf("the echo waited %s, want from the save (150 ms) to well under the bound", d)
+	}
+}
