@@ -73,7 +73,7 @@ func announceNow(ctx context.Context, wa WriteAnnouncer, a *Announcement) error 
 // Engine.InFlightWait in all; then the change is tried again later.
 func (e *Engine) untilSaved(ctx context.Context, rec *recorder, apply func() (outcome, error)) (outcome, error) {
 	start := time.Now()
-	pause := 20 * time.Millisecond
+	pause := 50 * time.Millisecond
 	for n := 0; ; n++ {
 		res, err := apply()
 		waited := time.Since(start)
