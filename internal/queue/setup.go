@@ -84,3 +84,14 @@ func Depth(ctx context.Context, client *sqs.Client, url string) (int, error) {
 	n, _ := strconv.Atoi(got.Attributes[string(types.QueueAttributeNameApproximateNumberOfMessages)])
 	return n, nil
 }
+
+// BulkShare splits the sync's concurrency between its two event sources:
+// the bulk queue gets half of total (at least 1), the changes queue the
+// rest (at least 1), so a burst never takes the capacity other instances'
+// changes are applied with. The template's SyncLanes mapping holds the same
+// split for each allowed SyncMaximumConcurrency, and the local stack's
+// pollers follow it.
+func BulkShare(total int) (changes, bulk int) {
+	bulk = max(total/2, 1)
+	return max(total-bulk, 1), bulk
+}
