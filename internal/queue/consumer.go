@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -39,8 +40,12 @@ type Consumer struct {
 	// Visibility, when set, delays each retry: the n-th failed receive hides
 	// the message for RetryBase·2^(n-1), at most 12 hours.
 	Visibility VisibilityChanger
-	QueueURL   string
-	RetryBase  time.Duration
+	// QueueURL is the changes queue; BulkQueueURL, when the function also
+	// consumes the bulk queue, is that one. A record's visibility is
+	// changed on the queue its EventSourceARN names.
+	QueueURL     string
+	BulkQueueURL string
+	RetryBase    time.Duration
 	// Parallel is how many message groups are applied at once (default 10).
 	Parallel int
 	// Reserve is the time a change may need: a change is not started when
@@ -247,13 +252,26 @@ func (c *Consumer) setVisibility(ctx context.Context, r events.SQSMessage, d tim
 		return
 	}
 	_, err := c.Visibility.ChangeMessageVisibility(ctx, &sqs.ChangeMessageVisibilityInput{
-		QueueUrl:          aws.String(c.QueueURL),
+		QueueUrl:          aws.String(c.queueOf(r)),
 		ReceiptHandle:     aws.String(r.ReceiptHandle),
 		VisibilityTimeout: visibilitySeconds(d),
 	})
 	if err != nil {
 		c.logger().Warn("could not delay the retry; the queue's visibility timeout applies", "message_id", r.MessageId, "error", err.Error())
 	}
+}
+
+// queueOf returns the URL of the queue a record came from: the bulk queue
+// when the record's source ARN names it (an ARN ends in the queue's name, as
+// its URL does), the changes queue otherwise.
+func (c *Consumer) queueOf(r events.SQSMessage) string {
+	if c.BulkQueueURL != "" && r.EventSourceARN != "" {
+		name := r.EventSourceARN[strings.LastIndex(r.EventSourceARN, ":")+1:]
+		if strings.HasSuffix(c.BulkQueueURL, "/"+name) {
+			return c.BulkQueueURL
+		}
+	}
+	return c.QueueURL
 }
 
 func (c *Consumer) logger() *slog.Logger {
