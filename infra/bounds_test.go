@@ -47,9 +47,9 @@ func TestWebhookRoutesThrottled(t *testing.T) {
 }
 
 // TestSyncConcurrencyReserved checks that the sync function reserves the
-// concurrency its event source may use, and no more: one parameter for
-// both (TestSyncEventSource holds the event source's maximum to it), so the
-// maximum never exceeds the reservation.
+// concurrency its two event sources may use together, and no more: one
+// parameter, split between them by SyncLanes (TestSyncEventSource,
+// TestSyncLanes), so their maxima never exceed the reservation.
 func TestSyncConcurrencyReserved(t *testing.T) {
 	s := mustLoadStack(t)
 	if got := render(s.functionProperty("SyncFunction", "ReservedConcurrentExecutions")); got != "!Ref SyncMaximumConcurrency" {

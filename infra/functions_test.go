@@ -74,6 +74,8 @@ func TestFunctionsEnvironment(t *testing.T) {
 		{"IngestAccessplanitFunction", map[string]string{
 			"INSTANCES_TABLE": "!Ref InstancesTable",
 			"QUEUE_URL":       "!Ref ChangesQueue",
+			// A bursting instance's changes go there.
+			"BULK_QUEUE_URL": "!Ref BulkQueue",
 		}},
 		{"IngestMailchimpFunction", map[string]string{
 			"INSTANCES_TABLE": "!Ref InstancesTable",
@@ -84,7 +86,9 @@ func TestFunctionsEnvironment(t *testing.T) {
 			"EXECUTIONS_TABLE": "!Ref ExecutionsTable",
 			"CONTACTS_TABLE":   "!Ref ContactsTable",
 			"QUEUE_URL":        "!Ref ChangesQueue",
-			"KMS_KEY_ID":       "!Ref SecretsKey",
+			// Its retries are delayed on the queue they came from.
+			"BULK_QUEUE_URL": "!Ref BulkQueue",
+			"KMS_KEY_ID":     "!Ref SecretsKey",
 			// The per-function Mailchimp connection cap (TestMailchimpConnectionBudget).
 			"MAILCHIMP_MAX_CONNECTIONS": "!Ref MailchimpConnectionsPerFunction",
 		}},

@@ -148,6 +148,8 @@ func TestFunctionPermissions(t *testing.T) {
 			// Its own log group only (Lambda creates the streams).
 			"logs:CreateLogStream on IngestAccessplanitLogGroup",
 			"logs:PutLogEvents on IngestAccessplanitLogGroup",
+			// The bulk lane: a bursting instance's changes.
+			"sqs:SendMessage on BulkQueue",
 			"sqs:SendMessage on ChangesQueue",
 		}},
 		{"IngestMailchimpFunction", []string{
@@ -178,11 +180,15 @@ func TestFunctionPermissions(t *testing.T) {
 			"kms:Decrypt on SecretsKey",
 			"logs:CreateLogStream on SyncLogGroup",
 			"logs:PutLogEvents on SyncLogGroup",
-			// The SQS event source mapping polls with the function's role,
-			// on the changes queue only.
+			// The SQS event source mappings poll with the function's role,
+			// on the changes and bulk queues only.
+			"sqs:ChangeMessageVisibility on BulkQueue",
 			"sqs:ChangeMessageVisibility on ChangesQueue",
+			"sqs:DeleteMessage on BulkQueue",
 			"sqs:DeleteMessage on ChangesQueue",
+			"sqs:GetQueueAttributes on BulkQueue",
 			"sqs:GetQueueAttributes on ChangesQueue",
+			"sqs:ReceiveMessage on BulkQueue",
 			"sqs:ReceiveMessage on ChangesQueue",
 		}},
 		{"BackfillFunction", []string{

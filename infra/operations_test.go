@@ -24,8 +24,9 @@ func TestParameters(t *testing.T) {
 	}{
 		{"LogLevel", "String", "INFO", "<nil>", "<nil>", false},
 		{"SyncTimeoutSeconds", "Number", "30", "5", "30", false},
-		// Lambda's smallest ScalingConfig.MaximumConcurrency is 2.
-		{"SyncMaximumConcurrency", "Number", "20", "2", "1000", false},
+		// Split in two event sources, each at least Lambda's smallest
+		// ScalingConfig.MaximumConcurrency, 2 (TestSyncLanes).
+		{"SyncMaximumConcurrency", "Number", "20", "4", "1000", false},
 		// Mailchimp allows 10 connections per user (TestMailchimpConnectionBudget).
 		{"MailchimpConnectionsPerFunction", "Number", "2", "1", "10", false},
 		// Per webhook route, within API Gateway's default account quotas.
@@ -217,6 +218,7 @@ func TestOutputs(t *testing.T) {
 		{"MailchimpWebhookBaseUrl", "!Sub " + api + "/webhooks/mailchimp/"},
 		{"ConsoleUrl", "!Sub " + api + "/console"},
 		{"ChangesQueueUrl", "!Ref ChangesQueue"},
+		{"BulkQueueUrl", "!Ref BulkQueue"},
 		{"DeadLetterQueueUrl", "!Ref ChangesDeadLetterQueue"},
 		{"InstancesTableName", "!Ref InstancesTable"},
 		{"ExecutionsTableName", "!Ref ExecutionsTable"},

@@ -1,12 +1,17 @@
 package infra
 
 import (
+	"fmt"
+	"slices"
+	"sort"
+	"strconv"
 	"testing"
 
 	"github.com/awslabs/goformation/v7/cloudformation"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/apmc-sync/apmc/internal/apmc"
+	"github.com/apmc-sync/apmc/internal/queue"
 )
 
 func TestQueues(t *testing.T) {
@@ -14,6 +19,10 @@ func TestQueues(t *testing.T) {
 	changes, err := s.typed.GetSQSQueueWithName("ChangesQueue")
 	if err != nil {
 		t.Fatalf("ChangesQueue: %v", err)
+	}
+	bulk, err := s.typed.GetSQSQueueWithName("BulkQueue")
+	if err != nil {
+		t.Fatalf("BulkQueue: %v", err)
 	}
 	dlq, err := s.typed.GetSQSQueueWithName("ChangesDeadLetterQueue")
 	if err != nil {
@@ -36,6 +45,9 @@ func TestQueues(t *testing.T) {
 			// The engine counts attempts against the same number.
 			"maxReceiveCount": float64(apmc.DefaultMaxAttempts),
 		}},
+		// The bulk lane is the changes queue under another name, sharing its
+		// dead-letter queue.
+		{"BulkQueue", bulk, changes},
 		{"ChangesDeadLetterQueue.FifoQueue", dlq.FifoQueue, cloudformation.Bool(true)},
 		{"ChangesDeadLetterQueue.SqsManagedSseEnabled", dlq.SqsManagedSseEnabled, cloudformation.Bool(true)},
 		{"ChangesDeadLetterQueue.MessageRetentionPeriod", dlq.MessageRetentionPeriod, cloudformation.Int(14 * 24 * 3600)},
@@ -82,13 +94,21 @@ func TestSyncEventSource(t *testing.T) {
 			sqs = append(sqs, node(e, "Properties"))
 		}
 	}
-	if len(sqs) != 1 {
-		t.Fatalf("SyncFunction has %d SQS events, want 1", len(sqs))
+	var got []string
+	for _, e := range sqs {
+		got = append(got, render(e))
 	}
-	want := "{BatchSize: 10, FunctionResponseTypes: [ReportBatchItemFailures], Queue: !GetAtt ChangesQueue.Arn, " +
-		"ScalingConfig: {MaximumConcurrency: !Ref SyncMaximumConcurrency}}"
-	if got := render(sqs[0]); got != want {
-		t.Errorf("SyncFunction SQS event = %s, want %s", got, want)
+	sort.Strings(got)
+	// Two event sources, their maxima the SyncLanes split of the reserved
+	// concurrency (TestSyncLanes).
+	want := []string{
+		"{BatchSize: 10, FunctionResponseTypes: [ReportBatchItemFailures], Queue: !GetAtt BulkQueue.Arn, " +
+			"ScalingConfig: {MaximumConcurrency: {Fn::FindInMap: [SyncLanes, !Ref SyncMaximumConcurrency, Bulk]}}}",
+		"{BatchSize: 10, FunctionResponseTypes: [ReportBatchItemFailures], Queue: !GetAtt ChangesQueue.Arn, " +
+			"ScalingConfig: {MaximumConcurrency: {Fn::FindInMap: [SyncLanes, !Ref SyncMaximumConcurrency, Changes]}}}",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("SyncFunction SQS events mismatch (-want +got):\n%s", diff)
 	}
 	// The backfill function consumes its own queue, one job at a time.
 	jobs := render(node(s.functionProperty("BackfillFunction", "Events"), "Jobs", "Properties"))
@@ -104,6 +124,52 @@ func TestSyncEventSource(t *testing.T) {
 			if render(node(e, "Type")) == "SQS" {
 				t.Errorf("%s event %s consumes SQS, want only SyncFunction and BackfillFunction to", id, name)
 			}
+		}
+	}
+}
+
+// TestSyncLanes holds the SyncLanes mapping, which splits the sync's
+// reserved concurrency (SyncMaximumConcurrency) between its two event
+// sources, to the code's split (queue.BulkShare, which the local stack's
+// pollers follow): one row per allowed value, each share at least Lambda's
+// smallest MaximumConcurrency (2), and the two adding up to the
+// reservation, so neither event source is throttled by the other.
+func TestSyncLanes(t *testing.T) {
+	s := mustLoadStack(t)
+	p := s.typed.Parameters["SyncMaximumConcurrency"]
+	lanes, _ := node(s.raw, "Mappings", "SyncLanes").(map[string]any)
+	if len(lanes) == 0 {
+		t.Fatalf("Mappings.SyncLanes missing")
+	}
+	var allowed []string
+	for _, v := range p.AllowedValues {
+		allowed = append(allowed, fmt.Sprint(v))
+	}
+	var rows []string
+	for k := range lanes {
+		rows = append(rows, k)
+	}
+	sort.Strings(allowed)
+	sort.Strings(rows)
+	if diff := cmp.Diff(allowed, rows); diff != "" {
+		t.Errorf("SyncMaximumConcurrency AllowedValues and SyncLanes rows differ (-allowed +rows):\n%s", diff)
+	}
+	if def := fmt.Sprint(p.Default); !slices.Contains(rows, def) {
+		t.Errorf("SyncMaximumConcurrency Default %s has no SyncLanes row", def)
+	}
+	for _, k := range rows {
+		total, err := strconv.Atoi(k)
+		if err != nil {
+			t.Errorf("SyncLanes row %q is not a number", k)
+			continue
+		}
+		changes, bulk := queue.BulkShare(total)
+		got := render(lanes[k])
+		if want := fmt.Sprintf("{Bulk: %d, Changes: %d}", bulk, changes); got != want {
+			t.Errorf("SyncLanes[%s] = %s, want %s (queue.BulkShare)", k, got, want)
+		}
+		if changes < 2 || bulk < 2 || changes+bulk != total {
+			t.Errorf("SyncLanes[%s] = %d + %d, want each at least 2 and %d together", k, changes, bulk, total)
 		}
 	}
 }

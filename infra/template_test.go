@@ -242,6 +242,7 @@ func TestResourceTypes(t *testing.T) {
 		{"ReconcileRole", "AWS::IAM::Role"},
 		{"ReconcileLogGroup", "AWS::Logs::LogGroup"},
 		{"ChangesQueue", "AWS::SQS::Queue"},
+		{"BulkQueue", "AWS::SQS::Queue"},
 		{"ChangesDeadLetterQueue", "AWS::SQS::Queue"},
 		{"InstancesTable", "AWS::DynamoDB::Table"},
 		{"ExecutionsTable", "AWS::DynamoDB::Table"},

@@ -52,7 +52,9 @@ type Config struct {
 
 	// APIToken is the operator token; generated when empty.
 	APIToken string
-	// Workers is how many batches are applied at once (default 4).
+	// Workers is how many batches are applied at once (default 4), split
+	// between the changes queue's pollers and the bulk queue's as the
+	// template splits the sync's concurrency (queue.BulkShare).
 	Workers int
 	// Parallel is how many message groups of one batch are applied at once
 	// (default: the consumer's, 10).

@@ -90,14 +90,15 @@ func waitExecution(t *testing.T, s *local.Stack, what string, q apmc.ExecutionQu
 }
 
 // settle waits until both simulators have delivered every webhook and the
-// changes queue holds no message, visible or in flight, twice in a row.
+// changes and bulk queues hold no message, visible or in flight, twice in a
+// row.
 func settle(t *testing.T, s *local.Stack) {
 	t.Helper()
 	quiet := 0
 	waitFor(t, "the stack to settle", func() bool {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		idle := s.Mailchimp.WaitWebhooks(0) && s.Accessplanit.WaitWebhooks(ctx) == nil && queueEmpty(t, s, s.Queues.ChangesURL)
+		idle := s.Mailchimp.WaitWebhooks(0) && s.Accessplanit.WaitWebhooks(ctx) == nil && queueEmpty(t, s, s.Queues.ChangesURL) && queueEmpty(t, s, s.Queues.BulkURL)
 		if !idle {
 			quiet = 0
 			return false

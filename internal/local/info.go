@@ -57,8 +57,11 @@ type AWS struct {
 	// BackfillQueueURL is the first-sync job queue.
 	BackfillQueueURL string `json:"backfill_queue_url"`
 	QueueURL         string `json:"queue_url"`
-	DeadLetterURL    string `json:"dead_letter_queue_url"`
-	KMSKeyID         string `json:"kms_key_id"`
+	// BulkQueueURL is the bulk queue: the changes of an accessplanit
+	// instance while it bursts. It shares the dead-letter queue.
+	BulkQueueURL  string `json:"bulk_queue_url"`
+	DeadLetterURL string `json:"dead_letter_queue_url"`
+	KMSKeyID      string `json:"kms_key_id"`
 }
 
 // write saves the info as JSON, readable by its owner only: it holds the

@@ -166,7 +166,7 @@ func soakSettle(t *testing.T, s *local.Stack, limit time.Duration) {
 			t.Fatalf("after %v: the stack has not settled", limit)
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		idle := s.Mailchimp.WaitWebhooks(0) && s.Accessplanit.WaitWebhooks(ctx) == nil && queueEmpty(t, s, s.Queues.ChangesURL)
+		idle := s.Mailchimp.WaitWebhooks(0) && s.Accessplanit.WaitWebhooks(ctx) == nil && queueEmpty(t, s, s.Queues.ChangesURL) && queueEmpty(t, s, s.Queues.BulkURL)
 		cancel()
 		if idle {
 			quiet++

@@ -66,7 +66,7 @@ type Stack struct {
 	wg     sync.WaitGroup
 	// The sync consumer, stoppable on its own to act out a crashed function.
 	runCtx       context.Context
-	newPoller    func() *queue.Poller
+	newPollers   func() []*queue.Poller
 	consumerMu   sync.Mutex
 	stopConsumer context.CancelFunc
 	consumerDone chan struct{}
@@ -105,6 +105,10 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	s.Queues, err = queue.Create(ctx, s.SQS, cfg.Prefix+"-changes", int(cfg.VisibilityTimeout/time.Second), apmc.DefaultMaxAttempts)
 	if err != nil {
 		return nil, fmt.Errorf("create queues: %w", err)
+	}
+	s.Queues, err = queue.CreateBulk(ctx, s.SQS, s.Queues, cfg.Prefix+"-changes", int(cfg.VisibilityTimeout/time.Second), apmc.DefaultMaxAttempts)
+	if err != nil {
+		return nil, fmt.Errorf("create the bulk queue: %w", err)
 	}
 	// The first-sync job's queue: a run is limited to backfillRunLimit, so
 	// a message is received again only after a run that crashed.
@@ -146,11 +150,17 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	info.ConsoleURL = base + "/console/"
 	info.AWS = AWS{Endpoint: endpoint, Region: awsCfg.Region, InstancesTable: tables.Instances, ExecutionsTable: tables.Executions,
 		ContactsTable: tables.Contacts, QueueURL: atEndpoint(s.Queues.ChangesURL, endpoint), DeadLetterURL: atEndpoint(s.Queues.DeadLetterURL, endpoint), KMSKeyID: keyID,
+		BulkQueueURL:     atEndpoint(s.Queues.BulkURL, endpoint),
 		BackfillQueueURL: atEndpoint(s.BackfillQueues.ChangesURL, endpoint)}
 
-	// The sync consumer, fed as Lambda's event source mapping would.
-	s.newPoller = func() *queue.Poller {
-		return &queue.Poller{Client: s.SQS, QueueURL: s.Queues.ChangesURL, QueueARN: s.Queues.ChangesARN, Handler: fns.sync.Handle, Workers: cfg.Workers, Logger: cfg.Logger}
+	// The sync consumer, fed as Lambda's two event source mappings would:
+	// the workers split between the changes queue and the bulk queue.
+	changes, bulk := queue.BulkShare(cfg.Workers)
+	s.newPollers = func() []*queue.Poller {
+		return []*queue.Poller{
+			{Client: s.SQS, QueueURL: s.Queues.ChangesURL, QueueARN: s.Queues.ChangesARN, Handler: fns.sync.Handle, Workers: changes, Logger: cfg.Logger},
+			{Client: s.SQS, QueueURL: s.Queues.BulkURL, QueueARN: s.Queues.BulkARN, Handler: fns.sync.Handle, Workers: bulk, Logger: cfg.Logger},
+		}
 	}
 	s.runCtx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	s.StartConsumer()
@@ -215,7 +225,7 @@ func (s *Stack) buildFunctions(ctx context.Context, cfg Config, clients app.Clie
 	s.Cache = &apmc.CachedInstances{Next: s.Instances, TTL: cfg.InstanceCacheTTL}
 
 	deps := app.Deps{AWS: clients, Logger: cfg.Logger, Instances: s.Cache}
-	ingestCfg := ingestapp.Config{InstancesTable: tables.Instances, QueueURL: s.Queues.ChangesURL, InstanceCacheTTL: cfg.InstanceCacheTTL}
+	ingestCfg := ingestapp.Config{InstancesTable: tables.Instances, QueueURL: s.Queues.ChangesURL, BulkQueueURL: s.Queues.BulkURL, InstanceCacheTTL: cfg.InstanceCacheTTL}
 	if fns.ingestAccessplanit, err = ingestapp.NewAccessplanit(ingestCfg, deps); err != nil {
 		return fns, fmt.Errorf("build the accessplanit ingest function: %w", err)
 	}
@@ -224,7 +234,7 @@ func (s *Stack) buildFunctions(ctx context.Context, cfg Config, clients app.Clie
 	}
 	syncFn, err := syncapp.New(syncapp.Config{
 		InstancesTable: tables.Instances, ExecutionsTable: tables.Executions, ContactsTable: tables.Contacts,
-		QueueURL: s.Queues.ChangesURL, KMSKeyID: keyID, InstanceCacheTTL: cfg.InstanceCacheTTL,
+		QueueURL: s.Queues.ChangesURL, BulkQueueURL: s.Queues.BulkURL, KMSKeyID: keyID, InstanceCacheTTL: cfg.InstanceCacheTTL,
 		RetryBase: cfg.RetryBase, APITimeout: cfg.APITimeout, MailchimpMaxConnections: cfg.MailchimpMaxConnections, Parallel: cfg.Parallel,
 		HealthPolicy: cfg.HealthPolicy,
 		SingleWrites: cfg.SingleWrites,
@@ -252,21 +262,25 @@ func (s *Stack) buildFunctions(ctx context.Context, cfg Config, clients app.Clie
 	return fns, nil
 }
 
-// StartConsumer starts a fresh sync consumer on the changes queue, as a new
+// StartConsumer starts a fresh sync consumer on both queues, as a new
 // Lambda instance would; it does nothing while one runs.
 func (s *Stack) StartConsumer() {
 	s.consumerMu.Lock()
 	defer s.consumerMu.Unlock()
-	if s.consumerDone != nil || s.newPoller == nil {
+	if s.consumerDone != nil || s.newPollers == nil {
 		return
 	}
 	ctx, stop := context.WithCancel(s.runCtx)
 	done := make(chan struct{})
 	s.stopConsumer, s.consumerDone = stop, done
-	poller := s.newPoller()
+	pollers := s.newPollers()
 	s.wg.Go(func() {
 		defer close(done)
-		poller.Run(ctx)
+		var wg sync.WaitGroup
+		for _, p := range pollers {
+			wg.Go(func() { p.Run(ctx) })
+		}
+		wg.Wait()
 	})
 }
 

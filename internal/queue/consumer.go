@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -39,8 +40,14 @@ type Consumer struct {
 	// Visibility, when set, delays each retry: the n-th failed receive hides
 	// the message for RetryBase·2^(n-1), at most 12 hours.
 	Visibility VisibilityChanger
-	QueueURL   string
-	RetryBase  time.Duration
+	// QueueURL is the changes queue; BulkQueueURL, when the function also
+	// consumes the bulk queue, is that one. A record's visibility is
+	// changed on the queue its EventSourceARN names, and a record from the
+	// bulk queue reaches the engine as unordered (apmc.Delivery.Unordered):
+	// the Mailchimp echo of its write comes through the changes queue.
+	QueueURL     string
+	BulkQueueURL string
+	RetryBase    time.Duration
 	// Parallel is how many message groups are applied at once (default 10).
 	Parallel int
 	// Reserve is the time a change may need: a change is not started when
@@ -211,7 +218,7 @@ func (c *Consumer) handle(ctx context.Context, r events.SQSMessage, reads *apmc.
 	if attempt < 1 {
 		attempt = 1
 	}
-	exec, err := c.Engine.Apply(ctx, apmc.Delivery{Change: change, Attempt: attempt, Reads: reads, Batch: batch})
+	exec, err := c.Engine.Apply(ctx, apmc.Delivery{Change: change, Attempt: attempt, Reads: reads, Batch: batch, Unordered: c.fromBulk(r)})
 	log = log.With("instance_id", change.InstanceID, "execution_id", exec.ID, "flow", string(exec.Flow), "attempt", attempt, "status", string(exec.Status))
 	if err != nil {
 		log.Warn("change will be retried", "error", exec.Error)
@@ -247,13 +254,34 @@ func (c *Consumer) setVisibility(ctx context.Context, r events.SQSMessage, d tim
 		return
 	}
 	_, err := c.Visibility.ChangeMessageVisibility(ctx, &sqs.ChangeMessageVisibilityInput{
-		QueueUrl:          aws.String(c.QueueURL),
+		QueueUrl:          aws.String(c.queueOf(r)),
 		ReceiptHandle:     aws.String(r.ReceiptHandle),
 		VisibilityTimeout: visibilitySeconds(d),
 	})
 	if err != nil {
 		c.logger().Warn("could not delay the retry; the queue's visibility timeout applies", "message_id", r.MessageId, "error", err.Error())
 	}
+}
+
+// queueOf returns the URL of the queue a record came from: the bulk queue
+// or the changes queue.
+func (c *Consumer) queueOf(r events.SQSMessage) string {
+	if c.fromBulk(r) {
+		return c.BulkQueueURL
+	}
+	return c.QueueURL
+}
+
+// fromBulk reports whether a record came from the bulk queue: its source
+// ARN (set by Lambda's event source mapping, and by the Poller) names it,
+// as an ARN ends in the queue's name, as its URL does. A record without a
+// source ARN is taken to come from the changes queue.
+func (c *Consumer) fromBulk(r events.SQSMessage) bool {
+	if c.BulkQueueURL == "" || r.EventSourceARN == "" {
+		return false
+	}
+	name := r.EventSourceARN[strings.LastIndex(r.EventSourceARN, ":")+1:]
+	return strings.HasSuffix(c.BulkQueueURL, "/"+name)
 }
 
 func (c *Consumer) logger() *slog.Logger {

@@ -146,6 +146,39 @@ func TestRedriveToDeadLetterAfterFiveAttempts(t *testing.T) {
 	}
 }
 
+// TestBulkQueueRetriesAndDeadLetters: a change from the bulk queue is
+// delayed on the bulk queue (the record's source ARN names it; a delay
+// asked of the changes queue would fail and leave it hidden for the 30 s
+// visibility timeout) and, after five receives, moves to the dead-letter
+// queue the changes queue shares.
+func TestBulkQueueRetriesAndDeadLetters(t *testing.T) {
+	applier := &recordingApplier{fail: func(apmc.Delivery) bool { return true }}
+	client, qs, _, _ := setup(t, applier)
+	ctx := context.Background()
+	qs, err := queue.CreateBulk(ctx, client, qs, strings.ReplaceAll(t.Name(), "/", "-"), 30, 5)
+	if err != nil {
+		t.Fatalf("CreateBulk() error = %v", err)
+	}
+	consumer := &queue.Consumer{Engine: applier, Visibility: client, QueueURL: qs.ChangesURL, BulkQueueURL: qs.BulkURL, RetryBase: time.Nanosecond}
+	poller := &queue.Poller{Client: client, QueueURL: qs.BulkURL, QueueARN: qs.BulkARN, Handler: consumer.Handle, Workers: 1, Wait: time.Second}
+	if err := queue.NewProducer(client, qs.BulkURL).Enqueue(ctx, change("x1", "x@example.com")); err != nil {
+		t.Fatalf("Enqueue() error = %v", err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		drain(t, poller, 1)
+		if n, _ := queue.Depth(ctx, client, qs.DeadLetterURL); n == 1 {
+			break
+		}
+	}
+	if n, err := queue.Depth(ctx, client, qs.DeadLetterURL); err != nil || n != 1 {
+		t.Fatalf("dead-letter depth = %d (%v), want 1 (attempts %v)", n, err, applier.ids())
+	}
+	if got, want := applier.ids(), []string{"x1@1", "x1@2", "x1@3", "x1@4", "x1@5"}; !slices.Equal(got, want) {
+		t.Errorf("attempts = %v, want %v", got, want)
+	}
+}
+
 func TestEnqueueRefusesOversizedChange(t *testing.T) {
 	_, _, producer, _ := setup(t, &recordingApplier{})
 	c := change("big", "big@example.com")

@@ -11,10 +11,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 )
 
-// Queues names the changes queue and its dead-letter queue.
+// Queues names the changes queue and its dead-letter queue, and the bulk
+// queue (the changes of instances in a burst) where there is one.
 type Queues struct {
 	ChangesURL, ChangesARN       string
 	DeadLetterURL, DeadLetterARN string
+	BulkURL, BulkARN             string
 }
 
 // Create makes the FIFO changes queue "<name>.fifo" and its FIFO dead-letter
@@ -30,12 +32,27 @@ func Create(ctx context.Context, client *sqs.Client, name string, visibilitySeco
 	if err != nil {
 		return Queues{}, err
 	}
-	redrive, _ := json.Marshal(map[string]string{"deadLetterTargetArn": q.DeadLetterARN, "maxReceiveCount": strconv.Itoa(maxReceiveCount)})
-	q.ChangesURL, q.ChangesARN, err = createFIFO(ctx, client, name+".fifo", map[string]string{
+	q.ChangesURL, q.ChangesARN, err = createRedriven(ctx, client, name+".fifo", q.DeadLetterARN, visibilitySeconds, maxReceiveCount)
+	return q, err
+}
+
+// CreateBulk adds to q the FIFO bulk queue "<name>-bulk.fifo", with the
+// changes queue's settings and its dead-letter queue, as the SAM template
+// creates it: one dead-letter queue holds what neither lane could apply.
+func CreateBulk(ctx context.Context, client *sqs.Client, q Queues, name string, visibilitySeconds, maxReceiveCount int) (Queues, error) {
+	var err error
+	q.BulkURL, q.BulkARN, err = createRedriven(ctx, client, name+"-bulk.fifo", q.DeadLetterARN, visibilitySeconds, maxReceiveCount)
+	return q, err
+}
+
+// createRedriven makes a FIFO queue whose messages move to the dead-letter
+// queue after maxReceiveCount receives.
+func createRedriven(ctx context.Context, client *sqs.Client, name, deadLetterARN string, visibilitySeconds, maxReceiveCount int) (url, arn string, err error) {
+	redrive, _ := json.Marshal(map[string]string{"deadLetterTargetArn": deadLetterARN, "maxReceiveCount": strconv.Itoa(maxReceiveCount)})
+	return createFIFO(ctx, client, name, map[string]string{
 		"VisibilityTimeout": strconv.Itoa(visibilitySeconds),
 		"RedrivePolicy":     string(redrive),
 	})
-	return q, err
 }
 
 func createFIFO(ctx context.Context, client *sqs.Client, name string, attrs map[string]string) (url, arn string, err error) {
@@ -66,4 +83,15 @@ func Depth(ctx context.Context, client *sqs.Client, url string) (int, error) {
 	}
 	n, _ := strconv.Atoi(got.Attributes[string(types.QueueAttributeNameApproximateNumberOfMessages)])
 	return n, nil
+}
+
+// BulkShare splits the sync's concurrency between its two event sources:
+// the bulk queue gets half of total (at least 1), the changes queue the
+// rest (at least 1), so a burst never takes the capacity other instances'
+// changes are applied with. The template's SyncLanes mapping holds the same
+// split for each allowed SyncMaximumConcurrency, and the local stack's
+// pollers follow it.
+func BulkShare(total int) (changes, bulk int) {
+	bulk = max(total/2, 1)
+	return max(total-bulk, 1), bulk
 }

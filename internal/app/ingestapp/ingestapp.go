@@ -26,20 +26,31 @@ type Config struct {
 	InstancesTable string
 	// QueueURL is the changes queue.
 	QueueURL string
+	// BulkQueueURL, when set, is the bulk queue: the accessplanit endpoint
+	// sends an instance's changes there while the instance has more than
+	// BulkLimit deliveries within BulkWindow (zero: ingest.DefaultBulkLimit
+	// and ingest.DefaultBulkWindow). Mailchimp changes never go there.
+	BulkQueueURL string
+	BulkLimit    int
+	BulkWindow   time.Duration
 	// InstanceCacheTTL is how long an instance is kept; 0 reads it for
 	// every delivery.
 	InstanceCacheTTL time.Duration
 }
 
 // ConfigFromEnv reads the configuration from the variables the template
-// sets (INSTANCES_TABLE, QUEUE_URL, INSTANCE_CACHE_SECONDS),
-// reporting every problem at once.
+// sets (INSTANCES_TABLE, QUEUE_URL, INSTANCE_CACHE_SECONDS, and for the
+// accessplanit function BULK_QUEUE_URL) and the optional BULK_LANE_LIMIT and
+// BULK_LANE_WINDOW_SECONDS, reporting every problem at once.
 func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	env := app.Env{Getenv: getenv}
 	cfg := Config{
 		InstancesTable:   env.Required("INSTANCES_TABLE"),
 		QueueURL:         env.Required("QUEUE_URL"),
 		InstanceCacheTTL: env.Seconds("INSTANCE_CACHE_SECONDS", DefaultInstanceCacheTTL),
+		BulkQueueURL:     env.Optional("BULK_QUEUE_URL", ""),
+		BulkLimit:        env.Positive("BULK_LANE_LIMIT", 0),
+		BulkWindow:       env.Seconds("BULK_LANE_WINDOW_SECONDS", 0),
 	}
 	return cfg, env.Err()
 }
@@ -52,19 +63,23 @@ func (c Config) Validate() error {
 	)
 }
 
-// NewAccessplanit returns the accessplanit webhook endpoint.
+// NewAccessplanit returns the accessplanit webhook endpoint; with a bulk
+// queue, a bursting instance's changes go there.
 func NewAccessplanit(cfg Config, deps app.Deps) (http.Handler, error) {
-	return newEndpoint(cfg, deps, ingest.NewAccessplanit)
+	return newEndpoint(cfg, deps, true, ingest.NewAccessplanit)
 }
 
-// NewMailchimp returns the Mailchimp webhook endpoint.
+// NewMailchimp returns the Mailchimp webhook endpoint. Its changes all go
+// to the changes queue: an email change (upemail) and the profile change
+// after it must stay in order, which two queues would not keep.
 func NewMailchimp(cfg Config, deps app.Deps) (http.Handler, error) {
-	return newEndpoint(cfg, deps, ingest.NewMailchimp)
+	return newEndpoint(cfg, deps, false, ingest.NewMailchimp)
 }
 
 // newEndpoint builds what both endpoints read instances through and queue
-// changes with, and the endpoint on them.
-func newEndpoint(cfg Config, deps app.Deps, endpoint func(ingest.Deps) http.Handler) (http.Handler, error) {
+// changes with (the bulk lane too when lanes is set and there is a bulk
+// queue), and the endpoint on them.
+func newEndpoint(cfg Config, deps app.Deps, lanes bool, endpoint func(ingest.Deps) http.Handler) (http.Handler, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -74,9 +89,13 @@ func newEndpoint(cfg Config, deps app.Deps, endpoint func(ingest.Deps) http.Hand
 	// No sealer: the endpoints read only the token digests and the signing
 	// secret, never a sealed secret, so the functions need no KMS right.
 	store := dynamo.NewInstanceStore(deps.AWS.DynamoDB, cfg.InstancesTable, nil)
+	var changes ingest.Enqueuer = queue.NewProducer(deps.AWS.SQS, cfg.QueueURL)
+	if lanes && cfg.BulkQueueURL != "" {
+		changes = &ingest.Lanes{Main: changes, Bulk: queue.NewProducer(deps.AWS.SQS, cfg.BulkQueueURL), Limit: cfg.BulkLimit, Window: cfg.BulkWindow}
+	}
 	return endpoint(ingest.Deps{
 		Webhooks: &ingest.Cache{Next: store, TTL: cfg.InstanceCacheTTL},
-		Queue:    queue.NewProducer(deps.AWS.SQS, cfg.QueueURL),
+		Queue:    changes,
 		Logger:   deps.Log(),
 	}), nil
 }

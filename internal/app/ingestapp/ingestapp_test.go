@@ -2,6 +2,7 @@ package ingestapp_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"github.com/apmc-sync/apmc/internal/app"
 	"github.com/apmc-sync/apmc/internal/app/apptest"
 	"github.com/apmc-sync/apmc/internal/app/ingestapp"
+	"github.com/apmc-sync/apmc/internal/queue"
 )
 
 func TestConfigFromEnv(t *testing.T) {
@@ -35,6 +37,14 @@ func TestConfigFromEnv(t *testing.T) {
 	}{
 		{"defaults", all, ingestapp.Config{InstancesTable: "instances", QueueURL: "https://sqs/changes.fifo", InstanceCacheTTL: ingestapp.DefaultInstanceCacheTTL}, ""},
 		{"cache seconds", with("INSTANCE_CACHE_SECONDS", "3"), ingestapp.Config{InstancesTable: "instances", QueueURL: "https://sqs/changes.fifo", InstanceCacheTTL: 3 * time.Second}, ""},
+		{"bulk queue", with("BULK_QUEUE_URL", "https://sqs/changes-bulk.fifo"), ingestapp.Config{InstancesTable: "instances", QueueURL: "https://sqs/changes.fifo", BulkQueueURL: "https://sqs/changes-bulk.fifo", InstanceCacheTTL: ingestapp.DefaultInstanceCacheTTL}, ""},
+		{"bulk lane threshold", func() map[string]string {
+			m := with("BULK_LANE_LIMIT", "50")
+			m["BULK_LANE_WINDOW_SECONDS"] = "2"
+			return m
+		}(), ingestapp.Config{InstancesTable: "instances", QueueURL: "https://sqs/changes.fifo", BulkLimit: 50, BulkWindow: 2 * time.Second, InstanceCacheTTL: ingestapp.DefaultInstanceCacheTTL}, ""},
+		{"bad bulk limit", with("BULK_LANE_LIMIT", "0"), ingestapp.Config{InstancesTable: "instances", QueueURL: "https://sqs/changes.fifo", InstanceCacheTTL: ingestapp.DefaultInstanceCacheTTL},
+			`configuration: BULK_LANE_LIMIT must be a whole number of at least 1, not "0"`},
 		{"nothing set", nil, ingestapp.Config{InstanceCacheTTL: ingestapp.DefaultInstanceCacheTTL}, "configuration: INSTANCES_TABLE is not set; QUEUE_URL is not set"},
 		{"bad cache seconds", with("INSTANCE_CACHE_SECONDS", "soon"), ingestapp.Config{InstancesTable: "instances", QueueURL: "https://sqs/changes.fifo", InstanceCacheTTL: ingestapp.DefaultInstanceCacheTTL},
 			`configuration: INSTANCE_CACHE_SECONDS must be a whole number of seconds, not "soon"`},
@@ -132,6 +142,52 @@ func TestEndpointsQueueDeliveries(t *testing.T) {
 				t.Errorf("%s %s queued %d changes, want queued = %v", tt.method, tt.path, got, tt.wantQueued)
 			}
 		})
+	}
+}
+
+// TestAccessplanitBurstTakesTheBulkLane builds both endpoints with a bulk
+// queue and a limit of 2 deliveries: the third accessplanit delivery of an
+// instance within the window goes to the bulk queue, while every Mailchimp
+// delivery stays on the changes queue (its email changes are ordered).
+func TestAccessplanitBurstTakesTheBulkLane(t *testing.T) {
+	d := apptest.New(t, apptest.Instance("acme"))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	qs, err := queue.CreateBulk(ctx, d.Clients.SQS, d.Queues, "app", 30, 5)
+	if err != nil {
+		t.Fatalf("CreateBulk() error = %v", err)
+	}
+	cfg := ingestapp.Config{InstancesTable: d.Tables.Instances, QueueURL: qs.ChangesURL, BulkQueueURL: qs.BulkURL, BulkLimit: 2, BulkWindow: time.Minute, InstanceCacheTTL: time.Minute}
+	deps := app.Deps{AWS: d.Clients}
+	accessplanit, err := ingestapp.NewAccessplanit(cfg, deps)
+	if err != nil {
+		t.Fatalf("NewAccessplanit() error = %v", err)
+	}
+	mailchimp, err := ingestapp.NewMailchimp(cfg, deps)
+	if err != nil {
+		t.Fatalf("NewMailchimp() error = %v", err)
+	}
+	post := func(h http.Handler, path, contentType, body string, want int) {
+		t.Helper()
+		req := httptest.NewRequest(http.MethodPost, path, strings.NewReader(body))
+		req.Header.Set("Content-Type", contentType)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if w.Code != want {
+			t.Fatalf("POST %s = %d %s, want %d", path, w.Code, w.Body, want)
+		}
+	}
+	for i := range 5 {
+		post(accessplanit, "/webhooks/accessplanit/acme/ap-token-acme-5c1d", "application/json",
+			fmt.Sprintf(`{"ID":%d,"Forenames":"Ada","Surname":"Lovelace","Email":"ada%d@example.com"}`, 1000+i, i), http.StatusAccepted)
+		post(mailchimp, "/webhooks/mailchimp/acme/mc-token-acme-9e2f", "application/x-www-form-urlencoded",
+			fmt.Sprintf("type=subscribe&fired_at=2026-11-26+09%%3A14%%3A0%d&data%%5Bemail%%5D=grace%d%%40example.com", i, i), http.StatusOK)
+	}
+	if got := drain(ctx, t, d.Clients.SQS, qs.ChangesURL); got != 2+5 {
+		t.Errorf("changes queue holds %d changes, want 7 (2 accessplanit before the limit, 5 Mailchimp)", got)
+	}
+	if got := drain(ctx, t, d.Clients.SQS, qs.BulkURL); got != 3 {
+		t.Errorf("bulk queue holds %d changes, want 3 (the accessplanit deliveries over the limit)", got)
 	}
 }
 

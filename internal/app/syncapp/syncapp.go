@@ -39,8 +39,11 @@ type Config struct {
 	ExecutionsTable string
 	ContactsTable   string
 	// QueueURL is the changes queue, whose messages' visibility delays
-	// retries.
-	QueueURL string
+	// retries; BulkQueueURL, when set, is the bulk queue the function also
+	// consumes (its own event source mapping), whose messages' visibility
+	// is changed there.
+	QueueURL     string
+	BulkQueueURL string
 	// KMSKeyID is the key sealing instance secrets (the API keys).
 	KMSKeyID string
 	// InstanceCacheTTL is how long an instance is kept, and so how long a
@@ -72,7 +75,7 @@ type Config struct {
 
 // ConfigFromEnv reads the configuration from the variables the template
 // sets (INSTANCES_TABLE, EXECUTIONS_TABLE, CONTACTS_TABLE, QUEUE_URL,
-// KMS_KEY_ID, MAILCHIMP_MAX_CONNECTIONS) and the optional
+// BULK_QUEUE_URL, KMS_KEY_ID, MAILCHIMP_MAX_CONNECTIONS) and the optional
 // INSTANCE_CACHE_SECONDS, RETRY_BASE_SECONDS and API_TIMEOUT_SECONDS,
 // reporting every problem at once.
 func ConfigFromEnv(getenv func(string) string) (Config, error) {
@@ -82,6 +85,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		ExecutionsTable:         env.Required("EXECUTIONS_TABLE"),
 		ContactsTable:           env.Required("CONTACTS_TABLE"),
 		QueueURL:                env.Required("QUEUE_URL"),
+		BulkQueueURL:            env.Optional("BULK_QUEUE_URL", ""),
 		KMSKeyID:                env.Required("KMS_KEY_ID"),
 		InstanceCacheTTL:        env.Seconds("INSTANCE_CACHE_SECONDS", DefaultInstanceCacheTTL),
 		RetryBase:               env.Seconds("RETRY_BASE_SECONDS", DefaultRetryBase),
@@ -165,7 +169,7 @@ func New(cfg Config, deps app.Deps) (*Function, error) {
 		Observer: tracker,
 	}
 	consumer := &queue.Consumer{
-		Engine: engine, Visibility: deps.AWS.SQS, QueueURL: cfg.QueueURL, RetryBase: cfg.RetryBase, Parallel: cfg.Parallel, SingleWrites: cfg.SingleWrites,
+		Engine: engine, Visibility: deps.AWS.SQS, QueueURL: cfg.QueueURL, BulkQueueURL: cfg.BulkQueueURL, RetryBase: cfg.RetryBase, Parallel: cfg.Parallel, SingleWrites: cfg.SingleWrites,
 		// A change makes up to three API calls in a row (read its source,
 		// find the User, write); one that cannot finish before the function
 		// times out is handed back instead of cut off. The consumer keeps at

@@ -1,0 +1,136 @@
+package ingest_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/apmc-sync/apmc/internal/apmc"
+	"github.com/apmc-sync/apmc/internal/ingest"
+)
+
+// lane records the changes put on it.
+type lane struct {
+	mu  sync.Mutex
+	ids []string
+	err error
+}
+
+func (l *lane) Enqueue(_ context.Context, c apmc.Change) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.err != nil {
+		return l.err
+	}
+	l.ids = append(l.ids, c.ID)
+	return nil
+}
+
+func (l *lane) count() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.ids)
+}
+
+// TestLanes sends deliveries of two instances through Lanes and checks which
+// queue each instance's changes reached.
+func TestLanes(t *testing.T) {
+	type send struct {
+		instance string
+		n        int
+		every    time.Duration
+		after    time.Duration // pause before the first of them
+	}
+	tests := []struct {
+		name     string
+		limit    int
+		sends    []send
+		wantMain map[string]int
+		wantBulk map[string]int
+	}{
+		{
+			name:     "a quiet instance stays on the main queue",
+			sends:    []send{{instance: "a", n: 50, every: 100 * time.Millisecond}},
+			wantMain: map[string]int{"a": 50},
+		},
+		{
+			name:     "a burst goes to the bulk queue once over the limit",
+			sends:    []send{{instance: "a", n: 150, every: time.Millisecond}},
+			wantMain: map[string]int{"a": 100}, wantBulk: map[string]int{"a": 50},
+		},
+		{
+			name: "another instance is not counted with the burst",
+			sends: []send{
+				{instance: "a", n: 150, every: time.Millisecond},
+				{instance: "b", n: 20, every: 100 * time.Millisecond},
+			},
+			wantMain: map[string]int{"a": 100, "b": 20}, wantBulk: map[string]int{"a": 50},
+		},
+		{
+			name: "a burst that ended goes back to the main queue",
+			sends: []send{
+				{instance: "a", n: 150, every: time.Millisecond},
+				{instance: "a", n: 10, every: time.Second, after: 15 * time.Second},
+			},
+			wantMain: map[string]int{"a": 110}, wantBulk: map[string]int{"a": 50},
+		},
+		{
+			name:     "a lower limit",
+			limit:    10,
+			sends:    []send{{instance: "a", n: 30, every: 10 * time.Millisecond}},
+			wantMain: map[string]int{"a": 10}, wantBulk: map[string]int{"a": 20},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			now := time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)
+			main, bulk := &lane{}, &lane{}
+			l := &ingest.Lanes{Main: main, Bulk: bulk, Limit: tt.limit, Now: func() time.Time { return now }}
+			for _, s := range tt.sends {
+				now = now.Add(s.after)
+				for i := range s.n {
+					if err := l.Enqueue(context.Background(), apmc.Change{ID: fmt.Sprintf("%s-%d", s.instance, i), InstanceID: s.instance}); err != nil {
+						t.Fatalf("Enqueue() error = %v", err)
+					}
+					now = now.Add(s.every)
+				}
+			}
+			for _, q := range []struct {
+				name string
+				got  *lane
+				want map[string]int
+			}{{"main", main, tt.wantMain}, {"bulk", bulk, tt.wantBulk}} {
+				got := map[string]int{}
+				for _, id := range q.got.ids {
+					got[id[:1]]++
+				}
+				for _, inst := range []string{"a", "b"} {
+					if got[inst] != q.want[inst] {
+						t.Errorf("changes of instance %s on the %s queue = %d, want %d", inst, q.name, got[inst], q.want[inst])
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestLanesReportTheQueuesError: a change the chosen queue refuses is not
+// accepted, so the sender retries.
+func TestLanesReportTheQueuesError(t *testing.T) {
+	refused := errors.New("queue unavailable")
+	main, bulk := &lane{}, &lane{err: refused}
+	l := &ingest.Lanes{Main: main, Bulk: bulk, Limit: 1}
+	ctx := context.Background()
+	if err := l.Enqueue(ctx, apmc.Change{ID: "1", InstanceID: "a"}); err != nil {
+		t.Fatalf("first Enqueue() error = %v, want nil (main queue)", err)
+	}
+	if err := l.Enqueue(ctx, apmc.Change{ID: "2", InstanceID: "a"}); !errors.Is(err, refused) {
+		t.Errorf("second Enqueue() error = %v, want the bulk queue's %v", err, refused)
+	}
+	if main.count() != 1 {
+		t.Errorf("main queue holds %d changes, want 1", main.count())
+	}
+}
