@@ -167,6 +167,9 @@ func New(cfg Config, deps app.Deps) (*Function, error) {
 		// Reads the instance through the engine's cache: a change that
 		// alters nothing of the instance's health costs no request.
 		Observer: tracker,
+		// With a bulk queue, an accessplanit echo may overtake the change
+		// whose write it echoes: such writes are announced first.
+		BulkLane: cfg.BulkQueueURL != "",
 	}
 	consumer := &queue.Consumer{
 		Engine: engine, Visibility: deps.AWS.SQS, QueueURL: cfg.QueueURL, BulkQueueURL: cfg.BulkQueueURL, RetryBase: cfg.RetryBase, Parallel: cfg.Parallel, SingleWrites: cfg.SingleWrites,
