@@ -53,7 +53,11 @@ func waitPlan(side Side) Plan {
 
 // announcer is the contact store as a WriteAnnouncer; nil when it is not one.
 func (e *Engine) announcer() WriteAnnouncer {
-	wa, _ := e.Contacts.(WriteAnnouncer)
+	c := e.Contacts
+	if b, ok := c.(batchContacts); ok {
+		c = b.Contacts
+	}
+	wa, _ := c.(WriteAnnouncer)
 	return wa
 }
 

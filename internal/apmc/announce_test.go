@@ -50,7 +50,9 @@ func TestEchoBeforeItsStateIsSavedWritesNothing(t *testing.T) {
 				}
 				u := apUser("1", "Augusta", "Lovelace", "ada@example.com", t0.Add(time.Second))
 				f.platformHolds(apChange("c1", u))
-				if exec, err := f.engine.Apply(context.Background(), Delivery{Change: apChange("c1", u), Attempt: 1, Unordered: true}); err != nil || exec.Status != StatusSucceeded {
+				// Applied as a queue batch is: with the batch's reads.
+				reads := f.engine.ReadBatch(context.Background(), []Change{apChange("c1", u)})
+				if exec, err := f.engine.Apply(context.Background(), Delivery{Change: apChange("c1", u), Attempt: 1, Reads: reads, Batch: &Batch{}, Unordered: true}); err != nil || exec.Status != StatusSucceeded {
 					t.Fatalf("Apply(change from the bulk lane) = %s %v %q", exec.Status, err, exec.Error)
 				}
 				return echo, early
