@@ -187,9 +187,12 @@ type memAccessplanit struct {
 	delegates  map[string][]Delegate // by User ID
 	reads      int
 	batchReads int
-	writes     int
-	nextID     int
-	fail       []error
+	// delegateBatchReads counts the DelegatesOfUsers calls (also counted
+	// in reads).
+	delegateBatchReads int
+	writes             int
+	nextID             int
+	fail               []error
 }
 
 func (a *memAccessplanit) next() error {
