@@ -90,22 +90,11 @@ func (c *Client) Delegates(ctx context.Context, userID string) ([]apmc.Delegate,
 // more may have been cut to a page, so it is refused with an error, and the
 // caller reads those Users' delegates one User at a time.
 func (c *Client) DelegatesOfUsers(ctx context.Context, userIDs []string) ([]apmc.Delegate, int, error) {
-	var want []string
-	for _, id := range userIDs {
-		id = strings.TrimSpace(id)
-		if ValidUserID(id) && !slices.Contains(want, id) {
-			want = append(want, id)
-		}
-	}
 	var out []apmc.Delegate
 	requests := 0
-	for chunk := range slices.Chunk(want, maxIDsPerRequest) {
-		terms := make([]string, len(chunk))
-		for i, id := range chunk {
-			terms[i] = "UserID eq " + odataString(id)
-		}
+	for filter, chunk := range idFilters("UserID", userIDs) {
 		requests++
-		body, _, err := c.do(ctx, http.MethodGet, "UserCourseDate", query{{"$filter", strings.Join(terms, " or ")}}, nil)
+		body, _, err := c.do(ctx, http.MethodGet, "UserCourseDate", query{{"$filter", filter}}, nil)
 		if err != nil {
 			return nil, requests, fmt.Errorf("read the delegates of %d users: %w", len(chunk), err)
 		}

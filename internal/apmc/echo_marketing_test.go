@@ -8,6 +8,21 @@ import (
 	"time"
 )
 
+// editFNAMEInMailchimp is a marketer's edit of ada@example.com's FNAME in
+// Mailchimp, applied at now: the service writes it to the User, once.
+func (f *fixture) editFNAMEInMailchimp(t *testing.T, fname string, now time.Time) {
+	t.Helper()
+	m := f.mc.members["ada@example.com"]
+	m.MergeFields["FNAME"] = fname
+	f.mc.members["ada@example.com"] = m
+	f.engine.Now = func() time.Time { return now }
+	apWrites := f.ap.writes
+	exec, err := f.engine.Apply(context.Background(), Delivery{Change: Change{ID: "mc", InstanceID: "inst1", Source: SideMailchimp, Event: EventProfile, ReceivedAt: t0, Email: "ada@example.com"}, Attempt: 1})
+	if err != nil || exec.Status != StatusSucceeded || f.ap.writes != apWrites+1 {
+		t.Fatalf("Mailchimp edit = %s %v %q with %d accessplanit writes, want the User written once", exec.Status, err, exec.Error, f.ap.writes-apWrites)
+	}
+}
+
 // An edit in accessplanit of only what syncs to Mailchimp beside the mapped
 // fields (the User's Tags, its MarketingOptIn, its booking dates), made
 // while the echo of the service's own write to that User is still expected,
@@ -87,15 +102,7 @@ func TestEchoDoesNotSwallowAnEditOfWhatElseSyncs(t *testing.T) {
 
 				// A marketer edits FNAME in Mailchimp: the service writes
 				// the User, and the echo of that write is pending.
-				m := f.mc.members["ada@example.com"]
-				m.MergeFields["FNAME"] = "Augusta"
-				f.mc.members["ada@example.com"] = m
-				f.engine.Now = func() time.Time { return t0.Add(10 * time.Second) }
-				apWrites := f.ap.writes
-				exec, err := f.engine.Apply(context.Background(), Delivery{Change: Change{ID: "mc", InstanceID: "inst1", Source: SideMailchimp, Event: EventProfile, ReceivedAt: t0, Email: "ada@example.com"}, Attempt: 1})
-				if err != nil || exec.Status != StatusSucceeded || f.ap.writes != apWrites+1 {
-					t.Fatalf("Mailchimp edit = %s %v %q with %d accessplanit writes, want the User written once", exec.Status, err, exec.Error, f.ap.writes-apWrites)
-				}
+				f.editFNAMEInMailchimp(t, "Augusta", t0.Add(10*time.Second))
 				written := f.ap.users["1"]
 				written.Fields = maps.Clone(written.Fields)
 				written.Tags = slices.Clone(written.Tags)
@@ -114,14 +121,14 @@ func TestEchoDoesNotSwallowAnEditOfWhatElseSyncs(t *testing.T) {
 				if claimed {
 					change = apChange("edit", &edited)
 				}
-				exec = f.apply(t, change)
+				exec := f.apply(t, change)
 				if ok, holds := tt.synced(f); !ok || exec.Status != StatusSucceeded || !exec.Changed {
 					t.Errorf("staff edit during a pending echo = %s changed=%v %q; Mailchimp holds %v, want the edit synced", exec.Status, exec.Changed, exec.Reason, holds)
 				}
 
 				// The real echo still is one: suppressed, without a read.
 				apReads, mcWrites := f.ap.reads, f.mc.writes
-				exec, err = f.engine.Apply(context.Background(), Delivery{Change: echo, Attempt: 1})
+				exec, err := f.engine.Apply(context.Background(), Delivery{Change: echo, Attempt: 1})
 				if err != nil || exec.Status != StatusSuppressed {
 					t.Errorf("Apply(real echo) = %s %v %q, want suppressed", exec.Status, err, exec.Reason)
 				}
@@ -152,13 +159,7 @@ func TestTagEditSurvivesAWriteFromMailchimp(t *testing.T) {
 		f.ap.users["1"] = u
 		staff := u
 		staff.Fields = maps.Clone(u.Fields)
-		m := f.mc.members["ada@example.com"]
-		m.MergeFields["FNAME"] = "Augusta"
-		f.mc.members["ada@example.com"] = m
-		f.engine.Now = func() time.Time { return t0.Add(time.Minute) }
-		if exec, err := f.engine.Apply(context.Background(), Delivery{Change: Change{ID: "mc", InstanceID: "inst1", Source: SideMailchimp, Event: EventProfile, ReceivedAt: t0, Email: "ada@example.com"}, Attempt: 1}); err != nil || exec.Status != StatusSucceeded {
-			t.Fatalf("Apply(Mailchimp edit) = %s %v %q", exec.Status, err, exec.Error)
-		}
+		f.editFNAMEInMailchimp(t, "Augusta", t0.Add(time.Minute))
 		written := f.ap.users["1"]
 		written.Fields = maps.Clone(written.Fields)
 		deliveries := []Change{apChange("late", &staff), apChange("echo", &written)}
