@@ -215,3 +215,50 @@ func TestUserFingerprint(t *testing.T) {
 		t.Error("UserFingerprint() with tags, consent and activity synced = values.Fingerprint(), want them covered")
 	}
 }
+
+// A User the integration's own API user changed last, holding the mapped
+// values Mailchimp holds, is an echo only when its tags, MarketingOptIn and
+// booking dates are also what the service last synced.
+func TestDecideOwnersChangeHoldsNothingNew(t *testing.T) {
+	in := testInstance()
+	in.AccessplanitUserID = "api-owner"
+	in.Tags = TagSettings{Sync: true}
+	in.Consent = &Consent{OptoutsToMailchimp: true}
+	in.Activity = ActivitySettings{Enabled: true}
+	user := func(edit func(*User)) User {
+		u := *apUser("1", "Ada", "Lovelace", "ada@example.com", t0)
+		u.UpdatedByID = "api-owner"
+		u.Tags = []string{"Gold"}
+		u.Fields[FieldMarketingOptIn] = "true"
+		u.Fields[FieldLastBooking] = "2026-10-01T10:00:00"
+		if edit != nil {
+			edit(&u)
+		}
+		return u
+	}
+	values, _, err := MapToMailchimp(in.Mappings, user(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	yes := true
+	contact := Contact{InstanceID: "inst1", Email: "ada@example.com", UserID: "1", Version: 3, MarketingOptIn: &yes,
+		Mailchimp:    SideState{Values: values, Tags: []string{"Gold", "Booked: First Aid"}},
+		Accessplanit: SideState{Values: values, Activity: &Activity{Tags: []string{"Booked: First Aid"}, Marker: BookingMarker(user(nil))}}}
+	tests := []struct {
+		name string
+		user User
+		want Action
+	}{
+		{"nothing new", user(nil), ActionSuppress},
+		{"tags in another case", user(func(u *User) { u.Tags = []string{"GOLD"} }), ActionSuppress},
+		{"a tag added", user(func(u *User) { u.Tags = []string{"Gold", "Silver"} }), ActionRecord},
+		{"opted out", user(func(u *User) { u.Fields[FieldMarketingOptIn] = "false" }), ActionWrite},
+		{"booked since", user(func(u *User) { u.Fields[FieldLastBooking] = "2026-11-01T10:00:00" }), ActionRecord},
+	}
+	for _, tt := range tests {
+		p, err := DecideToMailchimp(ToMailchimpInput{Instance: in, User: tt.user, Found: true, Contact: contact, Now: t0.Add(time.Minute)})
+		if err != nil || p.Action != tt.want {
+			t.Errorf("%s: DecideToMailchimp() = %s %q, %v; want %s", tt.name, p.Action, p.Reason, err, tt.want)
+		}
+	}
+}
