@@ -48,7 +48,7 @@ func (e *Engine) marketingFor(ctx context.Context, rec *recorder, ap Accessplani
 		act := known
 		marker := BookingMarker(user)
 		switch {
-		case c.Event == EventBooking, known == nil && marker != "", known != nil && known.Marker != marker:
+		case readsActivity(c, known, marker):
 			err := rec.step("read_training_activity", func(out map[string]any) error {
 				delegates, batched, share := reads.userDelegates(in.ID, user.ID)
 				maps.Copy(out, share)
@@ -97,6 +97,14 @@ func (e *Engine) marketingFor(ctx context.Context, rec *recorder, ap Accessplani
 	}
 	m.tags = ContactTags(in, user, activityTags)
 	return m, nil
+}
+
+// readsActivity reports whether a change reads its User's delegates: a
+// booking, or a change of a User whose booking dates (marker) differ from
+// those the known activity was read with; a User that has never booked
+// has none to read.
+func readsActivity(c Change, known *Activity, marker string) bool {
+	return c.Event == EventBooking || known == nil && marker != "" || known != nil && known.Marker != marker
 }
 
 // pending reports whether the member needs a write beyond its fields.

@@ -186,9 +186,9 @@ func (e *Engine) ReadBatch(ctx context.Context, changes []Change) *Reads {
 }
 
 // batchDelegates are the Users of a batch's changes whose training
-// activity the changes will read, as marketingFor decides it: the User of
-// a booking, and a User whose booking dates differ from those its contact
-// state (loaded for the batch) last read them with. A User whose contact
+// activity the changes will read (readsActivity): the User of a booking,
+// and a User whose booking dates differ from those its contact state
+// (loaded for the batch) last read them with. A User whose contact
 // state was not loaded is left to its change, which reads its delegates on
 // its own if it needs them, rather than read for nothing.
 func batchDelegates(r *Reads, instanceID string, changes []Change) []string {
@@ -202,15 +202,8 @@ func batchDelegates(r *Reads, instanceID string, changes []Change) []string {
 		if !read {
 			continue
 		}
-		need := c.Event == EventBooking
-		if contact, loaded := r.contacts[ContactKey{InstanceID: instanceID, Email: triggerEmail(c)}]; !need && loaded && contact.Email == u.Email() {
-			known := ""
-			if a := contact.Accessplanit.Activity; a != nil {
-				known = a.Marker
-			}
-			need = BookingMarker(u) != known
-		}
-		if need {
+		contact, loaded := r.contacts[ContactKey{InstanceID: instanceID, Email: triggerEmail(c)}]
+		if c.Event == EventBooking || loaded && contact.Email == u.Email() && readsActivity(c, contact.Accessplanit.Activity, BookingMarker(u)) {
 			ids = append(ids, id)
 		}
 	}
