@@ -32,11 +32,12 @@ const (
 //
 // An input the instance does not sync, and an empty one (no tags, no
 // bookings), adds nothing, so on an instance that syncs none of them it is
-// values.Fingerprint(), as before. A write recorded by an earlier version
+// values.Fingerprint(), as before, and the contact states stored before
+// stay readable as they are. A pending write stored by an earlier version
 // on an instance that does sync some of them has a fingerprint without
-// them: its echo does not match and is read back like any change, which
-// costs one accessplanit read and writes nothing, as the User holds what
-// Mailchimp was last sent.
+// them, so its echo may not match: it is then read back like any change,
+// which costs one accessplanit read, never a wrong write, as the User holds
+// what Mailchimp was last sent.
 func UserFingerprint(in Instance, values Values, u User) string {
 	return echoValues(in, values, u).Fingerprint()
 }
