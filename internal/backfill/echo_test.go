@@ -34,13 +34,7 @@ func TestFirstSyncWritesToAccessplanitAreRecognisedAsEchoes(t *testing.T) {
 	}); err != nil {
 		t.Fatalf("Import() error = %v", err)
 	}
-	plan, err := w.svc.Plan(ctx, w.instance.ID, nil)
-	if err != nil {
-		t.Fatalf("Plan() error = %v", err)
-	}
-	if _, err := w.svc.Apply(ctx, w.instance.ID, plan.ID, nil); err != nil {
-		t.Fatalf("Apply() error = %v", err)
-	}
+	w.planAndApply(t)
 	for _, email := range []string{"differs@example.com", "only.mc@example.com"} {
 		c, err := w.store.Contact(ctx, w.instance.ID, email)
 		if err != nil {
