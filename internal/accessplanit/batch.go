@@ -3,6 +3,7 @@ package accessplanit
 import (
 	"context"
 	"fmt"
+	"iter"
 	"net/http"
 	"slices"
 	"strings"
@@ -29,23 +30,11 @@ var alwaysSelected = []string{"ID", "Email", "Status", "DateUpdated", "UpdatedBy
 // they are skipped, not read, so one malformed ID does not fail the reads
 // of the others. It returns the Users and the number of requests made.
 func (c *Client) Users(ctx context.Context, ids []string, fields []string) ([]apmc.User, int, error) {
-	var want []string
-	for _, id := range ids {
-		id = strings.TrimSpace(id)
-		if !ValidUserID(id) || slices.Contains(want, id) {
-			continue
-		}
-		want = append(want, id)
-	}
 	selected := selectList(fields)
 	var out []apmc.User
 	requests := 0
-	for chunk := range slices.Chunk(want, maxIDsPerRequest) {
-		terms := make([]string, len(chunk))
-		for i, id := range chunk {
-			terms[i] = "ID eq " + odataString(id)
-		}
-		q := query{{"$filter", strings.Join(terms, " or ")}, {"$select", selected}}
+	for filter, chunk := range idFilters("ID", ids) {
+		q := query{{"$filter", filter}, {"$select", selected}}
 		requests++
 		body, _, err := c.do(ctx, http.MethodGet, "User", q, nil)
 		if err != nil {
@@ -64,6 +53,31 @@ func (c *Client) Users(ctx context.Context, ids []string, fields []string) ([]ap
 		}
 	}
 	return out, requests, nil
+}
+
+// idFilters yields, for the distinct User IDs among ids (any that is not a
+// User ID, see ValidUserID, left out, so one malformed ID does not fail the
+// reads of the others), $filter values of "<property> eq '…'" terms joined
+// with "or", maxIDsPerRequest terms at most, each with the IDs it selects.
+func idFilters(property string, ids []string) iter.Seq2[string, []string] {
+	var want []string
+	for _, id := range ids {
+		id = strings.TrimSpace(id)
+		if ValidUserID(id) && !slices.Contains(want, id) {
+			want = append(want, id)
+		}
+	}
+	return func(yield func(string, []string) bool) {
+		for chunk := range slices.Chunk(want, maxIDsPerRequest) {
+			terms := make([]string, len(chunk))
+			for i, id := range chunk {
+				terms[i] = property + " eq " + odataString(id)
+			}
+			if !yield(strings.Join(terms, " or "), chunk) {
+				return
+			}
+		}
+	}
 }
 
 // selectList is the $select value for the given properties: the always

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -76,6 +77,47 @@ func (c *Client) Delegates(ctx context.Context, userID string) ([]apmc.Delegate,
 		}
 	}
 	return out, nil
+}
+
+// DelegatesOfUsers returns the delegates of the Users with the given IDs in
+// as few requests as it can: GET UserCourseDate?$filter=UserID eq '…' or
+// UserID eq '…', one request per 50 Users, as Users reads Users. IDs that
+// are not User IDs (see ValidUserID) are skipped, not read. It returns the
+// delegates and the number of requests made.
+//
+// ASSUMPTION: the platform answers every delegate the filter selects in one
+// answer, as for one User's (Delegates); an answer of PageSize delegates or
+// more may have been cut to a page, so it is refused with an error, and the
+// caller reads those Users' delegates one User at a time.
+func (c *Client) DelegatesOfUsers(ctx context.Context, userIDs []string) ([]apmc.Delegate, int, error) {
+	var out []apmc.Delegate
+	requests := 0
+	for filter, chunk := range idFilters("UserID", userIDs) {
+		requests++
+		body, _, err := c.do(ctx, http.MethodGet, "UserCourseDate", query{{"$filter", filter}}, nil)
+		if err != nil {
+			return nil, requests, fmt.Errorf("read the delegates of %d users: %w", len(chunk), err)
+		}
+		items, err := decodeList(body)
+		if err != nil {
+			return nil, requests, fmt.Errorf("read the delegates of %d users: %w", len(chunk), err)
+		}
+		if len(items) >= PageSize {
+			return nil, requests, fmt.Errorf("read the delegates of %d users: %d delegates in one answer may be a page of them", len(chunk), len(items))
+		}
+		for _, raw := range items {
+			d, err := decodeDelegate(raw)
+			if err != nil {
+				return nil, requests, fmt.Errorf("read the delegates of %d users: %w", len(chunk), err)
+			}
+			// Keep only the Users' asked for: a platform that ignored the
+			// filter would answer every delegate.
+			if slices.Contains(chunk, d.UserID) {
+				out = append(out, d)
+			}
+		}
+	}
+	return out, requests, nil
 }
 
 // decodeDelegate reads one UserCourseDate leniently, like a User.

@@ -96,3 +96,59 @@ func TestUserTagsAndDelegates(t *testing.T) {
 		t.Errorf("Delegates(bad ID) error = %v, want a permanent refusal", err)
 	}
 }
+
+// The delegates of many Users are read together: one request per 50 Users,
+// with only the delegates of the Users asked for, and IDs that are not
+// User IDs skipped rather than sent.
+func TestDelegatesOfUsers(t *testing.T) {
+	sim, c, company := platform(t)
+	ctx := context.Background()
+	tests := []struct {
+		users, booked, wantRequests int
+	}{
+		{users: 1, booked: 1, wantRequests: 1},
+		{users: 12, booked: 8, wantRequests: 1},
+		{users: 51, booked: 51, wantRequests: 2},
+	}
+	other, err := sim.AddUser(map[string]any{"Forenames": "Not", "Surname": "Asked", "Email": "other@example.com", "MainCompanyID": company})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sim.BookInUI(apsim.Booking{UserID: other, Course: "First Aid", StartDate: "2026-12-24"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range tests {
+		var ids []string
+		want := map[string]int{}
+		for i := range tt.users {
+			id, err := sim.AddUser(map[string]any{"Forenames": "User", "Surname": "Booked", "Email": "booked@example.com", "MainCompanyID": company})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, id)
+			if i < tt.booked {
+				for _, course := range []string{"First Aid", "Fire Safety"} {
+					if _, err := sim.BookInUI(apsim.Booking{UserID: id, Course: course, StartDate: "2026-12-24"}); err != nil {
+						t.Fatal(err)
+					}
+				}
+				want[id] = 2
+			}
+		}
+		before := sim.Stats().Requests["GET UserCourseDate"]
+		got, requests, err := c.DelegatesOfUsers(ctx, append(ids, "1 or 1 eq 1"))
+		if err != nil {
+			t.Fatalf("DelegatesOfUsers(%d users) error = %v", tt.users, err)
+		}
+		if n := sim.Stats().Requests["GET UserCourseDate"] - before; n != tt.wantRequests || requests != tt.wantRequests {
+			t.Errorf("DelegatesOfUsers(%d users) made %d requests (said %d), want %d", tt.users, n, requests, tt.wantRequests)
+		}
+		per := map[string]int{}
+		for _, d := range got {
+			per[d.UserID]++
+		}
+		if diff := cmp.Diff(want, per); diff != "" {
+			t.Errorf("DelegatesOfUsers(%d users): delegates per User differ (-want +got):\n%s", tt.users, diff)
+		}
+	}
+}

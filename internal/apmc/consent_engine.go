@@ -135,7 +135,7 @@ func (e *Engine) writeStatusField(ctx context.Context, rec *recorder, in Instanc
 			if err := ap.UpdateUser(ctx, user.ID, map[string]string{f: value}); err != nil {
 				return fmt.Errorf("write the Mailchimp status to accessplanit user %s: %w", user.ID, err)
 			}
-			seen.Accessplanit.RecordWrite(values.Fingerprint(), e.now())
+			seen.Accessplanit.RecordWrite(UserFingerprint(in, values, user), e.now())
 			if err := e.Contacts.SaveContact(ctx, seen); err != nil {
 				return fmt.Errorf("save contact state: %w", err)
 			}

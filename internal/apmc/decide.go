@@ -140,7 +140,7 @@ func ClaimedEcho(in Instance, c Change, contact Contact, now time.Time) (Plan, b
 		if err != nil {
 			return Plan{}, false
 		}
-		claimed, side = values, &contact.Accessplanit
+		claimed, side = echoValues(in, values, *c.User), &contact.Accessplanit
 	default:
 		return Plan{}, false
 	}
@@ -190,7 +190,7 @@ func DecideToMailchimp(in ToMailchimpInput) (Plan, error) {
 	read := sourceTime(u.UpdatedAt, now)
 	known := storedTime(contact.Accessplanit.SourceTime, now)
 
-	if i := contact.Accessplanit.echoOf(values.Fingerprint(), now); i >= 0 && !moved {
+	if i := contact.Accessplanit.echoOf(UserFingerprint(in.Instance, values, u), now); i >= 0 && !moved {
 		// Checked before staleness: an echo of an earlier write is older
 		// than the writes made since, yet it must still be used up.
 		echo := contact
@@ -198,7 +198,7 @@ func DecideToMailchimp(in ToMailchimpInput) (Plan, error) {
 		echo.Accessplanit.SourceTime = later(known, read)
 		return Plan{Action: ActionSuppress, Reason: "echo of the service's own write to accessplanit", Seen: echo, Values: values}, nil
 	}
-	if contact.Accessplanit.inFlight(values.Fingerprint(), now) && !moved {
+	if contact.Accessplanit.inFlight(UserFingerprint(in.Instance, values, u), now) && !moved {
 		return waitPlan(SideAccessplanit), nil
 	}
 	seen := contact
@@ -216,7 +216,7 @@ func DecideToMailchimp(in ToMailchimpInput) (Plan, error) {
 	// The integration's own API user last changed the User, and it holds what
 	// Mailchimp holds: an echo. (A User it changed that holds more — an edit
 	// made while the service wrote another field — is a change.)
-	if owner := in.Instance.AccessplanitUserID; owner != "" && u.UpdatedByID == owner && !moved && values.Equal(contact.Mailchimp.Values) {
+	if owner := in.Instance.AccessplanitUserID; owner != "" && u.UpdatedByID == owner && !moved && values.Equal(contact.Mailchimp.Values) && syncedAsKnown(in.Instance, u, contact) {
 		return Plan{Action: ActionSuppress, Reason: "the User was last changed by the integration's own API user: it holds nothing new", Seen: seen, Values: values}, nil
 	}
 	if !read.IsZero() && known.After(read) {

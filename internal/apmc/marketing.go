@@ -25,11 +25,13 @@ type marketing struct {
 // change is a booking, or when the User's booking dates (BookingMarker)
 // differ from those of the last read (a User that has never booked has none
 // to read); any other change reuses what was read last, so a User change
-// costs no extra accessplanit request.
+// costs no extra accessplanit request. The delegates are taken from the
+// batch's reads when the batch read them with the other Users' (one request
+// for the batch), and read for this User alone otherwise.
 //
 // Only a plan that reaches the member counts: a write, a move, a record
 // (the fields already match), and a booking whose User holds nothing new.
-func (e *Engine) marketingFor(ctx context.Context, rec *recorder, ap Accessplanit, in Instance, c Change, user User, contact Contact, p Plan) (marketing, error) {
+func (e *Engine) marketingFor(ctx context.Context, rec *recorder, ap Accessplanit, in Instance, c Change, user User, contact Contact, p Plan, reads *Reads) (marketing, error) {
 	m := marketing{on: in.syncsTags()}
 	switch {
 	case p.Action == ActionWrite, p.Action == ActionMove, p.Action == ActionRecord:
@@ -46,13 +48,18 @@ func (e *Engine) marketingFor(ctx context.Context, rec *recorder, ap Accessplani
 		act := known
 		marker := BookingMarker(user)
 		switch {
-		case c.Event == EventBooking, known == nil && marker != "", known != nil && known.Marker != marker:
+		case readsActivity(c, known, marker):
 			err := rec.step("read_training_activity", func(out map[string]any) error {
-				delegates, err := ap.Delegates(ctx, user.ID)
-				if err != nil {
-					return fmt.Errorf("read the delegates of accessplanit user %s: %w", user.ID, err)
+				delegates, batched, share := reads.userDelegates(in.ID, user.ID)
+				maps.Copy(out, share)
+				if !batched {
+					var err error
+					if delegates, err = ap.Delegates(ctx, user.ID); err != nil {
+						return fmt.Errorf("read the delegates of accessplanit user %s: %w", user.ID, err)
+					}
+					out["read"] = "single"
+					out["accessplanit_requests"] = 1
 				}
-				out["accessplanit_requests"] = 1
 				out["delegates"] = len(delegates)
 				if c.DelegateID != "" {
 					out["trigger_delegate"] = c.DelegateID
@@ -90,6 +97,14 @@ func (e *Engine) marketingFor(ctx context.Context, rec *recorder, ap Accessplani
 	}
 	m.tags = ContactTags(in, user, activityTags)
 	return m, nil
+}
+
+// readsActivity reports whether a change reads its User's delegates: a
+// booking, or a change of a User whose booking dates (marker) differ from
+// those the known activity was read with; a User that has never booked
+// has none to read.
+func readsActivity(c Change, known *Activity, marker string) bool {
+	return c.Event == EventBooking || known == nil && marker != "" || known != nil && known.Marker != marker
 }
 
 // pending reports whether the member needs a write beyond its fields.

@@ -76,6 +76,9 @@ type Accessplanit interface {
 	UpdateUser(ctx context.Context, id string, fields map[string]string) error
 	// Delegates returns the User's delegates (course bookings).
 	Delegates(ctx context.Context, userID string) ([]Delegate, error)
+	// DelegatesOfUsers returns the delegates of the Users with the given
+	// IDs, in as few requests as it can; it returns how many it made.
+	DelegatesOfUsers(ctx context.Context, userIDs []string) ([]Delegate, int, error)
 }
 
 // Connector builds the API clients for an instance's credentials.

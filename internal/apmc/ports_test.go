@@ -218,9 +218,12 @@ type memAccessplanit struct {
 	delegates  map[string][]Delegate // by User ID
 	reads      int
 	batchReads int
-	writes     int
-	nextID     int
-	fail       []error
+	// delegateBatchReads counts the DelegatesOfUsers calls (also counted
+	// in reads).
+	delegateBatchReads int
+	writes             int
+	nextID             int
+	fail               []error
 	// onWrite, when set, is called after each UpdateUser with the User as
 	// written.
 	onWrite func(User)

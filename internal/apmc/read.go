@@ -27,6 +27,15 @@ type Reads struct {
 	// dropped when any change of the batch saves or deletes that contact
 	// (batchContacts), as a later change must see what an earlier saved.
 	contacts map[ContactKey]Contact
+	// delegates are the delegates read for the batch, by instance and User
+	// ID (a User read with none holds an empty list), for the changes whose
+	// training activity is to be read (batchDelegates); delegateRequests
+	// and delegateUsers are per instance, as are delegatesFailed: why that
+	// read failed.
+	delegates        map[string][]Delegate
+	delegateRequests map[string]int
+	delegateUsers    map[string]int
+	delegatesFailed  map[string]string
 }
 
 func readKey(instanceID, userID string) string { return instanceID + "|" + userID }
@@ -130,7 +139,8 @@ func (e *Engine) forBatch(reads *Reads) *Engine {
 // It never fails: a User it could not read is read on its own when its
 // change is applied, and so is a contact state.
 func (e *Engine) ReadBatch(ctx context.Context, changes []Change) *Reads {
-	r := &Reads{users: map[string]User{}, requests: map[string]int{}, changes: map[string]int{}, failed: map[string]string{}, at: e.now()}
+	r := &Reads{users: map[string]User{}, requests: map[string]int{}, changes: map[string]int{}, failed: map[string]string{}, at: e.now(),
+		delegates: map[string][]Delegate{}, delegateRequests: map[string]int{}, delegateUsers: map[string]int{}, delegatesFailed: map[string]string{}}
 	e.loadContacts(ctx, r, changes)
 	ids := map[string][]string{}
 	var order []string
@@ -168,8 +178,84 @@ func (e *Engine) ReadBatch(ctx context.Context, changes []Change) *Reads {
 		for _, u := range users {
 			r.users[readKey(instanceID, u.ID)] = u
 		}
+		if in.Activity.Enabled {
+			r.readDelegates(ctx, ap, in, batchDelegates(r, in.ID, changes))
+		}
 	}
 	return r
+}
+
+// batchDelegates are the Users of a batch's changes whose training
+// activity the changes will read (readsActivity): the User of a booking,
+// and a User whose booking dates differ from those its contact state
+// (loaded for the batch) last read them with. A User whose contact
+// state was not loaded is left to its change, which reads its delegates on
+// its own if it needs them, rather than read for nothing.
+func batchDelegates(r *Reads, instanceID string, changes []Change) []string {
+	var ids []string
+	for _, c := range changes {
+		id := triggerUserID(c)
+		if c.InstanceID != instanceID || c.Source != SideAccessplanit || id == "" || slices.Contains(ids, id) {
+			continue
+		}
+		u, read := r.users[readKey(instanceID, id)]
+		if !read {
+			continue
+		}
+		contact, loaded := r.contacts[ContactKey{InstanceID: instanceID, Email: triggerEmail(c)}]
+		if c.Event == EventBooking || loaded && contact.Email == u.Email() && readsActivity(c, contact.Accessplanit.Activity, BookingMarker(u)) {
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
+
+// readDelegates reads the delegates of the Users ids of an instance for
+// the batch, in one request per 50 Users; a User whose delegates the
+// batch could not read has them read by its change.
+func (r *Reads) readDelegates(ctx context.Context, ap Accessplanit, in Instance, ids []string) {
+	if len(ids) == 0 {
+		return
+	}
+	delegates, requests, err := ap.DelegatesOfUsers(ctx, ids)
+	r.delegateRequests[in.ID] += requests
+	if err != nil {
+		r.delegatesFailed[in.ID] = Redact(err.Error(), in.Secrets.Values())
+		return
+	}
+	r.delegateUsers[in.ID] += len(ids)
+	for _, id := range ids {
+		r.delegates[readKey(in.ID, id)] = []Delegate{}
+	}
+	for _, d := range delegates {
+		if k := readKey(in.ID, d.UserID); slices.Contains(ids, d.UserID) {
+			r.delegates[k] = append(r.delegates[k], d)
+		}
+	}
+}
+
+// userDelegates returns the delegates of a User read for the batch, if
+// they were, and what the batch's read cost (or why it failed) to show in
+// the change's step.
+func (r *Reads) userDelegates(instanceID, userID string) ([]Delegate, bool, map[string]any) {
+	if r == nil {
+		return nil, false, nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if why := r.delegatesFailed[instanceID]; why != "" {
+		return nil, false, map[string]any{"batch_read_error": why}
+	}
+	ds, ok := r.delegates[readKey(instanceID, userID)]
+	if !ok {
+		return nil, false, nil
+	}
+	n, req := r.delegateUsers[instanceID], r.delegateRequests[instanceID]
+	out := map[string]any{"read": "batch", "batch_users": n, "batch_requests": req}
+	if n > 0 {
+		out["accessplanit_requests_per_user"] = float64(req) / float64(n)
+	}
+	return slices.Clone(ds), true, out
 }
 
 // ReadFields are the accessplanit properties a change to Mailchimp reads:

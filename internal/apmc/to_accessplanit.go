@@ -105,7 +105,7 @@ func (e *Engine) applyMember(ctx context.Context, rec *recorder, in Instance, em
 			guess.Fields = maps.Clone(user.Fields)
 			maps.Copy(guess.Fields, wrote)
 		}
-		fp := writtenValues(in.Mappings, contact, guess, wrote).Fingerprint()
+		fp := UserFingerprint(in, writtenValues(in.Mappings, contact, guess, wrote), guess)
 		err := rec.step("announce_write", func(out map[string]any) error {
 			out["side"] = string(SideAccessplanit)
 			return announceNow(ctx, e.announcer(), &Announcement{Key: ContactKey{InstanceID: in.ID, Email: email}, Side: SideAccessplanit, Fingerprint: fp, At: e.now().UTC()})
@@ -164,7 +164,12 @@ func (e *Engine) applyMember(ctx context.Context, rec *recorder, in Instance, em
 	written := writtenValues(in.Mappings, contact, after, wrote)
 	seen.UserID = after.ID
 	seen.Accessplanit.Values = written
-	seen.Accessplanit.RecordWrite(written.Fingerprint(), e.now())
+	// The write leaves the User's tags, MarketingOptIn and booking dates as
+	// read; the fingerprint covers them too. An edit of those made before the
+	// read, its webhook still on its way, may be taken for this echo; then
+	// the real echo finds no pending write, is read back and carries the
+	// edit to Mailchimp (syncedAsKnown keeps it from passing for nothing new).
+	seen.Accessplanit.RecordWrite(UserFingerprint(in, written, after), e.now())
 	err = rec.step("save_contact_state", func(map[string]any) error {
 		if err := e.Contacts.SaveContact(ctx, seen); err != nil {
 			return fmt.Errorf("save contact state: %w", err)
@@ -398,7 +403,7 @@ func (e *Engine) emailChanged(ctx context.Context, rec *recorder, in Instance, c
 	moved := plan.Seen
 	moved.UserID = user.ID
 	moved.Accessplanit.Values = written
-	moved.Accessplanit.RecordWrite(written.Fingerprint(), e.now())
+	moved.Accessplanit.RecordWrite(UserFingerprint(in, written, after), e.now())
 	// The state under the new address is saved before the User is written:
 	// the platform's webhook for the write names the new address, so it is
 	// queued in another message group than this change and may be applied

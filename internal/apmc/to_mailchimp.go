@@ -112,7 +112,7 @@ func (e *Engine) toMailchimp(ctx context.Context, rec *recorder, in Instance, c 
 		rec.logf("warn", "%s", w)
 	}
 	// Tags and training activity (marketing.go) may need writes of their own.
-	mk, err := e.marketingFor(ctx, rec, ap, in, c, user, contact, plan)
+	mk, err := e.marketingFor(ctx, rec, ap, in, c, user, contact, plan, reads)
 	if err != nil {
 		return outcome{}, err
 	}

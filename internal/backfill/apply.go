@@ -433,7 +433,7 @@ func (a Applier) toAccessplanit(ctx context.Context, in apmc.Instance, p apmc.Pa
 		// is a new item there, and the old one goes once the User is written.
 		c.Version = 0
 	}
-	c.Accessplanit.RecordWrite(values.Fingerprint(), a.now())
+	c.Accessplanit.RecordWrite(apmc.UserFingerprint(in, values, writtenUser(p, d)), a.now())
 	if err := a.Contacts.SaveContact(ctx, c); errors.Is(err, apmc.ErrConflict) {
 		res.ChangedLive++
 		return nil
@@ -478,6 +478,22 @@ func (a Applier) toAccessplanit(ctx context.Context, in apmc.Instance, p apmc.Pa
 	}
 	res.Written++
 	return a.record(ctx, in, p, d, apmc.FlowToAccessplanit, started, step, nil)
+}
+
+// writtenUser is the User as the write of d leaves it, as far as the pair
+// knows it: the User read with the pair (or a new one) with the written
+// fields overlaid, for the write's echo fingerprint.
+func writtenUser(p apmc.Pair, d apmc.PairPlan) apmc.User {
+	u := apmc.User{ID: d.UserID}
+	if i := slices.IndexFunc(p.Users, func(x apmc.User) bool { return x.ID == d.UserID }); d.UserID != "" && i >= 0 {
+		u = p.Users[i]
+	}
+	u.Fields = maps.Clone(u.Fields)
+	if u.Fields == nil {
+		u.Fields = map[string]string{}
+	}
+	maps.Copy(u.Fields, d.ToAccessplanit)
+	return u
 }
 
 // changedLive reports whether the live sync changed the contact's state

@@ -56,6 +56,20 @@ func newWorld(t *testing.T) *world {
 	return w
 }
 
+// planAndApply plans a first sync of the world's instance and applies the
+// plan whole.
+func (w *world) planAndApply(t *testing.T) {
+	t.Helper()
+	ctx := context.Background()
+	plan, err := w.svc.Plan(ctx, w.instance.ID, nil)
+	if err != nil {
+		t.Fatalf("Plan() error = %v", err)
+	}
+	if _, err := w.svc.Apply(ctx, w.instance.ID, plan.ID, nil); err != nil {
+		t.Fatalf("Apply() error = %v", err)
+	}
+}
+
 type staticInstances struct{ in apmc.Instance }
 
 func (s staticInstances) Instance(_ context.Context, id string) (apmc.Instance, error) {
@@ -332,20 +346,13 @@ func TestFirstSyncFollowsConsent(t *testing.T) {
 			consent := tt.consent
 			w.instance.Consent = &consent
 			w.svc.Instances = staticInstances{w.instance}
-			ctx := context.Background()
 			if _, err := w.ap.ImportUsers([]map[string]any{
 				{"Forenames": "In", "Surname": "Person", "Email": "in@example.com", "MarketingOptIn": true},
 				{"Forenames": "Out", "Surname": "Person", "Email": "out@example.com"},
 			}); err != nil {
 				t.Fatalf("ImportUsers() error = %v", err)
 			}
-			plan, err := w.svc.Plan(ctx, w.instance.ID, nil)
-			if err != nil {
-				t.Fatalf("Plan() error = %v", err)
-			}
-			if _, err := w.svc.Apply(ctx, w.instance.ID, plan.ID, nil); err != nil {
-				t.Fatalf("Apply() error = %v", err)
-			}
+			w.planAndApply(t)
 			for email, want := range tt.want {
 				m, ok := w.mc.Member(w.instance.MailchimpListID, email)
 				if got := map[bool]string{true: m.Status}[ok]; got != want {
@@ -378,13 +385,7 @@ func TestFirstSyncRemembersOptIn(t *testing.T) {
 	}); err != nil {
 		t.Fatalf("Import() error = %v", err)
 	}
-	plan, err := w.svc.Plan(ctx, w.instance.ID, nil)
-	if err != nil {
-		t.Fatalf("Plan() error = %v", err)
-	}
-	if _, err := w.svc.Apply(ctx, w.instance.ID, plan.ID, nil); err != nil {
-		t.Fatalf("Apply() error = %v", err)
-	}
+	w.planAndApply(t)
 	for _, email := range []string{"new@example.com", "same@example.com", "differs@example.com"} {
 		t.Run(email, func(t *testing.T) {
 			c, err := w.store.Contact(ctx, w.instance.ID, email)

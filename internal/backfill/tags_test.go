@@ -29,13 +29,7 @@ func TestFirstSyncTagsNewMembers(t *testing.T) {
 	if err := w.mc.TagInUI(w.instance.MailchimpListID, "old@example.com", "ap:Gold", false); err != nil {
 		t.Fatal(err)
 	}
-	plan, err := w.svc.Plan(ctx, w.instance.ID, nil)
-	if err != nil {
-		t.Fatalf("Plan() error = %v", err)
-	}
-	if _, err := w.svc.Apply(ctx, w.instance.ID, plan.ID, nil); err != nil {
-		t.Fatalf("Apply() error = %v", err)
-	}
+	w.planAndApply(t)
 	m, _ := w.mc.Member(w.instance.MailchimpListID, "new@example.com")
 	if !slices.Equal(m.Tags, []string{"ap:Gold", "ap:VIP"}) {
 		t.Errorf("new member's tags = %q, want [ap:Gold ap:VIP]", m.Tags)

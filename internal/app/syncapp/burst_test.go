@@ -30,14 +30,17 @@ type burst struct {
 	fn      *syncapp.Function
 	d       apptest.Deployment
 	mc      *sbmc.Server
+	ap      *sbap.Server
 	list    string
 	userIDs []string
 	emails  []string
 }
 
 // newBurst makes Users for the emails; the first one is already an
-// unsubscribed member of the audience.
-func newBurst(t *testing.T, emails []string) *burst {
+// unsubscribed member of the audience. edits change the instance before it
+// is stored (its audience has the training activity fields when it syncs
+// training activity).
+func newBurst(t *testing.T, emails []string, edits ...func(*apmc.Instance)) *burst {
 	t.Helper()
 	mc := sbmc.New(sbmc.Options{})
 	mcSrv := httptest.NewServer(mc)
@@ -47,8 +50,17 @@ func newBurst(t *testing.T, emails []string) *burst {
 	t.Cleanup(func() { apSrv.Close(); ap.Close() })
 
 	in := apptest.Instance("burst")
+	for _, edit := range edits {
+		edit(&in)
+	}
+	var fields []sbmc.MergeField
+	if in.Activity.Enabled {
+		for _, f := range apmc.ActivityMergeFields {
+			fields = append(fields, sbmc.MergeField{Tag: f.Tag, Name: f.Name, Type: string(f.Type)})
+		}
+	}
 	mc.AddAccount(in.Secrets.MailchimpAPIKey)
-	in.MailchimpListID = mc.AddList(in.Secrets.MailchimpAPIKey, "Burst")
+	in.MailchimpListID = mc.AddList(in.Secrets.MailchimpAPIKey, "Burst", fields...)
 	in.MailchimpBaseURL = mcSrv.URL + "/3.0"
 	in.AccessplanitBaseURL = apSrv.URL + ap.Prefix()
 	ap.AddAPIKey(in.Secrets.AccessplanitAPIKey, "9000")
@@ -57,7 +69,7 @@ func newBurst(t *testing.T, emails []string) *burst {
 		MergeFields: map[string]any{"FNAME": "Old", "LNAME": "Name"}}}); err != nil {
 		t.Fatalf("Import() error = %v", err)
 	}
-	b := &burst{d: apptest.New(t, in), mc: mc, list: in.MailchimpListID, emails: emails}
+	b := &burst{d: apptest.New(t, in), mc: mc, ap: ap, list: in.MailchimpListID, emails: emails}
 	for i, email := range emails {
 		id, err := ap.AddUser(map[string]any{"Forenames": "Burst", "Surname": fmt.Sprintf("Person %d", i), "Email": email, "MainCompanyID": in.DefaultCompanyID})
 		if err != nil {
