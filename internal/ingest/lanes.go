@@ -25,10 +25,14 @@ const (
 // container): no request is made to count them.
 //
 // Splitting one contact's changes between two queues reorders them, which is
-// safe for accessplanit changes only: each is a trigger, and the sync reads
-// the User back and decides from its current state, so an older trigger
-// applied after a newer one writes nothing old. Mailchimp changes (whose
-// upemail is order-sensitive) never go through Lanes.
+// safe for triggers: the sync reads the User or the member back and decides
+// from its current state, so an older trigger applied after a newer one
+// writes nothing old; a write whose echo may overtake it is announced
+// (apmc's announce.go). A Mailchimp email change (upemail) is not a mere
+// trigger — the profile change Mailchimp sends after it must be applied
+// after it — so it always goes to Main, and the sync never creates a User
+// from a bulk-queue change (it moves such a change to Main, behind any
+// email change of its address).
 type Lanes struct {
 	Main, Bulk Enqueuer
 	// Limit and Window: an instance with more than Limit deliveries within
@@ -52,7 +56,7 @@ const maxRates = 10_000
 // change on the bulk queue while the instance is bursting, on the main
 // queue otherwise.
 func (l *Lanes) Enqueue(ctx context.Context, c apmc.Change) error {
-	if l.bursting(c.InstanceID) {
+	if l.bursting(c.InstanceID) && c.Event != apmc.EventUpEmail {
 		return l.Bulk.Enqueue(ctx, c)
 	}
 	return l.Main.Enqueue(ctx, c)

@@ -43,6 +43,7 @@ func TestLanes(t *testing.T) {
 		n        int
 		every    time.Duration
 		after    time.Duration // pause before the first of them
+		event    apmc.Event    // the changes' event; "" is an update
 	}
 	tests := []struct {
 		name     string
@@ -78,6 +79,14 @@ func TestLanes(t *testing.T) {
 			wantMain: map[string]int{"a": 110}, wantBulk: map[string]int{"a": 50},
 		},
 		{
+			name: "Mailchimp email changes stay on the main queue during a burst",
+			sends: []send{
+				{instance: "a", n: 150, every: time.Millisecond},
+				{instance: "a", n: 5, every: time.Millisecond, event: apmc.EventUpEmail},
+			},
+			wantMain: map[string]int{"a": 105}, wantBulk: map[string]int{"a": 50},
+		},
+		{
 			name:     "a lower limit",
 			limit:    10,
 			sends:    []send{{instance: "a", n: 30, every: 10 * time.Millisecond}},
@@ -92,7 +101,7 @@ func TestLanes(t *testing.T) {
 			for _, s := range tt.sends {
 				now = now.Add(s.after)
 				for i := range s.n {
-					if err := l.Enqueue(context.Background(), apmc.Change{ID: fmt.Sprintf("%s-%d", s.instance, i), InstanceID: s.instance}); err != nil {
+					if err := l.Enqueue(context.Background(), apmc.Change{ID: fmt.Sprintf("%s-%d", s.instance, i), InstanceID: s.instance, Event: s.event}); err != nil {
 						t.Fatalf("Enqueue() error = %v", err)
 					}
 					now = now.Add(s.every)

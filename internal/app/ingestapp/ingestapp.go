@@ -69,11 +69,11 @@ func NewAccessplanit(cfg Config, deps app.Deps) (http.Handler, error) {
 	return newEndpoint(cfg, deps, true, ingest.NewAccessplanit)
 }
 
-// NewMailchimp returns the Mailchimp webhook endpoint. Its changes all go
-// to the changes queue: an email change (upemail) and the profile change
-// after it must stay in order, which two queues would not keep.
+// NewMailchimp returns the Mailchimp webhook endpoint; with a bulk queue, a
+// bursting instance's changes go there (the echoes of a burst's writes),
+// but email changes never do (ingest.Lanes).
 func NewMailchimp(cfg Config, deps app.Deps) (http.Handler, error) {
-	return newEndpoint(cfg, deps, false, ingest.NewMailchimp)
+	return newEndpoint(cfg, deps, true, ingest.NewMailchimp)
 }
 
 // newEndpoint builds what both endpoints read instances through and queue

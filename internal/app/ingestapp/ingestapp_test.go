@@ -145,11 +145,12 @@ func TestEndpointsQueueDeliveries(t *testing.T) {
 	}
 }
 
-// TestAccessplanitBurstTakesTheBulkLane builds both endpoints with a bulk
-// queue and a limit of 2 deliveries: the third accessplanit delivery of an
-// instance within the window goes to the bulk queue, while every Mailchimp
-// delivery stays on the changes queue (its email changes are ordered).
-func TestAccessplanitBurstTakesTheBulkLane(t *testing.T) {
+// TestBurstTakesTheBulkLane builds both endpoints with a bulk queue and a
+// limit of 2 deliveries: from the third delivery of an instance within the
+// window, each endpoint's changes go to the bulk queue, except Mailchimp
+// email changes, which stay on the changes queue (the profile change after
+// one must not overtake it).
+func TestBurstTakesTheBulkLane(t *testing.T) {
 	d := apptest.New(t, apptest.Instance("acme"))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -183,11 +184,15 @@ func TestAccessplanitBurstTakesTheBulkLane(t *testing.T) {
 		post(mailchimp, "/webhooks/mailchimp/acme/mc-token-acme-9e2f", "application/x-www-form-urlencoded",
 			fmt.Sprintf("type=subscribe&fired_at=2026-11-26+09%%3A14%%3A0%d&data%%5Bemail%%5D=grace%d%%40example.com", i, i), http.StatusOK)
 	}
-	if got := drain(ctx, t, d.Clients.SQS, qs.ChangesURL); got != 2+5 {
-		t.Errorf("changes queue holds %d changes, want 7 (2 accessplanit before the limit, 5 Mailchimp)", got)
+	for i := range 2 {
+		post(mailchimp, "/webhooks/mailchimp/acme/mc-token-acme-9e2f", "application/x-www-form-urlencoded",
+			fmt.Sprintf("type=upemail&fired_at=2026-11-26+09%%3A15%%3A0%d&data%%5Bold_email%%5D=grace%d%%40example.com&data%%5Bnew_email%%5D=grace.h%d%%40example.com", i, i, i), http.StatusOK)
 	}
-	if got := drain(ctx, t, d.Clients.SQS, qs.BulkURL); got != 3 {
-		t.Errorf("bulk queue holds %d changes, want 3 (the accessplanit deliveries over the limit)", got)
+	if got := drain(ctx, t, d.Clients.SQS, qs.ChangesURL); got != 2+2+2 {
+		t.Errorf("changes queue holds %d changes, want 6 (2 of each endpoint before the limit, 2 Mailchimp email changes after it)", got)
+	}
+	if got := drain(ctx, t, d.Clients.SQS, qs.BulkURL); got != 3+3 {
+		t.Errorf("bulk queue holds %d changes, want 6 (each endpoint's 3 deliveries over the limit)", got)
 	}
 }
 
