@@ -173,6 +173,9 @@ func TestFunctionPermissions(t *testing.T) {
 			// The account's Mailchimp request budget, its partitions only.
 			"dynamodb:Query on ContactsTable if {ForAllValues:StringLike: {dynamodb:LeadingKeys: [budget#*]}}",
 			"dynamodb:Query on ContactsTable/index/*",
+			// Announced writes: the keys and the announcement attributes
+			// only (dynamo.AnnounceAttributes).
+			"dynamodb:UpdateItem on ContactsTable if {ForAllValues:StringEquals: {dynamodb:Attributes: [instance_id, email, in_flight_mailchimp, in_flight_accessplanit]}, StringEqualsIfExists: {dynamodb:ReturnValues: [NONE]}}",
 			"dynamodb:UpdateItem on ContactsTable if {ForAllValues:StringLike: {dynamodb:LeadingKeys: [budget#*]}}",
 			// Each instance's health, those attributes only
 			// (TestHealthUpdateMatchesCode).
@@ -190,6 +193,9 @@ func TestFunctionPermissions(t *testing.T) {
 			"sqs:GetQueueAttributes on ChangesQueue",
 			"sqs:ReceiveMessage on BulkQueue",
 			"sqs:ReceiveMessage on ChangesQueue",
+			// A bulk-queue change that would create a User moves to the
+			// changes queue.
+			"sqs:SendMessage on ChangesQueue",
 		}},
 		{"BackfillFunction", []string{
 			"dynamodb:DeleteItem on ContactsTable",
@@ -271,6 +277,35 @@ func TestFunctionPermissions(t *testing.T) {
 		if got := node(s.raw, "Globals", "Function", key); got != nil {
 			t.Errorf("Globals.Function.%s = %s, want none (permissions are per function)", key, render(got))
 		}
+	}
+}
+
+// TestAnnounceUpdateMatchesCode holds the sync function's announcements
+// (dynamo.ContactStore.AnnounceWrites) to the attributes its code names.
+func TestAnnounceUpdateMatchesCode(t *testing.T) {
+	s := mustLoadStack(t)
+	var found bool
+	for _, p := range list(node(s.properties("SyncRole"), "Policies")) {
+		for _, st := range list(node(p, "PolicyDocument", "Statement")) {
+			attrs := list(node(st, "Condition", "ForAllValues:StringEquals", "dynamodb:Attributes"))
+			if !slices.Contains(list(node(st, "Action")), any("dynamodb:UpdateItem")) || render(node(st, "Resource")) != "!GetAtt ContactsTable.Arn" || len(attrs) == 0 {
+				continue
+			}
+			found = true
+			var got []string
+			for _, a := range attrs {
+				got = append(got, render(a))
+			}
+			want := dynamo.AnnounceAttributes()
+			slices.Sort(got)
+			slices.Sort(want)
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("SyncRole announcement UpdateItem dynamodb:Attributes mismatch with dynamo.AnnounceAttributes (-code +template):\n%s", diff)
+			}
+		}
+	}
+	if !found {
+		t.Error("SyncRole has no dynamodb:UpdateItem statement on ContactsTable limited to attributes, want the one dynamo.AnnounceAttributes names")
 	}
 }
 

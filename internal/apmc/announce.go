@@ -35,6 +35,15 @@ const inFlightWindow = 2 * time.Minute
 // announced write's state; after that it is tried again through the queue.
 const DefaultInFlightWait = 5 * time.Second
 
+// ErrOrderedQueue is returned (and no execution recorded) for a change from
+// the bulk queue that would create an accessplanit User: a Mailchimp email
+// change of its address may still be queued on the changes queue (email
+// changes never take the bulk lane), and must be applied first, or the
+// profile change Mailchimp sends after it would create a second User. The
+// consumer moves such a change to the changes queue, into its message
+// group, behind anything queued there for the address.
+var ErrOrderedQueue = errors.New("a change from the bulk queue does not create a User: it is applied from the changes queue")
+
 // errWriteInFlight is returned by a change that carries the values of an
 // announced write whose state is not saved yet.
 var errWriteInFlight = errors.New("the service's own write with these values is in flight: its contact state is not saved yet")

@@ -2,6 +2,7 @@ package apmc
 
 import (
 	"context"
+	"errors"
 	"maps"
 	"strings"
 	"testing"
@@ -168,5 +169,44 @@ func TestWaitForAnnouncedWriteEndsWhenSaved(t *testing.T) {
 	}
 	if d := time.Since(start); d < 150*time.Millisecond || d > 3*time.Second {
 		t.Errorf("the echo waited %s, want from the save (150 ms) to well under the bound", d)
+	}
+}
+
+// A Mailchimp change from the bulk queue never creates a User: a Mailchimp
+// email change of its address may still be queued on the changes queue,
+// and applied after it, the profile change would make a second User. It is
+// handed back for the changes queue, unrecorded; from there it creates the
+// User. A change from the bulk queue that only updates a User is applied.
+func TestBulkQueueChangeCreatesNoUser(t *testing.T) {
+	f := newFixture(t, nil)
+	f.engine.BulkLane = true
+	f.mc.members["grace@example.com"] = Member{Email: "grace@example.com", Status: "subscribed", MergeFields: Values{"FNAME": "Grace", "LNAME": "Hopper"}}
+	sub := Change{ID: "s1", InstanceID: "inst1", Source: SideMailchimp, Event: EventSubscribe, ReceivedAt: t0, Email: "grace@example.com"}
+	_, err := f.engine.Apply(context.Background(), Delivery{Change: sub, Attempt: 1, Unordered: true})
+	if !errors.Is(err, ErrOrderedQueue) {
+		t.Fatalf("Apply(subscribe from the bulk queue) error = %v, want ErrOrderedQueue", err)
+	}
+	if len(f.ap.users) != 0 || f.ap.writes != 0 || len(f.ex.list) != 0 {
+		t.Fatalf("after a change handed back: %d Users, %d writes, %d executions; want none", len(f.ap.users), f.ap.writes, len(f.ex.list))
+	}
+	exec, err := f.engine.Apply(context.Background(), Delivery{Change: sub, Attempt: 1})
+	if err != nil || exec.Status != StatusSucceeded || len(f.ap.users) != 1 {
+		t.Fatalf("Apply(subscribe from the changes queue) = %s %v %q, %d Users; want the User created", exec.Status, err, exec.Error, len(f.ap.users))
+	}
+	// An update of the User it created is applied from the bulk queue.
+	m := f.mc.members["grace@example.com"]
+	m.MergeFields = Values{"FNAME": "Grace", "LNAME": "Murray Hopper"}
+	m.LastChanged = t0.Add(time.Minute)
+	f.mc.members["grace@example.com"] = m
+	f.engine.Now = func() time.Time { return t0.Add(2 * time.Minute) }
+	edit := Change{ID: "p1", InstanceID: "inst1", Source: SideMailchimp, Event: EventProfile, ReceivedAt: t0, Email: "grace@example.com"}
+	exec, err = f.engine.Apply(context.Background(), Delivery{Change: edit, Attempt: 1, Unordered: true})
+	if err != nil || exec.Status != StatusSucceeded || !exec.Changed {
+		t.Fatalf("Apply(profile from the bulk queue) = %s changed=%v %v %q, want the User updated", exec.Status, exec.Changed, err, exec.Error)
+	}
+	for _, u := range f.ap.users {
+		if u.Fields["Surname"] != "Murray Hopper" {
+			t.Errorf("Surname = %q, want Murray Hopper", u.Fields["Surname"])
+		}
 	}
 }

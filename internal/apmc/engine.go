@@ -42,10 +42,10 @@ type Delivery struct {
 	// Batch, when set, groups the delivery's writes with those of the other
 	// changes of its batch applied at the same time (nil: written alone).
 	Batch *Batch
-	// Unordered is set when the echo of the change's write to Mailchimp is
-	// not queued behind the change (the change came through the bulk
-	// queue, its echo through the changes queue): the write is then
-	// announced in the contact state before it is made.
+	// Unordered is set for a change from the bulk queue: what is queued for
+	// its contact on the changes queue is not ordered with it. Its write to
+	// Mailchimp is announced in the contact state before it is made (the
+	// echo may be applied first), and it creates no User (ErrOrderedQueue).
 	Unordered bool
 }
 
@@ -107,6 +107,9 @@ func (e *Engine) Apply(ctx context.Context, d Delivery) (Execution, error) {
 
 	var retry error
 	switch {
+	case errors.Is(err, ErrOrderedQueue):
+		// Not applied here: recorded where it is applied.
+		return exec, err
 	case err == nil:
 		exec.Status, exec.Changed, exec.Reason = res.status, res.changed, res.reason
 		if res.reason != "" {
@@ -233,6 +236,6 @@ func (e *Engine) apply(ctx context.Context, rec *recorder, d Delivery, retention
 		if c.Event == EventUpEmail {
 			return e.emailChanged(ctx, rec, in, c)
 		}
-		return e.toAccessplanit(ctx, rec, in, c, d.Reads)
+		return e.toAccessplanit(ctx, rec, in, c, d.Reads, d.Unordered)
 	})
 }

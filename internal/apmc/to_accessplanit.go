@@ -12,7 +12,7 @@ import (
 // toAccessplanit applies a Mailchimp subscribe or profile change: it reads
 // the member from Mailchimp (fetch), decides from that and the contact state
 // (DecideToAccessplanit), finds the User and writes only what differs.
-func (e *Engine) toAccessplanit(ctx context.Context, rec *recorder, in Instance, c Change, reads *Reads) (outcome, error) {
+func (e *Engine) toAccessplanit(ctx context.Context, rec *recorder, in Instance, c Change, reads *Reads, unordered bool) (outcome, error) {
 	email := NormaliseEmail(c.Email)
 	if email == "" {
 		return outcome{}, Permanentf("the change names no email")
@@ -28,7 +28,7 @@ func (e *Engine) toAccessplanit(ctx context.Context, rec *recorder, in Instance,
 	if err != nil {
 		return outcome{}, err
 	}
-	res, err := e.applyMember(ctx, rec, in, email, member, found, contact)
+	res, err := e.applyMember(ctx, rec, in, email, member, found, contact, unordered)
 	if err == nil && res.status == StatusSucceeded && !res.changed && c.Event == EventSubscribe && member.Status == "subscribed" && in.MailchimpStatusField != "" {
 		err = e.resubscribed(ctx, rec, in, email)
 	}
@@ -57,7 +57,7 @@ func (e *Engine) resubscribed(ctx context.Context, rec *recorder, in Instance, e
 }
 
 // applyMember decides and applies a member's current state to accessplanit.
-func (e *Engine) applyMember(ctx context.Context, rec *recorder, in Instance, email string, member Member, found bool, contact Contact) (outcome, error) {
+func (e *Engine) applyMember(ctx context.Context, rec *recorder, in Instance, email string, member Member, found bool, contact Contact, unordered bool) (outcome, error) {
 	var plan Plan
 	err := rec.step("decide", func(out map[string]any) error {
 		var err error
@@ -93,6 +93,9 @@ func (e *Engine) applyMember(ctx context.Context, rec *recorder, in Instance, em
 	seen := plan.Seen
 	if !found && !slices.Contains(creatingStatuses, member.Status) {
 		return e.settle(ctx, rec, Plan{Action: ActionSkip, Reason: fmt.Sprintf("the member is %s: no accessplanit User is created for it", member.Status), Seen: seen}, contact)
+	}
+	if !found && unordered {
+		return outcome{}, ErrOrderedQueue
 	}
 	var after User
 	if e.BulkLane {
@@ -359,7 +362,7 @@ func (e *Engine) emailChanged(ctx context.Context, rec *recorder, in Instance, c
 			return outcome{}, err
 		}
 		rec.exec.Contact = newEmail
-		return e.applyMember(ctx, rec, in, newEmail, ci.NewMember, ci.NewFound, ci.NewContact)
+		return e.applyMember(ctx, rec, in, newEmail, ci.NewMember, ci.NewFound, ci.NewContact, false)
 	case ActionMove:
 	default:
 		if plan.Seen.MovedTo != "" && in.EmailChanges() == EmailChangesIgnore {

@@ -15,6 +15,13 @@ import (
 
 var _ apmc.WriteAnnouncer = (*ContactStore)(nil)
 
+// AnnounceAttributes are the attributes an announcement's update names: the
+// contact's key and the announcement attributes (the template grants the
+// sync function no other update of a contact).
+func AnnounceAttributes() []string {
+	return []string{AttrInstanceID, AttrEmail, inFlightAttr[apmc.SideMailchimp], inFlightAttr[apmc.SideAccessplanit]}
+}
+
 // maxTransactItems is the most items one TransactWriteItems takes.
 const maxTransactItems = 100
 

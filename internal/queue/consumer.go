@@ -3,6 +3,7 @@ package queue
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math"
@@ -71,6 +72,15 @@ type Consumer struct {
 	// MaxReceives is the queue's maxReceiveCount; 0 means
 	// apmc.DefaultMaxAttempts.
 	MaxReceives int
+	// Requeue is the changes queue, for a change from the bulk queue that
+	// must be applied from there (apmc.ErrOrderedQueue): it is moved into
+	// its message group on the changes queue.
+	Requeue Requeuer
+}
+
+// Requeuer puts a change on a queue; *Producer is one.
+type Requeuer interface {
+	Enqueue(ctx context.Context, c apmc.Change) error
 }
 
 // DeadLetterObserver is told of a change of an instance that moves to the
@@ -220,6 +230,9 @@ func (c *Consumer) handle(ctx context.Context, r events.SQSMessage, reads *apmc.
 	}
 	exec, err := c.Engine.Apply(ctx, apmc.Delivery{Change: change, Attempt: attempt, Reads: reads, Batch: batch, Unordered: c.fromBulk(r)})
 	log = log.With("instance_id", change.InstanceID, "execution_id", exec.ID, "flow", string(exec.Flow), "attempt", attempt, "status", string(exec.Status))
+	if errors.Is(err, apmc.ErrOrderedQueue) {
+		return c.moveToChanges(ctx, r, change, attempt, log)
+	}
 	if err != nil {
 		log.Warn("change will be retried", "error", exec.Error)
 		c.delay(ctx, r, c.backoff(attempt))
@@ -231,6 +244,23 @@ func (c *Consumer) handle(ctx context.Context, r events.SQSMessage, reads *apmc.
 		// Debug: the execution records it; at INFO it would cost log bytes per change.
 		log.Debug("change applied", "changed", exec.Changed)
 	}
+	return true
+}
+
+// moveToChanges puts a change from the bulk queue on the changes queue
+// (apmc.ErrOrderedQueue); true means it is there and the record is done.
+func (c *Consumer) moveToChanges(ctx context.Context, r events.SQSMessage, change apmc.Change, attempt int, log *slog.Logger) bool {
+	if c.Requeue == nil {
+		log.Error("a change from the bulk queue must be applied from the changes queue, and none is configured; it will be retried")
+		c.delay(ctx, r, c.backoff(attempt))
+		return false
+	}
+	if err := c.Requeue.Enqueue(ctx, change); err != nil {
+		log.Warn("could not move the change to the changes queue; it will be retried", "error", err.Error())
+		c.delay(ctx, r, c.backoff(attempt))
+		return false
+	}
+	log.Debug("change moved to the changes queue, behind any email change of its address")
 	return true
 }
 

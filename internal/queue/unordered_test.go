@@ -3,12 +3,17 @@ package queue_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/apmc-sync/apmc/internal/apmc"
 	"github.com/apmc-sync/apmc/internal/queue"
 )
 
@@ -123,4 +128,91 @@ func TestLambdaRecordsFromTheBulkQueueAreUnordered(t *testing.T) {
 			}
 		})
 	}
+}
+
+// orderedOnly is an engine that refuses to apply the changes it names from
+// the bulk queue, as the sync's engine does for a change that would create
+// a User (apmc.ErrOrderedQueue).
+type orderedOnly struct {
+	recordingApplier
+	ids map[string]bool
+}
+
+func (a *orderedOnly) Apply(ctx context.Context, d apmc.Delivery) (apmc.Execution, error) {
+	exec, err := a.recordingApplier.Apply(ctx, d)
+	if d.Unordered && a.ids[d.Change.ID] {
+		return apmc.Execution{}, fmt.Errorf("apply change %s: %w", d.Change.ID, apmc.ErrOrderedQueue)
+	}
+	return exec, err
+}
+
+// TestChangeThatNeedsOrderMovesToTheChangesQueue: a change from the bulk
+// queue that the engine will apply only from the changes queue is moved
+// there (and gone from the bulk queue), then applied from it, once; a
+// consumer with nowhere to move it leaves it for a retry instead of losing
+// it.
+func TestChangeThatNeedsOrderMovesToTheChangesQueue(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		requeue bool
+	}{{"moved", true}, {"nowhere-to-move-it", false}} {
+		t.Run(tt.name, func(t *testing.T) {
+			applier := &orderedOnly{ids: map[string]bool{"new1": true}}
+			client, qs, _, _ := setup(t, &applier.recordingApplier)
+			ctx := context.Background()
+			qs, err := queue.CreateBulk(ctx, client, qs, strings.ReplaceAll(t.Name(), "/", "-"), 30, 5)
+			if err != nil {
+				t.Fatalf("CreateBulk() error = %v", err)
+			}
+			consumer := &queue.Consumer{Engine: applier, Visibility: client, QueueURL: qs.ChangesURL, BulkQueueURL: qs.BulkURL, RetryBase: time.Millisecond}
+			if tt.requeue {
+				consumer.Requeue = queue.NewProducer(client, qs.ChangesURL)
+			}
+			changesPoller := &queue.Poller{Client: client, QueueURL: qs.ChangesURL, QueueARN: qs.ChangesARN, Handler: consumer.Handle, Workers: 1, Wait: time.Second}
+			bulkPoller := &queue.Poller{Client: client, QueueURL: qs.BulkURL, QueueARN: qs.BulkARN, Handler: consumer.Handle, Workers: 1, Wait: time.Second}
+			for _, id := range []string{"new1", "other1"} {
+				if err := queue.NewProducer(client, qs.BulkURL).Enqueue(ctx, change(id, id+"@example.com")); err != nil {
+					t.Fatalf("Enqueue(%s) error = %v", id, err)
+				}
+			}
+			drain(t, bulkPoller, 1)
+			drain(t, changesPoller, 2)
+			applier.mu.Lock()
+			var got []string
+			for _, d := range applier.applied {
+				got = append(got, fmt.Sprintf("%s unordered=%t", d.Change.ID, d.Unordered))
+			}
+			applier.mu.Unlock()
+			want := []string{"new1 unordered=true", "other1 unordered=true", "new1 unordered=false"}
+			if !tt.requeue {
+				want = want[:2]
+			}
+			if !slices.Equal(sortedCopy(got), sortedCopy(want)) {
+				t.Errorf("deliveries = %v, want %v", got, want)
+			}
+			// The bulk queue holds the change again only when it could not
+			// be moved (visible after its retry delay).
+			left := 0
+			for range 8 {
+				out, err := client.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(qs.BulkURL), MaxNumberOfMessages: 10, VisibilityTimeout: 0})
+				if err != nil {
+					t.Fatal(err)
+				}
+				left += len(out.Messages)
+				if left > 0 {
+					break
+				}
+				time.Sleep(400 * time.Millisecond)
+			}
+			if wantLeft := map[bool]int{true: 0, false: 1}[tt.requeue]; left != wantLeft {
+				t.Errorf("bulk queue holds %d messages, want %d", left, wantLeft)
+			}
+		})
+	}
+}
+
+func sortedCopy(s []string) []string {
+	out := slices.Clone(s)
+	slices.Sort(out)
+	return out
 }

@@ -171,8 +171,13 @@ func New(cfg Config, deps app.Deps) (*Function, error) {
 		// whose write it echoes: such writes are announced first.
 		BulkLane: cfg.BulkQueueURL != "",
 	}
+	var requeue queue.Requeuer
+	if cfg.BulkQueueURL != "" {
+		requeue = queue.NewProducer(deps.AWS.SQS, cfg.QueueURL)
+	}
 	consumer := &queue.Consumer{
-		Engine: engine, Visibility: deps.AWS.SQS, QueueURL: cfg.QueueURL, BulkQueueURL: cfg.BulkQueueURL, RetryBase: cfg.RetryBase, Parallel: cfg.Parallel, SingleWrites: cfg.SingleWrites,
+		Requeue: requeue,
+		Engine:  engine, Visibility: deps.AWS.SQS, QueueURL: cfg.QueueURL, BulkQueueURL: cfg.BulkQueueURL, RetryBase: cfg.RetryBase, Parallel: cfg.Parallel, SingleWrites: cfg.SingleWrites,
 		// A change makes up to three API calls in a row (read its source,
 		// find the User, write); one that cannot finish before the function
 		// times out is handed back instead of cut off. The consumer keeps at
