@@ -362,7 +362,13 @@ func (e *Engine) emailChanged(ctx context.Context, rec *recorder, in Instance, c
 			return outcome{}, err
 		}
 		rec.exec.Contact = newEmail
-		return e.applyMember(ctx, rec, in, newEmail, ci.NewMember, ci.NewFound, ci.NewContact, false)
+		nc := ci.NewContact
+		if nc.Version == 0 {
+			// No state at the new address yet (or only an announced
+			// write): the new User's state is saved under it.
+			nc.InstanceID, nc.Email = in.ID, newEmail
+		}
+		return e.applyMember(ctx, rec, in, newEmail, ci.NewMember, ci.NewFound, nc, false)
 	case ActionMove:
 	default:
 		if plan.Seen.MovedTo != "" && in.EmailChanges() == EmailChangesIgnore {

@@ -206,6 +206,13 @@ func TestMailchimpEmailChangeMakesANewUserByDefault(t *testing.T) {
 	}
 	waitFor(t, "a User for the new address", func() bool { return len(usersWithEmail(s, moved)) == 1 })
 	settle(t, s)
+	// The email change that made the User succeeded (its state saved under
+	// the new address), and no change of the new address failed.
+	for _, e := range executions(t, s, apmc.ExecutionQuery{Contact: moved}) {
+		if e.Status == apmc.StatusFailed {
+			t.Errorf("execution %s (%s %s) failed: %s", e.ID, e.Flow, e.Event, e.Error)
+		}
+	}
 	if got := toString(apUser(t, s, id)["Email"]); !strings.EqualFold(got, email) {
 		t.Errorf("old User's email = %q, want %s kept", got, email)
 	}
