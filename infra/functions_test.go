@@ -80,6 +80,8 @@ func TestFunctionsEnvironment(t *testing.T) {
 		{"IngestMailchimpFunction", map[string]string{
 			"INSTANCES_TABLE": "!Ref InstancesTable",
 			"QUEUE_URL":       "!Ref ChangesQueue",
+			// A bursting instance's changes (not its email changes) go there.
+			"BULK_QUEUE_URL": "!Ref BulkQueue",
 		}},
 		{"SyncFunction", map[string]string{
 			"INSTANCES_TABLE":  "!Ref InstancesTable",

@@ -158,6 +158,8 @@ func TestFunctionPermissions(t *testing.T) {
 				"StringEqualsIfExists: {dynamodb:Select: [SPECIFIC_ATTRIBUTES]}}",
 			"logs:CreateLogStream on IngestMailchimpLogGroup",
 			"logs:PutLogEvents on IngestMailchimpLogGroup",
+			// The bulk lane: a bursting instance's changes.
+			"sqs:SendMessage on BulkQueue",
 			"sqs:SendMessage on ChangesQueue",
 		}},
 		{"SyncFunction", []string{
