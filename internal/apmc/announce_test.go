@@ -63,10 +63,80 @@ func TestEchoBeforeItsStateIsSavedWritesNothing(t *testing.T) {
 			},
 		},
 		{
+			name: "Mailchimp echo of a changes-queue change, sent to the bulk queue",
+			run: func(t *testing.T, f *fixture) (Change, echoResult) {
+				f.engine.BulkLane = true
+				f.apply(t, apChange("c0", apUser("1", "Ada", "Lovelace", "ada@example.com", t0)))
+				var echo Change
+				var early echoResult
+				f.mc.onWrite = func(m Member) {
+					f.mc.onWrite = nil
+					// Staff change the first name again while the write is
+					// made; that edit's webhook is on its way.
+					u := f.ap.users["1"]
+					u.Fields = maps.Clone(u.Fields)
+					u.Fields["Forenames"] = "Augustine"
+					u.UpdatedAt = t0.Add(2 * time.Second)
+					f.ap.users["1"] = u
+					echo = Change{ID: "echo", InstanceID: "inst1", Source: SideMailchimp, Event: EventProfile, ReceivedAt: t0, Email: "ada@example.com", Merges: maps.Clone(m.MergeFields)}
+					early.exec, early.err = f.engine.Apply(context.Background(), Delivery{Change: echo, Attempt: 1})
+				}
+				u := apUser("1", "Augusta", "Lovelace", "ada@example.com", t0.Add(time.Second))
+				f.platformHolds(apChange("c1", u))
+				// Applied as a queue batch is: with the batch's reads.
+				reads := f.engine.ReadBatch(context.Background(), []Change{apChange("c1", u)})
+				if exec, err := f.engine.Apply(context.Background(), Delivery{Change: apChange("c1", u), Attempt: 1, Reads: reads, Batch: &Batch{}}); err != nil || exec.Status != StatusSucceeded {
+					t.Fatalf("Apply(change from the changes queue) = %s %v %q", exec.Status, err, exec.Error)
+				}
+				return echo, early
+			},
+			edited: func(f *fixture) bool {
+				return f.ap.users["1"].Fields["Forenames"] == "Augustine" && f.mc.members["ada@example.com"].MergeFields["FNAME"] == "Augustine"
+			},
+		},
+		{
 			name: "accessplanit echo of a write from Mailchimp",
 			run: func(t *testing.T, f *fixture) (Change, echoResult) {
 				f.engine.BulkLane = true
 				f.apply(t, apChange("c0", apUser("1", "Ada", "Lovelace", "ada@example.com", t0)))
+				var echo Change
+				var early echoResult
+				f.ap.onWrite = func(u User) {
+					f.ap.onWrite = nil
+					// A marketer changes the first name again in Mailchimp
+					// while the write is made.
+					m := f.mc.members["ada@example.com"]
+					m.MergeFields = maps.Clone(m.MergeFields)
+					m.MergeFields["FNAME"] = "Augustine"
+					m.LastChanged = t0.Add(2 * time.Second)
+					f.mc.members["ada@example.com"] = m
+					u.Fields = maps.Clone(u.Fields)
+					echo = Change{ID: "echo", InstanceID: "inst1", Source: SideAccessplanit, Event: EventUpdated, ReceivedAt: t0, User: &u, UserID: u.ID, Email: u.Email()}
+					early.exec, early.err = f.engine.Apply(context.Background(), Delivery{Change: echo, Attempt: 1})
+				}
+				m := f.mc.members["ada@example.com"]
+				m.MergeFields = maps.Clone(m.MergeFields)
+				m.MergeFields["FNAME"] = "Augusta"
+				m.LastChanged = t0.Add(time.Second)
+				f.mc.members["ada@example.com"] = m
+				mc := Change{ID: "m1", InstanceID: "inst1", Source: SideMailchimp, Event: EventProfile, ReceivedAt: t0, Email: "ada@example.com"}
+				if exec, err := f.engine.Apply(context.Background(), Delivery{Change: mc, Attempt: 1}); err != nil || exec.Status != StatusSucceeded {
+					t.Fatalf("Apply(Mailchimp edit) = %s %v %q", exec.Status, err, exec.Error)
+				}
+				return echo, early
+			},
+			edited: func(f *fixture) bool {
+				return f.ap.users["1"].Fields["Forenames"] == "Augustine" && f.mc.members["ada@example.com"].MergeFields["FNAME"] == "Augustine"
+			},
+		},
+		{
+			name: "accessplanit echo of a write from Mailchimp, tags synced",
+			run: func(t *testing.T, f *fixture) (Change, echoResult) {
+				f.engine.BulkLane = true
+				f.in["inst1"] = func() Instance { in := f.in["inst1"]; in.Tags = TagSettings{Sync: true}; return in }()
+				u0 := apUser("1", "Ada", "Lovelace", "ada@example.com", t0)
+				u0.Tags = []string{"Gold"}
+				f.apply(t, apChange("c0", u0))
 				var echo Change
 				var early echoResult
 				f.ap.onWrite = func(u User) {
@@ -208,5 +278,39 @@ func TestBulkQueueChangeCreatesNoUser(t *testing.T) {
 		if u.Fields["Surname"] != "Murray Hopper" {
 			t.Errorf("Surname = %q, want Murray Hopper", u.Fields["Surname"])
 		}
+	}
+}
+
+// A Mailchimp trigger that writes nothing to accessplanit announces
+// nothing: a leftover announcement would hold the User's next changes for
+// minutes (and a forged trigger could renew it).
+func TestTriggerThatWritesNothingAnnouncesNothing(t *testing.T) {
+	f := newFixture(t, func(in *Instance) {
+		// A mapping that only flows to accessplanit always asks for a write,
+		// which the User's current values then make unnecessary.
+		in.Mappings = append(in.Mappings, FieldMapping{MergeTag: "SOURCE", Field: "JobTitle", Direction: DirectionToAccessplanit})
+	})
+	f.engine.BulkLane = true
+	u := apUser("1", "Ada", "Lovelace", "ada@example.com", t0)
+	u.Fields["JobTitle"] = "Analyst"
+	f.apply(t, apChange("c0", u))
+	m := f.mc.members["ada@example.com"]
+	m.MergeFields = maps.Clone(m.MergeFields)
+	m.MergeFields["SOURCE"] = "Analyst"
+	f.mc.members["ada@example.com"] = m
+	// The echo of the service's write comes first and is suppressed.
+	if exec := f.apply(t, Change{ID: "m0", InstanceID: "inst1", Source: SideMailchimp, Event: EventProfile, ReceivedAt: t0, Email: "ada@example.com"}); exec.Status != StatusSuppressed {
+		t.Fatalf("echo = %s %q, want suppressed", exec.Status, exec.Reason)
+	}
+	announced := f.cs.announced
+	exec := f.apply(t, Change{ID: "m1", InstanceID: "inst1", Source: SideMailchimp, Event: EventProfile, ReceivedAt: t0, Email: "ada@example.com"})
+	if exec.Status != StatusSucceeded || exec.Changed {
+		t.Fatalf("trigger = %s changed=%v %q %q, want succeeded with nothing written", exec.Status, exec.Changed, exec.Reason, exec.Error)
+	}
+	if f.cs.announced != announced {
+		t.Errorf("announcements = %d, want none for a trigger that writes nothing", f.cs.announced-announced)
+	}
+	if c, _ := f.cs.Contact(context.Background(), "inst1", "ada@example.com"); c.Accessplanit.InFlight != nil {
+		t.Errorf("contact holds an announcement %+v after a trigger that wrote nothing", c.Accessplanit.InFlight)
 	}
 }

@@ -98,24 +98,18 @@ func (e *Engine) applyMember(ctx context.Context, rec *recorder, in Instance, em
 		return outcome{}, ErrOrderedQueue
 	}
 	var after User
-	if e.BulkLane {
-		// The write's echo may come through the bulk queue, before this
-		// change has saved its state: announce it.
-		guess := User{ID: user.ID, Fields: maps.Clone(plan.Fields)}
-		var wrote map[string]string
-		if found {
-			wrote = ChangedFields(user, plan.Fields)
-			guess.Fields = maps.Clone(user.Fields)
-			maps.Copy(guess.Fields, wrote)
+	// With a bulk queue, the write's echo may come through it before this
+	// change has saved its state: the write is announced first, once it is
+	// certain to be made (announce.go).
+	announce := func(guess User, wrote map[string]string) error {
+		if !e.BulkLane {
+			return nil
 		}
 		fp := UserFingerprint(in, writtenValues(in.Mappings, contact, guess, wrote), guess)
-		err := rec.step("announce_write", func(out map[string]any) error {
+		return rec.step("announce_write", func(out map[string]any) error {
 			out["side"] = string(SideAccessplanit)
 			return announceNow(ctx, e.announcer(), &Announcement{Key: ContactKey{InstanceID: in.ID, Email: email}, Side: SideAccessplanit, Fingerprint: fp, At: e.now().UTC()})
 		})
-		if err != nil {
-			return outcome{}, err
-		}
 	}
 	if found {
 		changed := ChangedFields(user, plan.Fields)
@@ -131,6 +125,12 @@ func (e *Engine) applyMember(ctx context.Context, rec *recorder, in Instance, em
 			seen.Accessplanit.Values, _, _ = MapToMailchimp(in.Mappings, user)
 			return e.settle(ctx, rec, Plan{Action: ActionRecord, Reason: "no mapped field changed; nothing written to accessplanit", Seen: seen}, contact)
 		}
+		guess := user // as the write leaves it: its tags and opt-in too
+		guess.Fields = maps.Clone(user.Fields)
+		maps.Copy(guess.Fields, changed)
+		if err := announce(guess, ChangedFields(user, plan.Fields)); err != nil {
+			return outcome{}, err
+		}
 		if err := e.updateUser(ctx, rec, ap, user.ID, changed); err != nil {
 			return outcome{changed: true}, err
 		}
@@ -139,6 +139,9 @@ func (e *Engine) applyMember(ctx context.Context, rec *recorder, in Instance, em
 		maps.Copy(after.Fields, changed)
 		rec.logf("info", "accessplanit user %s updated", user.ID)
 	} else {
+		if err := announce(User{Fields: maps.Clone(plan.Fields)}, nil); err != nil {
+			return outcome{}, err
+		}
 		err = rec.step("create_user", func(out map[string]any) error {
 			create := maps.Clone(plan.Fields)
 			create["MainCompanyID"] = in.DefaultCompanyID

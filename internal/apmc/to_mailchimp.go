@@ -141,9 +141,11 @@ func (e *Engine) toMailchimp(ctx context.Context, rec *recorder, in Instance, c 
 		}
 		statusIfNew = string(NotOptedInTransactional) // the member exists: its status is kept
 	}
-	// A write whose echo may be applied before this change is announced.
+	// A write whose echo may be applied before this change is announced:
+	// with a bulk queue, any write (a Mailchimp endpoint in a burst sends
+	// the echoes there, whichever queue the change came from).
 	var ann *Announcement
-	if unordered {
+	if unordered || e.BulkLane {
 		ann = &Announcement{Key: ContactKey{InstanceID: in.ID, Email: email}, Side: SideMailchimp, Fingerprint: plan.Values.Fingerprint(), At: e.now().UTC()}
 	}
 	var written Member

@@ -67,7 +67,8 @@ func (st contactStates) byEmail(ctx context.Context, email string) (*apmc.Contac
 	}
 	c, err := st.store.Contact(ctx, st.instanceID, email)
 	switch {
-	case errors.Is(err, apmc.ErrNotFound):
+	case errors.Is(err, apmc.ErrNotFound), err == nil && c.Version == 0:
+		// None, or only a write announced by the sync: no state yet.
 		return nil, nil
 	case err != nil:
 		return nil, fmt.Errorf("read the contact of %s: %w", email, err)

@@ -172,8 +172,10 @@ func New(cfg Config, deps app.Deps) (*Function, error) {
 		BulkLane: cfg.BulkQueueURL != "",
 	}
 	var requeue queue.Requeuer
+	reserve := 3*apiTimeout + time.Second
 	if cfg.BulkQueueURL != "" {
 		requeue = queue.NewProducer(deps.AWS.SQS, cfg.QueueURL)
+		reserve += apmc.DefaultInFlightWait // a change may wait for an announced write's state
 	}
 	consumer := &queue.Consumer{
 		Requeue: requeue,
@@ -182,7 +184,7 @@ func New(cfg Config, deps app.Deps) (*Function, error) {
 		// find the User, write); one that cannot finish before the function
 		// times out is handed back instead of cut off. The consumer keeps at
 		// most half the batch's time in hand.
-		Reserve: 3*apiTimeout + time.Second,
+		Reserve: reserve,
 		Logger:  deps.Log(),
 		// A change handed back on its last receive goes to the dead-letter
 		// queue with no execution: the tracker counts it.

@@ -101,12 +101,17 @@ func TestNewReservesTimeForThreeAPICalls(t *testing.T) {
 	deps := app.Deps{AWS: apptest.New(t).Clients}
 	cfg := syncapp.Config{InstancesTable: "i", ExecutionsTable: "e", ContactsTable: "c", QueueURL: "q", KMSKeyID: "k"}
 	for _, tt := range []struct {
-		timeout, want time.Duration
+		timeout time.Duration
+		bulk    string
+		want    time.Duration
 	}{
-		{0, 3*connector.DefaultTimeout + time.Second},
-		{3 * time.Second, 10 * time.Second},
+		{0, "", 3*connector.DefaultTimeout + time.Second},
+		{3 * time.Second, "", 10 * time.Second},
+		// With a bulk queue, a change may first wait for an announced
+		// write's state.
+		{3 * time.Second, "bq", 10*time.Second + apmc.DefaultInFlightWait},
 	} {
-		cfg.APITimeout = tt.timeout
+		cfg.APITimeout, cfg.BulkQueueURL = tt.timeout, tt.bulk
 		f, err := syncapp.New(cfg, deps)
 		if err != nil {
 			t.Fatalf("New() error = %v", err)
