@@ -36,13 +36,20 @@ const inFlightWindow = 2 * time.Minute
 const DefaultInFlightWait = 5 * time.Second
 
 // ErrOrderedQueue is returned (and no execution recorded) for a change from
-// the bulk queue that would create an accessplanit User: a Mailchimp email
-// change of its address may still be queued on the changes queue (email
-// changes never take the bulk lane), and must be applied first, or the
-// profile change Mailchimp sends after it would create a second User. The
-// consumer moves such a change to the changes queue, into its message
-// group, behind anything queued there for the address.
-var ErrOrderedQueue = errors.New("a change from the bulk queue does not create a User: it is applied from the changes queue")
+// the bulk queue that would write to accessplanit: it is applied from the
+// changes queue instead, where the consumer moves it, into its message group
+// (the contact's), behind anything queued there for the address. Two things
+// need that order. A Mailchimp email change (which never takes the bulk
+// lane) must be applied before the profile change Mailchimp sends after it,
+// or that change would create a second User. And the echo of a write to
+// Mailchimp made by a changes-queue change may reach the bulk queue (the
+// Mailchimp endpoint in a burst sends its deliveries there) and be applied
+// before that change saved its state: taken for a real change, it would be
+// written back; moved behind the change, it is recognised as the echo. A
+// Mailchimp change from the bulk queue that writes nothing (an echo of a
+// bulk-queue write, recognised, or one whose User already holds it) is
+// applied where it is.
+var ErrOrderedQueue = errors.New("a change from the bulk queue does not write to accessplanit: it is applied from the changes queue")
 
 // errWriteInFlight is returned by a change that carries the values of an
 // announced write whose state is not saved yet.

@@ -34,7 +34,7 @@ func (e *Engine) memberExists(ctx context.Context, rec *recorder, mc Mailchimp, 
 // linked User's MarketingOptIn (optouts_to_accessplanit), and the member's
 // status is written to the instance's mailchimp_status_field. The member is
 // read back (the delivery is a trigger); nothing else of the User changes.
-func (e *Engine) statusToAccessplanit(ctx context.Context, rec *recorder, in Instance, c Change) (outcome, error) {
+func (e *Engine) statusToAccessplanit(ctx context.Context, rec *recorder, in Instance, c Change, unordered bool) (outcome, error) {
 	email := NormaliseEmail(c.Email)
 	if email == "" {
 		return outcome{}, Permanentf("the change names no email")
@@ -79,6 +79,9 @@ func (e *Engine) statusToAccessplanit(ctx context.Context, rec *recorder, in Ins
 	}
 	if len(fields) == 0 {
 		return e.settle(ctx, rec, Plan{Action: ActionRecord, Reason: fmt.Sprintf("the User already holds what the %s member means for it: nothing written", member.Status), Seen: seen}, contact)
+	}
+	if unordered {
+		return outcome{}, ErrOrderedQueue
 	}
 	if err := e.updateUser(ctx, rec, ap, user.ID, fields); err != nil {
 		return outcome{changed: true}, err

@@ -45,7 +45,8 @@ type Delivery struct {
 	// Unordered is set for a change from the bulk queue: what is queued for
 	// its contact on the changes queue is not ordered with it. Its write to
 	// Mailchimp is announced in the contact state before it is made (the
-	// echo may be applied first), and it creates no User (ErrOrderedQueue).
+	// echo may be applied first), and it never writes to accessplanit
+	// (ErrOrderedQueue).
 	Unordered bool
 }
 
@@ -224,7 +225,7 @@ func (e *Engine) apply(ctx context.Context, rec *recorder, d Delivery, retention
 		return outcome{status: StatusHeld, reason: "the instance is paused; the change is held and applied on resume"}, nil
 	}
 	if statusFlowsBack(in, c) {
-		return e.statusToAccessplanit(ctx, rec, in, c)
+		return e.statusToAccessplanit(ctx, rec, in, c, d.Unordered)
 	}
 	if p, settled := NoReadNeeded(c); settled {
 		return e.settle(ctx, rec, p, Contact{})

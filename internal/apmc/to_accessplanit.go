@@ -94,7 +94,7 @@ func (e *Engine) applyMember(ctx context.Context, rec *recorder, in Instance, em
 	if !found && !slices.Contains(creatingStatuses, member.Status) {
 		return e.settle(ctx, rec, Plan{Action: ActionSkip, Reason: fmt.Sprintf("the member is %s: no accessplanit User is created for it", member.Status), Seen: seen}, contact)
 	}
-	if !found && unordered {
+	if unordered && !found {
 		return outcome{}, ErrOrderedQueue
 	}
 	var after User
@@ -124,6 +124,9 @@ func (e *Engine) applyMember(ctx context.Context, rec *recorder, in Instance, em
 			seen.UserID = user.ID
 			seen.Accessplanit.Values, _, _ = MapToMailchimp(in.Mappings, user)
 			return e.settle(ctx, rec, Plan{Action: ActionRecord, Reason: "no mapped field changed; nothing written to accessplanit", Seen: seen}, contact)
+		}
+		if unordered {
+			return outcome{}, ErrOrderedQueue
 		}
 		guess := user // as the write leaves it: its tags and opt-in too
 		guess.Fields = maps.Clone(user.Fields)

@@ -141,11 +141,14 @@ func (e *Engine) toMailchimp(ctx context.Context, rec *recorder, in Instance, c 
 		}
 		statusIfNew = string(NotOptedInTransactional) // the member exists: its status is kept
 	}
-	// A write whose echo may be applied before this change is announced:
-	// with a bulk queue, any write (a Mailchimp endpoint in a burst sends
-	// the echoes there, whichever queue the change came from).
+	// A write whose echo may be applied before this change is announced.
+	// (The echo of a changes-queue change's write may take the bulk queue
+	// too, when the Mailchimp endpoint sees a burst; it is then kept in
+	// order another way: a Mailchimp change from the bulk queue never
+	// writes to accessplanit, it moves to the changes queue, behind this
+	// change. See ErrOrderedQueue.)
 	var ann *Announcement
-	if unordered || e.BulkLane {
+	if unordered {
 		ann = &Announcement{Key: ContactKey{InstanceID: in.ID, Email: email}, Side: SideMailchimp, Fingerprint: plan.Values.Fingerprint(), At: e.now().UTC()}
 	}
 	var written Member
