@@ -340,3 +340,40 @@ func TestTriggerThatWritesNothingAnnouncesNothing(t *testing.T) {
 		t.Errorf("contact holds an announcement %+v after a trigger that wrote nothing", c.Accessplanit.InFlight)
 	}
 }
+
+// A change moved from the bulk queue numbers its attempts on from those it
+// had there: an execution recorded there is never overwritten, and one that
+// was never recorded (moved before it was applied) is its first.
+func TestMovedChangeNumbersItsAttemptsOn(t *testing.T) {
+	f := newFixture(t, nil)
+	u := apUser("1", "Ada", "Lovelace", "ada@example.com", t0)
+	f.platformHolds(apChange("c1", u))
+	moved := apChange("c1", u)
+	moved.PriorAttempts = 1
+	exec, err := f.engine.Apply(context.Background(), Delivery{Change: moved, Attempt: 1})
+	if err != nil || exec.Attempt != 1 || exec.ID != FirstExecutionID(moved) {
+		t.Fatalf("moved before it was applied: attempt %d id %s err %v, want its first execution", exec.Attempt, exec.ID, err)
+	}
+	f.mc.fail = []error{&apiError{status: 503}}
+	u2 := apUser("1", "Augusta", "Lovelace", "ada@example.com", t0.Add(time.Second))
+	f.platformHolds(apChange("c2", u2))
+	c2 := apChange("c2", u2)
+	first, err := f.engine.Apply(context.Background(), Delivery{Change: c2, Attempt: 1})
+	if err == nil || first.Attempt != 1 {
+		t.Fatalf("first attempt = %d %v, want a transient failure", first.Attempt, err)
+	}
+	c2.PriorAttempts = 2
+	exec, err = f.engine.Apply(context.Background(), Delivery{Change: c2, Attempt: 1})
+	if err != nil || exec.Attempt != 3 || exec.ID == first.ID || exec.Origin != OriginRetry {
+		t.Fatalf("moved after two receives = attempt %d id %s origin %s err %v, want attempt 3, a new execution", exec.Attempt, exec.ID, exec.Origin, err)
+	}
+	n := 0
+	for _, e := range f.ex.list {
+		if e.ID == first.ID {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("the first execution was recorded %d times, want once (not overwritten)", n)
+	}
+}

@@ -139,6 +139,10 @@ type Change struct {
 	// reconciliations.
 	Origin              Origin `json:"origin,omitempty"`
 	OriginalExecutionID string `json:"original_execution_id,omitempty"`
+	// PriorAttempts are the receives a change had on the bulk queue before
+	// it was moved to the changes queue (ErrOrderedQueue): its attempts are
+	// numbered on from there, so no execution of it is overwritten.
+	PriorAttempts int `json:"prior_attempts,omitempty"`
 }
 
 // GroupID orders changes per contact: the queue applies changes with one

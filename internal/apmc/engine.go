@@ -68,13 +68,16 @@ func (e *Engine) Apply(ctx context.Context, d Delivery) (Execution, error) {
 	if d.Attempt < 1 {
 		d.Attempt = 1
 	}
+	// Attempts are numbered across queues (Change.PriorAttempts); whether
+	// another follows is the queue's receive count's to say.
+	attempt := d.Attempt + max(c.PriorAttempts, 0)
 	exec := Execution{
 		InstanceID: c.InstanceID,
 		ChangeID:   c.ID,
 		Flow:       FlowFrom(c.Source),
 		Event:      c.Event,
 		Origin:     OriginWebhook,
-		Attempt:    d.Attempt,
+		Attempt:    attempt,
 		Contact:    c.ContactEmail(),
 		StartedAt:  now.UTC(),
 		Change:     &c,
@@ -85,8 +88,8 @@ func (e *Engine) Apply(ctx context.Context, d Delivery) (Execution, error) {
 		exec.Origin = c.Origin
 	}
 	first := FirstExecutionID(c)
-	heldBack := d.Attempt > 1 && !e.recorded(ctx, c.InstanceID, first)
-	if d.Attempt == 1 || heldBack {
+	heldBack := attempt > 1 && !e.recorded(ctx, c.InstanceID, first)
+	if attempt == 1 || heldBack {
 		exec.ID = first
 		exec.OriginalID = c.OriginalExecutionID
 		exec.Attempt = 1
@@ -98,7 +101,7 @@ func (e *Engine) Apply(ctx context.Context, d Delivery) (Execution, error) {
 	rec := &recorder{exec: &exec, now: e.now}
 	rec.logf("info", "%s %s received from %s (attempt %d)", c.Source, c.Event, c.Source, exec.Attempt)
 	if heldBack {
-		rec.logf("info", "first attempt on receive %d: the change waited behind an earlier change of its contact that was being retried", d.Attempt)
+		rec.logf("info", "first attempt on receive %d: the change waited behind an earlier change of its contact that was being retried, or was moved from the bulk queue before it was applied", attempt)
 	}
 
 	retention := DefaultRetentionDays

@@ -255,6 +255,7 @@ func (c *Consumer) moveToChanges(ctx context.Context, r events.SQSMessage, chang
 		c.delay(ctx, r, c.backoff(attempt))
 		return false
 	}
+	change.PriorAttempts += attempt // its attempts are numbered on
 	if err := c.Requeue.Enqueue(ctx, change); err != nil {
 		log.Warn("could not move the change to the changes queue; it will be retried", "error", err.Error())
 		c.delay(ctx, r, c.backoff(attempt))

@@ -180,10 +180,11 @@ func TestChangeThatNeedsOrderMovesToTheChangesQueue(t *testing.T) {
 			applier.mu.Lock()
 			var got []string
 			for _, d := range applier.applied {
-				got = append(got, fmt.Sprintf("%s unordered=%t", d.Change.ID, d.Unordered))
+				got = append(got, fmt.Sprintf("%s unordered=%t prior=%d", d.Change.ID, d.Unordered, d.Change.PriorAttempts))
 			}
 			applier.mu.Unlock()
-			want := []string{"new1 unordered=true", "other1 unordered=true", "new1 unordered=false"}
+			// Moved on its first receive, its attempts go on from 1.
+			want := []string{"new1 unordered=true prior=0", "other1 unordered=true prior=0", "new1 unordered=false prior=1"}
 			if !tt.requeue {
 				want = want[:2]
 			}
