@@ -377,3 +377,52 @@ func TestMovedChangeNumbersItsAttemptsOn(t *testing.T) {
 		t.Errorf("the first execution was recorded %d times, want once (not overwritten)", n)
 	}
 }
+
+// A change that names its User by ID only (as a booking does) is queued in
+// another message group than the member's address, so its Mailchimp echo
+// is not queued behind it: its write is announced, whichever queue it came
+// from. One that names the address is not (its echo queues behind it).
+func TestWriteOfAnIDOnlyChangeIsAnnounced(t *testing.T) {
+	f := newFixture(t, nil)
+	f.apply(t, apChange("c0", apUser("1", "Ada", "Lovelace", "ada@example.com", t0)))
+	if f.cs.announced != 0 {
+		t.Fatalf("a change naming the address announced %d writes, want 0", f.cs.announced)
+	}
+	u := apUser("1", "Augusta", "Lovelace", "ada@example.com", t0.Add(time.Second))
+	f.platformHolds(apChange("c1", u))
+	byID := Change{ID: "c1", InstanceID: "inst1", Source: SideAccessplanit, Event: EventUpdated, ReceivedAt: t0, UserID: "1"}
+	if exec, err := f.engine.Apply(context.Background(), Delivery{Change: byID, Attempt: 1}); err != nil || exec.Status != StatusSucceeded || !exec.Changed {
+		t.Fatalf("Apply(change by User ID) = %s changed=%v %v %q", exec.Status, exec.Changed, err, exec.Error)
+	}
+	if f.cs.announced != 1 {
+		t.Errorf("a change naming the User by ID only announced %d writes, want 1", f.cs.announced)
+	}
+}
+
+// Whatever a Mailchimp change from the bulk queue would write to
+// accessplanit moves it to the changes queue: the status field set back
+// to subscribed, and an email change (which never takes the bulk lane but
+// might come through it on a redrive).
+func TestBulkQueueMailchimpChangeWritesNoStatusNorEmail(t *testing.T) {
+	f := newFixture(t, func(in *Instance) { in.MailchimpStatusField = "CF_MailchimpStatus" })
+	u := apUser("1", "Ada", "Lovelace", "ada@example.com", t0)
+	u.Fields["CF_MailchimpStatus"] = "unsubscribed"
+	f.apply(t, apChange("c0", u))
+	// The echo of the service's write first.
+	f.apply(t, Change{ID: "e0", InstanceID: "inst1", Source: SideMailchimp, Event: EventProfile, ReceivedAt: t0, Email: "ada@example.com", Merges: f.mc.members["ada@example.com"].MergeFields})
+	sub := Change{ID: "s1", InstanceID: "inst1", Source: SideMailchimp, Event: EventSubscribe, ReceivedAt: t0, Email: "ada@example.com"}
+	m := f.mc.members["ada@example.com"]
+	m.Status = "subscribed"
+	f.mc.members["ada@example.com"] = m
+	writes := f.ap.writes
+	if _, err := f.engine.Apply(context.Background(), Delivery{Change: sub, Attempt: 1, Unordered: true}); !errors.Is(err, ErrOrderedQueue) {
+		t.Errorf("subscribe from the bulk queue that would set the status field: error %v, want ErrOrderedQueue", err)
+	}
+	if f.ap.writes != writes {
+		t.Errorf("accessplanit writes = %d, want none from the bulk queue", f.ap.writes-writes)
+	}
+	up := Change{ID: "u1", InstanceID: "inst1", Source: SideMailchimp, Event: EventUpEmail, ReceivedAt: t0, Email: "ada@example.com", NewEmail: "ada.l@example.com"}
+	if _, err := f.engine.Apply(context.Background(), Delivery{Change: up, Attempt: 1, Unordered: true}); !errors.Is(err, ErrOrderedQueue) {
+		t.Errorf("email change from the bulk queue: error %v, want ErrOrderedQueue", err)
+	}
+}

@@ -49,6 +49,10 @@ func (e *Engine) statusToAccessplanit(ctx context.Context, rec *recorder, in Ins
 	if member.Status != "unsubscribed" && member.Status != "cleaned" {
 		return outcome{status: StatusSkipped, reason: fmt.Sprintf("the member is %s in Mailchimp, neither unsubscribed nor cleaned: nothing is written", member.Status)}, nil
 	}
+	if unordered {
+		// It may write the User: moved before the User is read.
+		return outcome{}, ErrOrderedQueue
+	}
 	contact, err := e.loadContact(ctx, rec, in.ID, email, nil)
 	if err != nil {
 		return outcome{}, err
@@ -79,9 +83,6 @@ func (e *Engine) statusToAccessplanit(ctx context.Context, rec *recorder, in Ins
 	}
 	if len(fields) == 0 {
 		return e.settle(ctx, rec, Plan{Action: ActionRecord, Reason: fmt.Sprintf("the User already holds what the %s member means for it: nothing written", member.Status), Seen: seen}, contact)
-	}
-	if unordered {
-		return outcome{}, ErrOrderedQueue
 	}
 	if err := e.updateUser(ctx, rec, ap, user.ID, fields); err != nil {
 		return outcome{changed: true}, err

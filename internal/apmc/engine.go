@@ -136,9 +136,9 @@ func (e *Engine) Apply(ctx context.Context, d Delivery) (Execution, error) {
 		exec.Error = rec.redact(err.Error())
 		exec.Retryable = d.Attempt < e.maxAttempts()
 		if exec.Retryable {
-			rec.logf("warn", "transient failure, will retry (attempt %d of %d): %s", d.Attempt, e.maxAttempts(), exec.Error)
+			rec.logf("warn", "transient failure, will retry (attempt %d; receive %d of %d): %s", exec.Attempt, d.Attempt, e.maxAttempts(), exec.Error)
 		} else {
-			rec.logf("error", "transient failure on the last attempt (%d of %d); the change moves to the dead-letter queue: %s", d.Attempt, e.maxAttempts(), exec.Error)
+			rec.logf("error", "transient failure on the last receive (attempt %d; receive %d of %d); the change moves to the dead-letter queue: %s", exec.Attempt, d.Attempt, e.maxAttempts(), exec.Error)
 		}
 		retry = fmt.Errorf("apply change %s: %w", c.ID, err)
 	}
@@ -238,6 +238,11 @@ func (e *Engine) apply(ctx context.Context, rec *recorder, d Delivery, retention
 			return e.toMailchimp(ctx, rec, in, c, d.Reads, d.Batch, d.Unordered)
 		}
 		if c.Event == EventUpEmail {
+			if d.Unordered {
+				// Email changes never take the bulk lane; one that came
+				// through it anyway (a redrive) is applied in order.
+				return outcome{}, ErrOrderedQueue
+			}
 			return e.emailChanged(ctx, rec, in, c)
 		}
 		return e.toAccessplanit(ctx, rec, in, c, d.Reads, d.Unordered)

@@ -30,6 +30,10 @@ func (e *Engine) toAccessplanit(ctx context.Context, rec *recorder, in Instance,
 	}
 	res, err := e.applyMember(ctx, rec, in, email, member, found, contact, unordered)
 	if err == nil && res.status == StatusSucceeded && !res.changed && c.Event == EventSubscribe && member.Status == "subscribed" && in.MailchimpStatusField != "" {
+		if unordered {
+			// The status field is a write to accessplanit too.
+			return outcome{}, ErrOrderedQueue
+		}
 		err = e.resubscribed(ctx, rec, in, email)
 	}
 	return res, err
@@ -80,6 +84,10 @@ func (e *Engine) applyMember(ctx context.Context, rec *recorder, in Instance, em
 	if plan.Action != ActionWrite {
 		return e.settle(ctx, rec, plan, contact)
 	}
+	if unordered {
+		// Moved before the User is read: it is read where it is applied.
+		return outcome{}, ErrOrderedQueue
+	}
 	ap, err := e.Connector.Accessplanit(in)
 	if err != nil {
 		return outcome{}, fmt.Errorf("connect to accessplanit: %w", err)
@@ -93,9 +101,6 @@ func (e *Engine) applyMember(ctx context.Context, rec *recorder, in Instance, em
 	seen := plan.Seen
 	if !found && !slices.Contains(creatingStatuses, member.Status) {
 		return e.settle(ctx, rec, Plan{Action: ActionSkip, Reason: fmt.Sprintf("the member is %s: no accessplanit User is created for it", member.Status), Seen: seen}, contact)
-	}
-	if unordered && !found {
-		return outcome{}, ErrOrderedQueue
 	}
 	var after User
 	// With a bulk queue, the write's echo may come through it before this
@@ -124,9 +129,6 @@ func (e *Engine) applyMember(ctx context.Context, rec *recorder, in Instance, em
 			seen.UserID = user.ID
 			seen.Accessplanit.Values, _, _ = MapToMailchimp(in.Mappings, user)
 			return e.settle(ctx, rec, Plan{Action: ActionRecord, Reason: "no mapped field changed; nothing written to accessplanit", Seen: seen}, contact)
-		}
-		if unordered {
-			return outcome{}, ErrOrderedQueue
 		}
 		guess := user // as the write leaves it: its tags and opt-in too
 		guess.Fields = maps.Clone(user.Fields)

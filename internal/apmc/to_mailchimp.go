@@ -141,14 +141,15 @@ func (e *Engine) toMailchimp(ctx context.Context, rec *recorder, in Instance, c 
 		}
 		statusIfNew = string(NotOptedInTransactional) // the member exists: its status is kept
 	}
-	// A write whose echo may be applied before this change is announced.
-	// (The echo of a changes-queue change's write may take the bulk queue
-	// too, when the Mailchimp endpoint sees a burst; it is then kept in
-	// order another way: a Mailchimp change from the bulk queue never
-	// writes to accessplanit, it moves to the changes queue, behind this
-	// change. See ErrOrderedQueue.)
+	// A write whose echo may be applied before this change is announced:
+	// one from the bulk queue, or one whose change is queued in another
+	// message group than the member's address (a delivery naming the User
+	// by ID only, as a booking does, or by an address it no longer has).
+	// The echo of any other write is queued behind it: in the same group on
+	// the changes queue, or, taking the bulk queue in a Mailchimp burst,
+	// moved back there before it could write (ErrOrderedQueue).
 	var ann *Announcement
-	if unordered {
+	if unordered || c.GroupID() != (Change{InstanceID: in.ID, Email: email}).GroupID() {
 		ann = &Announcement{Key: ContactKey{InstanceID: in.ID, Email: email}, Side: SideMailchimp, Fingerprint: plan.Values.Fingerprint(), At: e.now().UTC()}
 	}
 	var written Member

@@ -30,9 +30,10 @@ const (
 // writes nothing old; a write whose echo may overtake it is announced
 // (apmc's announce.go). A Mailchimp email change (upemail) is not a mere
 // trigger — the profile change Mailchimp sends after it must be applied
-// after it — so it always goes to Main, and the sync never creates a User
-// from a bulk-queue change (it moves such a change to Main, behind any
-// email change of its address).
+// after it — so it always goes to Main; and the sync never writes to
+// accessplanit from a bulk-queue Mailchimp change (it moves such a change
+// to Main, behind what is queued there for its contact:
+// apmc.ErrOrderedQueue).
 type Lanes struct {
 	Main, Bulk Enqueuer
 	// Limit and Window: an instance with more than Limit deliveries within

@@ -276,6 +276,7 @@ func (s *Service) again(c apmc.Change, why string) apmc.Change {
 	now := s.now().UTC()
 	c.ID = fmt.Sprintf("%s#%s-%s", c.ID, why, apmc.NewExecutionID(now))
 	c.ReceivedAt = now
+	c.PriorAttempts = 0 // a new change: its attempts start again
 	return c
 }
 

@@ -45,7 +45,8 @@ type Consumer struct {
 	// consumes the bulk queue, is that one. A record's visibility is
 	// changed on the queue its EventSourceARN names, and a record from the
 	// bulk queue reaches the engine as unordered (apmc.Delivery.Unordered):
-	// the Mailchimp echo of its write comes through the changes queue.
+	// what is queued for its contact on the changes queue is not ordered
+	// with it.
 	QueueURL     string
 	BulkQueueURL string
 	RetryBase    time.Duration
@@ -255,13 +256,15 @@ func (c *Consumer) moveToChanges(ctx context.Context, r events.SQSMessage, chang
 		c.delay(ctx, r, c.backoff(attempt))
 		return false
 	}
-	change.PriorAttempts += attempt // its attempts are numbered on
+	// Its attempts are numbered on; this receive recorded nothing.
+	change.PriorAttempts += attempt - 1
 	if err := c.Requeue.Enqueue(ctx, change); err != nil {
 		log.Warn("could not move the change to the changes queue; it will be retried", "error", err.Error())
 		c.delay(ctx, r, c.backoff(attempt))
+		c.handBack(ctx, r) // on its last receive it goes to the dead-letter queue
 		return false
 	}
-	log.Debug("change moved to the changes queue, behind any email change of its address")
+	log.Debug("change moved to the changes queue, behind what is queued there for its contact")
 	return true
 }
 

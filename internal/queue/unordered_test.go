@@ -3,6 +3,7 @@ package queue_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -135,12 +136,21 @@ func TestLambdaRecordsFromTheBulkQueueAreUnordered(t *testing.T) {
 // a User (apmc.ErrOrderedQueue).
 type orderedOnly struct {
 	recordingApplier
-	ids map[string]bool
+	ids    map[string]bool
+	failed map[string]bool // the changes whose first attempt failed
 }
 
+// Apply fails the first attempt of a change it names (a transient
+// failure, recorded), and refuses its later ones from the bulk queue.
 func (a *orderedOnly) Apply(ctx context.Context, d apmc.Delivery) (apmc.Execution, error) {
 	exec, err := a.recordingApplier.Apply(ctx, d)
 	if d.Unordered && a.ids[d.Change.ID] {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		if !a.failed[d.Change.ID] {
+			a.failed[d.Change.ID] = true
+			return apmc.Execution{Status: apmc.StatusFailed}, errors.New("transient")
+		}
 		return apmc.Execution{}, fmt.Errorf("apply change %s: %w", d.Change.ID, apmc.ErrOrderedQueue)
 	}
 	return exec, err
@@ -157,7 +167,7 @@ func TestChangeThatNeedsOrderMovesToTheChangesQueue(t *testing.T) {
 		requeue bool
 	}{{"moved", true}, {"nowhere-to-move-it", false}} {
 		t.Run(tt.name, func(t *testing.T) {
-			applier := &orderedOnly{ids: map[string]bool{"new1": true}}
+			applier := &orderedOnly{ids: map[string]bool{"new1": true}, failed: map[string]bool{}}
 			client, qs, _, _ := setup(t, &applier.recordingApplier)
 			ctx := context.Background()
 			qs, err := queue.CreateBulk(ctx, client, qs, strings.ReplaceAll(t.Name(), "/", "-"), 30, 5)
@@ -176,6 +186,8 @@ func TestChangeThatNeedsOrderMovesToTheChangesQueue(t *testing.T) {
 				}
 			}
 			drain(t, bulkPoller, 1)
+			time.Sleep(1200 * time.Millisecond) // the failed attempt's retry delay
+			drain(t, bulkPoller, 1)
 			drain(t, changesPoller, 2)
 			applier.mu.Lock()
 			var got []string
@@ -183,10 +195,11 @@ func TestChangeThatNeedsOrderMovesToTheChangesQueue(t *testing.T) {
 				got = append(got, fmt.Sprintf("%s unordered=%t prior=%d", d.Change.ID, d.Unordered, d.Change.PriorAttempts))
 			}
 			applier.mu.Unlock()
-			// Moved on its first receive, its attempts go on from 1.
-			want := []string{"new1 unordered=true prior=0", "other1 unordered=true prior=0", "new1 unordered=false prior=1"}
+			// Moved on its second receive (the first failed and was
+			// recorded), its attempts go on from 1.
+			want := []string{"new1 unordered=true prior=0", "other1 unordered=true prior=0", "new1 unordered=true prior=0", "new1 unordered=false prior=1"}
 			if !tt.requeue {
-				want = want[:2]
+				want = want[:3]
 			}
 			if !slices.Equal(sortedCopy(got), sortedCopy(want)) {
 				t.Errorf("deliveries = %v, want %v", got, want)
