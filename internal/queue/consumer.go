@@ -149,10 +149,22 @@ func (c *Consumer) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEv
 				mu.Unlock()
 			}
 			stopped := false // a change of this group failed, or time ran out
+			moved := false   // a change of this group moved to the changes queue
 			for _, r := range records {
+				if !stopped && moved {
+					// The group's later changes follow it there, in order:
+					// applied here they would overtake it.
+					if !c.move(ctx, r) {
+						stopped = true
+						fail(r)
+					}
+					continue
+				}
 				if !stopped {
 					if stopped = c.outOfTime(ctx, reserve); !stopped {
-						if !c.handle(ctx, r, reads, batch) {
+						done, wasMoved := c.handle(ctx, r, reads, batch)
+						moved = wasMoved
+						if !done {
 							stopped = true
 							fail(r)
 						}
@@ -214,8 +226,9 @@ func groupOf(r events.SQSMessage) string {
 	return ""
 }
 
-// handle applies one record; false means it must be delivered again.
-func (c *Consumer) handle(ctx context.Context, r events.SQSMessage, reads *apmc.Reads, batch *apmc.Batch) bool {
+// handle applies one record; false means it must be delivered again, and
+// moved that it was moved to the changes queue (apmc.ErrOrderedQueue).
+func (c *Consumer) handle(ctx context.Context, r events.SQSMessage, reads *apmc.Reads, batch *apmc.Batch) (done, moved bool) {
 	log := c.logger().With("message_id", r.MessageId)
 	var change apmc.Change
 	if err := json.Unmarshal([]byte(r.Body), &change); err != nil || change.InstanceID == "" || change.ID == "" {
@@ -223,7 +236,7 @@ func (c *Consumer) handle(ctx context.Context, r events.SQSMessage, reads *apmc.
 		// It is reported as a failure so it lands in the DLQ for inspection.
 		log.Error("message is not a change; leaving it for the dead-letter queue", "error", fmt.Sprint(err))
 		c.delay(ctx, r, 0)
-		return false
+		return false, false
 	}
 	attempt, _ := strconv.Atoi(r.Attributes["ApproximateReceiveCount"])
 	if attempt < 1 {
@@ -232,12 +245,13 @@ func (c *Consumer) handle(ctx context.Context, r events.SQSMessage, reads *apmc.
 	exec, err := c.Engine.Apply(ctx, apmc.Delivery{Change: change, Attempt: attempt, Reads: reads, Batch: batch, Unordered: c.fromBulk(r)})
 	log = log.With("instance_id", change.InstanceID, "execution_id", exec.ID, "flow", string(exec.Flow), "attempt", attempt, "status", string(exec.Status))
 	if errors.Is(err, apmc.ErrOrderedQueue) {
-		return c.moveToChanges(ctx, r, change, attempt, log)
+		ok := c.moveToChanges(ctx, r, change, attempt, log)
+		return ok, ok
 	}
 	if err != nil {
 		log.Warn("change will be retried", "error", exec.Error)
 		c.delay(ctx, r, c.backoff(attempt))
-		return false
+		return false, false
 	}
 	if exec.Status == apmc.StatusFailed {
 		log.Error("change failed permanently", "error", exec.Error)
@@ -245,7 +259,23 @@ func (c *Consumer) handle(ctx context.Context, r events.SQSMessage, reads *apmc.
 		// Debug: the execution records it; at INFO it would cost log bytes per change.
 		log.Debug("change applied", "changed", exec.Changed)
 	}
-	return true
+	return true, false
+}
+
+// move moves a record to the changes queue without applying it: a later
+// change of a group one of whose changes was moved there.
+func (c *Consumer) move(ctx context.Context, r events.SQSMessage) bool {
+	var change apmc.Change
+	if err := json.Unmarshal([]byte(r.Body), &change); err != nil || change.InstanceID == "" || change.ID == "" {
+		c.delay(ctx, r, 0)
+		return false // not a change: left for the dead-letter queue
+	}
+	attempt, _ := strconv.Atoi(r.Attributes["ApproximateReceiveCount"])
+	if attempt < 1 {
+		attempt = 1
+	}
+	log := c.logger().With("message_id", r.MessageId, "instance_id", change.InstanceID, "attempt", attempt)
+	return c.moveToChanges(ctx, r, change, attempt, log)
 }
 
 // moveToChanges puts a change from the bulk queue on the changes queue

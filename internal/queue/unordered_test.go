@@ -230,3 +230,64 @@ func sortedCopy(s []string) []string {
 	slices.Sort(out)
 	return out
 }
+
+// TestGroupFollowsItsMovedChange: when a change of a message group is moved
+// to the changes queue, the group's later changes in the batch follow it
+// there, in order, instead of being applied (they would overtake it).
+func TestGroupFollowsItsMovedChange(t *testing.T) {
+	applier := &orderedOnly{ids: map[string]bool{"a1": true}, failed: map[string]bool{"a1": true}}
+	client, qs, _, _ := setup(t, &applier.recordingApplier)
+	ctx := context.Background()
+	qs, err := queue.CreateBulk(ctx, client, qs, strings.ReplaceAll(t.Name(), "/", "-"), 30, 5)
+	if err != nil {
+		t.Fatalf("CreateBulk() error = %v", err)
+	}
+	consumer := &queue.Consumer{Engine: applier, Visibility: client, QueueURL: qs.ChangesURL, BulkQueueURL: qs.BulkURL, Requeue: queue.NewProducer(client, qs.ChangesURL)}
+	var records []events.SQSMessage
+	for i, c := range []apmc.Change{change("a1", "a@example.com"), change("a2", "a@example.com"), change("b1", "b@example.com")} {
+		body, err := json.Marshal(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		records = append(records, events.SQSMessage{
+			MessageId: fmt.Sprintf("m%d", i), Body: string(body), EventSource: "aws:sqs", EventSourceARN: qs.BulkARN,
+			Attributes: map[string]string{"ApproximateReceiveCount": "1", "MessageGroupId": c.GroupID()},
+		})
+	}
+	res, err := consumer.Handle(ctx, events.SQSEvent{Records: records})
+	if err != nil || len(res.BatchItemFailures) != 0 {
+		t.Fatalf("Handle() = %v, %v; want every record done", res, err)
+	}
+	applier.mu.Lock()
+	var applied []string
+	for _, d := range applier.applied {
+		applied = append(applied, d.Change.ID)
+	}
+	applier.mu.Unlock()
+	if !slices.Equal(sortedCopy(applied), []string{"a1", "b1"}) {
+		t.Errorf("engine got %v, want a1 (moved) and b1 (another group), not a2", applied)
+	}
+	var moved []string
+	for range 3 {
+		out, err := client.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(qs.ChangesURL), MaxNumberOfMessages: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range out.Messages {
+			var c apmc.Change
+			if err := json.Unmarshal([]byte(aws.ToString(m.Body)), &c); err != nil {
+				t.Fatal(err)
+			}
+			moved = append(moved, c.ID)
+			if _, err := client.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(qs.ChangesURL), ReceiptHandle: m.ReceiptHandle}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if len(moved) >= 2 {
+			break
+		}
+	}
+	if !slices.Equal(moved, []string{"a1", "a2"}) {
+		t.Errorf("changes queue holds %v, want a1 then a2", moved)
+	}
+}
