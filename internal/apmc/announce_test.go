@@ -426,3 +426,70 @@ func TestBulkQueueMailchimpChangeWritesNoStatusNorEmail(t *testing.T) {
 		t.Errorf("email change from the bulk queue: error %v, want ErrOrderedQueue", err)
 	}
 }
+
+// For a contact the service knows (state saved, member's contact id known),
+// a write whose echo may come first has its state saved before it instead
+// of being announced: the early echo finds its pending write at once, is
+// suppressed without waiting, and an edit made in between survives. The
+// write stays unconfirmed until its echo, so a write that failed is sent
+// again whole on its retry.
+func TestStateSavedBeforeTheWrite(t *testing.T) {
+	f := newFixture(t, nil)
+	f.mc.members["ada@example.com"] = Member{Email: "ada@example.com", Status: "subscribed", ContactID: "cid-ada", MergeFields: Values{"FNAME": "Ada", "LNAME": "Lovelace"}}
+	f.apply(t, apChange("c0", apUser("1", "Ada", "Lovelace", "ada@example.com", t0)))
+	f.apply(t, Change{ID: "e0", InstanceID: "inst1", Source: SideMailchimp, Event: EventProfile, ReceivedAt: t0, Email: "ada@example.com", Merges: maps.Clone(f.mc.members["ada@example.com"].MergeFields)})
+	var early Execution
+	var earlyErr error
+	f.mc.onWrite = func(m Member) {
+		f.mc.onWrite = nil
+		u := f.ap.users["1"]
+		u.Fields = maps.Clone(u.Fields)
+		u.Fields["Forenames"] = "Augustine"
+		u.UpdatedAt = t0.Add(2 * time.Second)
+		f.ap.users["1"] = u
+		echo := Change{ID: "echo", InstanceID: "inst1", Source: SideMailchimp, Event: EventProfile, ReceivedAt: t0, Email: "ada@example.com", Merges: maps.Clone(m.MergeFields)}
+		early, earlyErr = f.engine.Apply(context.Background(), Delivery{Change: echo, Attempt: 1})
+	}
+	u := apUser("1", "Augusta", "Lovelace", "ada@example.com", t0.Add(time.Second))
+	f.platformHolds(apChange("c1", u))
+	exec, err := f.engine.Apply(context.Background(), Delivery{Change: apChange("c1", u), Attempt: 1, Unordered: true})
+	if err != nil || exec.Status != StatusSucceeded {
+		t.Fatalf("Apply(bulk-queue change) = %s %v %q", exec.Status, err, exec.Error)
+	}
+	if f.cs.announced != 0 {
+		t.Errorf("announcements = %d, want none (the state was saved before the write)", f.cs.announced)
+	}
+	if earlyErr != nil || early.Status != StatusSuppressed {
+		t.Fatalf("early echo = %s %v %q, want suppressed at once", early.Status, earlyErr, early.Error)
+	}
+	if got := f.ap.users["1"].Fields["Forenames"]; got != "Augustine" {
+		t.Fatalf("Forenames = %q, want the edit made during the write kept", got)
+	}
+	c, _ := f.cs.Contact(context.Background(), "inst1", "ada@example.com")
+	if c.Mailchimp.Unconfirmed != "" {
+		t.Errorf("after its echo the write is still unconfirmed")
+	}
+
+	// A write that fails after its state was saved is sent whole again.
+	f.engine.Now = func() time.Time { return t0.Add(time.Minute) }
+	f.mc.fail = []error{&apiError{status: 503}}
+	u2 := apUser("1", "Augustine", "King", "ada@example.com", t0.Add(3*time.Second))
+	f.platformHolds(apChange("c2", u2))
+	if exec, err := f.engine.Apply(context.Background(), Delivery{Change: apChange("c2", u2), Attempt: 1, Unordered: true}); err == nil {
+		t.Fatalf("Apply(c2) with Mailchimp failing = %s %q %v, want a retry", exec.Status, exec.Reason, exec.Steps)
+	}
+	c, _ = f.cs.Contact(context.Background(), "inst1", "ada@example.com")
+	if c.Mailchimp.Unconfirmed == "" {
+		t.Fatal("a failed write's state is not marked unconfirmed")
+	}
+	m := f.mc.members["ada@example.com"]
+	m.MergeFields = maps.Clone(m.MergeFields)
+	m.MergeFields["FNAME"] = "Someone else" // what Mailchimp holds is not what the state says
+	f.mc.members["ada@example.com"] = m
+	if exec, err := f.engine.Apply(context.Background(), Delivery{Change: apChange("c2", u2), Attempt: 2, Unordered: true}); err != nil || exec.Status != StatusSucceeded {
+		t.Fatalf("retry = %s %v %q", exec.Status, err, exec.Error)
+	}
+	if got := f.mc.members["ada@example.com"].MergeFields; got["LNAME"] != "King" || got["FNAME"] != "Augustine" {
+		t.Errorf("Mailchimp after the retry = %v, want every value written (FNAME Augustine, LNAME King)", got)
+	}
+}
