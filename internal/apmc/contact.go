@@ -60,12 +60,6 @@ type SideState struct {
 	// Activity (accessplanit side) is the User's training activity as last
 	// read and written to Mailchimp.
 	Activity *Activity `json:"activity,omitempty"`
-	// Unconfirmed (Mailchimp side) is the fingerprint of a write recorded
-	// in the state before it was made (presave.go): Values say what it
-	// writes, but until its echo or a save after the write confirms it, the
-	// side may still hold what it held before, so the next write sends
-	// every value rather than what differs.
-	Unconfirmed string `json:"unconfirmed,omitempty"`
 	// InFlight is a write to the side announced before it was made and not
 	// yet recorded in Pending (announce.go). The store keeps it apart from
 	// the state: announcing changes no version, and the next save of the

@@ -153,9 +153,6 @@ func ClaimedEcho(in Instance, c Change, contact Contact, now time.Time) (Plan, b
 		return Plan{}, false
 	}
 	side.consumeEcho(i)
-	if side.Unconfirmed == fp {
-		side.Unconfirmed = "" // the echo confirms the write
-	}
 	return Plan{Action: ActionSuppress, Reason: fmt.Sprintf("echo of the service's own write to %s", c.Source), Seen: contact}, true
 }
 
@@ -219,13 +216,7 @@ func DecideToMailchimp(in ToMailchimpInput) (Plan, error) {
 	// The integration's own API user last changed the User, and it holds what
 	// Mailchimp holds: an echo. (A User it changed that holds more — an edit
 	// made while the service wrote another field — is a change.)
-	// What Mailchimp holds as far as the service knows: nothing, while a
-	// write recorded before it was made is unconfirmed.
-	mailchimpHolds := contact.Mailchimp.Values
-	if contact.Mailchimp.Unconfirmed != "" {
-		mailchimpHolds = nil
-	}
-	if owner := in.Instance.AccessplanitUserID; owner != "" && u.UpdatedByID == owner && !moved && values.Equal(mailchimpHolds) && syncedAsKnown(in.Instance, u, contact) {
+	if owner := in.Instance.AccessplanitUserID; owner != "" && u.UpdatedByID == owner && !moved && values.Equal(contact.Mailchimp.Values) && syncedAsKnown(in.Instance, u, contact) {
 		return Plan{Action: ActionSuppress, Reason: "the User was last changed by the integration's own API user: it holds nothing new", Seen: seen, Values: values}, nil
 	}
 	if !read.IsZero() && known.After(read) {
@@ -234,7 +225,7 @@ func DecideToMailchimp(in ToMailchimpInput) (Plan, error) {
 	if contact.UserID != "" && contact.UserID != u.ID {
 		warnings = append(warnings, fmt.Sprintf("accessplanit users %s and %s share the email %s; the most recent change (user %s) wins in Mailchimp", contact.UserID, u.ID, values[TagEmail], u.ID))
 	}
-	if !moved && !unsubscribe && mailchimpHolds.Equal(values) {
+	if !moved && !unsubscribe && contact.Mailchimp.Values.Equal(values) {
 		return Plan{Action: ActionRecord, Reason: "no mapped field changed; nothing written to Mailchimp", Seen: seen, Values: values, Warnings: warnings}, nil
 	}
 	// Only what differs from what Mailchimp is known to hold is written (and
@@ -243,7 +234,7 @@ func DecideToMailchimp(in ToMailchimpInput) (Plan, error) {
 	write := maps.Clone(values)
 	if !moved && contact.Version > 0 {
 		write = Values{}
-		for _, tag := range values.Diff(mailchimpHolds) {
+		for _, tag := range values.Diff(contact.Mailchimp.Values) {
 			write[tag] = values[tag]
 		}
 		for _, tag := range []string{TagEmail, TagFirstName, TagLastName} {
@@ -253,7 +244,7 @@ func DecideToMailchimp(in ToMailchimpInput) (Plan, error) {
 		}
 	}
 	// A field emptied in accessplanit is cleared in Mailchimp, not left as it was.
-	for _, m := range values.Cleared(in.Instance.Mappings, FlowToMailchimp, contact.Mailchimp.Values) { // emptied since the last write, confirmed or not
+	for _, m := range values.Cleared(in.Instance.Mappings, FlowToMailchimp, contact.Mailchimp.Values) {
 		write[m.MergeTag] = ""
 		warnings = append(warnings, fmt.Sprintf("%s cleared: %s is empty in accessplanit", m.MergeTag, m.Field))
 	}
@@ -312,9 +303,6 @@ func DecideToAccessplanit(in ToAccessplanitInput) (Plan, error) {
 	if i := contact.Mailchimp.echoOf(values.Fingerprint(), now); i >= 0 {
 		echo := contact
 		echo.Mailchimp.consumeEcho(i)
-		if echo.Mailchimp.Unconfirmed == values.Fingerprint() {
-			echo.Mailchimp.Unconfirmed = "" // the echo confirms the write
-		}
 		echo.Mailchimp.SourceTime = later(known, read)
 		if in.Member.ContactID != "" {
 			echo.MemberContactID = in.Member.ContactID

@@ -148,21 +148,9 @@ func (e *Engine) toMailchimp(ctx context.Context, rec *recorder, in Instance, c 
 	// The echo of any other write is queued behind it: in the same group on
 	// the changes queue, or, taking the bulk queue in a Mailchimp burst,
 	// moved back there before it could write (ErrOrderedQueue).
-	// A changed contact whose member is known has its state — the pending
-	// write with it — saved before the write instead (costing no more than
-	// the save after it, which it replaces: presave.go).
 	var ann *Announcement
-	presaved := false
 	if unordered || c.GroupID() != (Change{InstanceID: in.ID, Email: email}).GroupID() {
-		if canPresave(plan, contact, mk.on) {
-			contact, err = e.presave(ctx, rec, contact, plan)
-			if err != nil {
-				return outcome{}, err
-			}
-			presaved = true
-		} else {
-			ann = &Announcement{Key: ContactKey{InstanceID: in.ID, Email: email}, Side: SideMailchimp, Fingerprint: plan.Values.Fingerprint(), At: e.now().UTC()}
-		}
+		ann = &Announcement{Key: ContactKey{InstanceID: in.ID, Email: email}, Side: SideMailchimp, Fingerprint: plan.Values.Fingerprint(), At: e.now().UTC()}
 	}
 	var written Member
 	err = rec.step("upsert_member", func(out map[string]any) error {
@@ -222,28 +210,6 @@ func (e *Engine) toMailchimp(ctx context.Context, rec *recorder, in Instance, c 
 		}
 	}
 
-	if presaved {
-		if !confirmAfterPresave(contact, written, result) {
-			e.writeStatusField(ctx, rec, in, user, contact, plan.Values, written.Status)
-			return result, nil // the state saved before the write holds it
-		}
-		seen := contact
-		seen.Mailchimp.Unconfirmed = "" // the answer confirms the write
-		if written.ContactID != "" {
-			seen.MemberContactID = written.ContactID
-		}
-		var saved Contact
-		err = rec.step("save_contact_state", func(out map[string]any) error {
-			var err error
-			saved, err = e.saveContact(ctx, contact, seen, false, out)
-			return err
-		})
-		if err != nil {
-			return result, err
-		}
-		e.writeStatusField(ctx, rec, in, user, saved, plan.Values, written.Status)
-		return result, nil
-	}
 	seen := plan.Seen
 	seen.Mailchimp.Values = plan.Values
 	seen.Mailchimp.RecordWrite(plan.Values.Fingerprint(), e.now())
