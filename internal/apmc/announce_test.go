@@ -426,3 +426,106 @@ func TestBulkQueueMailchimpChangeWritesNoStatusNorEmail(t *testing.T) {
 		t.Errorf("email change from the bulk queue: error %v, want ErrOrderedQueue", err)
 	}
 }
+
+// presaveFixture is a contact the service knows (its member's contact id
+// too), synced and its echo applied, on an instance with a bulk queue.
+func presaveFixture(t *testing.T) *fixture {
+	t.Helper()
+	f := newFixture(t, nil)
+	f.engine.BulkLane = true
+	f.mc.members["ada@example.com"] = Member{Email: "ada@example.com", Status: "subscribed", ContactID: "cid-ada", MergeFields: Values{"FNAME": "Ada", "LNAME": "Lovelace"}}
+	f.apply(t, apChange("c0", apUser("1", "Ada", "Lovelace", "ada@example.com", t0)))
+	f.apply(t, Change{ID: "e0", InstanceID: "inst1", Source: SideMailchimp, Event: EventProfile, ReceivedAt: t0, Email: "ada@example.com", Merges: maps.Clone(f.mc.members["ada@example.com"].MergeFields)})
+	f.engine.Now = func() time.Time { return t0.Add(time.Minute) }
+	return f
+}
+
+// For a contact the service knows, a write whose echo may come first has
+// its pending write saved before it instead of being announced: the early
+// echo is suppressed at once, and an edit made in between survives.
+func TestPendingWriteSavedBeforeTheWrite(t *testing.T) {
+	f := presaveFixture(t)
+	var early Execution
+	var earlyErr error
+	f.mc.onWrite = func(m Member) {
+		f.mc.onWrite = nil
+		u := f.ap.users["1"]
+		u.Fields = maps.Clone(u.Fields)
+		u.Fields["Forenames"] = "Augustine"
+		u.UpdatedAt = t0.Add(2 * time.Second)
+		f.ap.users["1"] = u
+		echo := Change{ID: "echo", InstanceID: "inst1", Source: SideMailchimp, Event: EventProfile, ReceivedAt: t0, Email: "ada@example.com", Merges: maps.Clone(m.MergeFields)}
+		early, earlyErr = f.engine.Apply(context.Background(), Delivery{Change: echo, Attempt: 1})
+	}
+	u := apUser("1", "Augusta", "Lovelace", "ada@example.com", t0.Add(time.Second))
+	f.platformHolds(apChange("c1", u))
+	if exec, err := f.engine.Apply(context.Background(), Delivery{Change: apChange("c1", u), Attempt: 1, Unordered: true}); err != nil || exec.Status != StatusSucceeded {
+		t.Fatalf("Apply(bulk-queue change) = %s %v %q", exec.Status, err, exec.Error)
+	}
+	if f.cs.announced != 0 {
+		t.Errorf("announcements = %d, want none (the pending write was saved first)", f.cs.announced)
+	}
+	if earlyErr != nil || early.Status != StatusSuppressed {
+		t.Fatalf("early echo = %s %v %q, want suppressed at once", early.Status, earlyErr, early.Error)
+	}
+	edited := f.ap.users["1"]
+	if edited.Fields["Forenames"] != "Augustine" {
+		t.Fatalf("Forenames = %q, want the edit made during the write kept", edited.Fields["Forenames"])
+	}
+	f.apply(t, apChange("c2", &edited))
+	if got := f.mc.members["ada@example.com"].MergeFields["FNAME"]; got != "Augustine" {
+		t.Errorf("Mailchimp FNAME = %q, want Augustine", got)
+	}
+}
+
+// A write whose pending write was saved first and that then fails leaves
+// nothing taken for done: a Mailchimp edit of another field applied before
+// the retry does not write the old value back to accessplanit, a repeated
+// echo claim does not stop the retry, and the retry sends the change,
+// clearing a field emptied in accessplanit.
+func TestFailedWriteAfterItsPendingWriteWasSaved(t *testing.T) {
+	f := presaveFixture(t)
+	u := apUser("1", "Ada", "King", "ada@example.com", t0.Add(time.Second))
+	delete(u.Fields, "Phone") // emptied in accessplanit
+	f.platformHolds(apChange("c1", u))
+	var claim Change
+	f.mc.onWrite = func(m Member) {
+		claim = Change{ID: "claim", InstanceID: "inst1", Source: SideMailchimp, Event: EventProfile, ReceivedAt: t0, Email: "ada@example.com", Merges: maps.Clone(m.MergeFields)}
+	}
+	f.mc.fail = []error{&apiError{status: 503}}
+	if _, err := f.engine.Apply(context.Background(), Delivery{Change: apChange("c1", u), Attempt: 1, Unordered: true}); err == nil {
+		t.Fatal("Apply(c1) with Mailchimp failing: no error, want a retry")
+	}
+	f.mc.onWrite = nil
+	if f.cs.announced != 0 {
+		t.Errorf("announcements = %d, want none (the pending write was saved first)", f.cs.announced)
+	}
+	// A marketer edits the first name in Mailchimp; its change is applied
+	// before the retry.
+	m := f.mc.members["ada@example.com"]
+	m.MergeFields = maps.Clone(m.MergeFields)
+	m.MergeFields["FNAME"] = "Augusta"
+	m.LastChanged = t0.Add(2 * time.Second)
+	f.mc.members["ada@example.com"] = m
+	f.apply(t, Change{ID: "m1", InstanceID: "inst1", Source: SideMailchimp, Event: EventProfile, ReceivedAt: t0, Email: "ada@example.com"})
+	if got := f.ap.users["1"].Fields["Surname"]; got != "King" {
+		t.Fatalf("Surname after the Mailchimp edit = %q, want King (the failed write is not taken for done)", got)
+	}
+	// A claim to be the failed write's echo (a repeated delivery, or a
+	// forgery) is applied before the retry.
+	if claim.ID == "" {
+		claim = Change{ID: "claim", InstanceID: "inst1", Source: SideMailchimp, Event: EventProfile, ReceivedAt: t0, Email: "ada@example.com",
+			Merges: Values{"FNAME": "Ada", "LNAME": "King", "BIRTHDAY": "03/07"}}
+	}
+	f.apply(t, claim)
+	if exec, err := f.engine.Apply(context.Background(), Delivery{Change: apChange("c1", u), Attempt: 2, Unordered: true}); err != nil || exec.Status != StatusSucceeded {
+		t.Fatalf("retry = %s %v %q", exec.Status, err, exec.Error)
+	}
+	got := f.mc.members["ada@example.com"].MergeFields
+	if got["LNAME"] != "King" || got["PHONE"] != "" || got["FNAME"] != "Augusta" {
+		t.Errorf("Mailchimp after the retry = %v, want LNAME King, PHONE cleared, FNAME Augusta kept", got)
+	}
+	if got := f.ap.users["1"].Fields; got["Forenames"] != "Augusta" || got["Surname"] != "King" {
+		t.Errorf("accessplanit = %v, want Augusta King", got)
+	}
+}
