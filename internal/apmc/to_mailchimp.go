@@ -148,19 +148,9 @@ func (e *Engine) toMailchimp(ctx context.Context, rec *recorder, in Instance, c 
 	// The echo of any other write is queued behind it: in the same group on
 	// the changes queue, or, taking the bulk queue in a Mailchimp burst,
 	// moved back there before it could write (ErrOrderedQueue).
-	// A changed contact whose member is known has the pending write saved
-	// in its state before the write instead (presave.go).
 	var ann *Announcement
-	presaved := false
 	if unordered || c.GroupID() != (Change{InstanceID: in.ID, Email: email}).GroupID() {
-		if canPresave(plan, contact, mk.on) {
-			if contact, err = e.presave(ctx, rec, contact, plan); err != nil {
-				return outcome{}, err
-			}
-			presaved = true
-		} else {
-			ann = &Announcement{Key: ContactKey{InstanceID: in.ID, Email: email}, Side: SideMailchimp, Fingerprint: plan.Values.Fingerprint(), At: e.now().UTC()}
-		}
+		ann = &Announcement{Key: ContactKey{InstanceID: in.ID, Email: email}, Side: SideMailchimp, Fingerprint: plan.Values.Fingerprint(), At: e.now().UTC()}
 	}
 	var written Member
 	err = rec.step("upsert_member", func(out map[string]any) error {
@@ -202,11 +192,7 @@ func (e *Engine) toMailchimp(ctx context.Context, rec *recorder, in Instance, c 
 		return nil
 	})
 	if _, blocked := BlockedReason(err); blocked {
-		stored := plan.Seen
-		if presaved {
-			stored = contact // the state as saved before the write
-		}
-		e.writeStatusField(ctx, rec, in, user, stored, plan.Values, string(StatusBlocked))
+		e.writeStatusField(ctx, rec, in, user, plan.Seen, plan.Values, string(StatusBlocked))
 	}
 	if err != nil {
 		return outcome{changed: true}, err
@@ -224,24 +210,6 @@ func (e *Engine) toMailchimp(ctx context.Context, rec *recorder, in Instance, c 
 		}
 	}
 
-	if presaved {
-		// The state saved before the write holds its pending write; what
-		// the write sent is learnt from its echo or the next change.
-		if written.ContactID != "" && written.ContactID != contact.MemberContactID {
-			seen := contact
-			seen.MemberContactID = written.ContactID
-			err = rec.step("save_contact_state", func(out map[string]any) error {
-				var err error
-				contact, err = e.saveContact(ctx, contact, seen, false, out)
-				return err
-			})
-			if err != nil {
-				return result, err
-			}
-		}
-		e.writeStatusField(ctx, rec, in, user, contact, plan.Values, written.Status)
-		return result, nil
-	}
 	seen := plan.Seen
 	seen.Mailchimp.Values = plan.Values
 	seen.Mailchimp.RecordWrite(plan.Values.Fingerprint(), e.now())
