@@ -92,6 +92,10 @@ func announceNow(ctx context.Context, wa WriteAnnouncer, a *Announcement) error 
 // announced write's values, waits for the state and runs it again, at most
 // Engine.InFlightWait in all; then the change is tried again later.
 func (e *Engine) untilSaved(ctx context.Context, rec *recorder, apply func() (outcome, error)) (outcome, error) {
+	bound := e.InFlightWait
+	if bound <= 0 {
+		bound = DefaultInFlightWait
+	}
 	start := time.Now()
 	pause := 50 * time.Millisecond
 	for n := 0; ; n++ {
@@ -102,10 +106,6 @@ func (e *Engine) untilSaved(ctx context.Context, rec *recorder, apply func() (ou
 		}
 		if !errors.Is(err, errWriteInFlight) {
 			return res, err
-		}
-		bound := e.InFlightWait
-		if bound <= 0 {
-			bound = DefaultInFlightWait
 		}
 		if waited >= bound {
 			return res, fmt.Errorf("waited %s: %w", waited.Round(time.Millisecond), err)

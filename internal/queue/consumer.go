@@ -230,17 +230,9 @@ func groupOf(r events.SQSMessage) string {
 // moved that it was moved to the changes queue (apmc.ErrOrderedQueue).
 func (c *Consumer) handle(ctx context.Context, r events.SQSMessage, reads *apmc.Reads, batch *apmc.Batch) (done, moved bool) {
 	log := c.logger().With("message_id", r.MessageId)
-	var change apmc.Change
-	if err := json.Unmarshal([]byte(r.Body), &change); err != nil || change.InstanceID == "" || change.ID == "" {
-		// Nothing can ever apply this message; retrying only delays the DLQ.
-		// It is reported as a failure so it lands in the DLQ for inspection.
-		log.Error("message is not a change; leaving it for the dead-letter queue", "error", fmt.Sprint(err))
-		c.delay(ctx, r, 0)
+	change, attempt, ok := c.decode(ctx, r, log)
+	if !ok {
 		return false, false
-	}
-	attempt, _ := strconv.Atoi(r.Attributes["ApproximateReceiveCount"])
-	if attempt < 1 {
-		attempt = 1
 	}
 	exec, err := c.Engine.Apply(ctx, apmc.Delivery{Change: change, Attempt: attempt, Reads: reads, Batch: batch, Unordered: c.fromBulk(r)})
 	log = log.With("instance_id", change.InstanceID, "execution_id", exec.ID, "flow", string(exec.Flow), "attempt", attempt, "status", string(exec.Status))
@@ -265,17 +257,27 @@ func (c *Consumer) handle(ctx context.Context, r events.SQSMessage, reads *apmc.
 // move moves a record to the changes queue without applying it: a later
 // change of a group one of whose changes was moved there.
 func (c *Consumer) move(ctx context.Context, r events.SQSMessage) bool {
+	log := c.logger().With("message_id", r.MessageId)
+	change, attempt, ok := c.decode(ctx, r, log)
+	if !ok {
+		return false
+	}
+	return c.moveToChanges(ctx, r, change, attempt, log.With("instance_id", change.InstanceID, "attempt", attempt))
+}
+
+// decode reads a record's change and its receive count; false means the
+// message is not a change. Nothing can ever apply it and retrying only
+// delays the dead-letter queue, so it is reported as a failure at once and
+// lands there for inspection.
+func (c *Consumer) decode(ctx context.Context, r events.SQSMessage, log *slog.Logger) (apmc.Change, int, bool) {
 	var change apmc.Change
 	if err := json.Unmarshal([]byte(r.Body), &change); err != nil || change.InstanceID == "" || change.ID == "" {
+		log.Error("message is not a change; leaving it for the dead-letter queue", "error", fmt.Sprint(err))
 		c.delay(ctx, r, 0)
-		return false // not a change: left for the dead-letter queue
+		return apmc.Change{}, 0, false
 	}
 	attempt, _ := strconv.Atoi(r.Attributes["ApproximateReceiveCount"])
-	if attempt < 1 {
-		attempt = 1
-	}
-	log := c.logger().With("message_id", r.MessageId, "instance_id", change.InstanceID, "attempt", attempt)
-	return c.moveToChanges(ctx, r, change, attempt, log)
+	return change, max(attempt, 1), true
 }
 
 // moveToChanges puts a change from the bulk queue on the changes queue
