@@ -106,10 +106,19 @@ func userFromObject(obj map[string]json.RawMessage) (apmc.User, error) {
 // ASSUMPTION: dates without a zone are UTC (the platform's API answers
 // "2006-01-02T15:04:05.000"-style stamps).
 func parseTime(s string) (time.Time, error) {
+	t, err := parseZonedTime(s)
+	return t.UTC(), err
+}
+
+// parseZonedTime reads a date-time as parseTime does but keeps the zone it
+// was given in, so that its calendar date is the one the platform meant: a
+// course starting at local midnight, "2026-06-10T00:00:00+01:00", is on
+// 10 June, although in UTC it is still the 9th.
+func parseZonedTime(s string) (time.Time, error) {
 	s = strings.TrimSpace(s)
 	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999", "2006-01-02 15:04:05.999999999Z07:00", "2006-01-02 15:04:05.999999999", "2006-01-02"} {
 		if t, err := time.Parse(layout, s); err == nil {
-			return t.UTC(), nil
+			return t, nil
 		}
 	}
 	return time.Time{}, fmt.Errorf("%q is not a date-time", s)

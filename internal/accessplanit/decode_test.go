@@ -146,3 +146,32 @@ func postThenList(t *testing.T, status int, post string, header map[string]strin
 	}
 	return c
 }
+
+// A course's dates are its calendar dates in the zone the platform gave
+// them in: a start at local midnight in British Summer Time is on that day,
+// although in UTC it is still the day before.
+func TestDelegateDatesKeepTheirZone(t *testing.T) {
+	now := time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name, start, want string
+	}{
+		{"local midnight, BST", "2026-06-10T00:00:00+01:00", "2026-06-10"},
+		{"late evening, US Eastern", "2026-06-10T23:30:00-04:00", "2026-06-10"},
+		{"no zone (taken as UTC)", "2026-06-10T00:00:00", "2026-06-10"},
+		{"UTC", "2026-06-10T00:00:00Z", "2026-06-10"},
+		{"fractional seconds and offset", "2026-06-10T00:00:00.000+01:00", "2026-06-10"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := &fixed{body: `{"results":[{"ID":"7~42","UserID":7,"CourseOrAliasName":"First Aid","Status":"Booked","StartDate":"` + tt.start + `"}]}`}
+			ds, err := f.start(t).Delegates(context.Background(), "7")
+			if err != nil || len(ds) != 1 {
+				t.Fatalf("Delegates(7) = %v, %v", ds, err)
+			}
+			act := apmc.TrainingActivity(ds, apmc.ActivitySettings{}, now)
+			if got := act.Fields[apmc.TagNextDate]; got != tt.want {
+				t.Errorf("NEXTDATE of a start %s = %s, want %s", tt.start, got, tt.want)
+			}
+		})
+	}
+}

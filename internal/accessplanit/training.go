@@ -146,7 +146,8 @@ func delegateFromObject(obj map[string]json.RawMessage) (apmc.Delegate, error) {
 	d.Status = DelegateStatus(d.RawStatus)
 	for name, to := range map[string]*time.Time{"StartDate": &d.Start, "EndDate": &d.End} {
 		if s := firstText(obj, name); s != "" {
-			t, err := parseTime(s)
+			// In the zone given: the course's own calendar date.
+			t, err := parseZonedTime(s)
 			if err != nil {
 				return apmc.Delegate{}, fmt.Errorf("decode delegate %s: %s: %w", d.ID, name, err)
 			}

@@ -153,7 +153,8 @@ func BookingMarker(u User) string {
 // places, so a cancelled booking's tag is no longer desired; NEXTCOURSE and
 // NEXTDATE from the earliest booked course starting after now, LASTCOURSE
 // and LASTDATE from the attended course that started last (empty when there
-// is none, so a cleared value is cleared in Mailchimp).
+// is none, so a cleared value is cleared in Mailchimp). A date is the
+// course's calendar date in the zone the platform gave its start in.
 func TrainingActivity(delegates []Delegate, s ActivitySettings, now time.Time) Activity {
 	out := Activity{Fields: Values{TagNextCourse: "", TagNextDate: "", TagLastCourse: "", TagLastDate: ""}}
 	var next, last *Delegate
@@ -186,11 +187,11 @@ func TrainingActivity(delegates []Delegate, s ActivitySettings, now time.Time) A
 	out.Tags = uniqueTags(out.Tags)
 	if next != nil {
 		out.Fields[TagNextCourse] = truncateText(strings.TrimSpace(next.Course), maxTextBytes)
-		out.Fields[TagNextDate] = next.Start.UTC().Format("2006-01-02")
+		out.Fields[TagNextDate] = next.Start.Format(time.DateOnly)
 	}
 	if last != nil {
 		out.Fields[TagLastCourse] = truncateText(strings.TrimSpace(last.Course), maxTextBytes)
-		out.Fields[TagLastDate] = last.Start.UTC().Format("2006-01-02")
+		out.Fields[TagLastDate] = last.Start.Format(time.DateOnly)
 	}
 	return out
 }

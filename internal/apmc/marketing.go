@@ -66,7 +66,7 @@ func (e *Engine) marketingFor(ctx context.Context, rec *recorder, ap Accessplani
 				}
 				var bookings []string
 				for _, d := range delegates {
-					bookings = append(bookings, fmt.Sprintf("%s %s (%s)", d.Course, d.Start.UTC().Format("2006-01-02"), orString(d.RawStatus, string(d.Status))))
+					bookings = append(bookings, fmt.Sprintf("%s %s (%s)", d.Course, d.Start.Format(time.DateOnly), orString(d.RawStatus, string(d.Status))))
 				}
 				if len(bookings) > 0 {
 					out["bookings"] = bookings
