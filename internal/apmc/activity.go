@@ -113,6 +113,13 @@ type Activity struct {
 	ReadAt time.Time `json:"read_at,omitzero"`
 	// Marker is the User's BookingMarker when they were.
 	Marker string `json:"marker,omitempty"`
+	// NextStart is when the course of NEXTCOURSE starts (zero: none): once
+	// it has started, the next course is another, and the delegates are
+	// read again at the contact's next sync.
+	NextStart time.Time `json:"next_start,omitzero"`
+	// Unsent says Fields were read but never written to the member (it was
+	// not added, or Mailchimp refused it): the next write sends them all.
+	Unsent bool `json:"unsent,omitempty"`
 }
 
 // The User properties that date a User's bookings (read-only, set by the
@@ -188,6 +195,7 @@ func TrainingActivity(delegates []Delegate, s ActivitySettings, now time.Time) A
 	if next != nil {
 		out.Fields[TagNextCourse] = truncateText(strings.TrimSpace(next.Course), maxTextBytes)
 		out.Fields[TagNextDate] = next.Start.Format(time.DateOnly)
+		out.NextStart = next.Start.UTC()
 	}
 	if last != nil {
 		out.Fields[TagLastCourse] = truncateText(strings.TrimSpace(last.Course), maxTextBytes)
@@ -202,5 +210,10 @@ func (a *Activity) Equal(b *Activity) bool {
 	if a == nil || b == nil {
 		return a == b
 	}
-	return sameTags(a.Tags, b.Tags) && a.Fields.Equal(b.Fields) && a.Marker == b.Marker
+	return sameTags(a.Tags, b.Tags) && a.Fields.Equal(b.Fields) && a.Marker == b.Marker && a.NextStart.Equal(b.NextStart) && a.Unsent == b.Unsent
+}
+
+// started reports whether the course of NEXTCOURSE has started by now.
+func (a *Activity) started(now time.Time) bool {
+	return a != nil && !a.NextStart.IsZero() && !a.NextStart.After(now)
 }

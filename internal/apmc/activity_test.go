@@ -32,7 +32,7 @@ func TestTrainingActivity(t *testing.T) {
 		{
 			name:      "a future booking: tag and next course",
 			delegates: []Delegate{{ID: "1~10", Course: "First Aid", Status: DelegateBooked, Start: day(10)}},
-			want:      Activity{Tags: []string{"Booked: First Aid"}, Fields: with(TagNextCourse, "First Aid", TagNextDate, "2026-12-11")},
+			want:      Activity{Tags: []string{"Booked: First Aid"}, Fields: with(TagNextCourse, "First Aid", TagNextDate, "2026-12-11"), NextStart: day(10)},
 		},
 		{
 			name: "the earliest future booking is next",
@@ -41,7 +41,7 @@ func TestTrainingActivity(t *testing.T) {
 				{ID: "1~10", Course: "First Aid", Status: DelegateBooked, Start: day(3)},
 				{ID: "1~9", Course: "Manual Handling", Status: DelegateBooked, Start: day(-3)},
 			},
-			want: Activity{Tags: []string{"Booked: Manual Handling", "Booked: First Aid", "Booked: Fire Safety"}, Fields: with(TagNextCourse, "First Aid", TagNextDate, "2026-12-04")},
+			want: Activity{Tags: []string{"Booked: Manual Handling", "Booked: First Aid", "Booked: Fire Safety"}, Fields: with(TagNextCourse, "First Aid", TagNextDate, "2026-12-04"), NextStart: day(3)},
 		},
 		{
 			name:      "a cancelled booking gives no tag and no next course",
@@ -65,12 +65,12 @@ func TestTrainingActivity(t *testing.T) {
 			name:      "templates of the instance",
 			delegates: []Delegate{{ID: "1~10", Course: "First Aid", Status: DelegateBooked, Start: day(1)}, {ID: "1~9", Course: "CPR", Status: DelegateAttended, Start: day(-1)}},
 			settings:  ActivitySettings{BookedTag: "{course} (booked)", AttendedTag: "Done {course}"},
-			want:      Activity{Tags: []string{"Done CPR", "First Aid (booked)"}, Fields: with(TagNextCourse, "First Aid", TagNextDate, "2026-12-02", TagLastCourse, "CPR", TagLastDate, "2026-11-30")},
+			want:      Activity{Tags: []string{"Done CPR", "First Aid (booked)"}, Fields: with(TagNextCourse, "First Aid", TagNextDate, "2026-12-02", TagLastCourse, "CPR", TagLastDate, "2026-11-30"), NextStart: day(1)},
 		},
 		{
 			name:      "the same course booked twice gives one tag",
 			delegates: []Delegate{{ID: "1~10", Course: "First Aid", Status: DelegateBooked, Start: day(1)}, {ID: "1~11", Course: "First Aid", Status: DelegateBooked, Start: day(2)}},
-			want:      Activity{Tags: []string{"Booked: First Aid"}, Fields: with(TagNextCourse, "First Aid", TagNextDate, "2026-12-02")},
+			want:      Activity{Tags: []string{"Booked: First Aid"}, Fields: with(TagNextCourse, "First Aid", TagNextDate, "2026-12-02"), NextStart: day(1)},
 		},
 	}
 	for _, tt := range tests {

@@ -213,6 +213,12 @@ func DecideToMailchimp(in ToMailchimpInput) (Plan, error) {
 	if contact.MovedTo != "" && !moved {
 		return Plan{Action: ActionSkip, Reason: fmt.Sprintf("Mailchimp moved this contact to %s; the old address is not added back", contact.MovedTo), Seen: seen}, nil
 	}
+	// What Mailchimp is to hold; the User's values but for a marketing
+	// permission withdrawn in Mailchimp since the User last changed it.
+	values, kept := keepWithdrawnPermissions(in.Instance.Mappings, values, contact)
+	for _, tag := range kept {
+		warnings = append(warnings, fmt.Sprintf("%s stays withdrawn: the member withdrew it in Mailchimp, and the User has not given it again in accessplanit since", tag))
+	}
 	// The integration's own API user last changed the User, and it holds what
 	// Mailchimp holds: an echo. (A User it changed that holds more — an edit
 	// made while the service wrote another field — is a change.)
@@ -447,3 +453,30 @@ func later(a, b time.Time) time.Time {
 }
 
 func stamp(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05Z") }
+
+// keepWithdrawnPermissions returns the values to hold in Mailchimp: values,
+// except that a marketing permission the member withdrew in Mailchimp
+// (known there as "false") while the User's value stayed "true" since the
+// last sync keeps Mailchimp's "false" — an unrelated edit of the User must
+// not give consent again on the person's behalf. A User whose value has
+// changed to "true" since (consent given again in accessplanit) grants it.
+// kept lists the permissions kept withdrawn.
+func keepWithdrawnPermissions(ms []FieldMapping, values Values, contact Contact) (Values, []string) {
+	var kept []string
+	out := values
+	for _, m := range ms {
+		tag := m.MergeTag
+		if !m.IsPermission() || values[tag] != "true" || contact.Mailchimp.Values[tag] != "false" {
+			continue
+		}
+		if prev, ok := contact.Accessplanit.Values[tag]; !ok || prev != "true" {
+			continue // given (again) in accessplanit since the last sync
+		}
+		if len(kept) == 0 {
+			out = maps.Clone(values)
+		}
+		out[tag] = "false"
+		kept = append(kept, tag)
+	}
+	return out, kept
+}

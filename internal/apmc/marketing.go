@@ -48,7 +48,7 @@ func (e *Engine) marketingFor(ctx context.Context, rec *recorder, ap Accessplani
 		act := known
 		marker := BookingMarker(user)
 		switch {
-		case readsActivity(c, known, marker):
+		case readsActivity(c, known, marker, e.now()):
 			err := rec.step("read_training_activity", func(out map[string]any) error {
 				delegates, batched, share := reads.userDelegates(in.ID, user.ID)
 				maps.Copy(out, share)
@@ -86,7 +86,7 @@ func (e *Engine) marketingFor(ctx context.Context, rec *recorder, ap Accessplani
 		}
 		activityTags = act.Tags
 		var before Values
-		if known != nil {
+		if known != nil && !known.Unsent {
 			before = known.Fields
 		}
 		m.fields = Values{}
@@ -100,11 +100,12 @@ func (e *Engine) marketingFor(ctx context.Context, rec *recorder, ap Accessplani
 }
 
 // readsActivity reports whether a change reads its User's delegates: a
-// booking, or a change of a User whose booking dates (marker) differ from
-// those the known activity was read with; a User that has never booked
-// has none to read.
-func readsActivity(c Change, known *Activity, marker string) bool {
-	return c.Event == EventBooking || known == nil && marker != "" || known != nil && known.Marker != marker
+// booking, a change of a User whose booking dates (marker) differ from
+// those the known activity was read with, or one whose next course has
+// started since (NEXTCOURSE moves on); a User that has never booked has
+// none to read.
+func readsActivity(c Change, known *Activity, marker string, now time.Time) bool {
+	return c.Event == EventBooking || known == nil && marker != "" || known != nil && (known.Marker != marker || known.started(now))
 }
 
 // pending reports whether the member needs a write beyond its fields.
@@ -115,10 +116,26 @@ func (m marketing) pending(contact Contact) bool {
 	return len(m.fields) > 0 || !sameTags(m.tags, contact.Mailchimp.Tags)
 }
 
-// remember puts what was read into the contact state to save.
+// remember puts what was read into the contact state to save, as sent to
+// the member.
 func (m marketing) remember(seen Contact) Contact {
 	if m.activity != nil {
-		seen.Accessplanit.Activity = m.activity
+		a := *m.activity
+		a.Unsent = false
+		seen.Accessplanit.Activity = &a
+	}
+	return seen
+}
+
+// rememberUnsent puts what was read into the contact state to save when
+// the member gets none of it (not added, or refused): kept, so the
+// bookings need not be read again, but marked unsent, so the write that
+// reaches the member sends every activity field.
+func (m marketing) rememberUnsent(seen Contact) Contact {
+	if m.activity != nil {
+		a := *m.activity
+		a.Unsent = true
+		seen.Accessplanit.Activity = &a
 	}
 	return seen
 }
@@ -238,7 +255,10 @@ func (e *Engine) tagsOnly(ctx context.Context, rec *recorder, mc Mailchimp, in I
 // stored already: a booking, queued by User rather than with the contact's
 // email, can run beside the echo of its own member write, so its write is
 // recorded before the tags call, for the echo to find it pending.
-func (e *Engine) tagsAfterWrite(ctx context.Context, rec *recorder, mc Mailchimp, in Instance, c Change, email string, m marketing, plan Plan, contact, seen Contact, written Member) (stored, next Contact, done bool, err error) {
+//
+// managed are the tags the service applied to the member written (none when
+// an email change wrote to another member than the one it had).
+func (e *Engine) tagsAfterWrite(ctx context.Context, rec *recorder, mc Mailchimp, in Instance, c Change, email string, m marketing, plan Plan, contact, seen Contact, written Member, managed []ManagedTag) (stored, next Contact, done bool, err error) {
 	early := c.Event == EventBooking && plan.Action != ActionMove
 	if early {
 		err = rec.step("save_contact_state", func(out map[string]any) error {
@@ -251,7 +271,7 @@ func (e *Engine) tagsAfterWrite(ctx context.Context, rec *recorder, mc Mailchimp
 		}
 		seen = contact
 	}
-	tags, wrote, err := e.applyTags(ctx, rec, mc, in, email, m, ManagedTags(contact.Mailchimp), &written)
+	tags, wrote, err := e.applyTags(ctx, rec, mc, in, email, m, managed, &written)
 	if err != nil {
 		return contact, seen, false, err
 	}

@@ -179,7 +179,7 @@ func (e *Engine) ReadBatch(ctx context.Context, changes []Change) *Reads {
 			r.users[readKey(instanceID, u.ID)] = u
 		}
 		if in.Activity.Enabled {
-			r.readDelegates(ctx, ap, in, batchDelegates(r, in.ID, changes))
+			r.readDelegates(ctx, ap, in, batchDelegates(r, in.ID, changes, e.now()))
 		}
 	}
 	return r
@@ -191,7 +191,7 @@ func (e *Engine) ReadBatch(ctx context.Context, changes []Change) *Reads {
 // (loaded for the batch) last read them with. A User whose contact
 // state was not loaded is left to its change, which reads its delegates on
 // its own if it needs them, rather than read for nothing.
-func batchDelegates(r *Reads, instanceID string, changes []Change) []string {
+func batchDelegates(r *Reads, instanceID string, changes []Change, now time.Time) []string {
 	var ids []string
 	for _, c := range changes {
 		id := triggerUserID(c)
@@ -203,7 +203,7 @@ func batchDelegates(r *Reads, instanceID string, changes []Change) []string {
 			continue
 		}
 		contact, loaded := r.contacts[ContactKey{InstanceID: instanceID, Email: triggerEmail(c)}]
-		if c.Event == EventBooking || loaded && contact.Email == u.Email() && readsActivity(c, contact.Accessplanit.Activity, BookingMarker(u)) {
+		if c.Event == EventBooking || loaded && contact.Email == u.Email() && readsActivity(c, contact.Accessplanit.Activity, BookingMarker(u), now) {
 			ids = append(ids, id)
 		}
 	}

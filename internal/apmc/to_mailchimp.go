@@ -116,6 +116,10 @@ func (e *Engine) toMailchimp(ctx context.Context, rec *recorder, in Instance, c 
 	if err != nil {
 		return outcome{}, err
 	}
+	// What the contact state holds when the member gets nothing (not
+	// added, or refused): the training activity read is kept as not sent,
+	// so it is written once the member can take it.
+	unsent := mk.rememberUnsent(plan.Seen)
 	plan.Seen = mk.remember(plan.Seen)
 	if plan.Action != ActionWrite && plan.Action != ActionMove {
 		if len(mk.fields) == 0 {
@@ -137,7 +141,7 @@ func (e *Engine) toMailchimp(ctx context.Context, rec *recorder, in Instance, c 
 			return outcome{}, err
 		}
 		if !exists {
-			return e.settle(ctx, rec, Plan{Action: ActionSkip, Reason: "the User has not opted in to marketing and the instance adds only those who have (consent not_opted_in: skip)", Seen: plan.Seen}, contact)
+			return e.settle(ctx, rec, Plan{Action: ActionSkip, Reason: "the User has not opted in to marketing and the instance adds only those who have (consent not_opted_in: skip)", Seen: unsent}, contact)
 		}
 		statusIfNew = string(NotOptedInTransactional) // the member exists: its status is kept
 	}
@@ -153,6 +157,7 @@ func (e *Engine) toMailchimp(ctx context.Context, rec *recorder, in Instance, c 
 		ann = &Announcement{Key: ContactKey{InstanceID: in.ID, Email: email}, Side: SideMailchimp, Fingerprint: plan.Values.Fingerprint(), At: e.now().UTC()}
 	}
 	var written Member
+	managed := ManagedTags(contact.Mailchimp)
 	err = rec.step("upsert_member", func(out map[string]any) error {
 		if ann != nil {
 			out["announced"] = true
@@ -172,7 +177,13 @@ func (e *Engine) toMailchimp(ctx context.Context, rec *recorder, in Instance, c 
 			if err := announceNow(ctx, e.announcer(), ann); err != nil {
 				return err
 			}
-			written, err = e.moveMember(ctx, rec, mc, in, plan.PreviousEmail, member, contact.Mailchimp.Values, statusIfNew)
+			var same bool
+			written, same, err = e.moveMember(ctx, rec, mc, in, plan.PreviousEmail, member, contact.Mailchimp.Values, statusIfNew)
+			if !same {
+				// Another member: none of the tags the service applied
+				// are its, and those it carries are someone else's.
+				managed = nil
+			}
 		} else {
 			var call upsertCall
 			written, call, err = batch.upsert(ctx, mc, in, member, statusIfNew, e.announcer(), ann)
@@ -192,7 +203,7 @@ func (e *Engine) toMailchimp(ctx context.Context, rec *recorder, in Instance, c 
 		return nil
 	})
 	if _, blocked := BlockedReason(err); blocked {
-		e.writeStatusField(ctx, rec, in, user, plan.Seen, plan.Values, string(StatusBlocked))
+		e.writeStatusField(ctx, rec, in, user, unsent, plan.Values, string(StatusBlocked))
 	}
 	if err != nil {
 		return outcome{changed: true}, err
@@ -218,7 +229,7 @@ func (e *Engine) toMailchimp(ctx context.Context, rec *recorder, in Instance, c 
 	}
 	if mk.on {
 		var done bool
-		contact, seen, done, err = e.tagsAfterWrite(ctx, rec, mc, in, c, email, mk, plan, contact, seen, written)
+		contact, seen, done, err = e.tagsAfterWrite(ctx, rec, mc, in, c, email, mk, plan, contact, seen, written, managed)
 		if err != nil {
 			return outcome{changed: true}, err
 		}
@@ -384,28 +395,36 @@ func (e *Engine) contactForUser(ctx context.Context, instanceID, email, userID s
 
 // moveMember moves the Mailchimp member from oldEmail to the new address, or
 // writes a new member when the new address is already taken there.
-func (e *Engine) moveMember(ctx context.Context, rec *recorder, mc Mailchimp, in Instance, oldEmail string, m Member, before Values, statusIfNew string) (Member, error) {
-	_, err := mc.Member(ctx, in.MailchimpListID, m.Email)
+//
+// same reports whether the member written is the one the old address
+// named (moved to the new address); when it is another member (one the new
+// address already named, or one created for it), the tags the service
+// applied to the old member are not on it.
+func (e *Engine) moveMember(ctx context.Context, rec *recorder, mc Mailchimp, in Instance, oldEmail string, m Member, before Values, statusIfNew string) (written Member, same bool, err error) {
+	_, err = mc.Member(ctx, in.MailchimpListID, m.Email)
 	switch {
 	case err == nil:
 		rec.logf("warn", "email changed from %s to %s, but %s is already a Mailchimp contact: updating it; %s is kept as it is", oldEmail, m.Email, m.Email, oldEmail)
-		return mc.UpsertMember(ctx, in.MailchimpListID, m, statusIfNew)
+		written, err = mc.UpsertMember(ctx, in.MailchimpListID, m, statusIfNew)
+		return written, false, err
 	case !errors.Is(err, ErrNotFound):
-		return Member{}, fmt.Errorf("look up member %s: %w", m.Email, err)
+		return Member{}, false, fmt.Errorf("look up member %s: %w", m.Email, err)
 	}
 	moved, err := mc.ChangeEmail(ctx, in.MailchimpListID, oldEmail, m.Email)
 	if err != nil {
 		if errors.Is(err, ErrNotFound) {
 			rec.logf("warn", "email changed from %s to %s, but %s is not in Mailchimp: creating %s", oldEmail, m.Email, oldEmail, m.Email)
-			return mc.UpsertMember(ctx, in.MailchimpListID, m, statusIfNew)
+			written, err = mc.UpsertMember(ctx, in.MailchimpListID, m, statusIfNew)
+			return written, false, err
 		}
-		return Member{}, fmt.Errorf("change member email: %w", err)
+		return Member{}, false, fmt.Errorf("change member email: %w", err)
 	}
 	rec.logf("info", "Mailchimp contact moved from %s to %s", oldEmail, m.Email)
 	if sameWrite(MemberToWrite(in.Mappings, m.Email, before), m) {
-		return moved, nil // only the address changed: one call
+		return moved, true, nil // only the address changed: one call
 	}
-	return mc.UpsertMember(ctx, in.MailchimpListID, m, statusIfNew)
+	written, err = mc.UpsertMember(ctx, in.MailchimpListID, m, statusIfNew)
+	return written, true, err
 }
 
 // saveIfNew saves what the service learned of a contact without writing to
