@@ -9,9 +9,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/apmc-sync/apmc/internal/apmc"
@@ -64,6 +66,9 @@ func (w *Webhook) Send(ctx context.Context, rawURL, text string) error {
 		if errors.Is(err, context.DeadlineExceeded) {
 			return fmt.Errorf("post notification: no answer within %s", timeout)
 		}
+		if errors.Is(err, errInternalAddress) {
+			return fmt.Errorf("post notification: %w", errInternalAddress)
+		}
 		return fmt.Errorf("post notification: %w", err)
 	}
 	defer resp.Body.Close()
@@ -87,7 +92,48 @@ func (w *Webhook) client() *http.Client {
 var slackEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
 
 // noRedirects follows no redirect, so a message goes only where the URL
-// says.
+// says, uses no proxy from the environment, and connects to no internal
+// address (guardDial).
 var noRedirects = &http.Client{
 	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	Transport: &http.Transport{
+		Proxy:               nil,
+		DialContext:         (&net.Dialer{Timeout: DefaultTimeout, Control: guardDial}).DialContext,
+		TLSHandshakeTimeout: DefaultTimeout,
+		ForceAttemptHTTP2:   true,
+	},
+}
+
+// guardDial refuses a connection to an internal address, whatever name
+// led to it: the URL check (apmc.CheckNotificationURL) sees only the host
+// as written, and a public name can resolve to a private, loopback,
+// link-local or metadata address. It runs on the address about to be
+// dialled, after resolution. Loopback is allowed only where the build
+// allows plain http to it (apmc.LoopbackHTTP: tests and the local stack).
+func guardDial(_, address string, _ syscall.RawConn) error {
+	host, _, err := net.SplitHostPort(address)
+	if err != nil {
+		return fmt.Errorf("notification address: %w", err)
+	}
+	if refusedAddress(net.ParseIP(host)) {
+		return errInternalAddress
+	}
+	return nil
+}
+
+// errInternalAddress is what guardDial refuses with; Send reports it
+// without the address (net's error names it, and it says where the
+// secret URL points).
+var errInternalAddress = errors.New("notification URL resolves to a private, loopback or link-local address: refused")
+
+// refusedAddress reports whether a notification may not be sent to ip.
+func refusedAddress(ip net.IP) bool {
+	switch {
+	case ip == nil:
+		return true
+	case ip.IsLoopback():
+		return !apmc.LoopbackHTTP
+	default:
+		return ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() || ip.IsUnspecified() || ip.IsMulticast() || ip.IsInterfaceLocalMulticast()
+	}
 }

@@ -3,12 +3,17 @@ package notify
 import (
 	"context"
 	"encoding/json"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/apmc-sync/apmc/internal/apmc"
 )
+
+const apmcLoopbackHTTP = apmc.LoopbackHTTP
 
 func TestWebhookSend(t *testing.T) {
 	tests := []struct {
@@ -76,5 +81,42 @@ func TestWebhookEscapesSlackMarkup(t *testing.T) {
 	}
 	if want := "instance Smith &amp; Co &lt;Training&gt; is failing"; got.Text != want {
 		t.Errorf("received %q, want %q", got.Text, want)
+	}
+}
+
+// The URL check sees the host as written; a name can resolve to an
+// internal address. The connection itself is refused there, on the address
+// about to be dialled.
+func TestWebhookRefusesInternalAddressesWhenDialling(t *testing.T) {
+	tests := []struct {
+		ip      string
+		refused bool
+	}{
+		{"10.0.0.5", true},
+		{"172.16.3.4", true},
+		{"192.168.1.1", true},
+		{"169.254.169.254", true}, // instance metadata
+		{"0.0.0.0", true},
+		{"fd00::1", true},
+		{"fe80::1", true},
+		{"224.0.0.1", true},
+		{"127.0.0.1", !apmcLoopbackHTTP},
+		{"::1", !apmcLoopbackHTTP},
+		{"203.0.113.7", false},
+		{"2001:db8::1", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.ip, func(t *testing.T) {
+			err := guardDial("tcp", net.JoinHostPort(tt.ip, "443"), nil)
+			if (err != nil) != tt.refused {
+				t.Errorf("guardDial(%s) = %v, refused want %v", tt.ip, err, tt.refused)
+			}
+		})
+	}
+	// Through Send: an internal address the URL check lets through in this
+	// build is still not connected to.
+	err := (&Webhook{Timeout: time.Second}).Send(context.Background(), "https://10.255.255.1/services/T0/B0/secret-part", "x")
+	if err == nil || !strings.Contains(err.Error(), "refused") || strings.Contains(err.Error(), "secret-part") || strings.Contains(err.Error(), "10.255.255.1") {
+		t.Errorf("Send(to a private address) error = %v, want a refusal naming neither the URL nor the address", err)
 	}
 }
