@@ -181,7 +181,7 @@ func TestFunctionPermissions(t *testing.T) {
 			"dynamodb:UpdateItem on ContactsTable if {ForAllValues:StringLike: {dynamodb:LeadingKeys: [budget#*]}}",
 			// Each instance's health, those attributes only
 			// (TestHealthUpdateMatchesCode).
-			"dynamodb:UpdateItem on InstancesTable if {ForAllValues:StringEquals: {dynamodb:Attributes: [instance_id, health, health_version, health_notification, health_dead_lettered, health_dead_letter_at, mailchimp_account_id]}, StringEqualsIfExists: {dynamodb:ReturnValues: [NONE]}}",
+			"dynamodb:UpdateItem on InstancesTable if {ForAllValues:StringEquals: {dynamodb:Attributes: [instance_id, health, health_version, health_notification, health_dead_lettered, health_dead_letter_at, health_last_success_at, mailchimp_account_id]}, StringEqualsIfExists: {dynamodb:ReturnValues: [NONE]}}",
 			"kms:Decrypt on SecretsKey",
 			"logs:CreateLogStream on SyncLogGroup",
 			"logs:PutLogEvents on SyncLogGroup",

@@ -382,19 +382,14 @@ func DecideEmailChange(in EmailChangeInput) (Plan, error) {
 	if in.OldEmail == "" || in.NewEmail == "" {
 		return Plan{}, Permanentf("the email change names no old or no new address")
 	}
-	if in.Contact.Version == 0 && in.NewContact.UserID != "" && in.LinkedUserEmail == in.NewEmail {
-		// The service's own move of a member (after an email change in
-		// accessplanit) comes back as an upemail: the state is already at
-		// the new address, linked to a User that has it.
-		return Plan{Action: ActionSuppress, Reason: "echo of the service's own email change in Mailchimp"}, nil
+	if p, settled := SettleEmailChange(in); settled {
+		return p, nil
 	}
 	switch {
 	case in.OldFound:
 		return Plan{Action: ActionSkip, Reason: fmt.Sprintf("not confirmed by Mailchimp: the audience still holds the old address %s; nothing is written", in.OldEmail)}, nil
 	case !in.NewFound:
 		return Plan{Action: ActionSkip, Reason: fmt.Sprintf("not confirmed by Mailchimp: the audience does not hold the new address %s; nothing is written", in.NewEmail)}, nil
-	case in.Contact.Version == 0 || in.Contact.UserID == "":
-		return Plan{Action: ActionSkip, Reason: fmt.Sprintf("no synced contact is linked to the old address %s: the change cannot be confirmed, nothing is written", in.OldEmail)}, nil
 	case in.Contact.MemberContactID == "":
 		return Plan{Action: ActionSkip, Reason: fmt.Sprintf("the service has not yet seen the Mailchimp contact id of %s: the change cannot be confirmed, nothing is written", in.OldEmail)}, nil
 	case in.NewMember.ContactID != in.Contact.MemberContactID:
@@ -421,6 +416,26 @@ func DecideEmailChange(in EmailChangeInput) (Plan, error) {
 	mv[TagEmail] = in.NewEmail
 	seen.Mailchimp.Values = mv
 	return Plan{Action: ActionMove, Seen: seen, PreviousEmail: in.OldEmail}, nil
+}
+
+// SettleEmailChange decides, from the contact states alone, the email
+// changes whatever Mailchimp holds could not alter: the echo of the
+// service's own move, and a change of an old address no synced contact is
+// linked to, which is skipped. Such a change needs no Mailchimp read, so
+// upemails forged for addresses the service never synced cost none of the
+// account's connections. settled is false when Mailchimp must confirm the
+// change (DecideEmailChange, once both members are read).
+func SettleEmailChange(in EmailChangeInput) (p Plan, settled bool) {
+	if in.Contact.Version == 0 && in.NewContact.UserID != "" && in.LinkedUserEmail == in.NewEmail {
+		// The service's own move of a member (after an email change in
+		// accessplanit) comes back as an upemail: the state is already at
+		// the new address, linked to a User that has it.
+		return Plan{Action: ActionSuppress, Reason: "echo of the service's own email change in Mailchimp"}, true
+	}
+	if in.Contact.Version == 0 || in.Contact.UserID == "" {
+		return Plan{Action: ActionSkip, Reason: fmt.Sprintf("no synced contact is linked to the old address %s: the change cannot be confirmed, nothing is written", in.OldEmail)}, true
+	}
+	return Plan{}, false
 }
 
 // ChangedFields returns the fields whose value differs from the User's: the

@@ -346,11 +346,15 @@ func (e *Engine) emailChanged(ctx context.Context, rec *recorder, in Instance, c
 			ci.LinkedUserEmail = u.Email()
 		}
 	}
-	if ci.OldMember, ci.OldFound, err = e.readMember(ctx, rec, in, "read_old_member", oldEmail); err != nil {
-		return outcome{}, err
-	}
-	if ci.NewMember, ci.NewFound, err = e.readMember(ctx, rec, in, "read_new_member", newEmail); err != nil {
-		return outcome{}, err
+	if _, settled := SettleEmailChange(ci); !settled {
+		// Only a change of a synced contact's address is worth asking
+		// Mailchimp to confirm.
+		if ci.OldMember, ci.OldFound, err = e.readMember(ctx, rec, in, "read_old_member", oldEmail); err != nil {
+			return outcome{}, err
+		}
+		if ci.NewMember, ci.NewFound, err = e.readMember(ctx, rec, in, "read_new_member", newEmail); err != nil {
+			return outcome{}, err
+		}
 	}
 	var plan Plan
 	err = rec.step("decide", func(out map[string]any) error {

@@ -24,6 +24,10 @@ const (
 	// atomically, however many functions record dead letters at once.
 	attrDeadLettered = "health_dead_lettered"
 	attrDeadLetterAt = "health_dead_letter_at"
+	// attrLastSuccessAt is when the instance's last successful sync
+	// started, to the second, kept outside the versioned health too:
+	// RecordSuccess only ever moves it forward.
+	attrLastSuccessAt = "health_last_success_at"
 )
 
 // HealthAttributes are the only attributes SaveHealth, CountDeadLetter and
@@ -32,7 +36,7 @@ const (
 // template.yaml), so it can keep an instance's health but never change its
 // configuration or secrets.
 func HealthAttributes() []string {
-	return []string{AttrInstanceID, attrHealth, attrHealthVersion, attrHealthNotification, attrDeadLettered, attrDeadLetterAt}
+	return []string{AttrInstanceID, attrHealth, attrHealthVersion, attrHealthNotification, attrDeadLettered, attrDeadLetterAt, attrLastSuccessAt}
 }
 
 // healthIs is the condition that the stored health is still at version v
@@ -137,6 +141,59 @@ func (s *InstanceStore) CountDeadLetter(ctx context.Context, id string, at time.
 	return nil
 }
 
+// RecordSuccess stores at, to the second, as when the instance's last
+// successful sync started, unless a later one is stored: many functions
+// record successes at once, in any order. The time is kept whole seconds
+// in UTC, so its stored form (RFC 3339, fixed width) orders as it does.
+func (s *InstanceStore) RecordSuccess(ctx context.Context, id string, at time.Time) error {
+	at = at.UTC().Truncate(time.Second)
+	name := expression.Name(attrLastSuccessAt)
+	update := expression.Set(name, expression.Value(at))
+	cond := expression.AttributeExists(expression.Name(AttrInstanceID)).
+		And(expression.AttributeNotExists(name).Or(name.LessThan(expression.Value(at))))
+	expr, err := expression.NewBuilder().WithUpdate(update).WithCondition(cond).Build()
+	if err != nil {
+		return fmt.Errorf("record a success of instance %s: build update: %w", id, err)
+	}
+	_, err = s.client.UpdateItem(ctx, s.updateInput(id, expr))
+	if conditionFailed(err) {
+		return nil // a later success is stored, or the instance is gone
+	}
+	if err != nil {
+		return fmt.Errorf("record a success of instance %s: %w", id, err)
+	}
+	return nil
+}
+
+// LastSuccess returns when the instance's last successful sync started,
+// as RecordSuccess stored it (one read of that attribute); zero when none
+// is stored.
+func (s *InstanceStore) LastSuccess(ctx context.Context, id string) (time.Time, error) {
+	expr, err := expression.NewBuilder().WithProjection(expression.NamesList(expression.Name(attrLastSuccessAt))).Build()
+	if err != nil {
+		return time.Time{}, fmt.Errorf("read the last success of instance %s: build projection: %w", id, err)
+	}
+	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:                aws.String(s.table),
+		Key:                      map[string]types.AttributeValue{AttrInstanceID: &types.AttributeValueMemberS{Value: id}},
+		ProjectionExpression:     expr.Projection(),
+		ExpressionAttributeNames: expr.Names(),
+	})
+	if err != nil {
+		return time.Time{}, fmt.Errorf("read the last success of instance %s: %w", id, err)
+	}
+	var it struct {
+		At *time.Time `json:"health_last_success_at,omitempty"`
+	}
+	if err := unmarshalItem(out.Item, &it); err != nil {
+		return time.Time{}, fmt.Errorf("read the last success of instance %s: decode: %w", id, err)
+	}
+	if it.At == nil {
+		return time.Time{}, nil
+	}
+	return it.At.UTC(), nil
+}
+
 // health returns the stored health, its last notification and dead-letter
 // count included.
 func (it instanceItem) health() apmc.Health {
@@ -155,7 +212,7 @@ func (it instanceItem) health() apmc.Health {
 
 // healthUnchanged is the condition that none of the item's health
 // attributes changed since it was read as it: its version, its dead-letter
-// count and its last notification. A write of the whole item (a
+// count, its last success and its last notification. A write of the whole item (a
 // configuration change) carries them over under this condition, so it
 // never loses one written meanwhile.
 func healthUnchanged(it instanceItem) expression.ConditionBuilder {
@@ -164,6 +221,11 @@ func healthUnchanged(it instanceItem) expression.ConditionBuilder {
 		cond = cond.And(expression.AttributeNotExists(expression.Name(attrDeadLettered)))
 	} else {
 		cond = cond.And(expression.Name(attrDeadLettered).Equal(expression.Value(it.HealthDeadLettered)))
+	}
+	if it.HealthLastSuccessAt == nil {
+		cond = cond.And(expression.AttributeNotExists(expression.Name(attrLastSuccessAt)))
+	} else {
+		cond = cond.And(expression.Name(attrLastSuccessAt).Equal(expression.Value(*it.HealthLastSuccessAt)))
 	}
 	if it.HealthNotification == nil {
 		cond = cond.And(expression.AttributeNotExists(expression.Name(attrHealthNotification)))

@@ -246,3 +246,80 @@ func TestUpdateRefusesAConfigurationChangedMeanwhile(t *testing.T) {
 		}
 	})
 }
+
+// TestRecordSuccessOnlyMovesForward: functions record successes in any
+// order; the stored last success is the latest, to the second, named in
+// requests the sync function's role may send, and an Update racing a
+// record keeps it.
+func TestRecordSuccessOnlyMovesForward(t *testing.T) {
+	sealer := newKMSSealer(t)
+	t0 := time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC)
+	eachBackend(t, func(t *testing.T, b backend) {
+		ctx := context.Background()
+		tables := newTables(t, b.client)
+		operator := NewInstanceStore(b.client, tables.Instances, sealer)
+		if err := operator.Create(ctx, testInstance("inst-s")); err != nil {
+			t.Fatalf("Create error: %v", err)
+		}
+		if got, err := operator.LastSuccess(ctx, "inst-s"); err != nil || !got.IsZero() {
+			t.Fatalf("LastSuccess(new instance) = %v, %v; want none", got, err)
+		}
+		var rec recorder
+		store := NewInstanceStore(rec.client(b.client), tables.Instances, nil)
+		for _, step := range []struct {
+			name     string
+			at, want time.Time
+		}{
+			{"first", t0.Add(2*time.Minute + 500*time.Millisecond), t0.Add(2 * time.Minute)},
+			{"an earlier one, recorded late", t0.Add(time.Minute), t0.Add(2 * time.Minute)},
+			{"a later one", t0.Add(5 * time.Minute), t0.Add(5 * time.Minute)},
+		} {
+			if err := store.RecordSuccess(ctx, "inst-s", step.at); err != nil {
+				t.Fatalf("RecordSuccess(%s) error = %v", step.name, err)
+			}
+			if got, err := operator.LastSuccess(ctx, "inst-s"); err != nil || !got.Equal(step.want) {
+				t.Errorf("after RecordSuccess(%s): LastSuccess = %v, %v; want %s", step.name, got, err, step.want)
+			}
+		}
+		allowed := HealthAttributes()
+		for _, s := range rec.sent {
+			in, ok := s.input.(*dynamodb.UpdateItemInput)
+			if !ok {
+				t.Errorf("RecordSuccess sent %s, want only UpdateItem", s.op)
+				continue
+			}
+			if in.ReturnValues != types.ReturnValueNone {
+				t.Errorf("UpdateItem asks ReturnValues %q, want NONE", in.ReturnValues)
+			}
+			if got := attributes(in); len(slices.DeleteFunc(slices.Clone(got), func(a string) bool { return slices.Contains(allowed, a) })) > 0 {
+				t.Errorf("UpdateItem names attributes %v, want only %v", got, allowed)
+			}
+		}
+
+		// An Update whose read precedes a record keeps the record.
+		var racing recorder
+		raced := false
+		latest := t0.Add(9 * time.Minute)
+		racing.before = func(op string) {
+			if op != "PutItem" || raced {
+				return
+			}
+			raced = true
+			if err := operator.RecordSuccess(ctx, "inst-s", latest); err != nil {
+				t.Errorf("RecordSuccess error: %v", err)
+			}
+		}
+		updater := NewInstanceStore(racing.client(b.client), tables.Instances, sealer)
+		in, err := updater.Display(ctx, "inst-s")
+		if err != nil {
+			t.Fatalf("Display error: %v", err)
+		}
+		in.Name = "Renamed"
+		if err := updater.Update(ctx, in); err != nil {
+			t.Fatalf("Update racing a RecordSuccess error = %v", err)
+		}
+		if got, err := operator.LastSuccess(ctx, "inst-s"); err != nil || !got.Equal(latest) {
+			t.Errorf("LastSuccess after the Update = %v, %v; want %s", got, err, latest)
+		}
+	})
+}

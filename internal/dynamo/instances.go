@@ -91,8 +91,10 @@ type instanceItem struct {
 	// letters, counted by CountDeadLetter alone.
 	HealthDeadLettered int        `json:"health_dead_lettered,omitempty"`
 	HealthDeadLetterAt *time.Time `json:"health_dead_letter_at,omitempty"`
-	UpdatedAt          time.Time  `json:"updated_at"`
-	ExpiresAt          int64      `json:"expires_at,omitempty"`
+	// HealthLastSuccessAt is written by RecordSuccess alone.
+	HealthLastSuccessAt *time.Time `json:"health_last_success_at,omitempty"`
+	UpdatedAt           time.Time  `json:"updated_at"`
+	ExpiresAt           int64      `json:"expires_at,omitempty"`
 }
 
 // sealedSecrets is the clear-text form of the sealed blob.
@@ -283,6 +285,7 @@ func (s *InstanceStore) update(ctx context.Context, in apmc.Instance) error {
 func (it *instanceItem) keepHealth(stored instanceItem) {
 	it.Health, it.HealthVersion, it.HealthNotification = stored.Health, stored.HealthVersion, stored.HealthNotification
 	it.HealthDeadLettered, it.HealthDeadLetterAt = stored.HealthDeadLettered, stored.HealthDeadLetterAt
+	it.HealthLastSuccessAt = stored.HealthLastSuccessAt
 }
 
 // StateAttributes are the only attributes SetState names in its request:

@@ -27,6 +27,9 @@ type Store interface {
 	CountDeadLetter(ctx context.Context, id string, at time.Time) error
 	// RecordNotification stores the instance's last notification.
 	RecordNotification(ctx context.Context, id string, n apmc.Notification) error
+	// RecordSuccess stores when the instance's last successful sync
+	// started, unless a later one is stored.
+	RecordSuccess(ctx context.Context, id string, at time.Time) error
 }
 
 // Notifier delivers a message to a notification URL; *notify.Webhook is
@@ -58,6 +61,8 @@ type Tracker struct {
 	// instance: the cached instance may hold an older one until it
 	// expires.
 	known map[string]apmc.Health
+	// succeeded is, per instance, the last success this function recorded.
+	succeeded map[string]time.Time
 	// out serialises the metric records, so lines never interleave, and
 	// guards holds and pending.
 	out sync.Mutex
@@ -94,6 +99,49 @@ func (t *Tracker) Observe(ctx context.Context, e apmc.Execution, retried bool) {
 		state = apmc.StatePaused
 	}
 	t.track(ctx, in, state, o, now)
+	if e.Status == apmc.StatusSucceeded {
+		t.recordSuccess(ctx, in.ID, startOf(e, now))
+	}
+}
+
+// startOf is when e started; now when it does not say.
+func startOf(e apmc.Execution, now time.Time) time.Time {
+	if e.StartedAt.IsZero() {
+		return now
+	}
+	return e.StartedAt
+}
+
+// successDue reports whether a success at at is worth recording after the
+// last one recorded, last: once per every at most, so a busy instance
+// costs a write a minute, not one per synced change, and health shows its
+// last success to that precision however many failures follow it.
+func successDue(last, at time.Time, every time.Duration) bool {
+	return last.IsZero() || at.Sub(last) >= every
+}
+
+// recordSuccess stores the instance's last successful sync when
+// successDue says so.
+func (t *Tracker) recordSuccess(ctx context.Context, id string, at time.Time) {
+	t.mu.Lock()
+	if !successDue(t.succeeded[id], at, t.policy().Stamp) {
+		t.mu.Unlock()
+		return
+	}
+	if t.succeeded == nil {
+		t.succeeded = map[string]time.Time{}
+	}
+	last := t.succeeded[id]
+	t.succeeded[id] = at
+	t.mu.Unlock()
+	if err := t.Store.RecordSuccess(ctx, id, at); err != nil {
+		t.logger().WarnContext(ctx, "could not record the instance's last success", "instance_id", id, "error", err.Error())
+		t.mu.Lock()
+		if t.succeeded[id].Equal(at) {
+			t.succeeded[id] = last // the next success tries again
+		}
+		t.mu.Unlock()
+	}
 }
 
 // DeadLettered records a change of the instance that the consumer handed

@@ -54,7 +54,13 @@ func (r *receiver) received() []string {
 // countingStore counts the health writes that reach the real store.
 type countingStore struct {
 	*dynamo.InstanceStore
-	saves atomic.Int64
+	saves     atomic.Int64
+	successes atomic.Int64
+}
+
+func (c *countingStore) RecordSuccess(ctx context.Context, id string, at time.Time) error {
+	c.successes.Add(1)
+	return c.InstanceStore.RecordSuccess(ctx, id, at)
 }
 
 func (c *countingStore) SaveHealth(ctx context.Context, id string, read int, next apmc.Health) (apmc.Health, error) {
@@ -385,5 +391,43 @@ func TestTrackerRedactsTheNotificationHost(t *testing.T) {
 	}
 	if strings.Contains(log.String(), host) {
 		t.Errorf("log holds the host: %s", log.String())
+	}
+}
+
+// TestTrackerRecordsTheLastSuccessOncePerStamp: a function records its
+// instance's last successful sync at most once per the policy's Stamp,
+// not once per synced change; changes that wrote nothing (suppressed,
+// skipped) are no success.
+func TestTrackerRecordsTheLastSuccessOncePerStamp(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	tr := f.function(nil)
+	start := f.clock()
+	for _, step := range []struct {
+		name      string
+		advance   time.Duration
+		status    apmc.Status
+		n         int
+		wantAll   int64 // RecordSuccess calls so far
+		wantSince time.Duration
+	}{
+		{name: "a burst of successes", status: apmc.StatusSucceeded, n: 20, wantAll: 1},
+		{name: "echoes and skips", advance: 2 * time.Minute, status: apmc.StatusSuppressed, n: 5, wantAll: 1},
+		{name: "skips", status: apmc.StatusSkipped, n: 5, wantAll: 1},
+		{name: "successes a minute on", status: apmc.StatusSucceeded, n: 10, wantAll: 2, wantSince: 2 * time.Minute},
+		{name: "successes within the minute", advance: 30 * time.Second, status: apmc.StatusSucceeded, n: 10, wantAll: 2, wantSince: 2 * time.Minute},
+		{name: "successes after the minute", advance: 31 * time.Second, status: apmc.StatusSucceeded, n: 3, wantAll: 3, wantSince: 2*time.Minute + 61*time.Second},
+	} {
+		f.advance(step.advance)
+		for range step.n {
+			tr.Observe(ctx, exec(step.status), false)
+		}
+		if got := f.store.successes.Load(); got != step.wantAll {
+			t.Errorf("after %s: %d successes recorded, want %d", step.name, got, step.wantAll)
+		}
+		want := start.Add(step.wantSince)
+		if got, err := f.store.LastSuccess(ctx, "acme"); err != nil || !got.Equal(want) {
+			t.Errorf("after %s: stored last success %v (%v), want %s", step.name, got, err, want)
+		}
 	}
 }

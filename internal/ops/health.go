@@ -38,7 +38,9 @@ type Health struct {
 	// LastDeadLetterAt is when a change of the instance last moved to the
 	// dead-letter queue.
 	LastDeadLetterAt *time.Time `json:"last_dead_letter_at,omitempty"`
-	// LastSuccessAt is when the newest succeeded execution started.
+	// LastSuccessAt is when the newest succeeded execution started: to
+	// the second, and up to a minute early (the sync function records a
+	// success once a minute) when more failures than CountCap followed it.
 	LastSuccessAt      *time.Time `json:"last_success_at,omitempty"`
 	NotificationURLSet bool       `json:"notification_url_set"`
 	// LastNotification is the last change of health announced, and how
@@ -72,8 +74,10 @@ func (s *Service) HealthsOf(ctx context.Context, sums []Summary) ([]Health, erro
 }
 
 // HealthOf returns the health of the instance sum summarises: the pages
-// that show the summary already read it once. It costs two requests more:
-// the capped count of the changes still held and the newest success.
+// that show the summary already read it once. It costs a few requests
+// more: the capped count of the changes still held and, when the summary's
+// executions hold no success, the recorded last success (and for an
+// instance that recorded none, the newest executions of any age).
 func (s *Service) HealthOf(ctx context.Context, sum Summary) (Health, error) {
 	in := sum.Instance
 	h := Health{
@@ -103,9 +107,18 @@ func (s *Service) HealthOf(ctx context.Context, sum Summary) (Health, error) {
 	h.Held = held
 	if tally, ok := s.Executions.(StatusTally); ok && sum.tallied {
 		// The summary read the newest executions of the last 24 hours: the
-		// newest success among them is the last one. With none there, the
-		// newest CountCap executions of any age are read the same way.
+		// newest success among them is the last one. With none there, it
+		// is the one the sync function recorded (more failures than those
+		// read may have followed it), else, for an instance that recorded
+		// none, the newest among the newest CountCap executions of any age.
 		h.LastSuccessAt = sum.lastSuccess
+		if h.LastSuccessAt == nil {
+			at, err := s.recordedSuccess(ctx, in.ID)
+			if err != nil {
+				return Health{}, err
+			}
+			h.LastSuccessAt = at
+		}
 		if h.LastSuccessAt == nil {
 			t, err := tally.TallyStatuses(ctx, in.ID, time.Time{}, h.CountCap)
 			if err != nil {
@@ -126,6 +139,32 @@ func (s *Service) HealthOf(ctx context.Context, sum Summary) (Health, error) {
 		h.LastSuccessAt = &t
 	}
 	return h, nil
+}
+
+// SuccessRecords is an instance store that keeps each instance's last
+// successful sync, as the sync function records it; *dynamo.InstanceStore
+// is one.
+type SuccessRecords interface {
+	// LastSuccess returns when the instance's last successful sync
+	// started, to the second; zero when none is recorded.
+	LastSuccess(ctx context.Context, id string) (time.Time, error)
+}
+
+// recordedSuccess returns the instance's recorded last success; nil when
+// none is recorded or the store keeps none.
+func (s *Service) recordedSuccess(ctx context.Context, id string) (*time.Time, error) {
+	records, ok := s.Instances.(SuccessRecords)
+	if !ok {
+		return nil, nil
+	}
+	at, err := records.LastSuccess(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("read the last success of instance %s: %w", id, err)
+	}
+	if at.IsZero() {
+		return nil, nil
+	}
+	return &at, nil
 }
 
 // Count shows the summary's count of a status over the last 24 hours:

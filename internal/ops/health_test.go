@@ -3,11 +3,14 @@ package ops_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"io"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/apmc-sync/apmc/internal/apmc"
+	"github.com/apmc-sync/apmc/internal/health"
 	"github.com/apmc-sync/apmc/internal/ops"
 )
 
@@ -72,5 +75,41 @@ func TestHealth(t *testing.T) {
 	b, _ := json.Marshal(all)
 	if strings.Contains(string(b), "very-secret") {
 		t.Errorf("Healths() JSON %s holds the notification URL", b)
+	}
+}
+
+// The last successful sync is shown however many failures followed it:
+// the sync function keeps its time with the instance's health, so health
+// finds it where the newest executions it reads hold none.
+func TestHealthLastSuccessBehindManyFailures(t *testing.T) {
+	const limit = 3 // stands in for the 1,000 executions health reads at most
+	now := time.Now().UTC().Truncate(time.Second)
+	for _, tc := range []struct {
+		name      string
+		successAt time.Time
+		failures  int
+	}{
+		{name: "within the last 24 hours", successAt: now.Add(-2 * time.Hour), failures: limit + 2},
+		{name: "days ago", successAt: now.Add(-72 * time.Hour), failures: 2 * limit},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			s := newStack(t)
+			tracker := &health.Tracker{Instances: s.instances, Store: s.instances, Metrics: io.Discard}
+			observe := func(e apmc.Execution) { tracker.Observe(ctx, e, false) }
+			observe(s.record(t, "ok@example.com", tc.successAt, apmc.StatusSucceeded, ""))
+			for i := range tc.failures {
+				at := now.Add(-time.Hour + time.Duration(i)*time.Minute)
+				observe(s.record(t, fmt.Sprintf("fail%d@example.com", i), at, apmc.StatusFailed, ""))
+			}
+			svc := &ops.Service{Instances: s.instances, Executions: s.executions, Queue: s.producer, Bounds: ops.Bounds{MaxCount: limit}}
+			got, err := svc.Health(ctx, "inst")
+			if err != nil {
+				t.Fatalf("Health(inst) error = %v", err)
+			}
+			if got.LastSuccessAt == nil || !got.LastSuccessAt.Equal(tc.successAt) {
+				t.Errorf("Health(inst) last success = %v after %d failures, want %s", got.LastSuccessAt, tc.failures, tc.successAt)
+			}
+		})
 	}
 }

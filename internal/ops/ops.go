@@ -291,8 +291,9 @@ type Replayed struct {
 var ErrNotReplayable = errors.New("the execution kept no change to replay")
 
 // Replay queues the change of an execution again. It is applied with the
-// instance's current configuration and recorded as a new execution linked
-// to the original.
+// instance's current configuration, even while the instance is paused, and
+// recorded as a new execution linked to the original; a held original is
+// marked released, so a resume does not apply it again.
 func (s *Service) Replay(ctx context.Context, instanceID, executionID string) (Replayed, error) {
 	e, err := s.Executions.Execution(ctx, instanceID, executionID)
 	if err != nil {
@@ -311,7 +312,15 @@ func (s *Service) replay(ctx context.Context, e apmc.Execution) (Replayed, error
 	if err := s.Queue.Enqueue(ctx, c); err != nil {
 		return Replayed{}, fmt.Errorf("queue replay of %s: %w", e.ID, err)
 	}
-	return Replayed{OriginalID: e.ID, ChangeID: c.ID, ExecutionID: apmc.FirstExecutionID(c)}, nil
+	r := Replayed{OriginalID: e.ID, ChangeID: c.ID, ExecutionID: apmc.FirstExecutionID(c)}
+	if e.Status == apmc.StatusHeld {
+		// A replay ignores the pause, so the held change is applied now:
+		// left held, health would count it and a resume apply it again.
+		if err := s.releaseReplayed(ctx, e, r.ExecutionID); err != nil {
+			return r, err
+		}
+	}
+	return r, nil
 }
 
 // MaxBulkReplay is the default bound of one bulk replay (Bounds.MaxBulkReplay).

@@ -3,6 +3,7 @@ package ops_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -41,5 +42,53 @@ func TestReplayStartsItsAttemptsAgain(t *testing.T) {
 	got := s.drain(t)
 	if len(got) != 1 || got[0].PriorAttempts != 0 || got[0].Origin != apmc.OriginReplay {
 		t.Fatalf("queued %+v, want one replay with no prior attempts", got)
+	}
+}
+
+// Replaying a held change applies it though the instance is paused: the
+// held execution is then released by the replay, so health no longer
+// counts it as held and a resume does not apply it a second time.
+func TestReplayOfAHeldChangeReleasesIt(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		replay func(ctx context.Context, svc *ops.Service, e apmc.Execution) error
+	}{
+		{name: "one execution", replay: func(ctx context.Context, svc *ops.Service, e apmc.Execution) error {
+			_, err := svc.Replay(ctx, "inst", e.ID)
+			return err
+		}},
+		{name: "every held execution", replay: func(ctx context.Context, svc *ops.Service, _ apmc.Execution) error {
+			_, err := svc.ReplayMatching(ctx, "inst", apmc.ExecutionQuery{Status: apmc.StatusHeld})
+			return err
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			s := newStack(t)
+			held := s.hold(t, "held@example.com", time.Now().UTC().Add(-time.Minute).Truncate(time.Millisecond), true)
+			svc := &ops.Service{Instances: s.instances, Executions: s.executions, Queue: s.producer}
+			if err := tc.replay(ctx, svc, held); err != nil {
+				t.Fatalf("replay of held execution %s error = %v", held.ID, err)
+			}
+			replayed := s.drain(t)
+			if len(replayed) != 1 || replayed[0].OriginalExecutionID != held.ID {
+				t.Fatalf("replay queued %+v, want the held change once", replayed)
+			}
+			e, err := s.executions.Execution(ctx, "inst", held.ID)
+			if err != nil || e.Status != apmc.StatusSkipped || !strings.Contains(e.Reason, apmc.FirstExecutionID(replayed[0])) {
+				t.Errorf("held execution after its replay = %s %q (%v), want skipped, naming the replay's execution", e.Status, e.Reason, err)
+			}
+			h, err := svc.Health(ctx, "inst")
+			if err != nil || h.Held != 0 {
+				t.Errorf("Health() after the replay = %d held (%v), want 0", h.Held, err)
+			}
+			res, err := svc.Resume(ctx, "inst")
+			if err != nil || res.Released != 0 {
+				t.Errorf("Resume() after the replay = released %d, %v; want 0", res.Released, err)
+			}
+			if again := s.drain(t); len(again) != 0 {
+				t.Errorf("Resume() after the replay queued %+v, want nothing: the change was applied by its replay", again)
+			}
+		})
 	}
 }

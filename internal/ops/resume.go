@@ -93,6 +93,28 @@ func (s *Service) release(ctx context.Context, e apmc.Execution) (bool, error) {
 	return true, nil
 }
 
+// releaseReplayed marks a held execution released by its replay, recorded
+// as execution replayID. It is read again, consistently, first: one no
+// longer held (a resume released it meanwhile) is left as it is.
+func (s *Service) releaseReplayed(ctx context.Context, e apmc.Execution, replayID string) error {
+	current, err := s.Executions.Execution(ctx, e.InstanceID, e.ID)
+	if errors.Is(err, apmc.ErrNotFound) {
+		return nil // expired since it was read
+	}
+	if err != nil {
+		return fmt.Errorf("replay %s is queued, but reading held execution %s failed: %w", replayID, e.ID, err)
+	}
+	if current.Status != apmc.StatusHeld {
+		return nil
+	}
+	current.Status = apmc.StatusSkipped
+	current.Reason = fmt.Sprintf("held while the instance was paused; released by a replay as execution %s", replayID)
+	if err := s.Executions.SaveExecution(ctx, current); err != nil {
+		return fmt.Errorf("replay %s is queued, but marking held execution %s released failed: %w", replayID, e.ID, err)
+	}
+	return nil
+}
+
 // sleep waits d, or until ctx ends.
 func sleep(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
