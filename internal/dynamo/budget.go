@@ -118,9 +118,13 @@ func (b *MailchimpBudget) Acquire(ctx context.Context, account string) (release 
 	}
 	pause := budgetFirstWait
 	// First the slot this process gave back last, or a random one, blind:
-	// when the account is not busy this is the only request.
+	// when the account is not busy this is the only request. If it is
+	// held, the slots are read at once; every later read comes after a
+	// pause, whether nothing was free or the free slots it showed were
+	// taken by others first, so waiters on a busy account neither flood
+	// its partition nor outlast MaxWait.
 	candidates := []int{b.lastReturned(account)}
-	for {
+	for tries := 0; ; tries++ {
 		for _, slot := range candidates {
 			until, ok, err := b.take(ctx, account, slot, owner)
 			if err != nil {
@@ -130,26 +134,27 @@ func (b *MailchimpBudget) Acquire(ctx context.Context, account string) (release 
 				return b.releaser(account, slot, owner, until), b.now().Sub(start), nil
 			}
 		}
-		free, err := b.freeSlots(ctx, account)
-		if err != nil {
-			return nil, b.now().Sub(start), err
-		}
-		if len(free) > 0 {
-			candidates = free
-			continue
-		}
 		waited := b.now().Sub(start)
 		if waited >= b.MaxWait {
 			return nil, waited, fmt.Errorf("account %s: %w after %s", account, ErrBudgetWait, waited.Round(time.Millisecond))
 		}
-		// Full jitter keeps waiting invocations from retrying in step.
-		d := min(time.Duration(mathrand.Int64N(int64(pause)))+time.Millisecond, b.MaxWait-waited)
-		if err := b.sleep(ctx, d); err != nil {
-			return nil, b.now().Sub(start), fmt.Errorf("wait for a Mailchimp request slot of account %s: %w", account, err)
+		if tries > 0 {
+			if err := b.sleep(ctx, budgetPause(pause, b.MaxWait-waited)); err != nil {
+				return nil, b.now().Sub(start), fmt.Errorf("wait for a Mailchimp request slot of account %s: %w", account, err)
+			}
+			pause = min(2*pause, budgetMaxPause)
 		}
-		pause = min(2*pause, budgetMaxPause)
-		candidates = nil
+		if candidates, err = b.freeSlots(ctx, account); err != nil {
+			return nil, b.now().Sub(start), err
+		}
 	}
+}
+
+// budgetPause is how long a waiter pauses before it looks at the slots
+// again: a random time up to pause (full jitter keeps waiting invocations
+// from retrying in step), never past the left of its wait.
+func budgetPause(pause, left time.Duration) time.Duration {
+	return min(time.Duration(mathrand.Int64N(int64(pause)))+time.Millisecond, left)
 }
 
 func slotKey(account string, slot int) map[string]types.AttributeValue {

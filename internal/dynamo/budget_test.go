@@ -280,3 +280,48 @@ func TestMailchimpBudgetRetakesItsLastSlot(t *testing.T) {
 		}
 	})
 }
+
+// TestMailchimpBudgetWaitBoundedWhenRacesAreLost: a slot that shows as free
+// but is taken by another process first is a lost race. A waiter that keeps
+// losing still stops at MaxWait with ErrBudgetWait (not at its request's
+// deadline) and backs off between tries instead of hammering the account's
+// partition.
+func TestMailchimpBudgetWaitBoundedWhenRacesAreLost(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		tables := newTables(t, b.client)
+		const account, maxWait = "acct", 150 * time.Millisecond
+		// The rival frees its slot before each of the waiter's reads and
+		// takes it back before each of the waiter's takes.
+		rival := NewMailchimpBudget(b.client, tables.Contacts, 1, time.Minute, time.Second)
+		if _, ok, err := rival.take(context.Background(), account, 0, "rival"); err != nil || !ok {
+			t.Fatalf("rival take = %v, %v; want the slot", ok, err)
+		}
+		rec := &recorder{before: func(op string) {
+			switch op {
+			case "Query":
+				rival.giveBack(context.Background(), account, 0, "rival")
+			case "UpdateItem":
+				_, _, _ = rival.take(context.Background(), account, 0, "rival")
+			}
+		}}
+		waiter := NewMailchimpBudget(rec.client(b.client), tables.Contacts, 1, time.Minute, maxWait)
+
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		defer cancel()
+		start := time.Now()
+		_, waited, err := waiter.Acquire(ctx, account)
+		took := time.Since(start)
+		if !errors.Is(err, ErrBudgetWait) {
+			t.Errorf("Acquire() losing every race = %v after %s, want ErrBudgetWait", err, took)
+		}
+		if waited < maxWait || took > maxWait+time.Second {
+			t.Errorf("Acquire() losing every race waited %s (took %s), want about %s", waited, took, maxWait)
+		}
+		rec.mu.Lock()
+		sent := len(rec.sent)
+		rec.mu.Unlock()
+		if sent > 40 {
+			t.Errorf("Acquire() losing every race for %s sent %d DynamoDB requests, want at most 40 (backing off between tries)", took, sent)
+		}
+	})
+}
