@@ -31,3 +31,45 @@ func TestBudgetWait(t *testing.T) {
 		})
 	}
 }
+
+// TestMemberReadRecordsBudgetWait: a step that reads a member from Mailchimp
+// says how long the read waited for the account's request budget, as the
+// write steps do.
+func TestMemberReadRecordsBudgetWait(t *testing.T) {
+	tests := []struct {
+		name     string
+		instance func(*Instance)
+		setup    func(f *fixture)
+		change   Change
+	}{
+		{
+			name: "a Mailchimp profile change reads the member",
+			setup: func(f *fixture) {
+				f.mc.members["ada@example.com"] = Member{Email: "ada@example.com", Status: "subscribed", MergeFields: Values{"FNAME": "Ada", "LNAME": "Lovelace"}}
+			},
+			change: Change{ID: "m1", InstanceID: "inst1", Source: SideMailchimp, Event: EventProfile, ReceivedAt: t0, Email: "ada@example.com"},
+		},
+		{
+			name:     "a User not opted in is added only if the member exists",
+			instance: func(in *Instance) { in.Consent = &Consent{NotOptedIn: NotOptedInSkip} },
+			change:   apChange("c1", consentUser("false")),
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, tt.instance)
+			if tt.setup != nil {
+				tt.setup(f)
+			}
+			f.mc.readWait = 180 * time.Millisecond
+			exec := f.apply(t, tt.change)
+			out := stepOutput(exec, "read_member")
+			if out == nil {
+				t.Fatalf("execution %s (%s %s) has no read_member step; steps %+v", exec.Status, exec.Reason, exec.Error, exec.Steps)
+			}
+			if got := out["mailchimp_budget_wait_ms"]; got != int64(180) {
+				t.Errorf("read_member output mailchimp_budget_wait_ms = %v, want 180", got)
+			}
+		})
+	}
+}

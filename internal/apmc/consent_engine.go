@@ -15,6 +15,8 @@ func (e *Engine) memberExists(ctx context.Context, rec *recorder, mc Mailchimp, 
 	}
 	var exists bool
 	err := rec.step("read_member", func(out map[string]any) error {
+		ctx, wait := WithBudgetWait(ctx)
+		defer wait.record(out)
 		_, err := mc.Member(ctx, in.MailchimpListID, email)
 		switch {
 		case errors.Is(err, ErrNotFound):

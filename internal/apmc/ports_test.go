@@ -144,6 +144,9 @@ type memMailchimp struct {
 	// onWrite, when set, is called after each upsert with the member as
 	// written (while the change that wrote it has not saved its state).
 	onWrite func(Member)
+	// readWait is how long each member read reports waiting for the
+	// account's request budget, as the connector does.
+	readWait time.Duration
 }
 
 func (m *memMailchimp) next() error {
@@ -179,8 +182,9 @@ func (m *memMailchimp) UpsertMember(_ context.Context, _ string, mem Member, sta
 	return cur, nil
 }
 
-func (m *memMailchimp) Member(_ context.Context, _ string, email string) (Member, error) {
+func (m *memMailchimp) Member(ctx context.Context, _ string, email string) (Member, error) {
 	m.reads++
+	AddBudgetWait(ctx, m.readWait)
 	if mem, ok := m.members[email]; ok {
 		return mem, nil
 	}

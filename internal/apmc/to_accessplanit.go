@@ -262,6 +262,8 @@ func (e *Engine) readMember(ctx context.Context, rec *recorder, in Instance, ste
 			return fmt.Errorf("connect to Mailchimp: %w", err)
 		}
 		out["email"] = email
+		ctx, wait := WithBudgetWait(ctx)
+		defer wait.record(out)
 		m, err = mc.Member(ctx, in.MailchimpListID, email)
 		if errors.Is(err, ErrNotFound) {
 			out["found"] = false

@@ -13,9 +13,9 @@ import (
 // every function instance (internal/dynamo.MailchimpBudget).
 type Budget interface {
 	// Acquire takes one of the account's slots, waiting a bounded time
-	// for one; it returns how to give it back and how long it waited. Its
-	// error is transient when no slot came free in time.
-	Acquire(ctx context.Context, account string) (release func(), waited time.Duration, err error)
+	// for one; it returns the slot, to give back or hold, and how long it
+	// waited. Its error is transient when no slot came free in time.
+	Acquire(ctx context.Context, account string) (slot apmc.BudgetSlot, waited time.Duration, err error)
 }
 
 // budgetAccount names the Mailchimp account whose budget the instance's
@@ -33,9 +33,18 @@ func budgetAccount(in apmc.Instance) string {
 // BudgetLease is how long a request holds its account's slot unless it gives
 // it back: longer than the request may take (timeout, the API timeout, which
 // also bounds the wait for the slot), so a slot is never shared while in use,
-// and short enough that a crashed invocation's slot is soon free again.
+// and short enough that a crashed invocation's slot is soon free again. A
+// request that may still be running at Mailchimp when the client gives up
+// holds its slot longer (MailchimpCallLimit).
 // 0 means DefaultTimeout.
 func BudgetLease(timeout time.Duration) time.Duration { return orDefault(timeout) + 5*time.Second }
+
+// MailchimpCallLimit is how long Mailchimp may run a call: it ends calls
+// after 120 s, and a call that timed out for the client may still run and
+// hold one of the account's connections until then (the contract's
+// "Limits"). A request that failed that way holds its slot of the budget
+// until this long after it was sent.
+const MailchimpCallLimit = 120 * time.Second
 
 // BudgetWait bounds how long a request waits for a slot of its account: half
 // its API timeout, so the request itself keeps the other half. A change

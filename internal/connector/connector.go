@@ -41,7 +41,8 @@ type Connector struct {
 	// Accounts, when set, stores the Mailchimp account the connector reads
 	// for an instance that has none (see account).
 	Accounts AccountRecorder
-	// Logger receives the warnings of that read; nil discards them.
+	// Logger receives the warnings of that read and of the budget; nil
+	// discards them.
 	Logger *slog.Logger
 
 	mu           sync.Mutex
@@ -94,7 +95,7 @@ func (c *Connector) limitedClient(account string) *http.Client {
 	if base == nil {
 		base = http.DefaultTransport
 	}
-	hc.Transport = &limitedTransport{base: base, slots: slots, budget: c.Budget, account: account}
+	hc.Transport = &limitedTransport{base: base, slots: slots, budget: c.Budget, account: account, log: c.log()}
 	return &hc
 }
 

@@ -1,12 +1,15 @@
 package connector
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"sync"
+	"time"
 
 	"github.com/apmc-sync/apmc/internal/apmc"
 )
@@ -26,15 +29,18 @@ const DefaultMaxMailchimpConnections = 10
 // (a timeout, a connection lost) does not give its shared slot back:
 // Mailchimp may still be running it, holding one of the account's
 // connections ("requests that time out for you may still run"), so the slot
-// stays taken until its lease runs out. Only a request that never left (its
-// connection could not be opened) gives it back at once. The function's own
-// gate is given back either way: it counts this process's requests, and the
-// shared budget is what counts Mailchimp's connections.
+// is held until MailchimpCallLimit after the request was sent, when
+// Mailchimp has ended it; the slot's own lease, meant for requests that
+// finish, is shorter. Only a request that never left (its connection could
+// not be opened) gives it back at once. The function's own gate is given
+// back either way: it counts this process's requests, and the shared budget
+// is what counts Mailchimp's connections.
 type limitedTransport struct {
 	base    http.RoundTripper
 	slots   chan struct{}
 	budget  Budget
 	account string
+	log     *slog.Logger
 }
 
 // RoundTrip waits for a slot (or the request's context), then sends r.
@@ -48,9 +54,9 @@ func (t *limitedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 		}
 		return nil, ctx.Err()
 	}
-	releaseShared := func() {}
+	var shared apmc.BudgetSlot
 	if t.budget != nil {
-		rel, waited, err := t.budget.Acquire(ctx, t.account)
+		slot, waited, err := t.budget.Acquire(ctx, t.account)
 		apmc.AddBudgetWait(ctx, waited)
 		if err != nil {
 			<-t.slots
@@ -59,13 +65,18 @@ func (t *limitedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 			}
 			return nil, fmt.Errorf("wait for the Mailchimp request budget: %w", err)
 		}
-		releaseShared = rel
+		shared = slot
 	}
+	sent := time.Now()
 	var once sync.Once
 	done := func(giveBack bool) {
 		once.Do(func() {
-			if giveBack {
-				releaseShared()
+			switch {
+			case shared == nil:
+			case giveBack:
+				shared.Release()
+			default:
+				t.holdWhileRunning(ctx, shared, sent)
 			}
 			<-t.slots
 		})
@@ -83,6 +94,19 @@ func (t *limitedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	return resp, nil
 }
 
+// holdWhileRunning keeps the shared slot of a request Mailchimp may still be
+// running until Mailchimp has certainly ended it. The request's context has
+// usually ended (it timed out), so the hold gets a bounded one of its own;
+// should the hold fail, the slot's shorter lease runs out instead.
+func (t *limitedTransport) holdWhileRunning(ctx context.Context, slot apmc.BudgetSlot, sent time.Time) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := slot.HoldUntil(ctx, sent.Add(MailchimpCallLimit)); err != nil {
+		t.log.Warn("a Mailchimp request that may still be running could not keep its budget slot; the slot comes free when its lease runs out",
+			"account", t.account, "error", err)
+	}
+}
+
 // neverSent reports whether a request failed before any of it reached the
 // server: its connection could not be opened.
 func neverSent(err error) bool {
@@ -91,8 +115,8 @@ func neverSent(err error) bool {
 }
 
 // releasingBody gives its slot back at the end of the body or on Close; a
-// body cut off by an error (a timeout mid-answer) keeps the shared slot
-// until its lease runs out, as the request may still be running.
+// body cut off by an error (a timeout mid-answer) holds the shared slot, as
+// the request may still be running.
 type releasingBody struct {
 	io.ReadCloser
 	done func(giveBack bool)

@@ -202,13 +202,106 @@ func TestMailchimpBudgetSlotOfAFailedRequest(t *testing.T) {
 				t.Fatalf("UpsertMember() = nil error, want the request to fail")
 			}
 			// Another function instance asks for the account's only slot.
-			release, _, err := budget().Acquire(ctx, "acct-1")
+			slot, _, err := budget().Acquire(ctx, "acct-1")
 			if held := errors.Is(err, dynamo.ErrBudgetWait); held != tt.wantHeld {
 				t.Errorf("Acquire() after the failed request = %v; slot held %v, want %v", err, held, tt.wantHeld)
 			}
 			if err == nil {
-				release()
+				slot.Release()
 			}
 		})
+	}
+}
+
+// stubbornMailchimp answers every request after work, whether or not the
+// client is still waiting, as Mailchimp does ("requests that time out for
+// you may still run and hold a connection"), and counts the requests it is
+// running at once.
+type stubbornMailchimp struct {
+	work          time.Duration
+	mu            sync.Mutex
+	running, peak int
+}
+
+func (s *stubbornMailchimp) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
+	s.mu.Lock()
+	s.running++
+	s.peak = max(s.peak, s.running)
+	s.mu.Unlock()
+	time.Sleep(s.work) // not the request's context: the client hanging up does not stop it
+	s.mu.Lock()
+	s.running--
+	s.mu.Unlock()
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write([]byte(`{"id":"x","email_address":"ada@example.com","status":"subscribed"}`))
+}
+
+func (s *stubbornMailchimp) peakRunning() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.peak
+}
+
+// TestMailchimpBudgetTimedOutRequestsKeepTheirSlots: requests that timed out
+// for the client keep their slots of the account's budget for as long as
+// Mailchimp may still run them (120 s from their start), even when the
+// slot's lease is shorter, so the requests that follow them never take the
+// account past 10 running at Mailchimp.
+func TestMailchimpBudgetTimedOutRequestsKeepTheirSlots(t *testing.T) {
+	env := awstest.Kumo(t)
+	tables := env.Tables(t, "stubborn")
+	mc := &stubbornMailchimp{work: 2 * time.Second}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("listen: %v", err)
+	}
+	hs := &http.Server{Handler: mc, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = hs.Serve(ln) }()
+	t.Cleanup(func() { _ = hs.Close() })
+
+	const timeout = 150 * time.Millisecond
+	// A lease far shorter than the server's work stands for the sync
+	// function's (the API timeout + 5 s) against Mailchimp's 120 s.
+	const lease = 400 * time.Millisecond
+	budget := dynamo.NewMailchimpBudget(env.DynamoDB, tables.Contacts, connector.DefaultMaxMailchimpConnections, lease, connector.BudgetWait(timeout))
+	c := &connector.Connector{Timeout: timeout, Budget: budget}
+	in := instance("a", "http://"+ln.Addr().String()+"/3.0", "0123456789abcdef0123456789abcdef-us21", "list1")
+	in.MailchimpAccountID = "acct-1"
+	client, err := c.Mailchimp(in)
+	if err != nil {
+		t.Fatalf("Mailchimp() error = %v", err)
+	}
+	wave := func(name string) (timedOut, noSlot int) {
+		var (
+			wg sync.WaitGroup
+			mu sync.Mutex
+		)
+		for i := range connector.DefaultMaxMailchimpConnections {
+			wg.Go(func() {
+				m := apmc.Member{Email: fmt.Sprintf("%s%d@example.com", name, i), MergeFields: apmc.Values{"FNAME": "Ada"}}
+				_, err := client.UpsertMember(context.Background(), in.MailchimpListID, m, "subscribed")
+				mu.Lock()
+				defer mu.Unlock()
+				switch {
+				case errors.Is(err, dynamo.ErrBudgetWait):
+					noSlot++
+				case err != nil:
+					timedOut++
+				}
+			})
+		}
+		wg.Wait()
+		return timedOut, noSlot
+	}
+	if timedOut, _ := wave("first"); timedOut != connector.DefaultMaxMailchimpConnections {
+		t.Fatalf("first wave: %d requests timed out, want all %d (the server works for %s)", timedOut, connector.DefaultMaxMailchimpConnections, mc.work)
+	}
+	time.Sleep(lease + 200*time.Millisecond) // the first wave's leases have run out
+	_, noSlot := wave("second")
+	if peak := mc.peakRunning(); peak > connector.DefaultMaxMailchimpConnections {
+		t.Errorf("requests running at Mailchimp at once = %d, want at most %d", peak, connector.DefaultMaxMailchimpConnections)
+	}
+	if noSlot != connector.DefaultMaxMailchimpConnections {
+		t.Errorf("second wave: %d requests found no slot, want all %d (Mailchimp still runs the first wave)", noSlot, connector.DefaultMaxMailchimpConnections)
 	}
 }

@@ -16,6 +16,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/apmc-sync/apmc/internal/apmc"
 )
 
 // A Mailchimp account's request budget lives in the contacts table, in the
@@ -105,12 +107,13 @@ func NewMailchimpBudget(client *dynamodb.Client, contactsTable string, slots int
 var ErrBudgetWait = errors.New("no Mailchimp request slot free")
 
 // Acquire takes one of the account's slots, waiting (with jittered backoff)
-// while all are held. It returns a function that gives the slot back and
-// how long it waited. At best it costs one write, and release one more.
-func (b *MailchimpBudget) Acquire(ctx context.Context, account string) (release func(), waited time.Duration, err error) {
+// while all are held. It returns the slot, for the request to give back or
+// hold, and how long it waited. At best it costs one write, and Release one
+// more.
+func (b *MailchimpBudget) Acquire(ctx context.Context, account string) (held apmc.BudgetSlot, waited time.Duration, err error) {
 	start := b.now()
 	if k := b.takeKept(account, start); k != nil {
-		return b.releaser(account, k.slot, k.owner, k.until), 0, nil
+		return b.heldSlot(account, k.slot, k.owner, k.until), 0, nil
 	}
 	owner, err := newOwner()
 	if err != nil {
@@ -118,38 +121,43 @@ func (b *MailchimpBudget) Acquire(ctx context.Context, account string) (release 
 	}
 	pause := budgetFirstWait
 	// First the slot this process gave back last, or a random one, blind:
-	// when the account is not busy this is the only request.
+	// when the account is not busy this is the only request. If it is
+	// held, the slots are read at once; every later read comes after a
+	// pause, whether nothing was free or the free slots it showed were
+	// taken by others first, so waiters on a busy account neither flood
+	// its partition nor outlast MaxWait.
 	candidates := []int{b.lastReturned(account)}
-	for {
+	for tries := 0; ; tries++ {
 		for _, slot := range candidates {
 			until, ok, err := b.take(ctx, account, slot, owner)
 			if err != nil {
 				return nil, b.now().Sub(start), err
 			}
 			if ok {
-				return b.releaser(account, slot, owner, until), b.now().Sub(start), nil
+				return b.heldSlot(account, slot, owner, until), b.now().Sub(start), nil
 			}
-		}
-		free, err := b.freeSlots(ctx, account)
-		if err != nil {
-			return nil, b.now().Sub(start), err
-		}
-		if len(free) > 0 {
-			candidates = free
-			continue
 		}
 		waited := b.now().Sub(start)
 		if waited >= b.MaxWait {
 			return nil, waited, fmt.Errorf("account %s: %w after %s", account, ErrBudgetWait, waited.Round(time.Millisecond))
 		}
-		// Full jitter keeps waiting invocations from retrying in step.
-		d := min(time.Duration(mathrand.Int64N(int64(pause)))+time.Millisecond, b.MaxWait-waited)
-		if err := b.sleep(ctx, d); err != nil {
-			return nil, b.now().Sub(start), fmt.Errorf("wait for a Mailchimp request slot of account %s: %w", account, err)
+		if tries > 0 {
+			if err := b.sleep(ctx, budgetPause(pause, b.MaxWait-waited)); err != nil {
+				return nil, b.now().Sub(start), fmt.Errorf("wait for a Mailchimp request slot of account %s: %w", account, err)
+			}
+			pause = min(2*pause, budgetMaxPause)
 		}
-		pause = min(2*pause, budgetMaxPause)
-		candidates = nil
+		if candidates, err = b.freeSlots(ctx, account); err != nil {
+			return nil, b.now().Sub(start), err
+		}
 	}
+}
+
+// budgetPause is how long a waiter pauses before it looks at the slots
+// again: a random time up to pause (full jitter keeps waiting invocations
+// from retrying in step), never past the left of its wait.
+func budgetPause(pause, left time.Duration) time.Duration {
+	return min(time.Duration(mathrand.Int64N(int64(pause)))+time.Millisecond, left)
 }
 
 func slotKey(account string, slot int) map[string]types.AttributeValue {
@@ -226,29 +234,84 @@ func (b *MailchimpBudget) freeSlots(ctx context.Context, account string) ([]int,
 	return free, nil
 }
 
-// releaser ends a request's use of its slot: the process keeps it for Keep
+// budgetSlot is a slot held by one of this process's requests.
+type budgetSlot struct {
+	b       *MailchimpBudget
+	account string
+	slot    int
+	owner   string
+	until   time.Time // the lease's end
+	ended   sync.Once
+}
+
+var _ apmc.BudgetSlot = (*budgetSlot)(nil)
+
+func (b *MailchimpBudget) heldSlot(account string, slot int, owner string, until time.Time) *budgetSlot {
+	return &budgetSlot{b: b, account: account, slot: slot, owner: owner, until: until}
+}
+
+// Release ends the request's use of its slot: the process keeps it for Keep
 // when its lease still outlasts another request, and otherwise gives it
-// back. It runs once.
-func (b *MailchimpBudget) releaser(account string, slot int, owner string, until time.Time) func() {
-	return sync.OnceFunc(func() {
-		if b.Keep <= 0 || !b.reusable(until, b.now()) {
-			b.giveBack(context.Background(), account, slot, owner)
+// back. Only the first Release or HoldUntil counts.
+func (s *budgetSlot) Release() {
+	s.ended.Do(func() {
+		b := s.b
+		if b.Keep <= 0 || !b.reusable(s.until, b.now()) {
+			b.giveBack(context.Background(), s.account, s.slot, s.owner)
 			return
 		}
-		k := &keptSlot{slot: slot, owner: owner, until: until}
+		k := &keptSlot{slot: s.slot, owner: s.owner, until: s.until}
 		b.mu.Lock()
 		defer b.mu.Unlock()
 		if b.idle == nil {
 			b.idle = map[string][]*keptSlot{}
 		}
-		b.idle[account] = append(b.idle[account], k)
+		b.idle[s.account] = append(b.idle[s.account], k)
 		k.timer = time.AfterFunc(b.Keep, func() {
-			if b.unkeep(account, k) {
+			if b.unkeep(s.account, k) {
 				defer b.giving.RUnlock()
-				b.giveBack(context.Background(), account, slot, owner)
+				b.giveBack(context.Background(), s.account, k.slot, k.owner)
 			}
 		})
 	})
+}
+
+// HoldUntil extends the slot's lease to until, for a request Mailchimp may
+// still be running: neither given back nor kept, the slot is free again
+// only when that lease runs out. It costs one write, on that path only, and
+// none when the lease already lasts that long. Only the first Release or
+// HoldUntil counts.
+func (s *budgetSlot) HoldUntil(ctx context.Context, until time.Time) error {
+	var err error
+	s.ended.Do(func() {
+		if until.After(s.until) {
+			err = s.b.extend(ctx, s.account, s.slot, s.owner, until)
+		}
+	})
+	return err
+}
+
+// extend moves the end of owner's lease of the slot to until.
+func (b *MailchimpBudget) extend(ctx context.Context, account string, slot int, owner string, until time.Time) error {
+	cond := expression.Name(attrLeaseOwner).Equal(expression.Value(owner))
+	update := expression.Set(expression.Name(attrLeaseUntil), expression.Value(until.UnixMilli()))
+	expr, err := expression.NewBuilder().WithCondition(cond).WithUpdate(update).Build()
+	if err != nil {
+		return fmt.Errorf("hold Mailchimp request slot: build update: %w", err)
+	}
+	_, err = b.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(b.table), Key: slotKey(account, slot),
+		ConditionExpression: expr.Condition(), UpdateExpression: expr.Update(),
+		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
+	})
+	switch {
+	case err == nil:
+		return nil
+	case conditionFailed(err):
+		return fmt.Errorf("hold Mailchimp request slot %d of account %s: it is no longer this request's (its lease ran out)", slot, account)
+	default:
+		return fmt.Errorf("hold Mailchimp request slot %d of account %s: %w", slot, account, err)
+	}
 }
 
 // takeKept hands out a slot the process kept for account, if one still

@@ -73,7 +73,7 @@ func TestMailchimpBudgetConcurrency(t *testing.T) {
 								time.Sleep(5 * time.Millisecond)
 							}
 							counts[a].leave()
-							release()
+							release.Release()
 						}()
 					}
 				}
@@ -124,7 +124,7 @@ func TestMailchimpBudgetLeaseAndWait(t *testing.T) {
 		if err != nil {
 			t.Fatalf("Acquire() after the leases ran out error = %v", err)
 		}
-		release()
+		release.Release()
 
 		// A released slot can be taken again at once, a stale release does
 		// not free someone else's slot.
@@ -136,13 +136,13 @@ func TestMailchimpBudgetLeaseAndWait(t *testing.T) {
 		if _, _, err := budget.Acquire(ctx, "acct"); err != nil {
 			t.Fatalf("Acquire() second slot error = %v", err)
 		}
-		r1()
-		r1() // no effect: the slot is no longer r1's once taken below
+		r1.Release()
+		r1.Release() // no effect: the slot is no longer r1's once taken below
 		budget.MaxWait = 100 * time.Millisecond
 		if _, _, err := budget.Acquire(ctx, "acct"); err != nil {
 			t.Fatalf("Acquire() after a release error = %v", err)
 		}
-		r1()
+		r1.Release()
 		if _, _, err := budget.Acquire(ctx, "acct"); !errors.Is(err, ErrBudgetWait) {
 			t.Errorf("Acquire() after a stale release = %v, want ErrBudgetWait (the slot is still held)", err)
 		}
@@ -165,7 +165,7 @@ func TestMailchimpBudgetKeep(t *testing.T) {
 		if err != nil {
 			t.Fatalf("Acquire() error = %v", err)
 		}
-		release()
+		release.Release()
 		if _, _, err := other.Acquire(ctx, "acct"); !errors.Is(err, ErrBudgetWait) {
 			t.Fatalf("another process's Acquire() while the slot is kept = %v, want ErrBudgetWait", err)
 		}
@@ -179,13 +179,13 @@ func TestMailchimpBudgetKeep(t *testing.T) {
 		if after := slotOwner(t, b, tables.Contacts, "acct"); after != before || after == "" {
 			t.Errorf("slot owner after reuse = %q, want %q (the kept lease, not a new take)", after, before)
 		}
-		reused()
+		reused.Release()
 		time.Sleep(keep + 200*time.Millisecond)
 		r, _, err := other.Acquire(ctx, "acct")
 		if err != nil {
 			t.Fatalf("another process's Acquire() after the slot was idle for Keep = %v, want nil", err)
 		}
-		r()
+		r.Release()
 	})
 }
 
@@ -205,7 +205,7 @@ func TestMailchimpBudgetFlush(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Acquire(%s) error = %v", account, err)
 			}
-			release()
+			release.Release()
 		}
 		inUse, _, err := mine.Acquire(ctx, "acct")
 		if err != nil {
@@ -218,7 +218,7 @@ func TestMailchimpBudgetFlush(t *testing.T) {
 		if _, _, err := other.Acquire(ctx, "acct2"); err != nil {
 			t.Errorf("another process's Acquire() of a kept slot after Flush() = %v, want nil", err)
 		}
-		inUse()
+		inUse.Release()
 		mine.Flush(ctx)
 		if _, _, err := other.Acquire(ctx, "acct"); err != nil {
 			t.Errorf("another process's Acquire() after the slot in use was kept and flushed = %v, want nil", err)
@@ -267,7 +267,7 @@ func TestMailchimpBudgetRetakesItsLastSlot(t *testing.T) {
 			t.Fatalf("Acquire error = %v", err)
 		}
 		first := held()
-		release()
+		release.Release()
 		for i := range 5 {
 			release, _, err := budget.Acquire(ctx, "acct")
 			if err != nil {
@@ -276,7 +276,104 @@ func TestMailchimpBudgetRetakesItsLastSlot(t *testing.T) {
 			if got := held(); !slices.Equal(got, first) {
 				t.Fatalf("take %d holds slots %v, want %v: the one given back last", i, got, first)
 			}
-			release()
+			release.Release()
 		}
+	})
+}
+
+// TestMailchimpBudgetWaitBoundedWhenRacesAreLost: a slot that shows as free
+// but is taken by another process first is a lost race. A waiter that keeps
+// losing still stops at MaxWait with ErrBudgetWait (not at its request's
+// deadline) and backs off between tries instead of hammering the account's
+// partition.
+func TestMailchimpBudgetWaitBoundedWhenRacesAreLost(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		tables := newTables(t, b.client)
+		const account, maxWait = "acct", 150 * time.Millisecond
+		// The rival frees its slot before each of the waiter's reads and
+		// takes it back before each of the waiter's takes.
+		rival := NewMailchimpBudget(b.client, tables.Contacts, 1, time.Minute, time.Second)
+		if _, ok, err := rival.take(context.Background(), account, 0, "rival"); err != nil || !ok {
+			t.Fatalf("rival take = %v, %v; want the slot", ok, err)
+		}
+		rec := &recorder{before: func(op string) {
+			switch op {
+			case "Query":
+				rival.giveBack(context.Background(), account, 0, "rival")
+			case "UpdateItem":
+				_, _, _ = rival.take(context.Background(), account, 0, "rival")
+			}
+		}}
+		waiter := NewMailchimpBudget(rec.client(b.client), tables.Contacts, 1, time.Minute, maxWait)
+
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		defer cancel()
+		start := time.Now()
+		_, waited, err := waiter.Acquire(ctx, account)
+		took := time.Since(start)
+		if !errors.Is(err, ErrBudgetWait) {
+			t.Errorf("Acquire() losing every race = %v after %s, want ErrBudgetWait", err, took)
+		}
+		if waited < maxWait || took > maxWait+time.Second {
+			t.Errorf("Acquire() losing every race waited %s (took %s), want about %s", waited, took, maxWait)
+		}
+		rec.mu.Lock()
+		sent := len(rec.sent)
+		rec.mu.Unlock()
+		if sent > 40 {
+			t.Errorf("Acquire() losing every race for %s sent %d DynamoDB requests, want at most 40 (backing off between tries)", took, sent)
+		}
+	})
+}
+
+// TestMailchimpBudgetHoldUntil: a slot held for a request Mailchimp may
+// still be running stays taken past its lease, until the hold ends, and is
+// free again then without anyone giving it back; a hold the lease already
+// covers costs no request.
+func TestMailchimpBudgetHoldUntil(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		ctx := context.Background()
+		tables := newTables(t, b.client)
+		const lease, hold = 200 * time.Millisecond, 700 * time.Millisecond
+		rec := &recorder{}
+		mine := NewMailchimpBudget(rec.client(b.client), tables.Contacts, 1, lease, 50*time.Millisecond)
+		other := NewMailchimpBudget(b.client, tables.Contacts, 1, lease, 50*time.Millisecond)
+
+		slot, _, err := mine.Acquire(ctx, "acct")
+		if err != nil {
+			t.Fatalf("Acquire() error = %v", err)
+		}
+		taken := time.Now()
+		rec.mu.Lock()
+		before := len(rec.sent)
+		rec.mu.Unlock()
+		if err := slot.HoldUntil(ctx, taken.Add(lease/2)); err != nil {
+			t.Fatalf("HoldUntil(within the lease) error = %v", err)
+		}
+		rec.mu.Lock()
+		sent := len(rec.sent) - before
+		rec.mu.Unlock()
+		if sent != 0 {
+			t.Errorf("HoldUntil(within the lease) sent %d requests, want none", sent)
+		}
+		slot, _, err = mine.Acquire(ctx, "acct-held")
+		if err != nil {
+			t.Fatalf("Acquire() error = %v", err)
+		}
+		taken = time.Now()
+		if err := slot.HoldUntil(ctx, taken.Add(hold)); err != nil {
+			t.Fatalf("HoldUntil() error = %v", err)
+		}
+		slot.Release() // no effect: the slot is held
+		time.Sleep(lease + 100*time.Millisecond)
+		if _, _, err := other.Acquire(ctx, "acct-held"); !errors.Is(err, ErrBudgetWait) {
+			t.Errorf("Acquire() after the lease but within the hold = %v, want ErrBudgetWait", err)
+		}
+		time.Sleep(time.Until(taken.Add(hold + 50*time.Millisecond)))
+		free, _, err := other.Acquire(ctx, "acct-held")
+		if err != nil {
+			t.Fatalf("Acquire() after the hold ran out = %v, want the slot", err)
+		}
+		free.Release()
 	})
 }
