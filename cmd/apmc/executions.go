@@ -122,7 +122,7 @@ func executionTable(w io.Writer, list []apmc.Execution) error {
 			reason = e.Error
 		}
 		if reason == "" {
-			reason = changeSummary(e)
+			reason = ops.ChangeSummary(e)
 		}
 		tb.row(e.ID, when(e.StartedAt), string(e.Flow), string(e.Event), string(e.Origin), string(e.Status), yesNo(e.Changed), e.Contact, shorten(reason, 80))
 	}

@@ -18,9 +18,13 @@ const testKey = "ap-test-key-0123456789"
 
 // platform starts a simulator on 127.0.0.1 with one key, one company and a
 // client for it.
-func platform(t *testing.T) (*apsim.Server, *accessplanit.Client, string) {
+func platform(t *testing.T, options ...func(*apsim.Options)) (*apsim.Server, *accessplanit.Client, string) {
 	t.Helper()
-	sim := apsim.New(apsim.Options{CustomFields: []string{"CF_Region"}})
+	opts := apsim.Options{CustomFields: []string{"CF_Region"}}
+	for _, o := range options {
+		o(&opts)
+	}
+	sim := apsim.New(opts)
 	t.Cleanup(sim.Close)
 	sim.AddAPIKey(testKey, "77")
 	company := sim.AddCompany("Acme Training")

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -50,74 +51,90 @@ func DelegateStatus(name string) apmc.DelegateStatus {
 }
 
 // Delegates returns the User's delegates: GET UserCourseDate?$filter=UserID
-// eq '{id}'. A delegate's ID is "<UserID>~<CourseDateID>".
+// eq '{id}', page by page (delegatesWhere). A delegate's ID is
+// "<UserID>~<CourseDateID>".
 func (c *Client) Delegates(ctx context.Context, userID string) ([]apmc.Delegate, error) {
 	userID = strings.TrimSpace(userID)
 	if !ValidUserID(userID) {
 		return nil, apmc.Invalidf("read delegates: %.70q is not a User ID", userID)
 	}
-	body, _, err := c.do(ctx, http.MethodGet, "UserCourseDate", query{{"$filter", "UserID eq " + odataString(userID)}}, nil)
+	delegates, _, err := c.delegatesWhere(ctx, "UserID eq "+odataString(userID), []string{userID})
 	if err != nil {
 		return nil, fmt.Errorf("read delegates of user %s: %w", userID, err)
 	}
-	items, err := decodeList(body)
-	if err != nil {
-		return nil, fmt.Errorf("read delegates of user %s: %w", userID, err)
-	}
-	var out []apmc.Delegate
-	for _, raw := range items {
-		d, err := decodeDelegate(raw)
-		if err != nil {
-			return nil, fmt.Errorf("read delegates of user %s: %w", userID, err)
-		}
-		// Keep only the User's: a platform that ignored the filter would
-		// answer every delegate.
-		if d.UserID == userID {
-			out = append(out, d)
-		}
-	}
-	return out, nil
+	return delegates, nil
 }
 
 // DelegatesOfUsers returns the delegates of the Users with the given IDs in
 // as few requests as it can: GET UserCourseDate?$filter=UserID eq '…' or
-// UserID eq '…', one request per 50 Users, as Users reads Users. IDs that
-// are not User IDs (see ValidUserID) are skipped, not read. It returns the
-// delegates and the number of requests made.
-//
-// ASSUMPTION: the platform answers every delegate the filter selects in one
-// answer, as for one User's (Delegates); an answer of PageSize delegates or
-// more may have been cut to a page, so it is refused with an error, and the
-// caller reads those Users' delegates one User at a time.
+// UserID eq '…', one filter per 50 Users, as Users reads Users, each read
+// page by page (delegatesWhere). IDs that are not User IDs (see
+// ValidUserID) are skipped, not read. It returns the delegates and the
+// number of requests made.
 func (c *Client) DelegatesOfUsers(ctx context.Context, userIDs []string) ([]apmc.Delegate, int, error) {
 	var out []apmc.Delegate
 	requests := 0
 	for filter, chunk := range idFilters("UserID", userIDs) {
-		requests++
-		body, _, err := c.do(ctx, http.MethodGet, "UserCourseDate", query{{"$filter", filter}}, nil)
+		delegates, n, err := c.delegatesWhere(ctx, filter, chunk)
+		requests += n
 		if err != nil {
 			return nil, requests, fmt.Errorf("read the delegates of %d users: %w", len(chunk), err)
+		}
+		out = append(out, delegates...)
+	}
+	return out, requests, nil
+}
+
+// delegatesWhere reads every delegate filter selects, of the Users users
+// (a platform that ignored the filter would answer every delegate, so the
+// others are dropped), a page at a time: $top=PageSize, $skip and
+// $orderby=ID, until a page comes back short. It returns them and the
+// number of requests made.
+//
+// The page size is asked for, not left to the platform: its default page
+// is not published, and a list cut by a smaller one would pass for all of a
+// User's delegates, taking booking tags off and setting NEXTCOURSE wrong.
+//
+// ASSUMPTION: UserCourseDate pages like User ($top up to PageSize, $skip,
+// $orderby=ID): a page shorter than the one asked for is the last.
+func (c *Client) delegatesWhere(ctx context.Context, filter string, users []string) ([]apmc.Delegate, int, error) {
+	var out []apmc.Delegate
+	first := ""
+	for page := 0; ; page++ {
+		q := query{
+			{"$filter", filter},
+			{"$orderby", "ID"},
+			{"$top", strconv.Itoa(PageSize)},
+			{"$skip", strconv.Itoa(page * PageSize)},
+		}
+		body, _, err := c.do(ctx, http.MethodGet, "UserCourseDate", q, nil)
+		if err != nil {
+			return nil, page + 1, fmt.Errorf("page %d: %w", page+1, err)
 		}
 		items, err := decodeList(body)
 		if err != nil {
-			return nil, requests, fmt.Errorf("read the delegates of %d users: %w", len(chunk), err)
+			return nil, page + 1, fmt.Errorf("page %d: %w", page+1, err)
 		}
-		if len(items) >= PageSize {
-			return nil, requests, fmt.Errorf("read the delegates of %d users: %d delegates in one answer may be a page of them", len(chunk), len(items))
-		}
-		for _, raw := range items {
+		for i, raw := range items {
 			d, err := decodeDelegate(raw)
 			if err != nil {
-				return nil, requests, fmt.Errorf("read the delegates of %d users: %w", len(chunk), err)
+				return nil, page + 1, err
 			}
-			// Keep only the Users' asked for: a platform that ignored the
-			// filter would answer every delegate.
-			if slices.Contains(chunk, d.UserID) {
+			if i == 0 && page > 0 && d.ID == first {
+				// $skip ignored: paging on would never end.
+				return nil, page + 1, fmt.Errorf("page %d repeats the first page: the platform ignored $skip", page+1)
+			}
+			if i == 0 && page == 0 {
+				first = d.ID
+			}
+			if slices.Contains(users, d.UserID) {
 				out = append(out, d)
 			}
 		}
+		if len(items) < PageSize {
+			return out, page + 1, nil
+		}
 	}
-	return out, requests, nil
 }
 
 // decodeDelegate reads one UserCourseDate leniently, like a User.

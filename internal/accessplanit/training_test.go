@@ -2,7 +2,9 @@ package accessplanit_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -150,5 +152,60 @@ func TestDelegatesOfUsers(t *testing.T) {
 		if diff := cmp.Diff(want, per); diff != "" {
 			t.Errorf("DelegatesOfUsers(%d users): delegates per User differ (-want +got):\n%s", tt.users, diff)
 		}
+	}
+}
+
+// A User with more delegates than one page still has every one of them
+// read, whatever page the platform answers when none is asked for: a cut
+// list would take the service's own booking tags off and set NEXTCOURSE
+// wrong.
+func TestDelegatesBeyondOnePage(t *testing.T) {
+	sim, c, company := platform(t, func(o *apsim.Options) { o.DefaultPageSize = 100 })
+	ctx := context.Background()
+	booked := map[string]int{}
+	var ids []string
+	for _, u := range []struct {
+		name     string
+		bookings int
+	}{{"Busy", accessplanit.PageSize + 50}, {"Quiet", 3}} {
+		id, err := sim.AddUser(map[string]any{"Forenames": u.name, "Surname": "Delegate", "Email": strings.ToLower(u.name) + "@example.com", "MainCompanyID": company})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range u.bookings {
+			if _, err := sim.BookInUI(apsim.Booking{UserID: id, Course: fmt.Sprintf("Course %04d", i), StartDate: "2027-01-15"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		ids, booked[id] = append(ids, id), u.bookings
+	}
+	distinct := func(ds []apmc.Delegate) map[string]int {
+		seen, per := map[string]bool{}, map[string]int{}
+		for _, d := range ds {
+			if !seen[d.ID] {
+				seen[d.ID] = true
+				per[d.UserID]++
+			}
+		}
+		return per
+	}
+
+	ds, err := c.Delegates(ctx, ids[0])
+	if err != nil {
+		t.Fatalf("Delegates(%s) error = %v", ids[0], err)
+	}
+	if got := distinct(ds)[ids[0]]; got != booked[ids[0]] || len(ds) != got {
+		t.Errorf("Delegates(%s) = %d delegates (%d distinct), want all %d", ids[0], len(ds), got, booked[ids[0]])
+	}
+
+	all, requests, err := c.DelegatesOfUsers(ctx, ids)
+	if err != nil {
+		t.Fatalf("DelegatesOfUsers(%v) error = %v", ids, err)
+	}
+	if diff := cmp.Diff(booked, distinct(all)); diff != "" || len(all) != booked[ids[0]]+booked[ids[1]] {
+		t.Errorf("DelegatesOfUsers(%v) = %d delegates; per User (-want +got):\n%s", ids, len(all), diff)
+	}
+	if requests != 2 {
+		t.Errorf("DelegatesOfUsers(%v) made %d requests, want 2 (a full page, then the rest)", ids, requests)
 	}
 }

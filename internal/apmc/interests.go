@@ -106,34 +106,68 @@ func ResolveGroup(m FieldMapping, categories []InterestCategory) (FieldMapping, 
 
 // groupValue turns an accessplanit value into the group's canonical value:
 // the names of the interests it selects, as Mailchimp spells them, sorted
-// and joined with ", ". A checkbox category takes a comma-separated list;
-// radio and dropdown take one name. A name that is no interest of the
-// category is a permanent error: the value cannot be synced until the
-// interest exists (and the instance is configured again) or the value is
-// corrected.
-func groupValue(m FieldMapping, raw string) (string, error) {
+// and joined with ", ". A value that names no interest of the category is
+// kept as it is, with a warning: the write then leaves the category as
+// Mailchimp holds it (groupInterests), and the rest of the contact still
+// syncs, until the interest exists (and the instance is configured again)
+// or the value is corrected.
+func groupValue(m FieldMapping, raw string) (string, string, error) {
 	if m.Group == nil {
-		return "", Permanentf("%s: the interest category was not read from Mailchimp; run apmc instance configure", m.MergeTag)
+		return "", "", Permanentf("%s: the interest category was not read from Mailchimp; run apmc instance configure", m.MergeTag)
+	}
+	names, unmatched := interestNames(*m.Group, raw)
+	if unmatched != "" {
+		return raw, fmt.Sprintf("%s left as it is in Mailchimp: %s %q names no interest of the Mailchimp group %s (it has %s)", m.MergeTag, m.Field, unmatched, m.GroupTitle(), strings.Join(sortedKeys(m.Group.Interests), ", ")), nil
+	}
+	return strings.Join(names, ", "), "", nil
+}
+
+// interestNames reads a value as the names of the category's interests it
+// selects, sorted and without repeats, or returns the part of it that
+// names none. A one-choice category (radio, dropdown) takes the whole
+// value as one name, so an interest such as "Health, Safety" can be
+// chosen; a checkbox category takes a comma-separated list, in which
+// neighbouring parts that together name an interest are read as that one.
+func interestNames(g InterestGroup, value string) ([]string, string) {
+	if !g.multiple() {
+		if strings.TrimSpace(value) == "" {
+			return nil, ""
+		}
+		name, ok := interestName(g, strings.TrimSpace(value))
+		if !ok {
+			return nil, strings.TrimSpace(value)
+		}
+		return []string{name}, ""
 	}
 	var names []string
-	for _, part := range strings.Split(raw, ",") {
-		part = strings.TrimSpace(part)
-		if part == "" {
+	parts := strings.Split(value, ",")
+	for i := 0; i < len(parts); {
+		if strings.TrimSpace(parts[i]) == "" {
+			i++
 			continue
 		}
-		name, ok := interestName(*m.Group, part)
-		if !ok {
-			return "", Permanentf("%s %q names no interest of the Mailchimp group %s (it has %s)", m.Field, part, m.GroupTitle(), strings.Join(sortedKeys(m.Group.Interests), ", "))
+		name, n := longestInterest(g, parts[i:])
+		if n == 0 {
+			return nil, strings.TrimSpace(parts[i])
 		}
 		if !slices.Contains(names, name) {
 			names = append(names, name)
 		}
-	}
-	if len(names) > 1 && !m.Group.multiple() {
-		return "", Permanentf("%s %q selects %d interests, but the Mailchimp group %s (%s) holds one", m.Field, raw, len(names), m.GroupTitle(), m.Group.Type)
+		i += n
 	}
 	slices.Sort(names)
-	return strings.Join(names, ", "), nil
+	return names, ""
+}
+
+// longestInterest finds the interest named by the most leading parts
+// joined back with their commas, and how many parts it took (0: none).
+func longestInterest(g InterestGroup, parts []string) (string, int) {
+	for n := len(parts); n > 0; n-- {
+		if name, ok := interestName(g, strings.TrimSpace(strings.Join(parts[:n], ","))); ok {
+			return name, n
+		}
+	}
+	return "", 0
 }
 
 // interestName finds the interest called name, exactly or else without
@@ -153,15 +187,16 @@ func interestName(g InterestGroup, name string) (string, bool) {
 // groupInterests is what a write sends for a group value: every interest of
 // the category, true for those the value selects and false for the others,
 // so the category ends up as accessplanit holds it and no other category
-// is touched.
+// is touched. A value that names no interest of the category sends none
+// of them: the category is left as Mailchimp holds it.
 func groupInterests(g InterestGroup, value string) map[string]bool {
-	selected := map[string]bool{}
-	for _, n := range strings.Split(value, ",") {
-		selected[strings.TrimSpace(n)] = true
+	names, unmatched := interestNames(g, value)
+	if unmatched != "" {
+		return nil
 	}
 	out := make(map[string]bool, len(g.Interests))
 	for name, id := range g.Interests {
-		out[id] = selected[name]
+		out[id] = slices.Contains(names, name)
 	}
 	return out
 }
@@ -180,13 +215,13 @@ func memberGroupValue(g InterestGroup, interests map[string]bool) string {
 }
 
 // targetValue is a group or permission mapping's value from an accessplanit
-// value ("" for none).
-func targetValue(m FieldMapping, raw string) (string, error) {
+// value ("" for none), with a warning when the value is not synced.
+func targetValue(m FieldMapping, raw string) (string, string, error) {
 	if m.IsPermission() {
-		return permissionValue(raw), nil
+		return permissionValue(raw), "", nil
 	}
 	if raw == "" {
-		return "", nil
+		return "", "", nil
 	}
 	return groupValue(m, raw)
 }

@@ -2,8 +2,10 @@ package apmc
 
 import (
 	"maps"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 func groupMapping(typ string) FieldMapping {
@@ -12,40 +14,89 @@ func groupMapping(typ string) FieldMapping {
 	}}
 }
 
+// safetyGroup is a category whose interest names hold commas, as training
+// providers name them.
+func safetyGroup(typ string) FieldMapping {
+	return FieldMapping{MergeTag: GroupPrefix + "Topics", Field: "CF_Topic", Group: &InterestGroup{
+		CategoryID: "cat2", Type: typ, Interests: map[string]string{"Health, Safety": "i-hs", "Fire": "i-fire", "First Aid": "i-aid"},
+	}}
+}
+
 func TestGroupValues(t *testing.T) {
 	tests := []struct {
-		name    string
-		typ     string
-		raw     string
-		want    string
-		wantErr string
+		name  string
+		m     FieldMapping
+		raw   string
+		want  string
+		sends []string // the interests the write selects; nil: the category is left untouched
+		warn  string
 	}{
-		{"one interest", "checkboxes", "Sales", "Sales", ""},
-		{"several, any order, any case, repeated", "checkboxes", " support,sales , Sales", "Sales, Support", ""},
-		{"none", "checkboxes", "", "", ""},
-		{"unknown interest", "checkboxes", "Sales, Legal", "", `"Legal" names no interest of the Mailchimp group Departments`},
-		{"radio takes one", "radio", "Marketing", "Marketing", ""},
-		{"radio refuses several", "radio", "Marketing, Sales", "", "holds one"},
-		{"dropdown refuses several", "dropdown", "Marketing,Support", "", "holds one"},
+		{"one interest", groupMapping("checkboxes"), "Sales", "Sales", []string{"i-sales"}, ""},
+		{"several, any order, any case, repeated", groupMapping("checkboxes"), " support,sales , Sales", "Sales, Support", []string{"i-sales", "i-support"}, ""},
+		{"none", groupMapping("checkboxes"), "", "", nil, ""},
+		{"radio takes one", groupMapping("radio"), "Marketing", "Marketing", []string{"i-marketing"}, ""},
+		{"radio takes a name with a comma", safetyGroup("radio"), "Health, Safety", "Health, Safety", []string{"i-hs"}, ""},
+		{"dropdown takes a name with a comma, any case", safetyGroup("dropdown"), " health, safety ", "Health, Safety", []string{"i-hs"}, ""},
+		{"checkboxes keep a name with a comma whole", safetyGroup("checkboxes"), "Fire, Health, Safety,first aid", "Fire, First Aid, Health, Safety", []string{"i-aid", "i-fire", "i-hs"}, ""},
+		{"unknown interest", groupMapping("checkboxes"), "Sales, Legal", "", nil, `"Legal" names no interest of the Mailchimp group Departments`},
+		{"radio does not split a list", groupMapping("radio"), "Marketing, Sales", "", nil, `"Marketing, Sales" names no interest of the Mailchimp group Departments`},
+		{"dropdown does not split a list", groupMapping("dropdown"), "Marketing,Support", "", nil, `"Marketing,Support" names no interest`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ms := append(DefaultMappings(), groupMapping(tt.typ))
-			u := User{ID: "7", Fields: map[string]string{"Email": "a@example.com", "Forenames": "A", "Surname": "B", "CF_Department": tt.raw}}
-			values, _, err := MapToMailchimp(ms, u)
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !IsPermanent(err) {
-					t.Fatalf("MapToMailchimp(%q) error = %v, want a permanent error containing %q", tt.raw, err, tt.wantErr)
-				}
-				return
-			}
+			ms := append(DefaultMappings(), tt.m)
+			u := User{ID: "7", Fields: map[string]string{"Email": "a@example.com", "Forenames": "A", "Surname": "B", tt.m.Field: tt.raw}}
+			values, warnings, err := MapToMailchimp(ms, u)
 			if err != nil {
-				t.Fatalf("MapToMailchimp(%q) error = %v", tt.raw, err)
+				t.Fatalf("MapToMailchimp(%q) error = %v, want none: the rest of the contact still syncs", tt.raw, err)
 			}
-			if got := values[GroupPrefix+"Departments"]; got != tt.want {
-				t.Errorf("MapToMailchimp(%q) group = %q, want %q", tt.raw, got, tt.want)
+			if values[TagFirstName] != "A" {
+				t.Errorf("MapToMailchimp(%q) = %v, want FNAME mapped", tt.raw, values)
+			}
+			warned := strings.Join(warnings, "\n")
+			if tt.warn == "" && warned != "" || tt.warn != "" && !strings.Contains(warned, tt.warn) {
+				t.Errorf("MapToMailchimp(%q) warnings = %q, want %q", tt.raw, warned, tt.warn)
+			}
+			if tt.warn == "" && values[tt.m.MergeTag] != tt.want {
+				t.Errorf("MapToMailchimp(%q) group = %q, want %q", tt.raw, values[tt.m.MergeTag], tt.want)
+			}
+			sent := MemberToWrite(ms, "a@example.com", values).Interests
+			var selected []string
+			for id, on := range sent {
+				if on {
+					selected = append(selected, id)
+				}
+			}
+			slices.Sort(selected)
+			if tt.sends == nil && len(sent) != 0 || !slices.Equal(selected, tt.sends) {
+				t.Errorf("MapToMailchimp(%q) then MemberToWrite sends interests %v, want %v selected", tt.raw, sent, tt.sends)
 			}
 		})
+	}
+}
+
+func TestUnknownInterestLeavesTheGroupAndSyncsTheRest(t *testing.T) {
+	f := newFixture(t, func(in *Instance) { in.Mappings = append(in.Mappings, groupMapping("radio")) })
+	u := apUser("1", "Ada", "Lovelace", "ada@example.com", t0)
+	u.Fields["CF_Department"] = "Sales"
+	f.apply(t, apChange("c1", u))
+	typo := apUser("1", "Augusta", "Lovelace", "ada@example.com", t0.Add(time.Minute))
+	typo.Fields["CF_Department"] = "Sails"
+	exec := f.apply(t, apChange("c2", typo))
+	if exec.Status != StatusSucceeded {
+		t.Fatalf("unknown interest: %s (%s), want succeeded", exec.Status, exec.Error)
+	}
+	got := f.mc.members["ada@example.com"]
+	if got.MergeFields[TagFirstName] != "Augusta" {
+		t.Errorf("member FNAME = %q, want Augusta: the rest of the contact syncs", got.MergeFields[TagFirstName])
+	}
+	if !maps.Equal(got.Interests, map[string]bool{"i-sales": true, "i-marketing": false, "i-support": false}) {
+		t.Errorf("member interests = %v, want Sales kept: the group is left as it was", got.Interests)
+	}
+	if !slices.ContainsFunc(exec.Logs, func(l LogLine) bool {
+		return l.Level == "warn" && strings.Contains(l.Message, `"Sails" names no interest of the Mailchimp group Departments`)
+	}) {
+		t.Errorf("execution logs = %+v, want a warning naming the value that matched nothing", exec.Logs)
 	}
 }
 

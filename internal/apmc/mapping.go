@@ -256,9 +256,12 @@ func MapToMailchimp(ms []FieldMapping, u User) (Values, []string, error) {
 		raw := strings.TrimSpace(u.Fields[m.Field])
 		mandatory := m.MergeTag == TagEmail || m.MergeTag == TagFirstName || m.MergeTag == TagLastName
 		if m.isTarget() {
-			v, err := targetValue(m, raw)
+			v, warn, err := targetValue(m, raw)
 			if err != nil {
 				return nil, warnings, fmt.Errorf("accessplanit user %s: %w", u.ID, err)
+			}
+			if warn != "" {
+				warnings = append(warnings, warn)
 			}
 			if v != "" {
 				out[m.MergeTag] = v

@@ -23,7 +23,21 @@ type MemberBatches interface {
 	// gets statusIfNew, an existing member's status is never changed. It
 	// returns the members written and, by email, why the others were
 	// refused; err means the whole call failed.
-	UpsertMembers(ctx context.Context, listID string, members []apmc.Member, statusIfNew string) (written []apmc.Member, refused map[string]error, err error)
+	UpsertMembers(ctx context.Context, listID string, members []apmc.Member, statusIfNew string) (written Written, refused map[string]error, err error)
+}
+
+// Written are the members a batch call wrote, as Mailchimp's answer tells
+// them apart: Created (its new_members) did not exist before the call;
+// Updated (its updated_members) did, even when planned as new, since a
+// member may sign up between the read and the write.
+type Written struct {
+	Created, Updated []apmc.Member
+}
+
+// add appends o's members to w's.
+func (w *Written) add(o Written) {
+	w.Created = append(w.Created, o.Created...)
+	w.Updated = append(w.Updated, o.Updated...)
 }
 
 // Applier applies a plan: it reads both sides again, decides every contact
@@ -299,9 +313,12 @@ func (a Applier) toMailchimp(ctx context.Context, in apmc.Instance, pairs []apmc
 	if err != nil {
 		return fmt.Errorf("batch write of %d members: %w", len(batch), err)
 	}
-	byEmail := map[string]apmc.Member{}
-	for _, m := range written {
+	byEmail, created := map[string]apmc.Member{}, map[string]bool{}
+	for _, m := range written.Updated {
 		byEmail[apmc.NormaliseEmail(m.Email)] = m
+	}
+	for _, m := range written.Created {
+		byEmail[apmc.NormaliseEmail(m.Email)], created[apmc.NormaliseEmail(m.Email)] = m, true
 	}
 	for _, i := range live {
 		p, d := pairs[i], decided[i]
@@ -323,7 +340,14 @@ func (a Applier) toMailchimp(ctx context.Context, in apmc.Instance, pairs []apmc
 			}
 			continue
 		}
-		if err := a.written(ctx, in.ID, d, m, newMemberTags(in, p, d)); err != nil {
+		var tags []string
+		if created[d.Email] {
+			// Only a member the batch created is known not to have carried
+			// the tags it sent; one that existed may hold a marketer's tag
+			// of the same name, left the marketer's.
+			tags = newMemberTags(in, p, d)
+		}
+		if err := a.written(ctx, in.ID, d, m, tags); err != nil {
 			return err
 		}
 		res.Written++
@@ -337,7 +361,7 @@ func (a Applier) toMailchimp(ctx context.Context, in apmc.Instance, pairs []apmc
 
 // written records in the contact's state what a batch wrote: both sides
 // now hold the values, and the member's contact id, and the tags it gave
-// a new member are the service's own.
+// a member it created are the service's own.
 func (a Applier) written(ctx context.Context, instanceID string, d apmc.PairPlan, m apmc.Member, tags []string) error {
 	return a.onTop(ctx, instanceID, d.Email, func(c *apmc.Contact) {
 		if len(tags) > 0 {

@@ -33,8 +33,8 @@ func newMemberStatus(in apmc.Instance, p apmc.Pair, d apmc.PairPlan) string {
 // the new ones get (status_if_new is one per call here); members that exist
 // ("" status) go with the first call. Without consent settings, or when
 // every new member gets the same status, that is one call.
-func (a Applier) upsertByStatus(ctx context.Context, in apmc.Instance, batch []apmc.Member, statuses []string, res *Result) ([]apmc.Member, map[string]error, error) {
-	var written []apmc.Member
+func (a Applier) upsertByStatus(ctx context.Context, in apmc.Instance, batch []apmc.Member, statuses []string, res *Result) (Written, map[string]error, error) {
+	var written Written
 	refused := map[string]error{}
 	// A batch subscribe takes no marketing permissions: a member with some
 	// is written on its own, as the live sync does.
@@ -49,11 +49,13 @@ func (a Applier) upsertByStatus(ctx context.Context, in apmc.Instance, batch []a
 		w, err := a.Member.UpsertMember(ctx, in.MailchimpListID, m, cmp.Or(statuses[i], in.StatusIfNew))
 		switch {
 		case err == nil:
-			written = append(written, w)
+			// A single write does not say whether it created the member,
+			// and sends no tags: it counts as one that existed.
+			written.Updated = append(written.Updated, w)
 		case apmc.IsPermanent(err):
 			refused[apmc.NormaliseEmail(m.Email)] = err
 		default:
-			return nil, nil, fmt.Errorf("write member %s with its marketing permissions: %w", m.Email, err)
+			return Written{}, nil, fmt.Errorf("write member %s with its marketing permissions: %w", m.Email, err)
 		}
 	}
 	if len(batched) == 0 {
@@ -77,9 +79,9 @@ func (a Applier) upsertByStatus(ctx context.Context, in apmc.Instance, batch []a
 		res.MailchimpRequests++
 		w, r, err := a.Mailchimp.UpsertMembers(ctx, in.MailchimpListID, part, status)
 		if err != nil {
-			return nil, nil, err
+			return Written{}, nil, err
 		}
-		written = append(written, w...)
+		written.add(w)
 		maps.Copy(refused, r)
 	}
 	return written, refused, nil

@@ -54,12 +54,12 @@ func (m memberPages) MemberPage(ctx context.Context, n int) ([]apmc.Member, erro
 
 type memberBatches struct{ c *mailchimp.Client }
 
-func (b memberBatches) UpsertMembers(ctx context.Context, listID string, members []apmc.Member, statusIfNew string) ([]apmc.Member, map[string]error, error) {
+func (b memberBatches) UpsertMembers(ctx context.Context, listID string, members []apmc.Member, statusIfNew string) (backfill.Written, map[string]error, error) {
 	res, err := b.c.BatchSubscribe(ctx, listID, members, statusIfNew)
 	if err != nil {
-		return nil, nil, fmt.Errorf("batch subscribe: %w", err)
+		return backfill.Written{}, nil, fmt.Errorf("batch subscribe: %w", err)
 	}
-	written := append(append([]apmc.Member{}, res.Created...), res.Updated...)
+	written := backfill.Written{Created: res.Created, Updated: res.Updated}
 	refused := make(map[string]error, len(res.Errors))
 	for email, e := range res.Errors {
 		refused[email] = e

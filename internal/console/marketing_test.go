@@ -2,6 +2,8 @@ package console_test
 
 import (
 	"context"
+	"fmt"
+	"html"
 	"net/http"
 	"strings"
 	"testing"
@@ -68,5 +70,48 @@ func TestPagesShowTagsAndBookings(t *testing.T) {
 		if !strings.Contains(body, want) {
 			t.Errorf("instance page lacks %q", want)
 		}
+	}
+}
+
+// A contact's timeline says what each succeeded write changed — the
+// booking behind it, tags added and removed, groups and fields — as
+// `apmc timeline` does, with names escaped like any other text.
+func TestTimelineShowsWhatWritesChanged(t *testing.T) {
+	c := newConsole(t, false)
+	ck := c.login(t)
+	now := time.Now().UTC().Truncate(time.Second)
+	const email = "grace@example.com"
+	for i, steps := range [][]apmc.Step{
+		{
+			{Name: "read_training_activity", Status: "ok", Output: map[string]any{"trigger_delegate": "1001~7"}},
+			{Name: "update_tags", Status: "ok", Output: map[string]any{"tags_added": []string{"Booked: Fire Safety", "<b>VIP</b>"}, "tags_removed": []string{"Booked: First Aid"}}},
+			{Name: "upsert_member", Status: "ok", Output: map[string]any{"training_activity_fields": map[string]any{"NEXTCOURSE": "Fire Safety"}}},
+		},
+		{
+			{Name: "upsert_member", Status: "ok", Output: map[string]any{"changed_fields": []string{"LNAME", "group:Departments"}, "groups": map[string]string{"group:Departments": "Sales, Support"}}},
+		},
+	} {
+		at := now.Add(time.Duration(i) * time.Second)
+		e := apmc.Execution{
+			ID: apmc.NewExecutionID(at), InstanceID: "demo", ChangeID: fmt.Sprintf("c%d", i), Flow: apmc.FlowToMailchimp, Event: apmc.EventUpdated,
+			Origin: apmc.OriginWebhook, Attempt: 1, Status: apmc.StatusSucceeded, Changed: true, Contact: email,
+			StartedAt: at, FinishedAt: at, ExpiresAt: at.Add(24 * time.Hour), Steps: steps, Logs: []apmc.LogLine{},
+		}
+		if err := c.stack.Executions.SaveExecution(context.Background(), e); err != nil {
+			t.Fatalf("SaveExecution() error = %v", err)
+		}
+	}
+	_, body := c.do(t, http.MethodGet, "/console/instances/demo/timeline?contact="+email, nil, ck)
+	text := html.UnescapeString(body)
+	for _, want := range []string{
+		"booking 1001~7; tags +Booked: Fire Safety +<b>VIP</b> −Booked: First Aid; NEXTCOURSE=Fire Safety",
+		"fields LNAME, group:Departments=Sales, Support",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("timeline lacks %q:\n%s", want, body)
+		}
+	}
+	if strings.Contains(body, "<b>VIP</b>") || !strings.Contains(body, "&lt;b&gt;VIP&lt;/b&gt;") {
+		t.Error("timeline does not escape a tag name")
 	}
 }

@@ -141,7 +141,8 @@ var funcs = template.FuncMap{
 	"count": func(sum ops.Summary, s string) string {
 		return sum.Count(apmc.Status(s))
 	},
-	"capped": ops.CountText,
+	"capped":  ops.CountText,
+	"summary": ops.ChangeSummary,
 	"rows": func(instanceID, tableID string, list []apmc.Execution) executionRows {
 		return executionRows{instanceID, tableID, list}
 	},

@@ -155,7 +155,7 @@ func (s *Server) getUsers(w http.ResponseWriter, r *http.Request) {
 			items = func() []map[string]any { return s.usersByID(ids) }
 		}
 	}
-	serveList(w, r, items, userField)
+	s.serveList(w, r, items, userField)
 }
 
 // usersByID answers the Users with those IDs that exist, in ID order.
@@ -226,7 +226,7 @@ func (s *Server) deleteUserByAPI(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) getCompanies(w http.ResponseWriter, r *http.Request) {
-	serveList(w, r, s.companyItems, companyField)
+	s.serveList(w, r, s.companyItems, companyField)
 }
 
 func (s *Server) getCompany(w http.ResponseWriter, r *http.Request) {
@@ -234,7 +234,7 @@ func (s *Server) getCompany(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) getCustomFields(w http.ResponseWriter, r *http.Request) {
-	serveList(w, r, s.customFieldItems, customFieldMetadataField)
+	s.serveList(w, r, s.customFieldItems, customFieldMetadataField)
 }
 
 // readFields decodes a write's JSON object, keeping numbers exact.
@@ -254,12 +254,16 @@ func readFields(w http.ResponseWriter, r *http.Request) (map[string]any, bool) {
 	return in, true
 }
 
-// serveList answers a list, narrowed and shaped by the request's OData query.
-func serveList(w http.ResponseWriter, r *http.Request, items func() []map[string]any, field func(string) (string, bool)) {
+// serveList answers a list, narrowed and shaped by the request's OData
+// query; without $top, one default page of it (Options.DefaultPageSize).
+func (s *Server) serveList(w http.ResponseWriter, r *http.Request, items func() []map[string]any, field func(string) (string, bool)) {
 	lq, err := parseListQuery(r.URL.Query(), field)
 	if err != nil {
 		badRequest(w, err.Error())
 		return
+	}
+	if lq.top < 0 && s.opts.DefaultPageSize > 0 {
+		lq.top = s.opts.DefaultPageSize
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"results": lq.apply(items())})
 }

@@ -237,15 +237,15 @@ func (s *Server) courseDateItems() []map[string]any {
 }
 
 func (s *Server) getDelegates(w http.ResponseWriter, r *http.Request) {
-	serveList(w, r, s.delegateItems, delegateField)
+	s.serveList(w, r, s.delegateItems, delegateField)
 }
 
 func (s *Server) getCourses(w http.ResponseWriter, r *http.Request) {
-	serveList(w, r, s.courseItems, courseField)
+	s.serveList(w, r, s.courseItems, courseField)
 }
 
 func (s *Server) getCourseDates(w http.ResponseWriter, r *http.Request) {
-	serveList(w, r, s.courseDateItems, courseDateField)
+	s.serveList(w, r, s.courseDateItems, courseDateField)
 }
 
 // controlBooking serves POST /_sandbox/bookings: {"user_id", "course",

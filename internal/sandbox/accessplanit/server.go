@@ -32,6 +32,11 @@ type Options struct {
 	WebhookBackoff time.Duration
 	// WebhookClient sends webhooks (default a client with a 5 s timeout).
 	WebhookClient *http.Client
+	// DefaultPageSize is how many items a list answers when the request
+	// sends no $top (default 0: every item). The platform's default page is
+	// not published; a small one shows a client that does not ask for its
+	// page size being cut short.
+	DefaultPageSize int
 }
 
 // Server is a simulated accessplanit platform. It is an http.Handler.
