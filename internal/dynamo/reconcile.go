@@ -24,6 +24,9 @@ const (
 
 var _ reconcile.Runs = (*ContactStore)(nil)
 
+// runFields are a run item's attributes besides its key (runItem).
+var runFields = []string{"run", "started_ns", AttrExpiresAt}
+
 // runItem is a reconciliation as stored.
 type runItem struct {
 	InstanceID string        `json:"instance_id"`
@@ -69,14 +72,15 @@ func (s *ContactStore) SaveRun(ctx context.Context, r reconcile.Run) error {
 // LastRun returns the instance's newest run.
 func (s *ContactStore) LastRun(ctx context.Context, instanceID string) (reconcile.Run, error) {
 	keyCond := expression.Key(AttrInstanceID).Equal(expression.Value(instanceID)).And(expression.Key(AttrEmail).BeginsWith(reconcilePrefix))
-	expr, err := expression.NewBuilder().WithKeyCondition(keyCond).WithFilter(notExpired(s.now())).Build()
+	proj := projection(append([]string{AttrInstanceID, AttrEmail}, runFields...))
+	expr, err := expression.NewBuilder().WithKeyCondition(keyCond).WithFilter(notExpired(s.now())).WithProjection(proj).Build()
 	if err != nil {
 		return reconcile.Run{}, fmt.Errorf("last reconciliation: build query: %w", err)
 	}
 	p := dynamodb.NewQueryPaginator(s.client, &dynamodb.QueryInput{
 		TableName: aws.String(s.table), KeyConditionExpression: expr.KeyCondition(), FilterExpression: expr.Filter(),
 		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
-		ScanIndexForward: aws.Bool(false), Limit: aws.Int32(1), ConsistentRead: aws.Bool(true),
+		ScanIndexForward: aws.Bool(false), Limit: aws.Int32(1), ConsistentRead: aws.Bool(true), ProjectionExpression: expr.Projection(),
 	})
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
