@@ -262,8 +262,9 @@ func TestFunctionPermissions(t *testing.T) {
 		{"ReconcileFunction", []string{
 			"dynamodb:GetItem on ContactsTable",
 			"dynamodb:GetItem on InstancesTable",
-			// Runs only: the sync alone writes contact states.
-			"dynamodb:PutItem on ContactsTable",
+			// Runs only, in their own partitions (dynamo.RunsPartitionPrefix):
+			// the sync alone writes contact states.
+			"dynamodb:PutItem on ContactsTable if {ForAllValues:StringLike: {dynamodb:LeadingKeys: [" + dynamo.RunsPartitionPrefix + "*]}}",
 			"dynamodb:Query on ContactsTable",
 			"dynamodb:Query on ContactsTable if {ForAllValues:StringLike: {dynamodb:LeadingKeys: [budget#*]}}",
 			"dynamodb:Query on ContactsTable/index/*",
