@@ -223,17 +223,22 @@ func TestFunctionPermissions(t *testing.T) {
 		{"ExecutionsFunction", []string{
 			// A page of executions read through an index, read whole.
 			"dynamodb:BatchGetItem on ExecutionsTable",
-			// First syncs: plans and the job record, and a cancel request.
-			"dynamodb:GetItem on ContactsTable",
+			// First syncs: the job record, the plans and the last
+			// reconciliation, their attributes only (no contact state), and
+			// a cancel request (TestFirstSyncFollowMatchesCode).
+			"dynamodb:GetItem on ContactsTable if {ForAllValues:StringEquals: {dynamodb:Attributes: [instance_id, email, cancel_requested, plan_id, run_id, status, done, total, started_at, updated_at, result, error, created_at, counts, shared_emails, parts, contacts, expires_at, run, started_ns]}, " +
+				"StringEqualsIfExists: {dynamodb:Select: [SPECIFIC_ATTRIBUTES]}}",
 			"dynamodb:GetItem on ExecutionsTable",
 			"dynamodb:GetItem on InstancesTable",
 			// Resume marks the held executions it released.
 			"dynamodb:PutItem on ExecutionsTable",
-			"dynamodb:Query on ContactsTable",
+			"dynamodb:Query on ContactsTable if {ForAllValues:StringEquals: {dynamodb:Attributes: [instance_id, email, cancel_requested, plan_id, run_id, status, done, total, started_at, updated_at, result, error, created_at, counts, shared_emails, parts, contacts, expires_at, run, started_ns]}, " +
+				"StringEqualsIfExists: {dynamodb:Select: [SPECIFIC_ATTRIBUTES]}}",
 			"dynamodb:Query on ExecutionsTable",
 			"dynamodb:Query on ExecutionsTable/index/*",
 			"dynamodb:Scan on InstancesTable",
-			"dynamodb:UpdateItem on ContactsTable",
+			"dynamodb:UpdateItem on ContactsTable if {ForAllValues:StringEquals: {dynamodb:Attributes: [instance_id, email, status, cancel_requested]}, " +
+				"StringEqualsIfExists: {dynamodb:ReturnValues: [NONE]}}",
 			// Pause and resume update the instance's state and nothing else
 			// (no PutItem, no DeleteItem): the connection settings and
 			// secrets stay the operator's.
@@ -257,8 +262,9 @@ func TestFunctionPermissions(t *testing.T) {
 		{"ReconcileFunction", []string{
 			"dynamodb:GetItem on ContactsTable",
 			"dynamodb:GetItem on InstancesTable",
-			// Runs only: the sync alone writes contact states.
-			"dynamodb:PutItem on ContactsTable",
+			// Runs only, in their own partitions (dynamo.RunsPartitionPrefix):
+			// the sync alone writes contact states.
+			"dynamodb:PutItem on ContactsTable if {ForAllValues:StringLike: {dynamodb:LeadingKeys: [" + dynamo.RunsPartitionPrefix + "*]}}",
 			"dynamodb:Query on ContactsTable",
 			"dynamodb:Query on ContactsTable if {ForAllValues:StringLike: {dynamodb:LeadingKeys: [budget#*]}}",
 			"dynamodb:Query on ContactsTable/index/*",
@@ -308,6 +314,46 @@ func TestAnnounceUpdateMatchesCode(t *testing.T) {
 	}
 	if !found {
 		t.Error("SyncRole has no dynamodb:UpdateItem statement on ContactsTable limited to attributes, want the one dynamo.AnnounceAttributes names")
+	}
+}
+
+// TestFirstSyncFollowMatchesCode holds the executions function's access to
+// the contacts table to the attributes its code names: its reads of the
+// job, the plans and the reconciliations (dynamo.FirstSyncReadAttributes)
+// and its cancel request (dynamo.CancelJobAttributes). A new attribute
+// there must be granted here, or following a first sync fails in AWS only.
+func TestFirstSyncFollowMatchesCode(t *testing.T) {
+	s := mustLoadStack(t)
+	for _, tt := range []struct {
+		action, code string
+		want         []string
+	}{
+		{"dynamodb:GetItem", "dynamo.FirstSyncReadAttributes", dynamo.FirstSyncReadAttributes()},
+		{"dynamodb:Query", "dynamo.FirstSyncReadAttributes", dynamo.FirstSyncReadAttributes()},
+		{"dynamodb:UpdateItem", "dynamo.CancelJobAttributes", dynamo.CancelJobAttributes()},
+	} {
+		var found int
+		for _, p := range list(node(s.properties("ExecutionsRole"), "Policies")) {
+			for _, st := range list(node(p, "PolicyDocument", "Statement")) {
+				if !slices.Contains(list(node(st, "Action")), any(tt.action)) || render(node(st, "Resource")) != "!GetAtt ContactsTable.Arn" {
+					continue
+				}
+				found++
+				var got []string
+				for _, a := range list(node(st, "Condition", "ForAllValues:StringEquals", "dynamodb:Attributes")) {
+					got = append(got, render(a))
+				}
+				want := slices.Clone(tt.want)
+				slices.Sort(got)
+				slices.Sort(want)
+				if diff := cmp.Diff(want, got); diff != "" {
+					t.Errorf("ExecutionsRole %s on ContactsTable dynamodb:Attributes mismatch with %s (-code +template):\n%s", tt.action, tt.code, diff)
+				}
+			}
+		}
+		if found != 1 {
+			t.Errorf("ExecutionsRole has %d %s statements on ContactsTable, want the one %s names", found, tt.action, tt.code)
+		}
 	}
 }
 

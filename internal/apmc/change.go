@@ -125,7 +125,7 @@ type Change struct {
 	User *User `json:"user,omitempty"`
 
 	// Mailchimp deliveries. Merges is what the delivery said; like User it
-	// is never written anywhere: the engine reads the member back.
+	// is never recorded (Recorded): the engine reads the member back.
 	Merges   Values `json:"merges,omitempty"`
 	OldEmail string `json:"old_email,omitempty"`
 	NewEmail string `json:"new_email,omitempty"`
@@ -183,4 +183,49 @@ func (c Change) ContactEmail() string {
 		return c.User.Email()
 	}
 	return ""
+}
+
+// maxRecordedText bounds each text a recorded change keeps, in bytes: room
+// for any real ID, email (254 at most) or reason, and no more, so that no
+// delivery can make its execution item large.
+const maxRecordedText = 256
+
+// truncatedMarker ends a recorded text that was cut short.
+const truncatedMarker = "…[truncated]"
+
+// Recorded is the change as its execution keeps it: what the console, the
+// API and a replay use (ids, emails, event, origin, times and the short
+// details of unsubscribes, email changes and bookings), each text cut to
+// maxRecordedText. The delivered User and merges are left out: a webhook is
+// a trigger, so a replay reads both sides back and needs only the User's ID
+// and email, and an untrusted delivery must not cost more to record than a
+// real one.
+func (c Change) Recorded() Change {
+	r := Change{
+		ID: c.ID, InstanceID: c.InstanceID, Source: c.Source, Event: c.Event, ReceivedAt: c.ReceivedAt, OccurredAt: c.OccurredAt,
+		Email: c.Email, UserID: c.UserID, OldEmail: c.OldEmail, NewEmail: c.NewEmail, Action: c.Action, Reason: c.Reason,
+		DelegateID: c.DelegateID, Origin: c.Origin, OriginalExecutionID: c.OriginalExecutionID, PriorAttempts: c.PriorAttempts,
+	}
+	if r.UserID == "" {
+		r.UserID = triggerUserID(c)
+	}
+	if r.Email == "" && c.User != nil {
+		r.Email = c.User.Email()
+	}
+	for _, s := range []*string{&r.ID, &r.InstanceID, &r.Email, &r.UserID, &r.OldEmail, &r.NewEmail, &r.Action, &r.Reason, &r.DelegateID, &r.OriginalExecutionID} {
+		*s = recordedText(*s)
+	}
+	r.Source = Side(recordedText(string(r.Source)))
+	r.Event = Event(recordedText(string(r.Event)))
+	r.Origin = Origin(recordedText(string(r.Origin)))
+	return r
+}
+
+// recordedText cuts s to maxRecordedText bytes, ending with truncatedMarker
+// when it was cut.
+func recordedText(s string) string {
+	if len(s) <= maxRecordedText {
+		return s
+	}
+	return truncateText(s, maxRecordedText-len(truncatedMarker)) + truncatedMarker
 }

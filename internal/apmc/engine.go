@@ -65,6 +65,7 @@ type outcome struct {
 func (e *Engine) Apply(ctx context.Context, d Delivery) (Execution, error) {
 	now := e.now()
 	c := d.Change
+	recorded := c.Recorded()
 	if d.Attempt < 1 {
 		d.Attempt = 1
 	}
@@ -80,7 +81,7 @@ func (e *Engine) Apply(ctx context.Context, d Delivery) (Execution, error) {
 		Attempt:    attempt,
 		Contact:    c.ContactEmail(),
 		StartedAt:  now.UTC(),
-		Change:     &c,
+		Change:     &recorded,
 		Steps:      []Step{},
 		Logs:       []LogLine{},
 	}

@@ -2,7 +2,9 @@ package apmc
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"maps"
 	"strings"
 	"testing"
@@ -367,7 +369,66 @@ func TestSuppressedEchoIsRecordedSmall(t *testing.T) {
 		}
 	}
 	first := f.ex.list[0]
-	if first.Change == nil || first.Change.User == nil || len(first.Steps[0].Output) == 0 {
-		t.Errorf("recorded write = %+v, want it whole", first)
+	if first.Change == nil || first.Change.UserID != "1" || len(first.Steps[0].Output) == 0 {
+		t.Errorf("recorded write = %+v, want its change and steps' outputs", first)
+	}
+}
+
+// TestForgedDeliveryIsRecordedSmall applies a forged Mailchimp delivery as
+// large as the webhook endpoint takes, for an address not in the audience:
+// it is skipped, and its execution keeps neither the delivered merges nor
+// more of its text than a few hundred bytes a field.
+func TestForgedDeliveryIsRecordedSmall(t *testing.T) {
+	f := newFixture(t, nil)
+	merges := Values{}
+	for i := range 400 {
+		merges[fmt.Sprintf("JUNK%03d", i)] = strings.Repeat("x", 300)
+	}
+	forged := Change{ID: "forged", InstanceID: "inst1", Source: SideMailchimp, Event: EventProfile, ReceivedAt: t0,
+		Email: "nobody@example.com", Reason: strings.Repeat("r", 4000), Merges: merges}
+	exec, err := f.engine.Apply(context.Background(), Delivery{Change: forged, Attempt: 1})
+	if err != nil {
+		t.Fatalf("Apply(forged) error = %v", err)
+	}
+	if exec.Status != StatusSkipped {
+		t.Errorf("Apply(forged) status = %s (%s), want skipped", exec.Status, exec.Reason)
+	}
+	stored := f.ex.list[len(f.ex.list)-1]
+	if stored.Change == nil || stored.Change.Merges != nil || len(stored.Change.Reason) > maxRecordedText {
+		t.Fatalf("recorded change = %+v, want no merges and a reason of at most %d bytes", stored.Change, maxRecordedText)
+	}
+	raw, err := json.Marshal(stored)
+	if err != nil {
+		t.Fatalf("encode execution: %v", err)
+	}
+	if len(raw) > 4096 {
+		t.Errorf("recorded execution of a forged delivery = %d bytes, want at most 4096", len(raw))
+	}
+}
+
+// TestReplayOfRecordedChange replays an execution from what it recorded:
+// without the delivered User, the replay reads the User back and writes
+// what accessplanit holds now.
+func TestReplayOfRecordedChange(t *testing.T) {
+	f := newFixture(t, nil)
+	f.apply(t, apChange("c1", apUser("1", "Ada", "Lovelace", "ada@example.com", t0)))
+	recorded := f.ex.list[len(f.ex.list)-1].Change
+	if recorded == nil || recorded.User != nil || recorded.UserID != "1" {
+		t.Fatalf("recorded change = %+v, want the User's ID without the User", recorded)
+	}
+	u := f.ap.users["1"]
+	u.Fields["Forenames"], u.UpdatedAt = "Augusta Ada", t0.Add(time.Minute)
+	f.ap.users["1"] = u
+	replay := *recorded
+	replay.ID, replay.Origin, replay.OriginalExecutionID = "c1#replay", OriginReplay, f.ex.list[len(f.ex.list)-1].ID
+	exec, err := f.engine.Apply(context.Background(), Delivery{Change: replay, Attempt: 1})
+	if err != nil {
+		t.Fatalf("Apply(replay) error = %v", err)
+	}
+	if exec.Status != StatusSucceeded {
+		t.Errorf("replay status = %s (%s), want succeeded", exec.Status, exec.Reason)
+	}
+	if got := f.mc.members["ada@example.com"].MergeFields["FNAME"]; got != "Augusta Ada" {
+		t.Errorf("FNAME after the replay = %q, want %q (read back from accessplanit)", got, "Augusta Ada")
 	}
 }

@@ -150,18 +150,15 @@ func Redact(s string, secrets []string) string {
 
 // compact is the execution of a suppressed echo as recorded: as many as the
 // service's writes, they are kept under DynamoDB's 1 KB write unit by
-// leaving out what only a real change needs: the delivery's values (never
-// used again: a replay reads both sides back), the steps' outputs and the
-// log line that repeats the reason. The steps, the rest of the log, the
-// contact and the reason stay.
+// leaving out what only a real change needs: the change's details beyond
+// its ids and email (never used again: a replay reads both sides back), the
+// steps' outputs and the log line that repeats the reason. The steps, the
+// rest of the log, the contact and the reason stay.
 func (e Execution) compact() Execution {
 	if e.Change != nil {
 		c := Change{ID: e.Change.ID, InstanceID: e.Change.InstanceID, Source: e.Change.Source, Event: e.Change.Event,
 			ReceivedAt: e.Change.ReceivedAt, Email: e.Change.Email, UserID: e.Change.UserID,
 			Origin: e.Change.Origin, OriginalExecutionID: e.Change.OriginalExecutionID}
-		if c.UserID == "" && e.Change.User != nil {
-			c.UserID = e.Change.User.ID
-		}
 		e.Change = &c
 	}
 	steps := make([]Step, len(e.Steps))

@@ -32,6 +32,50 @@ const (
 	contactsAPart = 1000
 )
 
+// jobFields are the job record's attributes a run writes (updateJob): all
+// of backfill.Job's but its cancel request, which only CancelJob sets.
+var jobFields = []string{"plan_id", "run_id", "status", "done", "total", "started_at", "updated_at", "result", "error"}
+
+// attrCancelRequested is the job record's cancel request.
+const attrCancelRequested = "cancel_requested"
+
+// planFields are a plan item's attributes besides its key (planItem).
+var planFields = []string{"plan_id", "created_at", "counts", "shared_emails", "parts", "contacts", AttrExpiresAt}
+
+// jobAttributes are the job record's attributes, its key included.
+func jobAttributes() []string {
+	return append([]string{AttrInstanceID, AttrEmail, attrCancelRequested}, jobFields...)
+}
+
+// CancelJobAttributes are the attributes CancelJob names: the job's key,
+// its status (the condition) and its cancel request. The executions
+// function's role may update these and no other (a dynamodb:Attributes
+// condition in template.yaml), so the console and API can ask a first sync
+// to stop but never touch a contact's state, its pending writes or a
+// budget lease.
+func CancelJobAttributes() []string {
+	return []string{AttrInstanceID, AttrEmail, "status", attrCancelRequested}
+}
+
+// FirstSyncReadAttributes are the attributes the executions function reads
+// in the contacts table, each read projecting only its own: the job record,
+// the plans and the reconciliations. Its role may read these and no other,
+// so the console and API never read a contact's state.
+func FirstSyncReadAttributes() []string {
+	attrs := slices.Concat(jobAttributes(), planFields, runFields)
+	slices.Sort(attrs)
+	return slices.Compact(attrs)
+}
+
+// projection builds a projection of attrs.
+func projection(attrs []string) expression.ProjectionBuilder {
+	proj := expression.NamesList(expression.Name(attrs[0]))
+	for _, a := range attrs[1:] {
+		proj = proj.AddNames(expression.Name(a))
+	}
+	return proj
+}
+
 // isContactKey reports whether a sort key is a contact's email.
 func isContactKey(sk string) bool { return strings.Contains(sk, "@") }
 
@@ -179,13 +223,15 @@ func (s *ContactStore) putItem(ctx context.Context, v any) error {
 // with prefix.
 func (s *ContactStore) queryPrefix(ctx context.Context, instanceID, prefix string) ([]planItem, error) {
 	keyCond := expression.Key(AttrInstanceID).Equal(expression.Value(instanceID)).And(expression.Key(AttrEmail).BeginsWith(prefix))
-	expr, err := expression.NewBuilder().WithKeyCondition(keyCond).WithFilter(notExpired(s.now())).Build()
+	proj := projection(append([]string{AttrInstanceID, AttrEmail}, planFields...))
+	expr, err := expression.NewBuilder().WithKeyCondition(keyCond).WithFilter(notExpired(s.now())).WithProjection(proj).Build()
 	if err != nil {
 		return nil, err
 	}
 	p := dynamodb.NewQueryPaginator(s.client, &dynamodb.QueryInput{
 		TableName: aws.String(s.table), KeyConditionExpression: expr.KeyCondition(), FilterExpression: expr.Filter(),
 		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(), ConsistentRead: aws.Bool(true),
+		ProjectionExpression: expr.Projection(),
 	})
 	var out []planItem
 	for p.HasMorePages() {
@@ -312,7 +358,7 @@ func (s *ContactStore) updateJob(ctx context.Context, j backfill.Job, cond expre
 	var set, remove []string
 	names := map[string]string{}
 	values := map[string]types.AttributeValue{}
-	for n, name := range []string{"plan_id", "run_id", "status", "done", "total", "started_at", "updated_at", "result", "error"} {
+	for n, name := range jobFields {
 		ref := fmt.Sprintf("#j%d", n)
 		names[ref] = name
 		if v, ok := item[name]; ok {
@@ -346,8 +392,14 @@ func (s *ContactStore) updateJob(ctx context.Context, j backfill.Job, cond expre
 }
 
 // Job returns the instance's first-sync job; none wraps apmc.ErrNotFound.
+// It reads the job's attributes only (a projection).
 func (s *ContactStore) Job(ctx context.Context, instanceID string) (backfill.Job, error) {
-	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table), Key: contactKey(instanceID, jobKey), ConsistentRead: aws.Bool(true)})
+	expr, err := expression.NewBuilder().WithProjection(projection(jobAttributes())).Build()
+	if err != nil {
+		return backfill.Job{}, fmt.Errorf("read job: build projection: %w", err)
+	}
+	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table), Key: contactKey(instanceID, jobKey), ConsistentRead: aws.Bool(true),
+		ProjectionExpression: expr.Projection(), ExpressionAttributeNames: expr.Names()})
 	if err != nil {
 		return backfill.Job{}, fmt.Errorf("read job: %w", err)
 	}
@@ -363,9 +415,10 @@ func (s *ContactStore) Job(ctx context.Context, instanceID string) (backfill.Job
 
 // CancelJob asks the instance's running first sync to stop after its
 // current batch; with none running it returns an error wrapping
-// apmc.ErrNotFound.
+// apmc.ErrNotFound. It names CancelJobAttributes only and asks for nothing
+// back, as the executions function's role requires.
 func (s *ContactStore) CancelJob(ctx context.Context, instanceID string) error {
-	upd := expression.Set(expression.Name("cancel_requested"), expression.Value(true))
+	upd := expression.Set(expression.Name(attrCancelRequested), expression.Value(true))
 	cond := expression.Name("status").Equal(expression.Value(backfill.JobRunning))
 	expr, err := expression.NewBuilder().WithUpdate(upd).WithCondition(cond).Build()
 	if err != nil {
@@ -374,6 +427,7 @@ func (s *ContactStore) CancelJob(ctx context.Context, instanceID string) error {
 	_, err = s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: aws.String(s.table), Key: contactKey(instanceID, jobKey), UpdateExpression: expr.Update(),
 		ConditionExpression: expr.Condition(), ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
+		ReturnValues: types.ReturnValueNone,
 	})
 	switch {
 	case conditionFailed(err):

@@ -2,10 +2,16 @@ package syncapp_test
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/apmc-sync/apmc/internal/apmc"
@@ -153,5 +159,59 @@ func TestHandleRecordsExecutions(t *testing.T) {
 	}
 	if len(list) != 1 || list[0].Status != apmc.StatusHeld {
 		t.Fatalf("executions = %+v, want one %s", list, apmc.StatusHeld)
+	}
+}
+
+// TestHeldForgedDeliveryIsRecordedSmall: a forged Mailchimp delivery as
+// large as the changes queue takes (random merges, which do not compress)
+// is held for a paused instance, and its execution item still stays within
+// a few KB: the delivered merges are not recorded.
+func TestHeldForgedDeliveryIsRecordedSmall(t *testing.T) {
+	paused := apptest.Instance("acme")
+	paused.State = apmc.StatePaused
+	d := apptest.New(t, paused)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	f, err := syncapp.New(syncapp.Config{
+		InstancesTable: d.Tables.Instances, ExecutionsTable: d.Tables.Executions, ContactsTable: d.Tables.Contacts,
+		QueueURL: d.Queues.ChangesURL, KMSKeyID: d.KeyID, InstanceCacheTTL: time.Minute, RetryBase: time.Second,
+	}, app.Deps{AWS: d.Clients})
+	if err != nil {
+		t.Fatalf("New() error = %v", err)
+	}
+	rnd := rand.New(rand.NewPCG(7, 11))
+	merges := apmc.Values{"EMAIL": "nobody@example.com"}
+	for i := range 400 {
+		b := make([]byte, 225)
+		for j := range b {
+			b[j] = byte(rnd.Uint32())
+		}
+		merges[fmt.Sprintf("JUNK%03d", i)] = base64.StdEncoding.EncodeToString(b)
+	}
+	body, err := json.Marshal(apmc.Change{ID: "sha256:forged-1", InstanceID: "acme", Source: apmc.SideMailchimp, Event: apmc.EventProfile,
+		ReceivedAt: time.Date(2026, 11, 26, 9, 14, 7, 0, time.UTC), Email: "nobody@example.com", Merges: merges, Origin: apmc.OriginWebhook})
+	if err != nil {
+		t.Fatalf("encode change: %v", err)
+	}
+	res, err := f.Consumer.Handle(ctx, events.SQSEvent{Records: []events.SQSMessage{{
+		MessageId: "m-1", Body: string(body), Attributes: map[string]string{"MessageGroupId": "acme/nobody@example.com", "ApproximateReceiveCount": "1"},
+	}}})
+	if err != nil || len(res.BatchItemFailures) != 0 {
+		t.Fatalf("Handle(%d KB delivery) = %+v, %v, want no failures", len(body)>>10, res, err)
+	}
+	out, err := d.Clients.DynamoDB.Scan(ctx, &dynamodb.ScanInput{TableName: aws.String(d.Tables.Executions)})
+	if err != nil {
+		t.Fatalf("Scan(executions) error = %v", err)
+	}
+	if len(out.Items) != 1 {
+		t.Fatalf("executions table holds %d items, want 1", len(out.Items))
+	}
+	// Every value's JSON is at least as long as DynamoDB bills it.
+	size, err := json.Marshal(out.Items[0])
+	if err != nil {
+		t.Fatalf("encode item: %v", err)
+	}
+	if len(size) > 4096 {
+		t.Errorf("held execution of a %d KB forged delivery = %d bytes, want at most 4096", len(body)>>10, len(size))
 	}
 }
