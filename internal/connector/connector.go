@@ -38,6 +38,11 @@ type Connector struct {
 	// MaxMailchimpConnections then only gates this process's own requests
 	// before they ask the budget.
 	Budget Budget
+	// CallLimit is how long the Mailchimp it talks to may keep running a
+	// call the client gave up on (a request that timed out holds its
+	// slot of the Budget until then); 0 means MailchimpCallLimit, real
+	// Mailchimp's.
+	CallLimit time.Duration
 	// Accounts, when set, stores the Mailchimp account the connector reads
 	// for an instance that has none (see account).
 	Accounts AccountRecorder
@@ -95,7 +100,11 @@ func (c *Connector) limitedClient(account string) *http.Client {
 	if base == nil {
 		base = http.DefaultTransport
 	}
-	hc.Transport = &limitedTransport{base: base, slots: slots, budget: c.Budget, account: account, log: c.log()}
+	callLimit := c.CallLimit
+	if callLimit <= 0 {
+		callLimit = MailchimpCallLimit
+	}
+	hc.Transport = &limitedTransport{base: base, slots: slots, budget: c.Budget, account: account, callLimit: callLimit, log: c.log()}
 	return &hc
 }
 

@@ -40,7 +40,9 @@ type limitedTransport struct {
 	slots   chan struct{}
 	budget  Budget
 	account string
-	log     *slog.Logger
+	// callLimit is how long Mailchimp may run a call (MailchimpCallLimit).
+	callLimit time.Duration
+	log       *slog.Logger
 }
 
 // RoundTrip waits for a slot (or the request's context), then sends r.
@@ -101,7 +103,11 @@ func (t *limitedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 func (t *limitedTransport) holdWhileRunning(ctx context.Context, slot apmc.BudgetSlot, sent time.Time) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	if err := slot.HoldUntil(ctx, sent.Add(MailchimpCallLimit)); err != nil {
+	limit := t.callLimit
+	if limit <= 0 {
+		limit = MailchimpCallLimit
+	}
+	if err := slot.HoldUntil(ctx, sent.Add(limit)); err != nil {
 		t.log.Warn("a Mailchimp request that may still be running could not keep its budget slot; the slot comes free when its lease runs out",
 			"account", t.account, "error", err)
 	}

@@ -65,6 +65,10 @@ type Config struct {
 	// MailchimpMaxConnections caps the Mailchimp requests in flight per API
 	// key (default connector.DefaultMaxMailchimpConnections, 10).
 	MailchimpMaxConnections int
+	// MailchimpCallLimit is how long the simulated Mailchimp may keep
+	// running a call the client gave up on (a timed-out request holds its
+	// budget slot until then); 0 means real Mailchimp's 120 s.
+	MailchimpCallLimit time.Duration
 	// AWSHTTPClient, when set, carries every DynamoDB, SQS and KMS request
 	// (benchmarks count requests with it).
 	AWSHTTPClient *http.Client

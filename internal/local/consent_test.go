@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"slices"
 	"strings"
 	"testing"
 
@@ -219,9 +220,17 @@ func TestGroupMapping(t *testing.T) {
 	if got, want := interests(), map[string]bool{sales: false, marketing: true, north: true}; !maps.Equal(got, want) {
 		t.Errorf("interests after marketing = %v, want %v", got, want)
 	}
-	e := editUser(t, s, id, email, n+3, map[string]any{"JobTitle": "Legal"})
-	if e.Status != apmc.StatusFailed || e.Retryable {
-		t.Errorf("JobTitle Legal (no such interest): execution %s retryable %v, want failed permanently", e.Status, e.Retryable)
+	// A value naming no interest leaves the group alone, says so, and
+	// the rest of the contact still syncs.
+	e := editUser(t, s, id, email, n+3, map[string]any{"JobTitle": "Legal", "Forenames": "Grace"})
+	warned := slices.ContainsFunc(e.Logs, func(l apmc.LogLine) bool {
+		return l.Level == "warn" && strings.Contains(l.Message, `"Legal" names no interest`)
+	})
+	if e.Status != apmc.StatusSucceeded || !warned {
+		t.Errorf("JobTitle Legal (no such interest): execution %s (%s), warned %v; want succeeded with a warning naming the value", e.Status, e.Error, warned)
+	}
+	if m, _ := s.Mailchimp.Member(list, email); m.MergeFields["FNAME"] != "Grace" {
+		t.Errorf("FNAME = %q after an edit with an unknown interest, want Grace: the rest of the contact syncs", m.MergeFields["FNAME"])
 	}
 	if got, want := interests(), map[string]bool{sales: false, marketing: true, north: true}; !maps.Equal(got, want) {
 		t.Errorf("interests after Legal = %v, want them unchanged %v", got, want)

@@ -54,6 +54,10 @@ func TestSoakUnderFaults(t *testing.T) {
 		// Headroom under Mailchimp's 10 connections for the requests a
 		// hang leaves running after the client gave up on them.
 		c.MailchimpMaxConnections = 8
+		// The simulated hangs end at most a second after the client gave
+		// up (below): that is how long this Mailchimp runs a call, and so
+		// how long a timed-out request holds its budget slot.
+		c.MailchimpCallLimit = c.APITimeout + time.Second
 	})
 	list := s.Info.Sandbox.Mailchimp.ListID
 	faults := newSoakFaults(s)

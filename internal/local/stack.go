@@ -235,7 +235,7 @@ func (s *Stack) buildFunctions(ctx context.Context, cfg Config, clients app.Clie
 	syncFn, err := syncapp.New(syncapp.Config{
 		InstancesTable: tables.Instances, ExecutionsTable: tables.Executions, ContactsTable: tables.Contacts,
 		QueueURL: s.Queues.ChangesURL, BulkQueueURL: s.Queues.BulkURL, KMSKeyID: keyID, InstanceCacheTTL: cfg.InstanceCacheTTL,
-		RetryBase: cfg.RetryBase, APITimeout: cfg.APITimeout, MailchimpMaxConnections: cfg.MailchimpMaxConnections, Parallel: cfg.Parallel,
+		RetryBase: cfg.RetryBase, APITimeout: cfg.APITimeout, MailchimpMaxConnections: cfg.MailchimpMaxConnections, MailchimpCallLimit: cfg.MailchimpCallLimit, Parallel: cfg.Parallel,
 		HealthPolicy: cfg.HealthPolicy,
 		SingleWrites: cfg.SingleWrites,
 		Metrics:      cfg.Metrics,
@@ -247,7 +247,7 @@ func (s *Stack) buildFunctions(ctx context.Context, cfg Config, clients app.Clie
 
 	s.Reconcile, err = reconcileapp.New(reconcileapp.Config{
 		InstancesTable: tables.Instances, ContactsTable: tables.Contacts, QueueURL: s.Queues.ChangesURL, KMSKeyID: keyID,
-		APITimeout: cfg.APITimeout, MailchimpMaxConnections: cfg.MailchimpMaxConnections,
+		APITimeout: cfg.APITimeout, MailchimpMaxConnections: cfg.MailchimpMaxConnections, MailchimpCallLimit: cfg.MailchimpCallLimit,
 	}, deps)
 	if err != nil {
 		return fns, fmt.Errorf("build the reconcile function: %w", err)
@@ -255,7 +255,7 @@ func (s *Stack) buildFunctions(ctx context.Context, cfg Config, clients app.Clie
 	if fns.backfill, err = backfillapp.New(backfillapp.Config{
 		InstancesTable: tables.Instances, ExecutionsTable: tables.Executions, ContactsTable: tables.Contacts,
 		BackfillQueueURL: s.BackfillQueues.ChangesURL, KMSKeyID: keyID, APITimeout: cfg.APITimeout,
-		MailchimpMaxConnections: cfg.MailchimpMaxConnections, RunLimit: backfillRunLimit,
+		MailchimpMaxConnections: cfg.MailchimpMaxConnections, MailchimpCallLimit: cfg.MailchimpCallLimit, RunLimit: backfillRunLimit,
 	}, deps); err != nil {
 		return fns, fmt.Errorf("build the backfill function: %w", err)
 	}

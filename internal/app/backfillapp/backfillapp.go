@@ -41,6 +41,9 @@ type Config struct {
 	// MailchimpMaxConnections caps the Mailchimp requests in flight per
 	// API key; 0 means connector.DefaultMaxMailchimpConnections.
 	MailchimpMaxConnections int
+	// MailchimpCallLimit is how long Mailchimp may run a call the client
+	// gave up on; 0 means real Mailchimp's (connector.MailchimpCallLimit).
+	MailchimpCallLimit time.Duration
 	// RunLimit, when set, bounds each run (the local stack's poller has no
 	// deadline of its own), so it checkpoints and continues as a Lambda run
 	// does. Not read from the environment.
@@ -118,7 +121,7 @@ func NewService(cfg Config, deps app.Deps) (*backfill.Service, error) {
 	// Every function that calls Mailchimp shares each account's budget.
 	mailchimpBudget := dynamo.NewMailchimpBudget(deps.AWS.DynamoDB, cfg.ContactsTable, connector.DefaultMaxMailchimpConnections,
 		connector.BudgetLease(apiTimeout), connector.BudgetWait(apiTimeout))
-	conn := &connector.Connector{Timeout: apiTimeout, MaxMailchimpConnections: cfg.MailchimpMaxConnections, Budget: mailchimpBudget, Logger: deps.Log()}
+	conn := &connector.Connector{Timeout: apiTimeout, MaxMailchimpConnections: cfg.MailchimpMaxConnections, CallLimit: cfg.MailchimpCallLimit, Budget: mailchimpBudget, Logger: deps.Log()}
 	var instances apmc.Instances = dynamo.NewInstanceStore(deps.AWS.DynamoDB, cfg.InstancesTable, secrets.NewKMS(deps.AWS.KMS, cfg.KMSKeyID))
 	if deps.Instances != nil {
 		instances = deps.Instances

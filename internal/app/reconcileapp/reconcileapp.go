@@ -32,6 +32,9 @@ type Config struct {
 	// MailchimpMaxConnections caps the Mailchimp requests in flight per
 	// API key; 0 means connector.DefaultMaxMailchimpConnections.
 	MailchimpMaxConnections int
+	// MailchimpCallLimit is how long Mailchimp may run a call the client
+	// gave up on; 0 means real Mailchimp's (connector.MailchimpCallLimit).
+	MailchimpCallLimit time.Duration
 	// Overlap is read again before the last successful run; 0 means
 	// reconcile.DefaultOverlap.
 	Overlap time.Duration
@@ -85,7 +88,7 @@ func New(cfg Config, deps app.Deps) (*Function, error) {
 	// Every function that calls Mailchimp shares each account's budget.
 	mailchimpBudget := dynamo.NewMailchimpBudget(deps.AWS.DynamoDB, cfg.ContactsTable, connector.DefaultMaxMailchimpConnections,
 		connector.BudgetLease(cfg.APITimeout), connector.BudgetWait(cfg.APITimeout))
-	conn := &connector.Connector{Timeout: cfg.APITimeout, MaxMailchimpConnections: cfg.MailchimpMaxConnections, Budget: mailchimpBudget, Logger: deps.Log()}
+	conn := &connector.Connector{Timeout: cfg.APITimeout, MaxMailchimpConnections: cfg.MailchimpMaxConnections, CallLimit: cfg.MailchimpCallLimit, Budget: mailchimpBudget, Logger: deps.Log()}
 	return &Function{
 		Service: reconcile.Service{
 			Instances: store, Connect: conn.Reconcile, Contacts: contacts, Runs: contacts,

@@ -57,6 +57,9 @@ type Config struct {
 	// MailchimpMaxConnections caps the Mailchimp requests in flight per
 	// API key; 0 means connector.DefaultMaxMailchimpConnections.
 	MailchimpMaxConnections int
+	// MailchimpCallLimit is how long Mailchimp may run a call the client
+	// gave up on; 0 means real Mailchimp's (connector.MailchimpCallLimit).
+	MailchimpCallLimit time.Duration
 	// Parallel is how many message groups of one batch are applied at once;
 	// 0 means the consumer's default. Not read from the environment.
 	Parallel int
@@ -162,7 +165,7 @@ func New(cfg Config, deps app.Deps) (*Function, error) {
 		Contacts:   dynamo.NewContactStore(deps.AWS.DynamoDB, cfg.ContactsTable),
 		Executions: dynamo.NewExecutionStore(deps.AWS.DynamoDB, cfg.ExecutionsTable),
 		// An instance stored without its Mailchimp account learns it here.
-		Connector: &connector.Connector{Timeout: apiTimeout, MaxMailchimpConnections: cfg.MailchimpMaxConnections, Budget: mailchimpBudget,
+		Connector: &connector.Connector{Timeout: apiTimeout, MaxMailchimpConnections: cfg.MailchimpMaxConnections, CallLimit: cfg.MailchimpCallLimit, Budget: mailchimpBudget,
 			Accounts: store, Logger: deps.Log()},
 		// Reads the instance through the engine's cache: a change that
 		// alters nothing of the instance's health costs no request.
