@@ -215,7 +215,7 @@ func DecideToMailchimp(in ToMailchimpInput) (Plan, error) {
 	}
 	// What Mailchimp is to hold; the User's values but for a marketing
 	// permission withdrawn in Mailchimp since the User last changed it.
-	values, kept := keepWithdrawnPermissions(in.Instance.Mappings, values, contact)
+	values, kept := keepWithdrawnPermissions(in.Instance.Mappings, values, contact.Mailchimp.Values, contact.Accessplanit.Values)
 	for _, tag := range kept {
 		warnings = append(warnings, fmt.Sprintf("%s stays withdrawn: the member withdrew it in Mailchimp, and the User has not given it again in accessplanit since", tag))
 	}
@@ -476,15 +476,19 @@ func stamp(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05Z") }
 // not give consent again on the person's behalf. A User whose value has
 // changed to "true" since (consent given again in accessplanit) grants it.
 // kept lists the permissions kept withdrawn.
-func keepWithdrawnPermissions(ms []FieldMapping, values Values, contact Contact) (Values, []string) {
+//
+// held is what Mailchimp is known to hold, was what the User held at the
+// last sync (the contact state's sides, or for a pair read from both sides,
+// the member read and the state's accessplanit side).
+func keepWithdrawnPermissions(ms []FieldMapping, values, held, was Values) (Values, []string) {
 	var kept []string
 	out := values
 	for _, m := range ms {
 		tag := m.MergeTag
-		if !m.IsPermission() || values[tag] != "true" || contact.Mailchimp.Values[tag] != "false" {
+		if !m.IsPermission() || values[tag] != "true" || held[tag] != "false" {
 			continue
 		}
-		if prev, ok := contact.Accessplanit.Values[tag]; !ok || prev != "true" {
+		if prev, ok := was[tag]; !ok || prev != "true" {
 			continue // given (again) in accessplanit since the last sync
 		}
 		if len(kept) == 0 {

@@ -168,6 +168,11 @@ func DecidePair(in Instance, p Pair, now time.Time) PairPlan {
 		return done(PairCreateInAccessplanit, "no User has the member's email")
 	}
 
+	if p.Contact.Version > 0 {
+		// A permission the member withdrew in Mailchimp since the last
+		// sync stays withdrawn, as on a webhook (DecideToMailchimp).
+		userValues, _ = keepWithdrawnPermissions(in.Mappings, userValues, memberValues, p.Contact.Accessplanit.Values)
+	}
 	needMC := toMC && !userValues.Equal(memberValues)
 	var changed map[string]string
 	if toAP {

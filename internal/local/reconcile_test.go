@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/apmc-sync/apmc/internal/app"
+	"github.com/apmc-sync/apmc/internal/awsconfig"
+	"github.com/apmc-sync/apmc/internal/dynamo"
 	"log/slog"
 	"strings"
 	"testing"
@@ -276,15 +279,18 @@ func TestStackReconcilesOnItsInterval(t *testing.T) {
 	})
 }
 
-// A reconciliation records the MarketingOptIn of a synced User whose
-// contact state does not remember it (saved before consent was on, or by
-// an older first sync), so the User's next opt-out is recognised.
+// A synced User whose contact state does not remember its MarketingOptIn
+// (saved before consent was on, or by an older first sync) is enqueued by a
+// reconciliation, which writes no contact state itself, and the sync
+// records the opt-in, so the User's next opt-out is recognised.
 func TestReconcileRemembersOptIn(t *testing.T) {
 	t.Parallel()
 	s := startStackWith(t, nil)
 	ctx := context.Background()
 	createSynced(t, s, "Ada", "Lovelace", "opt.in@example.com")
-	contacts := s.Reconcile.Service.Contacts
+	cfg := awsconfig.Local()
+	cfg.Region = s.Info.AWS.Region
+	contacts := dynamo.NewContactStore(app.NewClients(cfg, s.Info.AWS.Endpoint).DynamoDB, s.Info.AWS.ContactsTable)
 	c, err := contacts.Contact(ctx, s.Info.InstanceID, "opt.in@example.com")
 	if err != nil {
 		t.Fatalf("Contact() error = %v", err)
@@ -293,14 +299,18 @@ func TestReconcileRemembersOptIn(t *testing.T) {
 	if err := contacts.SaveContact(ctx, c); err != nil {
 		t.Fatalf("SaveContact() error = %v", err)
 	}
-	if run := reconcileNow(t, s, true); run.Enqueued != 0 {
-		t.Errorf("reconcile enqueued %d, want 0 (nothing differs)", run.Enqueued)
+	if run := reconcileNow(t, s, true); run.Enqueued != 1 {
+		t.Errorf("reconcile enqueued %d, want 1 (the User whose opt-in is not remembered)", run.Enqueued)
 	}
+	settle(t, s)
 	c, err = contacts.Contact(ctx, s.Info.InstanceID, "opt.in@example.com")
 	if err != nil {
 		t.Fatalf("Contact() error = %v", err)
 	}
 	if c.MarketingOptIn == nil || !*c.MarketingOptIn {
 		t.Errorf("contact remembers MarketingOptIn %v after a reconciliation, want true", c.MarketingOptIn)
+	}
+	if run := reconcileNow(t, s, true); run.Enqueued != 0 {
+		t.Errorf("a second reconciliation enqueued %d, want 0 (the opt-in is remembered)", run.Enqueued)
 	}
 }

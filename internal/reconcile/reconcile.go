@@ -37,8 +37,15 @@ type Sides struct {
 }
 
 // Contacts is what a reconciliation reads of the contact states.
+//
+// Reconciliation only reads contact states: every write is the sync's, from
+// the changes it enqueues (and its role may write no contact).
 type Contacts interface {
-	apmc.Contacts
+	// Contact returns the state for an email; none wraps apmc.ErrNotFound.
+	Contact(ctx context.Context, instanceID, email string) (apmc.Contact, error)
+	// ContactByUserID returns the state linked to an accessplanit User;
+	// none wraps apmc.ErrNotFound.
+	ContactByUserID(ctx context.Context, instanceID, userID string) (apmc.Contact, error)
 	// EachContact calls fn with every contact state of the instance.
 	EachContact(ctx context.Context, instanceID string, fn func(apmc.Contact) error) error
 }
@@ -306,8 +313,8 @@ func (s Service) userOutcome(ctx context.Context, in apmc.Instance, u apmc.User,
 	if err != nil {
 		return out, err
 	}
-	if !UserDiffers(in, u, c) {
-		return out, s.rememberOptIn(ctx, in, u, c)
+	if !UserDiffers(in, u, c) && !forgetsOptIn(in, u, c) {
+		return out, nil
 	}
 	if c == nil && !sc.takesUnknown(u.UpdatedAt) {
 		out.skipped = true
@@ -358,20 +365,18 @@ func (s Service) members(ctx context.Context, in apmc.Instance, pages MemberPage
 	}
 }
 
-// rememberOptIn records the MarketingOptIn of a synced User that holds
-// nothing new, when its contact state does not remember it yet (a state
-// saved before consent was switched on, or by an older first sync): the
-// User's next opt-out is then recognised. A live change since the state
-// was read wins.
-func (s Service) rememberOptIn(ctx context.Context, in apmc.Instance, u apmc.User, c *apmc.Contact) error {
-	if c == nil || apmc.RemembersOptIn(in, *c, u) {
-		return nil
+// forgetsOptIn reports whether a synced User that holds nothing new has a
+// contact state that does not remember its MarketingOptIn yet (a state
+// saved before consent was switched on, or by an older first sync): its
+// change is enqueued all the same, and the sync records the opt-in, so the
+// User's next opt-out is recognised. Users the sync does nothing with
+// (deleted, or without an email) are left alone.
+func forgetsOptIn(in apmc.Instance, u apmc.User, c *apmc.Contact) bool {
+	if c == nil || u.Fields["Status"] == "Deleted" || apmc.RemembersOptIn(in, *c, u) {
+		return false
 	}
-	err := s.Contacts.SaveContact(ctx, apmc.RememberOptIn(in, *c, u))
-	if err != nil && !errors.Is(err, apmc.ErrConflict) {
-		return fmt.Errorf("remember the MarketingOptIn of user %s: %w", u.ID, err)
-	}
-	return nil
+	_, _, err := apmc.MapToMailchimp(in.Mappings, u)
+	return err == nil
 }
 
 // UserDiffers reports whether a User holds mapped values other than the
