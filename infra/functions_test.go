@@ -76,12 +76,16 @@ func TestFunctionsEnvironment(t *testing.T) {
 			"QUEUE_URL":       "!Ref ChangesQueue",
 			// A bursting instance's changes go there.
 			"BULK_QUEUE_URL": "!Ref BulkQueue",
+			// The shared burst windows (its lane# partitions only).
+			"CONTACTS_TABLE": "!Ref ContactsTable",
 		}},
 		{"IngestMailchimpFunction", map[string]string{
 			"INSTANCES_TABLE": "!Ref InstancesTable",
 			"QUEUE_URL":       "!Ref ChangesQueue",
 			// A bursting instance's changes (not its email changes) go there.
 			"BULK_QUEUE_URL": "!Ref BulkQueue",
+			// The shared burst windows (its lane# partitions only).
+			"CONTACTS_TABLE": "!Ref ContactsTable",
 		}},
 		{"SyncFunction", map[string]string{
 			"INSTANCES_TABLE":  "!Ref InstancesTable",

@@ -141,10 +141,14 @@ func TestFunctionPermissions(t *testing.T) {
 		want []string
 	}{
 		{"IngestAccessplanitFunction", []string{
+			// The burst windows every ingest function shares: their own
+			// partitions and times only (dynamo.BurstWindowAttributes).
+			"dynamodb:GetItem on ContactsTable if {ForAllValues:StringEquals: {dynamodb:Attributes: [instance_id, email, since_ms, until_ms]}, ForAllValues:StringLike: {dynamodb:LeadingKeys: [lane#*]}, StringEqualsIfExists: {dynamodb:ReturnValues: [NONE, UPDATED_NEW], dynamodb:Select: [SPECIFIC_ATTRIBUTES]}}",
 			// Its own token digests only (a projection): not the Mailchimp
 			// signing secret, and no KMS right at all.
 			"dynamodb:GetItem on InstancesTable if {ForAllValues:StringEquals: {dynamodb:Attributes: [instance_id, expires_at, accessplanit_token_digests]}, " +
 				"StringEqualsIfExists: {dynamodb:Select: [SPECIFIC_ATTRIBUTES]}}",
+			"dynamodb:UpdateItem on ContactsTable if {ForAllValues:StringEquals: {dynamodb:Attributes: [instance_id, email, since_ms, until_ms]}, ForAllValues:StringLike: {dynamodb:LeadingKeys: [lane#*]}, StringEqualsIfExists: {dynamodb:ReturnValues: [NONE, UPDATED_NEW], dynamodb:Select: [SPECIFIC_ATTRIBUTES]}}",
 			// Its own log group only (Lambda creates the streams).
 			"logs:CreateLogStream on IngestAccessplanitLogGroup",
 			"logs:PutLogEvents on IngestAccessplanitLogGroup",
@@ -153,9 +157,13 @@ func TestFunctionPermissions(t *testing.T) {
 			"sqs:SendMessage on ChangesQueue",
 		}},
 		{"IngestMailchimpFunction", []string{
+			// The burst windows every ingest function shares: their own
+			// partitions and times only (dynamo.BurstWindowAttributes).
+			"dynamodb:GetItem on ContactsTable if {ForAllValues:StringEquals: {dynamodb:Attributes: [instance_id, email, since_ms, until_ms]}, ForAllValues:StringLike: {dynamodb:LeadingKeys: [lane#*]}, StringEqualsIfExists: {dynamodb:ReturnValues: [NONE, UPDATED_NEW], dynamodb:Select: [SPECIFIC_ATTRIBUTES]}}",
 			// Its own token digests and the signing secret (a projection).
 			"dynamodb:GetItem on InstancesTable if {ForAllValues:StringEquals: {dynamodb:Attributes: [instance_id, expires_at, mailchimp_token_digests, webhook_signing_secret, require_signature]}, " +
 				"StringEqualsIfExists: {dynamodb:Select: [SPECIFIC_ATTRIBUTES]}}",
+			"dynamodb:UpdateItem on ContactsTable if {ForAllValues:StringEquals: {dynamodb:Attributes: [instance_id, email, since_ms, until_ms]}, ForAllValues:StringLike: {dynamodb:LeadingKeys: [lane#*]}, StringEqualsIfExists: {dynamodb:ReturnValues: [NONE, UPDATED_NEW], dynamodb:Select: [SPECIFIC_ATTRIBUTES]}}",
 			"logs:CreateLogStream on IngestMailchimpLogGroup",
 			"logs:PutLogEvents on IngestMailchimpLogGroup",
 			// The bulk lane: a bursting instance's changes.
@@ -566,6 +574,40 @@ func TestConsoleSessionKey(t *testing.T) {
 			if strings.HasSuffix(g, " on ConsoleSessionKey") && (id != "ExecutionsFunction" || g != "kms:GenerateMac on ConsoleSessionKey") {
 				t.Errorf("%s has %s, want only ExecutionsFunction with kms:GenerateMac", id, g)
 			}
+		}
+	}
+}
+
+// TestBurstWindowAccessMatchesCode holds each ingest function's access to
+// the burst windows to the attributes its code names
+// (dynamo.BurstWindowAttributes) and to their partitions.
+func TestBurstWindowAccessMatchesCode(t *testing.T) {
+	s := mustLoadStack(t)
+	for _, role := range []string{"IngestAccessplanitRole", "IngestMailchimpRole"} {
+		var found bool
+		for _, p := range list(node(s.properties(role), "Policies")) {
+			for _, st := range list(node(p, "PolicyDocument", "Statement")) {
+				if render(node(st, "Resource")) != "!GetAtt ContactsTable.Arn" {
+					continue
+				}
+				found = true
+				var got []string
+				for _, a := range list(node(st, "Condition", "ForAllValues:StringEquals", "dynamodb:Attributes")) {
+					got = append(got, render(a))
+				}
+				want := dynamo.BurstWindowAttributes()
+				slices.Sort(got)
+				slices.Sort(want)
+				if diff := cmp.Diff(want, got); diff != "" {
+					t.Errorf("%s burst window dynamodb:Attributes mismatch with dynamo.BurstWindowAttributes (-code +template):\n%s", role, diff)
+				}
+				if keys := render(node(st, "Condition", "ForAllValues:StringLike", "dynamodb:LeadingKeys")); keys != "["+dynamo.BurstWindowPartitionPrefix+"*]" {
+					t.Errorf("%s burst window dynamodb:LeadingKeys = %s, want [%s*]", role, keys, dynamo.BurstWindowPartitionPrefix)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("%s has no statement on ContactsTable, want the burst windows'", role)
 		}
 	}
 }

@@ -31,6 +31,16 @@ type Engine struct {
 	// InFlightWait bounds how long a change waits for the state of an
 	// announced write (announce.go); 0 means DefaultInFlightWait.
 	InFlightWait time.Duration
+	// Windows, when set, are the instances' burst windows (BurstWindow):
+	// a write to Mailchimp from the bulk queue is not announced while its
+	// instance's window has settled (BurstWindowSettle: more than the
+	// ingest functions keep a window read; 0 means
+	// DefaultBurstWindowSettle), as its echo then reaches the bulk queue
+	// behind it.
+	// Give it a *CachedBurstWindows: the engine reads the window for each
+	// such write.
+	Windows           BurstWindows
+	BurstWindowSettle time.Duration
 }
 
 // Delivery is one delivery of a change by the queue.

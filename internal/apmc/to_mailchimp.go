@@ -146,14 +146,17 @@ func (e *Engine) toMailchimp(ctx context.Context, rec *recorder, in Instance, c 
 		statusIfNew = string(NotOptedInTransactional) // the member exists: its status is kept
 	}
 	// A write whose echo may be applied before this change is announced:
-	// one from the bulk queue, or one whose change is queued in another
+	// one from the bulk queue (unless the instance's burst window has
+	// settled: every ingest function then sends the echo to the bulk queue,
+	// behind this change), or one whose change is queued in another
 	// message group than the member's address (a delivery naming the User
 	// by ID only, as a booking does, or by an address it no longer has).
 	// The echo of any other write is queued behind it: in the same group on
 	// the changes queue, or, taking the bulk queue in a Mailchimp burst,
 	// moved back there before it could write (ErrOrderedQueue).
 	var ann *Announcement
-	if unordered || c.GroupID() != (Change{InstanceID: in.ID, Email: email}).GroupID() {
+	settled := unordered && e.windowSettled(ctx, in.ID)
+	if unordered && !settled || c.GroupID() != (Change{InstanceID: in.ID, Email: email}).GroupID() {
 		ann = &Announcement{Key: ContactKey{InstanceID: in.ID, Email: email}, Side: SideMailchimp, Fingerprint: plan.Values.Fingerprint(), At: e.now().UTC()}
 	}
 	var written Member
@@ -161,6 +164,8 @@ func (e *Engine) toMailchimp(ctx context.Context, rec *recorder, in Instance, c 
 	err = rec.step("upsert_member", func(out map[string]any) error {
 		if ann != nil {
 			out["announced"] = true
+		} else if settled {
+			out["burst_window_settled"] = true
 		}
 		changed := plan.Values.Diff(contact.Mailchimp.Values)
 		out["changed_fields"] = changed

@@ -41,9 +41,29 @@ type Lanes struct {
 	Limit  int
 	Window time.Duration
 	Now    func() time.Time
+	// Windows, when set, shares each instance's burst window with every
+	// function (apmc.BurstWindow): a function that sees the instance burst
+	// opens or extends it, and every function sends the instance's changes
+	// to the bulk queue while it is open, so that once it has settled the
+	// echo of a write made from the bulk queue reaches the bulk queue
+	// too. A window that cannot be read counts as open: the bulk queue is
+	// always the safe side (a write from it is announced unless the window
+	// has settled).
+	Windows apmc.BurstWindows
+	// WindowCache is how long a window read is kept; 0 means
+	// apmc.DefaultBurstWindowCache. The sync's settle time must exceed it.
+	WindowCache time.Duration
 
-	mu    sync.Mutex
-	rates map[string]rate
+	mu      sync.Mutex
+	rates   map[string]rate
+	windows map[string]knownWindow
+}
+
+// knownWindow is an instance's burst window as last read (or extended).
+type knownWindow struct {
+	w      apmc.BurstWindow
+	read   time.Time
+	failed bool // the read failed: taken as open
 }
 
 var _ Enqueuer = (*Lanes)(nil)
@@ -57,19 +77,76 @@ const maxRates = 10_000
 // change on the bulk queue while the instance is bursting, on the main
 // queue otherwise.
 func (l *Lanes) Enqueue(ctx context.Context, c apmc.Change) error {
-	if l.bursting(c.InstanceID) && c.Event != apmc.EventUpEmail {
+	now := l.now()
+	burst := l.bursting(c.InstanceID, now)
+	open := l.windowOpen(ctx, c.InstanceID, burst, now)
+	if (burst || open) && c.Event != apmc.EventUpEmail {
 		return l.Bulk.Enqueue(ctx, c)
 	}
 	return l.Main.Enqueue(ctx, c)
 }
 
+func (l *Lanes) now() time.Time {
+	if l.Now != nil {
+		return l.Now()
+	}
+	return time.Now()
+}
+
+// windowOpen reports whether the instance's shared burst window is open
+// (or could not be read), after opening or extending it when the instance
+// bursts here. It reads the store at most once per WindowCache an
+// instance, and writes only when the window needs extending.
+func (l *Lanes) windowOpen(ctx context.Context, instanceID string, burst bool, now time.Time) bool {
+	if l.Windows == nil {
+		return false
+	}
+	ttl := l.WindowCache
+	if ttl <= 0 {
+		ttl = apmc.DefaultBurstWindowCache
+	}
+	l.mu.Lock()
+	k, ok := l.windows[instanceID]
+	l.mu.Unlock()
+	if !ok || now.Sub(k.read) >= ttl || now.Before(k.read) {
+		w, err := l.Windows.BurstWindow(ctx, instanceID)
+		k = knownWindow{w: w, read: now, failed: err != nil}
+		l.remember(instanceID, k, now, ttl)
+	}
+	if burst && !k.failed && k.w.NeedsExtending(now) {
+		w, err := l.Windows.ExtendBurstWindow(ctx, instanceID, now)
+		if err == nil {
+			k = knownWindow{w: w, read: now}
+			l.remember(instanceID, k, now, ttl)
+		}
+	}
+	return k.failed || k.w.Open(now)
+}
+
+// remember keeps k, dropping windows read longer ago than ttl first when
+// the map is full, so it holds at most maxRates instances.
+func (l *Lanes) remember(instanceID string, k knownWindow, now time.Time, ttl time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.windows == nil {
+		l.windows = map[string]knownWindow{}
+	}
+	if _, ok := l.windows[instanceID]; !ok && len(l.windows) >= maxRates {
+		for id, old := range l.windows {
+			if now.Sub(old.read) >= ttl {
+				delete(l.windows, id)
+			}
+		}
+		if len(l.windows) >= maxRates {
+			clear(l.windows)
+		}
+	}
+	l.windows[instanceID] = k
+}
+
 // bursting counts one delivery of the instance and reports whether the
 // instance is above the limit.
-func (l *Lanes) bursting(instanceID string) bool {
-	now := time.Now()
-	if l.Now != nil {
-		now = l.Now()
-	}
+func (l *Lanes) bursting(instanceID string, now time.Time) bool {
 	window, limit := l.Window, l.Limit
 	if window <= 0 {
 		window = DefaultBulkWindow

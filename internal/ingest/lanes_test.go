@@ -143,3 +143,89 @@ func TestLanesReportTheQueuesError(t *testing.T) {
 		t.Errorf("main queue holds %d changes, want 1", main.count())
 	}
 }
+
+// windows is an in-memory burst window store, as apmc.BurstWindows.
+type windows struct {
+	mu      sync.Mutex
+	w       map[string]apmc.BurstWindow
+	reads   int
+	extends int
+	err     error
+}
+
+func (s *windows) BurstWindow(_ context.Context, id string) (apmc.BurstWindow, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.reads++
+	return s.w[id], s.err
+}
+
+func (s *windows) ExtendBurstWindow(_ context.Context, id string, now time.Time) (apmc.BurstWindow, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.extends++
+	w := s.w[id]
+	if !w.Open(now) {
+		w.Since = now
+	}
+	w.Until = now.Add(apmc.BurstWindowLength)
+	if s.w == nil {
+		s.w = map[string]apmc.BurstWindow{}
+	}
+	s.w[id] = w
+	return w, nil
+}
+
+// A burst one function sees opens the instance's window, and every other
+// function, once it has read it, sends that instance's deliveries to the
+// bulk queue too, however few it serves; when the window closes they go
+// back to the main queue. The window is read at most once per cache time
+// and written only when it needs extending.
+func TestLanesShareTheBurstWindow(t *testing.T) {
+	now := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	store := &windows{}
+	cache := 10 * time.Second
+	busyMain, busyBulk, quietMain, quietBulk := &lane{}, &lane{}, &lane{}, &lane{}
+	busy := &ingest.Lanes{Main: busyMain, Bulk: busyBulk, Now: clock, Windows: store, WindowCache: cache}
+	quiet := &ingest.Lanes{Main: quietMain, Bulk: quietBulk, Now: clock, Windows: store, WindowCache: cache}
+	send := func(l *ingest.Lanes, id string) {
+		t.Helper()
+		if err := l.Enqueue(context.Background(), apmc.Change{ID: id, InstanceID: "a"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	send(quiet, "before") // reads: no window
+	for i := range 150 {
+		send(busy, fmt.Sprintf("burst-%d", i))
+		now = now.Add(10 * time.Millisecond)
+	}
+	if busyBulk.count() != 50 || store.extends != 1 {
+		t.Fatalf("the busy function sent %d to the bulk queue with %d window writes, want 50 and 1", busyBulk.count(), store.extends)
+	}
+	send(quiet, "cached") // its read is not 10 s old yet: the main queue
+	now = now.Add(cache)
+	send(quiet, "after-read")
+	if quietMain.count() != 2 || quietBulk.count() != 1 {
+		t.Errorf("the quiet function sent %d to the main and %d to the bulk queue, want 2 (before it read the window) and 1", quietMain.count(), quietBulk.count())
+	}
+	reads := store.reads
+	for range 100 {
+		send(busy, "more")
+		now = now.Add(10 * time.Millisecond)
+	}
+	if store.extends != 1 || store.reads > reads+1 {
+		t.Errorf("window writes %d, reads %d more, during a burst of a second within an open window: want no write, at most one read", store.extends, store.reads-reads)
+	}
+	now = now.Add(apmc.BurstWindowLength)
+	send(quiet, "closed")
+	if quietMain.count() != 3 {
+		t.Errorf("after the window closed the quiet function sent %d to the main queue, want 3", quietMain.count())
+	}
+	store.err = errors.New("throttled")
+	now = now.Add(cache)
+	send(quiet, "unreadable")
+	if quietBulk.count() != 2 {
+		t.Errorf("with the window unreadable the quiet function sent %d to the bulk queue, want 2: unknown is taken as open", quietBulk.count())
+	}
+}

@@ -69,6 +69,11 @@ type Config struct {
 	// running a call the client gave up on (a timed-out request holds its
 	// budget slot until then); 0 means real Mailchimp's 120 s.
 	MailchimpCallLimit time.Duration
+	// BurstWindowCache is how long the ingest functions keep an instance's
+	// burst window (apmc.BurstWindow); the sync takes a window as settled
+	// a second after that. Locally 1 s, so a burst's writes stop being
+	// announced within seconds, as in a long burst on AWS.
+	BurstWindowCache time.Duration
 	// AWSHTTPClient, when set, carries every DynamoDB, SQS and KMS request
 	// (benchmarks count requests with it).
 	AWSHTTPClient *http.Client
@@ -121,6 +126,9 @@ func (c *Config) defaults() {
 	}
 	if c.InstanceCacheTTL <= 0 {
 		c.InstanceCacheTTL = 2 * time.Second
+	}
+	if c.BurstWindowCache <= 0 {
+		c.BurstWindowCache = time.Second
 	}
 	if c.APITimeout <= 0 {
 		c.APITimeout = connector.DefaultTimeout

@@ -225,7 +225,8 @@ func (s *Stack) buildFunctions(ctx context.Context, cfg Config, clients app.Clie
 	s.Cache = &apmc.CachedInstances{Next: s.Instances, TTL: cfg.InstanceCacheTTL}
 
 	deps := app.Deps{AWS: clients, Logger: cfg.Logger, Instances: s.Cache}
-	ingestCfg := ingestapp.Config{InstancesTable: tables.Instances, QueueURL: s.Queues.ChangesURL, BulkQueueURL: s.Queues.BulkURL, InstanceCacheTTL: cfg.InstanceCacheTTL}
+	ingestCfg := ingestapp.Config{InstancesTable: tables.Instances, QueueURL: s.Queues.ChangesURL, BulkQueueURL: s.Queues.BulkURL, InstanceCacheTTL: cfg.InstanceCacheTTL,
+		ContactsTable: tables.Contacts, BurstWindowCache: cfg.BurstWindowCache}
 	if fns.ingestAccessplanit, err = ingestapp.NewAccessplanit(ingestCfg, deps); err != nil {
 		return fns, fmt.Errorf("build the accessplanit ingest function: %w", err)
 	}
@@ -236,9 +237,10 @@ func (s *Stack) buildFunctions(ctx context.Context, cfg Config, clients app.Clie
 		InstancesTable: tables.Instances, ExecutionsTable: tables.Executions, ContactsTable: tables.Contacts,
 		QueueURL: s.Queues.ChangesURL, BulkQueueURL: s.Queues.BulkURL, KMSKeyID: keyID, InstanceCacheTTL: cfg.InstanceCacheTTL,
 		RetryBase: cfg.RetryBase, APITimeout: cfg.APITimeout, MailchimpMaxConnections: cfg.MailchimpMaxConnections, MailchimpCallLimit: cfg.MailchimpCallLimit, Parallel: cfg.Parallel,
-		HealthPolicy: cfg.HealthPolicy,
-		SingleWrites: cfg.SingleWrites,
-		Metrics:      cfg.Metrics,
+		HealthPolicy:      cfg.HealthPolicy,
+		BurstWindowSettle: cfg.BurstWindowCache + time.Second,
+		SingleWrites:      cfg.SingleWrites,
+		Metrics:           cfg.Metrics,
 	}, deps)
 	if err != nil {
 		return fns, fmt.Errorf("build the sync function: %w", err)

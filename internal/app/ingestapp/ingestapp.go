@@ -6,6 +6,7 @@ package ingestapp
 
 import (
 	"errors"
+	"github.com/apmc-sync/apmc/internal/apmc"
 	"net/http"
 	"time"
 
@@ -36,6 +37,12 @@ type Config struct {
 	// InstanceCacheTTL is how long an instance is kept; 0 reads it for
 	// every delivery.
 	InstanceCacheTTL time.Duration
+	// ContactsTable, when set with a bulk queue, holds the instances' burst
+	// windows (apmc.BurstWindow), shared by every ingest function and read
+	// at most once per BurstWindowCache an instance (0:
+	// apmc.DefaultBurstWindowCache; the sync's settle time must exceed it).
+	ContactsTable    string
+	BurstWindowCache time.Duration
 }
 
 // ConfigFromEnv reads the configuration from the variables the template
@@ -51,6 +58,8 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		BulkQueueURL:     env.Optional("BULK_QUEUE_URL", ""),
 		BulkLimit:        env.Positive("BULK_LANE_LIMIT", 0),
 		BulkWindow:       env.Seconds("BULK_LANE_WINDOW_SECONDS", 0),
+		ContactsTable:    env.Optional("CONTACTS_TABLE", ""),
+		BurstWindowCache: env.Seconds("BURST_WINDOW_CACHE_SECONDS", apmc.DefaultBurstWindowCache),
 	}
 	return cfg, env.Err()
 }
@@ -91,7 +100,11 @@ func newEndpoint(cfg Config, deps app.Deps, lanes bool, endpoint func(ingest.Dep
 	store := dynamo.NewInstanceStore(deps.AWS.DynamoDB, cfg.InstancesTable, nil)
 	var changes ingest.Enqueuer = queue.NewProducer(deps.AWS.SQS, cfg.QueueURL)
 	if lanes && cfg.BulkQueueURL != "" {
-		changes = &ingest.Lanes{Main: changes, Bulk: queue.NewProducer(deps.AWS.SQS, cfg.BulkQueueURL), Limit: cfg.BulkLimit, Window: cfg.BulkWindow}
+		l := &ingest.Lanes{Main: changes, Bulk: queue.NewProducer(deps.AWS.SQS, cfg.BulkQueueURL), Limit: cfg.BulkLimit, Window: cfg.BulkWindow, WindowCache: cfg.BurstWindowCache}
+		if cfg.ContactsTable != "" {
+			l.Windows = dynamo.NewContactStore(deps.AWS.DynamoDB, cfg.ContactsTable)
+		}
+		changes = l
 	}
 	return endpoint(ingest.Deps{
 		Webhooks: &ingest.Cache{Next: store, TTL: cfg.InstanceCacheTTL},

@@ -3,6 +3,7 @@ package ingestapp_test
 import (
 	"context"
 	"fmt"
+	"github.com/apmc-sync/apmc/internal/apmc"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -35,18 +36,23 @@ func TestConfigFromEnv(t *testing.T) {
 		want    ingestapp.Config
 		wantErr string
 	}{
-		{"defaults", all, ingestapp.Config{InstancesTable: "instances", QueueURL: "https://sqs/changes.fifo", InstanceCacheTTL: ingestapp.DefaultInstanceCacheTTL}, ""},
-		{"cache seconds", with("INSTANCE_CACHE_SECONDS", "3"), ingestapp.Config{InstancesTable: "instances", QueueURL: "https://sqs/changes.fifo", InstanceCacheTTL: 3 * time.Second}, ""},
-		{"bulk queue", with("BULK_QUEUE_URL", "https://sqs/changes-bulk.fifo"), ingestapp.Config{InstancesTable: "instances", QueueURL: "https://sqs/changes.fifo", BulkQueueURL: "https://sqs/changes-bulk.fifo", InstanceCacheTTL: ingestapp.DefaultInstanceCacheTTL}, ""},
+		{"defaults", all, ingestapp.Config{InstancesTable: "instances", QueueURL: "https://sqs/changes.fifo", InstanceCacheTTL: ingestapp.DefaultInstanceCacheTTL, BurstWindowCache: apmc.DefaultBurstWindowCache}, ""},
+		{"cache seconds", with("INSTANCE_CACHE_SECONDS", "3"), ingestapp.Config{InstancesTable: "instances", QueueURL: "https://sqs/changes.fifo", InstanceCacheTTL: 3 * time.Second, BurstWindowCache: apmc.DefaultBurstWindowCache}, ""},
+		{"burst windows", func() map[string]string {
+			m := with("CONTACTS_TABLE", "contacts")
+			m["BURST_WINDOW_CACHE_SECONDS"] = "4"
+			return m
+		}(), ingestapp.Config{InstancesTable: "instances", QueueURL: "https://sqs/changes.fifo", InstanceCacheTTL: ingestapp.DefaultInstanceCacheTTL, ContactsTable: "contacts", BurstWindowCache: 4 * time.Second}, ""},
+		{"bulk queue", with("BULK_QUEUE_URL", "https://sqs/changes-bulk.fifo"), ingestapp.Config{InstancesTable: "instances", QueueURL: "https://sqs/changes.fifo", BulkQueueURL: "https://sqs/changes-bulk.fifo", InstanceCacheTTL: ingestapp.DefaultInstanceCacheTTL, BurstWindowCache: apmc.DefaultBurstWindowCache}, ""},
 		{"bulk lane threshold", func() map[string]string {
 			m := with("BULK_LANE_LIMIT", "50")
 			m["BULK_LANE_WINDOW_SECONDS"] = "2"
 			return m
-		}(), ingestapp.Config{InstancesTable: "instances", QueueURL: "https://sqs/changes.fifo", BulkLimit: 50, BulkWindow: 2 * time.Second, InstanceCacheTTL: ingestapp.DefaultInstanceCacheTTL}, ""},
-		{"bad bulk limit", with("BULK_LANE_LIMIT", "0"), ingestapp.Config{InstancesTable: "instances", QueueURL: "https://sqs/changes.fifo", InstanceCacheTTL: ingestapp.DefaultInstanceCacheTTL},
+		}(), ingestapp.Config{InstancesTable: "instances", QueueURL: "https://sqs/changes.fifo", BulkLimit: 50, BulkWindow: 2 * time.Second, InstanceCacheTTL: ingestapp.DefaultInstanceCacheTTL, BurstWindowCache: apmc.DefaultBurstWindowCache}, ""},
+		{"bad bulk limit", with("BULK_LANE_LIMIT", "0"), ingestapp.Config{InstancesTable: "instances", QueueURL: "https://sqs/changes.fifo", InstanceCacheTTL: ingestapp.DefaultInstanceCacheTTL, BurstWindowCache: apmc.DefaultBurstWindowCache},
 			`configuration: BULK_LANE_LIMIT must be a whole number of at least 1, not "0"`},
-		{"nothing set", nil, ingestapp.Config{InstanceCacheTTL: ingestapp.DefaultInstanceCacheTTL}, "configuration: INSTANCES_TABLE is not set; QUEUE_URL is not set"},
-		{"bad cache seconds", with("INSTANCE_CACHE_SECONDS", "soon"), ingestapp.Config{InstancesTable: "instances", QueueURL: "https://sqs/changes.fifo", InstanceCacheTTL: ingestapp.DefaultInstanceCacheTTL},
+		{"nothing set", nil, ingestapp.Config{InstanceCacheTTL: ingestapp.DefaultInstanceCacheTTL, BurstWindowCache: apmc.DefaultBurstWindowCache}, "configuration: INSTANCES_TABLE is not set; QUEUE_URL is not set"},
+		{"bad cache seconds", with("INSTANCE_CACHE_SECONDS", "soon"), ingestapp.Config{InstancesTable: "instances", QueueURL: "https://sqs/changes.fifo", InstanceCacheTTL: ingestapp.DefaultInstanceCacheTTL, BurstWindowCache: apmc.DefaultBurstWindowCache},
 			`configuration: INSTANCE_CACHE_SECONDS must be a whole number of seconds, not "soon"`},
 	}
 	for _, tt := range tests {

@@ -57,6 +57,10 @@ type Config struct {
 	// MailchimpMaxConnections caps the Mailchimp requests in flight per
 	// API key; 0 means connector.DefaultMaxMailchimpConnections.
 	MailchimpMaxConnections int
+	// BurstWindowSettle is how long after an instance's burst window opened
+	// every ingest function is sure to know it: more than the ingest
+	// functions' BURST_WINDOW_CACHE_SECONDS (apmc.BurstWindow).
+	BurstWindowSettle time.Duration
 	// MailchimpCallLimit is how long Mailchimp may run a call the client
 	// gave up on; 0 means real Mailchimp's (connector.MailchimpCallLimit).
 	MailchimpCallLimit time.Duration
@@ -94,6 +98,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		RetryBase:               env.Seconds("RETRY_BASE_SECONDS", DefaultRetryBase),
 		APITimeout:              env.Seconds("API_TIMEOUT_SECONDS", connector.DefaultTimeout),
 		MailchimpMaxConnections: env.Positive("MAILCHIMP_MAX_CONNECTIONS", connector.DefaultMaxMailchimpConnections),
+		BurstWindowSettle:       env.Seconds("BURST_WINDOW_SETTLE_SECONDS", apmc.DefaultBurstWindowSettle),
 	}
 	return cfg, env.Err()
 }
@@ -160,9 +165,10 @@ func New(cfg Config, deps app.Deps) (*Function, error) {
 		Instances: instances, Store: store, Notifier: &notify.Webhook{},
 		Policy: cfg.HealthPolicy, Logger: deps.Log(), Metrics: cfg.Metrics,
 	}
+	contacts := dynamo.NewContactStore(deps.AWS.DynamoDB, cfg.ContactsTable)
 	engine := &apmc.Engine{
 		Instances:  instances,
-		Contacts:   dynamo.NewContactStore(deps.AWS.DynamoDB, cfg.ContactsTable),
+		Contacts:   contacts,
 		Executions: dynamo.NewExecutionStore(deps.AWS.DynamoDB, cfg.ExecutionsTable),
 		// An instance stored without its Mailchimp account learns it here.
 		Connector: &connector.Connector{Timeout: apiTimeout, MaxMailchimpConnections: cfg.MailchimpMaxConnections, CallLimit: cfg.MailchimpCallLimit, Budget: mailchimpBudget,
@@ -173,6 +179,11 @@ func New(cfg Config, deps app.Deps) (*Function, error) {
 		// With a bulk queue, an accessplanit echo may overtake the change
 		// whose write it echoes: such writes are announced first.
 		BulkLane: cfg.BulkQueueURL != "",
+	}
+	if cfg.BulkQueueURL != "" {
+		// The burst windows the ingest functions share: a write from the
+		// bulk queue within a settled one is not announced.
+		engine.Windows, engine.BurstWindowSettle = &apmc.CachedBurstWindows{Next: contacts}, cfg.BurstWindowSettle
 	}
 	var requeue queue.Requeuer
 	reserve := 3*apiTimeout + time.Second

@@ -42,6 +42,7 @@ func TestConfigFromEnv(t *testing.T) {
 		QueueURL: "https://sqs/changes.fifo", KMSKeyID: "key",
 		InstanceCacheTTL: syncapp.DefaultInstanceCacheTTL, RetryBase: syncapp.DefaultRetryBase,
 		APITimeout: connector.DefaultTimeout, MailchimpMaxConnections: connector.DefaultMaxMailchimpConnections,
+		BurstWindowSettle: apmc.DefaultBurstWindowSettle,
 	}
 	tests := []struct {
 		name    string
@@ -50,10 +51,11 @@ func TestConfigFromEnv(t *testing.T) {
 		wantErr string
 	}{
 		{"defaults", required, func(*syncapp.Config) {}, ""},
-		{"every setting", with(map[string]string{"INSTANCE_CACHE_SECONDS": "1", "RETRY_BASE_SECONDS": "2", "API_TIMEOUT_SECONDS": "3", "MAILCHIMP_MAX_CONNECTIONS": "4", "BULK_QUEUE_URL": "https://sqs/changes-bulk.fifo"}),
+		{"every setting", with(map[string]string{"INSTANCE_CACHE_SECONDS": "1", "RETRY_BASE_SECONDS": "2", "API_TIMEOUT_SECONDS": "3", "MAILCHIMP_MAX_CONNECTIONS": "4", "BULK_QUEUE_URL": "https://sqs/changes-bulk.fifo", "BURST_WINDOW_SETTLE_SECONDS": "5"}),
 			func(c *syncapp.Config) {
 				c.InstanceCacheTTL, c.RetryBase, c.APITimeout, c.MailchimpMaxConnections = time.Second, 2*time.Second, 3*time.Second, 4
 				c.BulkQueueURL = "https://sqs/changes-bulk.fifo"
+				c.BurstWindowSettle = 5 * time.Second
 			}, ""},
 		{"no connections", with(map[string]string{"MAILCHIMP_MAX_CONNECTIONS": "0"}), func(*syncapp.Config) {},
 			`configuration: MAILCHIMP_MAX_CONNECTIONS must be a whole number of at least 1, not "0"`},

@@ -1,0 +1,119 @@
+package dynamo
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/apmc-sync/apmc/internal/apmc"
+)
+
+// Burst windows (apmc.BurstWindow) live in the contacts table, each
+// instance's in a partition of its own, BurstWindowPartitionPrefix + the
+// instance id, under the sort key "burst-window", so the ingest functions'
+// roles may read and write there (dynamodb:LeadingKeys and
+// dynamodb:Attributes conditions) and nowhere near a contact. Times are
+// Unix milliseconds, numbers, for the conditions that only ever move a
+// window's end forward.
+const BurstWindowPartitionPrefix = "lane#"
+
+const (
+	burstWindowKey = "burst-window"
+	attrSinceMS    = "since_ms"
+	attrUntilMS    = "until_ms"
+)
+
+// BurstWindowAttributes are the only attributes the burst window requests
+// name: the key and the two times (the ingest functions' IAM condition).
+func BurstWindowAttributes() []string {
+	return []string{AttrInstanceID, AttrEmail, attrSinceMS, attrUntilMS}
+}
+
+var _ apmc.BurstWindows = (*ContactStore)(nil)
+
+func burstWindowKeyOf(instanceID string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{
+		AttrInstanceID: &types.AttributeValueMemberS{Value: BurstWindowPartitionPrefix + instanceID},
+		AttrEmail:      &types.AttributeValueMemberS{Value: burstWindowKey},
+	}
+}
+
+// BurstWindow returns the instance's window, read eventually consistent: a
+// read a moment old only sees less of a window, which every reader treats
+// as the safer case.
+func (s *ContactStore) BurstWindow(ctx context.Context, instanceID string) (apmc.BurstWindow, error) {
+	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:                aws.String(s.table),
+		Key:                      burstWindowKeyOf(instanceID),
+		ProjectionExpression:     aws.String("#s, #u"),
+		ExpressionAttributeNames: map[string]string{"#s": attrSinceMS, "#u": attrUntilMS},
+	})
+	if err != nil {
+		return apmc.BurstWindow{}, fmt.Errorf("read the burst window of instance %s: %w", instanceID, err)
+	}
+	return burstWindowOf(out.Item), nil
+}
+
+// ExtendBurstWindow extends the open window to now + BurstWindowLength, or
+// opens one at now when none is open; when another function has extended
+// it further meanwhile, the stored window is returned as it is.
+func (s *ContactStore) ExtendBurstWindow(ctx context.Context, instanceID string, now time.Time) (apmc.BurstWindow, error) {
+	nowMS, untilMS := ms(now), ms(now.Add(apmc.BurstWindowLength))
+	names := map[string]string{"#s": attrSinceMS, "#u": attrUntilMS}
+	tries := []struct {
+		update, cond string
+	}{
+		// An open window: its end moves forward, its start stays.
+		{"SET #u = :u, #s = if_not_exists(#s, :now)", "#u > :now AND #u < :u"},
+		// None, or a closed one: a new window.
+		{"SET #s = :now, #u = :u", "attribute_not_exists(#u) OR #u <= :now"},
+	}
+	for _, try := range tries {
+		out, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+			TableName:                aws.String(s.table),
+			Key:                      burstWindowKeyOf(instanceID),
+			UpdateExpression:         aws.String(try.update),
+			ConditionExpression:      aws.String(try.cond),
+			ExpressionAttributeNames: names,
+			ExpressionAttributeValues: map[string]types.AttributeValue{
+				":now": &types.AttributeValueMemberN{Value: strconv.FormatInt(nowMS, 10)},
+				":u":   &types.AttributeValueMemberN{Value: strconv.FormatInt(untilMS, 10)},
+			},
+			// Both times are set: the new values of the updated
+			// attributes are the window (the ingest roles may not ask
+			// for more than they may name).
+			ReturnValues: types.ReturnValueUpdatedNew,
+		})
+		if err == nil {
+			return burstWindowOf(out.Attributes), nil
+		}
+		if !conditionFailed(err) {
+			return apmc.BurstWindow{}, fmt.Errorf("extend the burst window of instance %s: %w", instanceID, err)
+		}
+	}
+	// Extended further by another function meanwhile.
+	return s.BurstWindow(ctx, instanceID)
+}
+
+func burstWindowOf(item map[string]types.AttributeValue) apmc.BurstWindow {
+	return apmc.BurstWindow{Since: msTime(item[attrSinceMS]), Until: msTime(item[attrUntilMS])}
+}
+
+func ms(t time.Time) int64 { return t.UnixMilli() }
+
+func msTime(v types.AttributeValue) time.Time {
+	n, ok := v.(*types.AttributeValueMemberN)
+	if !ok {
+		return time.Time{}
+	}
+	i, err := strconv.ParseInt(n.Value, 10, 64)
+	if err != nil {
+		return time.Time{}
+	}
+	return time.UnixMilli(i).UTC()
+}
