@@ -57,6 +57,8 @@ type Lanes struct {
 	mu      sync.Mutex
 	rates   map[string]rate
 	windows map[string]knownWindow
+	// extending serialises the window writes (extend).
+	extending sync.Mutex
 }
 
 // knownWindow is an instance's burst window as last read (or extended).
@@ -114,13 +116,30 @@ func (l *Lanes) windowOpen(ctx context.Context, instanceID string, burst bool, n
 		l.remember(instanceID, k, now, ttl)
 	}
 	if burst && !k.failed && k.w.NeedsExtending(now) {
-		w, err := l.Windows.ExtendBurstWindow(ctx, instanceID, now)
-		if err == nil {
-			k = knownWindow{w: w, read: now}
-			l.remember(instanceID, k, now, ttl)
-		}
+		k = l.extend(ctx, instanceID, now, ttl)
 	}
 	return k.failed || k.w.Open(now)
+}
+
+// extend opens or extends the instance's window, one delivery at a time:
+// the deliveries of a burst that arrive together find the window another
+// one has just extended, and write nothing.
+func (l *Lanes) extend(ctx context.Context, instanceID string, now time.Time, ttl time.Duration) knownWindow {
+	l.extending.Lock()
+	defer l.extending.Unlock()
+	l.mu.Lock()
+	k := l.windows[instanceID]
+	l.mu.Unlock()
+	if k.failed || !k.w.NeedsExtending(now) {
+		return k
+	}
+	w, err := l.Windows.ExtendBurstWindow(ctx, instanceID, now)
+	if err != nil {
+		return k
+	}
+	k = knownWindow{w: w, read: now}
+	l.remember(instanceID, k, now, ttl)
+	return k
 }
 
 // remember keeps k, dropping windows read longer ago than ttl first when

@@ -71,8 +71,9 @@ type Config struct {
 	MailchimpCallLimit time.Duration
 	// BurstWindowCache is how long the ingest functions keep an instance's
 	// burst window (apmc.BurstWindow); the sync takes a window as settled
-	// a second after that. Locally 1 s, so a burst's writes stop being
-	// announced within seconds, as in a long burst on AWS.
+	// twice that after it opened (one store, strongly consistent reads).
+	// Locally 250 ms, so a burst's writes stop being announced within a
+	// second, as in a long burst on AWS.
 	BurstWindowCache time.Duration
 	// AWSHTTPClient, when set, carries every DynamoDB, SQS and KMS request
 	// (benchmarks count requests with it).
@@ -128,7 +129,7 @@ func (c *Config) defaults() {
 		c.InstanceCacheTTL = 2 * time.Second
 	}
 	if c.BurstWindowCache <= 0 {
-		c.BurstWindowCache = time.Second
+		c.BurstWindowCache = 250 * time.Millisecond
 	}
 	if c.APITimeout <= 0 {
 		c.APITimeout = connector.DefaultTimeout

@@ -238,7 +238,7 @@ func (s *Stack) buildFunctions(ctx context.Context, cfg Config, clients app.Clie
 		QueueURL: s.Queues.ChangesURL, BulkQueueURL: s.Queues.BulkURL, KMSKeyID: keyID, InstanceCacheTTL: cfg.InstanceCacheTTL,
 		RetryBase: cfg.RetryBase, APITimeout: cfg.APITimeout, MailchimpMaxConnections: cfg.MailchimpMaxConnections, MailchimpCallLimit: cfg.MailchimpCallLimit, Parallel: cfg.Parallel,
 		HealthPolicy:      cfg.HealthPolicy,
-		BurstWindowSettle: cfg.BurstWindowCache + time.Second,
+		BurstWindowSettle: 2 * cfg.BurstWindowCache,
 		SingleWrites:      cfg.SingleWrites,
 		Metrics:           cfg.Metrics,
 	}, deps)
