@@ -103,7 +103,18 @@ func (s Service) Reconcile(ctx context.Context, instanceID string, opts Options)
 	if run.ID == "" {
 		run.ID = apmc.NewExecutionID(now)
 	}
-	secrets, err := s.reconcile(ctx, &run)
+	in, err := s.Instances.Instance(ctx, instanceID)
+	if errors.Is(err, apmc.ErrNotFound) {
+		// Nothing to reconcile: no run is recorded for an instance that
+		// does not exist (a mistyped id would otherwise leave one behind).
+		return run, fmt.Errorf("reconcile instance %s: no such instance: %w", instanceID, err)
+	}
+	var secrets []string
+	if err == nil {
+		secrets, err = s.reconcile(ctx, in, &run)
+	} else {
+		err = fmt.Errorf("read instance: %w", err)
+	}
 	run.EndedAt = s.now().UTC()
 	if err != nil {
 		// An API client's error can quote a request with its key: the run's
@@ -161,9 +172,11 @@ type scope struct {
 	run *Run
 	// unknownSince is the earliest change time at which a contact the
 	// service has never synced is enqueued: the last successful run's
-	// start less the overlap, not before the baseline. Zero when there was
-	// no successful run: then no unknown contact is enqueued, as all that
-	// exists predates reconciliation and is first synced with a plan.
+	// start less the overlap, not before the baseline. On the first run, the
+	// instance's creation: what changed before it predates the integration
+	// and is first synced with a plan. Zero when the creation time is
+	// unknown (an instance stored before it was kept): then the first run
+	// enqueues no unknown contact.
 	unknownSince time.Time
 }
 
@@ -181,18 +194,17 @@ func (sc scope) takesUnknown(changed time.Time) bool {
 	return !changed.Before(sc.unknownSince)
 }
 
-func (s Service) reconcile(ctx context.Context, run *Run) (secrets []string, err error) {
-	in, err := s.Instances.Instance(ctx, run.InstanceID)
-	if err != nil {
-		return nil, fmt.Errorf("read instance: %w", err)
-	}
+func (s Service) reconcile(ctx context.Context, in apmc.Instance, run *Run) (secrets []string, err error) {
 	secrets = in.Secrets.Values()
 	sc := scope{run: run}
 	last, err := s.Runs.LastSuccess(ctx, in.ID)
 	switch {
 	case errors.Is(err, apmc.ErrNotFound):
 		run.Full = true // nothing to start from: read everything
-		run.Baseline = run.StartedAt
+		run.Baseline = firstBaseline(in, run.StartedAt)
+		if run.Baseline.Before(run.StartedAt) {
+			sc.unknownSince = run.Baseline.Truncate(time.Second)
+		}
 	case err != nil:
 		return secrets, fmt.Errorf("read the last reconciliation: %w", err)
 	default:
@@ -227,6 +239,20 @@ func (s Service) reconcile(ctx context.Context, run *Run) (secrets []string, err
 		}
 	}
 	return secrets, nil
+}
+
+// firstBaseline is the baseline of an instance's first successful run
+// started at start: when the instance was created, so that a contact
+// created or changed while the integration was already on, whose webhook
+// was lost before the first run, is repaired like any later one; the run's
+// start for an instance stored before its creation time was kept. The
+// first run reads everything anyway, so this costs no further reads: only
+// the contacts changed since creation are enqueued.
+func firstBaseline(in apmc.Instance, start time.Time) time.Time {
+	if in.CreatedAt.IsZero() || !in.CreatedAt.Before(start) {
+		return start
+	}
+	return in.CreatedAt.UTC()
 }
 
 // userOutcome is what a run does about one User: enqueue its change, count
