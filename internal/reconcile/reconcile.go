@@ -228,13 +228,20 @@ func (s Service) reconcile(ctx context.Context, in apmc.Instance, run *Run) (sec
 	if err != nil {
 		return secrets, err
 	}
-	if in.Direction.Allows(apmc.FlowToMailchimp) {
-		if err := s.users(ctx, in, sides.Users, states, sc); err != nil {
+	// Members before Users: a contact changed on both sides while their
+	// webhooks were lost gets its member's change applied first. That
+	// writes to the User only the fields that changed in Mailchimp, so the
+	// User's own edits survive and then reach Mailchimp with its change;
+	// the other way round, the User's change would send its unchanged names
+	// (which Mailchimp's PUT requires) over a name edited in Mailchimp. An
+	// edit of the same field on both sides ends as Mailchimp's.
+	if in.Direction.Allows(apmc.FlowToAccessplanit) {
+		if err := s.members(ctx, in, sides.Members, states, sc); err != nil {
 			return secrets, err
 		}
 	}
-	if in.Direction.Allows(apmc.FlowToAccessplanit) {
-		if err := s.members(ctx, in, sides.Members, states, sc); err != nil {
+	if in.Direction.Allows(apmc.FlowToMailchimp) {
+		if err := s.users(ctx, in, sides.Users, states, sc); err != nil {
 			return secrets, err
 		}
 	}

@@ -167,3 +167,26 @@ func TestFirstReconcileRepairsWhatChangedSinceTheInstanceWasCreated(t *testing.T
 		})
 	}
 }
+
+func TestReconcileEnqueuesAMembersChangeBeforeItsUsers(t *testing.T) {
+	now := time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC)
+	in := apmc.Instance{ID: "i", Mappings: apmc.DefaultMappings(), Direction: apmc.DirectionBoth, CreatedAt: now.Add(-24 * time.Hour)}
+	synced := apmc.Values{"EMAIL": "grace@example.com", "FNAME": "Grace", "LNAME": "Hopper"}
+	states := contacts{"grace@example.com": {InstanceID: "i", Email: "grace@example.com", UserID: "7", Version: 2,
+		Accessplanit: apmc.SideState{Values: synced}, Mailchimp: apmc.SideState{Values: synced}}}
+	both := sides{
+		users:   []apmc.User{{ID: "7", UpdatedAt: now.Add(-2 * time.Hour), Fields: map[string]string{"Forenames": "Grace", "Surname": "Murray", "Email": "grace@example.com"}}},
+		members: []apmc.Member{{Email: "grace@example.com", Status: "subscribed", LastChanged: now.Add(-time.Hour), MergeFields: apmc.Values{"FNAME": "Amazing Grace", "LNAME": "Hopper"}}},
+	}
+	q := &queue{}
+	if _, err := service(instances{"i": in}, both, states, &runs{}, q, now).Reconcile(context.Background(), "i", reconcile.Options{}); err != nil {
+		t.Fatalf("Reconcile() error = %v", err)
+	}
+	var got []apmc.Side
+	for _, c := range q.changes {
+		got = append(got, c.Source)
+	}
+	if want := []apmc.Side{apmc.SideMailchimp, apmc.SideAccessplanit}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("changes enqueued from %v, want %v (the member's first)", got, want)
+	}
+}
