@@ -375,3 +375,46 @@ func TestReconcileKeepsEditsMadeOnBothSidesWhileWebhooksWereLost(t *testing.T) {
 		t.Errorf("Mailchimp member = FNAME %q PHONE %q, want %q and %q (both edits)", m.MergeFields["FNAME"], m.MergeFields["PHONE"], "Amazing Grace", phone)
 	}
 }
+
+func TestReconcileRepairsAnUnsubscribeWhoseWebhookWasLost(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name         string
+		optouts      bool
+		wantEnqueued int
+		wantOptIn    string
+	}{
+		{"opt-outs sent to accessplanit", true, 1, "false"},
+		{"opt-outs kept in Mailchimp", false, 0, "true"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s := startStackWith(t, nil)
+			list := s.Info.Sandbox.Mailchimp.ListID
+			configure(t, s, func(in *apmc.Instance) { in.Consent.OptoutsToAccessplanit = tt.optouts })
+			id := createSynced(t, s, "Ada", "Lovelace", "ada.unsub@example.com")
+			reconcileNow(t, s, false)
+
+			loseWebhooks(t, s, func() {
+				if err := s.Mailchimp.UnsubscribeInUI(list, "ada.unsub@example.com", "unsub"); err != nil {
+					t.Fatalf("UnsubscribeInUI() error = %v", err)
+				}
+			})
+			if run := reconcileNow(t, s, false); run.Enqueued != tt.wantEnqueued {
+				t.Errorf("run enqueued %d, want %d", run.Enqueued, tt.wantEnqueued)
+			}
+			settle(t, s)
+			noFailures(t, s)
+			if got := fmt.Sprint(apUser(t, s, id)["MarketingOptIn"]); got != tt.wantOptIn {
+				t.Errorf("MarketingOptIn = %s, want %s", got, tt.wantOptIn)
+			}
+			if m, _ := s.Mailchimp.Member(list, "ada.unsub@example.com"); m.Status != "unsubscribed" {
+				t.Errorf("member status = %s, want unsubscribed (never re-subscribed)", m.Status)
+			}
+			if again := reconcileNow(t, s, true); again.Enqueued != 0 {
+				t.Errorf("full run after the repair enqueued %d, want 0 (the state knows the unsubscribe is applied)", again.Enqueued)
+			}
+		})
+	}
+}

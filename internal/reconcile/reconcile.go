@@ -378,7 +378,12 @@ func (s Service) members(ctx context.Context, in apmc.Instance, pages MemberPage
 			if err != nil {
 				return err
 			}
-			if !MemberDiffers(in, m, c) {
+			event := apmc.EventProfile
+			switch {
+			case MemberDiffers(in, m, c):
+			case StatusDiffers(in, m, c):
+				event = apmc.StatusEvent(m.Status)
+			default:
 				continue
 			}
 			if c == nil && !sc.takesUnknown(m.LastChanged) {
@@ -387,7 +392,7 @@ func (s Service) members(ctx context.Context, in apmc.Instance, pages MemberPage
 			}
 			change := apmc.Change{
 				ID: fmt.Sprintf("reconcile:%s:member:%s", run.ID, email), InstanceID: in.ID,
-				Source: apmc.SideMailchimp, Event: apmc.EventProfile, ReceivedAt: s.now().UTC(), OccurredAt: m.LastChanged,
+				Source: apmc.SideMailchimp, Event: event, ReceivedAt: s.now().UTC(), OccurredAt: m.LastChanged,
 				Email: email, Origin: apmc.OriginReconcile,
 			}
 			if err := s.Queue.Enqueue(ctx, change); err != nil {
@@ -438,6 +443,19 @@ func MemberDiffers(in apmc.Instance, m apmc.Member, c *apmc.Contact) bool {
 		return false
 	}
 	return c == nil || !apmc.MemberValues(in.Mappings, m).Equal(c.Mailchimp.Values)
+}
+
+// StatusDiffers reports whether a member is unsubscribed or cleaned while
+// its contact state (nil: none) does not know it, and the instance applies
+// that status to accessplanit (apmc.StatusFlowsBack): its webhook may have
+// been lost, and the sync applies it as it would have. A status the state
+// knows was applied, or one the instance does nothing with, is no
+// difference.
+func StatusDiffers(in apmc.Instance, m apmc.Member, c *apmc.Contact) bool {
+	if m.Status != "unsubscribed" && m.Status != "cleaned" || !apmc.StatusFlowsBack(in, m.Status) {
+		return false
+	}
+	return c == nil || c.Mailchimp.Status != m.Status
 }
 
 func (s Service) overlap() time.Duration {
