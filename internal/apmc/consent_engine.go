@@ -72,6 +72,8 @@ func (e *Engine) statusToAccessplanit(ctx context.Context, rec *recorder, in Ins
 	}
 	seen := contact
 	seen.UserID = user.ID
+	// Remembered, so that reconciliation knows the status is applied.
+	seen.Mailchimp.Status = member.Status
 	fields := map[string]string{}
 	if OptOutToAccessplanit(in.Consent, member, user, e.now()) {
 		fields[FieldMarketingOptIn] = "false"
@@ -103,19 +105,43 @@ func (e *Engine) statusToAccessplanit(ctx context.Context, rec *recorder, in Ins
 
 // statusFlowsBack reports whether a change is a Mailchimp unsubscribe or
 // cleaned address the instance applies to accessplanit (a deletion is
-// neither): with optouts_to_accessplanit, or a mailchimp_status_field.
+// neither).
 func statusFlowsBack(in Instance, c Change) bool {
-	if c.Source != SideMailchimp || !in.Direction.Allows(FlowToAccessplanit) {
+	if c.Source != SideMailchimp {
 		return false
 	}
-	optouts := in.Consent != nil && in.Consent.OptoutsToAccessplanit
 	switch {
 	case c.Event == EventUnsubscribe && c.Action != "delete":
-		return optouts || in.MailchimpStatusField != ""
+		return StatusFlowsBack(in, "unsubscribed")
 	case c.Event == EventCleaned:
+		return StatusFlowsBack(in, "cleaned")
+	}
+	return false
+}
+
+// StatusFlowsBack reports whether the instance applies a member's becoming
+// of status to accessplanit: an unsubscribe with optouts_to_accessplanit or
+// a mailchimp_status_field, a cleaned address with the status field.
+func StatusFlowsBack(in Instance, status string) bool {
+	if !in.Direction.Allows(FlowToAccessplanit) {
+		return false
+	}
+	switch status {
+	case "unsubscribed":
+		return in.Consent != nil && in.Consent.OptoutsToAccessplanit || in.MailchimpStatusField != ""
+	case "cleaned":
 		return in.MailchimpStatusField != ""
 	}
 	return false
+}
+
+// StatusEvent is the Mailchimp event that tells of a member becoming of
+// status, for the statuses StatusFlowsBack applies.
+func StatusEvent(status string) Event {
+	if status == "cleaned" {
+		return EventCleaned
+	}
+	return EventUnsubscribe
 }
 
 // writeStatusField writes the member's Mailchimp status (or "blocked" for

@@ -48,6 +48,13 @@ type SideState struct {
 	// SourceTime is when the newest change applied from this side happened;
 	// an older change is stale.
 	SourceTime time.Time `json:"source_time,omitzero"`
+	// Status (Mailchimp side) is the member's status as last read: an
+	// unsubscribe or cleaned address once the sync has applied it to
+	// accessplanit, any other status when it applied a subscribe or profile
+	// change. Empty when unknown (states saved before it was kept).
+	// Reconciliation enqueues an unsubscribed or cleaned member whose state
+	// does not hold that status, as the webhook that told of it may be lost.
+	Status string `json:"status,omitempty"`
 	// Tags (Mailchimp side) are the member tags the service applied and
 	// has not taken off since: the only tags it ever sets inactive.
 	Tags []string `json:"tags,omitempty"`

@@ -324,6 +324,12 @@ func DecideToAccessplanit(in ToAccessplanitInput) (Plan, error) {
 	seen := contact
 	seen.Mailchimp.Values = values
 	seen.Mailchimp.SourceTime = later(known, read)
+	if s := in.Member.Status; s != "unsubscribed" && s != "cleaned" {
+		// An unsubscribe or cleaned address is remembered only once applied
+		// (statusToAccessplanit), so that reconciliation repairs one whose
+		// webhook was lost.
+		seen.Mailchimp.Status = s
+	}
 	if in.Member.ContactID != "" {
 		seen.MemberContactID = in.Member.ContactID
 	}

@@ -130,6 +130,15 @@ func TestDecideToAccessplanitNeedsTheMember(t *testing.T) {
 	}
 }
 
+func TestDecideToAccessplanitRefusesWhatAccessplanitCannotHold(t *testing.T) {
+	in := testInstance()
+	member := Member{Email: "ada@example.com", Status: "subscribed", LastChanged: t0, MergeFields: Values{"FNAME": "Ada", "LNAME": strings.Repeat("L", 41)}}
+	_, err := DecideToAccessplanit(ToAccessplanitInput{Instance: in, Member: member, Found: true, Email: "ada@example.com", Now: t0})
+	if !IsPermanent(err) || !strings.Contains(err.Error(), "Surname is 41 characters, accessplanit holds at most 40") {
+		t.Errorf("DecideToAccessplanit(surname of 41 characters) error = %v, want a permanent one naming the limit", err)
+	}
+}
+
 // A forged delivery names a real User but carries other values: the engine
 // writes what accessplanit holds, and reads a whole batch in one request.
 func TestForgedDeliveryWritesWhatTheSourceHolds(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"time"
 )
 
 // Direction says which way an instance syncs.
@@ -63,6 +64,10 @@ type Instance struct {
 	State         State     `json:"state"`
 	ConfigVersion int       `json:"config_version"`
 	Direction     Direction `json:"direction"`
+	// CreatedAt is when the instance was stored, and the sync began to take
+	// its webhooks; zero for instances stored before it was kept.
+	// Reconciliation repairs what changed since (its first run's baseline).
+	CreatedAt time.Time `json:"created_at,omitzero"`
 
 	// Mailchimp side.
 	MailchimpListID string `json:"mailchimp_list_id"`

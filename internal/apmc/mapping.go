@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"strconv"
@@ -368,7 +369,29 @@ func MapToAccessplanit(ms []FieldMapping, merges Values) (map[string]string, []s
 	if len(missing) > 0 {
 		return nil, warnings, Permanentf("Mailchimp contact cannot be synced to accessplanit: mandatory value missing: %s", strings.Join(missing, ", "))
 	}
+	if long := tooLong(out); len(long) > 0 {
+		return nil, warnings, Permanentf("Mailchimp contact cannot be synced to accessplanit: %s", strings.Join(long, "; "))
+	}
 	return out, warnings, nil
+}
+
+// accessplanitMaxLength are the platform's limits on User properties, in
+// characters: it refuses a User that exceeds one, so a member holding such
+// a value is refused before any write (a name cut short would be another
+// person's name).
+var accessplanitMaxLength = map[string]int{FieldForenames: 50, FieldSurname: 40, FieldEmail: 80}
+
+// tooLong describes the properties longer than accessplanit holds, in the
+// order of their names.
+func tooLong(fields map[string]string) []string {
+	var out []string
+	for _, f := range slices.Sorted(maps.Keys(accessplanitMaxLength)) {
+		limit := accessplanitMaxLength[f]
+		if n := utf8.RuneCountInString(fields[f]); n > limit {
+			out = append(out, fmt.Sprintf("%s is %d characters, accessplanit holds at most %d", f, n, limit))
+		}
+	}
+	return out
 }
 
 // parseDate accepts the date and date-time forms both systems use.

@@ -88,6 +88,14 @@ func TestMapToAccessplanit(t *testing.T) {
 		{name: "birthday to text and date to date-time", merges: Values{"EMAIL": "g@example.com", "FNAME": "G", "LNAME": "H", "BIRTHDAY": "04/01", "JOINED": "2020-01-02"},
 			want: map[string]string{"Email": "g@example.com", "Forenames": "G", "Surname": "H", "CF_Birthday": "04/01", "CF_Joined": "2020-01-02T00:00:00"}},
 		{name: "first name missing", merges: Values{"EMAIL": "g@example.com", "LNAME": "H"}, wantErr: "mandatory value missing: FNAME"},
+		{name: "names at accessplanit's limits", merges: Values{"EMAIL": strings.Repeat("g", 68) + "@example.com", "FNAME": strings.Repeat("é", 50), "LNAME": strings.Repeat("H", 40)},
+			want: map[string]string{"Email": strings.Repeat("g", 68) + "@example.com", "Forenames": strings.Repeat("é", 50), "Surname": strings.Repeat("H", 40)}},
+		{name: "first name too long", merges: Values{"EMAIL": "g@example.com", "FNAME": strings.Repeat("G", 51), "LNAME": "H"},
+			wantErr: "Forenames is 51 characters, accessplanit holds at most 50"},
+		{name: "last name too long", merges: Values{"EMAIL": "g@example.com", "FNAME": "G", "LNAME": strings.Repeat("H", 41)},
+			wantErr: "Surname is 41 characters, accessplanit holds at most 40"},
+		{name: "email too long", merges: Values{"EMAIL": strings.Repeat("g", 69) + "@example.com", "FNAME": "G", "LNAME": "H"},
+			wantErr: "Email is 81 characters, accessplanit holds at most 80"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -40,6 +40,7 @@ func TestDecidePair(t *testing.T) {
 		{name: "cleaned member is blocked", pair: Pair{Member: member("Ada", "cleaned", t0)}, wantAction: PairBlocked},
 		{name: "invalid email", pair: Pair{Users: []User{noEmail}}, wantAction: PairInvalid, wantReason: "not an email"},
 		{name: "missing surname", pair: Pair{Users: []User{{ID: "3", Fields: map[string]string{"Forenames": "A", "Email": "ada@example.com"}}}}, wantAction: PairInvalid, wantReason: "LNAME"},
+		{name: "forenames longer than accessplanit holds", pair: Pair{Member: member(strings.Repeat("A", 51), "subscribed", t0)}, wantAction: PairInvalid, wantReason: "Forenames is 51 characters, accessplanit holds at most 50"},
 		{name: "accessplanit changed since the last sync", pair: Pair{Users: []User{augusta}, Member: member("Ada", "subscribed", t0), Contact: synced}, wantAction: PairUpdateInMailchimp},
 		{name: "Mailchimp changed since the last sync", pair: Pair{Users: []User{ada}, Member: member("Augusta", "subscribed", t0), Contact: synced}, wantAction: PairUpdateInAccessplanit},
 		{name: "never synced: newest wins (accessplanit)", pair: Pair{Users: []User{augusta}, Member: member("Ada", "subscribed", t0)}, wantAction: PairConflict, wantWinner: SideAccessplanit},

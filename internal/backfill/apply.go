@@ -482,6 +482,9 @@ func (a Applier) toAccessplanit(ctx context.Context, in apmc.Instance, p apmc.Pa
 		if !apmc.IsPermanent(err) {
 			return fmt.Errorf("write accessplanit user for %s: %w", d.Email, err)
 		}
+		if werr := a.withdraw(ctx, p, c); werr != nil {
+			return werr
+		}
 		res.refused(&step, err)
 		return a.record(ctx, in, p, d, apmc.FlowToAccessplanit, started, step, err)
 	}
@@ -502,6 +505,36 @@ func (a Applier) toAccessplanit(ctx context.Context, in apmc.Instance, p apmc.Pa
 	}
 	res.Written++
 	return a.record(ctx, in, p, d, apmc.FlowToAccessplanit, started, step, nil)
+}
+
+// withdraw takes back the announcement of a write accessplanit refused for
+// good: the state announced (saved from announced, under its version)
+// goes, or, when the contact had one under that address, the state as it
+// was comes back. Otherwise the contact would pass for synced, and
+// reconciliation would enqueue it on every full run. A state a live change
+// saved since is left as it is.
+func (a Applier) withdraw(ctx context.Context, p apmc.Pair, announced apmc.Contact) error {
+	saved, err := a.Contacts.Contact(ctx, announced.InstanceID, announced.Email)
+	switch {
+	case errors.Is(err, apmc.ErrNotFound):
+		return nil
+	case err != nil:
+		return fmt.Errorf("read the contact state of %s: %w", announced.Email, err)
+	case saved.Version != announced.Version+1:
+		return nil // a live change saved it since
+	}
+	if announced.Version == 0 {
+		if err := a.Contacts.DeleteContact(ctx, announced.InstanceID, announced.Email); err != nil {
+			return fmt.Errorf("remove the contact state of %s: %w", announced.Email, err)
+		}
+		return nil
+	}
+	before := p.Contact
+	before.Version = saved.Version
+	if err := a.Contacts.SaveContact(ctx, before); err != nil && !errors.Is(err, apmc.ErrConflict) {
+		return fmt.Errorf("restore the contact state of %s: %w", announced.Email, err)
+	}
+	return nil
 }
 
 // writtenUser is the User as the write of d leaves it, as far as the pair

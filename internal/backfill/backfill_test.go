@@ -2,6 +2,7 @@ package backfill_test
 
 import (
 	"context"
+	"errors"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -163,6 +164,55 @@ func TestPlanApplyAndPlanAgain(t *testing.T) {
 		if again.Counts[a] != 0 {
 			t.Errorf("second plan counts[%s] = %d, want 0 (%v)", a, again.Counts[a], again.Counts)
 		}
+	}
+}
+
+// A member accessplanit refuses leaves no contact state behind: it does
+// not pass for synced, and the next plan proposes it again.
+func TestApplyRefusedByAccessplanitLeavesNoState(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	if err := w.mc.Import(w.instance.MailchimpListID, []sbmc.ImportedMember{
+		{EmailAddress: "refused@example.com", MergeFields: map[string]any{"FNAME": "Refused", "LNAME": "Member"}},
+	}); err != nil {
+		t.Fatalf("Import() error = %v", err)
+	}
+	plan, err := w.svc.Plan(ctx, w.instance.ID, nil)
+	if err != nil || plan.Counts[apmc.PairCreateInAccessplanit] != 1 {
+		t.Fatalf("Plan() = %v, %v; want one create_in_accessplanit", plan.Counts, err)
+	}
+	// The platform refuses the new User: its Account no longer exists.
+	w.instance.DefaultCompanyID = "404"
+	w.svc.Instances = staticInstances{w.instance}
+	res, err := w.svc.Apply(ctx, w.instance.ID, plan.ID, nil)
+	if err != nil || res.Failed != 1 || res.Written != 0 {
+		t.Fatalf("Apply() = written %d failed %d, %v; want 0 and 1", res.Written, res.Failed, err)
+	}
+	if c, err := w.store.Contact(ctx, w.instance.ID, "refused@example.com"); !errors.Is(err, apmc.ErrNotFound) {
+		t.Errorf("contact state after the refusal = %+v, %v; want none", c, err)
+	}
+	again, err := w.svc.Plan(ctx, w.instance.ID, nil)
+	if err != nil || again.Counts[apmc.PairCreateInAccessplanit] != 1 {
+		t.Errorf("second Plan() = %v, %v; want the member proposed again", again.Counts, err)
+	}
+}
+
+// A member holding more than accessplanit takes is planned invalid, with
+// the limit as its reason, and nothing is written.
+func TestPlanMarksAMemberAccessplanitCannotHoldInvalid(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	if err := w.mc.Import(w.instance.MailchimpListID, []sbmc.ImportedMember{
+		{EmailAddress: "long.name@example.com", MergeFields: map[string]any{"FNAME": strings.Repeat("Anna ", 11), "LNAME": "Long"}},
+	}); err != nil {
+		t.Fatalf("Import() error = %v", err)
+	}
+	plan, err := w.svc.Plan(ctx, w.instance.ID, nil)
+	if err != nil || plan.Counts[apmc.PairInvalid] != 1 || plan.Counts[apmc.PairCreateInAccessplanit] != 0 {
+		t.Fatalf("Plan() = %v, %v; want one invalid and no create_in_accessplanit", plan.Counts, err)
+	}
+	if got := plan.Contacts[0].Reason; !strings.Contains(got, "Forenames is 54 characters, accessplanit holds at most 50") {
+		t.Errorf("plan reason = %q, want the Forenames limit", got)
 	}
 }
 

@@ -54,6 +54,7 @@ type instanceItem struct {
 	State                 apmc.State          `json:"state"`
 	ConfigVersion         int                 `json:"config_version"`
 	Direction             apmc.Direction      `json:"direction"`
+	CreatedAt             time.Time           `json:"created_at,omitzero"`
 	MailchimpListID       string              `json:"mailchimp_list_id"`
 	MailchimpBaseURL      string              `json:"mailchimp_base_url,omitempty"`
 	MailchimpAccountID    string              `json:"mailchimp_account_id,omitempty"`
@@ -109,7 +110,7 @@ type sealedSecrets struct {
 
 func toInstanceItem(in apmc.Instance) instanceItem {
 	it := instanceItem{
-		InstanceID: in.ID, Name: in.Name, State: in.State, ConfigVersion: in.ConfigVersion, Direction: in.Direction,
+		InstanceID: in.ID, Name: in.Name, State: in.State, ConfigVersion: in.ConfigVersion, Direction: in.Direction, CreatedAt: in.CreatedAt,
 		MailchimpListID: in.MailchimpListID, MailchimpBaseURL: in.MailchimpBaseURL, MailchimpAccountID: in.MailchimpAccountID, StatusIfNew: in.StatusIfNew,
 		AccessplanitBaseURL: in.AccessplanitBaseURL, DefaultCompanyID: in.DefaultCompanyID,
 		AccessplanitUserID: in.AccessplanitUserID, MailchimpEmailChanges: in.MailchimpEmailChanges, ConflictWinner: in.ConflictWinner, APRequestsPerHour: in.AccessplanitRequestsPerHour, Mappings: in.Mappings,
@@ -125,7 +126,7 @@ func toInstanceItem(in apmc.Instance) instanceItem {
 func (it instanceItem) instance() apmc.Instance {
 	in := apmc.Instance{
 		NotificationURLSet: it.NotificationURLSet, Health: it.health(),
-		ID: it.InstanceID, Name: it.Name, State: it.State, ConfigVersion: it.ConfigVersion, Direction: it.Direction,
+		ID: it.InstanceID, Name: it.Name, State: it.State, ConfigVersion: it.ConfigVersion, Direction: it.Direction, CreatedAt: it.CreatedAt,
 		MailchimpListID: it.MailchimpListID, MailchimpBaseURL: it.MailchimpBaseURL, MailchimpAccountID: it.MailchimpAccountID, StatusIfNew: it.StatusIfNew,
 		AccessplanitBaseURL: it.AccessplanitBaseURL, DefaultCompanyID: it.DefaultCompanyID,
 		AccessplanitUserID: it.AccessplanitUserID, MailchimpEmailChanges: it.MailchimpEmailChanges, ConflictWinner: it.ConflictWinner, AccessplanitRequestsPerHour: it.APRequestsPerHour, Mappings: it.Mappings,
@@ -196,6 +197,7 @@ func (s *InstanceStore) Create(ctx context.Context, in apmc.Instance) error {
 	}
 	it := toInstanceItem(in)
 	it.ConfigVersion = 1
+	it.CreatedAt = s.now().UTC()
 	sealed, err := s.seal(ctx, in.ID, in.Secrets)
 	if err != nil {
 		return err
@@ -252,6 +254,7 @@ func (s *InstanceStore) update(ctx context.Context, in apmc.Instance) error {
 	}
 	it := toInstanceItem(in)
 	it.ConfigVersion = in.ConfigVersion + 1
+	it.CreatedAt = stored.CreatedAt
 	it.SealedSecrets = stored.SealedSecrets
 	it.ExpiresAt = stored.ExpiresAt
 	it.AccessplanitTokens, it.MailchimpTokens, it.SigningSecret = stored.AccessplanitTokens, stored.MailchimpTokens, stored.SigningSecret

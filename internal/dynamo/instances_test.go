@@ -77,6 +77,8 @@ func TestInstanceStoreCreateAndRead(t *testing.T) {
 		tables := newTables(t, b.client)
 		counting := &countingSealer{next: sealer}
 		store := NewInstanceStore(b.client, tables.Instances, counting)
+		created := time.Now().UTC().Truncate(time.Millisecond)
+		store.now = func() time.Time { return created }
 		in := testInstance("inst-1")
 		if err := store.Create(ctx, in); err != nil {
 			t.Fatalf("Create(%s) error: %v", in.ID, err)
@@ -87,6 +89,7 @@ func TestInstanceStoreCreateAndRead(t *testing.T) {
 
 		want := in
 		want.ConfigVersion = 1
+		want.CreatedAt = created // the store's clock
 		got, err := store.Instance(ctx, in.ID)
 		if err != nil {
 			t.Fatalf("Instance(%s) error: %v", in.ID, err)
@@ -216,6 +219,19 @@ func TestInstanceStoreUpdateAndSetState(t *testing.T) {
 		if got.Name != "Renamed" || got.ConfigVersion != 2 || got.Secrets != testSecrets {
 			t.Errorf("Instance after Update = name %q version %d secrets kept %v, want Renamed 2 true", got.Name, got.ConfigVersion, got.Secrets == testSecrets)
 		}
+		// The creation time is the store's, kept by every update: an edited
+		// or forged one changes nothing.
+		if shown.CreatedAt.IsZero() || !got.CreatedAt.Equal(shown.CreatedAt) {
+			t.Errorf("CreatedAt after Create = %v, after Update = %v; want a time, kept", shown.CreatedAt, got.CreatedAt)
+		}
+		forged := got
+		forged.CreatedAt = shown.CreatedAt.Add(time.Hour)
+		if err := store.Update(ctx, forged); err != nil {
+			t.Fatalf("Update(other creation time) error: %v", err)
+		}
+		if got, err = store.Instance(ctx, in.ID); err != nil || !got.CreatedAt.Equal(shown.CreatedAt) {
+			t.Errorf("CreatedAt after an Update naming another = %v, %v; want %v", got.CreatedAt, err, shown.CreatedAt)
+		}
 
 		// The same version again lost the race.
 		if err := store.Update(ctx, shown); !isConflict(err) {
@@ -227,8 +243,8 @@ func TestInstanceStoreUpdateAndSetState(t *testing.T) {
 		if err := store.Update(ctx, got); err != nil {
 			t.Fatalf("Update(new secrets) error: %v", err)
 		}
-		if again, err := store.Instance(ctx, in.ID); err != nil || again.Secrets.MailchimpAPIKey != "mc-key-new-us6" || again.ConfigVersion != 3 {
-			t.Errorf("Instance after secret change = key %q version %d, %v; want mc-key-new-us6 3", again.Secrets.MailchimpAPIKey, again.ConfigVersion, err)
+		if again, err := store.Instance(ctx, in.ID); err != nil || again.Secrets.MailchimpAPIKey != "mc-key-new-us6" || again.ConfigVersion != 4 {
+			t.Errorf("Instance after secret change = key %q version %d, %v; want mc-key-new-us6 4", again.Secrets.MailchimpAPIKey, again.ConfigVersion, err)
 		}
 
 		// A writer that read an older version loses at DynamoDB's condition
@@ -245,9 +261,9 @@ func TestInstanceStoreUpdateAndSetState(t *testing.T) {
 			state       apmc.State
 			wantVersion int
 		}{
-			{apmc.StatePaused, 4},
 			{apmc.StatePaused, 5},
-			{apmc.StateEnabled, 6},
+			{apmc.StatePaused, 6},
+			{apmc.StateEnabled, 7},
 		}
 		for _, tt := range tests {
 			out, err := store.SetState(ctx, in.ID, tt.state)

@@ -12,6 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
 	"github.com/apmc-sync/apmc/internal/apmc"
 	"github.com/apmc-sync/apmc/internal/local"
 	"github.com/apmc-sync/apmc/internal/reconcile"
@@ -312,5 +315,106 @@ func TestReconcileRemembersOptIn(t *testing.T) {
 	}
 	if run := reconcileNow(t, s, true); run.Enqueued != 0 {
 		t.Errorf("a second reconciliation enqueued %d, want 0 (the opt-in is remembered)", run.Enqueued)
+	}
+}
+
+// loseWebhooks does what edit does to the simulators while the webhooks it
+// makes are lost: the consumer is stopped, the deliveries are taken in and
+// dropped from the queues, and the consumer starts again.
+func loseWebhooks(t *testing.T, s *local.Stack, edit func()) {
+	t.Helper()
+	s.StopConsumer()
+	defer s.StartConsumer()
+	edit()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := s.Accessplanit.WaitWebhooks(ctx); err != nil || !s.Mailchimp.WaitWebhooks(10*time.Second) {
+		t.Fatalf("webhooks not delivered: %v", err)
+	}
+	for _, url := range []string{s.Queues.ChangesURL, s.Queues.BulkURL} {
+		if _, err := s.SQS.PurgeQueue(ctx, &sqs.PurgeQueueInput{QueueUrl: aws.String(url)}); err != nil {
+			t.Fatalf("PurgeQueue() error = %v", err)
+		}
+	}
+	waitFor(t, "the lost deliveries to leave the queues", func() bool {
+		return queueEmpty(t, s, s.Queues.ChangesURL) && queueEmpty(t, s, s.Queues.BulkURL)
+	})
+}
+
+func TestReconcileKeepsEditsMadeOnBothSidesWhileWebhooksWereLost(t *testing.T) {
+	t.Parallel()
+	s := startStackWith(t, nil)
+	list := s.Info.Sandbox.Mailchimp.ListID
+	id := createSynced(t, s, "Grace", "Hopper", "grace.both@example.com")
+	reconcileNow(t, s, false)
+
+	// The User's phone changes first, then the member's first name; both
+	// webhooks are lost.
+	const phone = "+44 20 7946 0001"
+	loseWebhooks(t, s, func() {
+		if err := s.Accessplanit.EditUserInUI(id, map[string]any{"Phone": phone}); err != nil {
+			t.Fatalf("EditUserInUI() error = %v", err)
+		}
+	})
+	if err := s.Mailchimp.Import(list, []sbmc.ImportedMember{{EmailAddress: "grace.both@example.com",
+		MergeFields: map[string]any{"FNAME": "Amazing Grace", "LNAME": "Hopper"}, LastChanged: time.Now().Add(time.Second)}}); err != nil {
+		t.Fatalf("Mailchimp Import() error = %v", err)
+	}
+
+	if run := reconcileNow(t, s, false); run.Enqueued != 2 {
+		t.Errorf("run enqueued %d, want 2 (the User and the member)", run.Enqueued)
+	}
+	settle(t, s)
+	noFailures(t, s)
+	user := apUser(t, s, id)
+	if toString(user["Forenames"]) != "Amazing Grace" || toString(user["Phone"]) != phone {
+		t.Errorf("accessplanit User = Forenames %q Phone %q, want %q and %q (both edits)", user["Forenames"], user["Phone"], "Amazing Grace", phone)
+	}
+	m, _ := s.Mailchimp.Member(list, "grace.both@example.com")
+	if toString(m.MergeFields["FNAME"]) != "Amazing Grace" || toString(m.MergeFields["PHONE"]) != phone {
+		t.Errorf("Mailchimp member = FNAME %q PHONE %q, want %q and %q (both edits)", m.MergeFields["FNAME"], m.MergeFields["PHONE"], "Amazing Grace", phone)
+	}
+}
+
+func TestReconcileRepairsAnUnsubscribeWhoseWebhookWasLost(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name         string
+		optouts      bool
+		wantEnqueued int
+		wantOptIn    string
+	}{
+		{"opt-outs sent to accessplanit", true, 1, "false"},
+		{"opt-outs kept in Mailchimp", false, 0, "true"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s := startStackWith(t, nil)
+			list := s.Info.Sandbox.Mailchimp.ListID
+			configure(t, s, func(in *apmc.Instance) { in.Consent.OptoutsToAccessplanit = tt.optouts })
+			id := createSynced(t, s, "Ada", "Lovelace", "ada.unsub@example.com")
+			reconcileNow(t, s, false)
+
+			loseWebhooks(t, s, func() {
+				if err := s.Mailchimp.UnsubscribeInUI(list, "ada.unsub@example.com", "unsub"); err != nil {
+					t.Fatalf("UnsubscribeInUI() error = %v", err)
+				}
+			})
+			if run := reconcileNow(t, s, false); run.Enqueued != tt.wantEnqueued {
+				t.Errorf("run enqueued %d, want %d", run.Enqueued, tt.wantEnqueued)
+			}
+			settle(t, s)
+			noFailures(t, s)
+			if got := fmt.Sprint(apUser(t, s, id)["MarketingOptIn"]); got != tt.wantOptIn {
+				t.Errorf("MarketingOptIn = %s, want %s", got, tt.wantOptIn)
+			}
+			if m, _ := s.Mailchimp.Member(list, "ada.unsub@example.com"); m.Status != "unsubscribed" {
+				t.Errorf("member status = %s, want unsubscribed (never re-subscribed)", m.Status)
+			}
+			if again := reconcileNow(t, s, true); again.Enqueued != 0 {
+				t.Errorf("full run after the repair enqueued %d, want 0 (the state knows the unsubscribe is applied)", again.Enqueued)
+			}
+		})
 	}
 }

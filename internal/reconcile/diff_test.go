@@ -78,4 +78,44 @@ func TestDifferences(t *testing.T) {
 			t.Errorf("MemberDiffers(%s) = %v, want %v", tt.name, got, tt.want)
 		}
 	}
+	// An unsubscribe or cleaned address whose webhook was lost differs only
+	// when the instance applies it to accessplanit and the state does not
+	// know it was applied.
+	cleaned := member
+	cleaned.Status = "cleaned"
+	applied := *synced
+	applied.Mailchimp.Status = "unsubscribed"
+	wasSubscribed := *synced
+	wasSubscribed.Mailchimp.Status = "subscribed"
+	optouts := &apmc.Consent{OptoutsToAccessplanit: true}
+	statuses := []struct {
+		name        string
+		member      apmc.Member
+		contact     *apmc.Contact
+		consent     *apmc.Consent
+		statusField string
+		want        bool
+	}{
+		{"unsubscribed, opt-outs to accessplanit", unsubscribed, synced, optouts, "", true},
+		{"unsubscribed, last known subscribed", unsubscribed, &wasSubscribed, optouts, "", true},
+		{"unsubscribed, never synced", unsubscribed, nil, optouts, "", true},
+		{"unsubscribed, status field", unsubscribed, synced, nil, "CF_MailchimpStatus", true},
+		{"unsubscribed, already applied", unsubscribed, &applied, optouts, "", false},
+		{"unsubscribed, nothing flows back", unsubscribed, synced, &apmc.Consent{}, "", false},
+		{"cleaned, status field", cleaned, synced, nil, "CF_MailchimpStatus", true},
+		{"cleaned, opt-outs only", cleaned, synced, optouts, "", false},
+		{"subscribed", member, synced, optouts, "CF_MailchimpStatus", false},
+	}
+	for _, tt := range statuses {
+		withStatus := in
+		withStatus.Consent, withStatus.MailchimpStatusField = tt.consent, tt.statusField
+		if got := reconcile.StatusDiffers(withStatus, tt.member, tt.contact); got != tt.want {
+			t.Errorf("StatusDiffers(%s) = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+	oneWay := in
+	oneWay.Consent, oneWay.Direction = optouts, apmc.DirectionToMailchimp
+	if reconcile.StatusDiffers(oneWay, unsubscribed, synced) {
+		t.Error("StatusDiffers(unsubscribed, instance syncing only to Mailchimp) = true, want false")
+	}
 }

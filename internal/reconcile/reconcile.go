@@ -103,7 +103,18 @@ func (s Service) Reconcile(ctx context.Context, instanceID string, opts Options)
 	if run.ID == "" {
 		run.ID = apmc.NewExecutionID(now)
 	}
-	secrets, err := s.reconcile(ctx, &run)
+	in, err := s.Instances.Instance(ctx, instanceID)
+	if errors.Is(err, apmc.ErrNotFound) {
+		// Nothing to reconcile: no run is recorded for an instance that
+		// does not exist (a mistyped id would otherwise leave one behind).
+		return run, fmt.Errorf("reconcile instance %s: no such instance: %w", instanceID, err)
+	}
+	var secrets []string
+	if err == nil {
+		secrets, err = s.reconcile(ctx, in, &run)
+	} else {
+		err = fmt.Errorf("read instance: %w", err)
+	}
 	run.EndedAt = s.now().UTC()
 	if err != nil {
 		// An API client's error can quote a request with its key: the run's
@@ -161,9 +172,11 @@ type scope struct {
 	run *Run
 	// unknownSince is the earliest change time at which a contact the
 	// service has never synced is enqueued: the last successful run's
-	// start less the overlap, not before the baseline. Zero when there was
-	// no successful run: then no unknown contact is enqueued, as all that
-	// exists predates reconciliation and is first synced with a plan.
+	// start less the overlap, not before the baseline. On the first run, the
+	// instance's creation: what changed before it predates the integration
+	// and is first synced with a plan. Zero when the creation time is
+	// unknown (an instance stored before it was kept): then the first run
+	// enqueues no unknown contact.
 	unknownSince time.Time
 }
 
@@ -181,18 +194,17 @@ func (sc scope) takesUnknown(changed time.Time) bool {
 	return !changed.Before(sc.unknownSince)
 }
 
-func (s Service) reconcile(ctx context.Context, run *Run) (secrets []string, err error) {
-	in, err := s.Instances.Instance(ctx, run.InstanceID)
-	if err != nil {
-		return nil, fmt.Errorf("read instance: %w", err)
-	}
+func (s Service) reconcile(ctx context.Context, in apmc.Instance, run *Run) (secrets []string, err error) {
 	secrets = in.Secrets.Values()
 	sc := scope{run: run}
 	last, err := s.Runs.LastSuccess(ctx, in.ID)
 	switch {
 	case errors.Is(err, apmc.ErrNotFound):
 		run.Full = true // nothing to start from: read everything
-		run.Baseline = run.StartedAt
+		run.Baseline = firstBaseline(in, run.StartedAt)
+		if run.Baseline.Before(run.StartedAt) {
+			sc.unknownSince = run.Baseline.Truncate(time.Second)
+		}
 	case err != nil:
 		return secrets, fmt.Errorf("read the last reconciliation: %w", err)
 	default:
@@ -216,17 +228,38 @@ func (s Service) reconcile(ctx context.Context, run *Run) (secrets []string, err
 	if err != nil {
 		return secrets, err
 	}
-	if in.Direction.Allows(apmc.FlowToMailchimp) {
-		if err := s.users(ctx, in, sides.Users, states, sc); err != nil {
-			return secrets, err
-		}
-	}
+	// Members before Users: a contact changed on both sides while their
+	// webhooks were lost gets its member's change applied first. That
+	// writes to the User only the fields that changed in Mailchimp, so the
+	// User's own edits survive and then reach Mailchimp with its change;
+	// the other way round, the User's change would send its unchanged names
+	// (which Mailchimp's PUT requires) over a name edited in Mailchimp. An
+	// edit of the same field on both sides ends as Mailchimp's.
 	if in.Direction.Allows(apmc.FlowToAccessplanit) {
 		if err := s.members(ctx, in, sides.Members, states, sc); err != nil {
 			return secrets, err
 		}
 	}
+	if in.Direction.Allows(apmc.FlowToMailchimp) {
+		if err := s.users(ctx, in, sides.Users, states, sc); err != nil {
+			return secrets, err
+		}
+	}
 	return secrets, nil
+}
+
+// firstBaseline is the baseline of an instance's first successful run
+// started at start: when the instance was created, so that a contact
+// created or changed while the integration was already on, whose webhook
+// was lost before the first run, is repaired like any later one; the run's
+// start for an instance stored before its creation time was kept. The
+// first run reads everything anyway, so this costs no further reads: only
+// the contacts changed since creation are enqueued.
+func firstBaseline(in apmc.Instance, start time.Time) time.Time {
+	if in.CreatedAt.IsZero() || !in.CreatedAt.Before(start) {
+		return start
+	}
+	return in.CreatedAt.UTC()
 }
 
 // userOutcome is what a run does about one User: enqueue its change, count
@@ -345,7 +378,12 @@ func (s Service) members(ctx context.Context, in apmc.Instance, pages MemberPage
 			if err != nil {
 				return err
 			}
-			if !MemberDiffers(in, m, c) {
+			event := apmc.EventProfile
+			switch {
+			case MemberDiffers(in, m, c):
+			case StatusDiffers(in, m, c):
+				event = apmc.StatusEvent(m.Status)
+			default:
 				continue
 			}
 			if c == nil && !sc.takesUnknown(m.LastChanged) {
@@ -354,7 +392,7 @@ func (s Service) members(ctx context.Context, in apmc.Instance, pages MemberPage
 			}
 			change := apmc.Change{
 				ID: fmt.Sprintf("reconcile:%s:member:%s", run.ID, email), InstanceID: in.ID,
-				Source: apmc.SideMailchimp, Event: apmc.EventProfile, ReceivedAt: s.now().UTC(), OccurredAt: m.LastChanged,
+				Source: apmc.SideMailchimp, Event: event, ReceivedAt: s.now().UTC(), OccurredAt: m.LastChanged,
 				Email: email, Origin: apmc.OriginReconcile,
 			}
 			if err := s.Queue.Enqueue(ctx, change); err != nil {
@@ -405,6 +443,19 @@ func MemberDiffers(in apmc.Instance, m apmc.Member, c *apmc.Contact) bool {
 		return false
 	}
 	return c == nil || !apmc.MemberValues(in.Mappings, m).Equal(c.Mailchimp.Values)
+}
+
+// StatusDiffers reports whether a member is unsubscribed or cleaned while
+// its contact state (nil: none) does not know it, and the instance applies
+// that status to accessplanit (apmc.StatusFlowsBack): its webhook may have
+// been lost, and the sync applies it as it would have. A status the state
+// knows was applied, or one the instance does nothing with, is no
+// difference.
+func StatusDiffers(in apmc.Instance, m apmc.Member, c *apmc.Contact) bool {
+	if m.Status != "unsubscribed" && m.Status != "cleaned" || !apmc.StatusFlowsBack(in, m.Status) {
+		return false
+	}
+	return c == nil || c.Mailchimp.Status != m.Status
 }
 
 func (s Service) overlap() time.Duration {

@@ -14,10 +14,11 @@ type Run struct {
 	// Since is when the changes read start: the last successful run's
 	// start less the overlap. Zero for a full run, which reads everything.
 	Since time.Time `json:"since,omitzero"`
-	// Baseline is when the instance's first successful run started,
-	// carried from run to run: a contact the service has never synced
-	// that last changed before it existed before reconciliation began, and
-	// is never enqueued (however far the overlap reaches back). Zero on
+	// Baseline is when the instance was created (or, for an instance
+	// stored without its creation time, when its first successful run
+	// started), carried from run to run: a contact the service has never
+	// synced that last changed before it existed before the integration,
+	// and is never enqueued (however far the overlap reaches back). Zero on
 	// runs recorded before it was kept.
 	Baseline time.Time `json:"baseline,omitzero"`
 	Full     bool      `json:"full"`
