@@ -36,6 +36,7 @@ func mergeContact(base, mine, theirs Contact) (Contact, bool) {
 	take(base.MemberContactID, mine.MemberContactID, theirs.MemberContactID, func() { out.MemberContactID = mine.MemberContactID })
 	take(base.MovedTo, mine.MovedTo, theirs.MovedTo, func() { out.MovedTo = mine.MovedTo })
 	take(base.MovedFrom, mine.MovedFrom, theirs.MovedFrom, func() { out.MovedFrom = mine.MovedFrom })
+	take(base.MarketingOptIn, mine.MarketingOptIn, theirs.MarketingOptIn, func() { out.MarketingOptIn = mine.MarketingOptIn })
 	for _, side := range []struct{ b, m, t, o *SideState }{
 		{&base.Mailchimp, &mine.Mailchimp, &theirs.Mailchimp, &out.Mailchimp},
 		{&base.Accessplanit, &mine.Accessplanit, &theirs.Accessplanit, &out.Accessplanit},
@@ -44,6 +45,7 @@ func mergeContact(base, mine, theirs Contact) (Contact, bool) {
 		take(b.Values.Set(), m.Values.Set(), t.Values.Set(), func() { o.Values = m.Values })
 		take(ManagedTags(*b), ManagedTags(*m), ManagedTags(*t), func() { o.Tags, o.TagsAppliedAt = m.Tags, m.TagsAppliedAt })
 		take(b.Activity, m.Activity, t.Activity, func() { o.Activity = m.Activity })
+		take(b.Status, m.Status, t.Status, func() { o.Status = m.Status })
 		o.WrittenAt = later(t.WrittenAt, m.WrittenAt)
 		o.SourceTime = later(t.SourceTime, m.SourceTime)
 		pending := slices.DeleteFunc(slices.Clone(t.Pending), func(p PendingWrite) bool {

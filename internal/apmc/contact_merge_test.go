@@ -50,6 +50,23 @@ func TestMergeContact(t *testing.T) {
 			ok:     false,
 		},
 		{
+			name:   "my remembered opt-in and member status, their echo used up",
+			mine:   func(c *Contact) { yes := true; c.MarketingOptIn = &yes; c.Mailchimp.Status = "subscribed" },
+			theirs: func(c *Contact) { c.Mailchimp.Pending = nil },
+			want: func(c *Contact) {
+				yes := true
+				c.MarketingOptIn, c.Mailchimp.Status, c.Mailchimp.Pending = &yes, "subscribed", nil
+			},
+			ok: true,
+		},
+		{
+			name:   "opt-ins remembered differently",
+			mine:   func(c *Contact) { yes := true; c.MarketingOptIn = &yes },
+			theirs: func(c *Contact) { no := false; c.MarketingOptIn = &no },
+			want:   func(c *Contact) { yes := true; c.MarketingOptIn = &yes },
+			ok:     false,
+		},
+		{
 			name:   "my activity, their user",
 			mine:   func(c *Contact) { c.Accessplanit.Activity = &Activity{Tags: []string{"Booked: X"}} },
 			theirs: func(c *Contact) { c.UserID = "2" },
