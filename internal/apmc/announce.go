@@ -36,10 +36,12 @@ const inFlightWindow = 2 * time.Minute
 const DefaultInFlightWait = 5 * time.Second
 
 // ErrOrderedQueue is returned (and no execution recorded) for a change from
-// the bulk queue that would write to accessplanit: it is applied from the
-// changes queue instead, where the consumer moves it, into its message group
-// (the contact's), behind anything queued there for the address. Two things
-// need that order. A Mailchimp email change (which never takes the bulk
+// the bulk queue that would write to accessplanit, or move a Mailchimp
+// member to a new address (the email change Mailchimp sends then is always
+// queued on the changes queue): it is applied from the changes queue
+// instead, where the consumer moves it, into its message group (the
+// contact's), behind anything queued there for the address. Two things
+// need that order for writes to accessplanit. A Mailchimp email change (which never takes the bulk
 // lane) must be applied before the profile change Mailchimp sends after it,
 // or that change would create a second User. And the echo of a write to
 // Mailchimp made by a changes-queue change may reach the bulk queue (the

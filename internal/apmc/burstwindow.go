@@ -29,9 +29,10 @@ const (
 	BurstWindowExtendBelow = 3 * time.Minute
 	// BurstWindowTail is how long a window must still be open after a
 	// write for its echo to be sure to reach the bulk queue while the
-	// change that made it may not have saved its state: far longer than
-	// a write and its save.
-	BurstWindowTail = 2 * time.Minute
+	// change that made it may not have saved its state: longer than a
+	// write and its save, and than Mailchimp may go on running a call the
+	// client gave up on (120 s).
+	BurstWindowTail = 150 * time.Second
 	// DefaultBurstWindowCache is how long an ingest function keeps a
 	// window it read; DefaultBurstWindowSettle, more than that, is how long
 	// after a window opened every ingest function is sure to know it.
@@ -127,8 +128,8 @@ func (c *CachedBurstWindows) BurstWindow(ctx context.Context, instanceID string)
 }
 
 // ExtendBurstWindow extends through Next (the sync never does).
-func (c *CachedBurstWindows) ExtendBurstWindow(ctx context.Context, instanceID string, now time.Time) (BurstWindow, error) {
-	return c.Next.ExtendBurstWindow(ctx, instanceID, now)
+func (c *CachedBurstWindows) ExtendBurstWindow(ctx context.Context, instanceID string, now time.Time, keep time.Duration) (BurstWindow, error) {
+	return c.Next.ExtendBurstWindow(ctx, instanceID, now, keep)
 }
 
 // BurstWindows stores the instances' burst windows.
@@ -137,6 +138,10 @@ type BurstWindows interface {
 	BurstWindow(ctx context.Context, instanceID string) (BurstWindow, error)
 	// ExtendBurstWindow opens the instance's window at now for
 	// BurstWindowLength, or extends the open one to now +
-	// BurstWindowLength (its Since kept), and returns the window stored.
-	ExtendBurstWindow(ctx context.Context, instanceID string, now time.Time) (BurstWindow, error)
+	// BurstWindowLength, and returns the window stored. The open window's
+	// Since is kept only when its end is more than keep after now: every
+	// function then reads the new end before the old one passes. A window
+	// extended later than that starts again at now (Since = now), so it
+	// settles only once every function has read it.
+	ExtendBurstWindow(ctx context.Context, instanceID string, now time.Time, keep time.Duration) (BurstWindow, error)
 }

@@ -47,7 +47,7 @@ type fixedWindows struct {
 }
 
 func (f fixedWindows) BurstWindow(context.Context, string) (BurstWindow, error) { return f.w, f.err }
-func (f fixedWindows) ExtendBurstWindow(context.Context, string, time.Time) (BurstWindow, error) {
+func (f fixedWindows) ExtendBurstWindow(context.Context, string, time.Time, time.Duration) (BurstWindow, error) {
 	return f.w, f.err
 }
 

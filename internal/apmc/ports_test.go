@@ -144,6 +144,9 @@ type memMailchimp struct {
 	// onWrite, when set, is called after each upsert with the member as
 	// written (while the change that wrote it has not saved its state).
 	onWrite func(Member)
+	// onMove, when set, is called after an email change with the member
+	// moved (before the change that moved it saved its state).
+	onMove func(Member)
 	// readWait is how long each member read reports waiting for the
 	// account's request budget, as the connector does.
 	readWait time.Duration
@@ -214,6 +217,9 @@ func (m *memMailchimp) ChangeEmail(_ context.Context, _ string, oldEmail, newEma
 	delete(m.members, oldEmail)
 	mem.Email = newEmail
 	m.members[newEmail] = mem
+	if m.onMove != nil {
+		m.onMove(mem)
+	}
 	return mem, nil
 }
 

@@ -108,6 +108,14 @@ func (e *Engine) toMailchimp(ctx context.Context, rec *recorder, in Instance, c 
 	if plan.Action == ActionWait {
 		return e.settle(ctx, rec, plan, contact)
 	}
+	if plan.Action == ActionMove && unordered {
+		// Moving the member makes Mailchimp send an email change, which
+		// is always queued on the changes queue, in the new address's
+		// group: applied before this change saved its state, it would
+		// take the member's old values for an edit. Moved there first, the
+		// change is applied ahead of it.
+		return outcome{}, ErrOrderedQueue
+	}
 	for _, w := range plan.Warnings {
 		rec.logf("warn", "%s", w)
 	}

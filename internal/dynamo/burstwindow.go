@@ -44,8 +44,10 @@ func burstWindowKeyOf(instanceID string) map[string]types.AttributeValue {
 }
 
 // BurstWindow returns the instance's window, read eventually consistent: a
-// read a moment old only sees less of a window, which every reader treats
-// as the safer case.
+// read a moment old may miss the latest extension. The sync then sees less
+// of the window (it announces a write that needed none); an ingest function
+// keeps the old end, which an extension is made long enough before (keep,
+// ExtendBurstWindow) for the function to read the new one in time.
 func (s *ContactStore) BurstWindow(ctx context.Context, instanceID string) (apmc.BurstWindow, error) {
 	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName:                aws.String(s.table),
@@ -59,19 +61,22 @@ func (s *ContactStore) BurstWindow(ctx context.Context, instanceID string) (apmc
 	return burstWindowOf(out.Item), nil
 }
 
-// ExtendBurstWindow extends the open window to now + BurstWindowLength, or
-// opens one at now when none is open; when another function has extended
-// it further meanwhile, the stored window is returned as it is.
-func (s *ContactStore) ExtendBurstWindow(ctx context.Context, instanceID string, now time.Time) (apmc.BurstWindow, error) {
-	nowMS, untilMS := ms(now), ms(now.Add(apmc.BurstWindowLength))
+// ExtendBurstWindow extends the open window to now + BurstWindowLength,
+// keeping its start when its end is more than keep away, or opens one at now
+// (none open, or one ending within keep); when another function has
+// extended it further meanwhile, the stored window is returned as it is.
+func (s *ContactStore) ExtendBurstWindow(ctx context.Context, instanceID string, now time.Time, keep time.Duration) (apmc.BurstWindow, error) {
+	nowMS, untilMS, keepMS := ms(now), ms(now.Add(apmc.BurstWindowLength)), ms(now.Add(keep))
 	names := map[string]string{"#s": attrSinceMS, "#u": attrUntilMS}
 	tries := []struct {
 		update, cond string
 	}{
-		// An open window: its end moves forward, its start stays.
-		{"SET #u = :u, #s = if_not_exists(#s, :now)", "#u > :now AND #u < :u"},
-		// None, or a closed one: a new window.
-		{"SET #s = :now, #u = :u", "attribute_not_exists(#u) OR #u <= :now"},
+		// An open window far enough from its end: its end moves
+		// forward, its start stays.
+		{"SET #u = :u, #s = if_not_exists(#s, :now)", "#u > :keep AND #u < :u"},
+		// None, a closed one, or one too near its end for every function
+		// to read the new end in time: a window starting now.
+		{"SET #s = :now, #u = :u", "attribute_not_exists(#u) OR #u <= :keep"},
 	}
 	for _, try := range tries {
 		out, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
@@ -81,8 +86,9 @@ func (s *ContactStore) ExtendBurstWindow(ctx context.Context, instanceID string,
 			ConditionExpression:      aws.String(try.cond),
 			ExpressionAttributeNames: names,
 			ExpressionAttributeValues: map[string]types.AttributeValue{
-				":now": &types.AttributeValueMemberN{Value: strconv.FormatInt(nowMS, 10)},
-				":u":   &types.AttributeValueMemberN{Value: strconv.FormatInt(untilMS, 10)},
+				":now":  &types.AttributeValueMemberN{Value: strconv.FormatInt(nowMS, 10)},
+				":u":    &types.AttributeValueMemberN{Value: strconv.FormatInt(untilMS, 10)},
+				":keep": &types.AttributeValueMemberN{Value: strconv.FormatInt(keepMS, 10)},
 			},
 			// Both times are set: the new values of the updated
 			// attributes are the window (the ingest roles may not ask

@@ -20,6 +20,7 @@ func TestBurstWindowExtends(t *testing.T) {
 		if w, err := store.BurstWindow(ctx, "inst-1"); err != nil || w != (apmc.BurstWindow{}) {
 			t.Fatalf("BurstWindow(none) = %+v, %v; want the zero window", w, err)
 		}
+		keep := time.Minute
 		steps := []struct {
 			name         string
 			at           time.Time
@@ -29,9 +30,12 @@ func TestBurstWindowExtends(t *testing.T) {
 			{"extended: the start stays", t0.Add(time.Minute), t0, t0.Add(time.Minute + apmc.BurstWindowLength)},
 			{"an older extension moves nothing back", t0.Add(30 * time.Second), t0, t0.Add(time.Minute + apmc.BurstWindowLength)},
 			{"closed, then opened anew", t0.Add(time.Hour), t0.Add(time.Hour), t0.Add(time.Hour + apmc.BurstWindowLength)},
+			// With less than keep left, some function may not read the
+			// new end before the old one passes: the window starts again.
+			{"extended too near its end: it starts again", t0.Add(time.Hour + apmc.BurstWindowLength - 30*time.Second), t0.Add(time.Hour + apmc.BurstWindowLength - 30*time.Second), t0.Add(time.Hour + 2*apmc.BurstWindowLength - 30*time.Second)},
 		}
 		for _, st := range steps {
-			got, err := store.ExtendBurstWindow(ctx, "inst-1", st.at)
+			got, err := store.ExtendBurstWindow(ctx, "inst-1", st.at, keep)
 			if err != nil {
 				t.Fatalf("%s: ExtendBurstWindow() error = %v", st.name, err)
 			}

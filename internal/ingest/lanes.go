@@ -133,7 +133,10 @@ func (l *Lanes) extend(ctx context.Context, instanceID string, now time.Time, tt
 	if k.failed || !k.w.NeedsExtending(now) {
 		return k
 	}
-	w, err := l.Windows.ExtendBurstWindow(ctx, instanceID, now)
+	// Keep the window's start only if every function (each reading it
+	// at most every ttl, and a read a moment behind) reads the new end
+	// before the old one passes.
+	w, err := l.Windows.ExtendBurstWindow(ctx, instanceID, now, 2*ttl)
 	if err != nil {
 		return k
 	}

@@ -160,12 +160,12 @@ func (s *windows) BurstWindow(_ context.Context, id string) (apmc.BurstWindow, e
 	return s.w[id], s.err
 }
 
-func (s *windows) ExtendBurstWindow(_ context.Context, id string, now time.Time) (apmc.BurstWindow, error) {
+func (s *windows) ExtendBurstWindow(_ context.Context, id string, now time.Time, keep time.Duration) (apmc.BurstWindow, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.extends++
 	w := s.w[id]
-	if !w.Open(now) {
+	if !w.Open(now) || w.Until.Sub(now) <= keep {
 		w.Since = now
 	}
 	w.Until = now.Add(apmc.BurstWindowLength)
