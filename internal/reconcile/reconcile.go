@@ -235,15 +235,27 @@ func (s Service) reconcile(ctx context.Context, in apmc.Instance, run *Run) (sec
 	// the other way round, the User's change would send its unchanged names
 	// (which Mailchimp's PUT requires) over a name edited in Mailchimp. An
 	// edit of the same field on both sides ends as Mailchimp's.
+	//
+	// The Users are read first and their changes enqueued last: the sync,
+	// applying the members' changes meanwhile, may write to Users, and a
+	// User read after such a write would be enqueued for nothing (the echo
+	// of the service's own write).
+	var userChanges []userOutcome
+	if in.Direction.Allows(apmc.FlowToMailchimp) {
+		if userChanges, err = s.users(ctx, in, sides.Users, states, sc); err != nil {
+			return secrets, err
+		}
+	}
 	if in.Direction.Allows(apmc.FlowToAccessplanit) {
 		if err := s.members(ctx, in, sides.Members, states, sc); err != nil {
 			return secrets, err
 		}
 	}
-	if in.Direction.Allows(apmc.FlowToMailchimp) {
-		if err := s.users(ctx, in, sides.Users, states, sc); err != nil {
-			return secrets, err
+	for _, out := range userChanges {
+		if err := s.Queue.Enqueue(ctx, *out.change); err != nil {
+			return secrets, fmt.Errorf("enqueue the change of user %s: %w", out.user.ID, err)
 		}
+		run.Enqueued++
 	}
 	return secrets, nil
 }
@@ -285,7 +297,10 @@ func newer(a, b apmc.User) bool {
 // outcome of each email is decided once all are read: a User that shares
 // its email with a newer one is left alone, or a full run would enqueue it
 // every time (its values are not the contact's).
-func (s Service) users(ctx context.Context, in apmc.Instance, pages UserPages, states contactStates, sc scope) error {
+//
+// It returns the outcomes that enqueue a change, for the caller to enqueue
+// once the members' changes are.
+func (s Service) users(ctx context.Context, in apmc.Instance, pages UserPages, states contactStates, sc scope) ([]userOutcome, error) {
 	run := sc.run
 	fields := apmc.MappedFields(in.Mappings)
 	for _, f := range apmc.ReadFields(in) { // MarketingOptIn for consent, too
@@ -298,7 +313,7 @@ func (s Service) users(ctx context.Context, in apmc.Instance, pages UserPages, s
 	for n := 0; ; n++ {
 		page, err := pages.ChangedUsers(ctx, n, run.Since, fields)
 		if err != nil {
-			return fmt.Errorf("read accessplanit users: %w", err)
+			return nil, fmt.Errorf("read accessplanit users: %w", err)
 		}
 		if len(page) == 0 {
 			break
@@ -318,25 +333,22 @@ func (s Service) users(ctx context.Context, in apmc.Instance, pages UserPages, s
 			}
 			out, err := s.userOutcome(ctx, in, u, states, sc)
 			if err != nil {
-				return err
+				return nil, err
 			}
 			outcomes[email] = out
 		}
 	}
+	var changes []userOutcome
 	for _, email := range emails {
 		out := outcomes[email]
 		if out.skipped {
 			run.SkippedUnknown++
 		}
-		if out.change == nil {
-			continue
+		if out.change != nil {
+			changes = append(changes, out)
 		}
-		if err := s.Queue.Enqueue(ctx, *out.change); err != nil {
-			return fmt.Errorf("enqueue the change of user %s: %w", out.user.ID, err)
-		}
-		run.Enqueued++
 	}
-	return nil
+	return changes, nil
 }
 
 // userOutcome decides what the run does about the User.
