@@ -452,7 +452,7 @@ func (e *Engine) saveIfNew(ctx context.Context, rec *recorder, stored, seen Cont
 		stored.Accessplanit.Values.Equal(seen.Accessplanit.Values) &&
 		slices.Equal(stored.Accessplanit.Pending, seen.Accessplanit.Pending) && slices.Equal(stored.Mailchimp.Pending, seen.Mailchimp.Pending) &&
 		stored.Accessplanit.SourceTime.Equal(seen.Accessplanit.SourceTime) && stored.Mailchimp.Values.Equal(seen.Mailchimp.Values) &&
-		stored.Mailchimp.SourceTime.Equal(seen.Mailchimp.SourceTime) {
+		stored.Mailchimp.SourceTime.Equal(seen.Mailchimp.SourceTime) && stored.Mailchimp.Status == seen.Mailchimp.Status {
 		return nil
 	}
 	return rec.step("save_contact_state", func(map[string]any) error {
