@@ -36,8 +36,8 @@ const (
 	// DefaultBurstWindowCache is how long an ingest function keeps a
 	// window it read; DefaultBurstWindowSettle, more than that, is how long
 	// after a window opened every ingest function is sure to know it.
-	DefaultBurstWindowCache  = 30 * time.Second
-	DefaultBurstWindowSettle = 45 * time.Second
+	DefaultBurstWindowCache  = 10 * time.Second
+	DefaultBurstWindowSettle = 20 * time.Second
 )
 
 // BurstWindow is an instance's window; the zero value is none.
