@@ -11,6 +11,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/apmc-sync/apmc/internal/app"
+	"github.com/apmc-sync/apmc/internal/awsconfig"
 	"github.com/apmc-sync/apmc/internal/loadtest"
 	"github.com/apmc-sync/apmc/internal/local"
 )
@@ -98,9 +104,10 @@ func (e *env) accessplanitRequests() int {
 	return n
 }
 
-// settle waits until the Mailchimp simulator's webhooks are delivered and
-// the stack has made no DynamoDB request for quiet, so that the echoes of
-// the writes have been applied too.
+// settle waits until the Mailchimp simulator's webhooks are delivered, the
+// stack has made no DynamoDB request for quiet, and both queues are empty
+// (a change waiting to be retried is hidden, and makes no request while it
+// waits), so that the echoes of the writes have been applied too.
 func (e *env) settle(tb testing.TB, quiet, limit time.Duration) {
 	tb.Helper()
 	deadline := time.Now().Add(limit)
@@ -108,7 +115,8 @@ func (e *env) settle(tb testing.TB, quiet, limit time.Duration) {
 		tb.Fatalf("Mailchimp webhooks still queued after %v", limit)
 	}
 	last, since := e.aws.Count(loadtest.ServiceDynamoDB), time.Now()
-	for time.Since(since) < quiet {
+	// The queues are asked only once the stack is quiet.
+	for time.Since(since) < quiet || !e.queuesEmpty(tb) {
 		if time.Now().After(deadline) {
 			tb.Fatalf("the stack was still busy after %v", limit)
 		}
@@ -117,6 +125,34 @@ func (e *env) settle(tb testing.TB, quiet, limit time.Duration) {
 			last, since = n, time.Now()
 		}
 	}
+}
+
+// queuesEmpty reports whether the changes and bulk queues hold no message,
+// visible or hidden. It asks through a client of its own, so the requests
+// measured are the stack's only.
+func (e *env) queuesEmpty(tb testing.TB) bool {
+	tb.Helper()
+	cfg := awsconfig.Local()
+	cfg.Region = e.stack.Info.AWS.Region
+	client := app.NewClients(cfg, e.stack.Info.AWS.Endpoint).SQS
+	for _, url := range []string{e.stack.Queues.ChangesURL, e.stack.Queues.BulkURL} {
+		if url == "" {
+			continue
+		}
+		out, err := client.GetQueueAttributes(context.Background(), &sqs.GetQueueAttributesInput{
+			QueueUrl:       aws.String(url),
+			AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameApproximateNumberOfMessages, sqstypes.QueueAttributeNameApproximateNumberOfMessagesNotVisible},
+		})
+		if err != nil {
+			tb.Fatalf("GetQueueAttributes() error = %v", err)
+		}
+		for _, v := range out.Attributes {
+			if v != "" && v != "0" {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // sampler records a counter over time.
