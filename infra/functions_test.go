@@ -12,7 +12,7 @@ func TestFunctionsRuntime(t *testing.T) {
 	for _, id := range functionIDs {
 		logging := "{ApplicationLogLevel: !Ref LogLevel, LogFormat: JSON, SystemLogLevel: WARN}"
 		if id == "SyncFunction" { // never above INFO (TestSyncLogLevelKeepsMetrics)
-			logging = "{ApplicationLogLevel: !If [LogLevelAboveInfo, INFO, !Ref LogLevel], LogFormat: JSON, SystemLogLevel: INFO}"
+			logging = "{ApplicationLogLevel: !If [LogLevelAboveInfo, INFO, !Ref LogLevel], LogFormat: JSON, SystemLogLevel: WARN}"
 		}
 		tests := []struct {
 			key  string

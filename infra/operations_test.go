@@ -254,7 +254,7 @@ func TestSyncLogLevelKeepsMetrics(t *testing.T) {
 	if got := fmt.Sprint(above); got != "[WARN ERROR FATAL]" {
 		t.Errorf("LogLevel levels above INFO = %s, want the condition to name each of them", got)
 	}
-	if got, want := render(node(s.properties("SyncFunction"), "LoggingConfig")), "{ApplicationLogLevel: !If [LogLevelAboveInfo, INFO, !Ref LogLevel], LogFormat: JSON, SystemLogLevel: INFO}"; got != want {
+	if got, want := render(node(s.properties("SyncFunction"), "LoggingConfig")), "{ApplicationLogLevel: !If [LogLevelAboveInfo, INFO, !Ref LogLevel], LogFormat: JSON, SystemLogLevel: WARN}"; got != want {
 		t.Errorf("SyncFunction LoggingConfig = %s, want %s", got, want)
 	}
 	if got := render(node(s.raw, "Globals", "Function", "LoggingConfig", "ApplicationLogLevel")); got != "!Ref LogLevel" {
