@@ -44,6 +44,19 @@ func TestHealthPanel(t *testing.T) {
 			t.Errorf("health panel row = %q, want it to show %q", row, want)
 		}
 	}
+	if !strings.Contains(row, "never") {
+		t.Errorf("health panel row = %q, want the last successful sync shown as never before any", row)
+	}
+
+	// Two changes held, then one synced: the row counts the held ones and
+	// dates the success.
+	saveExecutions(t, c, 2, "held@example.com", apmc.StatusHeld)
+	saveExecutions(t, c, 1, "synced@example.com", apmc.StatusSucceeded)
+	_, list = c.do(t, http.MethodGet, "/console/", nil, ck)
+	row = between(list, `<tr id="health-demo">`, "</tr>")
+	if !strings.Contains(row, `<td class="num">2</td>`) || strings.Contains(row, "never") {
+		t.Errorf("health panel row = %q, want 2 still held and a last successful sync", row)
+	}
 	_, page := c.do(t, http.MethodGet, "/console/instances/demo", nil, ck)
 	health := between(page, `<dl id="health">`, "</dl>")
 	for _, want := range []string{"failing", "3 dead-lettered in all", `<dd id="notification-url">set`} {
