@@ -24,8 +24,10 @@ test: tools
 test-unit:
 	$(GO) test ./...
 
+# bench runs every benchmark once as configured; the load tests of one
+# package together take longer than go test's default 10 minutes.
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+	$(GO) test -run '^$$' -bench . -benchmem -timeout 60m ./...
 
 # fuzz runs every fuzz target of every package for FUZZTIME each, and fails
 # if there is none to run.
