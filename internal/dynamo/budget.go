@@ -160,6 +160,21 @@ func budgetPause(pause, left time.Duration) time.Duration {
 	return min(time.Duration(mathrand.Int64N(int64(pause)))+time.Millisecond, left)
 }
 
+// updateSlot updates the account's slot under cond: one conditional
+// UpdateItem, whose refusal conditionFailed reports.
+func (b *MailchimpBudget) updateSlot(ctx context.Context, account string, slot int, cond expression.ConditionBuilder, update expression.UpdateBuilder) error {
+	expr, err := expression.NewBuilder().WithCondition(cond).WithUpdate(update).Build()
+	if err != nil {
+		return fmt.Errorf("build the update of Mailchimp request slot %d: %w", slot, err)
+	}
+	_, err = b.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(b.table), Key: slotKey(account, slot),
+		ConditionExpression: expr.Condition(), UpdateExpression: expr.Update(),
+		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
+	})
+	return err
+}
+
 func slotKey(account string, slot int) map[string]types.AttributeValue {
 	return map[string]types.AttributeValue{
 		AttrInstanceID: &types.AttributeValueMemberS{Value: BudgetPartition(account)},
@@ -176,15 +191,7 @@ func (b *MailchimpBudget) take(ctx context.Context, account string, slot int, ow
 		Or(expression.Name(attrLeaseUntil).LessThanEqual(expression.Value(now.UnixMilli())))
 	update := expression.Set(expression.Name(attrLeaseUntil), expression.Value(until.UnixMilli())).
 		Set(expression.Name(attrLeaseOwner), expression.Value(owner))
-	expr, err := expression.NewBuilder().WithCondition(free).WithUpdate(update).Build()
-	if err != nil {
-		return time.Time{}, false, fmt.Errorf("take Mailchimp request slot: build update: %w", err)
-	}
-	_, err = b.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName: aws.String(b.table), Key: slotKey(account, slot),
-		ConditionExpression: expr.Condition(), UpdateExpression: expr.Update(),
-		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
-	})
+	err := b.updateSlot(ctx, account, slot, free, update)
 	switch {
 	case err == nil:
 		return until, true, nil
@@ -295,15 +302,7 @@ func (s *budgetSlot) HoldUntil(ctx context.Context, until time.Time) error {
 func (b *MailchimpBudget) extend(ctx context.Context, account string, slot int, owner string, until time.Time) error {
 	cond := expression.Name(attrLeaseOwner).Equal(expression.Value(owner))
 	update := expression.Set(expression.Name(attrLeaseUntil), expression.Value(until.UnixMilli()))
-	expr, err := expression.NewBuilder().WithCondition(cond).WithUpdate(update).Build()
-	if err != nil {
-		return fmt.Errorf("hold Mailchimp request slot: build update: %w", err)
-	}
-	_, err = b.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName: aws.String(b.table), Key: slotKey(account, slot),
-		ConditionExpression: expr.Condition(), UpdateExpression: expr.Update(),
-		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
-	})
+	err := b.updateSlot(ctx, account, slot, cond, update)
 	switch {
 	case err == nil:
 		return nil
@@ -394,15 +393,7 @@ func (b *MailchimpBudget) giveBack(ctx context.Context, account string, slot int
 	defer cancel()
 	cond := expression.Name(attrLeaseOwner).Equal(expression.Value(owner))
 	update := expression.Remove(expression.Name(attrLeaseUntil)).Remove(expression.Name(attrLeaseOwner))
-	expr, err := expression.NewBuilder().WithCondition(cond).WithUpdate(update).Build()
-	if err != nil {
-		return
-	}
-	_, err = b.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName: aws.String(b.table), Key: slotKey(account, slot),
-		ConditionExpression: expr.Condition(), UpdateExpression: expr.Update(),
-		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
-	})
+	err := b.updateSlot(ctx, account, slot, cond, update)
 	if err == nil {
 		b.mu.Lock()
 		if b.returned == nil {

@@ -49,16 +49,11 @@ func burstWindowKeyOf(instanceID string) map[string]types.AttributeValue {
 // keeps the old end, which an extension is made long enough before (keep,
 // ExtendBurstWindow) for the function to read the new one in time.
 func (s *ContactStore) BurstWindow(ctx context.Context, instanceID string) (apmc.BurstWindow, error) {
-	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName:                aws.String(s.table),
-		Key:                      burstWindowKeyOf(instanceID),
-		ProjectionExpression:     aws.String("#s, #u"),
-		ExpressionAttributeNames: map[string]string{"#s": attrSinceMS, "#u": attrUntilMS},
-	})
+	item, err := getProjected(ctx, s.client, s.table, burstWindowKeyOf(instanceID), []string{attrSinceMS, attrUntilMS}, false)
 	if err != nil {
 		return apmc.BurstWindow{}, fmt.Errorf("read the burst window of instance %s: %w", instanceID, err)
 	}
-	return burstWindowOf(out.Item), nil
+	return burstWindowOf(item), nil
 }
 
 // ExtendBurstWindow extends the open window to now + BurstWindowLength,

@@ -92,29 +92,15 @@ func (s *InstanceStore) SaveHealth(ctx context.Context, id string, read int, nex
 // old.
 func (s *InstanceStore) StoredHealth(ctx context.Context, id string) (apmc.State, apmc.Health, error) {
 	attrs := append([]string{"state", AttrExpiresAt}, HealthAttributes()...)
-	proj := expression.NamesList(expression.Name(attrs[0]))
-	for _, a := range attrs[1:] {
-		proj = proj.AddNames(expression.Name(a))
-	}
-	expr, err := expression.NewBuilder().WithProjection(proj).Build()
-	if err != nil {
-		return "", apmc.Health{}, fmt.Errorf("read health of instance %s: build projection: %w", id, err)
-	}
-	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName:                aws.String(s.table),
-		Key:                      map[string]types.AttributeValue{AttrInstanceID: &types.AttributeValueMemberS{Value: id}},
-		ProjectionExpression:     expr.Projection(),
-		ExpressionAttributeNames: expr.Names(),
-		ConsistentRead:           aws.Bool(true),
-	})
+	item, err := getProjected(ctx, s.client, s.table, instanceKey(id), attrs, true)
 	if err != nil {
 		return "", apmc.Health{}, fmt.Errorf("read health of instance %s: %w", id, err)
 	}
-	if len(out.Item) == 0 || expired(out.Item, s.now()) {
+	if len(item) == 0 || expired(item, s.now()) {
 		return "", apmc.Health{}, fmt.Errorf("read health of instance %s: %w", id, apmc.ErrNotFound)
 	}
 	var it instanceItem
-	if err := unmarshalItem(out.Item, &it); err != nil {
+	if err := unmarshalItem(item, &it); err != nil {
 		return "", apmc.Health{}, fmt.Errorf("read health of instance %s: decode item: %w", id, err)
 	}
 	return it.State, it.health(), nil
@@ -169,23 +155,14 @@ func (s *InstanceStore) RecordSuccess(ctx context.Context, id string, at time.Ti
 // as RecordSuccess stored it (one read of that attribute); zero when none
 // is stored.
 func (s *InstanceStore) LastSuccess(ctx context.Context, id string) (time.Time, error) {
-	expr, err := expression.NewBuilder().WithProjection(expression.NamesList(expression.Name(attrLastSuccessAt))).Build()
-	if err != nil {
-		return time.Time{}, fmt.Errorf("read the last success of instance %s: build projection: %w", id, err)
-	}
-	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName:                aws.String(s.table),
-		Key:                      map[string]types.AttributeValue{AttrInstanceID: &types.AttributeValueMemberS{Value: id}},
-		ProjectionExpression:     expr.Projection(),
-		ExpressionAttributeNames: expr.Names(),
-	})
+	item, err := getProjected(ctx, s.client, s.table, instanceKey(id), []string{attrLastSuccessAt}, false)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("read the last success of instance %s: %w", id, err)
 	}
 	var it struct {
 		At *time.Time `json:"health_last_success_at,omitempty"`
 	}
-	if err := unmarshalItem(out.Item, &it); err != nil {
+	if err := unmarshalItem(item, &it); err != nil {
 		return time.Time{}, fmt.Errorf("read the last success of instance %s: decode: %w", id, err)
 	}
 	if it.At == nil {

@@ -490,29 +490,15 @@ func (s *InstanceStore) WebhookAuth(ctx context.Context, id string, side apmc.Si
 	if side != apmc.SideAccessplanit && side != apmc.SideMailchimp {
 		return apmc.WebhookAuth{}, fmt.Errorf("webhook credentials of instance %s: unknown side %q", id, side)
 	}
-	attrs := WebhookAuthAttributes(side)
-	proj := expression.NamesList(expression.Name(attrs[0]))
-	for _, a := range attrs[1:] {
-		proj = proj.AddNames(expression.Name(a))
-	}
-	expr, err := expression.NewBuilder().WithProjection(proj).Build()
-	if err != nil {
-		return apmc.WebhookAuth{}, fmt.Errorf("webhook credentials of instance %s: build projection: %w", id, err)
-	}
-	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName:                aws.String(s.table),
-		Key:                      map[string]types.AttributeValue{AttrInstanceID: &types.AttributeValueMemberS{Value: id}},
-		ProjectionExpression:     expr.Projection(),
-		ExpressionAttributeNames: expr.Names(),
-	})
+	item, err := getProjected(ctx, s.client, s.table, instanceKey(id), WebhookAuthAttributes(side), false)
 	if err != nil {
 		return apmc.WebhookAuth{}, fmt.Errorf("webhook credentials of instance %s: %w", id, err)
 	}
-	if len(out.Item) == 0 || expired(out.Item, s.now()) {
+	if len(item) == 0 || expired(item, s.now()) {
 		return apmc.WebhookAuth{}, fmt.Errorf("instance %s: %w", id, apmc.ErrNotFound)
 	}
 	var it instanceItem
-	if err := unmarshalItem(out.Item, &it); err != nil {
+	if err := unmarshalItem(item, &it); err != nil {
 		return apmc.WebhookAuth{}, fmt.Errorf("webhook credentials of instance %s: decode item: %w", id, err)
 	}
 	auth := apmc.WebhookAuth{Tokens: it.webhookTokens()[side]}

@@ -1,11 +1,15 @@
 package dynamo
 
 import (
+	"context"
+	"fmt"
 	"strconv"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
@@ -60,4 +64,27 @@ func absent(now time.Time) expression.ConditionBuilder {
 		expression.AttributeNotExists(expression.Name(AttrInstanceID)),
 		expression.Name(AttrExpiresAt).LessThanEqual(expression.Value(now.Unix())),
 	)
+}
+
+// getProjected reads the item at key in table, only attrs (a projection,
+// which the functions' IAM conditions on dynamodb:Attributes require),
+// strongly consistent when consistent. A missing item is an empty map.
+func getProjected(ctx context.Context, client *dynamodb.Client, table string, key map[string]types.AttributeValue, attrs []string, consistent bool) (map[string]types.AttributeValue, error) {
+	expr, err := expression.NewBuilder().WithProjection(projection(attrs)).Build()
+	if err != nil {
+		return nil, fmt.Errorf("build projection: %w", err)
+	}
+	out, err := client.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: aws.String(table), Key: key, ConsistentRead: aws.Bool(consistent),
+		ProjectionExpression: expr.Projection(), ExpressionAttributeNames: expr.Names(),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out.Item, nil
+}
+
+// instanceKey is an instance item's key.
+func instanceKey(id string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{AttrInstanceID: &types.AttributeValueMemberS{Value: id}}
 }

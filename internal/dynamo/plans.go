@@ -394,20 +394,15 @@ func (s *ContactStore) updateJob(ctx context.Context, j backfill.Job, cond expre
 // Job returns the instance's first-sync job; none wraps apmc.ErrNotFound.
 // It reads the job's attributes only (a projection).
 func (s *ContactStore) Job(ctx context.Context, instanceID string) (backfill.Job, error) {
-	expr, err := expression.NewBuilder().WithProjection(projection(jobAttributes())).Build()
-	if err != nil {
-		return backfill.Job{}, fmt.Errorf("read job: build projection: %w", err)
-	}
-	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table), Key: contactKey(instanceID, jobKey), ConsistentRead: aws.Bool(true),
-		ProjectionExpression: expr.Projection(), ExpressionAttributeNames: expr.Names()})
+	item, err := getProjected(ctx, s.client, s.table, contactKey(instanceID, jobKey), jobAttributes(), true)
 	if err != nil {
 		return backfill.Job{}, fmt.Errorf("read job: %w", err)
 	}
-	if len(out.Item) == 0 {
+	if len(item) == 0 {
 		return backfill.Job{}, fmt.Errorf("first sync of instance %s: %w", instanceID, apmc.ErrNotFound)
 	}
 	var it jobItem
-	if err := unmarshalItem(out.Item, &it); err != nil {
+	if err := unmarshalItem(item, &it); err != nil {
 		return backfill.Job{}, fmt.Errorf("read job: decode item: %w", err)
 	}
 	return it.Job, nil
