@@ -308,14 +308,7 @@ func TestAnnounceUpdateMatchesCode(t *testing.T) {
 				continue
 			}
 			found = true
-			var got []string
-			for _, a := range attrs {
-				got = append(got, render(a))
-			}
-			want := dynamo.AnnounceAttributes()
-			slices.Sort(got)
-			slices.Sort(want)
-			if diff := cmp.Diff(want, got); diff != "" {
+			if diff := attributesDiff(st, dynamo.AnnounceAttributes()); diff != "" {
 				t.Errorf("SyncRole announcement UpdateItem dynamodb:Attributes mismatch with dynamo.AnnounceAttributes (-code +template):\n%s", diff)
 			}
 		}
@@ -347,14 +340,7 @@ func TestFirstSyncFollowMatchesCode(t *testing.T) {
 					continue
 				}
 				found++
-				var got []string
-				for _, a := range list(node(st, "Condition", "ForAllValues:StringEquals", "dynamodb:Attributes")) {
-					got = append(got, render(a))
-				}
-				want := slices.Clone(tt.want)
-				slices.Sort(got)
-				slices.Sort(want)
-				if diff := cmp.Diff(want, got); diff != "" {
+				if diff := attributesDiff(st, tt.want); diff != "" {
 					t.Errorf("ExecutionsRole %s on ContactsTable dynamodb:Attributes mismatch with %s (-code +template):\n%s", tt.action, tt.code, diff)
 				}
 			}
@@ -386,14 +372,7 @@ func TestInstanceUpdatesMatchCode(t *testing.T) {
 					continue
 				}
 				found = true
-				var got []string
-				for _, a := range list(node(st, "Condition", "ForAllValues:StringEquals", "dynamodb:Attributes")) {
-					got = append(got, render(a))
-				}
-				want := slices.Clone(tt.want)
-				slices.Sort(got)
-				slices.Sort(want)
-				if diff := cmp.Diff(want, got); diff != "" {
+				if diff := attributesDiff(st, tt.want); diff != "" {
 					t.Errorf("%s UpdateItem dynamodb:Attributes mismatch with %s (-code +template):\n%s", tt.role, tt.code, diff)
 				}
 			}
@@ -427,14 +406,7 @@ func TestWebhookAuthReadMatchesCode(t *testing.T) {
 				if actions := list(node(st, "Action")); len(actions) != 1 || actions[0] != any("dynamodb:GetItem") {
 					t.Errorf("%s instances table actions = %s, want [dynamodb:GetItem]", tt.role, render(node(st, "Action")))
 				}
-				var got []string
-				for _, a := range list(node(st, "Condition", "ForAllValues:StringEquals", "dynamodb:Attributes")) {
-					got = append(got, render(a))
-				}
-				want := dynamo.WebhookAuthAttributes(tt.side)
-				slices.Sort(got)
-				slices.Sort(want)
-				if diff := cmp.Diff(want, got); diff != "" {
+				if diff := attributesDiff(st, dynamo.WebhookAuthAttributes(tt.side)); diff != "" {
 					t.Errorf("%s GetItem dynamodb:Attributes mismatch with dynamo.WebhookAuthAttributes(%s) (-code +template):\n%s", tt.role, tt.side, diff)
 				}
 			}
@@ -591,14 +563,7 @@ func TestBurstWindowAccessMatchesCode(t *testing.T) {
 					continue
 				}
 				found = true
-				var got []string
-				for _, a := range list(node(st, "Condition", "ForAllValues:StringEquals", "dynamodb:Attributes")) {
-					got = append(got, render(a))
-				}
-				want := dynamo.BurstWindowAttributes()
-				slices.Sort(got)
-				slices.Sort(want)
-				if diff := cmp.Diff(want, got); diff != "" {
+				if diff := attributesDiff(st, dynamo.BurstWindowAttributes()); diff != "" {
 					t.Errorf("%s burst window dynamodb:Attributes mismatch with dynamo.BurstWindowAttributes (-code +template):\n%s", role, diff)
 				}
 				if keys := render(node(st, "Condition", "ForAllValues:StringLike", "dynamodb:LeadingKeys")); keys != "["+dynamo.BurstWindowPartitionPrefix+"*]" {
@@ -610,4 +575,18 @@ func TestBurstWindowAccessMatchesCode(t *testing.T) {
 			t.Errorf("%s has no statement on ContactsTable, want the burst windows'", role)
 		}
 	}
+}
+
+// attributesDiff compares the attributes a statement's dynamodb:Attributes
+// condition lists with want (the code's), in any order: "" when they match,
+// else a diff (-code +template).
+func attributesDiff(st any, want []string) string {
+	var got []string
+	for _, a := range list(node(st, "Condition", "ForAllValues:StringEquals", "dynamodb:Attributes")) {
+		got = append(got, render(a))
+	}
+	want = slices.Clone(want)
+	slices.Sort(got)
+	slices.Sort(want)
+	return cmp.Diff(want, got)
 }
