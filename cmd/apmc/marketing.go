@@ -20,7 +20,7 @@ type marketingFlags struct {
 func addMarketingFlags(fs *flag.FlagSet) *marketingFlags {
 	m := &marketingFlags{}
 	fs.BoolVar(&m.syncTags, "sync-tags", false, "sync the accessplanit User's Tags to Mailchimp member tags (only tags the service applied are ever removed)")
-	fs.StringVar(&m.tagPrefix, "tag-prefix", "", "put this before every tag the service applies (e.g. \"ap: \"); empty for none")
+	fs.StringVar(&m.tagPrefix, "tag-prefix", "", "put this before every tag the service applies (e.g. \"ap: \"); tags under it are the service's, taken off in one call; empty for none")
 	fs.BoolVar(&m.activity, "training-activity", false, "turn the User's bookings (delegates) into tags and the merge fields NEXTCOURSE, NEXTDATE, LASTCOURSE, LASTDATE (the audience must have them)")
 	fs.StringVar(&m.bookedTag, "booked-tag", "", "tag template for a booked course, {course} standing for its name (default \""+apmc.DefaultBookedTag+"\")")
 	fs.StringVar(&m.attendedTag, "attended-tag", "", "tag template for an attended course (default \""+apmc.DefaultAttendedTag+"\")")

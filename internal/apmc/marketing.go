@@ -158,12 +158,13 @@ func (m marketing) withFields(write Values) Values {
 // nil when the member was not written. It returns the managed tags to
 // remember, and whether it wrote. Tags are added blind (no read first);
 // only taking off a tag the service applied blind reads the member's tags
-// first, to leave a marketer's tag of the same name where it is.
+// first, to leave a marketer's tag of the same name where it is — unless
+// the tag is under the instance's prefix, which makes it the service's.
 func (e *Engine) applyTags(ctx context.Context, rec *recorder, mc Mailchimp, in Instance, email string, m marketing, managed []ManagedTag, written *Member) ([]ManagedTag, bool, error) {
 	if !m.on {
 		return managed, false, nil
 	}
-	input := TagInput{Desired: m.tags, Managed: managed}
+	input := TagInput{Desired: m.tags, Managed: managed, Prefix: in.Tags.Prefix}
 	if written != nil {
 		input.Current, input.CurrentKnown = memberTagNames(written.Tags), true
 	}

@@ -79,6 +79,17 @@ type TagInput struct {
 	// Managed are the tags the service applied to the member and has not
 	// taken off since (Contact.Mailchimp.Tags and TagsAppliedAt).
 	Managed []ManagedTag
+	// Prefix is the instance's tag prefix. A tag under a prefix that is not
+	// empty is the service's once it applied it: the prefix names the tags
+	// the service manages, so one it applied without knowing the member's
+	// tags is taken off without reading their dates first.
+	Prefix string
+}
+
+// owns reports whether the tag, once the service applied it, is the
+// service's by its name: it is under the instance's prefix.
+func (in TagInput) owns(name string) bool {
+	return in.Prefix != "" && len(name) >= len(in.Prefix) && strings.EqualFold(name[:len(in.Prefix)], in.Prefix)
 }
 
 // TagPlan is the tag decision.
@@ -132,7 +143,7 @@ func NeedsTagDates(in TagInput) bool {
 		return false
 	}
 	for _, m := range in.Managed {
-		if m.AppliedAt.IsZero() || containsTag(in.Desired, m.Name) {
+		if m.AppliedAt.IsZero() || in.owns(m.Name) || containsTag(in.Desired, m.Name) {
 			continue
 		}
 		if !in.CurrentKnown || containsTag(currentNames(in.Current), m.Name) {
@@ -149,8 +160,12 @@ func NeedsTagDates(in TagInput) bool {
 // one the member is known to carry already stays the marketer's. A managed
 // tag applied blind is taken off only when the member's dated tags show
 // Mailchimp added it no earlier than the service applied it; without them
-// (NeedsTagDates) it is left as it is. Tag names compare without regard to
-// case, as Mailchimp compares them.
+// (NeedsTagDates) it is left as it is. A tag under the instance's prefix is
+// the service's once applied: it is added and taken off without a read, and
+// the dates are not asked for. A dated read also settles the managed tags
+// still desired: one Mailchimp added no earlier than the service applied it
+// is the service's from then on, so taking it off later needs no read. Tag
+// names compare without regard to case, as Mailchimp compares them.
 func DecideTags(in TagInput) TagPlan {
 	var p TagPlan
 	current := currentNames(in.Current)
@@ -165,10 +180,16 @@ func DecideTags(in TagInput) TagPlan {
 			p.Managed = append(p.Managed, ManagedTag{Name: t})
 		case managed:
 			m.Name = t
+			if in.owns(t) || in.CurrentDated && addedSince(in.Current, m) {
+				m.AppliedAt = time.Time{}
+			}
 			p.Managed = append(p.Managed, m)
 		case in.CurrentKnown && containsTag(current, t):
 			// Someone else's tag of the same name: left theirs.
 		case in.CurrentKnown:
+			p.Add = append(p.Add, t)
+			p.Managed = append(p.Managed, ManagedTag{Name: t})
+		case in.owns(t):
 			p.Add = append(p.Add, t)
 			p.Managed = append(p.Managed, ManagedTag{Name: t})
 		default:
@@ -185,13 +206,13 @@ func DecideTags(in TagInput) TagPlan {
 		switch {
 		case in.CurrentKnown && i < 0:
 			// Already gone from the member.
-		case m.AppliedAt.IsZero():
+		case m.AppliedAt.IsZero() || in.owns(m.Name):
 			p.Remove = append(p.Remove, m.Name)
 		case !in.CurrentDated:
 			// Applied blind and not known to be the service's: kept, to
 			// be decided with the member's dated tags.
 			p.Managed = append(p.Managed, m)
-		case !in.Current[i].Added.IsZero() && !in.Current[i].Added.Before(m.AppliedAt):
+		case addedSince(in.Current, m):
 			p.Remove = append(p.Remove, m.Name)
 		default:
 			// Added before the service applied it: a marketer's tag,
@@ -200,6 +221,13 @@ func DecideTags(in TagInput) TagPlan {
 		}
 	}
 	return p
+}
+
+// addedSince reports whether the member's dated tags show the managed tag
+// m added no earlier than the service applied it: the service's.
+func addedSince(current []MemberTag, m ManagedTag) bool {
+	i := slices.IndexFunc(current, func(c MemberTag) bool { return strings.EqualFold(c.Name, m.Name) })
+	return i >= 0 && !current[i].Added.IsZero() && !current[i].Added.Before(m.AppliedAt)
 }
 
 // ManagedTags are the tags the service applied to the contact's member,

@@ -89,9 +89,9 @@ func TestDecideTags(t *testing.T) {
 			want: TagPlan{Remove: []string{"Gold"}},
 		},
 		{
-			name: "a blind tag the member carried before the service applied it is a marketer's: left, no longer managed",
+			name: "a blind tag the member carried before the service applied it is a marketer's: left, no longer managed; the desired one the dates show the service's is settled",
 			in:   TagInput{Desired: []string{"Silver"}, Current: []MemberTag{{Name: "VIP", Added: before}, {Name: "Silver", Added: applied}}, CurrentKnown: true, CurrentDated: true, Managed: []ManagedTag{{Name: "vip", AppliedAt: applied}, {Name: "Silver", AppliedAt: applied}}},
-			want: TagPlan{Managed: []ManagedTag{{Name: "Silver", AppliedAt: applied}}, Disowned: []string{"vip"}},
+			want: TagPlan{Managed: owned("Silver"), Disowned: []string{"vip"}},
 		},
 		{
 			name: "a blind tag without a date_added is left (not known to be the service's)",
@@ -117,6 +117,46 @@ func TestDecideTags(t *testing.T) {
 			name: "duplicates count once",
 			in:   TagInput{Desired: []string{"A", "a", "B"}, Current: nil, CurrentKnown: true},
 			want: TagPlan{Add: []string{"A", "B"}, Managed: owned("A", "B")},
+		},
+		{
+			name: "prefixed tags are the service's: added without a read, not blind",
+			in:   TagInput{Desired: []string{"ap:Gold", "Booked: X"}, Prefix: "AP:"},
+			want: TagPlan{Add: []string{"ap:Gold", "Booked: X"}, Blind: []string{"Booked: X"}, Managed: owned("ap:Gold", "Booked: X")},
+		},
+		{
+			name: "a prefixed tag applied blind is taken off without its dates",
+			in:   TagInput{Managed: []ManagedTag{{Name: "ap:Gold", AppliedAt: applied}, {Name: "Silver", AppliedAt: applied}}, Prefix: "ap:"},
+			want: TagPlan{Remove: []string{"ap:Gold"}, Managed: []ManagedTag{{Name: "Silver", AppliedAt: applied}}},
+		},
+		{
+			name: "a prefixed tag applied blind and still desired is the service's from now on",
+			in:   TagInput{Desired: []string{"ap:Gold"}, Managed: []ManagedTag{{Name: "ap:Gold", AppliedAt: applied}}, Prefix: "ap:"},
+			want: TagPlan{Managed: owned("ap:Gold")},
+		},
+		{
+			name: "a prefixed tag the member is known to carry already stays the marketer's",
+			in:   TagInput{Desired: []string{"ap:Gold"}, Current: names("AP:GOLD"), CurrentKnown: true, Prefix: "ap:"},
+			want: TagPlan{},
+		},
+		{
+			name: "a prefixed tag someone took off is gone: not taken off again",
+			in:   TagInput{Current: names("VIP"), CurrentKnown: true, Managed: []ManagedTag{{Name: "ap:Gold", AppliedAt: applied}}, Prefix: "ap:"},
+			want: TagPlan{},
+		},
+		{
+			name: "a tag merely starting like the prefix is not under it",
+			in:   TagInput{Managed: []ManagedTag{{Name: "a", AppliedAt: applied}}, Prefix: "ap:"},
+			want: TagPlan{Managed: []ManagedTag{{Name: "a", AppliedAt: applied}}},
+		},
+		{
+			name: "a dated read settles the blind tags still desired: the service's when added no earlier",
+			in: TagInput{
+				Desired:      []string{"Gold", "Silver"},
+				Current:      []MemberTag{{Name: "Gold", Added: applied}, {Name: "Silver", Added: before}, {Name: "Bronze", Added: after}},
+				CurrentKnown: true, CurrentDated: true,
+				Managed: []ManagedTag{{Name: "Gold", AppliedAt: applied}, {Name: "Silver", AppliedAt: applied}, {Name: "Bronze", AppliedAt: applied}},
+			},
+			want: TagPlan{Remove: []string{"Bronze"}, Managed: []ManagedTag{{Name: "Gold"}, {Name: "Silver", AppliedAt: applied}}},
 		},
 	}
 	for _, tt := range tests {
@@ -145,6 +185,8 @@ func TestNeedsTagDates(t *testing.T) {
 		{"dates read already", TagInput{Current: names("Gold"), CurrentKnown: true, CurrentDated: true, Managed: blind}, false},
 		{"a tag applied to a member known not to carry it", TagInput{Managed: owned("Gold")}, false},
 		{"a blind tag still desired", TagInput{Desired: []string{"GOLD"}, Managed: blind}, false},
+		{"a blind tag under the prefix: the service's", TagInput{Managed: []ManagedTag{{Name: "ap:Gold", AppliedAt: applied}}, Prefix: "ap:"}, false},
+		{"a blind tag not under the prefix", TagInput{Managed: blind, Prefix: "ap:"}, true},
 	}
 	for _, tt := range tests {
 		if got := NeedsTagDates(tt.in); got != tt.want {
