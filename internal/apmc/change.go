@@ -139,10 +139,27 @@ type Change struct {
 	// reconciliations.
 	Origin              Origin `json:"origin,omitempty"`
 	OriginalExecutionID string `json:"original_execution_id,omitempty"`
+	// FirstReceivedAt is, for a replay, when the change it replays was
+	// first received: its earlier attempts wrote no earlier than that.
+	FirstReceivedAt time.Time `json:"first_received_at,omitzero"`
 	// PriorAttempts are the receives a change had on the bulk queue before
 	// it was moved to the changes queue (ErrOrderedQueue): its attempts are
 	// numbered on from there, so no execution of it is overwritten.
 	PriorAttempts int `json:"prior_attempts,omitempty"`
+}
+
+// writeClockSlack covers the difference between the clock a change's
+// receipt is stamped by and Mailchimp's, whose dates have whole seconds.
+const writeClockSlack = 5 * time.Second
+
+// earliestWrite is a time no later than any write an attempt of the change
+// made: its first receipt, less the clocks' slack, to the second below.
+func (c Change) earliestWrite() time.Time {
+	first := c.ReceivedAt
+	if !c.FirstReceivedAt.IsZero() && c.FirstReceivedAt.Before(first) {
+		first = c.FirstReceivedAt
+	}
+	return first.Add(-writeClockSlack).UTC().Truncate(time.Second)
 }
 
 // GroupID orders changes per contact: the queue applies changes with one

@@ -110,6 +110,9 @@ func (e *Engine) Apply(ctx context.Context, d Delivery) (Execution, error) {
 		exec.OriginalID = first
 	}
 	rec := &recorder{exec: &exec, now: e.now}
+	if attempt > 1 || c.Origin == OriginReplay {
+		rec.since = c.earliestWrite()
+	}
 	rec.logf("info", "%s %s received from %s (attempt %d)", c.Source, c.Event, c.Source, exec.Attempt)
 	if heldBack {
 		rec.logf("info", "first attempt on receive %d: the change waited behind an earlier change of its contact that was being retried, or was moved from the bulk queue before it was applied", attempt)

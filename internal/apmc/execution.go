@@ -87,6 +87,10 @@ type recorder struct {
 	exec    *Execution
 	now     func() time.Time
 	secrets []string
+	// since is, when an earlier attempt of the change may have written to
+	// Mailchimp already (a retry, or a replay), a time no later than any
+	// of those writes; zero on a first attempt.
+	since time.Time
 }
 
 func (r *recorder) logf(level, format string, args ...any) {

@@ -164,7 +164,7 @@ func (e *Engine) applyTags(ctx context.Context, rec *recorder, mc Mailchimp, in 
 	if !m.on {
 		return managed, false, nil
 	}
-	input := TagInput{Desired: m.tags, Managed: managed, Prefix: in.Tags.Prefix}
+	input := TagInput{Desired: m.tags, Managed: managed, Prefix: in.Tags.Prefix, Since: rec.since}
 	if written != nil {
 		input.Current, input.CurrentKnown = memberTagNames(written.Tags), true
 	}
@@ -220,6 +220,11 @@ func (e *Engine) applyTags(ctx context.Context, rec *recorder, mc Mailchimp, in 
 		return nil, false, err
 	}
 	rec.logf("info", "Mailchimp tags of %s written: %d added, %d removed", email, len(plan.Add), len(plan.Remove))
+	if !rec.since.IsZero() && rec.since.Before(applied) {
+		// An earlier attempt may have added the blind tags already, and
+		// Mailchimp keeps the date it added them.
+		applied = rec.since
+	}
 	return plan.Stamp(applied), true, nil
 }
 

@@ -193,3 +193,134 @@ func TestTrainingActivityReadsFollowBookingDates(t *testing.T) {
 		}
 	}
 }
+
+// TestTagsOfALostAnswer covers a tag write Mailchimp applied whose answer
+// the service never got (a timeout, a gateway's error) or whose state it
+// could not save: the retry finds the tag on the member, or adds it again
+// (Mailchimp keeps the first date), and must still know it as its own,
+// while a marketer's older tag of the same name stays theirs.
+func TestTagsOfALostAnswer(t *testing.T) {
+	booking := func(id string) Change {
+		return Change{ID: id, InstanceID: "inst1", Source: SideAccessplanit, Event: EventBooking, ReceivedAt: t0, UserID: "1", DelegateID: "1~10"}
+	}
+	withPhone := func(u *User, phone string) *User { u.Fields["Phone"] = phone; return u }
+	tests := []struct {
+		name     string
+		instance func(*Instance)
+		// setup runs once the contact is synced without tags.
+		setup func(f *fixture)
+		// lost is the change whose tag write is applied but answered with
+		// a timeout; then is the later change that should take it off.
+		lost, then Change
+		tag        string
+		wantKept   bool
+		// putFails makes the first attempt's member write time out
+		// instead, before any tag write.
+		putFails bool
+		// replay repeats the change as a replay an hour later, instead of
+		// a second receive.
+		replay bool
+	}{
+		{
+			name:     "only tags: taken off when the User loses it",
+			instance: func(in *Instance) { in.Tags = TagSettings{Sync: true} },
+			lost:     apChange("c2", tagged(t0.Add(time.Minute), "Gold")),
+			then:     apChange("c3", tagged(t0.Add(2*time.Minute))),
+			tag:      "Gold",
+		},
+		{
+			name:     "fields and tags under a prefix: the retry's member answer shows the tag",
+			instance: func(in *Instance) { in.Tags = TagSettings{Sync: true, Prefix: "ap: "} },
+			lost:     apChange("c2", withPhone(tagged(t0.Add(time.Minute), "Gold"), "0999")),
+			then:     apChange("c3", withPhone(tagged(t0.Add(2*time.Minute)), "0999")),
+			tag:      "ap: Gold",
+		},
+		{
+			name:     "fields and tags: the retry's member answer shows the tag",
+			instance: func(in *Instance) { in.Tags = TagSettings{Sync: true} },
+			lost:     apChange("c2", withPhone(tagged(t0.Add(time.Minute), "Gold"), "0999")),
+			then:     apChange("c3", withPhone(tagged(t0.Add(2*time.Minute)), "0888")),
+			tag:      "Gold",
+		},
+		{
+			name:     "only tags, replayed an hour later: taken off when the User loses it",
+			instance: func(in *Instance) { in.Tags = TagSettings{Sync: true} },
+			lost:     apChange("c2", tagged(t0.Add(time.Minute), "Gold")),
+			then:     apChange("c3", tagged(t0.Add(2*time.Minute))),
+			tag:      "Gold",
+			replay:   true,
+		},
+		{
+			name:     "a booking's tag goes inactive when the booking is cancelled",
+			instance: func(in *Instance) { in.Activity = ActivitySettings{Enabled: true} },
+			setup: func(f *fixture) {
+				f.ap.delegates = map[string][]Delegate{"1": {{ID: "1~10", UserID: "1", Course: "First Aid", Status: DelegateBooked, Start: t0.AddDate(0, 0, 7)}}}
+			},
+			lost: booking("b1"),
+			then: booking("b2"),
+			tag:  "Booked: First Aid",
+		},
+		{
+			name:     "a marketer's older tag of the same name stays theirs",
+			instance: func(in *Instance) { in.Tags = TagSettings{Sync: true} },
+			setup: func(f *fixture) {
+				f.mc.tagInUI("ada@example.com", "Gold")
+				f.mc.setTagDate("ada@example.com", "Gold", t0.Add(-time.Hour))
+			},
+			lost:     apChange("c2", tagged(t0.Add(time.Minute), "Gold")),
+			then:     apChange("c3", tagged(t0.Add(2*time.Minute))),
+			tag:      "Gold",
+			wantKept: true,
+		},
+		{
+			name:     "a marketer's older tag the retry's member answer shows stays theirs",
+			instance: func(in *Instance) { in.Tags = TagSettings{Sync: true} },
+			putFails: true,
+			setup: func(f *fixture) {
+				f.mc.tagInUI("ada@example.com", "Gold")
+				f.mc.setTagDate("ada@example.com", "Gold", t0.Add(-time.Hour))
+			},
+			lost:     apChange("c2", withPhone(tagged(t0.Add(time.Minute), "Gold"), "0999")),
+			then:     apChange("c3", withPhone(tagged(t0.Add(2*time.Minute)), "0888")),
+			tag:      "Gold",
+			wantKept: true,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, tt.instance)
+			f.apply(t, apChange("c1", tagged(t0)))
+			if tt.setup != nil {
+				tt.setup(f)
+			}
+			if tt.putFails {
+				f.mc.fail = []error{&apiError{status: 504}}
+			} else {
+				f.mc.lostAnswer = &apiError{status: 504}
+			}
+			f.platformHolds(tt.lost)
+			if _, err := f.engine.Apply(t.Context(), Delivery{Change: tt.lost, Attempt: 1}); err == nil {
+				t.Fatal("first attempt: no retry asked for after a timed-out tag write")
+			}
+			again := Delivery{Change: tt.lost, Attempt: 2}
+			if tt.replay {
+				r := tt.lost
+				r.ID, r.Origin, r.ReceivedAt, r.FirstReceivedAt = "replay-of-c2", OriginReplay, t0.Add(time.Hour), tt.lost.ReceivedAt
+				again = Delivery{Change: r, Attempt: 1}
+			}
+			if exec, err := f.engine.Apply(t.Context(), again); err != nil || exec.Status != StatusSucceeded {
+				t.Fatalf("retry: %s, error %v; want succeeded", exec.Status, err)
+			}
+			if !slices.Contains(f.mc.members["ada@example.com"].Tags, tt.tag) {
+				t.Fatalf("member tags %q after the retry, want %q", f.mc.members["ada@example.com"].Tags, tt.tag)
+			}
+			if tt.then.Event == EventBooking {
+				f.ap.delegates["1"][0].Status = DelegateCancelled
+			}
+			f.apply(t, tt.then)
+			if got := slices.Contains(f.mc.members["ada@example.com"].Tags, tt.tag); got != tt.wantKept {
+				t.Errorf("member tags %q once the User lost %q: kept %v, want %v", f.mc.members["ada@example.com"].Tags, tt.tag, got, tt.wantKept)
+			}
+		})
+	}
+}

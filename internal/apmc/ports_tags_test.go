@@ -33,6 +33,10 @@ func (m *memMailchimp) UpdateTags(_ context.Context, _ string, email string, tag
 		}
 	}
 	m.members[email] = mem
+	if err := m.lostAnswer; err != nil {
+		m.lostAnswer = nil
+		return time.Time{}, err
+	}
 	return at, nil
 }
 

@@ -150,6 +150,10 @@ type memMailchimp struct {
 	// readWait is how long each member read reports waiting for the
 	// account's request budget, as the connector does.
 	readWait time.Duration
+	// lostAnswer, when set, is what the next tag write answers after
+	// Mailchimp applied it (a timeout, or a gateway's error, once the call
+	// ran): the write takes effect, the caller sees only the error.
+	lostAnswer error
 }
 
 func (m *memMailchimp) next() error {

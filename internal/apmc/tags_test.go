@@ -119,6 +119,16 @@ func TestDecideTags(t *testing.T) {
 			want: TagPlan{Add: []string{"A", "B"}, Managed: owned("A", "B")},
 		},
 		{
+			name: "a retry finds a desired tag on the member: perhaps its own earlier write, managed as applied blind then",
+			in:   TagInput{Desired: []string{"Gold", "Silver"}, Current: names("gold"), CurrentKnown: true, Since: before},
+			want: TagPlan{Add: []string{"Silver"}, Managed: []ManagedTag{{Name: "Gold", AppliedAt: before}, {Name: "Silver"}}},
+		},
+		{
+			name: "a first attempt finds it: a marketer's",
+			in:   TagInput{Desired: []string{"Gold"}, Current: names("gold"), CurrentKnown: true},
+			want: TagPlan{},
+		},
+		{
 			name: "prefixed tags are the service's: added without a read, not blind",
 			in:   TagInput{Desired: []string{"ap:Gold", "Booked: X"}, Prefix: "AP:"},
 			want: TagPlan{Add: []string{"ap:Gold", "Booked: X"}, Blind: []string{"Booked: X"}, Managed: owned("ap:Gold", "Booked: X")},

@@ -280,6 +280,16 @@ func (s *Service) again(c apmc.Change, why string) apmc.Change {
 	return c
 }
 
+// firstReceived is when the change a replay repeats was first received: its
+// attempts wrote no earlier, so the replay can tell its own earlier writes
+// (whose answers may have been lost) from others'.
+func firstReceived(c apmc.Change) time.Time {
+	if !c.FirstReceivedAt.IsZero() {
+		return c.FirstReceivedAt
+	}
+	return c.ReceivedAt
+}
+
 // Replayed says which execution a replay will record.
 type Replayed struct {
 	OriginalID  string `json:"original_id"`
@@ -309,6 +319,11 @@ func (s *Service) replay(ctx context.Context, e apmc.Execution) (Replayed, error
 	c := s.again(*e.Change, "replay")
 	c.Origin = apmc.OriginReplay
 	c.OriginalExecutionID = e.ID
+	if e.Status != apmc.StatusHeld {
+		// Its attempts may have written already (a held change was never
+		// applied).
+		c.FirstReceivedAt = firstReceived(*e.Change)
+	}
 	if err := s.Queue.Enqueue(ctx, c); err != nil {
 		return Replayed{}, fmt.Errorf("queue replay of %s: %w", e.ID, err)
 	}
@@ -432,9 +447,11 @@ func (s *Service) DeadLetterRedrive(ctx context.Context, max int) (int, error) {
 	}
 	return s.DeadLetters.Take(ctx, max, func(c apmc.Change) error {
 		original := apmc.FirstExecutionID(c)
+		first := firstReceived(c)
 		c = s.again(c, "redrive")
 		c.Origin = apmc.OriginReplay
 		c.OriginalExecutionID = original
+		c.FirstReceivedAt = first
 		return s.Queue.Enqueue(ctx, c)
 	})
 }

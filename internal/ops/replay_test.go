@@ -92,3 +92,44 @@ func TestReplayOfAHeldChangeReleasesIt(t *testing.T) {
 		})
 	}
 }
+
+// A replay keeps when the change it repeats was first received, as its
+// attempts may have written already (the engine tells those writes from
+// others' by it); a held change was never applied, so its replay does not.
+func TestReplayKeepsTheFirstReceipt(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		held      bool
+		wantFirst bool
+	}{
+		{name: "a failed change", wantFirst: true},
+		{name: "a held change", held: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newStack(t)
+			at := time.Now().UTC().Add(-time.Hour).Truncate(time.Millisecond)
+			e := s.hold(t, "first@example.com", at, true)
+			if !tc.held {
+				e.Status = apmc.StatusFailed
+				if err := s.executions.SaveExecution(context.Background(), e); err != nil {
+					t.Fatal(err)
+				}
+			}
+			svc := &ops.Service{Instances: s.instances, Executions: s.executions, Queue: s.producer}
+			if _, err := svc.Replay(context.Background(), "inst", e.ID); err != nil {
+				t.Fatalf("Replay(%s) error = %v", e.ID, err)
+			}
+			got := s.drain(t)
+			if len(got) != 1 {
+				t.Fatalf("queued %d changes, want 1", len(got))
+			}
+			want := time.Time{}
+			if tc.wantFirst {
+				want = e.Change.ReceivedAt
+			}
+			if !got[0].FirstReceivedAt.Equal(want) || !got[0].ReceivedAt.After(e.Change.ReceivedAt) {
+				t.Errorf("replay received %v, first received %v; want received now, first received %v", got[0].ReceivedAt, got[0].FirstReceivedAt, want)
+			}
+		})
+	}
+}
