@@ -174,6 +174,82 @@ func TestEngineOptOuts(t *testing.T) {
 	}
 }
 
+// TestOptOutWithOtherChanges covers an opt-out made in accessplanit in the
+// same edit as other changes (optouts_to_mailchimp on): it reaches the
+// member the User's address names after the edit, whatever else changed.
+func TestOptOutWithOtherChanges(t *testing.T) {
+	at := t0.Add(time.Minute)
+	for _, tt := range []struct {
+		name string
+		// setup runs once the opted-in User is synced.
+		setup      func(f *fixture)
+		edit       func(u *User)
+		email      string // the member that should end unsubscribed
+		wantStatus string
+		wantExec   Status
+	}{
+		{
+			name:       "with an email change: the moved member",
+			edit:       func(u *User) { u.Fields["Email"] = "ada@new.example.com" },
+			email:      "ada@new.example.com",
+			wantStatus: "unsubscribed",
+			wantExec:   StatusSucceeded,
+		},
+		{
+			name: "with an email change onto another member: that member",
+			setup: func(f *fixture) {
+				f.mc.members["ada@other.example.com"] = Member{Email: "ada@other.example.com", Status: "subscribed", MergeFields: Values{}}
+			},
+			edit:       func(u *User) { u.Fields["Email"] = "ada@other.example.com" },
+			email:      "ada@other.example.com",
+			wantStatus: "unsubscribed",
+			wantExec:   StatusSucceeded,
+		},
+		{
+			name:       "with a field change to an archived member: unsubscribed, as when only the consent changes",
+			setup:      func(f *fixture) { f.setStatus("ada@example.com", "archived") },
+			edit:       func(u *User) { u.Fields["Phone"] = "0999" },
+			email:      "ada@example.com",
+			wantStatus: "unsubscribed",
+			wantExec:   StatusSucceeded,
+		},
+		{
+			name:       "with a field change to a cleaned member: it stays cleaned (it receives nothing)",
+			setup:      func(f *fixture) { f.setStatus("ada@example.com", "cleaned") },
+			edit:       func(u *User) { u.Fields["Phone"] = "0999" },
+			email:      "ada@example.com",
+			wantStatus: "cleaned",
+			wantExec:   StatusBlocked,
+		},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, func(in *Instance) { in.Consent = &Consent{OptoutsToMailchimp: true} })
+			f.apply(t, apChange("c1", consentUser("true")))
+			if tt.setup != nil {
+				tt.setup(f)
+			}
+			u := apUser("1", "Ada", "Lovelace", "ada@example.com", at)
+			u.Fields[FieldMarketingOptIn] = "false"
+			tt.edit(u)
+			exec := f.apply(t, apChange("c2", u))
+			if exec.Status != tt.wantExec {
+				t.Errorf("execution %s (%s %s), want %s", exec.Status, exec.Reason, exec.Error, tt.wantExec)
+			}
+			if got := f.mc.members[tt.email].Status; got != tt.wantStatus {
+				t.Errorf("member %s is %q, want %q", tt.email, got, tt.wantStatus)
+			}
+		})
+	}
+}
+
+// setStatus sets the member's status, as a marketer (archive) or Mailchimp
+// (clean) does.
+func (f *fixture) setStatus(email, status string) {
+	m := f.mc.members[email]
+	m.Status = status
+	f.mc.members[email] = m
+}
+
 func TestEngineNotOptedInSkip(t *testing.T) {
 	f := newFixture(t, func(in *Instance) { in.Consent = &Consent{NotOptedIn: NotOptedInSkip} })
 	exec := f.apply(t, apChange("c1", consentUser("false")))

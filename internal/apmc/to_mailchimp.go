@@ -228,10 +228,15 @@ func (e *Engine) toMailchimp(ctx context.Context, rec *recorder, in Instance, c 
 	if reason, blocked := WrittenMemberBlocked(written.Status); blocked {
 		result = outcome{status: StatusBlocked, changed: true, reason: reason}
 	}
-	if plan.Unsubscribe && result.status == StatusSucceeded {
+	// An opt-out is sent as when only the consent changed, to an archived
+	// member too; a cleaned one receives nothing already, and only the
+	// person can sign it up again.
+	if plan.Unsubscribe && written.Status != "cleaned" && written.Status != "unsubscribed" {
 		if _, err := e.unsubscribe(ctx, rec, mc, in, email, Plan{}); err != nil {
 			return outcome{changed: true}, err
 		}
+		written.Status = "unsubscribed"
+		result = outcome{status: StatusSucceeded, changed: true}
 	}
 
 	seen := plan.Seen
@@ -402,6 +407,7 @@ func (e *Engine) contactForUser(ctx context.Context, instanceID, email, userID s
 	contact.MemberContactID = previous.MemberContactID
 	contact.Mailchimp = previous.Mailchimp
 	contact.Accessplanit = previous.Accessplanit
+	contact.MarketingOptIn = previous.MarketingOptIn // an opt-out made with the move is one
 	contact.Mailchimp.InFlight, contact.Accessplanit.InFlight = mcFlight, apFlight
 	return contact, &previous, nil
 }
