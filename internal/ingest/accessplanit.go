@@ -49,7 +49,7 @@ func (h *accessplanitHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) 
 		writeError(w, log, fmt.Errorf("%w: %w", errMalformed, err))
 		return
 	}
-	change.ID = deliveryID(id, r.Method, body)
+	change.ID = deliveryID(id, r.Method, body, carriesChangeTime(change))
 	if err := checkKeys(change); err != nil {
 		writeError(w, log, err)
 		return

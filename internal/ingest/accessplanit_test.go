@@ -293,8 +293,11 @@ func TestAccessplanitGroupsAndDedup(t *testing.T) {
 		}
 	}
 	send(http.MethodPost, `{"ID":1,"Email":"Ada@Example.com"}`)
-	send(http.MethodPut, `{"ID":1,"Email":"ada@example.com","Surname":"Byron"}`)
-	send(http.MethodPut, `{"ID":1,"Email":"ada@example.com","Surname":"Byron"}`) // the same delivery again
+	// The same delivery sent again: it carries its change time, so it is a
+	// retry and deduplicated. Without one it would be queued again
+	// (TestDeduplicationByChangeTime).
+	send(http.MethodPut, `{"ID":1,"Email":"ada@example.com","Surname":"Byron","DateUpdated":"2026-03-04T10:11:12.345"}`)
+	send(http.MethodPut, `{"ID":1,"Email":"ada@example.com","Surname":"Byron","DateUpdated":"2026-03-04T10:11:12.345"}`)
 	send(http.MethodPut, `{"ID":2,"Email":"grace@example.com"}`)
 	q := ep.drain(t)
 	if len(q) != 3 {

@@ -7,9 +7,10 @@ import (
 )
 
 // TestDeduplicationByContent checks that only a byte-identical delivery is
-// taken for a duplicate: a forged delivery sent first with the same user,
-// event, delivery id or fired_at as a genuine one must not make the
-// genuine one, whose content differs, be dropped by the queue.
+// taken for a duplicate (and only one carrying its change time, see
+// TestDeduplicationByChangeTime): a forged delivery sent first with the
+// same user, event, delivery id or fired_at as a genuine one must not make
+// the genuine one, whose content differs, be dropped by the queue.
 func TestDeduplicationByContent(t *testing.T) {
 	tests := []struct {
 		name        string
@@ -36,7 +37,7 @@ func TestDeduplicationByContent(t *testing.T) {
 			wantQueued: 2,
 		},
 		{
-			name: "accessplanit, the same body twice", method: http.MethodPut,
+			name: "accessplanit, the same body with its DateUpdated twice", method: http.MethodPut,
 			path: func(ep *endpoint) string { return ep.apPath(plainID) }, contentType: "application/json", wantStatus: http.StatusAccepted,
 			first:      wholeUser("Grace"),
 			second:     wholeUser("Grace"),
@@ -78,6 +79,68 @@ func TestDeduplicationByContent(t *testing.T) {
 				t.Errorf("both messages have the dedup id %s", q[0].dedupID)
 			}
 			for _, m := range q {
+				if n := len(m.dedupID); n == 0 || n > 128 {
+					t.Errorf("dedup id %q has %d characters, want 1 to 128", m.dedupID, n)
+				}
+			}
+		})
+	}
+}
+
+// TestDeduplicationByChangeTime checks which repeated accessplanit bodies
+// the queue takes for one delivery. A body carrying the record's change time
+// (DateUpdated, to the second or finer) identifies one change: sent twice it
+// is a retry, queued once. A body without one says only which record may
+// have changed (a booking set Cancelled, then Booked again, gives the same
+// {"ID":"1001~2"} twice): each delivery of it is queued, so the later change
+// is read too. kumo forgets a deduplication id once its message is deleted
+// (SQS keeps it for 5 minutes), so both deliveries are sent before the
+// queue is read.
+func TestDeduplicationByChangeTime(t *testing.T) {
+	tests := []struct {
+		name       string
+		body       string
+		wantQueued int
+	}{
+		{name: "delegate, ID only", body: `{"ID":"1001~2"}`, wantQueued: 2},
+		{name: "delegate in a module wrapper, no change time", body: apSample(t, "delegate-module-wrapper.json"), wantQueued: 2},
+		{name: "user, ID only", body: apSample(t, "id-only.json"), wantQueued: 2},
+		{name: "user, email only", body: apSample(t, "email-only.json"), wantQueued: 2},
+		{name: "user in a wrapper with a delivery id, no change time", body: apSample(t, "wrapper-data.json"), wantQueued: 2},
+		{name: "user, DateUpdated a date without a time of day", body: `{"ID":1042,"DateUpdated":"2026-03-04"}`, wantQueued: 2},
+		{name: "user, DateUpdated not a date", body: `{"ID":1042,"DateUpdated":"yesterday"}`, wantQueued: 2},
+		{name: "delegate with DateUpdated", body: apSample(t, "delegate.json"), wantQueued: 1},
+		{name: "delegate ID with DateUpdated", body: `{"ID":"1001~2","DateUpdated":"2026-03-04T10:11:12"}`, wantQueued: 1},
+		{name: "user ID with DateUpdated", body: `{"ID":1042,"DateUpdated":"2026-03-04T10:11:12.345+01:00"}`, wantQueued: 1},
+		{name: "whole user", body: apSample(t, "bare-user.json"), wantQueued: 1},
+	}
+	e := newEnv(t)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ep := e.start(t)
+			ids := map[string]bool{}
+			for range 2 {
+				a := ep.send(t, http.MethodPut, ep.apPath(plainID), "application/json", strings.NewReader(tt.body), nil)
+				checkAnswer(t, a, http.StatusAccepted, "")
+				if id := a.text("change_id"); !strings.HasPrefix(id, "sha256:") {
+					t.Errorf("change id %q, want a sha256: id", id)
+				}
+				ids[a.text("change_id")] = true
+			}
+			if len(ids) != tt.wantQueued {
+				t.Errorf("the deliveries got %d distinct change ids, want %d", len(ids), tt.wantQueued)
+			}
+			q := ep.drain(t)
+			if len(q) != tt.wantQueued {
+				t.Fatalf("%d messages queued, want %d: %+v", len(q), tt.wantQueued, q)
+			}
+			if tt.wantQueued == 2 && q[0].dedupID == q[1].dedupID {
+				t.Errorf("both messages have the dedup id %s", q[0].dedupID)
+			}
+			for _, m := range q {
+				if !ids[m.change.ID] {
+					t.Errorf("queued change id %q is not one the endpoint answered", m.change.ID)
+				}
 				if n := len(m.dedupID); n == 0 || n > 128 {
 					t.Errorf("dedup id %q has %d characters, want 1 to 128", m.dedupID, n)
 				}

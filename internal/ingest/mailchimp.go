@@ -80,7 +80,10 @@ func (h *mailchimpHandler) deliver(w http.ResponseWriter, r *http.Request) {
 		writeError(w, log, fmt.Errorf("%w: %w", errMalformed, err))
 		return
 	}
-	change.ID = deliveryID(id, r.Method, body)
+	// ParseWebhook requires fired_at, a time to the second, so the body
+	// identifies the change: a byte-identical body is the same delivery sent
+	// again.
+	change.ID = deliveryID(id, r.Method, body, true)
 	if err := checkKeys(change); err != nil {
 		writeError(w, log, err)
 		return
