@@ -138,6 +138,27 @@ func OptOutToAccessplanit(c *Consent, m Member, u User, now time.Time) bool {
 	return unsubscribed.IsZero() || userChanged.IsZero() || !userChanged.Truncate(time.Second).After(unsubscribed.Truncate(time.Second))
 }
 
+// noteUser records in the accessplanit side when the User as read was last
+// changed by someone other than the integration's own API user (owner).
+func (s *SideState) noteUser(u User, owner string) {
+	if u.UpdatedAt.IsZero() || owner != "" && u.UpdatedByID == owner {
+		return
+	}
+	s.OthersChangedAt = later(s.OthersChangedAt, u.UpdatedAt.UTC())
+}
+
+// othersChanged is the User as far as a time check of its consent goes:
+// when the service's own API user changed it last, the time someone else
+// did, if the contact state knows it. The service writes MarketingOptIn
+// only to clear it, so its own change never opts anyone in again, and an
+// unsubscribe made before it must still clear the opt-in.
+func othersChanged(u User, owner string, s SideState) User {
+	if owner != "" && u.UpdatedByID == owner && !s.OthersChangedAt.IsZero() && s.OthersChangedAt.Before(u.UpdatedAt) {
+		u.UpdatedAt = s.OthersChangedAt
+	}
+	return u
+}
+
 // permissionValue is a permission mapping's value from an accessplanit
 // flag: "true" or "false" (an unset flag is no consent).
 func permissionValue(raw string) string {

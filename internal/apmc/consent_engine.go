@@ -72,10 +72,11 @@ func (e *Engine) statusToAccessplanit(ctx context.Context, rec *recorder, in Ins
 	}
 	seen := contact
 	seen.UserID = user.ID
+	seen.Accessplanit.noteUser(user, in.AccessplanitUserID)
 	// Remembered, so that reconciliation knows the status is applied.
 	seen.Mailchimp.Status = member.Status
 	fields := map[string]string{}
-	if OptOutToAccessplanit(in.Consent, member, user, e.now()) {
+	if OptOutToAccessplanit(in.Consent, member, othersChanged(user, in.AccessplanitUserID, contact.Accessplanit), e.now()) {
 		fields[FieldMarketingOptIn] = "false"
 		optedOut := false
 		seen.MarketingOptIn = &optedOut
@@ -168,6 +169,7 @@ func (e *Engine) writeStatusField(ctx context.Context, rec *recorder, in Instanc
 				return fmt.Errorf("write the Mailchimp status to accessplanit user %s: %w", user.ID, err)
 			}
 			seen.Accessplanit.RecordWrite(UserFingerprint(in, values, user), e.now())
+			seen.Accessplanit.noteUser(user, in.AccessplanitUserID)
 			if err := e.Contacts.SaveContact(ctx, seen); err != nil {
 				return fmt.Errorf("save contact state: %w", err)
 			}

@@ -250,6 +250,66 @@ func (f *fixture) setStatus(email, status string) {
 	f.mc.members[email] = m
 }
 
+// TestUnsubscribeAfterTheServicesOwnWrite covers optouts_to_accessplanit
+// when the service itself wrote the User after the member unsubscribed (a
+// profile change made just before the unsubscribe, applied first): its own
+// write opts nobody in, so the unsubscribe still clears MarketingOptIn,
+// unless someone else changed the User after the unsubscribe.
+func TestUnsubscribeAfterTheServicesOwnWrite(t *testing.T) {
+	mcChange := func(id string, ev Event) Change {
+		return Change{ID: id, InstanceID: "inst1", Source: SideMailchimp, Event: ev, ReceivedAt: t0, Email: "ada@example.com"}
+	}
+	for _, tt := range []struct {
+		name  string
+		owner string
+		// editedAfter makes someone edit the User in accessplanit after
+		// the unsubscribe, before the service's own write.
+		editedAfter bool
+		want        string
+	}{
+		{name: "the service's own write last: cleared", owner: "api-owner", want: "false"},
+		{name: "someone edited the User after the unsubscribe: kept", owner: "api-owner", editedAfter: true, want: "true"},
+		{name: "the integration's API user unknown: any later change holds it back", want: "true"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, func(in *Instance) {
+				in.Consent = &Consent{OptoutsToAccessplanit: true}
+				in.AccessplanitUserID = tt.owner
+			})
+			f.apply(t, apChange("c1", consentUser("true")))
+			if tt.editedAfter {
+				u := consentUser("true")
+				u.UpdatedAt = t0.Add(2 * time.Minute)
+				u.Fields["Phone"] = "0999"
+				f.apply(t, apChange("c2", u))
+			}
+			// The person changes their name in Mailchimp, then unsubscribes
+			// (before the edit, if any).
+			m := f.mc.members["ada@example.com"]
+			m.MergeFields["FNAME"] = "Adah"
+			m.Status = "unsubscribed"
+			m.LastChanged = t0.Add(time.Minute)
+			f.mc.members["ada@example.com"] = m
+			// The platform stamps its own time on the service's write.
+			f.ap.onWrite = func(u User) {
+				u.UpdatedAt = t0.Add(3 * time.Minute)
+				f.ap.users[u.ID] = u
+			}
+			f.engine.Now = func() time.Time { return t0.Add(5 * time.Minute) }
+			if exec := f.apply(t, mcChange("p1", EventProfile)); exec.Status != StatusSucceeded {
+				t.Fatalf("profile change: %s (%s %s)", exec.Status, exec.Reason, exec.Error)
+			}
+			if got := f.ap.users["1"].Fields["Forenames"]; got != "Adah" {
+				t.Fatalf("profile change not written to accessplanit: Forenames %q", got)
+			}
+			exec := f.apply(t, mcChange("u1", EventUnsubscribe))
+			if got := f.ap.users["1"].Fields[FieldMarketingOptIn]; got != tt.want {
+				t.Errorf("MarketingOptIn = %q after the unsubscribe (%s: %s), want %q", got, exec.Status, exec.Reason, tt.want)
+			}
+		})
+	}
+}
+
 func TestEngineNotOptedInSkip(t *testing.T) {
 	f := newFixture(t, func(in *Instance) { in.Consent = &Consent{NotOptedIn: NotOptedInSkip} })
 	exec := f.apply(t, apChange("c1", consentUser("false")))

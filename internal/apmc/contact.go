@@ -48,6 +48,12 @@ type SideState struct {
 	// SourceTime is when the newest change applied from this side happened;
 	// an older change is stale.
 	SourceTime time.Time `json:"source_time,omitzero"`
+	// OthersChangedAt (accessplanit side) is the latest DateUpdated of the
+	// User the service read that someone other than the service's own API
+	// user had made: as every write of the service to the User follows a
+	// read of it, a User the service changed last was changed by anyone
+	// else no later than this. Zero when unknown.
+	OthersChangedAt time.Time `json:"others_changed_at,omitzero"`
 	// Status (Mailchimp side) is the member's status as last read: an
 	// unsubscribe or cleaned address once the sync has applied it to
 	// accessplanit, any other status when it applied a subscribe or profile

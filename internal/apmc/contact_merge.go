@@ -48,6 +48,7 @@ func mergeContact(base, mine, theirs Contact) (Contact, bool) {
 		take(b.Status, m.Status, t.Status, func() { o.Status = m.Status })
 		o.WrittenAt = later(t.WrittenAt, m.WrittenAt)
 		o.SourceTime = later(t.SourceTime, m.SourceTime)
+		o.OthersChangedAt = later(t.OthersChangedAt, m.OthersChangedAt)
 		pending := slices.DeleteFunc(slices.Clone(t.Pending), func(p PendingWrite) bool {
 			return slices.Contains(b.Pending, p) && !slices.Contains(m.Pending, p)
 		})

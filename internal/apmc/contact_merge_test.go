@@ -36,6 +36,13 @@ func TestMergeContact(t *testing.T) {
 			ok: true,
 		},
 		{
+			name:   "the later time someone else changed the User",
+			mine:   func(c *Contact) { c.Accessplanit.OthersChangedAt = at.Add(time.Minute) },
+			theirs: func(c *Contact) { c.Accessplanit.OthersChangedAt = at },
+			want:   func(c *Contact) { c.Accessplanit.OthersChangedAt = at.Add(time.Minute) },
+			ok:     true,
+		},
+		{
 			name:   "both changed the values the same way",
 			mine:   func(c *Contact) { c.Mailchimp.Values = Values{"FNAME": "Augusta"} },
 			theirs: func(c *Contact) { c.Mailchimp.Values = Values{"FNAME": "Augusta"} },

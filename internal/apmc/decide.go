@@ -205,6 +205,7 @@ func DecideToMailchimp(in ToMailchimpInput) (Plan, error) {
 	seen.UserID = u.ID
 	seen.Accessplanit.Values = values
 	seen.Accessplanit.SourceTime = later(known, read)
+	seen.Accessplanit.noteUser(u, in.Instance.AccessplanitUserID)
 	optedIn := OptedIn(u)
 	if in.Instance.Consent != nil {
 		seen.MarketingOptIn = &optedIn

@@ -99,6 +99,9 @@ func (e *Engine) applyMember(ctx context.Context, rec *recorder, in Instance, em
 	}
 
 	seen := plan.Seen
+	if found {
+		seen.Accessplanit.noteUser(user, in.AccessplanitUserID)
+	}
 	if !found && !slices.Contains(creatingStatuses, member.Status) {
 		return e.settle(ctx, rec, Plan{Action: ActionSkip, Reason: fmt.Sprintf("the member is %s: no accessplanit User is created for it", member.Status), Seen: seen}, contact)
 	}
@@ -425,6 +428,7 @@ func (e *Engine) emailChanged(ctx context.Context, rec *recorder, in Instance, c
 	written, _, _ := MapToMailchimp(in.Mappings, after)
 	moved := plan.Seen
 	moved.UserID = user.ID
+	moved.Accessplanit.noteUser(user, in.AccessplanitUserID)
 	moved.Accessplanit.Values = written
 	moved.Accessplanit.RecordWrite(UserFingerprint(in, written, after), e.now())
 	// The state under the new address is saved before the User is written:

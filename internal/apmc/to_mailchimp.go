@@ -457,7 +457,8 @@ func (e *Engine) saveIfNew(ctx context.Context, rec *recorder, stored, seen Cont
 		sameOptIn(stored.MarketingOptIn, seen.MarketingOptIn) &&
 		stored.Accessplanit.Values.Equal(seen.Accessplanit.Values) &&
 		slices.Equal(stored.Accessplanit.Pending, seen.Accessplanit.Pending) && slices.Equal(stored.Mailchimp.Pending, seen.Mailchimp.Pending) &&
-		stored.Accessplanit.SourceTime.Equal(seen.Accessplanit.SourceTime) && stored.Mailchimp.Values.Equal(seen.Mailchimp.Values) &&
+		stored.Accessplanit.SourceTime.Equal(seen.Accessplanit.SourceTime) && stored.Accessplanit.OthersChangedAt.Equal(seen.Accessplanit.OthersChangedAt) &&
+		stored.Mailchimp.Values.Equal(seen.Mailchimp.Values) &&
 		stored.Mailchimp.SourceTime.Equal(seen.Mailchimp.SourceTime) && stored.Mailchimp.Status == seen.Mailchimp.Status {
 		return nil
 	}
