@@ -72,3 +72,33 @@ func TestTimelineShowsTagAndBookingChanges(t *testing.T) {
 		}
 	}
 }
+
+// A User whose Mailchimp member was permanently deleted: a change to its
+// tags alone ends blocked with the reason, not failed, and is not retried.
+func TestTagsOfADeletedMemberAreBlocked(t *testing.T) {
+	s := startStack(t)
+	const email = "ada@example.com"
+	id, err := s.Accessplanit.CreateUserInUI(map[string]any{"Forenames": "Ada", "Surname": "Lovelace", "Email": email, "Tags": "Gold", "MainCompanyID": s.Info.Sandbox.Accessplanit.DefaultCompanyID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.waitExecution(t, "the User's first sync", email, func(e apmc.Execution) bool { return e.Flow == apmc.FlowToMailchimp && e.Status == apmc.StatusSucceeded })
+	if err := s.Mailchimp.Forget(s.Info.Sandbox.Mailchimp.ListID, email); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Accessplanit.EditUserInUI(id, map[string]any{"Tags": "Gold, Silver"}); err != nil {
+		t.Fatal(err)
+	}
+	exec := s.waitExecution(t, "the tags change", email, func(e apmc.Execution) bool {
+		return e.Flow == apmc.FlowToMailchimp && e.Status != apmc.StatusSucceeded && e.Status != apmc.StatusSuppressed
+	})
+	if exec.Status != apmc.StatusBlocked || exec.Retryable || !strings.Contains(exec.Reason, "no longer in the audience") {
+		t.Errorf("tags change to a deleted member: status %s retryable %v reason %q error %q; want blocked, not retried", exec.Status, exec.Retryable, exec.Reason, exec.Error)
+	}
+	if n := len(exec.Steps); n == 0 || exec.Steps[n-1].Name != "update_tags" {
+		t.Errorf("steps %+v, want update_tags the last", exec.Steps)
+	}
+	if _, found := s.Mailchimp.Member(s.Info.Sandbox.Mailchimp.ListID, email); found {
+		t.Error("the deleted member was added again")
+	}
+}

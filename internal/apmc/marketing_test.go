@@ -1,8 +1,10 @@
 package apmc
 
 import (
+	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -320,6 +322,84 @@ func TestTagsOfALostAnswer(t *testing.T) {
 			f.apply(t, tt.then)
 			if got := slices.Contains(f.mc.members["ada@example.com"].Tags, tt.tag); got != tt.wantKept {
 				t.Errorf("member tags %q once the User lost %q: kept %v, want %v", f.mc.members["ada@example.com"].Tags, tt.tag, got, tt.wantKept)
+			}
+		})
+	}
+}
+
+// A tags-only change to a member permanently deleted in Mailchimp (its tag
+// calls answer 404) ends blocked with the reason, not failed, and is not
+// tried again: whether the User's tags changed, a booking changed only the
+// activity tags, or a tag taken off needed the member's tags read first.
+func TestTagsOnlyChangeToADeletedMemberIsBlocked(t *testing.T) {
+	booking := func(id string) Change {
+		return Change{ID: id, InstanceID: "inst1", Source: SideAccessplanit, Event: EventBooking, ReceivedAt: t0, UserID: "1"}
+	}
+	firstAid := Delegate{ID: "1~10", UserID: "1", Course: "First Aid", Status: DelegateBooked, Start: t0.AddDate(0, 0, 7)}
+	fireSafety := Delegate{ID: "1~11", UserID: "1", Course: "Fire Safety", Status: DelegateBooked, Start: t0.AddDate(0, 0, 30)}
+	tests := []struct {
+		name   string
+		mutate func(*Instance)
+		before []Change // applied while the member is there
+		setUp  func(f *fixture)
+		change Change // applied once it is gone
+		step   string // the tags call that finds it gone
+	}{
+		{
+			name:   "the User's tags edited",
+			mutate: func(in *Instance) { in.Tags = TagSettings{Sync: true} },
+			before: []Change{apChange("c1", tagged(t0, "Gold"))},
+			change: apChange("c2", tagged(t0.Add(time.Minute), "Gold", "Silver")),
+			step:   "update_tags",
+		},
+		{
+			name:   "a tag added blind taken off (its date read first)",
+			mutate: func(in *Instance) { in.Tags = TagSettings{Sync: true} },
+			before: []Change{apChange("c1", tagged(t0, "Gold")), apChange("c2", tagged(t0.Add(time.Minute), "Gold", "Silver"))},
+			change: apChange("c3", tagged(t0.Add(2*time.Minute), "Gold")),
+			step:   "read_member_tags",
+		},
+		{
+			name:   "a booking that changes only the activity tags",
+			mutate: func(in *Instance) { in.Activity = ActivitySettings{Enabled: true} },
+			before: []Change{apChange("c1", tagged(t0)), booking("b1")},
+			setUp: func(f *fixture) {
+				f.ap.delegates = map[string][]Delegate{"1": {firstAid}}
+			},
+			change: booking("b2"),
+			step:   "update_tags",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, tt.mutate)
+			if tt.setUp != nil {
+				tt.setUp(f)
+			}
+			for _, c := range tt.before {
+				if exec := f.apply(t, c); exec.Status != StatusSucceeded {
+					t.Fatalf("%s: %s (%s %s), want succeeded", c.ID, exec.Status, exec.Reason, exec.Error)
+				}
+			}
+			if f.ap.delegates != nil {
+				f.ap.delegates["1"] = append(f.ap.delegates["1"], fireSafety) // a later course: NEXTCOURSE stays
+			}
+			delete(f.mc.members, "ada@example.com") // permanently deleted in Mailchimp
+			writes := f.mc.writes
+
+			f.platformHolds(tt.change)
+			exec, err := f.engine.Apply(context.Background(), Delivery{Change: tt.change, Attempt: 1})
+			if err != nil {
+				t.Errorf("Apply() error = %v, want nil: a blocked contact is not retried", err)
+			}
+			if exec.Status != StatusBlocked || exec.Retryable || exec.Error != "" || !strings.Contains(exec.Reason, "no longer in the audience") {
+				t.Errorf("execution = status %s retryable %v error %q reason %q; want blocked with the reason, not retryable", exec.Status, exec.Retryable, exec.Error, exec.Reason)
+			}
+			if n := len(exec.Steps); f.mc.writes-writes > 1 || n == 0 || exec.Steps[n-1].Name != tt.step {
+				t.Errorf("%d Mailchimp writes, steps %+v; want at most the tags call, and %s the last step", f.mc.writes-writes, exec.Steps, tt.step)
+			}
+			if _, ok := f.mc.members["ada@example.com"]; ok {
+				t.Error("the deleted member was added again")
 			}
 		})
 	}

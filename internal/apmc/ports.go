@@ -46,17 +46,26 @@ type Mailchimp interface {
 	UpsertMember(ctx context.Context, listID string, m Member, statusIfNew string) (Member, error)
 	// Member returns the member with that email; none wraps ErrNotFound.
 	Member(ctx context.Context, listID, email string) (Member, error)
-	// ChangeEmail moves the member at oldEmail to newEmail.
+	// ChangeEmail moves the member at oldEmail to newEmail; none wraps
+	// ErrNotFound.
 	ChangeEmail(ctx context.Context, listID, oldEmail, newEmail string) (Member, error)
 	// Unsubscribe unsubscribes the member with that email (an opt-out);
 	// none wraps ErrNotFound.
+	//
+	// Unsubscribe, ChangeEmail, UpdateTags and MemberTags act on a member
+	// the service knows: when Mailchimp answers that the audience no longer
+	// holds it (permanently deleted; an archived member still exists), the
+	// error wraps ErrNotFound, for callers to whom a missing member is an
+	// answer, and is also a refusal of the contact (BlockedReason says
+	// why): a change it stops ends blocked, not failed.
 	Unsubscribe(ctx context.Context, listID, email string) (Member, error)
 	// UpdateTags sets the member's tags active or inactive. It returns a
 	// time, by Mailchimp's clock, no later than the date_added Mailchimp
-	// gives a tag it adds in this call.
+	// gives a tag it adds in this call. No member wraps ErrNotFound (see
+	// Unsubscribe).
 	UpdateTags(ctx context.Context, listID, email string, tags []TagChange) (time.Time, error)
 	// MemberTags returns every tag of the member, with its date_added;
-	// no member wraps ErrNotFound.
+	// no member wraps ErrNotFound (see Unsubscribe).
 	MemberTags(ctx context.Context, listID, email string) ([]MemberTag, error)
 }
 

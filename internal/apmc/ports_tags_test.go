@@ -10,7 +10,8 @@ import (
 // UpdateTags sets tags on the in-memory member, as Mailchimp does: an active
 // tag is added once (names compare without case) and keeps its date_added
 // when the member carries it already, an inactive one is removed. Each call
-// is one second of Mailchimp's clock after the last.
+// is one second of Mailchimp's clock after the last. A member not in the
+// audience is answered as the client answers Mailchimp's 404 (goneError).
 func (m *memMailchimp) UpdateTags(_ context.Context, _ string, email string, tags []TagChange) (time.Time, error) {
 	m.writes++
 	m.tagWrites = append(m.tagWrites, tags)
@@ -19,7 +20,7 @@ func (m *memMailchimp) UpdateTags(_ context.Context, _ string, email string, tag
 	}
 	mem, ok := m.members[email]
 	if !ok {
-		return time.Time{}, ErrNotFound
+		return time.Time{}, goneError{}
 	}
 	at := m.tick()
 	for _, t := range tags {
@@ -40,7 +41,8 @@ func (m *memMailchimp) UpdateTags(_ context.Context, _ string, email string, tag
 	return at, nil
 }
 
-// MemberTags lists the in-memory member's tags with their dates.
+// MemberTags lists the in-memory member's tags with their dates; a member
+// not in the audience is answered as UpdateTags answers it.
 func (m *memMailchimp) MemberTags(_ context.Context, _ string, email string) ([]MemberTag, error) {
 	m.reads++
 	m.tagReads++
@@ -49,7 +51,7 @@ func (m *memMailchimp) MemberTags(_ context.Context, _ string, email string) ([]
 	}
 	mem, ok := m.members[email]
 	if !ok {
-		return nil, ErrNotFound
+		return nil, goneError{}
 	}
 	var out []MemberTag
 	for _, t := range mem.Tags {

@@ -127,6 +127,20 @@ type apiError struct {
 func (e *apiError) Error() string   { return "api status " + strconv.Itoa(e.status) }
 func (e *apiError) Permanent() bool { return e.status >= 400 && e.status < 429 }
 
+// goneError is what the Mailchimp client answers a call on one member the
+// audience no longer holds (permanently deleted): Mailchimp's 404, which
+// says not found, is permanent, and refuses the contact as blocked.
+type goneError struct{}
+
+func (goneError) Error() string {
+	return "mailchimp: 404 Resource Not Found: The requested resource could not be found."
+}
+func (goneError) Permanent() bool      { return true }
+func (goneError) Is(target error) bool { return target == ErrNotFound }
+func (goneError) Blocked() string {
+	return "the member is no longer in the audience (Mailchimp answered 404 Resource Not Found: The requested resource could not be found.): it was permanently deleted"
+}
+
 // memMailchimp records calls; fail makes the next calls fail.
 type memMailchimp struct {
 	members map[string]Member
@@ -205,7 +219,7 @@ func (m *memMailchimp) Unsubscribe(_ context.Context, _ string, email string) (M
 	}
 	mem, ok := m.members[email]
 	if !ok {
-		return Member{}, ErrNotFound
+		return Member{}, goneError{}
 	}
 	mem.Status = "unsubscribed"
 	m.members[email] = mem
@@ -216,7 +230,7 @@ func (m *memMailchimp) ChangeEmail(_ context.Context, _ string, oldEmail, newEma
 	m.writes++
 	mem, ok := m.members[oldEmail]
 	if !ok {
-		return Member{}, ErrNotFound
+		return Member{}, goneError{}
 	}
 	delete(m.members, oldEmail)
 	mem.Email = newEmail

@@ -133,6 +133,12 @@ func (rec *recorder) answer(w http.ResponseWriter, r *http.Request, body []byte)
 		}
 		reply(member("known+tag@example.com", map[string]any{"FNAME": "Zoë", "LNAME": "", "AGE": 42,
 			"ADDRESS": map[string]any{"addr1": "1 Main St", "addr2": "", "city": "Atlanta", "state": "GA", "zip": "30308", "country": "US"}}))
+	case r.Method == http.MethodGet && len(parts) == 2 && parts[0] == "lists":
+		reply(map[string]any{"id": parts[1]})
+	case r.Method == http.MethodPatch && len(parts) == 4 && parts[2] == "members" && parts[3] == SubscriberHash("gone@example.com"):
+		w.Header().Set("Content-Type", "application/problem+json")
+		w.WriteHeader(http.StatusNotFound)
+		fmt.Fprint(w, `{"type":"https://mailchimp.com/developer/marketing/docs/errors/","title":"Resource Not Found","status":404,"detail":"The requested resource could not be found.","instance":"1c7a9b1e-0000-4000-8000-000000000000"}`)
 	case (r.Method == http.MethodPut || r.Method == http.MethodPatch) && len(parts) == 4 && parts[2] == "members":
 		var in struct {
 			EmailAddress string         `json:"email_address"`
@@ -357,6 +363,14 @@ func exerciseClient(t *testing.T, c *Client) {
 		t.Errorf("ChangeEmail() = %+v, %v; want email new@example.com, nil", moved, err)
 	}
 
+	// A member no longer in the audience: its 404, then the audience read
+	// that tells it from a missing audience.
+	if _, err := c.Unsubscribe(ctx, "list1", "gone@example.com"); !errors.Is(err, apmc.ErrNotFound) {
+		t.Errorf("Unsubscribe(a deleted member) error = %v, want one wrapping apmc.ErrNotFound", err)
+	} else if _, blocked := apmc.BlockedReason(err); !blocked {
+		t.Errorf("Unsubscribe(a deleted member) error = %v, want a blocked contact", err)
+	}
+
 	hook := Webhook{URL: "https://example.com/hooks/mailchimp/tok",
 		Events:  WebhookEvents{Subscribe: true, Unsubscribe: true, Profile: true, Cleaned: true, UpEmail: true},
 		Sources: WebhookSources{User: true, Admin: true, API: true}}
@@ -390,7 +404,8 @@ func TestRequestBodies(t *testing.T) {
 			"email_address": "new+person@example.com", "status_if_new": "pending",
 			"merge_fields": map[string]any{"FNAME": "Ada", "LNAME": "Lovelace"},
 		},
-		"PATCH /3.0/lists/list1/members/" + SubscriberHash("old@example.com"): {"email_address": "new@example.com"},
+		"PATCH /3.0/lists/list1/members/" + SubscriberHash("old@example.com"):  {"email_address": "new@example.com"},
+		"PATCH /3.0/lists/list1/members/" + SubscriberHash("gone@example.com"): {"status": "unsubscribed"},
 		"POST /3.0/lists/list1": {"update_existing": true, "members": []any{
 			map[string]any{"email_address": "first@example.com", "status_if_new": "subscribed", "merge_fields": map[string]any{"FNAME": "First"}},
 			map[string]any{"email_address": "second@example.com", "status_if_new": "subscribed", "merge_fields": map[string]any{"LNAME": "Second"}},

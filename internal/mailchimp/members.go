@@ -195,7 +195,9 @@ func mergeFieldsToSend(values apmc.Values) map[string]string {
 
 // Unsubscribe sets the member's status to unsubscribed (a PATCH), for an
 // opt-out made in accessplanit. It is the one status the client ever sets:
-// nothing it does subscribes anyone again.
+// nothing it does subscribes anyone again. A member no longer in the
+// audience is a blocked contact that also wraps apmc.ErrNotFound (see
+// memberGone).
 func (c *Client) Unsubscribe(ctx context.Context, listID, email string) (apmc.Member, error) {
 	hash := SubscriberHash(email)
 	body := struct {
@@ -203,13 +205,14 @@ func (c *Client) Unsubscribe(ctx context.Context, listID, email string) (apmc.Me
 	}{"unsubscribed"}
 	var out memberJSON
 	if err := c.do(ctx, http.MethodPatch, memberPath(listID, hash), nil, body, &out); err != nil {
-		return apmc.Member{}, fmt.Errorf("unsubscribe member %s: %w", hash, err)
+		return apmc.Member{}, fmt.Errorf("unsubscribe member %s: %w", hash, c.memberGone(ctx, listID, err))
 	}
 	return out.toMember(), nil
 }
 
 // ChangeEmail moves the member at oldEmail to newEmail (a PATCH of the
-// member at the old address's hash).
+// member at the old address's hash). A member no longer in the audience is
+// a blocked contact that also wraps apmc.ErrNotFound (see memberGone).
 func (c *Client) ChangeEmail(ctx context.Context, listID, oldEmail, newEmail string) (apmc.Member, error) {
 	newEmail = apmc.NormaliseEmail(newEmail)
 	if newEmail == "" {
@@ -221,7 +224,7 @@ func (c *Client) ChangeEmail(ctx context.Context, listID, oldEmail, newEmail str
 	}{newEmail}
 	var out memberJSON
 	if err := c.do(ctx, http.MethodPatch, memberPath(listID, hash), nil, body, &out); err != nil {
-		return apmc.Member{}, fmt.Errorf("change email of member %s: %w", hash, err)
+		return apmc.Member{}, fmt.Errorf("change email of member %s: %w", hash, c.memberGone(ctx, listID, err))
 	}
 	return c.withAllTags(ctx, listID, out)
 }

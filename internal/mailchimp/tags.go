@@ -34,6 +34,9 @@ const tagPageSize = 1000
 // published contract does not say; the simulator behaves so), while a tag
 // taken off and added again gets a new one; the service tells a
 // marketer's tag from its own by it (apmc.DecideTags).
+//
+// A member no longer in the audience (permanently deleted) is a blocked
+// contact that also wraps apmc.ErrNotFound (see memberGone).
 func (c *Client) UpdateTags(ctx context.Context, listID, email string, tags []apmc.TagChange) (time.Time, error) {
 	if len(tags) == 0 {
 		return time.Time{}, nil
@@ -55,13 +58,14 @@ func (c *Client) UpdateTags(ctx context.Context, listID, email string, tags []ap
 	hash := SubscriberHash(email)
 	at, err := c.doAt(ctx, http.MethodPost, memberPath(listID, hash)+"/tags", nil, body, nil)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("update tags of member %s: %w", hash, err)
+		return time.Time{}, fmt.Errorf("update tags of member %s: %w", hash, c.memberGone(ctx, listID, err))
 	}
 	return at, nil
 }
 
 // MemberTags returns every tag of the member with its date_added, a page
-// at a time.
+// at a time. A member no longer in the audience is a blocked contact that
+// also wraps apmc.ErrNotFound (see memberGone).
 func (c *Client) MemberTags(ctx context.Context, listID, email string) ([]apmc.MemberTag, error) {
 	hash := SubscriberHash(email)
 	var out []apmc.MemberTag
@@ -72,7 +76,7 @@ func (c *Client) MemberTags(ctx context.Context, listID, email string) ([]apmc.M
 		}
 		q := url.Values{"count": {strconv.Itoa(tagPageSize)}, "offset": {strconv.Itoa(offset)}}
 		if err := c.do(ctx, http.MethodGet, memberPath(listID, hash)+"/tags", q, nil, &page); err != nil {
-			return nil, fmt.Errorf("list tags of member %s: %w", hash, err)
+			return nil, fmt.Errorf("list tags of member %s: %w", hash, c.memberGone(ctx, listID, err))
 		}
 		for _, t := range page.Tags {
 			tag := apmc.MemberTag{Name: t.Name}

@@ -16,6 +16,12 @@ import (
 // inactive and answers 204. Tag names compare without regard to case.
 // Changing tags fires no webhook: Mailchimp's webhook events (subscribe,
 // unsubscribe, profile, upemail, cleaned, campaign) have none for tags.
+//
+// INFERRED (the published contract documents no 404 for either call): a
+// member the audience does not hold — never added, or permanently deleted
+// (Forget) — has no tags to read or write, and both calls answer 404
+// "Resource Not Found", as for an audience that does not exist; an archived
+// member is still a member, and its tags are read and written as any.
 
 // maxTagsInMember is how many tags a member answer carries.
 const maxTagsInMember = 50

@@ -186,3 +186,52 @@ func TestTagDateAdded(t *testing.T) {
 		t.Errorf("after taking it off and adding it again: date_added = %s, want %s", got, want)
 	}
 }
+
+// A member the audience no longer holds (permanently deleted) has no tags:
+// both tag calls answer 404 Resource Not Found, as for one never added or
+// an audience that does not exist; an archived member is still a member.
+func TestTagsOfAMemberNoLongerInTheAudience(t *testing.T) {
+	e := newEnv(t)
+	for _, email := range []string{"gone@example.com", "archived@example.com"} {
+		if resp, body := e.do("PUT", e.memberPath(email), map[string]any{"email_address": email, "status_if_new": "subscribed"}); resp.StatusCode != http.StatusOK {
+			t.Fatalf("PUT %s = %d %s", email, resp.StatusCode, body)
+		}
+	}
+	if err := e.srv.Forget(e.listID, "gone@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.srv.UnsubscribeInUI(e.listID, "archived@example.com", "delete"); err != nil {
+		t.Fatal(err)
+	}
+	body := map[string]any{"tags": []map[string]string{{"name": "Gold", "status": "active"}}}
+	tests := []struct {
+		name, path string
+		want       int
+	}{
+		{"permanently deleted", e.memberPath("gone@example.com"), http.StatusNotFound},
+		{"never added", e.memberPath("nobody@example.com"), http.StatusNotFound},
+		{"unknown audience", "/3.0/lists/nope/members/" + SubscriberHash("archived@example.com"), http.StatusNotFound},
+		{"archived", e.memberPath("archived@example.com"), http.StatusOK},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			wantPost := tt.want
+			if wantPost == http.StatusOK {
+				wantPost = http.StatusNoContent
+			}
+			resp, got := e.do("POST", tt.path+"/tags", body)
+			if resp.StatusCode != wantPost {
+				t.Errorf("POST tags = %d %s, want %d", resp.StatusCode, got, wantPost)
+			}
+			resp, got = e.do("GET", tt.path+"/tags", nil)
+			if resp.StatusCode != tt.want {
+				t.Errorf("GET tags = %d %s, want %d", resp.StatusCode, got, tt.want)
+			}
+			if tt.want == http.StatusNotFound {
+				if p := decodeObject(t, got); p["title"] != "Resource Not Found" {
+					t.Errorf("GET tags answer = %s, want the problem Resource Not Found", got)
+				}
+			}
+		})
+	}
+}
