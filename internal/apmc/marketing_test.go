@@ -404,3 +404,21 @@ func TestTagsOnlyChangeToADeletedMemberIsBlocked(t *testing.T) {
 		})
 	}
 }
+
+// A tags-only change that finds the member gone writes "blocked" to the
+// instance's Mailchimp status field, as a field write Mailchimp refuses does.
+func TestTagsOnlyChangeToADeletedMemberWritesTheStatusField(t *testing.T) {
+	f := newFixture(t, func(in *Instance) {
+		in.Tags = TagSettings{Sync: true}
+		in.MailchimpStatusField = "CF_MailchimpStatus"
+	})
+	f.apply(t, apChange("c1", tagged(t0, "Gold")))
+	delete(f.mc.members, "ada@example.com") // permanently deleted in Mailchimp
+	exec := f.apply(t, apChange("c2", tagged(t0.Add(time.Minute), "Gold", "Silver")))
+	if exec.Status != StatusBlocked {
+		t.Fatalf("execution %s (%s %s), want blocked", exec.Status, exec.Reason, exec.Error)
+	}
+	if got := f.ap.users["1"].Fields["CF_MailchimpStatus"]; got != string(StatusBlocked) {
+		t.Errorf("CF_MailchimpStatus = %q, want %q", got, StatusBlocked)
+	}
+}

@@ -131,7 +131,11 @@ func (e *Engine) toMailchimp(ctx context.Context, rec *recorder, in Instance, c 
 	plan.Seen = mk.remember(plan.Seen)
 	if plan.Action != ActionWrite && plan.Action != ActionMove {
 		if len(mk.fields) == 0 {
-			return e.tagsOnly(ctx, rec, mc, in, c, email, mk, plan, contact)
+			res, err := e.tagsOnly(ctx, rec, mc, in, c, email, mk, plan, contact)
+			if _, blocked := BlockedReason(err); blocked {
+				e.writeStatusField(ctx, rec, in, user, unsent, plan.Values, string(StatusBlocked))
+			}
+			return res, err
 		}
 		plan.Write = namesOnly(plan.Values) // the activity fields, with the names Mailchimp needs
 	}
