@@ -222,6 +222,7 @@ func (c Change) Recorded() Change {
 		ID: c.ID, InstanceID: c.InstanceID, Source: c.Source, Event: c.Event, ReceivedAt: c.ReceivedAt, OccurredAt: c.OccurredAt,
 		Email: c.Email, UserID: c.UserID, OldEmail: c.OldEmail, NewEmail: c.NewEmail, Action: c.Action, Reason: c.Reason,
 		DelegateID: c.DelegateID, Origin: c.Origin, OriginalExecutionID: c.OriginalExecutionID, PriorAttempts: c.PriorAttempts,
+		FirstReceivedAt: c.FirstReceivedAt,
 	}
 	if r.UserID == "" {
 		r.UserID = triggerUserID(c)

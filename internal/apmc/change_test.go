@@ -31,13 +31,13 @@ func TestRecordedChange(t *testing.T) {
 			want: Change{ID: "d2", InstanceID: "inst1", Source: SideMailchimp, Event: EventProfile, ReceivedAt: t0, Email: "ada@example.com"},
 		},
 		{
-			name: "email change and unsubscribe details stay",
+			name: "email change and unsubscribe details, and a replay's first receipt, stay",
 			in: Change{ID: "d3", InstanceID: "inst1", Source: SideMailchimp, Event: EventUnsubscribe, ReceivedAt: t0, Email: "new@example.com",
 				OldEmail: "old@example.com", NewEmail: "new@example.com", Action: "unsub", Reason: "manual", DelegateID: "42~7",
-				Origin: OriginReplay, OriginalExecutionID: "x1", PriorAttempts: 2},
+				Origin: OriginReplay, OriginalExecutionID: "x1", PriorAttempts: 2, FirstReceivedAt: occurred},
 			want: Change{ID: "d3", InstanceID: "inst1", Source: SideMailchimp, Event: EventUnsubscribe, ReceivedAt: t0, Email: "new@example.com",
 				OldEmail: "old@example.com", NewEmail: "new@example.com", Action: "unsub", Reason: "manual", DelegateID: "42~7",
-				Origin: OriginReplay, OriginalExecutionID: "x1", PriorAttempts: 2},
+				Origin: OriginReplay, OriginalExecutionID: "x1", PriorAttempts: 2, FirstReceivedAt: occurred},
 		},
 		{
 			name: "delivered text is cut short with a marker",

@@ -275,6 +275,19 @@ func TestTagsOfALostAnswer(t *testing.T) {
 			wantKept: true,
 		},
 		{
+			name:     "a marketer's older tag under the prefix the retry's member answer shows stays theirs",
+			instance: func(in *Instance) { in.Tags = TagSettings{Sync: true, Prefix: "ap: "} },
+			putFails: true,
+			setup: func(f *fixture) {
+				f.mc.tagInUI("ada@example.com", "ap: Gold")
+				f.mc.setTagDate("ada@example.com", "ap: Gold", t0.Add(-time.Hour))
+			},
+			lost:     apChange("c2", withPhone(tagged(t0.Add(time.Minute), "Gold"), "0999")),
+			then:     apChange("c3", withPhone(tagged(t0.Add(2*time.Minute)), "0888")),
+			tag:      "ap: Gold",
+			wantKept: true,
+		},
+		{
 			name:     "a marketer's older tag the retry's member answer shows stays theirs",
 			instance: func(in *Instance) { in.Tags = TagSettings{Sync: true} },
 			putFails: true,

@@ -82,9 +82,10 @@ type TagInput struct {
 	// Since is set when an earlier attempt of the change may have applied
 	// tags already (its answer lost, or its state not saved): a time no
 	// later than that attempt's writes. A desired tag the member is known
-	// to carry may then be the service's own, applied at Since or later:
-	// it is managed as applied blind at Since (the dates tell a marketer's
-	// older tag from it when it is taken off). Zero on a first attempt.
+	// to carry may then be the service's own: the member's dated tags tell
+	// (NeedsTagDates), and it is the service's if Mailchimp added it at
+	// Since or later. A tag added blind again is stamped no later than
+	// Since. Zero on a first attempt.
 	Since time.Time
 	// Prefix is the instance's tag prefix. A tag under a prefix that is not
 	// empty is the service's once it applied it: the prefix names the tags
@@ -149,6 +150,15 @@ func NeedsTagDates(in TagInput) bool {
 	if in.CurrentDated {
 		return false
 	}
+	if !in.Since.IsZero() && in.CurrentKnown {
+		// A retry: is a desired tag the member carries its own lost write?
+		current := currentNames(in.Current)
+		for _, t := range in.Desired {
+			if _, managed := managedTag(in.Managed, t); !managed && containsTag(current, t) {
+				return true
+			}
+		}
+	}
 	for _, m := range in.Managed {
 		if m.AppliedAt.IsZero() || in.owns(m.Name) || containsTag(in.Desired, m.Name) {
 			continue
@@ -164,9 +174,9 @@ func NeedsTagDates(in TagInput) bool {
 // the service applied itself: a tag someone added in Mailchimp is never
 // taken off, even one with the name of a tag the service applies. A desired
 // tag is added without a read (blind) when the member's tags are not known;
-// one the member is known to carry already stays the marketer's, but on a
-// retry (Since), when it may be the service's own lost write, is managed as
-// applied blind at Since. A managed
+// one the member is known to carry already stays the marketer's, unless on
+// a retry (Since) the member's dated tags show it added since: the
+// service's own write, its answer lost. A managed
 // tag applied blind is taken off only when the member's dated tags show
 // Mailchimp added it no earlier than the service applied it; without them
 // (NeedsTagDates) it is left as it is. A tag under the instance's prefix is
@@ -193,10 +203,9 @@ func DecideTags(in TagInput) TagPlan {
 				m.AppliedAt = time.Time{}
 			}
 			p.Managed = append(p.Managed, m)
-		case in.CurrentKnown && containsTag(current, t) && !in.Since.IsZero():
-			// Perhaps applied by an earlier attempt whose answer was lost:
-			// the service's if Mailchimp added it since.
-			p.Managed = append(p.Managed, ManagedTag{Name: t, AppliedAt: in.Since})
+		case in.CurrentDated && containsTag(current, t) && !in.Since.IsZero() && addedSince(in.Current, ManagedTag{Name: t, AppliedAt: in.Since}):
+			// Added by an earlier attempt of this change, its answer lost.
+			p.Managed = append(p.Managed, ManagedTag{Name: t})
 		case in.CurrentKnown && containsTag(current, t):
 			// Someone else's tag of the same name: left theirs.
 		case in.CurrentKnown:

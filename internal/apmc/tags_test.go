@@ -119,9 +119,19 @@ func TestDecideTags(t *testing.T) {
 			want: TagPlan{Add: []string{"A", "B"}, Managed: owned("A", "B")},
 		},
 		{
-			name: "a retry finds a desired tag on the member: perhaps its own earlier write, managed as applied blind then",
-			in:   TagInput{Desired: []string{"Gold", "Silver"}, Current: names("gold"), CurrentKnown: true, Since: before},
-			want: TagPlan{Add: []string{"Silver"}, Managed: []ManagedTag{{Name: "Gold", AppliedAt: before}, {Name: "Silver"}}},
+			name: "a retry finds a desired tag on the member, added since the change came: its own lost write",
+			in:   TagInput{Desired: []string{"Gold", "Silver"}, Current: []MemberTag{{Name: "gold", Added: applied}}, CurrentKnown: true, CurrentDated: true, Since: before},
+			want: TagPlan{Add: []string{"Silver"}, Managed: owned("Gold", "Silver")},
+		},
+		{
+			name: "a retry finds a desired tag on the member, added before the change came: a marketer's, prefix or not",
+			in:   TagInput{Desired: []string{"ap:Gold"}, Current: []MemberTag{{Name: "ap:Gold", Added: before.Add(-time.Second)}}, CurrentKnown: true, CurrentDated: true, Since: before, Prefix: "ap:"},
+			want: TagPlan{},
+		},
+		{
+			name: "a retry without the dates leaves a tag the member carries",
+			in:   TagInput{Desired: []string{"Gold"}, Current: names("gold"), CurrentKnown: true, Since: before},
+			want: TagPlan{},
 		},
 		{
 			name: "a first attempt finds it: a marketer's",
@@ -195,6 +205,9 @@ func TestNeedsTagDates(t *testing.T) {
 		{"dates read already", TagInput{Current: names("Gold"), CurrentKnown: true, CurrentDated: true, Managed: blind}, false},
 		{"a tag applied to a member known not to carry it", TagInput{Managed: owned("Gold")}, false},
 		{"a blind tag still desired", TagInput{Desired: []string{"GOLD"}, Managed: blind}, false},
+		{"a retry finds a desired tag on the member", TagInput{Desired: []string{"Gold"}, Current: names("gold"), CurrentKnown: true, Since: applied}, true},
+		{"a retry finds a desired tag it manages already", TagInput{Desired: []string{"Gold"}, Current: names("gold"), CurrentKnown: true, Managed: owned("Gold"), Since: applied}, false},
+		{"a retry that has not read the member adds blind", TagInput{Desired: []string{"Gold"}, Since: applied}, false},
 		{"a blind tag under the prefix: the service's", TagInput{Managed: []ManagedTag{{Name: "ap:Gold", AppliedAt: applied}}, Prefix: "ap:"}, false},
 		{"a blind tag not under the prefix", TagInput{Managed: blind, Prefix: "ap:"}, true},
 	}

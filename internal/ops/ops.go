@@ -319,10 +319,12 @@ func (s *Service) replay(ctx context.Context, e apmc.Execution) (Replayed, error
 	c := s.again(*e.Change, "replay")
 	c.Origin = apmc.OriginReplay
 	c.OriginalExecutionID = e.ID
-	if e.Status != apmc.StatusHeld {
-		// Its attempts may have written already (a held change was never
-		// applied).
+	if e.Status == apmc.StatusFailed {
+		// Its attempts may have written already, their answers lost (any
+		// other end recorded what they wrote, or they wrote nothing).
 		c.FirstReceivedAt = firstReceived(*e.Change)
+	} else {
+		c.FirstReceivedAt = time.Time{}
 	}
 	if err := s.Queue.Enqueue(ctx, c); err != nil {
 		return Replayed{}, fmt.Errorf("queue replay of %s: %w", e.ID, err)

@@ -93,27 +93,35 @@ func TestReplayOfAHeldChangeReleasesIt(t *testing.T) {
 	}
 }
 
-// A replay keeps when the change it repeats was first received, as its
-// attempts may have written already (the engine tells those writes from
-// others' by it); a held change was never applied, so its replay does not.
+// A replay of a failed change keeps when the change was first received, as
+// its attempts may have written already, their answers lost (the engine
+// tells those writes from others' by it), and so does a replay of that
+// replay; a change that ended otherwise recorded what it wrote, so its
+// replay does not.
 func TestReplayKeepsTheFirstReceipt(t *testing.T) {
+	original := time.Now().UTC().Add(-48 * time.Hour).Truncate(time.Millisecond)
 	for _, tc := range []struct {
-		name      string
-		held      bool
+		name   string
+		status apmc.Status
+		// first is the FirstReceivedAt of the change replayed (itself a
+		// replay when set).
+		first     time.Time
 		wantFirst bool
 	}{
-		{name: "a failed change", wantFirst: true},
-		{name: "a held change", held: true},
+		{name: "a failed change", status: apmc.StatusFailed, wantFirst: true},
+		{name: "a failed replay of a failed change", status: apmc.StatusFailed, first: original, wantFirst: true},
+		{name: "a held change", status: apmc.StatusHeld},
+		{name: "a succeeded change", status: apmc.StatusSucceeded},
+		{name: "a succeeded replay of a failed change", status: apmc.StatusSucceeded, first: original},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := newStack(t)
 			at := time.Now().UTC().Add(-time.Hour).Truncate(time.Millisecond)
 			e := s.hold(t, "first@example.com", at, true)
-			if !tc.held {
-				e.Status = apmc.StatusFailed
-				if err := s.executions.SaveExecution(context.Background(), e); err != nil {
-					t.Fatal(err)
-				}
+			e.Status = tc.status
+			e.Change.FirstReceivedAt = tc.first
+			if err := s.executions.SaveExecution(context.Background(), e); err != nil {
+				t.Fatal(err)
 			}
 			svc := &ops.Service{Instances: s.instances, Executions: s.executions, Queue: s.producer}
 			if _, err := svc.Replay(context.Background(), "inst", e.ID); err != nil {
@@ -124,7 +132,10 @@ func TestReplayKeepsTheFirstReceipt(t *testing.T) {
 				t.Fatalf("queued %d changes, want 1", len(got))
 			}
 			want := time.Time{}
-			if tc.wantFirst {
+			switch {
+			case tc.wantFirst && !tc.first.IsZero():
+				want = tc.first
+			case tc.wantFirst:
 				want = e.Change.ReceivedAt
 			}
 			if !got[0].FirstReceivedAt.Equal(want) || !got[0].ReceivedAt.After(e.Change.ReceivedAt) {
