@@ -151,8 +151,16 @@ func (s *SideState) noteUser(u User, owner string) {
 // when the service's own API user changed it last, the time someone else
 // did, if the contact state knows it. The service writes MarketingOptIn
 // only to clear it, so its own change never opts anyone in again, and an
-// unsubscribe made before it must still clear the opt-in.
-func othersChanged(u User, owner string, s SideState) User {
+// unsubscribe made before it must still clear the opt-in. Only while the
+// contact state holds no unsubscribe applied already: once one was, a
+// member still unsubscribed says nothing new, and Mailchimp's last_changed
+// (any change of the member, a profile edit too) is no unsubscribe time, so
+// an opt-in given again since is left to the User's own last change time.
+func othersChanged(u User, owner string, c Contact) User {
+	s := c.Accessplanit
+	if c.Mailchimp.Status == "unsubscribed" {
+		return u
+	}
 	if owner != "" && u.UpdatedByID == owner && !s.OthersChangedAt.IsZero() && s.OthersChangedAt.Before(u.UpdatedAt) {
 		u.UpdatedAt = s.OthersChangedAt
 	}

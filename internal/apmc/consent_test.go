@@ -416,3 +416,55 @@ func TestStatusFieldValue(t *testing.T) {
 		}
 	}
 }
+
+// TestOptInGivenAgainSurvivesALaterUnsubscribeDelivery: an unsubscribe is
+// applied (optouts_to_accessplanit), staff opt the person in again in
+// accessplanit, the person edits their name in Mailchimp while still
+// unsubscribed (the service writes it to the User), then an unsubscribe
+// delivery comes (forged, or a replay of the first): the opt-in given again
+// stays, whether or not the service knows its own API user.
+func TestOptInGivenAgainSurvivesALaterUnsubscribeDelivery(t *testing.T) {
+	for _, owner := range []string{"", "api-owner"} {
+		mcChange := func(id string, ev Event) Change {
+			return Change{ID: id, InstanceID: "inst1", Source: SideMailchimp, Event: ev, ReceivedAt: t0, Email: "ada@example.com"}
+		}
+		f := newFixture(t, func(in *Instance) {
+			in.Consent = &Consent{OptoutsToAccessplanit: true}
+			in.AccessplanitUserID = owner
+		})
+		f.apply(t, apChange("c1", consentUser("true")))
+		writeAt := t0
+		f.ap.onWrite = func(u User) { u.UpdatedAt = writeAt; f.ap.users[u.ID] = u }
+		// T+1m: the person unsubscribes in Mailchimp; applied.
+		m := f.mc.members["ada@example.com"]
+		m.Status, m.LastChanged = "unsubscribed", t0.Add(time.Minute)
+		f.mc.members["ada@example.com"] = m
+		writeAt = t0.Add(time.Minute + 10*time.Second)
+		f.engine.Now = func() time.Time { return t0.Add(90 * time.Second) }
+		f.apply(t, mcChange("u0", EventUnsubscribe))
+		if got := f.ap.users["1"].Fields[FieldMarketingOptIn]; got != "false" {
+			t.Fatalf("unsubscribe not applied: %q", got)
+		}
+		// T+2m: staff opt the person in again in accessplanit (webhook applied).
+		u := consentUser("true")
+		u.UpdatedAt = t0.Add(2 * time.Minute)
+		f.engine.Now = func() time.Time { return t0.Add(150 * time.Second) }
+		f.apply(t, apChange("c2", u))
+		// T+3m: the person edits their name in Mailchimp (still unsubscribed).
+		m = f.mc.members["ada@example.com"]
+		m.MergeFields["FNAME"] = "Adah"
+		m.LastChanged = t0.Add(3 * time.Minute)
+		f.mc.members["ada@example.com"] = m
+		writeAt = t0.Add(3*time.Minute + 10*time.Second)
+		f.engine.Now = func() time.Time { return t0.Add(4 * time.Minute) }
+		if e := f.apply(t, mcChange("p1", EventProfile)); e.Status != StatusSucceeded || f.ap.users["1"].Fields["Forenames"] != "Adah" {
+			t.Fatalf("profile: %s %s %s", e.Status, e.Reason, e.Error)
+		}
+		// T+5m: an unsubscribe delivery (forged, or a replay of u0).
+		f.engine.Now = func() time.Time { return t0.Add(5 * time.Minute) }
+		e := f.apply(t, mcChange("u1", EventUnsubscribe))
+		if got := f.ap.users["1"].Fields[FieldMarketingOptIn]; got != "true" {
+			t.Errorf("owner %q: re-opt-in cleared by a later unsubscribe delivery: MarketingOptIn %q (%s %s)", owner, got, e.Status, e.Reason)
+		}
+	}
+}
