@@ -151,6 +151,10 @@ func (c *callLog) MemberTags(context.Context, string, string) ([]MemberTag, erro
 	return nil, errors.New("not called by a Batch")
 }
 
+func (c *callLog) MemberByContactID(context.Context, string, string) (Member, error) {
+	return Member{}, errors.New("not called by a Batch")
+}
+
 // TestBatchWaitsForEveryRunningGroup shows when a Batch sends: once every
 // running group waits (one call for all), when a group ends without a write,
 // or after Linger when a group is still busy; a lone write is a single PUT.

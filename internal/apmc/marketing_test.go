@@ -408,8 +408,11 @@ func TestTagsOnlyChangeToADeletedMemberIsBlocked(t *testing.T) {
 			if exec.Status != StatusBlocked || exec.Retryable || exec.Error != "" || !strings.Contains(exec.Reason, "no longer in the audience") {
 				t.Errorf("execution = status %s retryable %v error %q reason %q; want blocked with the reason, not retryable", exec.Status, exec.Retryable, exec.Error, exec.Reason)
 			}
-			if n := len(exec.Steps); f.mc.writes-writes > 1 || n == 0 || exec.Steps[n-1].Name != tt.step {
-				t.Errorf("%d Mailchimp writes, steps %+v; want at most the tags call, and %s the last step", f.mc.writes-writes, exec.Steps, tt.step)
+			// The tags call finds it gone; its contact_id finds it nowhere
+			// else (not an address changed in Mailchimp).
+			if n := len(exec.Steps); f.mc.writes-writes > 1 || n < 2 || exec.Steps[n-2].Name != tt.step ||
+				exec.Steps[n-1].Name != "find_member_by_contact_id" || exec.Steps[n-1].Output["found"] != false {
+				t.Errorf("%d Mailchimp writes, steps %+v; want at most the tags call, %s then find_member_by_contact_id (not found) the last steps", f.mc.writes-writes, exec.Steps, tt.step)
 			}
 			if _, ok := f.mc.members["ada@example.com"]; ok {
 				t.Error("the deleted member was added again")
@@ -433,5 +436,30 @@ func TestTagsOnlyChangeToADeletedMemberWritesTheStatusField(t *testing.T) {
 	}
 	if got := f.ap.users["1"].Fields["CF_MailchimpStatus"]; got != string(StatusBlocked) {
 		t.Errorf("CF_MailchimpStatus = %q, want %q", got, StatusBlocked)
+	}
+}
+
+// A tags-only change that finds no member at the address because the
+// address was changed in Mailchimp (its email change still on its way) is
+// tried again, not ended blocked: the member is found by its contact_id
+// under the new address. Nothing is written to the status field.
+func TestTagsOnlyChangeToAMemberRenamedInMailchimpIsRetried(t *testing.T) {
+	f := newFixture(t, func(in *Instance) {
+		in.Tags = TagSettings{Sync: true}
+		in.MailchimpStatusField = "CF_MailchimpStatus"
+	})
+	f.apply(t, apChange("c1", tagged(t0, "Gold")))
+	m := f.mc.members["ada@example.com"]
+	delete(f.mc.members, "ada@example.com")
+	m.Email = "ada@new.example.com"
+	f.mc.members["ada@new.example.com"] = m
+	c := apChange("c2", tagged(t0.Add(time.Minute), "Gold", "Silver"))
+	f.platformHolds(c)
+	exec, err := f.engine.Apply(t.Context(), Delivery{Change: c, Attempt: 1})
+	if err == nil || exec.Status == StatusBlocked || !exec.Retryable || !strings.Contains(exec.Error, "ada@new.example.com") {
+		t.Errorf("execution %s retryable %v error %q (Apply error %v); want a retry naming the new address", exec.Status, exec.Retryable, exec.Error, err)
+	}
+	if got := f.ap.users["1"].Fields["CF_MailchimpStatus"]; got != "" {
+		t.Errorf("CF_MailchimpStatus = %q, want nothing written", got)
 	}
 }

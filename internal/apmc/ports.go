@@ -67,6 +67,9 @@ type Mailchimp interface {
 	// MemberTags returns every tag of the member, with its date_added;
 	// no member wraps ErrNotFound (see Unsubscribe).
 	MemberTags(ctx context.Context, listID, email string) ([]MemberTag, error)
+	// MemberByContactID returns the member with that contact_id, whatever
+	// its address now; none wraps ErrNotFound.
+	MemberByContactID(ctx context.Context, listID, contactID string) (Member, error)
 }
 
 // Accessplanit is what the engine needs of one accessplanit platform.

@@ -186,7 +186,7 @@ func (m *memMailchimp) UpsertMember(_ context.Context, _ string, mem Member, sta
 	}
 	cur, ok := m.members[mem.Email]
 	if !ok {
-		cur = Member{Email: mem.Email, Status: statusIfNew, MergeFields: Values{}}
+		cur = Member{Email: mem.Email, Status: statusIfNew, MergeFields: Values{}, ContactID: "contact-" + mem.Email}
 	}
 	maps.Copy(cur.MergeFields, mem.MergeFields)
 	if len(mem.Interests) > 0 {
@@ -208,6 +208,21 @@ func (m *memMailchimp) Member(ctx context.Context, _ string, email string) (Memb
 	AddBudgetWait(ctx, m.readWait)
 	if mem, ok := m.members[email]; ok {
 		return mem, nil
+	}
+	return Member{}, ErrNotFound
+}
+
+// MemberByContactID finds the in-memory member by its contact_id, which it
+// keeps when its address changes.
+func (m *memMailchimp) MemberByContactID(_ context.Context, _ string, contactID string) (Member, error) {
+	m.reads++
+	if err := m.next(); err != nil {
+		return Member{}, err
+	}
+	for _, mem := range m.members {
+		if mem.ContactID != "" && mem.ContactID == contactID {
+			return mem, nil
+		}
 	}
 	return Member{}, ErrNotFound
 }

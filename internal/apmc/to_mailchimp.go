@@ -132,6 +132,7 @@ func (e *Engine) toMailchimp(ctx context.Context, rec *recorder, in Instance, c 
 	if plan.Action != ActionWrite && plan.Action != ActionMove {
 		if len(mk.fields) == 0 {
 			res, err := e.tagsOnly(ctx, rec, mc, in, c, email, mk, plan, contact)
+			err = e.unlessMoved(ctx, rec, mc, in, email, contact, err)
 			if _, blocked := BlockedReason(err); blocked {
 				e.writeStatusField(ctx, rec, in, user, unsent, plan.Values, string(StatusBlocked))
 			}
@@ -277,6 +278,43 @@ func (e *Engine) toMailchimp(ctx context.Context, rec *recorder, in Instance, c 
 	}
 	e.writeStatusField(ctx, rec, in, user, saved, plan.Values, written.Status)
 	return result, nil
+}
+
+// unlessMoved looks again at a member a call found gone from the audience
+// (err blocked and not found): one whose address was changed in Mailchimp
+// is found by its contact_id under the new address, and the change is tried
+// again (the email change, on its way, moves the contact first) rather than
+// ended blocked. Any other err is returned as it is.
+func (e *Engine) unlessMoved(ctx context.Context, rec *recorder, mc Mailchimp, in Instance, email string, contact Contact, err error) error {
+	if _, blocked := BlockedReason(err); !blocked || !errors.Is(err, ErrNotFound) || contact.MemberContactID == "" {
+		return err
+	}
+	var moved string
+	lookErr := rec.step("find_member_by_contact_id", func(out map[string]any) error {
+		ctx, wait := WithBudgetWait(ctx)
+		defer wait.record(out)
+		m, err := mc.MemberByContactID(ctx, in.MailchimpListID, contact.MemberContactID)
+		if errors.Is(err, ErrNotFound) {
+			out["found"] = false
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("look up the Mailchimp member by its contact id: %w", err)
+		}
+		out["found"] = true
+		if m.Email != email {
+			moved = m.Email
+			out["email"] = m.Email
+		}
+		return nil
+	})
+	switch {
+	case lookErr != nil:
+		return lookErr
+	case moved != "":
+		return fmt.Errorf("the member's address was changed in Mailchimp to %s: the email change is applied first, and this change after it", moved)
+	}
+	return err
 }
 
 // groupSelections are the interests a write selects in each group mapping

@@ -45,7 +45,7 @@ func (e *BlockedError) Permanent() bool { return true }
 func (e *BlockedError) Blocked() string {
 	if e.Gone {
 		answer := strings.TrimPrefix(e.Err.Error(), "mailchimp: ")
-		return "the member is no longer in the audience (Mailchimp answered " + answer + "): permanently deleted, or its address changed in Mailchimp; nothing is written to it"
+		return "the member is no longer in the audience (Mailchimp answered " + answer + "): permanently deleted; nothing is written to it"
 	}
 	if e.Err.Detail == "" {
 		return e.Err.Title

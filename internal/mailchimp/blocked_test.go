@@ -197,3 +197,32 @@ func TestMemberGoneUndecidedIsTransient(t *testing.T) {
 		t.Errorf("UpdateTags() error = %v (blocked %v, permanent %v), want a transient error", err, blocked, apmc.IsPermanent(err))
 	}
 }
+
+// A member keeps its contact_id when its address changes in Mailchimp, and
+// is found by it under the new address; an unknown contact_id is not found.
+func TestMemberByContactID(t *testing.T) {
+	_, listID, c := audience(t)
+	ctx := context.Background()
+	m, err := c.UpsertMember(ctx, listID, apmc.Member{Email: "ada@example.com"}, "subscribed")
+	if err != nil || m.ContactID == "" {
+		t.Fatalf("UpsertMember() = %+v, %v; want a member with a contact_id", m, err)
+	}
+	if _, err := c.ChangeEmail(ctx, listID, "ada@example.com", "ada@new.example.com"); err != nil {
+		t.Fatalf("ChangeEmail() error = %v", err)
+	}
+	for _, tt := range []struct {
+		name, contactID, wantEmail string
+	}{
+		{"moved", m.ContactID, "ada@new.example.com"},
+		{"unknown", "0123456789abcdef", ""},
+		{"none", "", ""},
+	} {
+		got, err := c.MemberByContactID(ctx, listID, tt.contactID)
+		switch {
+		case tt.wantEmail == "" && !errors.Is(err, apmc.ErrNotFound):
+			t.Errorf("%s: MemberByContactID(%q) = %+v, %v; want not found", tt.name, tt.contactID, got, err)
+		case tt.wantEmail != "" && (err != nil || got.Email != tt.wantEmail):
+			t.Errorf("%s: MemberByContactID(%q) = %q, %v; want %q", tt.name, tt.contactID, got.Email, err, tt.wantEmail)
+		}
+	}
+}

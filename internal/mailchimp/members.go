@@ -123,6 +123,20 @@ func (c *Client) Member(ctx context.Context, listID, email string) (apmc.Member,
 	return c.withAllTags(ctx, listID, m)
 }
 
+// MemberByContactID returns the audience member with that contact_id
+// (Mailchimp takes it in place of the subscriber hash), whatever its
+// address now; none wraps apmc.ErrNotFound.
+func (c *Client) MemberByContactID(ctx context.Context, listID, contactID string) (apmc.Member, error) {
+	if contactID == "" {
+		return apmc.Member{}, fmt.Errorf("get member by contact id: no contact id: %w", apmc.ErrNotFound)
+	}
+	var m memberJSON
+	if err := c.do(ctx, http.MethodGet, memberPath(listID, pathSegment(contactID)), nil, nil, &m); err != nil {
+		return apmc.Member{}, fmt.Errorf("get member by contact id: %w", err)
+	}
+	return c.withAllTags(ctx, listID, m)
+}
+
 // upsertBody is the PUT body. It never carries status: an existing member's
 // status is never changed, and sending status with status_if_new also makes
 // the body match both branches of the published schema's oneOf.

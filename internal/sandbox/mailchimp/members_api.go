@@ -19,12 +19,31 @@ func pathHash(r *http.Request) string {
 	return strings.ToLower(h)
 }
 
+// memberByKey finds the member a path names: by subscriber hash or email
+// address, or by contact_id, which Mailchimp also takes there (a member
+// keeps its contact_id when its address changes).
+func (l *list) memberByKey(key string) (*Member, bool) {
+	h := key
+	if strings.Contains(h, "@") {
+		h = SubscriberHash(h)
+	}
+	if m, ok := l.members[strings.ToLower(h)]; ok {
+		return m, true
+	}
+	for _, m := range l.members {
+		if m.ContactID != "" && m.ContactID == key {
+			return m, true
+		}
+	}
+	return nil, false
+}
+
 func (s *Server) getMember(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	l, aerr := s.ownList(apiKeyFrom(r), r.PathValue("list_id"))
 	var v map[string]any
 	if aerr == nil {
-		if m, ok := l.members[pathHash(r)]; ok {
+		if m, ok := l.memberByKey(r.PathValue("subscriber_hash")); ok {
 			v = l.memberView(m)
 		} else {
 			aerr = errNotFound()
