@@ -139,8 +139,9 @@ type Change struct {
 	// reconciliations.
 	Origin              Origin `json:"origin,omitempty"`
 	OriginalExecutionID string `json:"original_execution_id,omitempty"`
-	// FirstReceivedAt is, for a replay, when the change it replays was
-	// first received: its earlier attempts wrote no earlier than that.
+	// FirstReceivedAt is, for a change queued again (a replay, or a held
+	// retry released) whose earlier attempts may have written, when it was
+	// first received: they wrote no earlier than that.
 	FirstReceivedAt time.Time `json:"first_received_at,omitzero"`
 	// PriorAttempts are the receives a change had on the bulk queue before
 	// it was moved to the changes queue (ErrOrderedQueue): its attempts are

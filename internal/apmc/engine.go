@@ -110,7 +110,7 @@ func (e *Engine) Apply(ctx context.Context, d Delivery) (Execution, error) {
 		exec.OriginalID = first
 	}
 	rec := &recorder{exec: &exec, now: e.now}
-	if attempt > 1 || c.Origin == OriginReplay {
+	if attempt > 1 || c.Origin == OriginReplay || !c.FirstReceivedAt.IsZero() {
 		rec.since = c.earliestWrite()
 	}
 	rec.logf("info", "%s %s received from %s (attempt %d)", c.Source, c.Event, c.Source, exec.Attempt)

@@ -220,8 +220,8 @@ func TestTagsOfALostAnswer(t *testing.T) {
 		// instead, before any tag write.
 		putFails bool
 		// replay repeats the change as a replay an hour later, instead of
-		// a second receive.
-		replay bool
+		// a second receive; resumed, as a held retry released on resume.
+		replay, resumed bool
 	}{
 		{
 			name:     "only tags: taken off when the User loses it",
@@ -251,6 +251,14 @@ func TestTagsOfALostAnswer(t *testing.T) {
 			then:     apChange("c3", tagged(t0.Add(2*time.Minute))),
 			tag:      "Gold",
 			replay:   true,
+		},
+		{
+			name:     "only tags, a held retry released an hour later: taken off when the User loses it",
+			instance: func(in *Instance) { in.Tags = TagSettings{Sync: true} },
+			lost:     apChange("c2", tagged(t0.Add(time.Minute), "Gold")),
+			then:     apChange("c3", tagged(t0.Add(2*time.Minute))),
+			tag:      "Gold",
+			resumed:  true,
 		},
 		{
 			name:     "a booking's tag goes inactive when the booking is cancelled",
@@ -318,6 +326,11 @@ func TestTagsOfALostAnswer(t *testing.T) {
 				t.Fatal("first attempt: no retry asked for after a timed-out tag write")
 			}
 			again := Delivery{Change: tt.lost, Attempt: 2}
+			if tt.resumed {
+				r := tt.lost
+				r.ID, r.ReceivedAt, r.FirstReceivedAt = "resumed-c2", t0.Add(time.Hour), tt.lost.ReceivedAt
+				again = Delivery{Change: r, Attempt: 1}
+			}
 			if tt.replay {
 				r := tt.lost
 				r.ID, r.Origin, r.ReceivedAt, r.FirstReceivedAt = "replay-of-c2", OriginReplay, t0.Add(time.Hour), tt.lost.ReceivedAt

@@ -290,6 +290,18 @@ func firstReceived(c apmc.Change) time.Time {
 	return c.ReceivedAt
 }
 
+// firstReceiptToKeep is the first receipt a change queued again from the
+// execution e carries (zero for none): when its attempts may have written
+// already, their answers lost — a failed change's, or the earlier attempts
+// of a retry however it ended (held, skipped). A first attempt that ended
+// otherwise recorded what it wrote, or wrote nothing.
+func firstReceiptToKeep(e apmc.Execution) time.Time {
+	if e.Change == nil || e.Status != apmc.StatusFailed && e.Attempt <= 1 {
+		return time.Time{}
+	}
+	return firstReceived(*e.Change)
+}
+
 // Replayed says which execution a replay will record.
 type Replayed struct {
 	OriginalID  string `json:"original_id"`
@@ -319,13 +331,7 @@ func (s *Service) replay(ctx context.Context, e apmc.Execution) (Replayed, error
 	c := s.again(*e.Change, "replay")
 	c.Origin = apmc.OriginReplay
 	c.OriginalExecutionID = e.ID
-	if e.Status == apmc.StatusFailed {
-		// Its attempts may have written already, their answers lost (any
-		// other end recorded what they wrote, or they wrote nothing).
-		c.FirstReceivedAt = firstReceived(*e.Change)
-	} else {
-		c.FirstReceivedAt = time.Time{}
-	}
+	c.FirstReceivedAt = firstReceiptToKeep(e)
 	if err := s.Queue.Enqueue(ctx, c); err != nil {
 		return Replayed{}, fmt.Errorf("queue replay of %s: %w", e.ID, err)
 	}

@@ -101,8 +101,9 @@ func TestReplayOfAHeldChangeReleasesIt(t *testing.T) {
 func TestReplayKeepsTheFirstReceipt(t *testing.T) {
 	original := time.Now().UTC().Add(-48 * time.Hour).Truncate(time.Millisecond)
 	for _, tc := range []struct {
-		name   string
-		status apmc.Status
+		name    string
+		status  apmc.Status
+		attempt int // of the execution replayed; 1 when 0
 		// first is the FirstReceivedAt of the change replayed (itself a
 		// replay when set).
 		first     time.Time
@@ -111,6 +112,7 @@ func TestReplayKeepsTheFirstReceipt(t *testing.T) {
 		{name: "a failed change", status: apmc.StatusFailed, wantFirst: true},
 		{name: "a failed replay of a failed change", status: apmc.StatusFailed, first: original, wantFirst: true},
 		{name: "a held change", status: apmc.StatusHeld},
+		{name: "a held retry (its first attempt may have written)", status: apmc.StatusHeld, attempt: 2, wantFirst: true},
 		{name: "a succeeded change", status: apmc.StatusSucceeded},
 		{name: "a succeeded replay of a failed change", status: apmc.StatusSucceeded, first: original},
 	} {
@@ -119,6 +121,7 @@ func TestReplayKeepsTheFirstReceipt(t *testing.T) {
 			at := time.Now().UTC().Add(-time.Hour).Truncate(time.Millisecond)
 			e := s.hold(t, "first@example.com", at, true)
 			e.Status = tc.status
+			e.Attempt = max(tc.attempt, 1)
 			e.Change.FirstReceivedAt = tc.first
 			if err := s.executions.SaveExecution(context.Background(), e); err != nil {
 				t.Fatal(err)

@@ -82,6 +82,7 @@ func (s *Service) release(ctx context.Context, e apmc.Execution) (bool, error) {
 	c := s.again(*e.Change, "resume")
 	c.Origin = e.Change.Origin
 	c.OriginalExecutionID = e.ID
+	c.FirstReceivedAt = firstReceiptToKeep(e)
 	if err := s.Queue.Enqueue(ctx, c); err != nil {
 		return false, fmt.Errorf("release held change %s: %w", e.ChangeID, err)
 	}

@@ -224,3 +224,42 @@ func TestResumeUnknownInstance(t *testing.T) {
 		t.Errorf("Resume(nobody) error = %v, want not found, naming it", err)
 	}
 }
+
+// A held retry released on resume carries when its change was first
+// received, as its earlier attempts may have written (the engine tells
+// those writes from others' by it); a held first attempt wrote nothing.
+func TestResumeKeepsTheFirstReceiptOfAHeldRetry(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		attempt   int
+		wantFirst bool
+	}{
+		{name: "a held first attempt", attempt: 1},
+		{name: "a held retry", attempt: 3, wantFirst: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newStack(t)
+			ctx := context.Background()
+			e := s.hold(t, "ada@example.com", time.Now().UTC().Add(-time.Hour).Truncate(time.Millisecond), true)
+			e.Attempt = tc.attempt
+			if err := s.executions.SaveExecution(ctx, e); err != nil {
+				t.Fatal(err)
+			}
+			svc := &ops.Service{Instances: s.instances, Executions: s.executions, Queue: s.producer}
+			if _, err := svc.Resume(ctx, "inst"); err != nil {
+				t.Fatalf("Resume() error = %v", err)
+			}
+			got := s.drain(t)
+			if len(got) != 1 {
+				t.Fatalf("released %d changes, want 1", len(got))
+			}
+			want := time.Time{}
+			if tc.wantFirst {
+				want = e.Change.ReceivedAt
+			}
+			if !got[0].FirstReceivedAt.Equal(want) {
+				t.Errorf("released change first received %v, want %v", got[0].FirstReceivedAt, want)
+			}
+		})
+	}
+}
