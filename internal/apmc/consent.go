@@ -120,8 +120,12 @@ func RemembersOptIn(in Instance, c Contact, u User) bool {
 
 // OptOutToAccessplanit reports whether a member, as read from Mailchimp,
 // clears its User's MarketingOptIn: only an unsubscribed member, with
-// optouts_to_accessplanit, only a User that is opted in, and not when the
-// User changed after the member last did: the User may have opted in again
+// optouts_to_accessplanit, only a User that is opted in, only when the
+// contact state has not recorded the member unsubscribed already (applied
+// is its Mailchimp status: an unsubscribe the service applied cleared the
+// opt-in, so a User opted in now was opted in again since, and a member
+// still unsubscribed says nothing new), and not when the User changed
+// after the member last did: the User may have opted in again
 // after an old unsubscribe (a replayed or forged unsubscribe delivery must
 // not undo that). The platform gives only the User's DateUpdated, not when
 // MarketingOptIn itself changed, so any later change of the User counts: an
@@ -130,8 +134,8 @@ func RemembersOptIn(in Instance, c Contact, u User) bool {
 // clock skew allowed) are unknown, and an unknown time does not hold the
 // opt-out back. Mailchimp's last_changed has whole seconds, so a User
 // changed within the unsubscribe's second is not newer.
-func OptOutToAccessplanit(c *Consent, m Member, u User, now time.Time) bool {
-	if c == nil || !c.OptoutsToAccessplanit || m.Status != "unsubscribed" || !OptedIn(u) {
+func OptOutToAccessplanit(c *Consent, m Member, u User, applied string, now time.Time) bool {
+	if c == nil || !c.OptoutsToAccessplanit || m.Status != "unsubscribed" || applied == "unsubscribed" || !OptedIn(u) {
 		return false
 	}
 	unsubscribed, userChanged := storedTime(m.LastChanged, now), storedTime(u.UpdatedAt, now)
@@ -151,16 +155,8 @@ func (s *SideState) noteUser(u User, owner string) {
 // when the service's own API user changed it last, the time someone else
 // did, if the contact state knows it. The service writes MarketingOptIn
 // only to clear it, so its own change never opts anyone in again, and an
-// unsubscribe made before it must still clear the opt-in. Only while the
-// contact state holds no unsubscribe applied already: once one was, a
-// member still unsubscribed says nothing new, and Mailchimp's last_changed
-// (any change of the member, a profile edit too) is no unsubscribe time, so
-// an opt-in given again since is left to the User's own last change time.
-func othersChanged(u User, owner string, c Contact) User {
-	s := c.Accessplanit
-	if c.Mailchimp.Status == "unsubscribed" {
-		return u
-	}
+// unsubscribe made before it must still clear the opt-in.
+func othersChanged(u User, owner string, s SideState) User {
 	if owner != "" && u.UpdatedByID == owner && !s.OthersChangedAt.IsZero() && s.OthersChangedAt.Before(u.UpdatedAt) {
 		u.UpdatedAt = s.OthersChangedAt
 	}

@@ -76,7 +76,7 @@ func (e *Engine) statusToAccessplanit(ctx context.Context, rec *recorder, in Ins
 	// Remembered, so that reconciliation knows the status is applied.
 	seen.Mailchimp.Status = member.Status
 	fields := map[string]string{}
-	if OptOutToAccessplanit(in.Consent, member, othersChanged(user, in.AccessplanitUserID, contact), e.now()) {
+	if OptOutToAccessplanit(in.Consent, member, othersChanged(user, in.AccessplanitUserID, contact.Accessplanit), contact.Mailchimp.Status, e.now()) {
 		fields[FieldMarketingOptIn] = "false"
 		optedOut := false
 		seen.MarketingOptIn = &optedOut

@@ -73,25 +73,28 @@ func TestOptOutToAccessplanit(t *testing.T) {
 		unsubAt     time.Time
 		userChanged time.Time
 		want        bool
+		applied     string // the contact state's Mailchimp status
 	}{
-		{"unsubscribed member, opted-in User", on, "unsubscribed", true, unsub, before, true},
-		{"setting off", &Consent{}, "unsubscribed", true, unsub, before, false},
-		{"no consent settings", nil, "unsubscribed", true, unsub, before, false},
-		{"User already opted out", on, "unsubscribed", false, unsub, before, false},
-		{"member still subscribed (the delivery lied)", on, "subscribed", true, unsub, before, false},
-		{"cleaned is a bounce, not an opt-out", on, "cleaned", true, unsub, before, false},
-		{"User changed after the unsubscribe (opted in again)", on, "unsubscribed", true, unsub, after, false},
-		{"User changed in the same instant", on, "unsubscribed", true, unsub, unsub, true},
-		{"User changed within the unsubscribe's second (last_changed has whole seconds)", on, "unsubscribed", true, unsub, unsub.Add(400 * time.Millisecond), true},
-		{"User's change time unknown", on, "unsubscribed", true, unsub, time.Time{}, true},
-		{"User's change time in the future is unknown", on, "unsubscribed", true, unsub, now.Add(time.Hour), true},
-		{"member's change time unknown", on, "unsubscribed", true, time.Time{}, after, true},
+		{"unsubscribed member, opted-in User", on, "unsubscribed", true, unsub, before, true, ""},
+		{"setting off", &Consent{}, "unsubscribed", true, unsub, before, false, ""},
+		{"no consent settings", nil, "unsubscribed", true, unsub, before, false, ""},
+		{"User already opted out", on, "unsubscribed", false, unsub, before, false, ""},
+		{"member still subscribed (the delivery lied)", on, "subscribed", true, unsub, before, false, ""},
+		{"cleaned is a bounce, not an opt-out", on, "cleaned", true, unsub, before, false, ""},
+		{"User changed after the unsubscribe (opted in again)", on, "unsubscribed", true, unsub, after, false, ""},
+		{"User changed in the same instant", on, "unsubscribed", true, unsub, unsub, true, ""},
+		{"User changed within the unsubscribe's second (last_changed has whole seconds)", on, "unsubscribed", true, unsub, unsub.Add(400 * time.Millisecond), true, ""},
+		{"User's change time unknown", on, "unsubscribed", true, unsub, time.Time{}, true, ""},
+		{"User's change time in the future is unknown", on, "unsubscribed", true, unsub, now.Add(time.Hour), true, ""},
+		{"member's change time unknown", on, "unsubscribed", true, time.Time{}, after, true, ""},
+		{"an unsubscribe the state holds applied already (opted in again since)", on, "unsubscribed", true, unsub, before, false, "unsubscribed"},
+		{"the state holds the member subscribed", on, "unsubscribed", true, unsub, before, true, "subscribed"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			m := Member{Status: tt.status, LastChanged: tt.unsubAt}
 			u := User{ID: "1", UpdatedAt: tt.userChanged, Fields: map[string]string{FieldMarketingOptIn: fmt.Sprint(tt.optedIn)}}
-			if got := OptOutToAccessplanit(tt.consent, m, u, now); got != tt.want {
+			if got := OptOutToAccessplanit(tt.consent, m, u, tt.applied, now); got != tt.want {
 				t.Errorf("OptOutToAccessplanit(%+v, member %s at %v, User opted in %v changed %v) = %v, want %v", tt.consent, tt.status, tt.unsubAt, tt.optedIn, tt.userChanged, got, tt.want)
 			}
 		})

@@ -109,7 +109,7 @@ func (e *Engine) Apply(ctx context.Context, d Delivery) (Execution, error) {
 		exec.Origin = OriginRetry
 		exec.OriginalID = first
 	}
-	rec := &recorder{exec: &exec, now: e.now}
+	rec := &recorder{exec: &exec, now: e.now, lastReceive: d.Attempt >= e.maxAttempts()}
 	if attempt > 1 || c.Origin == OriginReplay || !c.FirstReceivedAt.IsZero() {
 		rec.since = c.earliestWrite()
 	}

@@ -91,6 +91,8 @@ type recorder struct {
 	// Mailchimp already (a retry, or a replay), a time no later than any
 	// of those writes; zero on a first attempt.
 	since time.Time
+	// lastReceive says no receive of the change follows this one.
+	lastReceive bool
 }
 
 func (r *recorder) logf(level, format string, args ...any) {

@@ -472,6 +472,12 @@ func TestTagsOnlyChangeToAMemberRenamedInMailchimpIsRetried(t *testing.T) {
 	if err == nil || exec.Status == StatusBlocked || !exec.Retryable || !strings.Contains(exec.Error, "ada@new.example.com") {
 		t.Errorf("execution %s retryable %v error %q (Apply error %v); want a retry naming the new address", exec.Status, exec.Retryable, exec.Error, err)
 	}
+	// The email change never comes: the last receive ends skipped, naming
+	// the address, not dead-lettered and not blocked.
+	exec, err = f.engine.Apply(t.Context(), Delivery{Change: c, Attempt: DefaultMaxAttempts})
+	if err != nil || exec.Status != StatusSkipped || !strings.Contains(exec.Reason, "ada@new.example.com") {
+		t.Errorf("last receive: %s (%q), Apply error %v; want skipped naming the new address", exec.Status, exec.Reason, err)
+	}
 	if got := f.ap.users["1"].Fields["CF_MailchimpStatus"]; got != "" {
 		t.Errorf("CF_MailchimpStatus = %q, want nothing written", got)
 	}

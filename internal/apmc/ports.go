@@ -68,7 +68,8 @@ type Mailchimp interface {
 	// no member wraps ErrNotFound (see Unsubscribe).
 	MemberTags(ctx context.Context, listID, email string) ([]MemberTag, error)
 	// MemberByContactID returns the member with that contact_id, whatever
-	// its address now; none wraps ErrNotFound.
+	// its address now (its tags as far as one answer lists them); none
+	// wraps ErrNotFound.
 	MemberByContactID(ctx context.Context, listID, contactID string) (Member, error)
 }
 

@@ -131,8 +131,7 @@ func (e *Engine) toMailchimp(ctx context.Context, rec *recorder, in Instance, c 
 	plan.Seen = mk.remember(plan.Seen)
 	if plan.Action != ActionWrite && plan.Action != ActionMove {
 		if len(mk.fields) == 0 {
-			res, err := e.tagsOnly(ctx, rec, mc, in, c, email, mk, plan, contact)
-			err = e.unlessMoved(ctx, rec, mc, in, email, contact, err)
+			res, err := e.unlessMoved(ctx, rec, mc, in, email, contact)(e.tagsOnly(ctx, rec, mc, in, c, email, mk, plan, contact))
 			if _, blocked := BlockedReason(err); blocked {
 				e.writeStatusField(ctx, rec, in, user, unsent, plan.Values, string(StatusBlocked))
 			}
@@ -247,6 +246,12 @@ func (e *Engine) toMailchimp(ctx context.Context, rec *recorder, in Instance, c 
 	seen := plan.Seen
 	seen.Mailchimp.Values = plan.Values
 	seen.Mailchimp.RecordWrite(plan.Values.Fingerprint(), e.now())
+	if s := written.Status; s != "" && s != "unsubscribed" && s != "cleaned" {
+		// The write's answer says the member's status: remembered as a
+		// Mailchimp change's read is (an unsubscribe or cleaned address only
+		// once applied, statusToAccessplanit).
+		seen.Mailchimp.Status = s
+	}
 	if written.ContactID != "" {
 		seen.MemberContactID = written.ContactID
 	}
@@ -280,14 +285,32 @@ func (e *Engine) toMailchimp(ctx context.Context, rec *recorder, in Instance, c 
 	return result, nil
 }
 
-// unlessMoved looks again at a member a call found gone from the audience
-// (err blocked and not found): one whose address was changed in Mailchimp
-// is found by its contact_id under the new address, and the change is tried
-// again (the email change, on its way, moves the contact first) rather than
-// ended blocked. Any other err is returned as it is.
-func (e *Engine) unlessMoved(ctx context.Context, rec *recorder, mc Mailchimp, in Instance, email string, contact Contact, err error) error {
+// unlessMoved returns a function that looks again at a member a call found
+// gone from the audience (its error blocked and not found): one whose
+// address was changed in Mailchimp is found by its contact_id under the new
+// address, and the change is tried again (the email change, on its way,
+// moves the contact first) rather than ended blocked; on the last receive,
+// the email change never having come, it ends skipped, saying where the
+// member is. Any other end is returned as it is.
+func (e *Engine) unlessMoved(ctx context.Context, rec *recorder, mc Mailchimp, in Instance, email string, contact Contact) func(outcome, error) (outcome, error) {
+	return func(res outcome, err error) (outcome, error) {
+		moved, err := e.movedTo(ctx, rec, mc, in, email, contact, err)
+		switch {
+		case moved == "":
+			return res, err
+		case rec.lastReceive:
+			return outcome{status: StatusSkipped, reason: fmt.Sprintf("the member's address was changed in Mailchimp to %s, and that email change has not been applied here; the User's next change after it is applied reaches %s (reconciliation finds the member there)", moved, moved)}, nil
+		}
+		return res, fmt.Errorf("the member's address was changed in Mailchimp to %s: the email change is applied first, and this change after it", moved)
+	}
+}
+
+// movedTo is the address a member a call found gone from the audience (err
+// blocked and not found) has now, looked up by its contact_id; "" with err
+// as it is when it is not that, or the member is nowhere.
+func (e *Engine) movedTo(ctx context.Context, rec *recorder, mc Mailchimp, in Instance, email string, contact Contact, err error) (string, error) {
 	if _, blocked := BlockedReason(err); !blocked || !errors.Is(err, ErrNotFound) || contact.MemberContactID == "" {
-		return err
+		return "", err
 	}
 	var moved string
 	lookErr := rec.step("find_member_by_contact_id", func(out map[string]any) error {
@@ -308,13 +331,10 @@ func (e *Engine) unlessMoved(ctx context.Context, rec *recorder, mc Mailchimp, i
 		}
 		return nil
 	})
-	switch {
-	case lookErr != nil:
-		return lookErr
-	case moved != "":
-		return fmt.Errorf("the member's address was changed in Mailchimp to %s: the email change is applied first, and this change after it", moved)
+	if lookErr != nil {
+		return "", lookErr
 	}
-	return err
+	return moved, err
 }
 
 // groupSelections are the interests a write selects in each group mapping

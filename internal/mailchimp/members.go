@@ -125,7 +125,8 @@ func (c *Client) Member(ctx context.Context, listID, email string) (apmc.Member,
 
 // MemberByContactID returns the audience member with that contact_id
 // (Mailchimp takes it in place of the subscriber hash), whatever its
-// address now; none wraps apmc.ErrNotFound.
+// address now, with the tags its answer lists (one call); none wraps
+// apmc.ErrNotFound.
 func (c *Client) MemberByContactID(ctx context.Context, listID, contactID string) (apmc.Member, error) {
 	if contactID == "" {
 		return apmc.Member{}, fmt.Errorf("get member by contact id: no contact id: %w", apmc.ErrNotFound)
@@ -134,7 +135,7 @@ func (c *Client) MemberByContactID(ctx context.Context, listID, contactID string
 	if err := c.do(ctx, http.MethodGet, memberPath(listID, pathSegment(contactID)), nil, nil, &m); err != nil {
 		return apmc.Member{}, fmt.Errorf("get member by contact id: %w", err)
 	}
-	return c.withAllTags(ctx, listID, m)
+	return m.toMember(), nil
 }
 
 // upsertBody is the PUT body. It never carries status: an existing member's

@@ -118,4 +118,27 @@ func TestDifferences(t *testing.T) {
 	if reconcile.StatusDiffers(oneWay, unsubscribed, synced) {
 		t.Error("StatusDiffers(unsubscribed, instance syncing only to Mailchimp) = true, want false")
 	}
+	// A member that signed up again while the state still holds the
+	// unsubscribe applied (that webhook lost) is stale.
+	resubscribed := member
+	resubscribed.Status = "pending"
+	appliedCleaned := *synced
+	appliedCleaned.Mailchimp.Status = "cleaned"
+	for _, tt := range []struct {
+		name    string
+		member  apmc.Member
+		contact *apmc.Contact
+		want    bool
+	}{
+		{"subscribed again after an applied unsubscribe", member, &applied, true},
+		{"pending after an applied clean", resubscribed, &appliedCleaned, true},
+		{"still unsubscribed", unsubscribed, &applied, false},
+		{"subscribed, known subscribed", member, &wasSubscribed, false},
+		{"subscribed, status never kept", member, synced, false},
+		{"never synced", member, nil, false},
+	} {
+		if got := reconcile.StatusStale(tt.member, tt.contact); got != tt.want {
+			t.Errorf("StatusStale(%s) = %v, want %v", tt.name, got, tt.want)
+		}
+	}
 }

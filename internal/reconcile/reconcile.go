@@ -395,6 +395,9 @@ func (s Service) members(ctx context.Context, in apmc.Instance, pages MemberPage
 			case MemberDiffers(in, m, c):
 			case StatusDiffers(in, m, c):
 				event = apmc.StatusEvent(m.Status)
+			case StatusStale(m, c):
+				// Its subscribe webhook was lost: read back as a profile
+				// change, the sync records the status.
 			default:
 				continue
 			}
@@ -468,6 +471,17 @@ func StatusDiffers(in apmc.Instance, m apmc.Member, c *apmc.Contact) bool {
 		return false
 	}
 	return c == nil || c.Mailchimp.Status != m.Status
+}
+
+// StatusStale reports whether the contact state holds a member unsubscribed
+// or cleaned that Mailchimp now has subscribed, pending or transactional
+// (it signed up again, and that webhook was lost): a later unsubscribe
+// would be taken for the one already applied (apmc.OptOutToAccessplanit).
+func StatusStale(m apmc.Member, c *apmc.Contact) bool {
+	if c == nil || c.Mailchimp.Status != "unsubscribed" && c.Mailchimp.Status != "cleaned" {
+		return false
+	}
+	return slices.Contains([]string{"subscribed", "pending", "transactional"}, m.Status)
 }
 
 func (s Service) overlap() time.Duration {
