@@ -471,3 +471,54 @@ func TestOptInGivenAgainSurvivesALaterUnsubscribeDelivery(t *testing.T) {
 		}
 	}
 }
+
+// TestWriteAnswersKeepAnAppliedUnsubscribe: the status of a member write's
+// answer is remembered only when the member can be sent to; an archived
+// member (it takes the write and stays archived) leaves the unsubscribe
+// recorded before, so a later unsubscribe delivery (the marketer
+// unarchives it) does not clear the opt-in given again since.
+func TestWriteAnswersKeepAnAppliedUnsubscribe(t *testing.T) {
+	mcChange := func(id string, ev Event) Change {
+		return Change{ID: id, InstanceID: "inst1", Source: SideMailchimp, Event: ev, ReceivedAt: t0, Email: "ada@example.com", Origin: OriginReconcile}
+	}
+	f := newFixture(t, func(in *Instance) {
+		in.Consent = &Consent{OptoutsToAccessplanit: true}
+		in.AccessplanitUserID = "api-owner"
+	})
+	f.apply(t, apChange("c1", consentUser("true")))
+	f.ap.onWrite = func(u User) { u.UpdatedAt = t0.Add(70 * time.Second); u.UpdatedByID = "api-owner"; f.ap.users[u.ID] = u }
+	f.setStatus("ada@example.com", "unsubscribed")
+	m := f.mc.members["ada@example.com"]
+	m.LastChanged = t0.Add(time.Minute)
+	f.mc.members["ada@example.com"] = m
+	f.engine.Now = func() time.Time { return t0.Add(90 * time.Second) }
+	f.apply(t, mcChange("u0", EventUnsubscribe))
+	if got := f.ap.users["1"].Fields[FieldMarketingOptIn]; got != "false" {
+		t.Fatalf("unsubscribe not applied: %q", got)
+	}
+	// Staff opt the person in again; a marketer archives the member; staff
+	// edit the phone, which the service writes to the archived member.
+	u := consentUser("true")
+	u.UpdatedAt = t0.Add(2 * time.Minute)
+	f.engine.Now = func() time.Time { return t0.Add(150 * time.Second) }
+	f.apply(t, apChange("c2", u))
+	f.setStatus("ada@example.com", "archived")
+	u = consentUser("true")
+	u.Fields["Phone"] = "0999"
+	u.UpdatedAt = t0.Add(4 * time.Minute)
+	f.engine.Now = func() time.Time { return t0.Add(270 * time.Second) }
+	f.apply(t, apChange("c3", u))
+	if c, _ := f.cs.Contact(t.Context(), "inst1", "ada@example.com"); c.Mailchimp.Status != "unsubscribed" {
+		t.Errorf("contact state's Mailchimp status after a write answered archived = %q, want the applied unsubscribe kept", c.Mailchimp.Status)
+	}
+	// The marketer unarchives it: unsubscribed again, changed later.
+	f.setStatus("ada@example.com", "unsubscribed")
+	m = f.mc.members["ada@example.com"]
+	m.LastChanged = t0.Add(6 * time.Minute)
+	f.mc.members["ada@example.com"] = m
+	f.engine.Now = func() time.Time { return t0.Add(7 * time.Minute) }
+	e := f.apply(t, mcChange("r1", EventUnsubscribe))
+	if got := f.ap.users["1"].Fields[FieldMarketingOptIn]; got != "true" {
+		t.Errorf("opt-in given again after the applied unsubscribe cleared: %q (%s %s)", got, e.Status, e.Reason)
+	}
+}

@@ -246,10 +246,12 @@ func (e *Engine) toMailchimp(ctx context.Context, rec *recorder, in Instance, c 
 	seen := plan.Seen
 	seen.Mailchimp.Values = plan.Values
 	seen.Mailchimp.RecordWrite(plan.Values.Fingerprint(), e.now())
-	if s := written.Status; s != "" && s != "unsubscribed" && s != "cleaned" {
-		// The write's answer says the member's status: remembered as a
-		// Mailchimp change's read is (an unsubscribe or cleaned address only
-		// once applied, statusToAccessplanit).
+	if s := written.Status; s == "subscribed" || s == "pending" || s == "transactional" {
+		// The write's answer says the member can be sent to: remembered,
+		// so an unsubscribe recorded before is known to be over. Other
+		// statuses are recorded only as their changes are processed
+		// (statusToAccessplanit); an archived member, taking the write and
+		// staying archived, says nothing of an unsubscribe recorded.
 		seen.Mailchimp.Status = s
 	}
 	if written.ContactID != "" {

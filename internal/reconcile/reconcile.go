@@ -396,8 +396,12 @@ func (s Service) members(ctx context.Context, in apmc.Instance, pages MemberPage
 			case StatusDiffers(in, m, c):
 				event = apmc.StatusEvent(m.Status)
 			case StatusStale(m, c):
-				// Its subscribe webhook was lost: read back as a profile
-				// change, the sync records the status.
+				// Its subscribe webhook was lost: read back as that
+				// subscribe (the status field follows) or a profile change,
+				// the sync records the status.
+				if m.Status == "subscribed" {
+					event = apmc.EventSubscribe
+				}
 			default:
 				continue
 			}

@@ -190,3 +190,30 @@ func TestReconcileEnqueuesAMembersChangeBeforeItsUsers(t *testing.T) {
 		t.Errorf("changes enqueued from %v, want %v (the member's first)", got, want)
 	}
 }
+
+// A member the contact state holds unsubscribed that signed up again (its
+// webhook lost) is enqueued as that subscribe, so the sync records it and
+// the status field follows; one pending again, as a profile change.
+func TestReconcileEnqueuesAMemberThatSignedUpAgain(t *testing.T) {
+	now := time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC)
+	in := apmc.Instance{ID: "i", Mappings: apmc.DefaultMappings(), Direction: apmc.DirectionBoth, CreatedAt: now.Add(-24 * time.Hour)}
+	synced := apmc.Values{"EMAIL": "grace@example.com", "FNAME": "Grace", "LNAME": "Hopper"}
+	for _, tt := range []struct {
+		status string
+		want   apmc.Event
+	}{
+		{"subscribed", apmc.EventSubscribe},
+		{"pending", apmc.EventProfile},
+	} {
+		states := contacts{"grace@example.com": {InstanceID: "i", Email: "grace@example.com", UserID: "7", Version: 2,
+			Accessplanit: apmc.SideState{Values: synced}, Mailchimp: apmc.SideState{Values: synced, Status: "unsubscribed"}}}
+		both := sides{members: []apmc.Member{{Email: "grace@example.com", Status: tt.status, LastChanged: now.Add(-time.Hour), MergeFields: apmc.Values{"FNAME": "Grace", "LNAME": "Hopper"}}}}
+		q := &queue{}
+		if _, err := service(instances{"i": in}, both, states, &runs{}, q, now).Reconcile(context.Background(), "i", reconcile.Options{}); err != nil {
+			t.Fatalf("Reconcile() error = %v", err)
+		}
+		if len(q.changes) != 1 || q.changes[0].Event != tt.want || q.changes[0].Source != apmc.SideMailchimp {
+			t.Errorf("%s member held unsubscribed: enqueued %+v, want one %s from Mailchimp", tt.status, q.changes, tt.want)
+		}
+	}
+}
