@@ -486,7 +486,11 @@ func TestWriteAnswersKeepAnAppliedUnsubscribe(t *testing.T) {
 		in.AccessplanitUserID = "api-owner"
 	})
 	f.apply(t, apChange("c1", consentUser("true")))
-	f.ap.onWrite = func(u User) { u.UpdatedAt = t0.Add(70 * time.Second); u.UpdatedByID = "api-owner"; f.ap.users[u.ID] = u }
+	f.ap.onWrite = func(u User) {
+		u.UpdatedAt = t0.Add(70 * time.Second)
+		u.UpdatedByID = "api-owner"
+		f.ap.users[u.ID] = u
+	}
 	f.setStatus("ada@example.com", "unsubscribed")
 	m := f.mc.members["ada@example.com"]
 	m.LastChanged = t0.Add(time.Minute)
