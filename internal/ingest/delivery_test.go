@@ -68,21 +68,7 @@ func TestDeduplicationByContent(t *testing.T) {
 				checkAnswer(t, a, tt.wantStatus, "")
 				ids[a.text("change_id")] = true
 			}
-			if len(ids) != tt.wantQueued {
-				t.Errorf("the deliveries got %d distinct change ids, want %d", len(ids), tt.wantQueued)
-			}
-			q := ep.drain(t)
-			if len(q) != tt.wantQueued {
-				t.Fatalf("%d messages queued, want %d: %+v", len(q), tt.wantQueued, q)
-			}
-			if tt.wantQueued == 2 && q[0].dedupID == q[1].dedupID {
-				t.Errorf("both messages have the dedup id %s", q[0].dedupID)
-			}
-			for _, m := range q {
-				if n := len(m.dedupID); n == 0 || n > 128 {
-					t.Errorf("dedup id %q has %d characters, want 1 to 128", m.dedupID, n)
-				}
-			}
+			checkQueued(t, ep, ids, tt.wantQueued)
 		})
 	}
 }
@@ -127,25 +113,32 @@ func TestDeduplicationByChangeTime(t *testing.T) {
 				}
 				ids[a.text("change_id")] = true
 			}
-			if len(ids) != tt.wantQueued {
-				t.Errorf("the deliveries got %d distinct change ids, want %d", len(ids), tt.wantQueued)
-			}
-			q := ep.drain(t)
-			if len(q) != tt.wantQueued {
-				t.Fatalf("%d messages queued, want %d: %+v", len(q), tt.wantQueued, q)
-			}
-			if tt.wantQueued == 2 && q[0].dedupID == q[1].dedupID {
-				t.Errorf("both messages have the dedup id %s", q[0].dedupID)
-			}
-			for _, m := range q {
-				if !ids[m.change.ID] {
-					t.Errorf("queued change id %q is not one the endpoint answered", m.change.ID)
-				}
-				if n := len(m.dedupID); n == 0 || n > 128 {
-					t.Errorf("dedup id %q has %d characters, want 1 to 128", m.dedupID, n)
-				}
-			}
+			checkQueued(t, ep, ids, tt.wantQueued)
 		})
+	}
+}
+
+// checkQueued checks that the deliveries answered with the change ids ids
+// queued want messages, each with one of those ids and its own dedup id.
+func checkQueued(t *testing.T, ep *endpoint, ids map[string]bool, want int) {
+	t.Helper()
+	if len(ids) != want {
+		t.Errorf("the deliveries got %d distinct change ids, want %d", len(ids), want)
+	}
+	q := ep.drain(t)
+	if len(q) != want {
+		t.Fatalf("%d messages queued, want %d: %+v", len(q), want, q)
+	}
+	if want == 2 && q[0].dedupID == q[1].dedupID {
+		t.Errorf("both messages have the dedup id %s", q[0].dedupID)
+	}
+	for _, m := range q {
+		if !ids[m.change.ID] {
+			t.Errorf("queued change id %q is not one the endpoint answered", m.change.ID)
+		}
+		if n := len(m.dedupID); n == 0 || n > 128 {
+			t.Errorf("dedup id %q has %d characters, want 1 to 128", m.dedupID, n)
+		}
 	}
 }
 

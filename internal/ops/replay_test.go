@@ -32,14 +32,7 @@ func TestReplayStartsItsAttemptsAgain(t *testing.T) {
 	at := time.Now().UTC().Add(-time.Minute).Truncate(time.Millisecond)
 	e := s.hold(t, "moved@example.com", at, true)
 	e.Change.PriorAttempts = 3
-	if err := s.executions.SaveExecution(context.Background(), e); err != nil {
-		t.Fatal(err)
-	}
-	svc := &ops.Service{Instances: s.instances, Executions: s.executions, Queue: s.producer}
-	if _, err := svc.Replay(context.Background(), "inst", e.ID); err != nil {
-		t.Fatalf("Replay(%s) error = %v", e.ID, err)
-	}
-	got := s.drain(t)
+	got := s.replayed(t, e)
 	if len(got) != 1 || got[0].PriorAttempts != 0 || got[0].Origin != apmc.OriginReplay {
 		t.Fatalf("queued %+v, want one replay with no prior attempts", got)
 	}
@@ -123,14 +116,7 @@ func TestReplayKeepsTheFirstReceipt(t *testing.T) {
 			e.Status = tc.status
 			e.Attempt = max(tc.attempt, 1)
 			e.Change.FirstReceivedAt = tc.first
-			if err := s.executions.SaveExecution(context.Background(), e); err != nil {
-				t.Fatal(err)
-			}
-			svc := &ops.Service{Instances: s.instances, Executions: s.executions, Queue: s.producer}
-			if _, err := svc.Replay(context.Background(), "inst", e.ID); err != nil {
-				t.Fatalf("Replay(%s) error = %v", e.ID, err)
-			}
-			got := s.drain(t)
+			got := s.replayed(t, e)
 			if len(got) != 1 {
 				t.Fatalf("queued %d changes, want 1", len(got))
 			}
@@ -146,4 +132,18 @@ func TestReplayKeepsTheFirstReceipt(t *testing.T) {
 			}
 		})
 	}
+}
+
+// replayed saves the execution e as it is, replays it and returns what the
+// replay queued.
+func (s *stack) replayed(t *testing.T, e apmc.Execution) []apmc.Change {
+	t.Helper()
+	if err := s.executions.SaveExecution(context.Background(), e); err != nil {
+		t.Fatal(err)
+	}
+	svc := &ops.Service{Instances: s.instances, Executions: s.executions, Queue: s.producer}
+	if _, err := svc.Replay(context.Background(), "inst", e.ID); err != nil {
+		t.Fatalf("Replay(%s) error = %v", e.ID, err)
+	}
+	return s.drain(t)
 }
