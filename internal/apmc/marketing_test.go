@@ -482,3 +482,42 @@ func TestTagsOnlyChangeToAMemberRenamedInMailchimpIsRetried(t *testing.T) {
 		t.Errorf("CF_MailchimpStatus = %q, want nothing written", got)
 	}
 }
+
+// TestAMarketersTagSeenOnAWriteStaysTheirs: a member write shows the member
+// carries a tag the User gets (a marketer set it by hand), so it is left
+// theirs; a later change that does not read the member (tags only, or an
+// edit of nothing mapped) must not add it as the service's, and the User
+// losing it later leaves it on the member, under a prefix or not.
+func TestAMarketersTagSeenOnAWriteStaysTheirs(t *testing.T) {
+	for _, tt := range []struct {
+		name, prefix string
+		later        []string // the User's tags in the change that follows
+	}{
+		{name: "no prefix, a tag added later", later: []string{"VIP", "Gold"}},
+		{name: "prefix, a tag added later", prefix: "ap: ", later: []string{"VIP", "Gold"}},
+		{name: "prefix, an edit of nothing mapped", prefix: "ap: ", later: []string{"VIP"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, func(in *Instance) { in.Tags = TagSettings{Sync: true, Prefix: tt.prefix} })
+			f.apply(t, apChange("c1", tagged(t0)))
+			vip := tt.prefix + "VIP"
+			f.mc.tagInUI("ada@example.com", vip)
+			f.mc.setTagDate("ada@example.com", vip, t0.Add(-time.Hour)) // set by hand, before
+			edit := func(id string, at time.Duration, tags ...string) {
+				u := tagged(t0.Add(at), tags...)
+				u.Fields["Phone"] = "0999"
+				f.apply(t, apChange(id, u))
+			}
+			edit("c2", time.Minute, "VIP") // the phone and the tag: the member write shows the tag
+			writes := f.mc.writes
+			edit("c3", 2*time.Minute, tt.later...)
+			if len(tt.later) == 1 && f.mc.writes != writes {
+				t.Errorf("an edit of nothing mapped made %d Mailchimp writes, want none", f.mc.writes-writes)
+			}
+			edit("c4", 3*time.Minute)
+			if !slices.Contains(f.mc.members["ada@example.com"].Tags, vip) {
+				t.Errorf("the marketer's %q was taken off: member tags %q", vip, f.mc.members["ada@example.com"].Tags)
+			}
+		})
+	}
+}
