@@ -164,7 +164,7 @@ func (e *Engine) applyTags(ctx context.Context, rec *recorder, mc Mailchimp, in 
 	if !m.on {
 		return managed, false, nil
 	}
-	input := TagInput{Desired: m.tags, Managed: managed, Prefix: in.Tags.Prefix, Since: rec.since, Now: e.now()}
+	input := TagInput{Desired: m.tags, Managed: managed, Prefix: in.Tags.Prefix, Since: rec.since}
 	if written != nil {
 		input.Current, input.CurrentKnown = memberTagNames(written.Tags), true
 	}

@@ -16,7 +16,6 @@ func TestMoveOntoAnotherMemberKeepsItsMarketersTag(t *testing.T) {
 	// Another member, already in the audience, tagged VIP by a marketer.
 	f.mc.members["ada2@example.com"] = Member{Email: "ada2@example.com", Status: "subscribed", MergeFields: Values{}}
 	f.mc.tagInUI("ada2@example.com", "VIP")
-	f.mc.setTagDate("ada2@example.com", "VIP", t0.Add(-time.Hour)) // before the move
 
 	u := tagged(t0.Add(time.Minute), "VIP")
 	u.Fields["Email"] = "ada2@example.com"

@@ -89,15 +89,9 @@ type TagInput struct {
 	Since time.Time
 	// Prefix is the instance's tag prefix. A tag under a prefix that is not
 	// empty is the service's once it applied it: the prefix names the tags
-	// the service manages, so one it adds without knowing the member's tags
-	// is managed as added to a member known not to carry it, and taken off
-	// without reading the dates first. One the member is known to carry
-	// before is the marketer's, prefix or not.
+	// the service manages, so one it applied without knowing the member's
+	// tags is taken off without reading their dates first.
 	Prefix string
-	// Now is the time of the decision: a desired tag the member is known to
-	// carry already, a marketer's, is remembered as applied blind then (see
-	// DecideTags). Zero: such a tag is only left alone.
-	Now time.Time
 }
 
 // owns reports whether the tag, once the service applied it, is the
@@ -166,7 +160,7 @@ func NeedsTagDates(in TagInput) bool {
 		}
 	}
 	for _, m := range in.Managed {
-		if m.AppliedAt.IsZero() || containsTag(in.Desired, m.Name) {
+		if m.AppliedAt.IsZero() || in.owns(m.Name) || containsTag(in.Desired, m.Name) {
 			continue
 		}
 		if !in.CurrentKnown || containsTag(currentNames(in.Current), m.Name) {
@@ -182,10 +176,7 @@ func NeedsTagDates(in TagInput) bool {
 // tag is added without a read (blind) when the member's tags are not known;
 // one the member is known to carry already stays the marketer's, unless on
 // a retry (Since) the member's dated tags show it added since: the
-// service's own write, its answer lost. A marketer's tag is remembered as
-// applied blind at Now (so a later change adding it without knowing the
-// member's tags cannot claim it), and taken off only if the dates show it
-// added after that. A managed
+// service's own write, its answer lost. A managed
 // tag applied blind is taken off only when the member's dated tags show
 // Mailchimp added it no earlier than the service applied it; without them
 // (NeedsTagDates) it is left as it is. A tag under the instance's prefix is
@@ -208,21 +199,13 @@ func DecideTags(in TagInput) TagPlan {
 			p.Managed = append(p.Managed, ManagedTag{Name: t})
 		case managed:
 			m.Name = t
-			if in.CurrentDated && addedSince(in.Current, m) {
+			if in.owns(t) || in.CurrentDated && addedSince(in.Current, m) {
 				m.AppliedAt = time.Time{}
 			}
 			p.Managed = append(p.Managed, m)
 		case in.CurrentDated && containsTag(current, t) && !in.Since.IsZero() && addedSince(in.Current, ManagedTag{Name: t, AppliedAt: in.Since}):
 			// Added by an earlier attempt of this change, its answer lost.
 			p.Managed = append(p.Managed, ManagedTag{Name: t})
-		case in.CurrentKnown && containsTag(current, t) && !in.Now.IsZero():
-			// Someone else's tag of the same name: left theirs, and
-			// remembered as if the service had added it blind now, which
-			// Mailchimp would have left with its earlier date: taken off
-			// only if the dates show it added since (someone took it off
-			// and added it again), so no later change adds it blind as the
-			// service's own.
-			p.Managed = append(p.Managed, ManagedTag{Name: t, AppliedAt: in.Now.Add(clockSkew).UTC().Truncate(time.Second)})
 		case in.CurrentKnown && containsTag(current, t):
 			// Someone else's tag of the same name: left theirs.
 		case in.CurrentKnown:
@@ -245,7 +228,7 @@ func DecideTags(in TagInput) TagPlan {
 		switch {
 		case in.CurrentKnown && i < 0:
 			// Already gone from the member.
-		case m.AppliedAt.IsZero():
+		case m.AppliedAt.IsZero() || in.owns(m.Name):
 			p.Remove = append(p.Remove, m.Name)
 		case !in.CurrentDated:
 			// Applied blind and not known to be the service's: kept, to

@@ -144,24 +144,14 @@ func TestDecideTags(t *testing.T) {
 			want: TagPlan{Add: []string{"ap:Gold", "Booked: X"}, Blind: []string{"Booked: X"}, Managed: owned("ap:Gold", "Booked: X")},
 		},
 		{
-			name: "a prefixed tag added blind is taken off without its dates; one remembered with a time keeps the dated check",
-			in:   TagInput{Managed: []ManagedTag{{Name: "ap:Gold"}, {Name: "ap:VIP", AppliedAt: applied}, {Name: "Silver", AppliedAt: applied}}, Prefix: "ap:"},
-			want: TagPlan{Remove: []string{"ap:Gold"}, Managed: []ManagedTag{{Name: "ap:VIP", AppliedAt: applied}, {Name: "Silver", AppliedAt: applied}}},
+			name: "a prefixed tag applied blind is taken off without its dates",
+			in:   TagInput{Managed: []ManagedTag{{Name: "ap:Gold", AppliedAt: applied}, {Name: "Silver", AppliedAt: applied}}, Prefix: "ap:"},
+			want: TagPlan{Remove: []string{"ap:Gold"}, Managed: []ManagedTag{{Name: "Silver", AppliedAt: applied}}},
 		},
 		{
-			name: "a marketer's tag the member is known to carry is remembered as applied blind now, prefix or not",
-			in:   TagInput{Desired: []string{"ap:VIP", "Gold"}, Current: names("ap:vip", "gold"), CurrentKnown: true, Prefix: "ap:", Now: applied},
-			want: TagPlan{Managed: []ManagedTag{{Name: "ap:VIP", AppliedAt: applied.Add(clockSkew)}, {Name: "Gold", AppliedAt: applied.Add(clockSkew)}}},
-		},
-		{
-			name: "so a later change that has not read the member does not add it as the service's",
-			in:   TagInput{Desired: []string{"ap:VIP"}, Managed: []ManagedTag{{Name: "ap:VIP", AppliedAt: applied}}, Prefix: "ap:"},
-			want: TagPlan{Managed: []ManagedTag{{Name: "ap:VIP", AppliedAt: applied}}},
-		},
-		{
-			name: "and once the User loses it, its dates show it the marketer's",
-			in:   TagInput{Current: []MemberTag{{Name: "ap:VIP", Added: before}}, CurrentKnown: true, CurrentDated: true, Managed: []ManagedTag{{Name: "ap:VIP", AppliedAt: applied}}, Prefix: "ap:"},
-			want: TagPlan{Disowned: []string{"ap:VIP"}},
+			name: "a prefixed tag applied blind and still desired is the service's from now on",
+			in:   TagInput{Desired: []string{"ap:Gold"}, Managed: []ManagedTag{{Name: "ap:Gold", AppliedAt: applied}}, Prefix: "ap:"},
+			want: TagPlan{Managed: owned("ap:Gold")},
 		},
 		{
 			name: "a prefixed tag the member is known to carry already stays the marketer's",
@@ -218,8 +208,7 @@ func TestNeedsTagDates(t *testing.T) {
 		{"a retry finds a desired tag on the member", TagInput{Desired: []string{"Gold"}, Current: names("gold"), CurrentKnown: true, Since: applied}, true},
 		{"a retry finds a desired tag it manages already", TagInput{Desired: []string{"Gold"}, Current: names("gold"), CurrentKnown: true, Managed: owned("Gold"), Since: applied}, false},
 		{"a retry that has not read the member adds blind", TagInput{Desired: []string{"Gold"}, Since: applied}, false},
-		{"a tag under the prefix added blind: the service's", TagInput{Managed: owned("ap:Gold"), Prefix: "ap:"}, false},
-		{"a tag under the prefix remembered with a time (a marketer's)", TagInput{Managed: []ManagedTag{{Name: "ap:Gold", AppliedAt: applied}}, Prefix: "ap:"}, true},
+		{"a blind tag under the prefix: the service's", TagInput{Managed: []ManagedTag{{Name: "ap:Gold", AppliedAt: applied}}, Prefix: "ap:"}, false},
 		{"a blind tag not under the prefix", TagInput{Managed: blind, Prefix: "ap:"}, true},
 	}
 	for _, tt := range tests {
