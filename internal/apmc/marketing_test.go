@@ -482,3 +482,27 @@ func TestTagsOnlyChangeToAMemberRenamedInMailchimpIsRetried(t *testing.T) {
 		t.Errorf("CF_MailchimpStatus = %q, want nothing written", got)
 	}
 }
+
+// TestAMarketersTagSeenOnAWriteStaysTheirs: without a tag prefix, a tag a
+// member write shows the member carrying (a marketer set it by hand) stays
+// theirs through a later change that adds the User's tags without knowing
+// the member's, and the User losing it later leaves it on the member.
+func TestAMarketersTagSeenOnAWriteStaysTheirs(t *testing.T) {
+	for _, later := range [][]string{{"VIP", "Gold"}, {"VIP"}} {
+		f := newFixture(t, func(in *Instance) { in.Tags = TagSettings{Sync: true} })
+		f.apply(t, apChange("c1", tagged(t0)))
+		f.mc.tagInUI("ada@example.com", "VIP")
+		f.mc.setTagDate("ada@example.com", "VIP", t0.Add(-time.Hour)) // set by hand, before
+		edit := func(id string, at time.Duration, tags ...string) {
+			u := tagged(t0.Add(at), tags...)
+			u.Fields["Phone"] = "0999"
+			f.apply(t, apChange(id, u))
+		}
+		edit("c2", time.Minute, "VIP") // the phone and the tag: the member write shows the tag
+		edit("c3", 2*time.Minute, later...)
+		edit("c4", 3*time.Minute)
+		if !slices.Contains(f.mc.members["ada@example.com"].Tags, "VIP") {
+			t.Errorf("later tags %q: the marketer's VIP was taken off: member tags %q", later, f.mc.members["ada@example.com"].Tags)
+		}
+	}
+}
