@@ -54,11 +54,7 @@ func TestInstanceTagsAndTrainingActivity(t *testing.T) {
 func TestTimelineShowsTagAndBookingChanges(t *testing.T) {
 	s := startStack(t)
 	const email = "ada@example.com"
-	id, err := s.Accessplanit.CreateUserInUI(map[string]any{"Forenames": "Ada", "Surname": "Lovelace", "Email": email, "Tags": "Gold", "MainCompanyID": s.Info.Sandbox.Accessplanit.DefaultCompanyID})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.waitExecution(t, "the User's first sync", email, func(e apmc.Execution) bool { return e.Flow == apmc.FlowToMailchimp && e.Status == apmc.StatusSucceeded })
+	id := s.syncedAda(t, email)
 	if _, err := s.Accessplanit.BookInUI(sbap.Booking{UserID: id, Course: "First Aid", StartDate: "2099-01-02"}); err != nil {
 		t.Fatal(err)
 	}
@@ -78,11 +74,7 @@ func TestTimelineShowsTagAndBookingChanges(t *testing.T) {
 func TestTagsOfADeletedMemberAreBlocked(t *testing.T) {
 	s := startStack(t)
 	const email = "ada@example.com"
-	id, err := s.Accessplanit.CreateUserInUI(map[string]any{"Forenames": "Ada", "Surname": "Lovelace", "Email": email, "Tags": "Gold", "MainCompanyID": s.Info.Sandbox.Accessplanit.DefaultCompanyID})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.waitExecution(t, "the User's first sync", email, func(e apmc.Execution) bool { return e.Flow == apmc.FlowToMailchimp && e.Status == apmc.StatusSucceeded })
+	id := s.syncedAda(t, email)
 	if err := s.Mailchimp.Forget(s.Info.Sandbox.Mailchimp.ListID, email); err != nil {
 		t.Fatal(err)
 	}
@@ -102,4 +94,16 @@ func TestTagsOfADeletedMemberAreBlocked(t *testing.T) {
 	if _, found := s.Mailchimp.Member(s.Info.Sandbox.Mailchimp.ListID, email); found {
 		t.Error("the deleted member was added again")
 	}
+}
+
+// syncedAda creates Ada, tagged Gold, in the accessplanit simulator's UI
+// and waits for her first sync to Mailchimp; it returns her User ID.
+func (s *cliStack) syncedAda(t *testing.T, email string) string {
+	t.Helper()
+	id, err := s.Accessplanit.CreateUserInUI(map[string]any{"Forenames": "Ada", "Surname": "Lovelace", "Email": email, "Tags": "Gold", "MainCompanyID": s.Info.Sandbox.Accessplanit.DefaultCompanyID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.waitExecution(t, "the User's first sync", email, func(e apmc.Execution) bool { return e.Flow == apmc.FlowToMailchimp && e.Status == apmc.StatusSucceeded })
+	return id
 }
