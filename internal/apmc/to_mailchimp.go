@@ -131,7 +131,8 @@ func (e *Engine) toMailchimp(ctx context.Context, rec *recorder, in Instance, c 
 	plan.Seen = mk.remember(plan.Seen)
 	if plan.Action != ActionWrite && plan.Action != ActionMove {
 		if len(mk.fields) == 0 {
-			res, err := e.unlessMoved(ctx, rec, mc, in, email, contact)(e.tagsOnly(ctx, rec, mc, in, c, email, mk, plan, contact))
+			res, err := e.tagsOnly(ctx, rec, mc, in, c, email, mk, plan, contact)
+			res, err = e.unlessMoved(ctx, rec, mc, in, email, contact, res, err)
 			if _, blocked := BlockedReason(err); blocked {
 				e.writeStatusField(ctx, rec, in, user, unsent, plan.Values, string(StatusBlocked))
 			}
@@ -287,24 +288,22 @@ func (e *Engine) toMailchimp(ctx context.Context, rec *recorder, in Instance, c 
 	return result, nil
 }
 
-// unlessMoved returns a function that looks again at a member a call found
-// gone from the audience (its error blocked and not found): one whose
-// address was changed in Mailchimp is found by its contact_id under the new
-// address, and the change is tried again (the email change, on its way,
-// moves the contact first) rather than ended blocked; on the last receive,
-// the email change never having come, it ends skipped, saying where the
-// member is. Any other end is returned as it is.
-func (e *Engine) unlessMoved(ctx context.Context, rec *recorder, mc Mailchimp, in Instance, email string, contact Contact) func(outcome, error) (outcome, error) {
-	return func(res outcome, err error) (outcome, error) {
-		moved, err := e.movedTo(ctx, rec, mc, in, email, contact, err)
-		switch {
-		case moved == "":
-			return res, err
-		case rec.lastReceive:
-			return outcome{status: StatusSkipped, reason: fmt.Sprintf("the member's address was changed in Mailchimp to %s, and that email change has not been applied here; the User's next change after it is applied reaches %s (reconciliation finds the member there)", moved, moved)}, nil
-		}
-		return res, fmt.Errorf("the member's address was changed in Mailchimp to %s: the email change is applied first, and this change after it", moved)
+// unlessMoved looks again at a member a change's call found gone from the
+// audience (err blocked and not found): one whose address was changed in
+// Mailchimp is found by its contact_id under the new address, and the
+// change is tried again (the email change, on its way, moves the contact
+// first) rather than ended blocked; on the last receive, the email change
+// never having come, it ends skipped, saying where the member is. Any other
+// end (res, err) is returned as it is.
+func (e *Engine) unlessMoved(ctx context.Context, rec *recorder, mc Mailchimp, in Instance, email string, contact Contact, res outcome, err error) (outcome, error) {
+	moved, err := e.movedTo(ctx, rec, mc, in, email, contact, err)
+	switch {
+	case moved == "":
+		return res, err
+	case rec.lastReceive:
+		return outcome{status: StatusSkipped, reason: fmt.Sprintf("the member's address was changed in Mailchimp to %s, and that email change has not been applied here; the User's next change after it is applied reaches %s (reconciliation finds the member there)", moved, moved)}, nil
 	}
+	return res, fmt.Errorf("the member's address was changed in Mailchimp to %s: the email change is applied first, and this change after it", moved)
 }
 
 // movedTo is the address a member a call found gone from the audience (err
